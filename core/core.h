@@ -1,0 +1,293 @@
+/* core/core.h - the one public header of core/: logging, errors, config,
+ * buffers, JSON helpers, ids/ARNs, clocks, the PostgreSQL pool and group
+ * commit, the HTTP front door and the AWS protocol codecs, SigV4, metrics. */
+#ifndef SY_CORE_H
+#define SY_CORE_H
+
+#include <jansson.h>
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ------------------------------------------------------------------ errors */
+enum {
+    SY_OK = 0,
+    SY_E_INVALID = -1,  /* bad input from the network */
+    SY_E_NOTFOUND = -2,
+    SY_E_EXISTS = -3,
+    SY_E_DB = -4,       /* database error; sqlstate set */
+    SY_E_LIMIT = -5,
+    SY_E_INTERNAL = -6,
+    SY_E_TIMEOUT = -7,
+};
+
+typedef struct {
+    int status;          /* HTTP status to answer with */
+    char code[96];       /* AWS error code, e.g. "InvalidParameterValue" */
+    char query_code[96]; /* legacy query-protocol code when it differs (SQS) */
+    char message[1024];
+    char sqlstate[6];
+    bool receiver;       /* fault is ours (Receiver) rather than the caller's */
+} sy_err_t;
+
+/* Fill *err (if not NULL) and return rc. fmt is printf-style. */
+int sy_err_set(sy_err_t *err, int rc, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Same, with a distinct legacy query-protocol code (SQS awsQueryCompatible). */
+int sy_err_set2(sy_err_t *err, int rc, int status, const char *code, const char *query_code,
+                const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+void sy_err_clear(sy_err_t *err);
+
+/* -------------------------------------------------------------------- log */
+enum { SY_LOG_DEBUG = 0, SY_LOG_INFO, SY_LOG_WARN, SY_LOG_ERROR };
+extern int sy_log_level; /* set once at start */
+int sy_log_level_parse(const char *s); /* -1 when unknown */
+/* One JSON object per line on stderr. request_id may be NULL. Extra fields
+ * are given as key/value string pairs terminated by NULL. */
+void sy_log_write(int level, const char *component, const char *request_id, const char *msg, ...);
+#define sy_log(level, component, request_id, ...)                                                  \
+    do {                                                                                           \
+        if ((level) >= sy_log_level) sy_log_write((level), (component), (request_id), __VA_ARGS__, \
+                                                  (const char *)NULL);                             \
+    } while (0)
+/* Abort with a log line (allocation failure and programmer errors). */
+_Noreturn void sy_panic(const char *what);
+void *sy_malloc(size_t n);
+void *sy_calloc(size_t n, size_t m);
+void *sy_realloc(void *p, size_t n);
+char *sy_strdup(const char *s);
+char *sy_strndup(const char *s, size_t n);
+char *sy_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ----------------------------------------------------------------- buffer */
+typedef struct {
+    char *data;
+    size_t len, cap;
+} sy_buf_t;
+void sy_buf_init(sy_buf_t *b);
+void sy_buf_free(sy_buf_t *b);
+void sy_buf_reset(sy_buf_t *b);
+void sy_buf_reserve(sy_buf_t *b, size_t extra);
+void sy_buf_append(sy_buf_t *b, const void *p, size_t n);
+void sy_buf_puts(sy_buf_t *b, const char *s);
+void sy_buf_putc(sy_buf_t *b, char c);
+void sy_buf_printf(sy_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sy_buf_xml_escape(sy_buf_t *b, const char *s, size_t n); /* &<>"' and \r */
+char *sy_buf_take(sy_buf_t *b); /* NUL-terminated, caller frees, buffer emptied */
+
+/* ------------------------------------------------------------- clocks/ids */
+int64_t sy_now_ms(void);       /* wall clock, epoch ms */
+int64_t sy_now_us(void);       /* wall clock, epoch us */
+int64_t sy_mono_us(void);      /* monotonic */
+void sy_uuid4(char out[37]);   /* random v4 UUID, lower-case */
+void sy_random_bytes(void *p, size_t n);
+void sy_hex(const unsigned char *in, size_t n, char *out); /* out has 2n+1 */
+void sy_md5_hex(const void *p, size_t n, char out[33]);
+void sy_sha256_hex(const void *p, size_t n, char out[65]);
+void sy_sha256(const void *p, size_t n, unsigned char out[32]);
+/* base64 (standard alphabet, padded). decode returns -1 on bad input. */
+char *sy_base64_encode(const void *p, size_t n);
+int sy_base64_decode(const char *s, size_t slen, unsigned char **out, size_t *outlen);
+/* ISO-8601 UTC with milliseconds: 2026-11-25T12:18:16.123Z */
+void sy_iso8601_ms(int64_t epoch_ms, char out[32]);
+
+/* ---------------------------------------------------------------- config */
+typedef struct {
+    char *listen;        /* host:port of the HTTP API */
+    char *worker_listen; /* ZeroMQ endpoint for workers */
+    char *data_dir;
+    char *database_url;  /* NULL: embedded PostgreSQL */
+    char *region;
+    char *account_id;
+    char *log_level;
+    char *credentials;   /* file of "AKID SECRET" lines; NULL: accept any */
+    char *worker_keys;   /* dir of allowed worker public keys (CurveZMQ) */
+    char *public_url;    /* base URL used in QueueUrls; NULL: from Host header */
+    int http_threads;    /* unused with thread-per-connection; kept for tuning */
+    int db_pool_size;
+    double time_scale;   /* test clock: >1 fast-forwards waits and timers */
+    int max_body_bytes;
+} sy_config_t;
+
+/* Defaults < environment < argv flags. Returns 0, or prints the error and
+ * returns -1; *consumed is set to the number of argv entries used. --help
+ * prints the table and returns 1. */
+int sy_config_load(sy_config_t *cfg, int argc, char **argv);
+void sy_config_free(sy_config_t *cfg);
+void sy_config_print_help(FILE *out);
+void sy_config_print_markdown(FILE *out); /* the README's table */
+
+/* ------------------------------------------------------------------ JSON */
+/* Borrowed accessors that tolerate a NULL/ill-typed object. */
+const char *sy_json_str(const json_t *obj, const char *key);  /* NULL if absent/not string */
+bool sy_json_int(const json_t *obj, const char *key, int64_t *out); /* integer only */
+char *sy_json_dumps(const json_t *v); /* compact, caller frees */
+
+/* ------------------------------------------------------------------- ARNs */
+typedef struct sy_ctx sy_ctx_t;
+char *sy_arn(const sy_ctx_t *ctx, const char *service, const char *resource);
+/* Split "arn:aws:SERVICE:REGION:ACCOUNT:RESOURCE". Returns 0 and pointers
+ * into the caller's copy `buf` (modified), or -1. */
+typedef struct {
+    char *service, *region, *account, *resource;
+} sy_arn_parts_t;
+int sy_arn_parse(char *buf, sy_arn_parts_t *out);
+
+/* ------------------------------------------------------------- PostgreSQL */
+typedef struct sy_pg_pool sy_pg_pool_t;
+sy_pg_pool_t *sy_pg_pool_new(const char *conninfo, int size);
+void sy_pg_pool_destroy(sy_pg_pool_t **self_p);
+/* Borrow a connection (blocks until one is free); re-establishes a lost
+ * connection. Never NULL unless the database is unreachable. */
+PGconn *sy_pg_acquire(sy_pg_pool_t *pool);
+void sy_pg_release(sy_pg_pool_t *pool, PGconn *conn);
+int sy_pg_pool_in_use(sy_pg_pool_t *pool);
+int sy_pg_pool_size(sy_pg_pool_t *pool);
+const char *sy_pg_conninfo(sy_pg_pool_t *pool);
+/* Run a statement with text params; returns the PGresult (caller clears) or
+ * NULL with *err filled (SQLSTATE in err->sqlstate). */
+PGresult *sy_pg_exec(PGconn *c, sy_err_t *err, const char *sql, int nparams, const char *const *params);
+/* Map a failed result to sy_err_t (500 InternalFailure unless told). */
+int sy_pg_error(PGconn *c, const PGresult *r, sy_err_t *err);
+bool sy_pg_retryable(const char *sqlstate); /* 40001, 40P01 */
+
+/* Group commit: many callers' small writes run in one transaction.
+ * A job's `run` executes its statements on the shared connection inside the
+ * open transaction (use savepoint-free, idempotent-on-retry SQL); it returns
+ * 0 or a negative status with its own *err. If the shared transaction fails
+ * as a whole, each job is re-run alone so every caller gets its own outcome.
+ * sy_gc_submit blocks until the job's transaction has committed (or failed). */
+typedef int (*sy_gc_run_fn)(PGconn *c, void *arg, sy_err_t *err);
+typedef struct sy_gc sy_gc_t;
+sy_gc_t *sy_gc_new(sy_pg_pool_t *pool, int writers, int max_batch);
+void sy_gc_destroy(sy_gc_t **self_p);
+int sy_gc_submit(sy_gc_t *gc, sy_gc_run_fn run, void *arg, sy_err_t *err);
+
+/* Migrations: apply schema/NNN_*.sql in order under an advisory lock,
+ * recorded in sy_schema_migrations. Returns number applied or -1. */
+int sy_migrate(PGconn *c, const char *schema_dir, sy_err_t *err);
+
+/* --------------------------------------------------------------- metrics */
+/* Counters are registered lazily by name+labels; cheap atomic increments. */
+void sy_metric_inc(const char *name, const char *labels, double v);
+void sy_metric_set(const char *name, const char *labels, double v); /* gauge */
+void sy_metric_observe(const char *name, const char *labels, double seconds); /* histogram */
+void sy_metrics_render(sy_buf_t *out); /* Prometheus text format */
+
+/* ------------------------------------------------------------------- HTTP */
+typedef enum { SY_PROTO_QUERY = 1, SY_PROTO_JSON10, SY_PROTO_JSON11, SY_PROTO_REST } sy_proto_t;
+
+/* Parsed form / query string: ordered list of decoded name=value pairs. */
+typedef struct {
+    char *name, *value;
+    size_t value_len;
+} sy_kv_t;
+typedef struct {
+    sy_kv_t *items;
+    size_t n, cap;
+} sy_form_t;
+/* Parse application/x-www-form-urlencoded. Returns 0 or -1 on malformed
+ * percent-escapes. Values may contain NUL bytes (value_len). */
+int sy_form_parse(sy_form_t *f, const char *s, size_t n);
+void sy_form_free(sy_form_t *f);
+const char *sy_form_get(const sy_form_t *f, const char *name);
+/* Rebuild an AWS query request as the JSON-protocol object the same action
+ * takes, using the service's shape hints (see sy_query_shape_t). */
+typedef struct sy_query_shape sy_query_shape_t;
+struct sy_query_shape {
+    const char *param;     /* JSON member name, e.g. "Attributes" */
+    const char *prefix;    /* query prefix, e.g. "Attribute" */
+    char kind;             /* 'm' map (N.Name/N.Value), 'l' list of scalars (N),
+                              'L' list of structures (N.<member>), 'M' message attr
+                              map (N.Name / N.Value.{DataType,StringValue,BinaryValue}),
+                              't' tag map (N.Key/N.Value), 'e' SNS entry map
+                              (entry.N.key/value) */
+    const char *key_name;  /* map key member name ("Name", "Key", "key") */
+    const char *val_name;  /* map value member name ("Value", "value") */
+    const sy_query_shape_t *sub; /* for 'L': shapes of the structure's members */
+    const char *ints;      /* for 'L': comma list of integer members ("DelaySeconds,") */
+};
+json_t *sy_query_to_json(const sy_form_t *f, const sy_query_shape_t *shapes, const char *int_params);
+
+typedef struct sy_req sy_req_t;
+typedef struct sy_resp sy_resp_t;
+struct sy_req {
+    const char *method, *path, *query; /* query: raw query string or "" */
+    const char *host;                  /* Host header or "" */
+    const char *body;
+    size_t body_len;
+    sy_proto_t proto;
+    const char *service; /* "sqs", "sns", "events", "states", "lambda", ... */
+    const char *action;  /* e.g. "SendMessage" */
+    const sy_form_t *form; /* query protocol: the parsed parameters */
+    json_t *json;          /* JSON protocols: the decoded body object */
+    char request_id[37];
+    const char *access_key; /* from the signature, or NULL */
+    const sy_ctx_t *ctx;
+    void *conn;            /* MHD connection, for header lookup */
+};
+const char *sy_req_header(const sy_req_t *req, const char *name);
+
+struct sy_resp {
+    int status;
+    const char *content_type;
+    sy_buf_t body;
+    char *headers[8][2]; /* extra headers (owned) */
+    int nheaders;
+};
+void sy_resp_header(sy_resp_t *r, const char *name, const char *value);
+/* Encode an error in the shape of the request's protocol. `xmlns` for query. */
+void sy_resp_error(sy_resp_t *r, const sy_req_t *req, const sy_err_t *err, const char *xmlns);
+/* JSON success body (takes a reference to v). */
+void sy_resp_json(sy_resp_t *r, const sy_req_t *req, json_t *v);
+
+typedef void (*sy_handler_fn)(sy_req_t *req, sy_resp_t *resp, void *udata);
+/* Routes. JSON: by X-Amz-Target prefix ("AmazonSQS."); the action is the rest.
+ * Query: by form Version ("2012-11-05"); REST: by path prefix. */
+void sy_http_route_target(const char *target_prefix, const char *service, sy_proto_t proto,
+                          sy_handler_fn fn, void *udata);
+void sy_http_route_query(const char *version, const char *service, sy_handler_fn fn, void *udata);
+void sy_http_route_path(const char *path_prefix, const char *service, sy_handler_fn fn, void *udata);
+
+typedef struct sy_http sy_http_t;
+sy_http_t *sy_http_new(sy_ctx_t *ctx, const char *listen, sy_err_t *err);
+int sy_http_port(const sy_http_t *h);
+void sy_http_destroy(sy_http_t **self_p); /* stops accepting, waits for in-flight */
+
+/* SigV4: verify a request against the credentials table. 0 ok, else err. */
+typedef struct sy_creds sy_creds_t;
+sy_creds_t *sy_creds_load(const char *path, sy_err_t *err);
+void sy_creds_destroy(sy_creds_t **self_p);
+const char *sy_creds_secret(const sy_creds_t *c, const char *akid);
+typedef struct {
+    const char *method, *path, *query;
+    const char *body;
+    size_t body_len;
+    /* header lookup, lower-case name -> value or NULL */
+    const char *(*header)(void *u, const char *lname);
+    void *u;
+    int64_t now_s; /* wall clock for the skew check */
+} sy_sigv4_req_t;
+int sy_sigv4_verify(const sy_creds_t *creds, const sy_sigv4_req_t *r, const char **akid_out,
+                    sy_err_t *err);
+/* Permissive: just extract the access key id, region and service, if any. */
+int sy_sigv4_parse_scope(const char *authorization, char *akid, size_t akid_n, char *region,
+                         size_t region_n, char *service, size_t service_n);
+
+/* ---------------------------------------------------------- process ctx */
+/* The one process context: passed to every service, never global. */
+struct sy_ctx {
+    sy_config_t cfg;
+    sy_pg_pool_t *pool;
+    sy_gc_t *gc;
+    sy_creds_t *creds;
+    volatile int stopping;
+    void *svc[8]; /* per-service engine state, indexed by SY_SVC_* */
+};
+enum { SY_SVC_QUEUE = 0, SY_SVC_TOPIC, SY_SVC_BUS, SY_SVC_SFN, SY_SVC_WORKER };
+
+#endif
