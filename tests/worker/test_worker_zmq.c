@@ -1,0 +1,488 @@
+/* tests/worker/test_worker_zmq.c - the broker pool and real worker processes
+ * over real ZeroMQ sockets: sync invoke, errors, timeouts, credit, worker
+ * death, broker restart, version mismatch, Curve allow-list, drain. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <zmq.h>
+
+#include "harness.h"
+#include "proto/worker.pb-c.h"
+
+static char g_dir[512];     /* scratch dir for logs and keys */
+static char g_handler[512]; /* the test .so */
+static char g_bootstrap[512];
+
+static const char *logfile(const char *name)
+{
+    static char path[8][600];
+    static int k;
+    char *p = path[k++ % 8];
+    snprintf(p, 600, "%s/%s.log", g_dir, name);
+    unlink(p);
+    return p;
+}
+
+static sy_pool_t *pool_fast(const sy_lease_source_t *lease)
+{
+    sy_pool_opts_t o = {.heartbeat_ivl_ms = 100, .liveness = 3, .lease = lease};
+    sy_err_t err;
+    sy_pool_t *p = sy_pool_new("tcp://127.0.0.1:*", &o, &err);
+    assert_non_null(p);
+    assert_true(sy_pool_port(p) > 0);
+    return p;
+}
+
+static const char *so_spec(const char *sym, const char *opts)
+{
+    static char buf[8][700];
+    static int k;
+    char *b = buf[k++ % 8];
+    snprintf(b, 700, "%s=so:%s:%s%s", sym, g_handler, sym, opts ? opts : "");
+    return b;
+}
+
+static bool file_contains(const char *path, const char *needle)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return false;
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = 0;
+    fclose(f);
+    return strstr(buf, needle) != NULL;
+}
+
+/* ------------------------------------------------------------- tests */
+static void test_sync_invoke_error_timeout(void **state)
+{
+    (void)state;
+    sy_pool_t *p = pool_fast(NULL);
+    const char *ep = sy_pool_endpoint(p);
+    pid_t w = h_spawn_worker(logfile("sync"), "--broker", ep, "--reconnect-ms", "100",
+                             "--function", so_spec("echo", NULL), "--function",
+                             so_spec("fail", NULL), "--function", so_spec("slow", ",timeout=0.3"),
+                             NULL);
+    assert_true(w > 0);
+    assert_true(h_wait_workers(p, 1, 10000));
+    h_call_t c;
+    assert_int_equal(h_invoke(p, "echo", "{\"hello\":\"world\"}", 5000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_OK);
+    assert_string_equal(c.result, "{\"hello\":\"world\"}");
+
+    assert_int_equal(h_invoke(p, "fail", "{}", 5000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_FN_ERROR);
+    assert_string_equal(c.error_type, "ValidationError");
+    assert_string_equal(c.error_message, "the order has no items");
+    assert_non_null(strstr(c.result, "\"errorType\":\"ValidationError\""));
+
+    assert_int_equal(h_invoke(p, "slow", "{\"sleep_ms\":1500}", 5000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_FN_ERROR);
+    assert_string_equal(c.error_type, "Sandbox.Timedout");
+    assert_string_equal(c.error_message, "Task timed out after 0.30 seconds");
+
+    /* the timed-out C handler keeps its slot until it returns: then the
+     * function is usable again */
+    assert_int_equal(h_invoke(p, "slow", "{\"sleep_ms\":10}", 5000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_OK);
+
+    /* nobody hosts it */
+    assert_int_equal(h_invoke(p, "nope", "{}", 3000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_NO_WORKER);
+
+    sy_pool_stats_t st;
+    sy_pool_stats(p, &st);
+    assert_true(st.deliveries >= 4);
+    assert_true(st.fn_errors >= 2);
+    h_kill(w);
+    sy_pool_destroy(&p);
+    assert_null(p);
+}
+
+static void test_runtime_bootstrap(void **state)
+{
+    (void)state;
+    sy_pool_t *p = pool_fast(NULL);
+    char spec[700];
+    snprintf(spec, sizeof spec, "shell=runtime:%s,timeout=1", g_bootstrap);
+    pid_t w = h_spawn_worker(logfile("runtime"), "--broker", sy_pool_endpoint(p), "--function",
+                             spec, NULL);
+    assert_true(h_wait_workers(p, 1, 10000));
+    h_call_t c;
+    assert_int_equal(h_invoke(p, "shell", "{\"n\":1}", 10000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_OK);
+    assert_non_null(strstr(c.result, "\"echo\": {\"n\":1}"));
+    assert_non_null(strstr(c.result, "\"function\": \"shell\""));
+    char *pidp = strstr(c.result, "\"pid\": ");
+    assert_non_null(pidp);
+    int pid1 = atoi(pidp + 7);
+
+    /* warm: the same process answers again */
+    assert_int_equal(h_invoke(p, "shell", "{\"n\":2}", 10000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_OK);
+    assert_int_equal(atoi(strstr(c.result, "\"pid\": ") + 7), pid1);
+
+    /* timeout: the process is recycled */
+    assert_int_equal(h_invoke(p, "shell", "{\"sleep\":1}", 10000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_FN_ERROR);
+    assert_string_equal(c.error_type, "Sandbox.Timedout");
+    assert_string_equal(c.error_message, "Task timed out after 1.00 seconds");
+    assert_int_equal(h_invoke(p, "shell", "{\"n\":3}", 10000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_OK);
+    int pid2 = atoi(strstr(c.result, "\"pid\": ") + 7);
+    assert_int_not_equal(pid1, pid2);
+
+    /* crash: Runtime.ExitError, then a new process */
+    assert_int_equal(h_invoke(p, "shell", "{\"crash\":1}", 10000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_FN_ERROR);
+    assert_string_equal(c.error_type, "Runtime.ExitError");
+    assert_int_equal(h_invoke(p, "shell", "{\"n\":4}", 10000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_OK);
+    assert_int_not_equal(atoi(strstr(c.result, "\"pid\": ") + 7), pid2);
+    h_kill(w);
+    sy_pool_destroy(&p);
+}
+
+typedef struct {
+    h_call_t calls[8];
+} many_t;
+
+static void test_credit_two_workers(void **state)
+{
+    (void)state;
+    sy_pool_t *p = pool_fast(NULL);
+    pid_t w1 = h_spawn_worker(logfile("credit1"), "--broker", sy_pool_endpoint(p), "--concurrency",
+                              "1", "--function", so_spec("slow", ",timeout=10"), NULL);
+    pid_t w2 = h_spawn_worker(logfile("credit2"), "--broker", sy_pool_endpoint(p), "--concurrency",
+                              "1", "--function", so_spec("slow", ",timeout=10"), NULL);
+    assert_true(h_wait_workers(p, 2, 10000));
+    /* both grant their credit */
+    for (int i = 0; i < 200 && sy_pool_function_credit(p, "slow") < 2; i++) h_sleep_ms(10);
+    assert_int_equal(sy_pool_function_credit(p, "slow"), 2);
+    static many_t m;
+    for (int i = 0; i < 6; i++) {
+        h_call_init(&m.calls[i]);
+        const char *ev = "{\"sleep_ms\":200}";
+        assert_int_equal(sy_pool_invoke(p, "slow", ev, strlen(ev), h_now_ms() + 10000, h_call_cb,
+                                        &m.calls[i]),
+                         0);
+    }
+    long long s[6], e[6];
+    int pids[6];
+    for (int i = 0; i < 6; i++) {
+        h_call_wait(&m.calls[i]);
+        assert_int_equal(m.calls[i].status, SY_INVOKE_OK);
+        const char *r = m.calls[i].result;
+        pids[i] = atoi(strstr(r, "\"pid\":") + 6);
+        s[i] = atoll(strstr(r, "\"start_us\":") + 11);
+        e[i] = atoll(strstr(r, "\"end_us\":") + 9);
+    }
+    /* never more than 2 at once, and never 2 in one worker */
+    int maxc = 0;
+    for (int i = 0; i < 6; i++) {
+        int c = 0;
+        for (int j = 0; j < 6; j++)
+            if (s[j] <= s[i] && e[j] > s[i]) c++;
+        if (c > maxc) maxc = c;
+        for (int j = 0; j < 6; j++)
+            if (j != i && pids[j] == pids[i]) assert_false(s[j] < e[i] && s[i] < e[j]);
+    }
+    assert_true(maxc <= 2);
+    assert_int_equal(maxc, 2); /* and both were used: LRU spreads the work */
+    int on_w1 = 0;
+    for (int i = 0; i < 6; i++) on_w1 += pids[i] == w1;
+    assert_true(on_w1 >= 2 && on_w1 <= 4);
+    h_kill(w1);
+    h_kill(w2);
+    sy_pool_destroy(&p);
+}
+
+static void test_kill9_redelivers(void **state)
+{
+    (void)state;
+    static h_table_t t;
+    h_table_init(&t);
+    sy_lease_source_t src = h_table_source(&t);
+    sy_pool_t *p = pool_fast(&src);
+    pid_t a = h_spawn_worker(logfile("kill_a"), "--broker", sy_pool_endpoint(p), "--function",
+                             so_spec("slow", ",timeout=20"), NULL);
+    assert_true(h_wait_workers(p, 1, 10000));
+    h_table_add(&t, "m-1", "{\"sleep_ms\":5000}");
+    sy_pool_wake(p, "slow");
+    /* delivered to a */
+    sy_pool_stats_t st;
+    for (int i = 0; i < 500; i++) {
+        sy_pool_stats(p, &st);
+        if (st.inflight == 1) break;
+        h_sleep_ms(10);
+    }
+    assert_int_equal(st.inflight, 1);
+    pid_t b = h_spawn_worker(logfile("kill_b"), "--broker", sy_pool_endpoint(p), "--function",
+                             so_spec("slow", ",timeout=20"), NULL);
+    assert_true(h_wait_workers(p, 2, 10000));
+    int64_t t0 = h_now_ms();
+    kill(a, SIGKILL);
+    waitpid(a, NULL, 0);
+    /* released at once on expiry (3 x 100 ms), redelivered to b, acked */
+    assert_true(h_wait_state(&t, 0, 2, 15000));
+    int64_t took = h_now_ms() - t0;
+    pthread_mutex_lock(&t.mu);
+    assert_int_equal(t.releases, 1);
+    assert_int_equal(t.m[0].attempts, 2);
+    assert_int_equal(atoi(strstr(t.m[0].result, "\"pid\":") + 6), b);
+    assert_non_null(strstr(t.m[0].result, "\"attempt\":2"));
+    pthread_mutex_unlock(&t.mu);
+    assert_true(took < 5000 + 3000); /* not a visibility timeout: right after expiry */
+    sy_pool_stats(p, &st);
+    assert_int_equal(st.expired_workers, 1);
+    assert_int_equal(st.workers, 1);
+    h_kill(b);
+    sy_pool_destroy(&p);
+}
+
+static void test_broker_restart_ack(void **state)
+{
+    (void)state;
+    static h_table_t t;
+    h_table_init(&t);
+    sy_lease_source_t src = h_table_source(&t);
+    sy_pool_t *p = pool_fast(&src);
+    char ep[256];
+    snprintf(ep, sizeof ep, "%s", sy_pool_endpoint(p));
+    pid_t w = h_spawn_worker(logfile("restart"), "--broker", ep, "--reconnect-ms", "100",
+                             "--function", so_spec("slow", ",timeout=20"), NULL);
+    assert_true(h_wait_workers(p, 1, 10000));
+    h_table_add(&t, "m-1", "{\"sleep_ms\":1500}");
+    sy_pool_wake(p, "slow");
+    sy_pool_stats_t st;
+    for (int i = 0; i < 500; i++) {
+        sy_pool_stats(p, &st);
+        if (st.inflight == 1) break;
+        h_sleep_ms(10);
+    }
+    assert_int_equal(st.inflight, 1);
+    sy_pool_destroy(&p); /* the broker goes away mid-invocation */
+    h_sleep_ms(200);
+    sy_pool_opts_t o = {.heartbeat_ivl_ms = 100, .liveness = 3, .lease = &src};
+    sy_err_t err;
+    p = sy_pool_new(ep, &o, &err); /* a new broker, same endpoint, same lease table */
+    assert_non_null(p);
+    assert_true(h_wait_state(&t, 0, 2, 10000)); /* the ACK from a new session is accepted */
+    pthread_mutex_lock(&t.mu);
+    assert_int_equal(t.acks, 1);
+    assert_int_equal(t.stale, 0);
+    assert_int_equal(t.m[0].attempts, 1);
+    pthread_mutex_unlock(&t.mu);
+    assert_true(h_wait_workers(p, 1, 10000)); /* and the worker registered again */
+    /* a stale token is refused */
+    h_call_t c;
+    assert_int_equal(h_invoke(p, "slow", "{\"sleep_ms\":1}", 5000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_OK);
+    h_kill(w);
+    sy_pool_destroy(&p);
+}
+
+/* A raw DEALER speaking another version is refused with a clear reason. */
+static void test_version_mismatch_broker(void **state)
+{
+    (void)state;
+    sy_pool_t *p = pool_fast(NULL);
+    void *ctx = zmq_ctx_new();
+    void *d = zmq_socket(ctx, ZMQ_DEALER);
+    int linger = 0, tmo = 5000;
+    zmq_setsockopt(d, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(d, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
+    assert_int_equal(zmq_connect(d, sy_pool_endpoint(p)), 0);
+    Syw__FunctionSpec fs = SYW__FUNCTION_SPEC__INIT;
+    fs.name = "f";
+    fs.max_concurrency = 1;
+    Syw__FunctionSpec *fsp = &fs;
+    Syw__Hello h = SYW__HELLO__INIT;
+    h.worker_id = "old";
+    h.n_functions = 1;
+    h.functions = &fsp;
+    Syw__Envelope e = SYW__ENVELOPE__INIT;
+    e.cmd_case = SYW__ENVELOPE__CMD_HELLO;
+    e.hello = &h;
+    uint8_t buf[256];
+    size_t n = syw__envelope__pack(&e, buf);
+    zmq_send(d, "SYW02", 5, ZMQ_SNDMORE);
+    zmq_send(d, buf, n, 0);
+    char sig[16] = "";
+    assert_int_equal(zmq_recv(d, sig, sizeof sig, 0), 5);
+    assert_memory_equal(sig, "SYW01", 5);
+    int more = 0;
+    size_t sz = sizeof more;
+    zmq_getsockopt(d, ZMQ_RCVMORE, &more, &sz);
+    assert_true(more);
+    int r = zmq_recv(d, buf, sizeof buf, 0);
+    assert_true(r > 0);
+    Syw__Envelope *got = syw__envelope__unpack(NULL, (size_t)r, buf);
+    assert_non_null(got);
+    assert_int_equal(got->cmd_case, SYW__ENVELOPE__CMD_DISCONNECT);
+    assert_int_equal(got->disconnect->reason, SYW__DISCONNECT_REASON__DISCONNECT_VERSION_MISMATCH);
+    assert_non_null(strstr(got->disconnect->message, "protocol version mismatch"));
+    assert_non_null(strstr(got->disconnect->message, "SYW02"));
+    syw__envelope__free_unpacked(got, NULL);
+    sy_pool_stats_t st;
+    sy_pool_stats(p, &st);
+    assert_int_equal(st.workers, 0);
+    assert_int_equal(st.refused, 1);
+    zmq_close(d);
+    zmq_ctx_term(ctx);
+    sy_pool_destroy(&p);
+}
+
+/* A broker speaking another version: the worker exits 3 with a clear log. */
+static void test_version_mismatch_worker(void **state)
+{
+    (void)state;
+    void *ctx = zmq_ctx_new();
+    void *r = zmq_socket(ctx, ZMQ_ROUTER);
+    int linger = 0, tmo = 10000;
+    zmq_setsockopt(r, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(r, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
+    assert_int_equal(zmq_bind(r, "tcp://127.0.0.1:*"), 0);
+    char ep[256];
+    size_t sz = sizeof ep;
+    zmq_getsockopt(r, ZMQ_LAST_ENDPOINT, ep, &sz);
+    const char *log = logfile("version_worker");
+    pid_t w = h_spawn_worker(log, "--broker", ep, "--function", so_spec("echo", NULL), NULL);
+    char rid[256];
+    int rl = zmq_recv(r, rid, sizeof rid, 0);
+    assert_true(rl > 0);
+    char junk[1024];
+    int more = 1;
+    while (more) {
+        zmq_recv(r, junk, sizeof junk, 0);
+        sz = sizeof more;
+        zmq_getsockopt(r, ZMQ_RCVMORE, &more, &sz);
+    }
+    Syw__Welcome wl = SYW__WELCOME__INIT;
+    wl.heartbeat_ivl_ms = 1000;
+    wl.liveness = 3;
+    Syw__Envelope e = SYW__ENVELOPE__INIT;
+    e.cmd_case = SYW__ENVELOPE__CMD_WELCOME;
+    e.welcome = &wl;
+    uint8_t buf[256];
+    size_t n = syw__envelope__pack(&e, buf);
+    zmq_send(r, rid, (size_t)rl, ZMQ_SNDMORE);
+    zmq_send(r, "SYW99", 5, ZMQ_SNDMORE);
+    zmq_send(r, buf, n, 0);
+    assert_int_equal(h_wait_exit(w, 10000), 3);
+    assert_true(file_contains(log, "protocol version mismatch: worker speaks SYW01, broker sent SYW99"));
+    zmq_close(r);
+    zmq_ctx_term(ctx);
+}
+
+static void write_key(const char *dir, const char *name, const char *pub)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fprintf(f, "# worker certificate\nmetadata\ncurve\n    public-key = \"%s\"\n", pub);
+    fclose(f);
+}
+
+static void test_curve_allow_list(void **state)
+{
+    (void)state;
+    /* plain TCP on a non-loopback address is refused */
+    sy_err_t err;
+    sy_pool_t *bad = sy_pool_new("tcp://0.0.0.0:*", NULL, &err);
+    assert_null(bad);
+    assert_non_null(strstr(err.message, "refusing plain TCP"));
+
+    char spub[41], ssec[41], apub[41], asec[41], bpub[41], bsec[41];
+    assert_int_equal(zmq_curve_keypair(spub, ssec), 0);
+    assert_int_equal(zmq_curve_keypair(apub, asec), 0);
+    assert_int_equal(zmq_curve_keypair(bpub, bsec), 0);
+    char kdir[600];
+    snprintf(kdir, sizeof kdir, "%s/keys", g_dir);
+    mkdir(kdir, 0755);
+    write_key(kdir, "worker-a.key", apub);
+    sy_pool_opts_t o = {.heartbeat_ivl_ms = 100, .liveness = 3, .curve_secret_key = ssec,
+                        .keys_dir = kdir};
+    sy_pool_t *p = sy_pool_new("tcp://127.0.0.1:*", &o, &err);
+    assert_non_null(p);
+    assert_string_equal(sy_pool_public_key(p), spub);
+    pid_t b = h_spawn_worker(logfile("curve_b"), "--broker", sy_pool_endpoint(p), "--broker-key",
+                             spub, "--public-key", bpub, "--secret-key", bsec, "--function",
+                             so_spec("echo", NULL), NULL);
+    h_sleep_ms(1500);
+    sy_pool_stats_t st;
+    sy_pool_stats(p, &st);
+    assert_int_equal(st.workers, 0); /* unknown key: refused by ZAP */
+    pid_t a = h_spawn_worker(logfile("curve_a"), "--broker", sy_pool_endpoint(p), "--broker-key",
+                             spub, "--public-key", apub, "--secret-key", asec, "--function",
+                             so_spec("echo", NULL), NULL);
+    assert_true(h_wait_workers(p, 1, 10000));
+    h_call_t c;
+    assert_int_equal(h_invoke(p, "echo", "\"secret\"", 5000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_OK);
+    assert_string_equal(c.result, "\"secret\"");
+    h_sleep_ms(300);
+    sy_pool_stats(p, &st);
+    assert_int_equal(st.workers, 1); /* still only a */
+    h_kill(a);
+    h_kill(b);
+    sy_pool_destroy(&p);
+}
+
+static void test_sigterm_drains(void **state)
+{
+    (void)state;
+    sy_pool_t *p = pool_fast(NULL);
+    pid_t w = h_spawn_worker(logfile("drain"), "--broker", sy_pool_endpoint(p), "--function",
+                             so_spec("slow", ",timeout=10"), NULL);
+    assert_true(h_wait_workers(p, 1, 10000));
+    h_call_t c;
+    h_call_init(&c);
+    const char *ev = "{\"sleep_ms\":700}";
+    assert_int_equal(sy_pool_invoke(p, "slow", ev, strlen(ev), h_now_ms() + 10000, h_call_cb, &c),
+                     0);
+    sy_pool_stats_t st;
+    for (int i = 0; i < 500; i++) {
+        sy_pool_stats(p, &st);
+        if (st.inflight == 1) break;
+        h_sleep_ms(10);
+    }
+    kill(w, SIGTERM);
+    h_sleep_ms(100);
+    /* no new work while draining */
+    assert_int_equal(sy_pool_function_credit(p, "slow"), 0);
+    h_call_wait(&c);
+    assert_int_equal(c.status, SY_INVOKE_OK); /* in-flight work finished */
+    assert_int_equal(h_wait_exit(w, 10000), 0);
+    assert_true(h_wait_workers(p, 0, 2000)); /* GOODBYE, not expiry */
+    sy_pool_stats(p, &st);
+    assert_int_equal(st.expired_workers, 0);
+    sy_pool_destroy(&p);
+}
+
+int main(void)
+{
+    const char *build = h_env("SY_BUILD_DIR", ".");
+    snprintf(g_dir, sizeof g_dir, "%s/test-worker", build);
+    mkdir(g_dir, 0755);
+    snprintf(g_handler, sizeof g_handler, "%s", h_env("SY_TEST_HANDLER", ""));
+    char src[PATH_MAX];
+    if (!realpath(h_env("SY_SOURCE_DIR", "."), src)) snprintf(src, sizeof src, ".");
+    snprintf(g_bootstrap, sizeof g_bootstrap, "%s/tests/worker/runtime/bootstrap", src);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sync_invoke_error_timeout),
+        cmocka_unit_test(test_runtime_bootstrap),
+        cmocka_unit_test(test_credit_two_workers),
+        cmocka_unit_test(test_kill9_redelivers),
+        cmocka_unit_test(test_broker_restart_ack),
+        cmocka_unit_test(test_version_mismatch_broker),
+        cmocka_unit_test(test_version_mismatch_worker),
+        cmocka_unit_test(test_curve_allow_list),
+        cmocka_unit_test(test_sigterm_drains),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,304 @@
+/* worker/internal.h - shared inside worker/ only: the SYW01 framing codec,
+ * logging and small helpers used by the pool and the worker process. */
+#ifndef SY_WORKER_INTERNAL_H
+#define SY_WORKER_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <zmq.h>
+
+#include "proto/worker.pb-c.h"
+#include "worker/worker.h"
+
+/* ---------------------------------------------------------------- helpers */
+void *wk_malloc(size_t n);
+void *wk_calloc(size_t n, size_t m);
+void *wk_realloc(void *p, size_t n);
+char *wk_strdup(const char *s);
+char *wk_strndup(const char *s, size_t n);
+char *wk_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int64_t wk_now_ms(void);  /* epoch */
+int64_t wk_mono_ms(void); /* monotonic */
+int64_t wk_mono_us(void);
+void wk_uuid4(char out[37]);
+uint32_t wk_rand32(void);
+
+/* One JSON line on stderr: level, component, msg, request_id, then extra
+ * key/value string pairs terminated by NULL. */
+enum { WK_DEBUG = 0, WK_INFO, WK_WARN, WK_ERROR };
+extern int wk_log_level;
+void wk_log(int level, const char *component, const char *request_id, const char *msg, ...);
+/* printf-style message, no extra fields */
+void wk_logf(int level, const char *component, const char *request_id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* JSON-escape s into out (size n); truncates. */
+void wk_json_escape(const char *s, size_t len, char *out, size_t n);
+
+/* ------------------------------------------------------------------ wire */
+enum {
+    WK_WIRE_OK = 0,
+    WK_WIRE_AGAIN = -1,    /* nothing to read / interrupted */
+    WK_WIRE_VERSION = -2,  /* signature names another version of the protocol */
+    WK_WIRE_BAD = -3,      /* not our protocol, or an undecodable/invalid envelope */
+};
+
+typedef struct {
+    zmq_msg_t rid; /* ROUTER side: the peer's routing id */
+    bool has_rid;
+    char sig[16];  /* signature as received (NUL-terminated, truncated) */
+    Syw__Envelope *env;
+    zmq_msg_t body; /* first payload frame, if any */
+    bool has_body;
+} wk_frame_t;
+
+/* Decode + validate one envelope (also the fuzz entry point). Returns
+ * WK_WIRE_OK with *out set (free with syw__envelope__free_unpacked), or
+ * WK_WIRE_VERSION / WK_WIRE_BAD. */
+int wk_wire_decode(const void *sig, size_t sig_len, const void *env, size_t env_len,
+                   Syw__Envelope **out);
+/* Command name for logs ("HELLO", ...). */
+const char *wk_cmd_name(int cmd_case);
+
+/* Receive one whole message (non-blocking when flags has ZMQ_DONTWAIT). On
+ * WK_WIRE_VERSION/BAD the routing id (router) is still in f->rid so the
+ * caller can answer DISCONNECT. Always call wk_frame_close afterwards. */
+int wk_wire_recv(void *sock, bool router, wk_frame_t *f, int flags);
+void wk_frame_close(wk_frame_t *f);
+static inline const void *wk_frame_body(wk_frame_t *f, size_t *len)
+{
+    if (!f->has_body) {
+        *len = 0;
+        return "";
+    }
+    *len = zmq_msg_size(&f->body);
+    return zmq_msg_data(&f->body);
+}
+
+/* Send signature + envelope (+ payload). rid/rid_len: ROUTER destination or
+ * NULL. body_msg, when not NULL, is sent zero-copy and closed; else body/len
+ * (copied) when body != NULL. Returns 0 or -1 with errno (EHOSTUNREACH for a
+ * gone peer on a ROUTER_MANDATORY socket). The signature is `sig` or the
+ * protocol's own when NULL (tests send other versions). */
+int wk_wire_send(void *sock, const void *rid, size_t rid_len, const Syw__Envelope *env,
+                 zmq_msg_t *body_msg, const void *body, size_t len, const char *sig);
+
+/* Endpoint helpers */
+bool wk_endpoint_is_loopback(const char *endpoint);
+
+/* ------------------------------------------------------------- pool state
+ * Everything below is owned by the pool thread, except the command queue
+ * (cmd_mu) and the stats (atomics). */
+#include <pthread.h>
+
+typedef struct pool_inv pool_inv_t;
+typedef struct pool_func pool_func_t;
+typedef struct pool_session pool_session_t;
+
+struct pool_inv {
+    uint64_t id; /* delivery_id */
+    pool_func_t *pf;
+    bool sync;
+    sy_invoke_cb cb;
+    void *u;
+    char request_id[37];
+    int64_t deadline_ms;   /* epoch */
+    int64_t no_worker_at;  /* epoch: give up when nobody hosts the function */
+    void *payload;         /* owned */
+    size_t len;
+    char lease_token[128], message_id[64], traceparent[64];
+    uint32_t attempt;
+    pool_session_t *session; /* set while in flight */
+    pool_inv_t *next;
+};
+
+struct pool_func {
+    char *name;
+    pool_inv_t *pending, *pending_tail; /* waiting for credit (sync and leased) */
+    bool lease_wanted;     /* sy_pool_wake, or the last lease came back full */
+    int64_t lease_next_ms; /* mono: next periodic lease poll / retry */
+    int credit;            /* gauge, summed over sessions (read under cmd_mu) */
+    pool_func_t *next;
+};
+
+typedef struct {
+    pool_func_t *pf;
+    int credit;
+    int max_concurrency;
+    int inflight;
+} pool_sfunc_t;
+
+struct pool_session {
+    uint8_t rid[256];
+    size_t rid_len;
+    char worker_id[128];
+    char session_id[37];
+    int64_t last_recv, last_send; /* mono ms */
+    uint64_t lru;                 /* dispatch stamp: lower is less recently used */
+    bool draining;
+    pool_sfunc_t *funcs;
+    size_t nfuncs;
+    pool_session_t *next;
+};
+
+typedef struct pool_cmd {
+    int kind; /* 1 invoke, 2 wake */
+    pool_inv_t *inv;
+    char *function;
+    struct pool_cmd *next;
+} pool_cmd_t;
+
+struct sy_pool {
+    void *zctx, *router, *zap;
+    int evfd;
+    pthread_t thread;
+    bool started;
+    sy_pool_opts_t opts;
+    sy_lease_source_t lease;
+    bool has_lease;
+    char endpoint[256];
+    char public_key[41];
+    bool curve;
+    uint8_t (*allowed)[32];
+    size_t nallowed;
+    int port;
+    pool_session_t *sessions;
+    pool_func_t *funcs;
+    pool_inv_t *inflight; /* list */
+    uint64_t next_id, lru_clock;
+    pthread_mutex_t cmd_mu;
+    pool_cmd_t *cmds, *cmds_tail;
+    volatile int stop;
+    sy_pool_stats_t stats; /* atomics */
+};
+
+#define POOL_STAT_ADD(p, field, v) __atomic_add_fetch(&(p)->stats.field, (v), __ATOMIC_RELAXED)
+#define POOL_STAT_SET(p, field, v) __atomic_store_n(&(p)->stats.field, (v), __ATOMIC_RELAXED)
+
+/* pool_session.c */
+void pool_handle_message(sy_pool_t *p, wk_frame_t *f, int rc);
+void pool_session_kill(sy_pool_t *p, pool_session_t *s, const char *why);
+int pool_send(sy_pool_t *p, pool_session_t *s, const Syw__Envelope *env, zmq_msg_t *body_msg,
+              const void *body, size_t len);
+void pool_send_disconnect(sy_pool_t *p, const void *rid, size_t rid_len, int reason,
+                          const char *msg);
+/* pool_dispatch.c */
+pool_func_t *pool_func_get(sy_pool_t *p, const char *name);
+void pool_dispatch(sy_pool_t *p, pool_func_t *pf);
+void pool_inv_finish(sy_pool_t *p, pool_inv_t *inv, const sy_invoke_result_t *res);
+void pool_inflight_remove(sy_pool_t *p, pool_inv_t *inv);
+pool_inv_t *pool_inflight_find(sy_pool_t *p, uint64_t id);
+void pool_pending_push(pool_func_t *pf, pool_inv_t *inv, bool front);
+void pool_timers(sy_pool_t *p);
+/* pool_auth.c */
+int pool_auth_load(sy_pool_t *p, const char *dir, sy_err_t *err);
+void pool_auth_handle(sy_pool_t *p);
+
+/* ------------------------------------------------------- worker process */
+#include <sys/types.h>
+
+enum { WK_FN_SO = 1, WK_FN_RUNTIME = 2 };
+enum { WK_OUT_OK = 0, WK_OUT_ERROR = 1, WK_OUT_RELEASE = 2 };
+
+typedef struct wk_fn wk_fn_t;
+typedef struct wk_worker wk_worker_t;
+
+typedef struct wk_job {
+    uint64_t delivery_id;
+    int conn;       /* broker connection it came from */
+    wk_fn_t *fn;
+    char lease_token[128], message_id[64], request_id[40], traceparent[64];
+    uint32_t attempt;
+    int64_t deadline_ms; /* effective, epoch: min(DELIVER deadline, start + timeout) */
+    bool fn_deadline;    /* the function timeout (not the caller's deadline) bounds it */
+    double timeout_s;    /* for "Task timed out after N.NN seconds" */
+    void *payload;
+    size_t len;
+    int64_t started_mono;
+    /* result, written by the slot thread */
+    int outcome;
+    char *error_type, *error_message;
+    void *result;
+    size_t result_len;
+    bool retryable;
+    /* main thread only */
+    bool reported; /* settled towards the broker already (timeout, drain) */
+    bool cancelled;
+    struct wk_job *next;  /* queue / done list / outbox */
+    struct wk_job *inext; /* main thread: in-flight list */
+} wk_job_t;
+
+typedef struct wk_env wk_env_t;
+
+struct wk_fn {
+    char *name;
+    int kind;
+    char *path, *symbol, *handler;
+    int concurrency;
+    int64_t timeout_ms;
+    void *dl;
+    void *handler_fn;
+    wk_worker_t *w;
+    /* job queue to the slot threads */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    wk_job_t *q_head, *q_tail;
+    bool stopping;
+    pthread_t *threads;
+    int nthreads;
+    wk_env_t *envs; /* runtime: one per slot */
+    /* main thread accounting */
+    int free_slots; /* neither granted to a broker nor running */
+    int running;    /* handed to slots, including timed-out ones still running */
+};
+
+typedef struct {
+    char *endpoint;
+    void *sock;
+    int state; /* 0 down, 1 hello sent, 2 active */
+    int64_t last_recv, last_send, reconnect_at, backoff_ms, hello_at;
+    int ivl_ms, liveness;
+    int *granted; /* per function */
+    char session_id[37];
+    wk_job_t *outbox, *outbox_tail; /* results waiting for a session */
+} wk_conn_t;
+
+struct wk_worker {
+    char worker_id[128];
+    wk_fn_t *fns;
+    int nfns;
+    wk_conn_t *conns;
+    int nconns;
+    void *zctx;
+    int evfd, sigfd;
+    pthread_mutex_t done_mu;
+    wk_job_t *done; /* finished by slot threads */
+    wk_job_t *inflight; /* main thread: jobs handed to slots */
+    bool draining;
+    int64_t drain_deadline;
+    int64_t drain_timeout_ms;
+    int64_t reconnect_min_ms;
+    char broker_key[41], public_key[41], secret_key[41];
+    int exit_code;
+};
+
+wk_fn_t *wk_fn_find(wk_worker_t *w, const char *name);
+int wk_args_parse(wk_worker_t *w, int argc, char **argv);
+void wk_job_free(wk_job_t *j);
+void wk_job_set_error(wk_job_t *j, const char *type, const char *msg, bool retryable);
+void wk_job_set_timeout(wk_job_t *j);
+/* slot threads hand finished jobs to the main thread */
+void wk_done_push(wk_worker_t *w, wk_job_t *j);
+wk_job_t *wk_queue_pop(wk_fn_t *fn);
+/* worker_exec.c */
+int wk_exec_start(wk_fn_t *fn);  /* load the .so / prepare envs, start slot threads */
+void wk_exec_stop(wk_fn_t *fn);  /* stop threads, kill runtime processes */
+/* worker_runtime.c */
+int wk_runtime_init(wk_fn_t *fn);
+void *wk_runtime_slot(void *arg);
+void wk_runtime_stop(wk_fn_t *fn); /* kill processes, wake slots */
+void wk_runtime_free(wk_fn_t *fn); /* after the slot threads joined */
+void *wk_runtime_env_at(wk_fn_t *fn, int i);
+void wk_runtime_cancel(wk_fn_t *fn, uint64_t delivery_id);
+
+#endif

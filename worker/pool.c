@@ -1,0 +1,336 @@
+/* worker/pool.c - the broker side of SYW01: a ROUTER thread that holds the
+ * sessions of connected workers and pushes invocations to them within their
+ * credit. Other threads talk to it through a command queue + eventfd. */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "worker/internal.h"
+
+static int pool_err(sy_err_t *err, int rc, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int pool_err(sy_err_t *err, int rc, const char *code, const char *fmt, ...)
+{
+    if (!err) return rc;
+    memset(err, 0, sizeof *err);
+    err->status = 500;
+    err->receiver = true;
+    snprintf(err->code, sizeof err->code, "%s", code);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->message, sizeof err->message, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+static int setopt_int(void *s, int opt, int v)
+{
+    return zmq_setsockopt(s, opt, &v, sizeof v);
+}
+
+static void *pool_thread(void *arg);
+
+sy_pool_t *sy_pool_new(const char *endpoint, const sy_pool_opts_t *opts, sy_err_t *err)
+{
+    sy_pool_t *p = wk_calloc(1, sizeof *p);
+    if (opts) p->opts = *opts;
+    if (p->opts.heartbeat_ivl_ms <= 0) p->opts.heartbeat_ivl_ms = 1000;
+    if (p->opts.liveness <= 0) p->opts.liveness = 3;
+    if (p->opts.max_credit <= 0) p->opts.max_credit = 1024;
+    if (p->opts.default_timeout_ms <= 0) p->opts.default_timeout_ms = 900000;
+    p->opts.keys_dir = NULL; /* borrowed strings are not kept */
+    p->opts.curve_secret_key = NULL;
+    if (opts && opts->lease) {
+        p->lease = *opts->lease;
+        p->has_lease = p->lease.lease != NULL;
+    }
+    p->opts.lease = NULL;
+    p->evfd = -1;
+    p->port = -1;
+    p->next_id = 1;
+    pthread_mutex_init(&p->cmd_mu, NULL);
+    p->curve = opts && opts->curve_secret_key && *opts->curve_secret_key;
+
+    if (!p->curve && !wk_endpoint_is_loopback(endpoint) && !(opts && opts->insecure)) {
+        pool_err(err, SY_E_INVALID, "InvalidConfiguration",
+                 "refusing plain TCP on non-loopback endpoint %s: configure worker keys (CurveZMQ) "
+                 "or the insecure flag",
+                 endpoint);
+        goto fail;
+    }
+    p->zctx = zmq_ctx_new();
+    if (p->curve) {
+        if (strlen(opts->curve_secret_key) != 40 ||
+            zmq_curve_public(p->public_key, opts->curve_secret_key) != 0) {
+            pool_err(err, SY_E_INVALID, "InvalidConfiguration", "invalid curve secret key");
+            goto fail;
+        }
+        if (opts->keys_dir && *opts->keys_dir) {
+            if (pool_auth_load(p, opts->keys_dir, err) != 0) goto fail;
+            p->zap = zmq_socket(p->zctx, ZMQ_REP);
+            if (zmq_bind(p->zap, "inproc://zeromq.zap.01") != 0) {
+                pool_err(err, SY_E_INTERNAL, "InternalFailure", "could not bind ZAP handler: %s",
+                         zmq_strerror(errno));
+                goto fail;
+            }
+        }
+    }
+    p->router = zmq_socket(p->zctx, ZMQ_ROUTER);
+    setopt_int(p->router, ZMQ_ROUTER_MANDATORY, 1);
+    setopt_int(p->router, ZMQ_ROUTER_HANDOVER, 1);
+    setopt_int(p->router, ZMQ_LINGER, 0);
+    setopt_int(p->router, ZMQ_SNDHWM, 100000);
+    setopt_int(p->router, ZMQ_RCVHWM, 100000);
+    setopt_int(p->router, ZMQ_HEARTBEAT_IVL, p->opts.heartbeat_ivl_ms);
+    setopt_int(p->router, ZMQ_HEARTBEAT_TIMEOUT, p->opts.heartbeat_ivl_ms * p->opts.liveness);
+    if (p->curve) {
+        setopt_int(p->router, ZMQ_CURVE_SERVER, 1);
+        zmq_setsockopt(p->router, ZMQ_CURVE_SECRETKEY, opts->curve_secret_key, 40);
+        zmq_setsockopt(p->router, ZMQ_ZAP_DOMAIN, "switchyard", 10);
+    }
+    if (zmq_bind(p->router, endpoint) != 0) {
+        pool_err(err, SY_E_INVALID, "InvalidConfiguration", "could not bind worker endpoint %s: %s",
+                 endpoint, zmq_strerror(errno));
+        goto fail;
+    }
+    size_t sz = sizeof p->endpoint;
+    zmq_getsockopt(p->router, ZMQ_LAST_ENDPOINT, p->endpoint, &sz);
+    const char *colon = strrchr(p->endpoint, ':');
+    if (strncmp(p->endpoint, "tcp://", 6) == 0 && colon) p->port = atoi(colon + 1);
+    p->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (pthread_create(&p->thread, NULL, pool_thread, p) != 0) {
+        pool_err(err, SY_E_INTERNAL, "InternalFailure", "could not start pool thread");
+        goto fail;
+    }
+    p->started = true;
+    wk_log(WK_INFO, "pool", NULL, "worker endpoint bound", "endpoint", p->endpoint, "curve",
+           p->curve ? (p->zap ? "allow-list" : "any-key") : "off", (const char *)NULL);
+    return p;
+fail:
+    sy_pool_destroy(&p);
+    return NULL;
+}
+
+static void fail_inv(sy_pool_t *p, pool_inv_t *inv, sy_invoke_status_t st)
+{
+    sy_invoke_result_t r = {.status = st, .request_id = inv->request_id};
+    pool_inv_finish(p, inv, &r);
+}
+
+void sy_pool_destroy(sy_pool_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    sy_pool_t *p = *self_p;
+    *self_p = NULL;
+    if (p->started) {
+        p->stop = 1;
+        uint64_t one = 1;
+        (void)!write(p->evfd, &one, sizeof one);
+        pthread_join(p->thread, NULL);
+    }
+    /* The thread is gone: everything below is ours. */
+    for (pool_cmd_t *c = p->cmds, *n; c; c = n) {
+        n = c->next;
+        if (c->inv) fail_inv(p, c->inv, SY_INVOKE_SHUTDOWN);
+        free(c->function);
+        free(c);
+    }
+    /* In-flight leases stay with their workers: a later ACK (to another
+     * broker) settles them, or their visibility timeout returns them. */
+    while (p->inflight) fail_inv(p, p->inflight, SY_INVOKE_SHUTDOWN);
+    while (p->sessions) pool_session_kill(p, p->sessions, NULL);
+    for (pool_func_t *f = p->funcs, *n; f; f = n) {
+        n = f->next;
+        while (f->pending) {
+            pool_inv_t *inv = f->pending;
+            f->pending = inv->next;
+            if (inv->sync) {
+                fail_inv(p, inv, SY_INVOKE_SHUTDOWN);
+            } else {
+                /* leased but never sent: hand it back at once */
+                if (p->has_lease && p->lease.release)
+                    p->lease.release(p->lease.u, f->name, inv->lease_token, 0);
+                free(inv->payload);
+                free(inv);
+            }
+        }
+        free(f->name);
+        free(f);
+    }
+    if (p->router) zmq_close(p->router);
+    if (p->zap) zmq_close(p->zap);
+    if (p->zctx) zmq_ctx_term(p->zctx);
+    if (p->evfd >= 0) close(p->evfd);
+    free(p->allowed);
+    pthread_mutex_destroy(&p->cmd_mu);
+    free(p);
+}
+
+int sy_pool_port(const sy_pool_t *self)
+{
+    return self ? self->port : -1;
+}
+
+const char *sy_pool_endpoint(const sy_pool_t *self)
+{
+    return self->endpoint;
+}
+
+const char *sy_pool_public_key(const sy_pool_t *self)
+{
+    return self->curve ? self->public_key : NULL;
+}
+
+static void push_cmd(sy_pool_t *p, pool_cmd_t *c)
+{
+    pthread_mutex_lock(&p->cmd_mu);
+    bool was_empty = p->cmds == NULL;
+    if (p->cmds_tail)
+        p->cmds_tail->next = c;
+    else
+        p->cmds = c;
+    p->cmds_tail = c;
+    pthread_mutex_unlock(&p->cmd_mu);
+    if (was_empty) {
+        uint64_t one = 1;
+        (void)!write(p->evfd, &one, sizeof one);
+    }
+}
+
+int sy_pool_invoke(sy_pool_t *p, const char *function, const void *payload, size_t len,
+                   int64_t deadline_ms, sy_invoke_cb cb, void *u)
+{
+    if (!p || !function || !*function || !cb || p->stop) return SY_E_INVALID;
+    pool_inv_t *inv = wk_calloc(1, sizeof *inv);
+    inv->sync = true;
+    inv->cb = cb;
+    inv->u = u;
+    inv->deadline_ms = deadline_ms;
+    inv->attempt = 1;
+    wk_uuid4(inv->request_id);
+    inv->payload = wk_malloc(len);
+    if (len) memcpy(inv->payload, payload, len);
+    inv->len = len;
+    pool_cmd_t *c = wk_calloc(1, sizeof *c);
+    c->kind = 1;
+    c->inv = inv;
+    c->function = wk_strdup(function);
+    push_cmd(p, c);
+    return 0;
+}
+
+void sy_pool_wake(sy_pool_t *p, const char *function)
+{
+    if (!p || !function) return;
+    pool_cmd_t *c = wk_calloc(1, sizeof *c);
+    c->kind = 2;
+    c->function = wk_strdup(function);
+    push_cmd(p, c);
+}
+
+void sy_pool_stats(sy_pool_t *p, sy_pool_stats_t *out)
+{
+    const uint64_t *src = (const uint64_t *)&p->stats;
+    uint64_t *dst = (uint64_t *)out;
+    for (size_t i = 0; i < sizeof *out / sizeof(uint64_t); i++)
+        dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+int sy_pool_function_credit(sy_pool_t *p, const char *function)
+{
+    int c = 0;
+    pthread_mutex_lock(&p->cmd_mu);
+    for (pool_func_t *f = p->funcs; f; f = f->next)
+        if (strcmp(f->name, function) == 0) c = f->credit;
+    pthread_mutex_unlock(&p->cmd_mu);
+    return c;
+}
+
+/* ------------------------------------------------------------ the thread */
+static void take_cmds(sy_pool_t *p)
+{
+    uint64_t v;
+    (void)!read(p->evfd, &v, sizeof v);
+    pthread_mutex_lock(&p->cmd_mu);
+    pool_cmd_t *c = p->cmds;
+    p->cmds = p->cmds_tail = NULL;
+    pthread_mutex_unlock(&p->cmd_mu);
+    while (c) {
+        pool_cmd_t *n = c->next;
+        pool_func_t *pf = pool_func_get(p, c->function);
+        if (c->kind == 1) {
+            c->inv->pf = pf;
+            c->inv->no_worker_at = wk_now_ms() + 1000;
+            POOL_STAT_ADD(p, pending, 1);
+            pool_pending_push(pf, c->inv, false);
+        } else {
+            pf->lease_wanted = true;
+        }
+        pool_dispatch(p, pf);
+        free(c->function);
+        free(c);
+        c = n;
+    }
+}
+
+static void update_gauges(sy_pool_t *p)
+{
+    uint64_t workers = 0, credit = 0;
+    for (pool_func_t *f = p->funcs; f; f = f->next) f->credit = 0;
+    pthread_mutex_lock(&p->cmd_mu);
+    for (pool_session_t *s = p->sessions; s; s = s->next) {
+        workers++;
+        for (size_t i = 0; i < s->nfuncs; i++) {
+            credit += (uint64_t)s->funcs[i].credit;
+            s->funcs[i].pf->credit += s->funcs[i].credit;
+        }
+    }
+    pthread_mutex_unlock(&p->cmd_mu);
+    uint64_t inflight = 0;
+    for (pool_inv_t *i = p->inflight; i; i = i->next) inflight++;
+    POOL_STAT_SET(p, workers, workers);
+    POOL_STAT_SET(p, credit, credit);
+    POOL_STAT_SET(p, inflight, inflight);
+}
+
+static void *pool_thread(void *arg)
+{
+    sy_pool_t *p = arg;
+    int64_t last_timers = 0;
+    while (!p->stop) {
+        zmq_pollitem_t items[3] = {{p->router, 0, ZMQ_POLLIN, 0}, {NULL, p->evfd, ZMQ_POLLIN, 0},
+                                   {p->zap, 0, ZMQ_POLLIN, 0}};
+        int n = zmq_poll(items, p->zap ? 3 : 2, 20);
+        if (n < 0 && errno != EINTR) break;
+        if (items[1].revents & ZMQ_POLLIN) take_cmds(p);
+        if (items[0].revents & ZMQ_POLLIN) {
+            for (int i = 0; i < 512; i++) {
+                wk_frame_t f;
+                int rc = wk_wire_recv(p->router, true, &f, ZMQ_DONTWAIT);
+                if (rc == WK_WIRE_AGAIN) {
+                    wk_frame_close(&f);
+                    break;
+                }
+                pool_handle_message(p, &f, rc);
+                wk_frame_close(&f);
+            }
+        }
+        if (p->zap && (items[2].revents & ZMQ_POLLIN)) pool_auth_handle(p);
+        int64_t now = wk_mono_ms();
+        if (now - last_timers >= 10) {
+            last_timers = now;
+            pool_timers(p);
+            update_gauges(p);
+        }
+    }
+    /* Tell workers we are going: they reconnect (to us or another broker). */
+    for (pool_session_t *s = p->sessions; s; s = s->next)
+        pool_send_disconnect(p, s->rid, s->rid_len, SYW__DISCONNECT_REASON__DISCONNECT_SHUTDOWN,
+                             "broker shutting down");
+    return NULL;
+}

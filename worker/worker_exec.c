@@ -1,0 +1,186 @@
+/* worker/worker_exec.c - slot threads and the C handler loader
+ * (include/switchyard/handler.h). */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "switchyard/handler.h"
+#include "worker/internal.h"
+
+void wk_job_set_error(wk_job_t *j, const char *type, const char *msg, bool retryable)
+{
+    free(j->error_type);
+    free(j->error_message);
+    free(j->result);
+    j->outcome = WK_OUT_ERROR;
+    j->error_type = wk_strdup(type);
+    j->error_message = wk_strdup(msg);
+    j->retryable = retryable;
+    /* Lambda's error body */
+    char et[256], em[2048];
+    wk_json_escape(type, strlen(type), et, sizeof et);
+    wk_json_escape(msg, strlen(msg), em, sizeof em);
+    size_t n = strlen(et) + strlen(em) + 64;
+    j->result = wk_malloc(n);
+    j->result_len = (size_t)snprintf(j->result, n, "{\"errorMessage\":\"%s\",\"errorType\":\"%s\"}",
+                                     em, et);
+}
+
+void wk_job_set_timeout(wk_job_t *j)
+{
+    char msg[160];
+    snprintf(msg, sizeof msg, "Task timed out after %.2f seconds", j->timeout_s);
+    wk_job_set_error(j, "Sandbox.Timedout", msg, true);
+}
+
+/* ------------------------------------------------------- C handlers */
+typedef struct {
+    sy_handler_ctx_t pub;
+    wk_job_t *job;
+    char arn[256];
+} so_ctx_t;
+
+static void ctx_log(const sy_handler_ctx_t *ctx, int level, const char *msg)
+{
+    wk_log(level, "handler", ctx->request_id, msg, "function", ctx->function_name,
+           (const char *)NULL);
+}
+
+static int64_t ctx_remaining(const sy_handler_ctx_t *ctx)
+{
+    return ctx->deadline_ms - wk_now_ms();
+}
+
+static void ctx_respond(const sy_handler_ctx_t *ctx, const void *body, size_t len)
+{
+    wk_job_t *j = ((const so_ctx_t *)ctx)->job;
+    free(j->result);
+    j->result = wk_malloc(len);
+    if (len) memcpy(j->result, body, len);
+    j->result_len = len;
+}
+
+static void ctx_fail(const sy_handler_ctx_t *ctx, const char *type, const char *msg)
+{
+    wk_job_t *j = ((const so_ctx_t *)ctx)->job;
+    free(j->error_type);
+    free(j->error_message);
+    j->error_type = wk_strdup(type && *type ? type : "Unhandled");
+    j->error_message = wk_strdup(msg ? msg : "");
+}
+
+static void run_so(wk_fn_t *fn, wk_job_t *j)
+{
+    so_ctx_t c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.arn, sizeof c.arn, "arn:aws:lambda:us-east-1:000000000000:function:%s", fn->name);
+    c.job = j;
+    c.pub.abi_version = SY_HANDLER_ABI_VERSION;
+    c.pub.request_id = j->request_id;
+    c.pub.function_name = fn->name;
+    c.pub.invoked_function_arn = c.arn;
+    c.pub.message_id = j->message_id;
+    c.pub.trace_id = "";
+    c.pub.deadline_ms = j->deadline_ms;
+    c.pub.attempt = j->attempt;
+    c.pub.log = ctx_log;
+    c.pub.remaining_ms = ctx_remaining;
+    c.pub.respond = ctx_respond;
+    c.pub.fail = ctx_fail;
+    sy_function_handler_fn h = (sy_function_handler_fn)fn->handler_fn;
+    int rc = h(&c.pub, j->payload, j->len);
+    if (rc == 0) {
+        j->outcome = WK_OUT_OK;
+        if (!j->result) {
+            j->result = wk_strdup("null");
+            j->result_len = 4;
+        }
+        free(j->error_type);
+        free(j->error_message);
+        j->error_type = j->error_message = NULL;
+    } else {
+        char *type = j->error_type ? j->error_type : wk_strdup("Unhandled");
+        char *msg = j->error_message ? j->error_message : wk_strdup("handler failed");
+        j->error_type = j->error_message = NULL;
+        wk_job_set_error(j, type, msg, false);
+        free(type);
+        free(msg);
+    }
+}
+
+static void *so_slot(void *arg)
+{
+    wk_fn_t *fn = arg;
+    wk_job_t *j;
+    while ((j = wk_queue_pop(fn))) {
+        run_so(fn, j);
+        wk_done_push(fn->w, j);
+    }
+    return NULL;
+}
+
+int wk_exec_start(wk_fn_t *fn)
+{
+    pthread_mutex_init(&fn->mu, NULL);
+    pthread_cond_init(&fn->cv, NULL);
+    void *(*slot)(void *) = so_slot;
+    if (fn->kind == WK_FN_SO) {
+        fn->dl = dlopen(fn->path, RTLD_NOW | RTLD_LOCAL);
+        if (!fn->dl) {
+            wk_log(WK_ERROR, "worker", NULL, "could not load handler", "function", fn->name,
+                   "error", dlerror(), (const char *)NULL);
+            return -1;
+        }
+        fn->handler_fn = dlsym(fn->dl, fn->symbol);
+        if (!fn->handler_fn) {
+            wk_log(WK_ERROR, "worker", NULL, "handler symbol not found", "function", fn->name,
+                   "symbol", fn->symbol, (const char *)NULL);
+            return -1;
+        }
+        sy_function_init_fn init = (sy_function_init_fn)dlsym(fn->dl, "sy_handler_init");
+        if (init && init(fn->name) != 0) {
+            wk_log(WK_ERROR, "worker", NULL, "sy_handler_init failed", "function", fn->name,
+                   (const char *)NULL);
+            return -1;
+        }
+    } else {
+        if (wk_runtime_init(fn) != 0) return -1;
+        slot = wk_runtime_slot;
+    }
+    fn->threads = wk_calloc((size_t)fn->concurrency, sizeof *fn->threads);
+    for (int i = 0; i < fn->concurrency; i++) {
+        void *arg = fn->kind == WK_FN_SO ? (void *)fn : wk_runtime_env_at(fn, i);
+        if (pthread_create(&fn->threads[i], NULL, slot, arg) != 0) {
+            wk_log(WK_ERROR, "worker", NULL, "could not start slot thread", (const char *)NULL);
+            return -1;
+        }
+        fn->nthreads++;
+    }
+    return 0;
+}
+
+void wk_exec_stop(wk_fn_t *fn)
+{
+    if (!fn->threads && !fn->dl && !fn->envs) return;
+    pthread_mutex_lock(&fn->mu);
+    fn->stopping = true;
+    pthread_cond_broadcast(&fn->cv);
+    pthread_mutex_unlock(&fn->mu);
+    if (fn->kind == WK_FN_RUNTIME) wk_runtime_stop(fn); /* wakes slots waiting on a process */
+    for (int i = 0; i < fn->nthreads; i++) pthread_join(fn->threads[i], NULL);
+    free(fn->threads);
+    fn->threads = NULL;
+    fn->nthreads = 0;
+    if (fn->kind == WK_FN_RUNTIME) wk_runtime_free(fn);
+    /* queued jobs never started */
+    while (fn->q_head) {
+        wk_job_t *j = fn->q_head;
+        fn->q_head = j->next;
+        wk_job_free(j);
+    }
+    if (fn->dl) dlclose(fn->dl);
+    fn->dl = NULL;
+    pthread_cond_destroy(&fn->cv);
+    pthread_mutex_destroy(&fn->mu);
+}

@@ -1,0 +1,495 @@
+/* worker/worker_runtime.c - AWS Lambda custom runtimes: each slot is one
+ * execution environment = a `bootstrap` process (own process group) plus a
+ * private loopback HTTP server (libmicrohttpd, thread per connection) that
+ * implements the Runtime API 2018-06-01. Processes stay warm; a crashed or
+ * timed-out one is killed and replaced on the next invocation. */
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libgen.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "worker/internal.h"
+
+#define MAX_PAYLOAD (6 * 1024 * 1024 + 100) /* RIE's limit */
+#define API_PREFIX "/2018-06-01/runtime/"
+
+extern char **environ;
+
+struct wk_env {
+    wk_fn_t *fn;
+    int idx;
+    struct MHD_Daemon *mhd;
+    int port;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pid_t pid;
+    unsigned gen;
+    bool stopping, cancel, init_error;
+    wk_job_t *job;
+    bool handed, done;
+    char **envp;
+};
+
+typedef struct {
+    char *data;
+    size_t len, cap;
+    bool too_big;
+} upload_t;
+
+void *wk_runtime_env_at(wk_fn_t *fn, int i)
+{
+    return &fn->envs[i];
+}
+
+/* ------------------------------------------------------------ HTTP */
+static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *body)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    enum MHD_Result rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static enum MHD_Result reply_err(struct MHD_Connection *c, unsigned status, const char *type,
+                                 const char *msg)
+{
+    char body[512];
+    snprintf(body, sizeof body, "{\"errorMessage\":\"%s\",\"errorType\":\"%s\"}", msg, type);
+    return reply(c, status, body);
+}
+
+/* W3C traceparent 00-<32 hex>-<16 hex>-<2 hex> -> X-Ray header */
+static bool xray_from_traceparent(const char *tp, char *out, size_t n)
+{
+    if (strlen(tp) != 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-') return false;
+    int flags = (int)strtol(tp + 53, NULL, 16);
+    snprintf(out, n, "Root=1-%.8s-%.24s;Parent=%.16s;Sampled=%d", tp + 3, tp + 11, tp + 36,
+             flags & 1);
+    return true;
+}
+
+static enum MHD_Result next(wk_env_t *env, struct MHD_Connection *c)
+{
+    pthread_mutex_lock(&env->mu);
+    if (env->job && env->handed && !env->done) {
+        pthread_mutex_unlock(&env->mu);
+        return reply_err(c, 403, "InvalidStateTransition",
+                         "next called before answering the current invocation");
+    }
+    unsigned gen = env->gen;
+    /* long poll: runtimes must not time this out, and neither do we */
+    while (!(env->job && !env->handed && !env->done) && !env->stopping && env->gen == gen)
+        pthread_cond_wait(&env->cv, &env->mu);
+    if (env->stopping || env->gen != gen) {
+        pthread_mutex_unlock(&env->mu);
+        return reply_err(c, 500, "Runtime.Stopping", "execution environment shutting down");
+    }
+    wk_job_t *j = env->job;
+    env->handed = true;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(j->len, j->payload, MHD_RESPMEM_MUST_COPY);
+    char deadline[32], arn[256], trace[128];
+    snprintf(deadline, sizeof deadline, "%lld", (long long)j->deadline_ms);
+    snprintf(arn, sizeof arn, "arn:aws:lambda:us-east-1:000000000000:function:%s", env->fn->name);
+    MHD_add_response_header(r, "Content-Type", "application/json");
+    MHD_add_response_header(r, "Lambda-Runtime-Aws-Request-Id", j->request_id);
+    MHD_add_response_header(r, "Lambda-Runtime-Deadline-Ms", deadline);
+    MHD_add_response_header(r, "Lambda-Runtime-Invoked-Function-Arn", arn);
+    if (xray_from_traceparent(j->traceparent, trace, sizeof trace))
+        MHD_add_response_header(r, "Lambda-Runtime-Trace-Id", trace);
+    pthread_mutex_unlock(&env->mu);
+    enum MHD_Result rc = MHD_queue_response(c, 200, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+/* POST .../invocation/{id}/response or /error */
+static enum MHD_Result post_result(wk_env_t *env, struct MHD_Connection *c, const char *id,
+                                   size_t id_len, bool is_error, upload_t *up)
+{
+    pthread_mutex_lock(&env->mu);
+    wk_job_t *j = env->job;
+    if (!j || strlen(j->request_id) != id_len || memcmp(j->request_id, id, id_len) != 0) {
+        pthread_mutex_unlock(&env->mu);
+        return reply_err(c, 400, "InvalidRequestID", "unknown request id");
+    }
+    if (!env->handed || env->done) {
+        pthread_mutex_unlock(&env->mu);
+        return reply_err(c, 403, "InvalidStateTransition", "invocation already answered");
+    }
+    if (up->too_big) {
+        wk_job_set_error(j, "Function.ResponseSizeTooLarge", "response payload exceeds 6 MiB",
+                         false);
+    } else if (!is_error) {
+        j->outcome = WK_OUT_OK;
+        j->result = up->data ? up->data : wk_strdup("");
+        j->result_len = up->len;
+        up->data = NULL;
+    } else {
+        const char *htype =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Lambda-Runtime-Function-Error-Type");
+        json_t *doc = up->data ? json_loadb(up->data, up->len, 0, NULL) : NULL;
+        const char *btype = doc ? json_string_value(json_object_get(doc, "errorType")) : NULL;
+        const char *bmsg = doc ? json_string_value(json_object_get(doc, "errorMessage")) : NULL;
+        const char *type = btype ? btype : htype ? htype : "Unhandled";
+        wk_job_set_error(j, type, bmsg ? bmsg : "", false);
+        if (doc && up->data) { /* keep the runtime's own error body */
+            free(j->result);
+            j->result = up->data;
+            j->result_len = up->len;
+            up->data = NULL;
+        }
+        json_decref(doc);
+    }
+    env->done = true;
+    pthread_cond_broadcast(&env->cv);
+    pthread_mutex_unlock(&env->mu);
+    if (up->too_big) return reply_err(c, 413, "RequestEntityTooLarge", "payload too large");
+    return reply(c, 202, "{\"status\":\"OK\"}");
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *data,
+                              size_t *data_size, void **con_cls)
+{
+    (void)version;
+    wk_env_t *env = cls;
+    if (!*con_cls) {
+        *con_cls = wk_calloc(1, sizeof(upload_t));
+        return MHD_YES;
+    }
+    upload_t *up = *con_cls;
+    if (*data_size) {
+        if (up->len + *data_size > MAX_PAYLOAD) {
+            up->too_big = true;
+        } else {
+            if (up->len + *data_size + 1 > up->cap) {
+                up->cap = (up->len + *data_size + 1) * 2;
+                up->data = wk_realloc(up->data, up->cap);
+            }
+            memcpy(up->data + up->len, data, *data_size);
+            up->len += *data_size;
+            up->data[up->len] = 0;
+        }
+        *data_size = 0;
+        return MHD_YES;
+    }
+    if (strncmp(url, API_PREFIX, strlen(API_PREFIX)) != 0)
+        return reply_err(c, 404, "NotFound", "no such route");
+    const char *rest = url + strlen(API_PREFIX);
+    if (strcmp(rest, "invocation/next") == 0 && strcmp(method, "GET") == 0) return next(env, c);
+    if (strcmp(rest, "init/error") == 0 && strcmp(method, "POST") == 0) {
+        pthread_mutex_lock(&env->mu);
+        env->init_error = true;
+        pthread_cond_broadcast(&env->cv);
+        pthread_mutex_unlock(&env->mu);
+        wk_log(WK_ERROR, "runtime", NULL, "runtime init error", "function", env->fn->name, "body",
+               up->data ? up->data : "", (const char *)NULL);
+        return reply(c, 202, "{\"status\":\"OK\"}");
+    }
+    if (strncmp(rest, "invocation/", 11) == 0 && strcmp(method, "POST") == 0) {
+        const char *id = rest + 11;
+        const char *slash = strchr(id, '/');
+        if (slash && strcmp(slash, "/response") == 0)
+            return post_result(env, c, id, (size_t)(slash - id), false, up);
+        if (slash && strcmp(slash, "/error") == 0)
+            return post_result(env, c, id, (size_t)(slash - id), true, up);
+    }
+    return reply_err(c, 404, "NotFound", "no such route");
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    upload_t *up = *con_cls;
+    if (up) {
+        free(up->data);
+        free(up);
+    }
+    *con_cls = NULL;
+}
+
+/* ----------------------------------------------------------- process */
+typedef struct {
+    int fd;
+    char fn[160];
+    pid_t pid;
+} logpipe_t;
+
+/* The runtime's stdout/stderr, one JSON log line per line. */
+static void *log_thread(void *arg)
+{
+    logpipe_t *lp = arg;
+    FILE *f = fdopen(lp->fd, "r");
+    char line[2048], pid[16];
+    snprintf(pid, sizeof pid, "%d", (int)lp->pid);
+    while (f && fgets(line, sizeof line, f)) {
+        size_t n = strlen(line);
+        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
+        wk_log(WK_INFO, "runtime", NULL, line, "function", lp->fn, "pid", pid, (const char *)NULL);
+    }
+    if (f) fclose(f);
+    free(lp);
+    return NULL;
+}
+
+static char **build_envp(wk_env_t *env)
+{
+    wk_fn_t *fn = env->fn;
+    char *pathcopy = wk_strdup(fn->path);
+    const char *root = dirname(pathcopy);
+    const char *region = getenv("AWS_REGION") ? getenv("AWS_REGION") : "us-east-1";
+    char *ours[32];
+    int n = 0;
+#define ADD(...) ours[n++] = wk_strdup_printf(__VA_ARGS__)
+    ADD("AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d", env->port);
+    ADD("_HANDLER=%s", fn->handler);
+    ADD("LAMBDA_TASK_ROOT=%s", root);
+    ADD("LAMBDA_RUNTIME_DIR=%s", root);
+    ADD("AWS_LAMBDA_FUNCTION_NAME=%s", fn->name);
+    ADD("AWS_LAMBDA_FUNCTION_VERSION=$LATEST");
+    ADD("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128");
+    ADD("AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", fn->name);
+    ADD("AWS_LAMBDA_LOG_STREAM_NAME=%s/%d", fn->w->worker_id, env->idx);
+    ADD("AWS_REGION=%s", region);
+    ADD("AWS_DEFAULT_REGION=%s", region);
+    ADD("AWS_EXECUTION_ENV=AWS_Lambda_provided");
+    ADD("TZ=:UTC");
+#undef ADD
+    free(pathcopy);
+    size_t ne = 0;
+    while (environ[ne]) ne++;
+    char **envp = wk_calloc(ne + (size_t)n + 1, sizeof *envp);
+    size_t k = 0;
+    for (size_t i = 0; i < ne; i++) {
+        bool shadowed = false;
+        for (int m = 0; m < n; m++) {
+            size_t kl = (size_t)(strchr(ours[m], '=') - ours[m]);
+            if (strncmp(environ[i], ours[m], kl) == 0 && environ[i][kl] == '=') shadowed = true;
+        }
+        if (!shadowed) envp[k++] = wk_strdup(environ[i]);
+    }
+    for (int m = 0; m < n; m++) envp[k++] = ours[m];
+    envp[k] = NULL;
+    return envp;
+}
+
+/* Called with env->mu held. */
+static int spawn(wk_env_t *env)
+{
+    int out[2];
+    if (pipe2(out, O_CLOEXEC) != 0) return -1;
+    char *argv[] = {env->fn->path, NULL};
+    char *pathcopy = wk_strdup(env->fn->path);
+    char *root = dirname(pathcopy);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setsid();
+        dup2(out[1], 1);
+        dup2(out[1], 2);
+        close_range(3, ~0U, 0);
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
+        if (chdir(root) != 0) _exit(126);
+        execve(argv[0], argv, env->envp);
+        _exit(127);
+    }
+    free(pathcopy);
+    close(out[1]);
+    if (pid < 0) {
+        close(out[0]);
+        return -1;
+    }
+    env->pid = pid;
+    logpipe_t *lp = wk_calloc(1, sizeof *lp);
+    lp->fd = out[0];
+    lp->pid = pid;
+    snprintf(lp->fn, sizeof lp->fn, "%s", env->fn->name);
+    pthread_t t;
+    if (pthread_create(&t, NULL, log_thread, lp) == 0)
+        pthread_detach(t);
+    else {
+        close(out[0]);
+        free(lp);
+    }
+    char p[16];
+    snprintf(p, sizeof p, "%d", (int)pid);
+    wk_log(WK_INFO, "runtime", NULL, "runtime process started", "function", env->fn->name, "pid",
+           p, (const char *)NULL);
+    return 0;
+}
+
+/* Called with env->mu held. */
+static void kill_env(wk_env_t *env)
+{
+    if (env->pid > 0) {
+        kill(-env->pid, SIGKILL);
+        kill(env->pid, SIGKILL);
+        waitpid(env->pid, NULL, 0);
+    }
+    env->pid = 0;
+    env->gen++;
+    pthread_cond_broadcast(&env->cv);
+}
+
+static void run_env(wk_env_t *env, wk_job_t *j)
+{
+    pthread_mutex_lock(&env->mu);
+    if (env->pid <= 0 && spawn(env) != 0) {
+        wk_job_set_error(j, "Runtime.InvalidEntrypoint", "could not start the runtime", false);
+        pthread_mutex_unlock(&env->mu);
+        return;
+    }
+    env->job = j;
+    env->handed = env->done = env->cancel = env->init_error = false;
+    pthread_cond_broadcast(&env->cv);
+    while (!env->done) {
+        int status;
+        if (env->stopping || env->cancel) {
+            kill_env(env);
+            wk_job_set_error(j, "Runtime.Cancelled", "invocation cancelled", true);
+            break;
+        }
+        if (env->init_error) {
+            kill_env(env);
+            wk_job_set_error(j, "Runtime.InitError", "the runtime failed to initialise", true);
+            break;
+        }
+        if (wk_now_ms() >= j->deadline_ms) {
+            kill_env(env);
+            wk_job_set_timeout(j);
+            wk_log(WK_WARN, "runtime", j->request_id, "invocation timed out, runtime recycled",
+                   "function", env->fn->name, (const char *)NULL);
+            break;
+        }
+        pid_t r = waitpid(env->pid, &status, WNOHANG);
+        if (r == env->pid) {
+            env->pid = 0;
+            env->gen++;
+            pthread_cond_broadcast(&env->cv);
+            char msg[256];
+            if (WIFSIGNALED(status))
+                snprintf(msg, sizeof msg, "RequestId: %s Error: Runtime exited with signal: %d",
+                         j->request_id, WTERMSIG(status));
+            else
+                snprintf(msg, sizeof msg,
+                         "RequestId: %s Error: Runtime exited with error: exit status %d",
+                         j->request_id, WEXITSTATUS(status));
+            wk_job_set_error(j, "Runtime.ExitError", msg, true);
+            wk_log(WK_WARN, "runtime", j->request_id, "runtime process exited", "function",
+                   env->fn->name, (const char *)NULL);
+            break;
+        }
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        int64_t wait_ms = j->deadline_ms - wk_now_ms();
+        if (wait_ms > 20) wait_ms = 20;
+        if (wait_ms < 1) wait_ms = 1;
+        ts.tv_nsec += wait_ms * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&env->cv, &env->mu, &ts);
+    }
+    env->job = NULL;
+    pthread_mutex_unlock(&env->mu);
+}
+
+void *wk_runtime_slot(void *arg)
+{
+    wk_env_t *env = arg;
+    wk_job_t *j;
+    while ((j = wk_queue_pop(env->fn))) {
+        run_env(env, j);
+        wk_done_push(env->fn->w, j);
+    }
+    return NULL;
+}
+
+void wk_runtime_cancel(wk_fn_t *fn, uint64_t delivery_id)
+{
+    for (int i = 0; i < fn->concurrency; i++) {
+        wk_env_t *env = &fn->envs[i];
+        pthread_mutex_lock(&env->mu);
+        if (env->job && env->job->delivery_id == delivery_id) {
+            env->cancel = true;
+            pthread_cond_broadcast(&env->cv);
+        }
+        pthread_mutex_unlock(&env->mu);
+    }
+}
+
+int wk_runtime_init(wk_fn_t *fn)
+{
+    if (access(fn->path, X_OK) != 0) {
+        wk_log(WK_ERROR, "worker", NULL, "bootstrap is not executable", "function", fn->name,
+               "path", fn->path, (const char *)NULL);
+        return -1;
+    }
+    fn->envs = wk_calloc((size_t)fn->concurrency, sizeof *fn->envs);
+    for (int i = 0; i < fn->concurrency; i++) {
+        wk_env_t *env = &fn->envs[i];
+        env->fn = fn;
+        env->idx = i;
+        pthread_mutex_init(&env->mu, NULL);
+        pthread_cond_init(&env->cv, NULL);
+        struct sockaddr_in sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sin_family = AF_INET;
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK); /* never beyond loopback */
+        env->mhd = MHD_start_daemon(
+            MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL, handle,
+            env, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
+            completed, env, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
+        if (!env->mhd) {
+            wk_log(WK_ERROR, "worker", NULL, "could not start the Runtime API server",
+                   "function", fn->name, (const char *)NULL);
+            return -1;
+        }
+        env->port = MHD_get_daemon_info(env->mhd, MHD_DAEMON_INFO_BIND_PORT)->port;
+        env->envp = build_envp(env);
+    }
+    return 0;
+}
+
+void wk_runtime_stop(wk_fn_t *fn)
+{
+    for (int i = 0; fn->envs && i < fn->concurrency; i++) {
+        wk_env_t *env = &fn->envs[i];
+        pthread_mutex_lock(&env->mu);
+        env->stopping = true;
+        kill_env(env);
+        pthread_mutex_unlock(&env->mu);
+    }
+}
+
+void wk_runtime_free(wk_fn_t *fn)
+{
+    for (int i = 0; fn->envs && i < fn->concurrency; i++) {
+        wk_env_t *env = &fn->envs[i];
+        if (env->mhd) MHD_stop_daemon(env->mhd);
+        for (char **e = env->envp; e && *e; e++) free(*e);
+        free(env->envp);
+        pthread_cond_destroy(&env->cv);
+        pthread_mutex_destroy(&env->mu);
+    }
+    free(fn->envs);
+    fn->envs = NULL;
+}
