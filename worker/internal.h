@@ -248,7 +248,6 @@ struct wk_fn {
     int nthreads;
     wk_env_t *envs; /* runtime: one per slot */
     /* main thread accounting */
-    int free_slots; /* neither granted to a broker nor running */
     int running;    /* handed to slots, including timed-out ones still running */
 };
 
@@ -258,7 +257,8 @@ typedef struct {
     int state; /* 0 down, 1 hello sent, 2 active */
     int64_t last_recv, last_send, reconnect_at, backoff_ms, hello_at;
     int ivl_ms, liveness;
-    int *granted; /* per function */
+    int *granted;    /* per function: credit this session holds */
+    int *free_slots; /* per function: this broker's share, neither granted nor running */
     char session_id[37];
     wk_job_t *outbox, *outbox_tail; /* results waiting for a session */
 } wk_conn_t;

@@ -162,7 +162,11 @@ void sy_pool_destroy(sy_pool_t **self_p)
         free(f->name);
         free(f);
     }
-    if (p->router) zmq_close(p->router);
+    if (p->router) {
+        int linger = 200; /* let the DISCONNECTs leave */
+        zmq_setsockopt(p->router, ZMQ_LINGER, &linger, sizeof linger);
+        zmq_close(p->router);
+    }
     if (p->zap) zmq_close(p->zap);
     if (p->zctx) zmq_ctx_term(p->zctx);
     if (p->evfd >= 0) close(p->evfd);

@@ -101,27 +101,21 @@ static wk_conn_t *active_conn(wk_worker_t *w, int idx)
     return idx >= 0 && idx < w->nconns && w->conns[idx].state == 2 ? &w->conns[idx] : NULL;
 }
 
-/* Give free slots to active sessions (the one holding the least first). */
+/* Each broker owns a fixed share of every function's slots (concurrency
+ * split evenly over the --broker list), so no broker can sit on credit
+ * another one needs; a broker that is away leaves its share unused. Free
+ * slots of an active session are granted to it as credit. */
 static void grant_free(wk_worker_t *w)
 {
     if (w->draining) return;
-    for (int f = 0; f < w->nfns; f++) {
-        wk_fn_t *fn = &w->fns[f];
-        while (fn->free_slots > 0) {
-            wk_conn_t *best = NULL;
-            for (int i = 0; i < w->nconns; i++) {
-                wk_conn_t *c = active_conn(w, i);
-                if (c && (!best || c->granted[f] < best->granted[f])) best = c;
-            }
-            if (!best) break;
-            /* several brokers: spread the slots one by one */
-            int amount = 1;
-            int active = 0;
-            for (int i = 0; i < w->nconns; i++) active += active_conn(w, i) != NULL;
-            if (active == 1) amount = fn->free_slots;
-            best->granted[f] += amount;
-            fn->free_slots -= amount;
-            send_credit(best, fn, amount);
+    for (int i = 0; i < w->nconns; i++) {
+        wk_conn_t *c = active_conn(w, i);
+        for (int f = 0; c && f < w->nfns; f++) {
+            if (c->free_slots[f] <= 0) continue;
+            int amount = c->free_slots[f];
+            c->granted[f] += amount;
+            c->free_slots[f] = 0;
+            send_credit(c, &w->fns[f], amount);
         }
     }
 }
@@ -138,7 +132,7 @@ static void settle(wk_worker_t *w, wk_job_t *j, bool slot_free)
             credit = 1;
             c->granted[f]++;
         } else {
-            j->fn->free_slots++;
+            w->conns[j->conn].free_slots[f]++;
         }
     }
     if (j->reported || j->cancelled) {
@@ -195,7 +189,7 @@ static void conn_reset(wk_worker_t *w, wk_conn_t *c, bool fast)
     c->sock = NULL;
     c->state = 0;
     for (int f = 0; f < w->nfns; f++) {
-        w->fns[f].free_slots += c->granted[f];
+        c->free_slots[f] += c->granted[f];
         c->granted[f] = 0;
     }
     int64_t base = fast ? w->reconnect_min_ms : c->backoff_ms;
@@ -520,7 +514,7 @@ static void drain_start(wk_worker_t *w)
         if (c->state != 2) continue;
         conn_send(c, &e, NULL, 0);
         for (int f = 0; f < w->nfns; f++) {
-            w->fns[f].free_slots += c->granted[f];
+            c->free_slots[f] += c->granted[f];
             c->granted[f] = 0;
         }
     }
@@ -561,9 +555,13 @@ static int worker_run(wk_worker_t *w)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    for (int i = 0; i < w->nfns; i++) w->fns[i].free_slots = w->fns[i].concurrency;
     for (int i = 0; i < w->nconns; i++) {
         w->conns[i].granted = wk_calloc((size_t)w->nfns, sizeof(int));
+        w->conns[i].free_slots = wk_calloc((size_t)w->nfns, sizeof(int));
+        for (int f = 0; f < w->nfns; f++) {
+            int conc = w->fns[f].concurrency;
+            w->conns[i].free_slots[f] = conc / w->nconns + (i < conc % w->nconns ? 1 : 0);
+        }
         w->conns[i].backoff_ms = w->reconnect_min_ms;
         conn_open(w, &w->conns[i]);
     }
@@ -625,6 +623,7 @@ static void worker_free(wk_worker_t *w, bool stuck)
             wk_job_free(j);
         }
         free(c->granted);
+        free(c->free_slots);
         free(c->endpoint);
     }
     if (w->zctx) zmq_ctx_term(w->zctx);

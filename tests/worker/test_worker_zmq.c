@@ -14,7 +14,7 @@
 
 static char g_dir[512];     /* scratch dir for logs and keys */
 static char g_handler[512]; /* the test .so */
-static char g_bootstrap[512];
+static char g_bootstrap[PATH_MAX + 64];
 
 static const char *logfile(const char *name)
 {
@@ -106,7 +106,7 @@ static void test_runtime_bootstrap(void **state)
 {
     (void)state;
     sy_pool_t *p = pool_fast(NULL);
-    char spec[700];
+    char spec[PATH_MAX + 128];
     snprintf(spec, sizeof spec, "shell=runtime:%s,timeout=1", g_bootstrap);
     pid_t w = h_spawn_worker(logfile("runtime"), "--broker", sy_pool_endpoint(p), "--function",
                              spec, NULL);
@@ -464,6 +464,132 @@ static void test_sigterm_drains(void **state)
     sy_pool_destroy(&p);
 }
 
+/* Runtime API error paths, headers, and one process per slot. */
+static void test_runtime_errors_and_concurrency(void **state)
+{
+    (void)state;
+    sy_pool_t *p = pool_fast(NULL);
+    char err_bootstrap[PATH_MAX + 64], spec1[PATH_MAX + 128], spec2[PATH_MAX + 128];
+    snprintf(err_bootstrap, sizeof err_bootstrap, "%s", g_bootstrap);
+    char *slash = strrchr(err_bootstrap, '/');
+    *slash = 0;
+    strcat(err_bootstrap, "-errors/bootstrap");
+    snprintf(spec1, sizeof spec1, "shellerr=runtime:%s,timeout=5,handler=my.handler",
+             err_bootstrap);
+    snprintf(spec2, sizeof spec2, "shell=runtime:%s,timeout=5,concurrency=2", g_bootstrap);
+    pid_t w = h_spawn_worker(logfile("runtime_err"), "--broker", sy_pool_endpoint(p), "--function",
+                             spec1, "--function", spec2, NULL);
+    assert_true(h_wait_workers(p, 1, 10000));
+    h_call_t c;
+    int64_t before = h_now_ms();
+    assert_int_equal(h_invoke(p, "shellerr", "{\"x\":1}", 10000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_FN_ERROR);
+    assert_string_equal(c.error_type, "Custom.Failure");
+    assert_non_null(strstr(c.error_message, "next-again=403 bad-id=400"));
+    assert_non_null(
+        strstr(c.error_message, "arn=arn:aws:lambda:us-east-1:000000000000:function:shellerr"));
+    assert_non_null(strstr(c.error_message, "handler=my.handler event=7"));
+    long long deadline = atoll(strstr(c.error_message, "deadline=") + 9);
+    assert_true(deadline >= before + 4000 && deadline <= h_now_ms() + 5000);
+    assert_non_null(strstr(c.result, "\"errorType\":\"Custom.Failure\""));
+
+    /* concurrency 2: two warm processes serve two invocations at once */
+    static h_call_t c1, c2;
+    h_call_init(&c1);
+    h_call_init(&c2);
+    const char *ev = "{\"nap\":1}";
+    int64_t t0 = h_now_ms();
+    /* first a cold start of both */
+    assert_int_equal(sy_pool_invoke(p, "shell", ev, strlen(ev), t0 + 10000, h_call_cb, &c1), 0);
+    assert_int_equal(sy_pool_invoke(p, "shell", ev, strlen(ev), t0 + 10000, h_call_cb, &c2), 0);
+    h_call_wait(&c1);
+    h_call_wait(&c2);
+    h_call_init(&c1);
+    h_call_init(&c2);
+    t0 = h_now_ms();
+    assert_int_equal(sy_pool_invoke(p, "shell", ev, strlen(ev), t0 + 10000, h_call_cb, &c1), 0);
+    assert_int_equal(sy_pool_invoke(p, "shell", ev, strlen(ev), t0 + 10000, h_call_cb, &c2), 0);
+    h_call_wait(&c1);
+    h_call_wait(&c2);
+    int64_t took = h_now_ms() - t0;
+    assert_int_equal(c1.status, SY_INVOKE_OK);
+    assert_int_equal(c2.status, SY_INVOKE_OK);
+    assert_int_not_equal(atoi(strstr(c1.result, "\"pid\": ") + 7),
+                         atoi(strstr(c2.result, "\"pid\": ") + 7));
+    assert_true(took < 950); /* 2 x 0.5 s ran side by side */
+    h_kill(w);
+    sy_pool_destroy(&p);
+}
+
+/* One worker, two brokers: a session with each, the slots split between them. */
+static void test_two_brokers(void **state)
+{
+    (void)state;
+    sy_pool_t *a = pool_fast(NULL), *b = pool_fast(NULL);
+    pid_t w = h_spawn_worker(logfile("two_brokers"), "--broker", sy_pool_endpoint(a), "--broker",
+                             sy_pool_endpoint(b), "--concurrency", "2", "--function",
+                             so_spec("echo", NULL), NULL);
+    assert_true(h_wait_workers(a, 1, 10000));
+    assert_true(h_wait_workers(b, 1, 10000));
+    for (int i = 0; i < 200; i++) {
+        if (sy_pool_function_credit(a, "echo") + sy_pool_function_credit(b, "echo") == 2) break;
+        h_sleep_ms(10);
+    }
+    assert_int_equal(sy_pool_function_credit(a, "echo"), 1);
+    assert_int_equal(sy_pool_function_credit(b, "echo"), 1);
+    h_call_t c;
+    assert_int_equal(h_invoke(a, "echo", "\"a\"", 5000, &c), 0);
+    assert_string_equal(c.result, "\"a\"");
+    assert_int_equal(h_invoke(b, "echo", "\"b\"", 5000, &c), 0);
+    assert_string_equal(c.result, "\"b\"");
+    h_kill(w);
+    sy_pool_destroy(&a);
+    sy_pool_destroy(&b);
+}
+
+/* SIGTERM with a short drain timeout: what cannot finish is RELEASEd at once
+ * and runs again elsewhere; the worker still exits 0. */
+static void test_drain_releases_unfinished(void **state)
+{
+    (void)state;
+    static h_table_t t;
+    h_table_init(&t);
+    sy_lease_source_t src = h_table_source(&t);
+    sy_pool_t *p = pool_fast(&src);
+    pid_t a = h_spawn_worker(logfile("drain_a"), "--broker", sy_pool_endpoint(p),
+                             "--drain-timeout", "0.3", "--function",
+                             so_spec("slow", ",timeout=20"), NULL);
+    assert_true(h_wait_workers(p, 1, 10000));
+    h_table_add(&t, "m-1", "{\"sleep_ms\":4000}");
+    sy_pool_wake(p, "slow");
+    sy_pool_stats_t st;
+    for (int i = 0; i < 500; i++) {
+        sy_pool_stats(p, &st);
+        if (st.inflight == 1) break;
+        h_sleep_ms(10);
+    }
+    assert_int_equal(st.inflight, 1);
+    int64_t t0 = h_now_ms();
+    kill(a, SIGTERM);
+    assert_int_equal(h_wait_exit(a, 5000), 0);
+    assert_true(h_now_ms() - t0 < 2500);
+    pthread_mutex_lock(&t.mu);
+    assert_int_equal(t.releases, 1);
+    assert_int_equal(t.m[0].state, 0);
+    pthread_mutex_unlock(&t.mu);
+    pid_t b = h_spawn_worker(logfile("drain_b"), "--broker", sy_pool_endpoint(p), "--function",
+                             so_spec("slow", ",timeout=20"), NULL);
+    assert_true(h_wait_state(&t, 0, 2, 15000));
+    pthread_mutex_lock(&t.mu);
+    assert_int_equal(t.m[0].attempts, 2);
+    assert_int_equal(atoi(strstr(t.m[0].result, "\"pid\":") + 6), b);
+    pthread_mutex_unlock(&t.mu);
+    sy_pool_stats(p, &st);
+    assert_int_equal(st.expired_workers, 0);
+    h_kill(b);
+    sy_pool_destroy(&p);
+}
+
 int main(void)
 {
     const char *build = h_env("SY_BUILD_DIR", ".");
@@ -483,6 +609,9 @@ int main(void)
         cmocka_unit_test(test_version_mismatch_worker),
         cmocka_unit_test(test_curve_allow_list),
         cmocka_unit_test(test_sigterm_drains),
+        cmocka_unit_test(test_runtime_errors_and_concurrency),
+        cmocka_unit_test(test_two_brokers),
+        cmocka_unit_test(test_drain_releases_unfinished),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
