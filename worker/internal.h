@@ -83,6 +83,9 @@ static inline const void *wk_frame_body(wk_frame_t *f, size_t *len)
 int wk_wire_send(void *sock, const void *rid, size_t rid_len, const Syw__Envelope *env,
                  zmq_msg_t *body_msg, const void *body, size_t len, const char *sig);
 
+/* W3C traceparent 00-<32 hex>-<16 hex>-<2 hex> -> X-Ray trace header */
+bool wk_xray_from_traceparent(const char *tp, char *out, size_t n);
+
 /* Endpoint helpers */
 bool wk_endpoint_is_loopback(const char *endpoint);
 

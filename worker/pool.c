@@ -209,14 +209,28 @@ static void push_cmd(sy_pool_t *p, pool_cmd_t *c)
 int sy_pool_invoke(sy_pool_t *p, const char *function, const void *payload, size_t len,
                    int64_t deadline_ms, sy_invoke_cb cb, void *u)
 {
-    if (!p || !function || !*function || !cb || p->stop) return SY_E_INVALID;
+    sy_invoke_opts_t o = {.deadline_ms = deadline_ms};
+    return sy_pool_invoke_opts(p, function, payload, len, &o, cb, u);
+}
+
+int sy_pool_invoke_opts(sy_pool_t *p, const char *function, const void *payload, size_t len,
+                        const sy_invoke_opts_t *o, sy_invoke_cb cb, void *u)
+{
+    if (!p || !function || !*function || !cb || !o || p->stop) return SY_E_INVALID;
+    if (o->request_id && strlen(o->request_id) >= sizeof((pool_inv_t *)0)->request_id)
+        return SY_E_INVALID;
     pool_inv_t *inv = wk_calloc(1, sizeof *inv);
     inv->sync = true;
     inv->cb = cb;
     inv->u = u;
-    inv->deadline_ms = deadline_ms;
+    inv->deadline_ms = o->deadline_ms;
     inv->attempt = 1;
-    wk_uuid4(inv->request_id);
+    if (o->request_id && *o->request_id)
+        snprintf(inv->request_id, sizeof inv->request_id, "%s", o->request_id);
+    else
+        wk_uuid4(inv->request_id);
+    if (o->traceparent)
+        snprintf(inv->traceparent, sizeof inv->traceparent, "%s", o->traceparent);
     inv->payload = wk_malloc(len);
     if (len) memcpy(inv->payload, payload, len);
     inv->len = len;

@@ -216,3 +216,12 @@ bool wk_endpoint_is_loopback(const char *ep)
     if (strncmp(h, "[::1]:", 6) == 0) return true;
     return false;
 }
+
+bool wk_xray_from_traceparent(const char *tp, char *out, size_t n)
+{
+    if (!tp || strlen(tp) != 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-') return false;
+    int flags = (int)strtol(tp + 53, NULL, 16);
+    snprintf(out, n, "Root=1-%.8s-%.24s;Parent=%.16s;Sampled=%d", tp + 3, tp + 11, tp + 36,
+             flags & 1);
+    return true;
+}

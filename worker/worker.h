@@ -126,6 +126,16 @@ const char *sy_pool_public_key(const sy_pool_t *self);
  * will be called exactly once) or <0 (cb never called). Thread-safe. */
 int sy_pool_invoke(sy_pool_t *self, const char *function, const void *payload, size_t len,
                    int64_t deadline_ms, sy_invoke_cb cb, void *u);
+/* The same with options: the request id (e.g. the Lambda API's
+ * x-amzn-RequestId; at most 36 chars, NULL: a new UUID) and a W3C
+ * traceparent handed to the handler (runtimes see it as Lambda-Runtime-Trace-Id). */
+typedef struct {
+    int64_t deadline_ms;     /* absolute epoch ms */
+    const char *request_id;  /* NULL: generated */
+    const char *traceparent; /* NULL: none */
+} sy_invoke_opts_t;
+int sy_pool_invoke_opts(sy_pool_t *self, const char *function, const void *payload, size_t len,
+                        const sy_invoke_opts_t *opts, sy_invoke_cb cb, void *u);
 /* New durable work for function: call the lease source again. Thread-safe. */
 void sy_pool_wake(sy_pool_t *self, const char *function);
 /* Counters for /metrics. Thread-safe snapshot. */

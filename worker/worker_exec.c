@@ -39,6 +39,7 @@ typedef struct {
     sy_handler_ctx_t pub;
     wk_job_t *job;
     char arn[256];
+    char trace[128];
 } so_ctx_t;
 
 static void ctx_log(const sy_handler_ctx_t *ctx, int level, const char *msg)
@@ -81,7 +82,7 @@ static void run_so(wk_fn_t *fn, wk_job_t *j)
     c.pub.function_name = fn->name;
     c.pub.invoked_function_arn = c.arn;
     c.pub.message_id = j->message_id;
-    c.pub.trace_id = "";
+    c.pub.trace_id = wk_xray_from_traceparent(j->traceparent, c.trace, sizeof c.trace) ? c.trace : "";
     c.pub.deadline_ms = j->deadline_ms;
     c.pub.attempt = j->attempt;
     c.pub.log = ctx_log;

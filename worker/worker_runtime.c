@@ -69,16 +69,6 @@ static enum MHD_Result reply_err(struct MHD_Connection *c, unsigned status, cons
     return reply(c, status, body);
 }
 
-/* W3C traceparent 00-<32 hex>-<16 hex>-<2 hex> -> X-Ray header */
-static bool xray_from_traceparent(const char *tp, char *out, size_t n)
-{
-    if (strlen(tp) != 55 || tp[2] != '-' || tp[35] != '-' || tp[52] != '-') return false;
-    int flags = (int)strtol(tp + 53, NULL, 16);
-    snprintf(out, n, "Root=1-%.8s-%.24s;Parent=%.16s;Sampled=%d", tp + 3, tp + 11, tp + 36,
-             flags & 1);
-    return true;
-}
-
 static enum MHD_Result next(wk_env_t *env, struct MHD_Connection *c)
 {
     pthread_mutex_lock(&env->mu);
@@ -106,7 +96,7 @@ static enum MHD_Result next(wk_env_t *env, struct MHD_Connection *c)
     MHD_add_response_header(r, "Lambda-Runtime-Aws-Request-Id", j->request_id);
     MHD_add_response_header(r, "Lambda-Runtime-Deadline-Ms", deadline);
     MHD_add_response_header(r, "Lambda-Runtime-Invoked-Function-Arn", arn);
-    if (xray_from_traceparent(j->traceparent, trace, sizeof trace))
+    if (wk_xray_from_traceparent(j->traceparent, trace, sizeof trace))
         MHD_add_response_header(r, "Lambda-Runtime-Trace-Id", trace);
     pthread_mutex_unlock(&env->mu);
     enum MHD_Result rc = MHD_queue_response(c, 200, r);

@@ -49,3 +49,19 @@ int slow(const sy_handler_ctx_t *ctx, const char *event, size_t len)
     ctx->respond(ctx, out, (size_t)n);
     return 0;
 }
+
+/* The context as JSON. */
+int ctxinfo(const sy_handler_ctx_t *ctx, const char *event, size_t len)
+{
+    (void)event;
+    (void)len;
+    char out[1024];
+    int n = snprintf(out, sizeof out,
+                     "{\"abi\":%u,\"request_id\":\"%s\",\"function\":\"%s\",\"arn\":\"%s\","
+                     "\"trace_id\":\"%s\",\"attempt\":%u,\"remaining_ok\":%s}",
+                     ctx->abi_version, ctx->request_id, ctx->function_name,
+                     ctx->invoked_function_arn, ctx->trace_id, ctx->attempt,
+                     ctx->remaining_ms(ctx) > 0 && ctx->remaining_ms(ctx) <= 5000 ? "true" : "false");
+    ctx->respond(ctx, out, (size_t)n);
+    return 0;
+}
