@@ -179,6 +179,12 @@ static int run_pg(const embed_t *e, char *const argv[])
         return -1;
     }
     if (pid == 0) {
+        /* the broker blocks SIGTERM/SIGINT for sigwait and ignores SIGPIPE:
+         * both survive exec, so give PostgreSQL a clean slate */
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
         setsid();
         int nul = open("/dev/null", O_RDWR);
         if (nul >= 0) dup2(nul, 0);

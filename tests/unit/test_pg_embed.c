@@ -186,6 +186,34 @@ static void test_untraversable_parent(void **state)
     sy_pg_embed_stop(data);
 }
 
+/* main.c blocks SIGTERM/SIGINT (for sigwait) and ignores SIGPIPE before it
+ * starts PostgreSQL: the postmaster must still stop on pg_ctl's signals.
+ * (PostgreSQL 15 resets its own mask too; the launcher clears it anyway.) */
+static void test_parent_signal_mask_not_inherited(void **state)
+{
+    fx_t *fx = *state;
+    sigset_t set, old;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGQUIT);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    free(start_ok(fx));
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pid_t pid = postmaster_pid(fx);
+    char path[64], line[256];
+    snprintf(path, sizeof path, "/proc/%ld/status", (long)pid);
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    unsigned long long blk = ~0ULL;
+    while (fgets(line, sizeof line, f))
+        if (!strncmp(line, "SigBlk:", 7)) blk = strtoull(line + 7, NULL, 16);
+    fclose(f);
+    assert_int_equal(blk & ((1ULL << (SIGTERM - 1)) | (1ULL << (SIGINT - 1))), 0);
+    sy_pg_embed_stop(fx->data);
+    assert_false(pid_alive(pid));
+}
+
 /* A data dir whose socket path would not fit in sun_path. */
 static void test_long_data_dir(void **state)
 {
@@ -218,6 +246,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_interrupted_initdb, setup, teardown),
         cmocka_unit_test_setup_teardown(test_untraversable_parent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_long_data_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parent_signal_mask_not_inherited, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
