@@ -2,7 +2,6 @@
  * branches (migrate, sigv4, metrics, embedded pg). Deleted at merge. */
 #include "core/core.h"
 #include <string.h>
-__attribute__((weak)) int sy_migrate(PGconn *c, const char *d, sy_err_t *e) { (void)c; (void)d; return sy_err_set(e, -1, 500, "x", "migrations not built"); }
 __attribute__((weak)) sy_creds_t *sy_creds_load(const char *p, sy_err_t *e) { (void)p; sy_err_set(e, -1, 500, "x", "sigv4 not built"); return NULL; }
 __attribute__((weak)) void sy_creds_destroy(sy_creds_t **p) { (void)p; }
 __attribute__((weak)) int sy_sigv4_verify(const sy_creds_t *c, const sy_sigv4_req_t *r, const char **a, sy_err_t *e) { (void)c; (void)r; (void)a; return sy_err_set(e, -1, 403, "x", "sigv4 not built"); }
@@ -11,5 +10,3 @@ __attribute__((weak)) void sy_metric_inc(const char *n, const char *l, double v)
 __attribute__((weak)) void sy_metric_set(const char *n, const char *l, double v) { (void)n; (void)l; (void)v; }
 __attribute__((weak)) void sy_metric_observe(const char *n, const char *l, double v) { (void)n; (void)l; (void)v; }
 __attribute__((weak)) void sy_metrics_render(sy_buf_t *b) { sy_buf_puts(b, "# metrics not built\n"); }
-__attribute__((weak)) int sy_pg_embed_start(const char *d, char **c, sy_err_t *e) { (void)d; (void)c; return sy_err_set(e, -1, 500, "x", "embedded pg not built"); }
-__attribute__((weak)) void sy_pg_embed_stop(const char *d) { (void)d; }
