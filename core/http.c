@@ -213,11 +213,11 @@ static void not_routed(sy_req_t *req, sy_resp_t *resp, const char *target)
 }
 
 /* Decode the request into proto/service/action and call its handler. */
-static void route(sy_ctx_t *ctx, sy_req_t *req, sy_resp_t *resp, conn_state_t *st)
+static void route(sy_ctx_t *ctx, sy_req_t *req, sy_resp_t *resp, conn_state_t *st, sy_form_t *formp)
 {
     const char *target = sy_req_header(req, "X-Amz-Target");
     const char *ctype = sy_req_header(req, "Content-Type");
-    sy_form_t form = {0};
+    sy_form_t *form = formp;
     const route_t *rt = NULL;
     sy_err_t err;
 
@@ -254,20 +254,19 @@ static void route(sy_ctx_t *ctx, sy_req_t *req, sy_resp_t *resp, conn_state_t *s
             if (all.len) sy_buf_putc(&all, '&');
             sy_buf_append(&all, req->body, req->body_len);
         }
-        int rc = sy_form_parse(&form, all.data ? all.data : "", all.len);
+        int rc = sy_form_parse(form, all.data ? all.data : "", all.len);
         sy_buf_free(&all);
         if (rc < 0) {
             sy_err_set(&err, SY_E_INVALID, 400, "MalformedQueryString", "could not decode the form body");
             sy_resp_error(resp, req, &err, "");
             return;
         }
-        req->form = &form;
-        req->action = sy_form_get(&form, "Action");
-        const char *version = sy_form_get(&form, "Version");
+        req->form = form;
+        req->action = sy_form_get(form, "Action");
+        const char *version = sy_form_get(form, "Version");
         rt = version ? find_route('q', version, NULL) : query_route_by_scope(sy_req_header(req, "Authorization"));
         if (!rt || !req->action) {
             not_routed(req, resp, NULL);
-            sy_form_free(&form);
             return;
         }
         req->service = rt->service;
@@ -278,7 +277,6 @@ static void route(sy_ctx_t *ctx, sy_req_t *req, sy_resp_t *resp, conn_state_t *s
         req->service = rt->service;
     }
     rt->fn(req, resp, rt->udata);
-    sy_form_free(&form);
 }
 
 static const char *lookup_lc(void *u, const char *lname)
@@ -353,6 +351,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req.host = host ? host : "";
     req.query = st->raw_query;
 
+    sy_form_t form = {0};
     sy_resp_t resp = {.status = 200};
     sy_buf_init(&resp.body);
     if (strcmp(method, "GET") == 0 && strcmp(req.path, "/health") == 0) {
@@ -360,7 +359,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     } else if (strcmp(method, "GET") == 0 && strcmp(req.path, "/metrics") == 0) {
         metrics(h->ctx, &resp);
     } else if (authorize(h->ctx, &req, &resp)) {
-        route(h->ctx, &req, &resp, st);
+        route(h->ctx, &req, &resp, st, &form);
     }
     enum MHD_Result ret = queue_response(conn, &req, &resp);
     double secs = (double)(sy_mono_us() - st->start_us) / 1e6;
@@ -373,6 +372,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (resp.status >= 500)
         sy_log(SY_LOG_WARN, "http", req.request_id, "request failed", "action", req.action ? req.action : "");
     json_decref(req.json);
+    sy_form_free(&form);
     sy_buf_free(&resp.body);
     return ret;
 }

@@ -190,8 +190,12 @@ int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s,
     int rc = 0;
     PGresult *r = NULL;
     /* a lost lease only makes the message visible again: no fsync needed */
-    PGresult *b = sy_pg_exec(c, err, "BEGIN; SET LOCAL synchronous_commit = off", 0, NULL);
-    if (!b) goto fail;
+    PGresult *b = PQexec(c, "BEGIN; SET LOCAL synchronous_commit = off");
+    if (PQresultStatus(b) != PGRES_COMMAND_OK) {
+        sy_pg_error(c, b, err);
+        PQclear(b);
+        goto fail;
+    }
     PQclear(b);
     if (q->fifo) { /* serialize FIFO receives per queue across brokers */
         const char *lp[1] = {qid};
