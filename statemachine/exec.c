@@ -77,6 +77,10 @@ json_t *sfn_payload_text(const json_t *v)
 
 int64_t sfn_emit(sfn_x_t *x, json_t *t, const char *type, const char *dkey, json_t *details)
 {
+    if (t && json_is_true(json_object_get(t, "silent"))) {
+        json_decref(details); /* a distributed Map's child execution: own history */
+        return 0;
+    }
     int64_t id = sfn_geti(x->st, "next_event");
     sfn_seti(x->st, "next_event", id + 1);
     json_t *ev = json_object();
@@ -117,6 +121,8 @@ json_t *sfn_thread_new(sfn_x_t *x, int64_t parent, int64_t index, json_t *scope,
     sfn_sets(t, "phase", "enter");
     json_t *pt = parent >= 0 ? sfn_thread_get(x, parent) : NULL;
     sfn_seti(t, "prev", pt ? sfn_geti(pt, "prev") : 0);
+    if (pt && (json_is_true(json_object_get(pt, "silent")) || json_is_true(json_object_get(pt, "distributed"))))
+        json_object_set_new(t, "silent", json_true());
     char key[24];
     snprintf(key, sizeof key, "%lld", (long long)id);
     json_object_set_new(json_object_get(x->st, "threads"), key, t);

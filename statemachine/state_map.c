@@ -176,7 +176,15 @@ static void map_succeeded(sfn_x_t *x, json_t *t)
     json_t *kids = json_object_get(t, "kids");
     json_t *results = json_incref(json_object_get(kids, "results"));
     json_object_del(t, "kids");
-    sfn_emit(x, t, "MapStateSucceeded", NULL, NULL);
+    if (json_is_true(json_object_get(t, "distributed"))) {
+        sfn_emit(x, t, "MapRunSucceeded", NULL, NULL);
+        int64_t prev = sfn_geti(t, "prev");
+        sfn_emit(x, t, "MapStateSucceeded", NULL, NULL);
+        sfn_seti(t, "prev", prev);
+    } else {
+        sfn_emit(x, t, "MapStateSucceeded", NULL, NULL);
+    }
+    json_object_del(t, "distributed");
     sfn_sets(t, "phase", "run");
     sfn_finish_result(x, t, results);
 }
@@ -188,7 +196,7 @@ void sfn_run_map(sfn_x_t *x, json_t *t)
     sfn_fault_t f = {0};
     json_t *kids = json_object();
     if (sfn_path_select(st, "InputPath", json_object_get(t, "input"), ctx, &in, &f) != 0 ||
-        map_limits(st, in, ctx, kids, &f) != 0 || map_items(x, t, st, in, ctx, &items, &f) != 0) {
+        map_items(x, t, st, in, ctx, &items, &f) != 0) {
         json_decref(kids);
         json_decref(in);
         json_decref(ctx);
@@ -196,8 +204,27 @@ void sfn_run_map(sfn_x_t *x, json_t *t)
         sfn_fault_clear(&f);
         return;
     }
-    json_decref(ctx);
     size_t n = json_array_size(items);
+    sfn_emit(x, t, "MapStateStarted", "mapStateStartedEventDetails", json_pack("{s:I}", "length", (json_int_t)n));
+    if (map_limits(st, in, ctx, kids, &f) != 0) {
+        json_decref(kids);
+        json_decref(in);
+        json_decref(items);
+        json_decref(ctx);
+        sfn_state_fault(x, t, &f);
+        sfn_fault_clear(&f);
+        return;
+    }
+    json_decref(ctx);
+    const json_t *proc = json_object_get(st, "ItemProcessor");
+    const char *mode = sfn_gets(json_object_get(proc ? proc : json_object_get(st, "Iterator"), "ProcessorConfig"), "Mode");
+    if (mode && !strcmp(mode, "DISTRIBUTED")) {
+        json_object_set_new(t, "distributed", json_true());
+        char *arn = sfn_printf("%s/%s:%lld", sfn_gets(json_object_get(json_object_get(x->st, "ctx"), "StateMachine"), "Id"),
+                               sfn_gets(t, "state"), (long long)sfn_geti(t, "id"));
+        sfn_emit(x, t, "MapRunStarted", "mapRunStartedEventDetails", json_pack("{s:s}", "mapRunArn", arn));
+        free(arn);
+    }
     json_t *results = json_array();
     for (size_t i = 0; i < n; i++)
         json_array_append_new(results, json_null());
@@ -206,7 +233,6 @@ void sfn_run_map(sfn_x_t *x, json_t *t)
     json_object_set_new(kids, "eff", in);
     sfn_seti(kids, "pending", (int64_t)n);
     json_object_set_new(t, "kids", kids);
-    sfn_emit(x, t, "MapStateStarted", "mapStateStartedEventDetails", json_pack("{s:I}", "length", (json_int_t)n));
     sfn_sets(t, "phase", "wait_kids");
     if (n == 0) {
         map_succeeded(x, t);
@@ -238,7 +264,9 @@ void sfn_map_child_done(sfn_x_t *x, json_t *t, json_t *child)
     int64_t last = sfn_geti(child, "prev");
     sfn_emit(x, child, ok ? "MapIterationSucceeded" : "MapIterationFailed",
              ok ? "mapIterationSucceededEventDetails" : "mapIterationFailedEventDetails", iter_details(t, i));
-    sfn_seti(t, "prev", last);
+    /* AWS chains MapStateSucceeded to the last MapIterationSucceeded, but
+     * MapStateFailed to the failed iteration's last state event. */
+    sfn_seti(t, "prev", ok ? sfn_geti(child, "prev") : last);
     sfn_seti(kids, "running", sfn_geti(kids, "running") - 1);
     if (ok) {
         json_array_set(json_object_get(kids, "results"), (size_t)i, json_object_get(child, "output"));
@@ -249,6 +277,9 @@ void sfn_map_child_done(sfn_x_t *x, json_t *t, json_t *child)
                                  json_real_value(json_object_get(kids, "tolp")) >= 0;
             sfn_drop_children(x, t);
             json_object_del(t, "kids");
+            if (json_is_true(json_object_get(t, "distributed")))
+                sfn_emit(x, t, "MapRunFailed", NULL, NULL);
+            json_object_del(t, "distributed");
             sfn_emit(x, t, "MapStateFailed", NULL, NULL);
             sfn_sets(t, "phase", "run");
             if (had_tolerance)
