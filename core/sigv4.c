@@ -657,6 +657,7 @@ int sy_sigv4_verify(const sy_creds_t *creds, const sy_sigv4_req_t *r, const char
     sy_buf_init(&cr);
     int rc;
     const char *authz = r->header ? r->header(r->u, "authorization") : NULL;
+    if (authz && !authz[strspn(authz, " \t")]) authz = NULL; /* empty: as if absent */
     if (authz) {
         rc = parse_header_auth(authz, &a, err);
         if (rc) goto done;

@@ -8,7 +8,7 @@
         .body = "Action=SendMessage&Version=2012-11-05&QueueUrl=http%3A%2F%2Flocalhost%3A4566%2F000000000000%2Forders&MessageBody=hello++world%0A%7B%22k%22%3A+%22v%22%7D+%C3%BCn%C3%AFcode&MessageAttribute.1.Name=n&MessageAttribute.1.Value.DataType=Number&MessageAttribute.1.Value.StringValue=1",
         .body_len = 276,
         .headers = {
-            {"amz-sdk-invocation-id", "ebc27dee-f7d5-4c8b-90b8-21073333d2f1"},
+            {"amz-sdk-invocation-id", "deaced33-539a-4f43-941c-bbd9b1dbb1e3"},
             {"amz-sdk-request", "attempt=1"},
             {"authorization", "AWS4-HMAC-SHA256 Credential=AKIDSWITCHYARD01/20261125/us-east-1/sqs/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=4d10f579dd7830451fe91b78eda1a9f365fc56ed434516f6782f0db7b79fde16"},
             {"content-length", "276"},
@@ -27,7 +27,7 @@
         .body = "{\"k\": 1}",
         .body_len = 8,
         .headers = {
-            {"amz-sdk-invocation-id", "0021e49f-ae26-4bc4-8c0d-74b2d26f0713"},
+            {"amz-sdk-invocation-id", "421da616-6fdd-4760-8a68-2729d2596c7a"},
             {"amz-sdk-request", "attempt=1"},
             {"authorization", "AWS4-HMAC-SHA256 Credential=AKIDSWITCHYARD01/20261125/us-east-1/lambda/aws4_request, SignedHeaders=host;x-amz-date;x-amz-invocation-type, Signature=83083c91c2529e20d1d9087dcd211602a811342fe9fe0421c63eda3bd66b1d6c"},
             {"content-length", "8"},
@@ -46,7 +46,7 @@
         .body = "{\"stateMachineArn\": \"arn:aws:states:us-east-1:000000000000:stateMachine:orders\", \"input\": \"{}\"}",
         .body_len = 95,
         .headers = {
-            {"amz-sdk-invocation-id", "cd521a2b-5716-43ea-83b6-89c6e07d932f"},
+            {"amz-sdk-invocation-id", "1e80f72f-6a97-4a87-919f-ccf6df4129c7"},
             {"amz-sdk-request", "attempt=1"},
             {"authorization", "AWS4-HMAC-SHA256 Credential=AKIDSWITCHYARD01/20261125/us-east-1/states/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=3381dec610153697b969464a31120611a2ca1ab7330695200b4d67ee9e80f2de"},
             {"content-length", "95"},
