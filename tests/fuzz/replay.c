@@ -54,7 +54,7 @@ static void run(const uint8_t *p, size_t n)
     if (save_path) {
         FILE *fp = fopen(save_path, "wb");
         if (fp) {
-            fwrite(p, 1, n, fp);
+            if (n) fwrite(p, 1, n, fp);
             fclose(fp);
         }
     }
@@ -187,7 +187,7 @@ int main(int argc, char **argv)
     for (long i = 0; i < iters; i++) {
         const blob_t *s = &seeds[rndn(nn)];
         blob_t b = {malloc(s->len + 1), s->len};
-        memcpy(b.data, s->data, s->len);
+        if (s->len) memcpy(b.data, s->data, s->len);
         mutate(&b, seeds, nn);
         run(b.data, b.len);
         free(b.data);
