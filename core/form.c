@@ -173,7 +173,7 @@ static size_t indexes(const sy_form_t *f, const char *prefix, long **out)
         ix = sy_realloc(ix, (n + 1) * sizeof *ix);
         ix[n++] = k;
     }
-    if (n > 1) qsort(ix, n, sizeof *ix, cmp_long);
+    if (n > 1) qsort(ix, n, sizeof *ix, cmp_long); /* ix is NULL when n == 0 */
     *out = ix;
     return n;
 }

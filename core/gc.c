@@ -140,7 +140,8 @@ static void *writer_main(void *u)
                                           "database unavailable");
             }
         }
-        sy_metric_observe("switchyard_group_commit_batch_size", NULL, (double)n);
+        sy_metric_inc("switchyard_group_commit_batches_total", NULL, 1);
+        sy_metric_inc("switchyard_group_commit_jobs_total", NULL, (double)n);
         pthread_mutex_lock(&gc->mu);
         for (int i = 0; i < n; i++) batch[i]->done = true;
         pthread_cond_broadcast(&gc->done_cv);
