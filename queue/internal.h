@@ -91,6 +91,7 @@ typedef struct {
     char out_uuid[37];
 } send_job_t;
 void store_send_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs);
+int store_send_one(PGconn *c, send_job_t *j, sy_err_t *err);
 void store_send_after(void **args, int n, const int *rcs);
 
 typedef struct {

@@ -100,6 +100,28 @@ void store_send_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
     free(notified);
 }
 
+/* One send on the caller's connection, inside its transaction. */
+int store_send_one(PGconn *c, send_job_t *j, sy_err_t *err)
+{
+    char qid[24], delay[16];
+    const char *p[12];
+    send_params(j, qid, delay, p);
+    PGresult *r = sy_pg_exec(c, err, j->fifo ? SQL_SEND_FIFO : SQL_SEND, j->fifo ? 12 : 9, p);
+    if (!r) return SY_E_DB;
+    int rc = 0;
+    if (PQntuples(r) == 1) {
+        j->seq = atoll(PQgetvalue(r, 0, 0));
+        snprintf(j->out_uuid, sizeof j->out_uuid, "%s", PQgetvalue(r, 0, 1));
+    } else {
+        rc = sy_err_set(err, SY_E_DB, 500, "InternalFailure", "send returned no row");
+    }
+    PQclear(r);
+    const char *np[1] = {qid};
+    if (rc == 0 && !(r = sy_pg_exec(c, err, "SELECT pg_notify('sy_queue', $1)", 1, np))) return SY_E_DB;
+    if (rc == 0) PQclear(r);
+    return rc;
+}
+
 /* ------------------------------------------------------------- leasing */
 static const char *SQL_LEASE_HEAD_STD =
     "WITH c AS (SELECT id FROM sy_messages WHERE queue_id = $1 AND visible_at <= now() "
