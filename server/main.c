@@ -2,6 +2,7 @@
 #include "core/core.h"
 #include "queue/queue.h"
 #include "server/server.h"
+#include "worker/worker.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -11,14 +12,6 @@
 #ifndef SY_SCHEMA_DIR
 #define SY_SCHEMA_DIR "schema"
 #endif
-
-__attribute__((weak)) int sy_worker_main(int argc, char **argv)
-{
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "switchyard: this build has no worker support\n");
-    return 2;
-}
 
 static const char *schema_dir(void)
 {
