@@ -26,8 +26,7 @@ uint32_t wk_rand32(void);
 
 /* One JSON line on stderr: level, component, msg, request_id, then extra
  * key/value string pairs terminated by NULL. */
-enum { WK_DEBUG = 0, WK_INFO, WK_WARN, WK_ERROR };
-extern int wk_log_level;
+enum { WK_DEBUG = SY_LOG_DEBUG, WK_INFO = SY_LOG_INFO, WK_WARN = SY_LOG_WARN, WK_ERROR = SY_LOG_ERROR };
 void wk_log(int level, const char *component, const char *request_id, const char *msg, ...);
 /* printf-style message, no extra fields */
 void wk_logf(int level, const char *component, const char *request_id, const char *fmt, ...)

@@ -12,22 +12,6 @@
 
 #include "worker/internal.h"
 
-static int pool_err(sy_err_t *err, int rc, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int pool_err(sy_err_t *err, int rc, const char *code, const char *fmt, ...)
-{
-    if (!err) return rc;
-    memset(err, 0, sizeof *err);
-    err->status = 500;
-    err->receiver = true;
-    snprintf(err->code, sizeof err->code, "%s", code);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->message, sizeof err->message, fmt, ap);
-    va_end(ap);
-    return rc;
-}
-
 static int setopt_int(void *s, int opt, int v)
 {
     return zmq_setsockopt(s, opt, &v, sizeof v);
@@ -57,7 +41,7 @@ sy_pool_t *sy_pool_new(const char *endpoint, const sy_pool_opts_t *opts, sy_err_
     p->curve = opts && opts->curve_secret_key && *opts->curve_secret_key;
 
     if (!p->curve && !wk_endpoint_is_loopback(endpoint) && !(opts && opts->insecure)) {
-        pool_err(err, SY_E_INVALID, "InvalidConfiguration",
+        sy_err_set(err, SY_E_INVALID, 500, "InvalidConfiguration",
                  "refusing plain TCP on non-loopback endpoint %s: configure worker keys (CurveZMQ) "
                  "or the insecure flag",
                  endpoint);
@@ -67,14 +51,14 @@ sy_pool_t *sy_pool_new(const char *endpoint, const sy_pool_opts_t *opts, sy_err_
     if (p->curve) {
         if (strlen(opts->curve_secret_key) != 40 ||
             zmq_curve_public(p->public_key, opts->curve_secret_key) != 0) {
-            pool_err(err, SY_E_INVALID, "InvalidConfiguration", "invalid curve secret key");
+            sy_err_set(err, SY_E_INVALID, 500, "InvalidConfiguration", "invalid curve secret key");
             goto fail;
         }
         if (opts->keys_dir && *opts->keys_dir) {
             if (pool_auth_load(p, opts->keys_dir, err) != 0) goto fail;
             p->zap = zmq_socket(p->zctx, ZMQ_REP);
             if (zmq_bind(p->zap, "inproc://zeromq.zap.01") != 0) {
-                pool_err(err, SY_E_INTERNAL, "InternalFailure", "could not bind ZAP handler: %s",
+                sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure", "could not bind ZAP handler: %s",
                          zmq_strerror(errno));
                 goto fail;
             }
@@ -94,7 +78,7 @@ sy_pool_t *sy_pool_new(const char *endpoint, const sy_pool_opts_t *opts, sy_err_
         zmq_setsockopt(p->router, ZMQ_ZAP_DOMAIN, "switchyard", 10);
     }
     if (zmq_bind(p->router, endpoint) != 0) {
-        pool_err(err, SY_E_INVALID, "InvalidConfiguration", "could not bind worker endpoint %s: %s",
+        sy_err_set(err, SY_E_INVALID, 500, "InvalidConfiguration", "could not bind worker endpoint %s: %s",
                  endpoint, zmq_strerror(errno));
         goto fail;
     }
@@ -104,7 +88,7 @@ sy_pool_t *sy_pool_new(const char *endpoint, const sy_pool_opts_t *opts, sy_err_
     if (strncmp(p->endpoint, "tcp://", 6) == 0 && colon) p->port = atoi(colon + 1);
     p->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (pthread_create(&p->thread, NULL, pool_thread, p) != 0) {
-        pool_err(err, SY_E_INTERNAL, "InternalFailure", "could not start pool thread");
+        sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure", "could not start pool thread");
         goto fail;
     }
     p->started = true;

@@ -7,17 +7,6 @@
 
 #include "worker/internal.h"
 
-static int err_set(sy_err_t *err, const char *msg, const char *detail)
-{
-    if (err) {
-        memset(err, 0, sizeof *err);
-        err->status = 500;
-        snprintf(err->code, sizeof err->code, "InvalidConfiguration");
-        snprintf(err->message, sizeof err->message, "%s: %s", msg, detail);
-    }
-    return SY_E_INVALID;
-}
-
 /* A bare 40-char Z85 line, or czmq's `public-key = "..."`. */
 static bool parse_key_line(const char *line, uint8_t out[32])
 {
@@ -44,7 +33,9 @@ static bool parse_key_line(const char *line, uint8_t out[32])
 int pool_auth_load(sy_pool_t *p, const char *dir, sy_err_t *err)
 {
     DIR *d = opendir(dir);
-    if (!d) return err_set(err, "could not open worker keys dir", dir);
+    if (!d)
+        return sy_err_set(err, SY_E_INVALID, 500, "InvalidConfiguration",
+                          "could not open worker keys dir %s", dir);
     struct dirent *de;
     while ((de = readdir(d))) {
         if (de->d_name[0] == '.') continue;

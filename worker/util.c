@@ -1,5 +1,6 @@
-/* worker/util.c - allocation, clocks, ids and JSON log lines for worker/.
- * (Kept local to the module until core's equivalents land on main.) */
+/* worker/util.c - small helpers of worker/: allocation (core's, aborting on
+ * failure), clocks, ids, and JSON log lines in core's format and level
+ * (sy_log_level) that take their extra fields as a NULL-terminated list. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -13,46 +14,29 @@
 
 #include "worker/internal.h"
 
-int wk_log_level = WK_INFO;
-
-static _Noreturn void oom(void)
-{
-    fputs("{\"level\":\"error\",\"component\":\"worker\",\"msg\":\"out of memory\"}\n", stderr);
-    abort();
-}
-
 void *wk_malloc(size_t n)
 {
-    void *p = malloc(n ? n : 1);
-    if (!p) oom();
-    return p;
+    return sy_malloc(n ? n : 1);
 }
 
 void *wk_calloc(size_t n, size_t m)
 {
-    void *p = calloc(n ? n : 1, m ? m : 1);
-    if (!p) oom();
-    return p;
+    return sy_calloc(n ? n : 1, m ? m : 1);
 }
 
 void *wk_realloc(void *p, size_t n)
 {
-    void *q = realloc(p, n ? n : 1);
-    if (!q) oom();
-    return q;
+    return sy_realloc(p, n ? n : 1);
 }
 
 char *wk_strndup(const char *s, size_t n)
 {
-    char *p = wk_malloc(n + 1);
-    memcpy(p, s, n);
-    p[n] = 0;
-    return p;
+    return sy_strndup(s, n);
 }
 
 char *wk_strdup(const char *s)
 {
-    return wk_strndup(s, strlen(s));
+    return sy_strdup(s);
 }
 
 char *wk_strdup_printf(const char *fmt, ...)
@@ -60,7 +44,7 @@ char *wk_strdup_printf(const char *fmt, ...)
     va_list ap;
     va_start(ap, fmt);
     char *p = NULL;
-    if (vasprintf(&p, fmt, ap) < 0) oom();
+    if (vasprintf(&p, fmt, ap) < 0) sy_panic("out of memory");
     va_end(ap);
     return p;
 }
@@ -179,7 +163,7 @@ static void log_v(int level, const char *component, const char *request_id, cons
 
 void wk_log(int level, const char *component, const char *request_id, const char *msg, ...)
 {
-    if (level < wk_log_level) return;
+    if (level < sy_log_level) return;
     va_list ap;
     va_start(ap, msg);
     log_v(level, component, request_id, msg, ap);
@@ -197,7 +181,7 @@ static void log_plain(int level, const char *component, const char *request_id, 
 
 void wk_logf(int level, const char *component, const char *request_id, const char *fmt, ...)
 {
-    if (level < wk_log_level) return;
+    if (level < sy_log_level) return;
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);

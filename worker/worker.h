@@ -34,8 +34,9 @@ typedef enum { SY_ACK_OK = 0, SY_ACK_FN_ERROR = 1 } sy_ack_outcome_t;
 
 /* The durable-work hook (the queue engine implements it over PostgreSQL).
  * Every callback runs on the pool thread and must not block for long.
- * ack/release/extend return 0 when the token was valid, <0 when stale (the
- * pool counts it). They are called for every ACK/RELEASE/EXTEND that carries
+ * ack/release/extend return 0 when the token was valid (or the work was
+ * queued, e.g. to group commit, without waiting for the answer), <0 when the
+ * token is known to be stale (the pool counts it). They are called for every ACK/RELEASE/EXTEND that carries
  * a lease token, from any session, including sessions opened after a broker
  * restart: the token, not the session, is the authority. */
 typedef struct {

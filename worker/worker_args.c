@@ -151,12 +151,9 @@ int wk_args_parse(wk_worker_t *w, int argc, char **argv)
         } else if (strcmp(a, "--secret-key") == 0) {
             copy_key(w->secret_key, v);
         } else if (strcmp(a, "--log-level") == 0) {
-            static const char *names[] = {"debug", "info", "warn", "error"};
-            int lvl = -1;
-            for (int k = 0; k < 4; k++)
-                if (strcmp(v, names[k]) == 0) lvl = k;
+            int lvl = sy_log_level_parse(v);
             if (lvl < 0) return usage_error("bad --log-level %s", v);
-            wk_log_level = lvl;
+            sy_log_level = lvl;
         } else {
             return usage_error("unknown option %s", a);
         }
