@@ -275,6 +275,7 @@ struct wk_worker {
     int evfd, sigfd;
     pthread_mutex_t done_mu;
     wk_job_t *done; /* finished by slot threads */
+    struct wk_extend *extends; /* EXTEND requests from slot threads (done_mu) */
     wk_job_t *inflight; /* main thread: jobs handed to slots */
     bool draining;
     int64_t drain_deadline;
@@ -284,7 +285,17 @@ struct wk_worker {
     int exit_code;
 };
 
+typedef struct wk_extend {
+    int conn;
+    uint64_t delivery_id;
+    char lease_token[128];
+    wk_fn_t *fn;
+    int64_t ms;
+    struct wk_extend *next;
+} wk_extend_t;
+
 wk_fn_t *wk_fn_find(wk_worker_t *w, const char *name);
+void wk_extend_push(wk_worker_t *w, const wk_job_t *j, int64_t ms);
 int wk_args_parse(wk_worker_t *w, int argc, char **argv);
 void wk_job_free(wk_job_t *j);
 void wk_job_set_error(wk_job_t *j, const char *type, const char *msg, bool retryable);

@@ -43,6 +43,22 @@ void wk_done_push(wk_worker_t *w, wk_job_t *j)
     (void)!write(w->evfd, &one, sizeof one);
 }
 
+void wk_extend_push(wk_worker_t *w, const wk_job_t *j, int64_t ms)
+{
+    wk_extend_t *x = wk_calloc(1, sizeof *x);
+    x->conn = j->conn;
+    x->delivery_id = j->delivery_id;
+    snprintf(x->lease_token, sizeof x->lease_token, "%s", j->lease_token);
+    x->fn = j->fn;
+    x->ms = ms;
+    pthread_mutex_lock(&w->done_mu);
+    x->next = w->extends;
+    w->extends = x;
+    pthread_mutex_unlock(&w->done_mu);
+    uint64_t one = 1;
+    (void)!write(w->evfd, &one, sizeof one);
+}
+
 /* ------------------------------------------------------------ sending */
 static int conn_send(wk_conn_t *c, const Syw__Envelope *e, const void *body, size_t len)
 {
@@ -173,7 +189,26 @@ static void take_done(wk_worker_t *w)
     pthread_mutex_lock(&w->done_mu);
     wk_job_t *j = w->done;
     w->done = NULL;
+    wk_extend_t *x = w->extends;
+    w->extends = NULL;
     pthread_mutex_unlock(&w->done_mu);
+    while (x) { /* before the results: an EXTEND after its ACK would be stale */
+        wk_extend_t *n = x->next;
+        wk_conn_t *c = active_conn(w, x->conn);
+        if (c) {
+            Syw__Extend m = SYW__EXTEND__INIT;
+            m.delivery_id = x->delivery_id;
+            m.lease_token = x->lease_token;
+            m.function = x->fn->name;
+            m.extend_ms = (uint32_t)(x->ms > UINT32_MAX ? UINT32_MAX : x->ms);
+            Syw__Envelope e = SYW__ENVELOPE__INIT;
+            e.cmd_case = SYW__ENVELOPE__CMD_EXTEND;
+            e.extend = &m;
+            conn_send(c, &e, NULL, 0);
+        }
+        free(x);
+        x = n;
+    }
     while (j) {
         wk_job_t *n = j->next;
         inflight_remove(w, j);
@@ -635,6 +670,11 @@ static void worker_free(wk_worker_t *w, bool stuck)
     pthread_mutex_lock(&w->done_mu);
     wk_job_t *d = w->done;
     w->done = NULL;
+    for (wk_extend_t *x = w->extends, *n; x; x = n) {
+        n = x->next;
+        free(x);
+    }
+    w->extends = NULL;
     pthread_mutex_unlock(&w->done_mu);
     while (d) {
         wk_job_t *n = d->next;

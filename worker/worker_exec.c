@@ -71,6 +71,12 @@ static void ctx_fail(const sy_handler_ctx_t *ctx, const char *type, const char *
     j->error_message = wk_strdup(msg ? msg : "");
 }
 
+static void ctx_extend(const sy_handler_ctx_t *ctx, int64_t ms)
+{
+    wk_job_t *j = ((const so_ctx_t *)ctx)->job;
+    if (j->lease_token[0] && ms > 0) wk_extend_push(j->fn->w, j, ms);
+}
+
 static void run_so(wk_fn_t *fn, wk_job_t *j)
 {
     so_ctx_t c;
@@ -89,6 +95,7 @@ static void run_so(wk_fn_t *fn, wk_job_t *j)
     c.pub.remaining_ms = ctx_remaining;
     c.pub.respond = ctx_respond;
     c.pub.fail = ctx_fail;
+    c.pub.extend = ctx_extend;
     sy_function_handler_fn h = (sy_function_handler_fn)fn->handler_fn;
     int rc = h(&c.pub, j->payload, j->len);
     if (rc == 0) {

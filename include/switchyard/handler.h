@@ -49,6 +49,10 @@ struct sy_handler_ctx {
     void (*respond)(const sy_handler_ctx_t *ctx, const void *body, size_t len);
     /* Set the error (copied); used when the handler returns non-zero. */
     void (*fail)(const sy_handler_ctx_t *ctx, const char *error_type, const char *error_message);
+    /* Long tasks: ask the broker to keep this delivery's lease `ms` longer
+     * from now (durable deliveries; a no-op for synchronous invocations).
+     * It does not move deadline_ms (the function timeout still applies). */
+    void (*extend)(const sy_handler_ctx_t *ctx, int64_t ms);
     void *opaque;                     /* the worker's; do not touch */
 };
 

@@ -65,3 +65,12 @@ int ctxinfo(const sy_handler_ctx_t *ctx, const char *event, size_t len)
     ctx->respond(ctx, out, (size_t)n);
     return 0;
 }
+
+/* A long task that keeps its lease: one EXTEND, then a short sleep. */
+int extender(const sy_handler_ctx_t *ctx, const char *event, size_t len)
+{
+    ctx->extend(ctx, 60000);
+    usleep(100 * 1000);
+    ctx->respond(ctx, event, len);
+    return 0;
+}

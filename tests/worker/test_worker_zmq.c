@@ -298,6 +298,32 @@ static void test_broker_restart_ack(void **state)
     sy_pool_destroy(&p);
 }
 
+/* A handler's ctx->extend reaches the lease source as EXTEND, before the ACK. */
+static void test_handler_extends_lease(void **state)
+{
+    (void)state;
+    static h_table_t t;
+    h_table_init(&t);
+    sy_lease_source_t src = h_table_source(&t);
+    sy_pool_t *p = pool_fast(&src);
+    pid_t w = h_spawn_worker(logfile("extend"), "--broker", sy_pool_endpoint(p), "--function",
+                             so_spec("extender", NULL), NULL);
+    assert_true(h_wait_workers(p, 1, 10000));
+    h_table_add(&t, "m-1", "{\"x\":1}");
+    sy_pool_wake(p, "extender");
+    assert_true(h_wait_state(&t, 0, 2, 10000));
+    pthread_mutex_lock(&t.mu);
+    assert_int_equal(t.extends, 1);
+    assert_int_equal(t.stale, 0);
+    assert_string_equal(t.m[0].result, "{\"x\":1}");
+    pthread_mutex_unlock(&t.mu);
+    sy_pool_stats_t st;
+    sy_pool_stats(p, &st);
+    assert_int_equal(st.extends, 1);
+    h_kill(w);
+    sy_pool_destroy(&p);
+}
+
 /* A raw DEALER speaking another version is refused with a clear reason. */
 static void test_version_mismatch_broker(void **state)
 {
@@ -877,6 +903,7 @@ int main(void)
         cmocka_unit_test(test_credit_two_workers),
         cmocka_unit_test(test_kill9_redelivers),
         cmocka_unit_test(test_broker_restart_ack),
+        cmocka_unit_test(test_handler_extends_lease),
         cmocka_unit_test(test_version_mismatch_broker),
         cmocka_unit_test(test_version_mismatch_worker),
         cmocka_unit_test(test_curve_allow_list),
