@@ -172,6 +172,8 @@ struct sy_pool {
     pool_cmd_t *cmds, *cmds_tail;
     volatile int stop;
     sy_pool_stats_t stats; /* atomics */
+    sy_pool_stats_t published; /* last sy_pool_metrics_publish (metrics_mu) */
+    pthread_mutex_t metrics_mu;
 };
 
 #define POOL_STAT_ADD(p, field, v) __atomic_add_fetch(&(p)->stats.field, (v), __ATOMIC_RELAXED)

@@ -38,6 +38,7 @@ sy_pool_t *sy_pool_new(const char *endpoint, const sy_pool_opts_t *opts, sy_err_
     p->port = -1;
     p->next_id = 1;
     pthread_mutex_init(&p->cmd_mu, NULL);
+    pthread_mutex_init(&p->metrics_mu, NULL);
     p->curve = opts && opts->curve_secret_key && *opts->curve_secret_key;
 
     if (!p->curve && !wk_endpoint_is_loopback(endpoint) && !(opts && opts->insecure)) {
@@ -156,6 +157,7 @@ void sy_pool_destroy(sy_pool_t **self_p)
     if (p->evfd >= 0) close(p->evfd);
     free(p->allowed);
     pthread_mutex_destroy(&p->cmd_mu);
+    pthread_mutex_destroy(&p->metrics_mu);
     free(p);
 }
 
@@ -241,6 +243,34 @@ void sy_pool_stats(sy_pool_t *p, sy_pool_stats_t *out)
     uint64_t *dst = (uint64_t *)out;
     for (size_t i = 0; i < sizeof *out / sizeof(uint64_t); i++)
         dst[i] = __atomic_load_n(&src[i], __ATOMIC_RELAXED);
+}
+
+void sy_pool_metrics_publish(sy_pool_t *p)
+{
+    sy_pool_stats_t st;
+    sy_pool_stats(p, &st);
+    sy_metric_set("switchyard_worker_sessions", NULL, (double)st.workers);
+    sy_metric_set("switchyard_worker_credit", NULL, (double)st.credit);
+    sy_metric_set("switchyard_worker_inflight", NULL, (double)st.inflight);
+    sy_metric_set("switchyard_worker_pending_invocations", NULL, (double)st.pending);
+    pthread_mutex_lock(&p->metrics_mu);
+#define COUNTER(name, field)                                                                       \
+    if (st.field > p->published.field)                                                             \
+        sy_metric_inc(name, NULL, (double)(st.field - p->published.field));                        \
+    else                                                                                           \
+        sy_metric_inc(name, NULL, 0);
+    COUNTER("switchyard_worker_deliveries_total", deliveries)
+    COUNTER("switchyard_worker_acks_total", acks)
+    COUNTER("switchyard_worker_function_errors_total", fn_errors)
+    COUNTER("switchyard_worker_releases_total", releases)
+    COUNTER("switchyard_worker_extends_total", extends)
+    COUNTER("switchyard_worker_stale_acks_total", stale_acks)
+    COUNTER("switchyard_worker_expired_sessions_total", expired_workers)
+    COUNTER("switchyard_worker_refused_total", refused)
+    COUNTER("switchyard_worker_invoke_timeouts_total", timeouts)
+#undef COUNTER
+    p->published = st;
+    pthread_mutex_unlock(&p->metrics_mu);
 }
 
 int sy_pool_function_credit(sy_pool_t *p, const char *function)

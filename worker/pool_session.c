@@ -80,6 +80,13 @@ static void hello(sy_pool_t *p, wk_frame_t *f, pool_session_t *old)
 {
     const Syw__Hello *h = f->env->hello;
     if (old) pool_session_kill(p, old, "new HELLO on the same connection");
+    /* the same worker on a new connection (it restarted, or lost its socket):
+     * its old session is dead, release its work now rather than at expiry */
+    for (pool_session_t *o = p->sessions, *n; o; o = n) {
+        n = o->next;
+        if (strcmp(o->worker_id, h->worker_id) == 0)
+            pool_session_kill(p, o, "replaced by a new session of the same worker");
+    }
     size_t rid_len = zmq_msg_size(&f->rid);
     if (rid_len > sizeof((pool_session_t *)0)->rid) return;
     pool_session_t *s = wk_calloc(1, sizeof *s);

@@ -141,6 +141,10 @@ int sy_pool_invoke_opts(sy_pool_t *self, const char *function, const void *paylo
 void sy_pool_wake(sy_pool_t *self, const char *function);
 /* Counters for /metrics. Thread-safe snapshot. */
 void sy_pool_stats(sy_pool_t *self, sy_pool_stats_t *out);
+/* Publish the stats into core's metrics registry (switchyard_worker_*;
+ * gauges, and counters advanced by what happened since the last call).
+ * Call it from the /metrics handler before sy_metrics_render. */
+void sy_pool_metrics_publish(sy_pool_t *self);
 /* Free credit currently offered for one function (summed over workers). */
 int sy_pool_function_credit(sy_pool_t *self, const char *function);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -289,6 +290,7 @@ static int spawn(wk_env_t *env)
     pid_t pid = fork();
     if (pid == 0) {
         setsid();
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the worker */
         dup2(out[1], 1);
         dup2(out[1], 2);
         close_range(3, ~0U, 0);

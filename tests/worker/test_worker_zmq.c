@@ -110,6 +110,18 @@ static void test_sync_invoke_error_timeout(void **state)
     sy_pool_stats(p, &st);
     assert_true(st.deliveries >= 4);
     assert_true(st.fn_errors >= 2);
+    /* the same figures on /metrics */
+    sy_pool_metrics_publish(p);
+    sy_buf_t b;
+    sy_buf_init(&b);
+    sy_metrics_render(&b);
+    char want[128];
+    snprintf(want, sizeof want, "switchyard_worker_deliveries_total %llu",
+             (unsigned long long)st.deliveries);
+    assert_non_null(strstr(b.data, want));
+    assert_non_null(strstr(b.data, "switchyard_worker_sessions 1"));
+    assert_non_null(strstr(b.data, "# TYPE switchyard_worker_acks_total counter"));
+    sy_buf_free(&b);
     h_kill(w);
     sy_pool_destroy(&p);
     assert_null(p);
@@ -253,6 +265,62 @@ static void test_kill9_redelivers(void **state)
     assert_int_equal(st.expired_workers, 1);
     assert_int_equal(st.workers, 1);
     h_kill(b);
+    sy_pool_destroy(&p);
+}
+
+/* A sync invocation on a worker that dies fails at once with WORKER_LOST;
+ * the same worker id reconnecting replaces its old session right away. */
+static void test_worker_lost_sync(void **state)
+{
+    (void)state;
+    sy_pool_t *p = pool_fast(NULL);
+    pid_t a = h_spawn_worker(logfile("lost_a"), "--broker", sy_pool_endpoint(p), "--worker-id",
+                             "pod-1", "--function", so_spec("slow", ",timeout=20"), NULL);
+    assert_true(h_wait_workers(p, 1, 10000));
+    h_call_t c;
+    h_call_init(&c);
+    const char *ev = "{\"sleep_ms\":5000}";
+    assert_int_equal(sy_pool_invoke(p, "slow", ev, strlen(ev), h_now_ms() + 20000, h_call_cb, &c),
+                     0);
+    sy_pool_stats_t st;
+    for (int i = 0; i < 500; i++) {
+        sy_pool_stats(p, &st);
+        if (st.inflight == 1) break;
+        h_sleep_ms(10);
+    }
+    int64_t t0 = h_now_ms();
+    kill(a, SIGKILL);
+    waitpid(a, NULL, 0);
+    h_call_wait(&c);
+    assert_int_equal(c.status, SY_INVOKE_WORKER_LOST);
+    assert_true(h_now_ms() - t0 < 2000);
+    h_call_init(&c);
+    sy_pool_destroy(&p);
+
+    /* same worker id, twice in a row: the second session replaces the first
+     * at once (slow heartbeats here: expiry would take 3 s) */
+    sy_pool_opts_t o = {.heartbeat_ivl_ms = 1000, .liveness = 3};
+    sy_err_t err;
+    p = sy_pool_new("tcp://127.0.0.1:*", &o, &err);
+    assert_non_null(p);
+    pid_t b = h_spawn_worker(logfile("lost_b"), "--broker", sy_pool_endpoint(p), "--worker-id",
+                             "pod-1", "--function", so_spec("slow", ",timeout=20"), NULL);
+    assert_true(h_wait_workers(p, 1, 10000));
+    kill(b, SIGKILL);
+    waitpid(b, NULL, 0);
+    const char *log2 = logfile("lost_b2");
+    pid_t b2 = h_spawn_worker(log2, "--broker", sy_pool_endpoint(p), "--worker-id", "pod-1",
+                              "--function", so_spec("slow", ",timeout=20"), NULL);
+    int64_t end = h_now_ms() + 2500;
+    while (!file_contains(log2, "registered with broker") && h_now_ms() < end) h_sleep_ms(10);
+    assert_true(file_contains(log2, "registered with broker"));
+    h_sleep_ms(30);
+    sy_pool_stats(p, &st);
+    assert_int_equal(st.workers, 1);
+    assert_int_equal(st.expired_workers, 0);
+    assert_int_equal(h_invoke(p, "slow", "{\"sleep_ms\":1}", 5000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_OK);
+    h_kill(b2);
     sy_pool_destroy(&p);
 }
 
@@ -902,6 +970,7 @@ int main(void)
         cmocka_unit_test(test_runtime_bootstrap),
         cmocka_unit_test(test_credit_two_workers),
         cmocka_unit_test(test_kill9_redelivers),
+        cmocka_unit_test(test_worker_lost_sync),
         cmocka_unit_test(test_broker_restart_ack),
         cmocka_unit_test(test_handler_extends_lease),
         cmocka_unit_test(test_version_mismatch_broker),
