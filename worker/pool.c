@@ -313,8 +313,8 @@ static void take_cmds(sy_pool_t *p)
 static void update_gauges(sy_pool_t *p)
 {
     uint64_t workers = 0, credit = 0;
-    for (pool_func_t *f = p->funcs; f; f = f->next) f->credit = 0;
     pthread_mutex_lock(&p->cmd_mu);
+    for (pool_func_t *f = p->funcs; f; f = f->next) f->credit = 0;
     for (pool_session_t *s = p->sessions; s; s = s->next) {
         workers++;
         for (size_t i = 0; i < s->nfuncs; i++) {

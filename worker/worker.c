@@ -629,7 +629,9 @@ static int worker_run(wk_worker_t *w)
                 drain_expire(w);
                 break;
             }
-            if (!w->inflight) break;
+            bool unsent = false; /* results waiting for a session: give it a chance */
+            for (int i = 0; i < w->nconns; i++) unsent |= w->conns[i].outbox != NULL;
+            if (!w->inflight && (!unsent || wk_mono_ms() >= w->drain_deadline)) break;
         }
     }
 out:
