@@ -258,6 +258,8 @@ struct wk_fn {
 typedef struct {
     char *endpoint;
     void *sock;
+    void *mon;           /* PAIR receiving the socket's handshake-failure events */
+    bool auth_logged;
     int state; /* 0 down, 1 hello sent, 2 active */
     int64_t last_recv, last_send, reconnect_at, backoff_ms, hello_at;
     int ivl_ms, liveness;

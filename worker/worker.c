@@ -218,8 +218,47 @@ static void take_done(wk_worker_t *w)
 }
 
 /* ------------------------------------------------------- connections */
+static void mon_close(wk_conn_t *c)
+{
+    if (!c->mon) return;
+    if (c->sock) zmq_socket_monitor(c->sock, NULL, 0);
+    zmq_close(c->mon);
+    c->mon = NULL;
+}
+
+/* The transport tells us why a handshake failed; say it once, clearly. */
+static void mon_read(wk_conn_t *c)
+{
+    for (;;) {
+        zmq_msg_t ev, addr;
+        zmq_msg_init(&ev);
+        if (zmq_msg_recv(&ev, c->mon, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&ev);
+            return;
+        }
+        zmq_msg_init(&addr);
+        if (zmq_msg_more(&ev)) zmq_msg_recv(&addr, c->mon, 0);
+        uint16_t id = 0;
+        if (zmq_msg_size(&ev) >= 2) memcpy(&id, zmq_msg_data(&ev), 2);
+        if (!c->auth_logged) {
+            c->auth_logged = true;
+            if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+                wk_log(WK_ERROR, "worker", NULL,
+                       "broker refused this worker's key (not in its allow-list?)", "broker",
+                       c->endpoint, (const char *)NULL);
+            else
+                wk_log(WK_ERROR, "worker", NULL,
+                       "handshake with broker failed (wrong broker key, or curve on one side only?)",
+                       "broker", c->endpoint, (const char *)NULL);
+        }
+        zmq_msg_close(&addr);
+        zmq_msg_close(&ev);
+    }
+}
+
 static void conn_reset(wk_worker_t *w, wk_conn_t *c, bool fast)
 {
+    mon_close(c);
     if (c->sock) zmq_close(c->sock);
     c->sock = NULL;
     c->state = 0;
@@ -255,6 +294,18 @@ static void conn_open(wk_worker_t *w, wk_conn_t *c)
         zmq_setsockopt(c->sock, ZMQ_CURVE_SERVERKEY, w->broker_key, 40);
         zmq_setsockopt(c->sock, ZMQ_CURVE_PUBLICKEY, w->public_key, 40);
         zmq_setsockopt(c->sock, ZMQ_CURVE_SECRETKEY, w->secret_key, 40);
+    }
+    static int mon_seq;
+    char mon_ep[64];
+    snprintf(mon_ep, sizeof mon_ep, "inproc://sy-worker-mon-%d", mon_seq++);
+    if (zmq_socket_monitor(c->sock, mon_ep,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
+        c->mon = zmq_socket(w->zctx, ZMQ_PAIR);
+        if (zmq_connect(c->mon, mon_ep) != 0) {
+            zmq_close(c->mon);
+            c->mon = NULL;
+        }
     }
     if (zmq_connect(c->sock, c->endpoint) != 0) {
         wk_log(WK_ERROR, "worker", NULL, "could not connect", "broker", c->endpoint, "error",
@@ -292,6 +343,7 @@ static void conn_open(wk_worker_t *w, wk_conn_t *c)
 static void on_welcome(wk_worker_t *w, wk_conn_t *c, const Syw__Welcome *wl)
 {
     c->state = 2;
+    c->auth_logged = false;
     c->ivl_ms = (int)wl->heartbeat_ivl_ms;
     c->liveness = (int)wl->liveness;
     c->backoff_ms = w->reconnect_min_ms;
@@ -601,16 +653,23 @@ static int worker_run(wk_worker_t *w)
         conn_open(w, &w->conns[i]);
     }
     int rc = 0;
-    zmq_pollitem_t *items = wk_calloc((size_t)w->nconns + 2, sizeof *items);
+    zmq_pollitem_t *items = wk_calloc(2 * (size_t)w->nconns + 2, sizeof *items);
     for (;;) {
         int n = 0;
         items[n++] = (zmq_pollitem_t){NULL, w->evfd, ZMQ_POLLIN, 0};
         items[n++] = (zmq_pollitem_t){NULL, w->sigfd, ZMQ_POLLIN, 0};
         int map[64];
-        for (int i = 0; i < w->nconns && n < 64; i++) {
+        bool is_mon[64];
+        for (int i = 0; i < w->nconns && n < 62; i++) {
             if (!w->conns[i].sock) continue;
             map[n] = i;
+            is_mon[n] = false;
             items[n++] = (zmq_pollitem_t){w->conns[i].sock, 0, ZMQ_POLLIN, 0};
+            if (w->conns[i].mon) {
+                map[n] = i;
+                is_mon[n] = true;
+                items[n++] = (zmq_pollitem_t){w->conns[i].mon, 0, ZMQ_POLLIN, 0};
+            }
         }
         if (zmq_poll(items, n, 20) < 0 && errno != EINTR) break;
         if (items[1].revents & ZMQ_POLLIN) {
@@ -619,6 +678,11 @@ static int worker_run(wk_worker_t *w)
         }
         for (int k = 2; k < n; k++) {
             if (!(items[k].revents & ZMQ_POLLIN)) continue;
+            if (is_mon[k]) {
+                if (w->conns[map[k]].mon) mon_read(&w->conns[map[k]]);
+                continue;
+            }
+            if (!w->conns[map[k]].sock) continue; /* reset by an earlier item */
             rc = on_message(w, map[k]);
             if (rc) goto out;
         }
@@ -653,6 +717,7 @@ static void worker_free(wk_worker_t *w, bool stuck)
 {
     for (int i = 0; i < w->nconns; i++) {
         wk_conn_t *c = &w->conns[i];
+        mon_close(c);
         if (c->sock) zmq_close(c->sock);
         while (c->outbox) {
             wk_job_t *j = c->outbox;

@@ -39,6 +39,8 @@ static int parse_function(wk_worker_t *w, const char *arg, int def_conc, double 
     wk_fn_t *fn = &w->fns[w->nfns];
     memset(fn, 0, sizeof *fn);
     fn->name = wk_strndup(arg, (size_t)(eq - arg));
+    fn->w = w;
+    w->nfns++; /* from here on worker_free() owns what fn holds, on every path */
     char *spec = wk_strdup(eq + 1);
     char *opts = strchr(spec, ',');
     if (opts) *opts++ = 0;
@@ -82,11 +84,9 @@ static int parse_function(wk_worker_t *w, const char *arg, int def_conc, double 
     if (!(timeout > 0) || timeout > 86400) return usage_error("bad timeout for %s", fn->name);
     fn->timeout_ms = (int64_t)(timeout * 1000.0 + 0.5);
     if (!fn->handler) fn->handler = wk_strdup("function.handler");
-    for (int i = 0; i < w->nfns; i++)
+    for (int i = 0; i < w->nfns - 1; i++)
         if (strcmp(w->fns[i].name, fn->name) == 0)
             return usage_error("function %s given twice", fn->name);
-    fn->w = w;
-    w->nfns++;
     return 0;
 }
 
@@ -132,6 +132,7 @@ int wk_args_parse(wk_worker_t *w, int argc, char **argv)
         i++;
         int rc = 0;
         if (strcmp(a, "--broker") == 0) {
+            if (w->nconns >= 16) return usage_error("at most 16 --broker (got more: %s)", v);
             w->conns[w->nconns++].endpoint = wk_strdup(v);
         } else if (strcmp(a, "--function") == 0) {
             rc = parse_function(w, v, conc, timeout);

@@ -517,13 +517,15 @@ static void test_curve_allow_list(void **state)
     sy_pool_t *p = sy_pool_new("tcp://127.0.0.1:*", &o, &err);
     assert_non_null(p);
     assert_string_equal(sy_pool_public_key(p), spub);
-    pid_t b = h_spawn_worker(logfile("curve_b"), "--broker", sy_pool_endpoint(p), "--broker-key",
+    const char *blog = logfile("curve_b");
+    pid_t b = h_spawn_worker(blog, "--broker", sy_pool_endpoint(p), "--broker-key",
                              spub, "--public-key", bpub, "--secret-key", bsec, "--function",
                              so_spec("echo", NULL), NULL);
     h_sleep_ms(1500);
     sy_pool_stats_t st;
     sy_pool_stats(p, &st);
     assert_int_equal(st.workers, 0); /* unknown key: refused by ZAP */
+    assert_true(file_contains(blog, "broker refused this worker's key"));
     pid_t a = h_spawn_worker(logfile("curve_a"), "--broker", sy_pool_endpoint(p), "--broker-key",
                              spub, "--public-key", apub, "--secret-key", asec, "--function",
                              so_spec("echo", NULL), NULL);
@@ -695,6 +697,42 @@ static void test_drain_releases_unfinished(void **state)
     assert_int_equal(st.expired_workers, 0);
     h_kill(b);
     sy_pool_destroy(&p);
+}
+
+/* Start-up errors are usage errors (exit 2) with a clear log line. */
+static void test_worker_cli_errors(void **state)
+{
+    (void)state;
+    const char *log = logfile("cli");
+    pid_t w = h_spawn_worker(log, "--function", so_spec("echo", NULL), NULL);
+    assert_int_equal(h_wait_exit(w, 10000), 2);
+    assert_true(file_contains(log, "at least one --broker is required"));
+    w = h_spawn_worker(log, "--broker", "tcp://127.0.0.1:1", "--function", "f=lisp:/x", NULL);
+    assert_int_equal(h_wait_exit(w, 10000), 2);
+    assert_true(file_contains(log, "bad spec lisp:/x"));
+    w = h_spawn_worker(log, "--broker", "tcp://127.0.0.1:1", "--function",
+                       "f=so:/nonexistent/lib.so:f", NULL);
+    assert_int_equal(h_wait_exit(w, 10000), 2);
+    assert_true(file_contains(log, "could not load handler"));
+    w = h_spawn_worker(log, "--broker", "tcp://127.0.0.1:1", "--function",
+                       so_spec("no_such_symbol", NULL), NULL);
+    assert_int_equal(h_wait_exit(w, 10000), 2);
+    assert_true(file_contains(log, "handler symbol not found"));
+    char notexec[700];
+    snprintf(notexec, sizeof notexec, "f=runtime:%s/not-executable", g_dir);
+    FILE *ne = fopen(notexec + 10, "w");
+    assert_non_null(ne);
+    fclose(ne);
+    chmod(notexec + 10, 0644);
+    w = h_spawn_worker(log, "--broker", "tcp://127.0.0.1:1", "--function", notexec, NULL);
+    assert_int_equal(h_wait_exit(w, 10000), 2);
+    assert_true(file_contains(log, "bootstrap is not executable"));
+    w = h_spawn_worker(log, "--broker", "tcp://127.0.0.1:1", "--broker-key", "short", "--function",
+                       so_spec("echo", NULL), NULL);
+    assert_int_equal(h_wait_exit(w, 10000), 2);
+    assert_true(file_contains(log, "curve needs --broker-key, --public-key and --secret-key"));
+    w = h_spawn_worker(log, "--keygen", NULL);
+    assert_int_equal(h_wait_exit(w, 10000), 0);
 }
 
 /* ------------------------------------------------- raw protocol peers */
@@ -981,6 +1019,7 @@ int main(void)
         cmocka_unit_test(test_two_brokers),
         cmocka_unit_test(test_drain_releases_unfinished),
         cmocka_unit_test(test_raw_lease_protocol),
+        cmocka_unit_test(test_worker_cli_errors),
         cmocka_unit_test(test_worker_reconnects_silent_broker),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
