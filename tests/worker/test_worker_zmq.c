@@ -127,6 +127,45 @@ static void test_sync_invoke_error_timeout(void **state)
     assert_null(p);
 }
 
+/* Concurrency exhausted until the deadline -> TOO_MANY; a deadline passing
+ * in flight -> TIMEOUT (and the slot comes back when the handler ends). */
+static void test_too_many_and_deadline(void **state)
+{
+    (void)state;
+    sy_pool_t *p = pool_fast(NULL);
+    pid_t w = h_spawn_worker(logfile("toomany"), "--broker", sy_pool_endpoint(p), "--function",
+                             so_spec("slow", ",timeout=10"), NULL);
+    assert_true(h_wait_workers(p, 1, 10000));
+    for (int i = 0; i < 200 && sy_pool_function_credit(p, "slow") < 1; i++) h_sleep_ms(10);
+    static h_call_t busy;
+    h_call_init(&busy);
+    const char *ev = "{\"sleep_ms\":1000}";
+    assert_int_equal(sy_pool_invoke(p, "slow", ev, strlen(ev), h_now_ms() + 5000, h_call_cb, &busy),
+                     0);
+    h_call_t c;
+    int64_t t0 = h_now_ms();
+    assert_int_equal(h_invoke(p, "slow", "{\"sleep_ms\":1}", 300, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_TOO_MANY);
+    assert_string_equal(c.error_type, "TooManyRequestsException");
+    int64_t waited = h_now_ms() - t0;
+    assert_true(waited >= 280 && waited < 1000); /* it waited for credit, until the deadline */
+    h_call_wait(&busy);
+    assert_int_equal(busy.status, SY_INVOKE_OK);
+
+    t0 = h_now_ms();
+    assert_int_equal(h_invoke(p, "slow", "{\"sleep_ms\":800}", 300, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_TIMEOUT);
+    assert_true(h_now_ms() - t0 < 700);
+    sy_pool_stats_t st;
+    sy_pool_stats(p, &st);
+    assert_int_equal(st.timeouts, 1);
+    /* the worker gets its slot back once the handler returns */
+    assert_int_equal(h_invoke(p, "slow", "{\"sleep_ms\":1}", 5000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_OK);
+    h_kill(w);
+    sy_pool_destroy(&p);
+}
+
 static void test_runtime_bootstrap(void **state)
 {
     (void)state;
@@ -1005,6 +1044,7 @@ int main(void)
     snprintf(g_bootstrap, sizeof g_bootstrap, "%s/tests/worker/runtime/bootstrap", src);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sync_invoke_error_timeout),
+        cmocka_unit_test(test_too_many_and_deadline),
         cmocka_unit_test(test_runtime_bootstrap),
         cmocka_unit_test(test_credit_two_workers),
         cmocka_unit_test(test_kill9_redelivers),
