@@ -569,7 +569,8 @@ static void timers(wk_worker_t *w)
     /* C handlers cannot be stopped: past the deadline the invocation fails,
      * the slot stays busy (no credit) until the handler returns. */
     for (wk_job_t *j = w->inflight; j; j = j->inext) {
-        if (j->reported || j->fn->kind != WK_FN_SO || wall < j->deadline_ms) continue;
+        if (j->reported || j->cancelled || j->fn->kind != WK_FN_SO || wall < j->deadline_ms)
+            continue;
         wk_job_t t = *j; /* report from a copy: the slot thread owns the result fields */
         t.result = NULL;
         t.error_type = t.error_message = NULL;
