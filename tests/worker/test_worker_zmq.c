@@ -945,7 +945,8 @@ static void test_raw_lease_protocol(void **state)
     assert_int_equal(got->deliver->attempt, 2);
     assert_true(h_now_ms() - released_at >= 250);
     assert_string_not_equal(got->deliver->lease_token, tok1);
-    did = got->deliver->delivery_id;
+    char tok3[128];
+    snprintf(tok3, sizeof tok3, "%s", got->deliver->lease_token);
     syw__envelope__free_unpacked(got, NULL);
     /* an ACK with the old token is stale, refused by the lease source */
     a.delivery_id = 999999;
@@ -963,6 +964,26 @@ static void test_raw_lease_protocol(void **state)
     assert_int_equal(t.extends, 1);
     assert_int_equal(t.releases, 1);
     pthread_mutex_unlock(&t.mu);
+    /* a connection the broker has no session for (as after a restart)
+     * settles a valid token, then is told to say HELLO */
+    void *d2 = zmq_socket(ctx, ZMQ_DEALER);
+    zmq_setsockopt(d2, ZMQ_LINGER, &linger, sizeof linger);
+    zmq_setsockopt(d2, ZMQ_RCVTIMEO, &tmo, sizeof tmo);
+    assert_int_equal(zmq_connect(d2, sy_pool_endpoint(p)), 0);
+    a.delivery_id = 12345;
+    a.lease_token = tok3;
+    a.outcome = SYW__OUTCOME__OUTCOME_OK;
+    raw_send(d2, &e);
+    got = raw_recv(d2, NULL, NULL);
+    assert_non_null(got);
+    assert_int_equal(got->cmd_case, SYW__ENVELOPE__CMD_DISCONNECT);
+    assert_int_equal(got->disconnect->reason, SYW__DISCONNECT_REASON__DISCONNECT_UNKNOWN_SESSION);
+    syw__envelope__free_unpacked(got, NULL);
+    pthread_mutex_lock(&t.mu);
+    assert_int_equal(t.m[0].state, 2);
+    assert_int_equal(t.acks, 2);
+    pthread_mutex_unlock(&t.mu);
+    zmq_close(d2);
     zmq_close(d);
     zmq_ctx_term(ctx);
     sy_pool_destroy(&p);
