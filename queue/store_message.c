@@ -269,6 +269,24 @@ int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s,
 }
 
 /* ------------------------------------------- delete (group-committed) */
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Mark each job found when its message id is among the returned rows. */
+static void mark_found(PGresult *r, receipt_job_t **jobs, int n)
+{
+    int rows = r ? PQntuples(r) : 0;
+    int64_t *ids = sy_malloc(sizeof(int64_t) * (size_t)(rows ? rows : 1));
+    for (int k = 0; k < rows; k++) ids[k] = atoll(PQgetvalue(r, k, 0));
+    qsort(ids, (size_t)rows, sizeof *ids, cmp_i64);
+    for (int i = 0; i < n; i++)
+        jobs[i]->found = rows && bsearch(&jobs[i]->msg_id, ids, (size_t)rows, sizeof *ids, cmp_i64) != NULL;
+    free(ids);
+}
+
 static void id_arrays(void **args, int n, sy_buf_t *mids, sy_buf_t *qids, sy_buf_t *toks)
 {
     sy_buf_puts(mids, "{");
@@ -300,13 +318,10 @@ void store_delete_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
                              "RETURNING m.id",
                              3, p);
     for (int i = 0; i < n; i++) {
-        receipt_job_t *j = args[i];
-        j->found = false;
         rcs[i] = r ? 0 : SY_E_DB;
         if (!r) errs[i] = e;
-        for (int k = 0; r && k < PQntuples(r); k++)
-            if (atoll(PQgetvalue(r, k, 0)) == j->msg_id) j->found = true;
     }
+    mark_found(r, (receipt_job_t **)args, n);
     PQclear(r);
     sy_buf_free(&mids);
     sy_buf_free(&qids);
@@ -345,11 +360,10 @@ int store_change_visibility(sy_ctx_t *ctx, receipt_job_t *jobs, int n, sy_err_t 
         rc = SY_E_DB;
         goto done;
     }
-    for (int i = 0; i < n; i++) {
-        jobs[i].found = false;
-        for (int k = 0; k < PQntuples(r); k++)
-            if (atoll(PQgetvalue(r, k, 0)) == jobs[i].msg_id) jobs[i].found = true;
-    }
+    receipt_job_t **jp = sy_malloc(sizeof(receipt_job_t *) * (size_t)n);
+    for (int i = 0; i < n; i++) jp[i] = &jobs[i];
+    mark_found(r, jp, n);
+    free(jp);
 done:
     PQclear(r);
     sy_buf_free(&mids);
