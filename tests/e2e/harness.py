@@ -481,7 +481,10 @@ class SwitchyardTestCase(unittest.TestCase):
         cfg.update(config)
         session = boto3.session.Session(aws_access_key_id=key[0], aws_secret_access_key=key[1],
                                         region_name=region)
-        return session.client(service, endpoint_url=b.url, config=Config(**cfg))
+        c = session.client(service, endpoint_url=b.url, config=Config(**cfg))
+        if hasattr(c, "close"):
+            self.addCleanup(c.close)  # its pooled keep-alive connections
+        return c
 
     def unsigned_client(self, service, broker=None, **kw):
         return self.client(service, broker=broker, unsigned=True, **kw)
