@@ -26,7 +26,6 @@ static const copt_t opts[] = {
     {"worker-keys", "SWITCHYARD_WORKER_KEYS", NULL, "directory of allowed worker CurveZMQ public keys", CT_STR, S(worker_keys), 0, 0},
     {"public-url", "SWITCHYARD_PUBLIC_URL", NULL, "base URL for QueueUrls; unset: from the request's Host header", CT_STR, S(public_url), 0, 0},
     {"db-pool-size", "SWITCHYARD_DB_POOL_SIZE", "16", "PostgreSQL connections per broker", CT_INT, S(db_pool_size), 2, 512},
-    {"http-threads", "SWITCHYARD_HTTP_THREADS", "0", "reserved (the HTTP server runs a thread per connection)", CT_INT, S(http_threads), 0, 1024},
     {"time-scale", "SWITCHYARD_TIME_SCALE", "1", "test clock: >1 fast-forwards waits and timers", CT_DBL, S(time_scale), 1, 1e6},
     {"max-body-bytes", "SWITCHYARD_MAX_BODY_BYTES", "3145728", "largest accepted request body", CT_INT, S(max_body_bytes), 65536, 1 << 30},
 };

@@ -107,7 +107,6 @@ typedef struct {
     char *credentials;   /* file of "AKID SECRET" lines; NULL: accept any */
     char *worker_keys;   /* dir of allowed worker public keys (CurveZMQ) */
     char *public_url;    /* base URL used in QueueUrls; NULL: from Host header */
-    int http_threads;    /* unused with thread-per-connection; kept for tuning */
     int db_pool_size;
     double time_scale;   /* test clock: >1 fast-forwards waits and timers */
     int max_body_bytes;

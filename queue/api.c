@@ -209,6 +209,7 @@ int sy_queue_start(sy_ctx_t *ctx, sy_err_t *err)
     queue_engine_t *e = sy_calloc(1, sizeof *e);
     e->ctx = ctx;
     pthread_mutex_init(&e->mu, NULL);
+    pthread_mutex_init(&e->cache_mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -249,6 +250,8 @@ void sy_queue_stop(sy_ctx_t *ctx)
     }
     pthread_mutex_destroy(&e->mu);
     pthread_cond_destroy(&e->cv);
+    qcache_free(e);
+    pthread_mutex_destroy(&e->cache_mu);
     free(e->wake_seq);
     free(e);
     ctx->svc[SY_SVC_QUEUE] = NULL;

@@ -157,6 +157,7 @@ int sqs_delete_queue(const sy_req_t *req, json_t *in, json_t **out, sy_err_t *er
     int rc = resolve_queue(req, &q, err);
     if (rc < 0) return rc;
     rc = store_queue_delete(CTX(req), q.id, err);
+    qcache_invalidate(queue_engine(req->ctx), q.name);
     sy_queue_clear(&q);
     return rc;
 }
@@ -240,6 +241,7 @@ int sqs_set_queue_attributes(const sy_req_t *req, json_t *in, json_t **out, sy_e
         sy_queue_t probe;
         queue_from_row(&probe, q.id, q.name, q.fifo, attrs);
         rc = store_queue_set_attrs(CTX(req), q.id, attrs, probe.retention_s, err);
+        qcache_invalidate(queue_engine(req->ctx), q.name);
     }
     json_decref(attrs);
     sy_queue_clear(&q);

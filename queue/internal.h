@@ -34,7 +34,13 @@ typedef struct {
     double time_scale;
     int min_retention_s;        /* 60, or lower for tests */
     int sweep_ms;
+    /* queue settings cache: name -> settings, 1 s TTL (AWS itself takes up
+     * to 60 s to propagate attribute changes); invalidated on local writes */
+    pthread_mutex_t cache_mu;
+    struct qcache_entry *cache[256];
 } queue_engine_t;
+void qcache_invalidate(queue_engine_t *e, const char *name);
+void qcache_free(queue_engine_t *e);
 #define WAKE_SLOTS 1024
 
 queue_engine_t *queue_engine(const sy_ctx_t *ctx);

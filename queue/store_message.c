@@ -173,6 +173,53 @@ static int dlq_id(sy_ctx_t *ctx, const sy_queue_t *q, char out[24])
     return 1;
 }
 
+/* BEGIN, [lock the FIFO queue row], lease, COMMIT: one round trip. */
+static PGresult *lease_pipelined(PGconn *c, bool fifo, const char *sql, const char *const *p, sy_err_t *err)
+{
+    if (PQenterPipelineMode(c) != 1) {
+        sy_err_set(err, SY_E_DB, 500, "InternalFailure", "could not enter pipeline mode");
+        return NULL;
+    }
+    /* a lost lease only makes the message visible again: no fsync needed */
+    PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+    PQsendQueryParams(c, "SET LOCAL synchronous_commit = off", 0, NULL, NULL, NULL, NULL, 0);
+    if (fifo) /* serialize FIFO receives per queue across brokers */
+        PQsendQueryParams(c, "SELECT 1 FROM sy_queues WHERE id = $1 FOR UPDATE", 1, NULL, p, NULL, NULL, 0);
+    PQsendQueryParams(c, sql, 5, NULL, p, NULL, NULL, 0);
+    PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+    PQpipelineSync(c);
+    int nq = fifo ? 5 : 4, lease_idx = fifo ? 3 : 2;
+    PGresult *lease = NULL;
+    bool ok = true;
+    for (int i = 0; i < nq; i++) {
+        PGresult *r = PQgetResult(c);
+        ExecStatusType st = PQresultStatus(r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            if (ok) sy_pg_error(c, r, err);
+            ok = false;
+        }
+        if (i == lease_idx && ok) lease = r;
+        else PQclear(r);
+        while ((r = PQgetResult(c))) PQclear(r);
+    }
+    PGresult *r;
+    while ((r = PQgetResult(c))) {
+        ExecStatusType st = PQresultStatus(r);
+        PQclear(r);
+        if (st == PGRES_PIPELINE_SYNC) break;
+    }
+    PQexitPipelineMode(c);
+    if (PQtransactionStatus(c) != PQTRANS_IDLE) {
+        r = PQexec(c, "ROLLBACK");
+        PQclear(r);
+    }
+    if (!ok) {
+        PQclear(lease);
+        return NULL;
+    }
+    return lease;
+}
+
 int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
                   sy_err_t *err)
 {
@@ -184,41 +231,19 @@ int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s,
     bool has_dlq = dlq_id(ctx, q, dlq);
     snprintf(maxrc, sizeof maxrc, "%d", has_dlq ? q->max_receive : 0);
     const char *p[5] = {qid, lim, vis, maxrc, has_dlq ? dlq : NULL};
-
-    PGconn *c = sy_pg_acquire(ctx->pool);
-    if (!c) return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
-    int rc = 0;
-    PGresult *r = NULL;
-    /* a lost lease only makes the message visible again: no fsync needed */
-    PGresult *b = PQexec(c, "BEGIN; SET LOCAL synchronous_commit = off");
-    if (PQresultStatus(b) != PGRES_COMMAND_OK) {
-        sy_pg_error(c, b, err);
-        PQclear(b);
-        goto fail;
-    }
-    PQclear(b);
-    if (q->fifo) { /* serialize FIFO receives per queue across brokers */
-        const char *lp[1] = {qid};
-        b = sy_pg_exec(c, err, "SELECT 1 FROM sy_queues WHERE id = $1 FOR UPDATE", 1, lp);
-        if (!b) goto fail;
-        PQclear(b);
-    }
     char *sql = sy_asprintf("%s%s", q->fifo ? SQL_LEASE_HEAD_FIFO : SQL_LEASE_HEAD_STD, SQL_LEASE_TAIL);
-    r = sy_pg_exec(c, err, sql, 5, p);
+    PGconn *c = sy_pg_acquire(ctx->pool);
+    if (!c) {
+        free(sql);
+        return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
+    }
+    PGresult *r = lease_pipelined(c, q->fifo, sql, p, err);
+    sy_pg_release(ctx->pool, c);
     free(sql);
-    if (!r) goto fail;
-    b = sy_pg_exec(c, err, "COMMIT", 0, NULL);
-    if (!b) goto fail;
-    PQclear(b);
+    if (!r) return SY_E_DB;
     for (int i = 0; i < PQntuples(r) && i < max; i++) row_to_leased(r, i, &out[(*n)++]);
     PQclear(r);
-    sy_pg_release(ctx->pool, c);
     return 0;
-fail:
-    rc = SY_E_DB;
-    PQclear(r);
-    sy_pg_release(ctx->pool, c);
-    return rc;
 }
 
 /* ------------------------------------------- delete (group-committed) */

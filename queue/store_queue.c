@@ -57,8 +57,81 @@ int store_queue_create(sy_ctx_t *ctx, const char *name, bool fifo, json_t *attrs
     return rc;
 }
 
+struct qcache_entry {
+    struct qcache_entry *next;
+    sy_queue_t q; /* attrs is immutable once cached; copies take a reference */
+    int64_t fetched_us;
+};
+
+static unsigned qhash(const char *s)
+{
+    unsigned h = 2166136261u;
+    while (*s) h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h % 256;
+}
+
+static bool cache_get(queue_engine_t *e, const char *name, sy_queue_t *out)
+{
+    bool hit = false;
+    int64_t now = sy_mono_us();
+    pthread_mutex_lock(&e->cache_mu);
+    for (struct qcache_entry *c = e->cache[qhash(name)]; c; c = c->next)
+        if (strcmp(c->q.name, name) == 0 && now - c->fetched_us < 1000000) {
+            *out = c->q;
+            json_incref(out->attrs);
+            hit = true;
+            break;
+        }
+    pthread_mutex_unlock(&e->cache_mu);
+    return hit;
+}
+
+static void cache_put(queue_engine_t *e, const sy_queue_t *q)
+{
+    unsigned h = qhash(q->name);
+    pthread_mutex_lock(&e->cache_mu);
+    struct qcache_entry **pp = &e->cache[h];
+    while (*pp && strcmp((*pp)->q.name, q->name) != 0) pp = &(*pp)->next;
+    struct qcache_entry *c = *pp;
+    if (!c) {
+        c = sy_calloc(1, sizeof *c);
+        *pp = c;
+    } else {
+        json_decref(c->q.attrs);
+    }
+    c->q = *q;
+    json_incref(c->q.attrs);
+    c->fetched_us = sy_mono_us();
+    pthread_mutex_unlock(&e->cache_mu);
+}
+
+void qcache_invalidate(queue_engine_t *e, const char *name)
+{
+    if (!e) return;
+    pthread_mutex_lock(&e->cache_mu);
+    for (struct qcache_entry *c = e->cache[qhash(name)]; c; c = c->next)
+        if (strcmp(c->q.name, name) == 0) c->fetched_us = 0;
+    pthread_mutex_unlock(&e->cache_mu);
+}
+
+void qcache_free(queue_engine_t *e)
+{
+    for (int i = 0; i < 256; i++) {
+        struct qcache_entry *c = e->cache[i];
+        while (c) {
+            struct qcache_entry *n = c->next;
+            json_decref(c->q.attrs);
+            free(c);
+            c = n;
+        }
+        e->cache[i] = NULL;
+    }
+}
+
 int store_queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err)
 {
+    queue_engine_t *e = queue_engine(ctx);
+    if (e && cache_get(e, name, out)) return 0;
     const char *p[2] = {ctx->cfg.account_id, name};
     PGresult *r = run(ctx, err, "SELECT " QCOLS " FROM sy_queues WHERE account = $1 AND name = $2", 2, p);
     if (!r) return SY_E_DB;
@@ -66,6 +139,7 @@ int store_queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *
     if (PQntuples(r) == 0) rc = err_nonexistent(err);
     else row_to_queue(r, 0, out);
     PQclear(r);
+    if (rc == 0 && e) cache_put(e, out);
     return rc;
 }
 

@@ -22,6 +22,11 @@ static void sweep_retention(sy_ctx_t *ctx)
     PQclear(r);
     r = sy_pg_exec(c, &err, "DELETE FROM sy_dedup WHERE expires_at < now()", 0, NULL);
     PQclear(r);
+    /* sends that raced a DeleteQueue on another broker (cached settings) */
+    r = sy_pg_exec(c, &err,
+                   "DELETE FROM sy_messages m WHERE NOT EXISTS (SELECT 1 FROM sy_queues q WHERE q.id = m.queue_id)",
+                   0, NULL);
+    PQclear(r);
     sy_pg_release(ctx->pool, c);
 }
 
