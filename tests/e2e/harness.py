@@ -151,7 +151,14 @@ def create_database(prefix="sy_e2e"):
     _db_seq[0] += 1
     name = "%s_%d_%d_%d" % (re.sub(r"[^a-z0-9_]", "_", prefix.lower())[:30], os.getpid(),
                             int(time.time() * 1000) % 100000000, _db_seq[0])
-    psql("CREATE DATABASE %s" % name)
+    try:
+        psql("CREATE DATABASE %s" % name)
+    except RuntimeError as e:
+        if not os.path.exists(os.path.join(PGHOST, ".s.PGSQL.%s" % PGPORT)):
+            raise RuntimeError("the fixture PostgreSQL is not running on %s (start it with "
+                               "scripts/testpg start <build>/testpg, or run through ctest): %s"
+                               % (PGHOST, e)) from None
+        raise
     return name
 
 

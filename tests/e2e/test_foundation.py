@@ -325,6 +325,17 @@ class LifecycleTests(SwitchyardTestCase):
         self.broker.stop(expect=0, timeout=15)
         self.assertLess(time.monotonic() - t0, 15)
 
+    def test_sigterm_after_sqs_work_exits_zero(self):
+        # exit status 0 also means: no leak reported by LeakSanitizer at exit
+        sqs = self.client("sqs")
+        url = sqs.create_queue(QueueName="work-then-exit")["QueueUrl"]
+        sqs.send_message(QueueUrl=url, MessageBody="hello")
+        got = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages", [])
+        self.assertEqual([m["Body"] for m in got], ["hello"])
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+        sqs.delete_queue(QueueUrl=url)
+        self.broker.stop(expect=0, timeout=30)
+
     def test_sigterm_finishes_in_flight_request(self):
         raw = SqsRaw(self)
         body, hdrs = raw.body_and_headers("ListQueues")
