@@ -245,6 +245,7 @@ struct sy_resp {
     sy_buf_t body;
     char *headers[8][2]; /* extra headers (owned) */
     int nheaders;
+    bool close;          /* ask the client to close (shutting down) */
 };
 void sy_resp_header(sy_resp_t *r, const char *name, const char *value);
 /* Encode an error in the shape of the request's protocol. `xmlns` for query. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #define MAX_ROUTES 32
 
@@ -46,6 +47,10 @@ struct sy_http {
     sy_ctx_t *ctx;
     struct MHD_Daemon *d;
     int port;
+    pthread_mutex_t mu;
+    pthread_cond_t idle_cv;
+    int inflight;  /* requests between their first byte and their completion */
+    bool draining; /* answers carry Connection: close */
 };
 
 typedef struct {
@@ -58,8 +63,13 @@ typedef struct {
 /* MHD hands us the raw URI before it decodes anything: keep it. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
-    (void)cls;
     (void)conn;
+    sy_http_t *h = cls;
+    if (h) {
+        pthread_mutex_lock(&h->mu);
+        h->inflight++;
+        pthread_mutex_unlock(&h->mu);
+    }
     conn_state_t *st = sy_calloc(1, sizeof *st);
     st->start_us = sy_mono_us();
     const char *q = strchr(uri, '?');
@@ -310,6 +320,7 @@ static enum MHD_Result queue_response(struct MHD_Connection *conn, sy_req_t *req
     struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     MHD_add_response_header(r, "Content-Type", resp->content_type ? resp->content_type : "text/plain");
     MHD_add_response_header(r, "x-amzn-RequestId", req->request_id);
+    if (resp->close) MHD_add_response_header(r, "Connection", "close");
     for (int i = 0; i < resp->nheaders; i++) {
         MHD_add_response_header(r, resp->headers[i][0], resp->headers[i][1]);
         free(resp->headers[i][0]);
@@ -328,7 +339,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     sy_http_t *h = cls;
     conn_state_t *st = *con_cls;
     if (!st) { /* not expected: the URI callback always runs first */
-        st = on_uri(NULL, url, conn);
+        st = on_uri(h, url, conn);
         *con_cls = st;
     }
     if (!st->started) {
@@ -352,7 +363,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req.query = st->raw_query;
 
     sy_form_t form = {0};
-    sy_resp_t resp = {.status = 200};
+    sy_resp_t resp = {.status = 200, .close = h->draining};
     sy_buf_init(&resp.body);
     if (strcmp(method, "GET") == 0 && strcmp(req.path, "/health") == 0) {
         health(h->ctx, &resp);
@@ -379,11 +390,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode t)
 {
-    (void)cls;
     (void)conn;
     (void)t;
+    sy_http_t *h = cls;
     conn_state_t *st = *con_cls;
     if (st) {
+        pthread_mutex_lock(&h->mu);
+        if (--h->inflight == 0) pthread_cond_broadcast(&h->idle_cv);
+        pthread_mutex_unlock(&h->mu);
         sy_buf_free(&st->body);
         free(st->raw_path);
         free(st->raw_query);
@@ -419,15 +433,19 @@ sy_http_t *sy_http_new(sy_ctx_t *ctx, const char *listen, sy_err_t *err)
     }
     sy_http_t *h = sy_calloc(1, sizeof *h);
     h->ctx = ctx;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->idle_cv, NULL);
     h->d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
                                 MHD_USE_POLL,
                             (uint16_t)port, NULL, NULL, on_request, h, MHD_OPTION_SOCK_ADDR, &sa,
-                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                            MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL, MHD_OPTION_CONNECTION_TIMEOUT,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, h,
+                            MHD_OPTION_URI_LOG_CALLBACK, on_uri, h, MHD_OPTION_CONNECTION_TIMEOUT,
                             (unsigned)120, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096,
                             MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!h->d) {
         sy_err_set(err, SY_E_INTERNAL, 0, "listen", "could not listen on %s", listen);
+        pthread_mutex_destroy(&h->mu);
+        pthread_cond_destroy(&h->idle_cv);
         free(h);
         return NULL;
     }
@@ -445,8 +463,20 @@ void sy_http_destroy(sy_http_t **self_p)
 {
     if (!self_p || !*self_p) return;
     sy_http_t *h = *self_p;
-    MHD_quiesce_daemon(h->d); /* stop accepting; in-flight requests finish */
+    MHD_quiesce_daemon(h->d); /* stop accepting new connections */
+    /* let requests already under way finish (bounded), then close */
+    pthread_mutex_lock(&h->mu);
+    h->draining = true;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 30;
+    while (h->inflight > 0)
+        if (pthread_cond_timedwait(&h->idle_cv, &h->mu, &until) != 0) break;
+    if (h->inflight > 0) sy_log(SY_LOG_WARN, "http", NULL, "closing with requests still in flight");
+    pthread_mutex_unlock(&h->mu);
     MHD_stop_daemon(h->d);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->idle_cv);
     free(h);
     *self_p = NULL;
 }

@@ -322,7 +322,7 @@ typedef struct {
 
 static int incomplete(sy_err_t *err, const char *what, const char *authz)
 {
-    return sy_err_set(err, SY_E_INVALID, 403, "IncompleteSignature", "%s Authorization=%.256s", what,
+    return sy_err_set(err, SY_E_INVALID, 400, "IncompleteSignature", "%s Authorization=%.256s", what,
                       authz ? authz : "");
 }
 
@@ -449,21 +449,21 @@ static int parse_query_auth(const char *q, auth_t *a, sy_err_t *err)
     a->presigned = true;
     a->expires = -1;
     if (!alg || !cred || !date || !sh || !sig) {
-        rc = sy_err_set(err, SY_E_INVALID, 403, "IncompleteSignature",
+        rc = sy_err_set(err, SY_E_INVALID, 400, "IncompleteSignature",
                         "AWS query-string parameters must include 'X-Amz-Algorithm', "
                         "'X-Amz-Credential', 'X-Amz-Signature', 'X-Amz-Date' and "
                         "'X-Amz-SignedHeaders'.");
     } else if (strcmp(alg, ALGORITHM) != 0) {
-        rc = sy_err_set(err, SY_E_INVALID, 403, "IncompleteSignature",
+        rc = sy_err_set(err, SY_E_INVALID, 400, "IncompleteSignature",
                         "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\"");
     } else if (parse_credential(cred, strlen(cred), a) != 0) {
-        rc = sy_err_set(err, SY_E_INVALID, 403, "IncompleteSignature",
+        rc = sy_err_set(err, SY_E_INVALID, 400, "IncompleteSignature",
                         "X-Amz-Credential must have the form "
                         "ACCESS_KEY_ID/yyyymmdd/region/service/aws4_request");
     } else if (!is_hex64(sig, strlen(sig))) {
         rc = sy_err_set(err, SY_E_INVALID, 403, "SignatureDoesNotMatch", "%s", MSG_MISMATCH);
     } else if (strlen(date) >= sizeof a->amz_date) {
-        rc = sy_err_set(err, SY_E_INVALID, 403, "IncompleteSignature",
+        rc = sy_err_set(err, SY_E_INVALID, 400, "IncompleteSignature",
                         "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
     } else {
         memcpy(a->signature, sig, 65);

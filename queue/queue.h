@@ -29,6 +29,16 @@ typedef struct {
  * once committed (group commit), or <0 with err in SQS's terms. */
 int sy_queue_send_by_name(sy_ctx_t *ctx, const char *name, const sy_msg_in_t *m, sy_msg_sent_t *out,
                           sy_err_t *err);
+/* The same, inside the caller's open transaction on connection c (e.g. a
+ * PutEvents writing the event and its deliveries atomically). Waiters are
+ * woken by the NOTIFY when the caller commits. */
+int sy_queue_tx_send(sy_ctx_t *ctx, PGconn *c, const char *name, const sy_msg_in_t *m, sy_msg_sent_t *out,
+                     sy_err_t *err);
+/* Delete a leased message inside the caller's open transaction. Sets
+ * *deleted to whether the receipt was still current. */
+int sy_queue_tx_delete(sy_ctx_t *ctx, PGconn *c, const char *name, const char *receipt, bool *deleted,
+                       sy_err_t *err);
+
 /* The queue name of an SQS ARN in this account, or NULL. Caller frees. */
 char *sy_queue_name_from_arn(const sy_ctx_t *ctx, const char *arn);
 

@@ -71,3 +71,25 @@ int sy_queue_change_visibility(sy_ctx_t *ctx, const char *name, const char *rece
 {
     return settle(ctx, name, receipt, visibility_s, false, err);
 }
+
+int sy_queue_tx_delete(sy_ctx_t *ctx, PGconn *c, const char *name, const char *receipt, bool *deleted, sy_err_t *err)
+{
+    sy_queue_t q;
+    int rc = store_queue_get(ctx, name, &q, err);
+    if (rc < 0) return rc;
+    receipt_job_t j;
+    memset(&j, 0, sizeof j);
+    if (receipt_decode(receipt, &j.queue_id, &j.msg_id, j.token, sizeof j.token) < 0 || j.queue_id != q.id) {
+        rc = sy_err_set(err, SY_E_INVALID, 400, "ReceiptHandleIsInvalid", "invalid receipt handle");
+    } else {
+        void *args[1] = {&j};
+        int rcs[1];
+        sy_err_t errs[1];
+        store_delete_batch(c, args, 1, rcs, errs);
+        rc = rcs[0];
+        if (rc < 0 && err) *err = errs[0];
+        if (deleted) *deleted = j.found;
+    }
+    sy_queue_clear(&q);
+    return rc;
+}

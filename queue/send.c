@@ -110,6 +110,21 @@ int sy_queue_send_by_name(sy_ctx_t *ctx, const char *name, const sy_msg_in_t *m,
     return rc;
 }
 
+int sy_queue_tx_send(sy_ctx_t *ctx, PGconn *c, const char *name, const sy_msg_in_t *m, sy_msg_sent_t *out,
+                     sy_err_t *err)
+{
+    sy_queue_t q;
+    int rc = store_queue_get(ctx, name, &q, err);
+    if (rc < 0) return rc;
+    send_job_t j;
+    rc = send_prepare(queue_engine(ctx), &q, m, NULL, ctx->cfg.account_id, &j, err);
+    if (rc == 0) rc = store_send_one(c, &j, err);
+    if (rc == 0 && out) send_result(&j, out);
+    send_job_clear(&j);
+    sy_queue_clear(&q);
+    return rc;
+}
+
 char *sy_queue_name_from_arn(const sy_ctx_t *ctx, const char *arn)
 {
     char *buf = sy_strdup(arn);

@@ -100,6 +100,28 @@ void store_send_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
     free(notified);
 }
 
+/* One send on the caller's connection, inside its transaction. */
+int store_send_one(PGconn *c, send_job_t *j, sy_err_t *err)
+{
+    char qid[24], delay[16];
+    const char *p[12];
+    send_params(j, qid, delay, p);
+    PGresult *r = sy_pg_exec(c, err, j->fifo ? SQL_SEND_FIFO : SQL_SEND, j->fifo ? 12 : 9, p);
+    if (!r) return SY_E_DB;
+    int rc = 0;
+    if (PQntuples(r) == 1) {
+        j->seq = atoll(PQgetvalue(r, 0, 0));
+        snprintf(j->out_uuid, sizeof j->out_uuid, "%s", PQgetvalue(r, 0, 1));
+    } else {
+        rc = sy_err_set(err, SY_E_DB, 500, "InternalFailure", "send returned no row");
+    }
+    PQclear(r);
+    const char *np[1] = {qid};
+    if (rc == 0 && !(r = sy_pg_exec(c, err, "SELECT pg_notify('sy_queue', $1)", 1, np))) return SY_E_DB;
+    if (rc == 0) PQclear(r);
+    return rc;
+}
+
 /* ------------------------------------------------------------- leasing */
 static const char *SQL_LEASE_HEAD_STD =
     "WITH c AS (SELECT id FROM sy_messages WHERE queue_id = $1 AND visible_at <= now() "
@@ -247,6 +269,24 @@ int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s,
 }
 
 /* ------------------------------------------- delete (group-committed) */
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Mark each job found when its message id is among the returned rows. */
+static void mark_found(PGresult *r, receipt_job_t **jobs, int n)
+{
+    int rows = r ? PQntuples(r) : 0;
+    int64_t *ids = sy_malloc(sizeof(int64_t) * (size_t)(rows ? rows : 1));
+    for (int k = 0; k < rows; k++) ids[k] = atoll(PQgetvalue(r, k, 0));
+    qsort(ids, (size_t)rows, sizeof *ids, cmp_i64);
+    for (int i = 0; i < n; i++)
+        jobs[i]->found = rows && bsearch(&jobs[i]->msg_id, ids, (size_t)rows, sizeof *ids, cmp_i64) != NULL;
+    free(ids);
+}
+
 static void id_arrays(void **args, int n, sy_buf_t *mids, sy_buf_t *qids, sy_buf_t *toks)
 {
     sy_buf_puts(mids, "{");
@@ -278,13 +318,10 @@ void store_delete_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
                              "RETURNING m.id",
                              3, p);
     for (int i = 0; i < n; i++) {
-        receipt_job_t *j = args[i];
-        j->found = false;
         rcs[i] = r ? 0 : SY_E_DB;
         if (!r) errs[i] = e;
-        for (int k = 0; r && k < PQntuples(r); k++)
-            if (atoll(PQgetvalue(r, k, 0)) == j->msg_id) j->found = true;
     }
+    mark_found(r, (receipt_job_t **)args, n);
     PQclear(r);
     sy_buf_free(&mids);
     sy_buf_free(&qids);
@@ -323,11 +360,10 @@ int store_change_visibility(sy_ctx_t *ctx, receipt_job_t *jobs, int n, sy_err_t 
         rc = SY_E_DB;
         goto done;
     }
-    for (int i = 0; i < n; i++) {
-        jobs[i].found = false;
-        for (int k = 0; k < PQntuples(r); k++)
-            if (atoll(PQgetvalue(r, k, 0)) == jobs[i].msg_id) jobs[i].found = true;
-    }
+    receipt_job_t **jp = sy_malloc(sizeof(receipt_job_t *) * (size_t)n);
+    for (int i = 0; i < n; i++) jp[i] = &jobs[i];
+    mark_found(r, jp, n);
+    free(jp);
 done:
     PQclear(r);
     sy_buf_free(&mids);

@@ -287,9 +287,9 @@ static void test_date_skew(void **state)
             t.req.now_s = VEC_NOW + 86400;
             expect(c, &t, "SignatureDoesNotMatch", 403, vectors[i].name);
             hset(&t.hdrs, "x-amz-date", "2026-11-25T12:18:16Z");
-            expect(c, &t, "IncompleteSignature", 403, vectors[i].name);
+            expect(c, &t, "IncompleteSignature", 400, vectors[i].name);
             hset(&t.hdrs, "x-amz-date", NULL);
-            expect(c, &t, "IncompleteSignature", 403, vectors[i].name);
+            expect(c, &t, "IncompleteSignature", 400, vectors[i].name);
         }
     }
     sy_creds_destroy(&c);
@@ -310,19 +310,19 @@ static void test_missing_signed_headers(void **state)
             mut = strip(hget(&t.hdrs, "authorization"), "SignedHeaders=", ' ');
             hset(&t.hdrs, "authorization", mut);
         }
-        expect(c, &t, "IncompleteSignature", 403, vectors[i].name);
+        expect(c, &t, "IncompleteSignature", 400, vectors[i].name);
         free(mut);
         if (is_presigned(&vectors[i])) continue;
         /* and the other two required components */
         treq_from(&t, &vectors[i]);
         mut = strip(hget(&t.hdrs, "authorization"), "Credential=", ' ');
         hset(&t.hdrs, "authorization", mut);
-        expect(c, &t, "IncompleteSignature", 403, vectors[i].name);
+        expect(c, &t, "IncompleteSignature", 400, vectors[i].name);
         free(mut);
         treq_from(&t, &vectors[i]);
         mut = strip(hget(&t.hdrs, "authorization"), "Signature=", ' ');
         hset(&t.hdrs, "authorization", mut);
-        expect(c, &t, "IncompleteSignature", 403, vectors[i].name);
+        expect(c, &t, "IncompleteSignature", 400, vectors[i].name);
         free(mut);
     }
     sy_creds_destroy(&c);
@@ -399,7 +399,7 @@ static void test_bad_header_shapes(void **state)
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         hset(&t.hdrs, "authorization", bad[i]);
-        expect(c, &t, "IncompleteSignature", 403, bad[i]);
+        expect(c, &t, "IncompleteSignature", 400, bad[i]);
     }
     sy_creds_destroy(&c);
 }
