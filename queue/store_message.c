@@ -173,6 +173,12 @@ static int dlq_id(sy_ctx_t *ctx, const sy_queue_t *q, char out[24])
     return 1;
 }
 
+static int leased_by_id(const void *a, const void *b)
+{
+    int64_t x = ((const leased_t *)a)->id, y = ((const leased_t *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
 int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
                   sy_err_t *err)
 {
@@ -211,6 +217,9 @@ int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s,
     if (!b) goto fail;
     PQclear(b);
     for (int i = 0; i < PQntuples(r) && i < max; i++) row_to_leased(r, i, &out[(*n)++]);
+    /* UPDATE ... RETURNING does not keep c's ORDER BY: put a FIFO group's
+     * messages back in send (id) order */
+    if (*n > 1) qsort(out, (size_t)*n, sizeof *out, leased_by_id);
     PQclear(r);
     sy_pg_release(ctx->pool, c);
     return 0;
