@@ -125,6 +125,24 @@ class SqsFifo(SqsTestCase):
         time.sleep(1.3)
         self.assertEqual([m["Body"] for m in self.drain(url, 3)], ["0", "1", "2"])
 
+    def test_batch_order_after_redelivery(self):
+        # rows updated in a different order than they were sent must still come back in send order
+        url = self.fifo(VisibilityTimeout=30)
+        n = 8
+        for i in range(n):
+            self.sqs.send_message(QueueUrl=url, MessageBody=str(i), MessageGroupId="g",
+                                  MessageDeduplicationId=str(i))
+        for _ in range(3):
+            ms = self.receive(url, MaxNumberOfMessages=10)
+            self.assertEqual([m["Body"] for m in ms], [str(i) for i in range(n)])
+            # release newest first, one at a time (each a new row version)
+            self.sqs.change_message_visibility_batch(QueueUrl=url, Entries=[
+                {"Id": str(k), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                for k, m in enumerate(reversed(ms[:5]))])
+            for m in reversed(ms[5:]):
+                self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"],
+                                                   VisibilityTimeout=0)
+
     def test_explicit_deduplication(self):
         url = self.fifo()
         r1 = self.sqs.send_message(QueueUrl=url, MessageBody="first", MessageGroupId="g", MessageDeduplicationId="x")
