@@ -52,6 +52,9 @@ class SqsQueueApi(SqsTestCase):
                             Attributes={"ContentBasedDeduplication": "true"})
         self.assertSqsError("InvalidAttributeName", self.sqs.create_queue, QueueName="std",
                             Attributes={"NoSuchAttribute": "1"})
+        self.assertSqsError("InvalidAttributeValue", self.sqs.create_queue, QueueName="std",
+                            Attributes={"VisibilityTimeout": "43201"})
+        self.assertSqsError("QueueDoesNotExist", self.sqs.get_queue_url, QueueName="std")
 
     def test_nonexistent_queue(self):
         self.assertSqsError("QueueDoesNotExist", self.sqs.get_queue_url, QueueName="nope", status=400)

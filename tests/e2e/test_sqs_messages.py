@@ -184,6 +184,37 @@ class SqsMessages(SqsTestCase):
         self.sqs.delete_message(QueueUrl=other, ReceiptHandle=m["ReceiptHandle"])
         self.assertEqual(self.count(other), 0)
 
+    def test_stale_receipt_handle(self):
+        url = self.create("stale", VisibilityTimeout=1)
+        self.sqs.send_message(QueueUrl=url, MessageBody="s")
+        (old,) = self.receive(url)
+        time.sleep(1.3)
+        (new,) = self.receive(url, VisibilityTimeout=30)
+        self.assertEqual(new["MessageId"], old["MessageId"])
+        # AWS: a delete with an outdated handle succeeds but need not delete; here it never
+        # deletes a message someone else has leased since
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=old["ReceiptHandle"])
+        self.assertEqual(self.count(url, "ApproximateNumberOfMessagesNotVisible"), 1)
+        from botocore.exceptions import ClientError
+        try:
+            self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=old["ReceiptHandle"],
+                                               VisibilityTimeout=0)
+        except ClientError as e:
+            self.assertIn(e.response["Error"]["Code"], ("AWS.SimpleQueueService.MessageNotInflight",
+                                                        "ReceiptHandleIsInvalid"))
+        self.assertEqual(self.receive(url), [])  # the new lease still holds
+        self.sqs.delete_message(QueueUrl=url, ReceiptHandle=new["ReceiptHandle"])
+        self.assertEqual(self.count(url, "ApproximateNumberOfMessagesNotVisible"), 0)
+
+    def test_queue_url_routes_by_parameter(self):
+        url = self.create("routed")
+        # SQS routes by the QueueUrl parameter: another host or a path-only URL name the same queue
+        for alias in ["http://sqs.us-east-1.amazonaws.com/%s/routed" % harness.ACCOUNT,
+                      "http://localhost:4566/%s/routed" % harness.ACCOUNT]:
+            self.sqs.send_message(QueueUrl=alias, MessageBody=alias)
+        got = self.drain(url, 2)
+        self.assertEqual(len(got), 2)
+
     def test_send_batch(self):
         url = self.create("batch")
         entries = [{"Id": "e%d" % i, "MessageBody": "body %d" % i,
