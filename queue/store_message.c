@@ -103,11 +103,13 @@ void store_send_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
 /* ------------------------------------------------------------- leasing */
 static const char *SQL_LEASE_HEAD_STD =
     "WITH c AS (SELECT id FROM sy_messages WHERE queue_id = $1 AND visible_at <= now() "
+    "  AND sent_at > now() - make_interval(secs => $6::int) "
     "  ORDER BY visible_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), ";
 static const char *SQL_LEASE_HEAD_FIFO =
     "WITH busy AS (SELECT DISTINCT group_id FROM sy_messages WHERE queue_id = $1 AND visible_at > now() "
     "  AND receive_count > 0), "
     "c AS (SELECT id FROM sy_messages WHERE queue_id = $1 AND visible_at <= now() "
+    "  AND sent_at > now() - make_interval(secs => $6::int) "
     "  AND group_id NOT IN (SELECT group_id FROM busy) ORDER BY id LIMIT $2 FOR UPDATE), ";
 static const char *SQL_LEASE_TAIL =
     "mv AS (DELETE FROM sy_messages m USING c WHERE m.id = c.id AND $4::int > 0 AND m.receive_count >= $4::int "
@@ -183,13 +185,15 @@ int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s,
                   sy_err_t *err)
 {
     *n = 0;
-    char qid[24], lim[16], vis[16], maxrc[16], dlq[24];
+    char qid[24], lim[16], vis[16], maxrc[16], dlq[24], ret[16];
     snprintf(qid, sizeof qid, "%lld", (long long)q->id);
+    snprintf(ret, sizeof ret, "%d", q->retention_s);
     snprintf(lim, sizeof lim, "%d", max);
     snprintf(vis, sizeof vis, "%d", visibility_s);
     bool has_dlq = dlq_id(ctx, q, dlq);
     snprintf(maxrc, sizeof maxrc, "%d", has_dlq ? q->max_receive : 0);
-    const char *p[5] = {qid, lim, vis, maxrc, has_dlq ? dlq : NULL};
+    /* past MessageRetentionPeriod: never delivered, even before the sweeper removes it */
+    const char *p[6] = {qid, lim, vis, maxrc, has_dlq ? dlq : NULL, ret};
 
     PGconn *c = sy_pg_acquire(ctx->pool);
     if (!c) return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
@@ -210,7 +214,7 @@ int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s,
         PQclear(b);
     }
     char *sql = sy_asprintf("%s%s", q->fifo ? SQL_LEASE_HEAD_FIFO : SQL_LEASE_HEAD_STD, SQL_LEASE_TAIL);
-    r = sy_pg_exec(c, err, sql, 5, p);
+    r = sy_pg_exec(c, err, sql, 6, p);
     free(sql);
     if (!r) goto fail;
     b = sy_pg_exec(c, err, "COMMIT", 0, NULL);
