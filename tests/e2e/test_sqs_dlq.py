@@ -202,6 +202,22 @@ class SqsRetention(SqsTestCase):
         self.assertTrue(inflight["MessageId"])
 
 
+    def test_expired_not_delivered_before_sweep(self):
+        # the default sweep runs every 10 s; a message past its retention must not be handed out meanwhile
+        self.broker = self.start_broker(env={"SWITCHYARD_TEST_MIN_RETENTION": "1"})
+        self.sqs = self.client("sqs")
+        url = self.create("expiring", MessageRetentionPeriod=1)
+        fifo = self.create("expiring.fifo", FifoQueue="true", ContentBasedDeduplication="true",
+                           MessageRetentionPeriod=1)
+        self.sqs.send_message(QueueUrl=url, MessageBody="old")
+        self.sqs.send_message(QueueUrl=fifo, MessageBody="old", MessageGroupId="g")
+        time.sleep(1.5)
+        self.assertEqual(self.receive(url), [])
+        self.assertEqual(self.receive(fifo), [])
+        self.sqs.send_message(QueueUrl=url, MessageBody="new")
+        self.assertEqual([m["Body"] for m in self.receive(url)], ["new"])
+
+
 if __name__ == "__main__":
     import unittest
     unittest.main()
