@@ -147,6 +147,19 @@ class SqsTwoBrokers(SqsTestCase):
         self.assertEqual(len({mid for _, mid, _ in received}), len(expected))
         self.assertEqual(self.count(url) + self.count(url, "ApproximateNumberOfMessagesNotVisible"), 0)
 
+    def test_concurrent_create_queue(self):
+        b2 = self.start_broker()
+        clients = [self.client("sqs", broker=(self.broker, b2)[i % 2]) for i in range(6)]
+        results = [run_in_thread(lambda c: c.create_queue(QueueName="race", Attributes={"DelaySeconds": "1"}),
+                                 c) for c in clients]
+        for t, box in results:
+            t.join(60)
+        errors = [box.get("error") for _, box in results if "error" in box]
+        self.assertEqual(errors, [])
+        urls = {box["result"]["QueueUrl"].rsplit("/", 2)[-2:][1] for _, box in results}
+        self.assertEqual(urls, {"race"})
+        self.assertEqual(len(self.sqs.list_queues(QueueNamePrefix="race")["QueueUrls"]), 1)
+
     def test_fifo_order_across_brokers(self):
         url = self.create("shared.fifo", FifoQueue="true", VisibilityTimeout=60)
         b2 = self.start_broker()
