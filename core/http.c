@@ -248,7 +248,10 @@ static void route(sy_ctx_t *ctx, sy_req_t *req, sy_resp_t *resp, conn_state_t *s
         req->service = rt->service;
         req->action = action;
         json_error_t jerr;
-        req->json = req->body_len ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr)
+        /* SQS: a \u0000 in a message is the action's InvalidMessageContents, not a
+         * SerializationException (queue/message.c validates with JSON string lengths) */
+        size_t jflags = JSON_REJECT_DUPLICATES | (strcmp(rt->service, "sqs") == 0 ? JSON_ALLOW_NUL : 0);
+        req->json = req->body_len ? json_loadb(req->body, req->body_len, jflags, &jerr)
                                   : json_object();
         if (!json_is_object(req->json)) {
             sy_err_set(&err, SY_E_INVALID, 400, "SerializationException", "request body is not a JSON object");

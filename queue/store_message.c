@@ -125,11 +125,13 @@ int store_send_one(PGconn *c, send_job_t *j, sy_err_t *err)
 /* ------------------------------------------------------------- leasing */
 static const char *SQL_LEASE_HEAD_STD =
     "WITH c AS (SELECT id FROM sy_messages WHERE queue_id = $1 AND visible_at <= now() "
+    "  AND sent_at > now() - make_interval(secs => $6::int) "
     "  ORDER BY visible_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), ";
 static const char *SQL_LEASE_HEAD_FIFO =
     "WITH busy AS (SELECT DISTINCT group_id FROM sy_messages WHERE queue_id = $1 AND visible_at > now() "
     "  AND receive_count > 0), "
     "c AS (SELECT id FROM sy_messages WHERE queue_id = $1 AND visible_at <= now() "
+    "  AND sent_at > now() - make_interval(secs => $6::int) "
     "  AND group_id NOT IN (SELECT group_id FROM busy) ORDER BY id LIMIT $2 FOR UPDATE), ";
 static const char *SQL_LEASE_TAIL =
     "mv AS (DELETE FROM sy_messages m USING c WHERE m.id = c.id AND $4::int > 0 AND m.receive_count >= $4::int "
@@ -207,7 +209,7 @@ static PGresult *lease_pipelined(PGconn *c, bool fifo, const char *sql, const ch
     PQsendQueryParams(c, "SET LOCAL synchronous_commit = off", 0, NULL, NULL, NULL, NULL, 0);
     if (fifo) /* serialize FIFO receives per queue across brokers */
         PQsendQueryParams(c, "SELECT 1 FROM sy_queues WHERE id = $1 FOR UPDATE", 1, NULL, p, NULL, NULL, 0);
-    PQsendQueryParams(c, sql, 5, NULL, p, NULL, NULL, 0);
+    PQsendQueryParams(c, sql, 6, NULL, p, NULL, NULL, 0);
     PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
     PQpipelineSync(c);
     int nq = fifo ? 5 : 4, lease_idx = fifo ? 3 : 2;
@@ -242,17 +244,25 @@ static PGresult *lease_pipelined(PGconn *c, bool fifo, const char *sql, const ch
     return lease;
 }
 
+static int leased_by_id(const void *a, const void *b)
+{
+    int64_t x = ((const leased_t *)a)->id, y = ((const leased_t *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
 int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
                   sy_err_t *err)
 {
     *n = 0;
-    char qid[24], lim[16], vis[16], maxrc[16], dlq[24];
+    char qid[24], lim[16], vis[16], maxrc[16], dlq[24], ret[16];
     snprintf(qid, sizeof qid, "%lld", (long long)q->id);
+    snprintf(ret, sizeof ret, "%d", q->retention_s);
     snprintf(lim, sizeof lim, "%d", max);
     snprintf(vis, sizeof vis, "%d", visibility_s);
     bool has_dlq = dlq_id(ctx, q, dlq);
     snprintf(maxrc, sizeof maxrc, "%d", has_dlq ? q->max_receive : 0);
-    const char *p[5] = {qid, lim, vis, maxrc, has_dlq ? dlq : NULL};
+    /* past MessageRetentionPeriod: never delivered, even before the sweeper removes it */
+    const char *p[6] = {qid, lim, vis, maxrc, has_dlq ? dlq : NULL, ret};
     char *sql = sy_asprintf("%s%s", q->fifo ? SQL_LEASE_HEAD_FIFO : SQL_LEASE_HEAD_STD, SQL_LEASE_TAIL);
     PGconn *c = sy_pg_acquire(ctx->pool);
     if (!c) {
@@ -264,6 +274,9 @@ int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s,
     free(sql);
     if (!r) return SY_E_DB;
     for (int i = 0; i < PQntuples(r) && i < max; i++) row_to_leased(r, i, &out[(*n)++]);
+    /* UPDATE ... RETURNING does not keep c's ORDER BY: put a FIFO group's
+     * messages back in send (id) order */
+    if (*n > 1) qsort(out, (size_t)*n, sizeof *out, leased_by_id);
     PQclear(r);
     return 0;
 }
