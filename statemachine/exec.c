@@ -62,7 +62,9 @@ json_t *sfn_ctx(const sfn_x_t *x, const json_t *t)
     json_object_set_new(s, "Name", json_string(sfn_gets(t, "state")));
     json_t *et = json_object_get(t, "entered_time");
     json_object_set(s, "EnteredTime", et ? et : json_string(""));
-    json_object_set_new(s, "RetryCount", json_integer(sfn_geti(t, "attempt")));
+    const char *type = sfn_gets(sfn_state_def(x, t), "Type");
+    if (type && !strcmp(type, "Task")) /* AWS shows RetryCount only in Task states */
+        json_object_set_new(s, "RetryCount", json_integer(sfn_geti(t, "attempt")));
     json_object_set_new(c, "State", s);
     return c;
 }
@@ -398,7 +400,7 @@ bool sfn_error_matches(const json_t *error_equals, const char *error)
 }
 
 /* Returns true when a retry was scheduled. */
-static bool try_retry(sfn_x_t *x, json_t *t, const json_t *st, const char *error)
+bool sfn_try_retry(sfn_x_t *x, json_t *t, const json_t *st, const char *error)
 {
     size_t i;
     json_t *r;
@@ -441,7 +443,7 @@ void sfn_state_error(sfn_x_t *x, json_t *t, const char *error, const char *cause
 {
     const json_t *st = sfn_state_def(x, t);
     json_object_del(t, "req");
-    if (try_retry(x, t, st, error))
+    if (sfn_try_retry(x, t, st, error))
         return;
     size_t i;
     json_t *c;
@@ -451,8 +453,10 @@ void sfn_state_error(sfn_x_t *x, json_t *t, const char *error, const char *cause
             continue;
         json_t *eo = json_object();
         json_object_set_new(eo, "Error", json_string(error));
-        if (cause)
-            json_object_set_new(eo, "Cause", json_string(cause));
+        /* A task error without a cause (a timeout) is caught with "Cause": "". */
+        const char *type = sfn_gets(st, "Type");
+        if (cause || (type && !strcmp(type, "Task")))
+            json_object_set_new(eo, "Cause", json_string(cause ? cause : ""));
         json_t *out = NULL;
         sfn_fault_t f = {0};
         if (sfn_result_path(c, json_object_get(t, "input"), eo, &out, &f) != 0) {

@@ -18,6 +18,7 @@ json_t *sfn_loads_any(const char *s, size_t n); /* any JSON value or NULL */
 bool sfn_is_int(const json_t *v);            /* integer or integral real */
 bool sfn_parse_timestamp(const char *s, int64_t *epoch_ms); /* RFC 3339 with T and zone */
 void sfn_format_time(int64_t ms, char out[40]);              /* 2024-01-01T00:00:00.000Z */
+void sfn_uuid(char out[37]);                                 /* random v4 UUID */
 
 /* ---- JSONPath (jsonpath.c) ---- */
 typedef enum { JP_OK = 0, JP_MISSING = 1, JP_SYNTAX = -1 } jp_rc_t;
@@ -134,6 +135,8 @@ int sfn_effective_input(sfn_x_t *x, json_t *t, const json_t *st, const json_t *c
 void sfn_state_fault(sfn_x_t *x, json_t *t, const sfn_fault_t *f);
 /* Error of a Task/Parallel/Map: Retry, then Catch, then the thread fails. */
 void sfn_state_error(sfn_x_t *x, json_t *t, const char *error, const char *cause);
+/* Schedule a retry when a retrier matches and has attempts left. */
+bool sfn_try_retry(sfn_x_t *x, json_t *t, const json_t *st, const char *error);
 /* End the thread as failed (Fail state, unhandled error). */
 void sfn_thread_fail(sfn_x_t *x, json_t *t, const char *error, const char *cause);
 /* Called when a child thread ends. */

@@ -527,19 +527,8 @@ static int f_uuid(ix_t *x, arg_t *a, int n, json_t **out)
 {
     if (!want(x, "States.UUID", a, n, 0, 0))
         return -1;
-    unsigned char b[16];
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (!f || fread(b, 1, 16, f) != 16) {
-        if (f)
-            fclose(f);
-        return fail(x, "States.Runtime", "could not read random bytes");
-    }
-    fclose(f);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     char s[37];
-    snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    sfn_uuid(s);
     *out = json_string(s);
     return 0;
 }

@@ -160,8 +160,14 @@ void sfn_task_result(sfn_x_t *x, json_t *t)
     json_object_del(t, "result");
     if (oversized(result)) {
         json_decref(result);
+        /* AWS names the Lambda ARN, or the integration's service ("lambda"). */
+        char *type = NULL, *name = NULL;
+        if (!is_legacy_lambda(res))
+            split_resource(res, &type, &name);
         char *cause = sfn_printf("The state/task '%s' returned a result with a size exceeding the "
-                                 "maximum number of bytes service limit.", sfn_gets(t, "state"));
+                                 "maximum number of bytes service limit.", type ? type : res);
+        free(type);
+        free(name);
         emit_failed(x, t, res, "States.DataLimitExceeded", cause);
         sfn_state_error(x, t, "States.DataLimitExceeded", cause);
         free(cause);

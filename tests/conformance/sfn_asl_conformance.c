@@ -40,19 +40,40 @@ static json_t *invoke_wrap(json_t *payload)
                      "SdkHttpMetadata", "SdkResponseMetadata", "StatusCode", 200);
 }
 
+static int stand_in_run(run_t *r, const sy_sfn_req_t *q, bool invoke, const char *fn, const json_t *event,
+                        json_t **out, char **err, char **cause);
+
 /* Run one stand-in Lambda. Returns 0 with *out, or 1 with error/cause. */
 static int stand_in(run_t *r, const sy_sfn_req_t *q, json_t **out, char **err, char **cause)
 {
     bool invoke = !strcmp(q->resource, "arn:aws:states:::lambda:invoke");
     const char *fn = invoke ? json_string_value(json_object_get(q->input, "FunctionName")) : q->resource;
     const json_t *event = invoke ? json_object_get(q->input, "Payload") : q->input;
+    json_t *parsed = NULL;
+    /* lambda:invoke sends a string Payload as the raw request body; no
+     * Payload (or null) is an empty event. */
+    if (invoke && json_is_string(event))
+        event = parsed = json_loads(json_string_value(event), JSON_DECODE_ANY, NULL);
+    if (invoke && (!event || json_is_null(event)))
+        event = parsed = json_object();
+    int rc = stand_in_run(r, q, invoke, fn, event, out, err, cause);
+    json_decref(parsed);
+    return rc;
+}
+
+static int stand_in_run(run_t *r, const sy_sfn_req_t *q, bool invoke, const char *fn, const json_t *event,
+                        json_t **out, char **err, char **cause)
+{
     const char *b = fn ? behaviour_of(json_object_get(r->c, "lambdas"), fn) : NULL;
     *out = NULL;
     *err = *cause = NULL;
     if (!b) {
         if (invoke) {
             *err = strdup("Lambda.ResourceNotFoundException");
-            *cause = strdup("Function not found");
+            if (asprintf(cause, "Function not found: arn:aws:lambda:us-east-1:111111111111:function:%s:$LATEST "
+                                "(Service: AWSLambda; Status Code: 404; Error Code: ResourceNotFoundException; "
+                                "Request ID: 00000000-0000-0000-0000-000000000000; Proxy: null)", fn ? fn : "") < 0)
+                abort();
             return 1;
         }
         snprintf(r->skip, sizeof r->skip, "no stand-in for resource %s", q->resource);
