@@ -29,6 +29,8 @@ static json_t *default_ctx(const json_t *given, const json_t *input, int64_t now
         json_object_set_new(e, "StartTime", json_string(ts));
     if (!json_object_get(e, "RedriveCount"))
         json_object_set_new(e, "RedriveCount", json_integer(0));
+    else if (json_is_null(json_object_get(e, "RedriveCount")))
+        json_object_del(e, "RedriveCount"); /* EXPRESS executions have none */
     json_object_set_new(e, "Input", json_deep_copy(input));
     json_t *sm = json_object_get(c, "StateMachine");
     if (!json_is_object(sm)) {

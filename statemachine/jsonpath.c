@@ -62,7 +62,7 @@ static char *parse_quoted(const char **pp)
     size_t cap = strlen(p) + 1, n = 0;
     char *out = sfn_xmalloc(cap);
     while (*p && *p != q) {
-        if (*p == '\\' && p[1])
+        if (*p == '\\' && (p[1] == q || p[1] == '\\')) /* other backslashes are literal */
             p++;
         out[n++] = *p++;
     }

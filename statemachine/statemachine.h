@@ -69,8 +69,9 @@ typedef struct {
     int64_t wake_at_ms;     /* TIMER: epoch ms */
 } sy_sfn_req_t;
 
-/* context: {"Execution": {"Id","Name","RoleArn","StartTime"}, "StateMachine": {"Id","Name"}},
- * (borrowed, copied); missing members get defaults. now_ms is the start time. */
+/* context: {"Execution": {"Id","Name","RoleArn","StartTime","RedriveCount"}, "StateMachine": {"Id","Name"}},
+ * (borrowed, copied); missing members get defaults. "RedriveCount": null
+ * leaves it out of $$.Execution, as for EXPRESS executions. now_ms is the start time. */
 sy_sfn_exec_t *sy_sfn_exec_new(const sy_sfn_def_t *def, const json_t *input, const json_t *context,
                                int64_t now_ms);
 void sy_sfn_exec_destroy(sy_sfn_exec_t **self_p);

@@ -115,6 +115,9 @@ static int stand_in_run(run_t *r, const sy_sfn_req_t *q, bool invoke, const char
         return -1;
     }
     *out = invoke ? invoke_wrap(res) : res;
+    const char *log = invoke ? json_string_value(json_object_get(q->input, "LogType")) : NULL;
+    if (log && !strcmp(log, "Tail"))
+        json_object_set_new(*out, "LogResult", json_string("U1RBUlQgUmVxdWVzdElkOiAwMDAw"));
     return 0;
 }
 
@@ -126,11 +129,14 @@ static const char *status_name(sy_sfn_status_t s)
 
 static json_t *context_for(const json_t *c)
 {
-    (void)c;
-    return json_pack("{s:{s:s,s:s,s:s},s:{s:s,s:s}}", "Execution", "Id",
-                     "arn:aws:states:us-east-1:111111111111:execution:sm-name:exec-name", "Name", "exec-name",
-                     "RoleArn", "arn:aws:iam::111111111111:role/snf_role_arn", "StateMachine", "Id",
-                     "arn:aws:states:us-east-1:111111111111:stateMachine:sm-name", "Name", "sm-name");
+    json_t *ctx = json_pack("{s:{s:s,s:s,s:s},s:{s:s,s:s}}", "Execution", "Id",
+                            "arn:aws:states:us-east-1:111111111111:execution:sm-name:exec-name", "Name", "exec-name",
+                            "RoleArn", "arn:aws:iam::111111111111:role/snf_role_arn", "StateMachine", "Id",
+                            "arn:aws:states:us-east-1:111111111111:stateMachine:sm-name", "Name", "sm-name");
+    const char *type = json_string_value(json_object_get(c, "state_machine_type"));
+    if (type && !strcmp(type, "EXPRESS"))
+        json_object_set_new(json_object_get(ctx, "Execution"), "RedriveCount", json_null());
+    return ctx;
 }
 
 /* Drive one execution to the end. Returns the exec or NULL (skip set). */
