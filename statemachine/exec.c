@@ -66,6 +66,9 @@ json_t *sfn_ctx(const sfn_x_t *x, const json_t *t)
     if (type && !strcmp(type, "Task")) /* AWS shows RetryCount only in Task states */
         json_object_set_new(s, "RetryCount", json_integer(sfn_geti(t, "attempt")));
     json_object_set_new(c, "State", s);
+    json_t *vars = json_object_get(t, "vars");
+    if (vars)
+        json_object_set(c, SFN_VARS_KEY, vars);
     return c;
 }
 
@@ -123,6 +126,8 @@ json_t *sfn_thread_new(sfn_x_t *x, int64_t parent, int64_t index, json_t *scope,
     sfn_sets(t, "phase", "enter");
     json_t *pt = parent >= 0 ? sfn_thread_get(x, parent) : NULL;
     sfn_seti(t, "prev", pt ? sfn_geti(pt, "prev") : 0);
+    if (pt && json_object_get(pt, "vars")) /* inner scopes see, but do not change, outer variables */
+        json_object_set_new(t, "vars", json_deep_copy(json_object_get(pt, "vars")));
     if (pt && (json_is_true(json_object_get(pt, "silent")) || json_is_true(json_object_get(pt, "distributed"))))
         json_object_set_new(t, "silent", json_true());
     char key[24];
@@ -149,7 +154,7 @@ void sfn_thread_drop(sfn_x_t *x, int64_t id)
 static void reset_state_fields(json_t *t)
 {
     static const char *keys[] = {"attempt", "retries", "eff", "req", "kids", "out", "result",
-                                 "fault_error", "fault_cause", "entered", "entered_time"};
+                                 "fault_error", "fault_cause", "entered", "entered_time", "assigned"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         json_object_del(t, keys[i]);
 }
@@ -341,6 +346,42 @@ static bool too_big(const json_t *v)
     return big;
 }
 
+int sfn_assign(sfn_x_t *x, json_t *t, const json_t *assign, const json_t *doc, const json_t *ctx, sfn_fault_t *f)
+{
+    (void)x;
+    if (!assign)
+        return 0;
+    json_t *vals = NULL;
+    if (sfn_payload_eval(assign, doc, ctx, &vals, f) != 0)
+        return -1;
+    json_object_set_new(t, "assigned", vals);
+    return 0;
+}
+
+/* Variables assigned by the state take effect as it exits; the Exited event lists them. */
+static void apply_assigned(json_t *t, json_t *details)
+{
+    json_t *vals = json_object_get(t, "assigned");
+    if (!vals)
+        return;
+    json_t *vars = json_object_get(t, "vars");
+    if (!vars) {
+        vars = json_object();
+        json_object_set_new(t, "vars", vars);
+    }
+    json_t *shown = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(vals, k, v)
+    {
+        json_object_set(vars, k, v);
+        json_object_set_new(shown, k, sfn_payload_text(v));
+    }
+    json_object_set_new(details, "assignedVariables", shown);
+    json_object_set_new(details, "assignedVariablesDetails", json_pack("{s:b}", "truncated", 0));
+    json_object_del(t, "assigned");
+}
+
 void sfn_state_done_next(sfn_x_t *x, json_t *t, json_t *output, const char *next)
 {
     const json_t *st = sfn_state_def(x, t);
@@ -359,6 +400,7 @@ void sfn_state_done_next(sfn_x_t *x, json_t *t, json_t *output, const char *next
     json_object_set_new(d, "name", json_string(sfn_gets(t, "state")));
     json_object_set_new(d, "output", sfn_payload_text(output));
     json_object_set_new(d, "outputDetails", json_pack("{s:b}", "truncated", 0));
+    apply_assigned(t, d);
     sfn_emit(x, t, evt, "stateExitedEventDetails", d);
     if (!next && (json_is_true(json_object_get(st, "End")) || !strcmp(type, "Succeed"))) {
         thread_succeed(x, t, output);
@@ -459,6 +501,16 @@ void sfn_state_error(sfn_x_t *x, json_t *t, const char *error, const char *cause
             json_object_set_new(eo, "Cause", json_string(cause ? cause : ""));
         json_t *out = NULL;
         sfn_fault_t f = {0};
+        json_object_del(t, "assigned");
+        json_t *ctx = sfn_ctx(x, t);
+        int arc = sfn_assign(x, t, json_object_get(c, "Assign"), eo, ctx, &f);
+        json_decref(ctx);
+        if (arc != 0) {
+            json_decref(eo);
+            sfn_state_fault(x, t, &f);
+            sfn_fault_clear(&f);
+            return;
+        }
         if (sfn_result_path(c, json_object_get(t, "input"), eo, &out, &f) != 0) {
             sfn_state_fault(x, t, &f);
             sfn_fault_clear(&f);
@@ -482,6 +534,8 @@ void sfn_finish_result(sfn_x_t *x, json_t *t, json_t *result)
         json_decref(result);
         result = sel;
     }
+    if (sfn_assign(x, t, json_object_get(st, "Assign"), result, ctx, &f) != 0)
+        goto fault;
     if (sfn_result_path(st, json_object_get(t, "input"), result, &doc, &f) != 0) {
         result = NULL;
         goto fault;

@@ -21,6 +21,9 @@ void sfn_format_time(int64_t ms, char out[40]);              /* 2024-01-01T00:00
 void sfn_uuid(char out[37]);                                 /* random v4 UUID */
 
 /* ---- JSONPath (jsonpath.c) ---- */
+/* The context object handed to path evaluation carries the thread's
+ * variables under this key; "$$" never shows it and "$name" reads it. */
+#define SFN_VARS_KEY "$vars"
 typedef enum { JP_OK = 0, JP_MISSING = 1, JP_SYNTAX = -1 } jp_rc_t;
 /* Query doc. Definite paths give the value, indefinite ones (wildcards,
  * slices, filters, ..) an array of matches. On JP_MISSING *where is the
@@ -64,7 +67,7 @@ int sfn_result_path(const json_t *state, const json_t *raw_input, json_t *result
 /* Returns the Next of the matching rule, the Default, or NULL (no match);
  * -1 on a runtime fault. */
 int sfn_choice_eval(const json_t *state, const json_t *input, const json_t *ctx, const char **next,
-                    sfn_fault_t *f);
+                    const json_t **assign, sfn_fault_t *f);
 
 /* ---- errors (retry.c) ---- */
 bool sfn_error_matches(const json_t *error_equals, const char *error);
@@ -131,6 +134,9 @@ void sfn_state_done(sfn_x_t *x, json_t *t, json_t *output);
 void sfn_state_done_next(sfn_x_t *x, json_t *t, json_t *output, const char *next);
 int sfn_effective_input(sfn_x_t *x, json_t *t, const json_t *st, const json_t *ctx, json_t **eff,
                         sfn_fault_t *f);
+/* Evaluate an Assign template against doc ($) with the variables from
+ * before the state; applied when the state exits. */
+int sfn_assign(sfn_x_t *x, json_t *t, const json_t *assign, const json_t *doc, const json_t *ctx, sfn_fault_t *f);
 /* Runtime fault in the current state (States.Runtime etc., never caught). */
 void sfn_state_fault(sfn_x_t *x, json_t *t, const sfn_fault_t *f);
 /* Error of a Task/Parallel/Map: Retry, then Catch, then the thread fails. */

@@ -180,9 +180,10 @@ static int bad_type(ix_t *x, const char *fn, int i, const char *type)
 
 static int f_format(ix_t *x, arg_t *a, int n, json_t **out)
 {
-    if (n < 1 || !a[0].raw)
+    /* a string literal, or a path (e.g. a variable) holding a string */
+    if (n < 1 || (!a[0].raw && !json_is_string(a[0].v)))
         return fail(x, "States.Runtime", "The first argument of States.Format must be a string literal");
-    const char *t = a[0].raw;
+    const char *t = a[0].raw ? a[0].raw : json_string_value(a[0].v);
     size_t cap = strlen(t) + 1, len = 0;
     char *s = sfn_xmalloc(cap);
     int k = 1;

@@ -22,6 +22,15 @@ static int int_field(const json_t *st, const char *lit, const char *pathk, const
         return 0;
     if (sfn_value_eval(p, pathk, in, ctx, &v, f) != 0)
         return -1;
+    if (json_is_string(v)) { /* AWS also takes a number written as a string ("1") */
+        json_t *num = sfn_loads_any(json_string_value(v), strlen(json_string_value(v)));
+        if (json_is_number(num)) {
+            json_decref(v);
+            v = num;
+        } else {
+            json_decref(num);
+        }
+    }
     if (real ? !json_is_number(v) : !sfn_is_int(v)) {
         char *s = json_is_string(v) ? sfn_xstrdup(json_string_value(v)) : sfn_dumps(v);
         sfn_fault_set(f, "States.Runtime", "The %s field refers to value \"%s\" which is not a valid %s: %s",

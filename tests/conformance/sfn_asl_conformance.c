@@ -268,20 +268,6 @@ static bool check(run_t *r, sy_sfn_exec_t *x, char *why, size_t wl)
     return ok;
 }
 
-static bool has_key(const json_t *v, const char *key)
-{
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *e;
-        json_object_foreach((json_t *)v, k, e) if (!strcmp(k, key) || has_key(e, key)) return true;
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(v, i, e) if (has_key(e, key)) return true;
-    }
-    return false;
-}
-
 static const char *feature_of(const json_t *c)
 {
     json_t *f = json_object_get(c, "features");
@@ -311,8 +297,6 @@ static int run_case(const char *path, json_t *fails, json_t *skips)
     json_array_foreach(json_object_get(c, "features"), fi, fe) if (!strcmp(json_string_value(fe), "JSONata")) jsonata = true;
     if (jsonata) {
         snprintf(r.skip, sizeof r.skip, "jsonata mode not supported");
-    } else if (has_key(def_j, "Assign")) {
-        snprintf(r.skip, sizeof r.skip, "variables (Assign) not supported yet");
     } else if (!strcmp(json_string_value(json_object_get(json_object_get(c, "expected"), "status")), "ABORTED")) {
         snprintf(r.skip, sizeof r.skip, "outcome comes from a StopExecution call by the test");
     } else {
