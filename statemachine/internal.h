@@ -77,6 +77,9 @@ typedef struct {
     json_t *diags; /* array */
     int flags;
     bool jsonata;  /* top-level QueryLanguage JSONata */
+    bool state_jsonata; /* the state being checked is in JSONata mode */
+    bool ql_free;  /* inside a distributed Map processor: QueryLanguage may switch */
+    json_t *names; /* every state name seen so far (unique across the machine) */
 } sfn_vctx_t;
 void sfn_diag(sfn_vctx_t *v, const char *code, const char *loc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

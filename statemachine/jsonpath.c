@@ -341,6 +341,10 @@ bool sfn_jp_valid(const char *path)
     bool ok = p && jp_parse(p, &jp);
     if (ok)
         jp_free(&jp);
+    /* Script expressions ("$[(@.length-1)]") are valid JSONPath (Jayway
+     * accepts them) though this engine does not evaluate them. */
+    if (!ok && p && strstr(p, "[(") && strstr(p, ")]"))
+        ok = true;
     free(p);
     return ok;
 }

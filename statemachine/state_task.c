@@ -98,6 +98,13 @@ void sfn_run_task(sfn_x_t *x, json_t *t)
     const char *res = sfn_gets(st, "Resource");
     json_t *ctx = sfn_ctx(x, t), *eff = NULL;
     sfn_fault_t f = {0};
+    if (!res) { /* an unresolved CloudFormation reference */
+        json_decref(ctx);
+        sfn_fault_set(&f, "States.Runtime", "The resource of state '%s' is not a string", sfn_gets(t, "state"));
+        sfn_state_fault(x, t, &f);
+        sfn_fault_clear(&f);
+        return;
+    }
     int64_t to = 0, hb = 0;
     const json_t *in = json_object_get(t, "input");
     if (seconds_field(st, "TimeoutSeconds", "TimeoutSecondsPath", in, ctx, &to, &f) != 0 ||
