@@ -69,6 +69,9 @@ json_t *sfn_ctx(const sfn_x_t *x, const json_t *t)
     json_t *vars = json_object_get(t, "vars");
     if (vars)
         json_object_set(c, SFN_VARS_KEY, vars);
+    const char *token = sfn_gets(t, "token");
+    if (token)
+        json_object_set_new(c, "Task", json_pack("{s:s}", "Token", token));
     return c;
 }
 
@@ -154,7 +157,7 @@ void sfn_thread_drop(sfn_x_t *x, int64_t id)
 static void reset_state_fields(json_t *t)
 {
     static const char *keys[] = {"attempt", "retries", "eff", "req", "kids", "out", "result",
-                                 "fault_error", "fault_cause", "entered", "entered_time", "assigned"};
+                                 "fault_error", "fault_cause", "entered", "entered_time", "assigned", "token", "submitted"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         json_object_del(t, keys[i]);
 }
@@ -180,6 +183,9 @@ int64_t sfn_request_task(sfn_x_t *x, json_t *t, const char *resource, const json
     sfn_seti(r, "attempt", sfn_geti(t, "attempt"));
     sfn_seti(r, "timeout", sfn_geti(t, "timeout_s"));
     sfn_seti(r, "heartbeat", sfn_geti(t, "heartbeat_s"));
+    sfn_seti(r, "pattern", sfn_task_pattern(resource));
+    if (sfn_gets(t, "token"))
+        sfn_sets(r, "token", sfn_gets(t, "token"));
     (void)st;
     json_object_set_new(t, "req", r);
     return id;
@@ -209,6 +215,19 @@ static void req_fill(sy_sfn_req_t *q, const json_t *t)
     q->timeout_s = sfn_geti(r, "timeout");
     q->heartbeat_s = sfn_geti(r, "heartbeat");
     q->wake_at_ms = sfn_geti(r, "wake_at");
+    q->pattern = (sy_sfn_pattern_t)sfn_geti(r, "pattern");
+    q->task_token = sfn_gets(r, "token");
+}
+
+sy_sfn_pattern_t sfn_task_pattern(const char *resource)
+{
+    size_t n = resource ? strlen(resource) : 0;
+    if (n > 17 && !strcmp(resource + n - 17, ".waitForTaskToken"))
+        return SY_SFN_PATTERN_WAIT_FOR_TOKEN;
+    const char *sync = resource ? strstr(resource, ".sync") : NULL;
+    if (sync && (!sync[5] || sync[5] == ':'))
+        return SY_SFN_PATTERN_SYNC;
+    return SY_SFN_PATTERN_REQUEST_RESPONSE;
 }
 
 void sfn_reqs_rebuild(sfn_x_t *x, bool only_issued)

@@ -221,6 +221,37 @@ int sy_sfn_exec_resume_timer(sy_sfn_exec_t *x, int64_t req_id)
     return 0;
 }
 
+int sy_sfn_exec_task_submitted(sy_sfn_exec_t *x, int64_t req_id, const json_t *output)
+{
+    json_t *t = sfn_thread_by_req(x, req_id);
+    json_t *r = json_object_get(t, "req");
+    if (!t || strcmp(sfn_gets(t, "phase"), "wait_task") != 0 ||
+        sfn_geti(r, "pattern") != SY_SFN_PATTERN_WAIT_FOR_TOKEN || json_is_true(json_object_get(t, "submitted")))
+        return -1;
+    json_t *d = sfn_task_details(sfn_gets(r, "resource"));
+    json_object_set_new(d, "output", sfn_payload_text(output ? output : json_null()));
+    json_object_set_new(d, "outputDetails", json_pack("{s:b}", "truncated", 0));
+    sfn_emit(x, t, "TaskSubmitted", "taskSubmittedEventDetails", d);
+    json_object_set_new(t, "submitted", json_true());
+    return 0;
+}
+
+int64_t sy_sfn_exec_token_request(const sy_sfn_exec_t *x, const char *token)
+{
+    const char *k;
+    json_t *t;
+    if (!token)
+        return -1;
+    json_object_foreach(json_object_get(x->st, "threads"), k, t)
+    {
+        json_t *r = json_object_get(t, "req");
+        const char *tok = sfn_gets(r, "token");
+        if (tok && !strcmp(tok, token) && !strcmp(sfn_gets(t, "phase"), "wait_task"))
+            return sfn_geti(r, "id");
+    }
+    return -1;
+}
+
 static json_t *root_thread(const sfn_x_t *x)
 {
     return sfn_thread_get(x, 0);

@@ -128,6 +128,7 @@ json_t *sfn_payload_text(const json_t *v); /* new JSON string holding v's JSON t
 /* Requests */
 int64_t sfn_request_task(sfn_x_t *x, json_t *t, const char *resource, const json_t *input);
 int64_t sfn_request_timer(sfn_x_t *x, json_t *t, int64_t wake_at_ms);
+sy_sfn_pattern_t sfn_task_pattern(const char *resource);
 /* Thread lifecycle */
 json_t *sfn_thread_new(sfn_x_t *x, int64_t parent, int64_t index, json_t *scope, json_t *input);
 json_t *sfn_thread_get(const sfn_x_t *x, int64_t id);
@@ -164,6 +165,7 @@ void sfn_run_succeed(sfn_x_t *x, json_t *t);
 void sfn_run_fail(sfn_x_t *x, json_t *t);
 void sfn_run_task(sfn_x_t *x, json_t *t);
 void sfn_task_result(sfn_x_t *x, json_t *t);   /* phase "task_done" */
+json_t *sfn_task_details(const char *res);     /* {resource, resourceType} of an integration */
 void sfn_run_parallel(sfn_x_t *x, json_t *t);
 void sfn_run_map(sfn_x_t *x, json_t *t);
 void sfn_map_child_done(sfn_x_t *x, json_t *t, json_t *child);

@@ -55,6 +55,13 @@ typedef enum {
     SY_SFN_REQ_TIMER,    /* answer with resume_timer at or after wake_at_ms */
 } sy_sfn_req_kind_t;
 
+/* How a TASK request completes (the suffix of the Resource ARN). */
+typedef enum {
+    SY_SFN_PATTERN_REQUEST_RESPONSE = 0, /* answer with the call's result */
+    SY_SFN_PATTERN_SYNC,                 /* ".sync": answer when the job (e.g. a child execution) ends */
+    SY_SFN_PATTERN_WAIT_FOR_TOKEN,       /* ".waitForTaskToken": answer on SendTaskSuccess/Failure */
+} sy_sfn_pattern_t;
+
 /* An outstanding request. Borrowed: valid until the next call that changes
  * the execution (step, resume, abort, load, destroy). */
 typedef struct {
@@ -67,6 +74,8 @@ typedef struct {
     int64_t timeout_s;      /* TASK: 0 = none given (AWS default 99999999) */
     int64_t heartbeat_s;    /* TASK: 0 = none */
     int64_t wake_at_ms;     /* TIMER: epoch ms */
+    sy_sfn_pattern_t pattern; /* TASK */
+    const char *task_token; /* TASK with WAIT_FOR_TOKEN: the token also in $$.Task.Token */
 } sy_sfn_req_t;
 
 /* context: {"Execution": {"Id","Name","RoleArn","StartTime","RedriveCount"}, "StateMachine": {"Id","Name"}},
@@ -91,6 +100,13 @@ void sy_sfn_exec_pending(const sy_sfn_exec_t *exec, const sy_sfn_req_t **reqs, s
 int sy_sfn_exec_resume_task(sy_sfn_exec_t *exec, int64_t req_id, const json_t *result,
                             const char *error, const char *cause);
 int sy_sfn_exec_resume_timer(sy_sfn_exec_t *exec, int64_t req_id);
+/* .waitForTaskToken: the integration call itself succeeded (output borrowed,
+ * may be NULL); records TaskSubmitted and keeps waiting for the token.
+ * Returns 0, or -1 when the id is not an outstanding token request. */
+int sy_sfn_exec_task_submitted(sy_sfn_exec_t *exec, int64_t req_id, const json_t *output);
+/* The outstanding request waiting for token, or -1: SendTaskSuccess /
+ * SendTaskFailure / SendTaskHeartbeat map a token to the request to resume. */
+int64_t sy_sfn_exec_token_request(const sy_sfn_exec_t *exec, const char *token);
 /* StopExecution: ABORTED, pending requests dropped. */
 void sy_sfn_exec_abort(sy_sfn_exec_t *exec, const char *error, const char *cause);
 /* The state machine's TimeoutSeconds elapsed: TIMED_OUT. */
