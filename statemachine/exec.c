@@ -157,7 +157,7 @@ void sfn_thread_drop(sfn_x_t *x, int64_t id)
 static void reset_state_fields(json_t *t)
 {
     static const char *keys[] = {"attempt", "retries", "eff", "req", "kids", "out", "result",
-                                 "fault_error", "fault_cause", "entered", "entered_time", "assigned", "token", "submitted"};
+                                 "fault_error", "fault_cause", "entered", "entered_time", "assigned", "token", "submitted", "reader_result"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         json_object_del(t, keys[i]);
 }

@@ -142,6 +142,17 @@ static bool advance(sfn_x_t *x, json_t *t)
         run(x, t);
     else if (!strcmp(ph, "task_done"))
         sfn_task_result(x, t);
+    else if (!strcmp(ph, "reader_done")) {
+        sfn_sets(t, "phase", "run");
+        if (sfn_gets(t, "fault_error")) {
+            char *err = sfn_xstrdup(sfn_gets(t, "fault_error")), *cause = sfn_xstrdup(sfn_gets(t, "fault_cause"));
+            json_object_del(t, "fault_error");
+            json_object_del(t, "fault_cause");
+            sfn_state_error(x, t, err, cause);
+            free(err);
+            free(cause);
+        }
+    }
     else if (!strcmp(ph, "timer_done")) {
         json_t *out = json_incref(json_object_get(t, "out"));
         sfn_state_done(x, t, out);
@@ -193,6 +204,17 @@ int sy_sfn_exec_resume_task(sy_sfn_exec_t *x, int64_t req_id, const json_t *resu
                             const char *cause)
 {
     json_t *t = sfn_thread_by_req(x, req_id);
+    if (t && !strcmp(sfn_gets(t, "phase"), "wait_reader")) { /* a Map's ItemReader */
+        json_object_del(t, "req");
+        if (error) {
+            sfn_sets(t, "fault_error", "States.ItemReaderFailed");
+            sfn_sets(t, "fault_cause", cause ? cause : error);
+        } else {
+            json_object_set_new(t, "reader_result", result ? json_deep_copy(result) : json_null());
+        }
+        sfn_sets(t, "phase", "reader_done");
+        return 0;
+    }
     if (!t || strcmp(sfn_gets(t, "phase"), "wait_task") != 0)
         return -1;
     if (error) {

@@ -108,6 +108,37 @@ static json_t *batch_items(const json_t *st, json_t *items, const json_t *in, co
     return out;
 }
 
+/* ItemReader: the caller answered the reader's TASK request with the object's
+ * content (a JSON array, or its JSON text). Only InputType JSON is read here. */
+static int reader_items(json_t *t, const json_t *reader, const json_t *in, const json_t *ctx, json_t **items,
+                        sfn_fault_t *f)
+{
+    const json_t *cfg = json_object_get(reader, "ReaderConfig");
+    const char *type = sfn_gets(cfg, "InputType");
+    json_t *got = json_object_get(t, "reader_result");
+    if (type && strcmp(type, "JSON") != 0) {
+        sfn_fault_set(f, "States.ItemReaderFailed", "ItemReader InputType %s is not supported", type);
+        return -1;
+    }
+    *items = json_is_string(got) ? sfn_loads_any(json_string_value(got), strlen(json_string_value(got)))
+                                 : json_incref(got);
+    if (!json_is_array(*items)) {
+        json_decref(*items);
+        *items = NULL;
+        sfn_fault_set(f, "States.ItemReaderFailed", "Attempting to map over non-iterable node.");
+        return -1;
+    }
+    double max = 0;
+    if (int_field(cfg, "MaxItems", "MaxItemsPath", in, ctx, false, &max, f) != 0) {
+        json_decref(*items);
+        *items = NULL;
+        return -1;
+    }
+    while (max > 0 && json_array_size(*items) > (size_t)max)
+        json_array_remove(*items, json_array_size(*items) - 1);
+    return 0;
+}
+
 static int map_items(sfn_x_t *x, json_t *t, const json_t *st, const json_t *in, const json_t *ctx,
                      json_t **items, sfn_fault_t *f)
 {
@@ -116,10 +147,8 @@ static int map_items(sfn_x_t *x, json_t *t, const json_t *st, const json_t *in, 
     const char *ip = sfn_gets(st, "ItemsPath");
     *items = NULL;
     json_t *reader = json_object_get(st, "ItemReader");
-    if (reader) {
-        sfn_fault_set(f, "States.ItemReaderFailed", "ItemReader is not supported by this engine");
-        return -1;
-    }
+    if (reader)
+        return reader_items(t, reader, in, ctx, items, f);
     if (sfn_value_eval(ip ? ip : "$", "ItemsPath", in, ctx, items, f) != 0)
         return -1;
     if (!json_is_array(*items)) {
@@ -226,6 +255,27 @@ void sfn_run_map(sfn_x_t *x, json_t *t)
     const json_t *st = sfn_state_def(x, t);
     json_t *ctx = sfn_ctx(x, t), *in = NULL, *items = NULL;
     sfn_fault_t f = {0};
+    const json_t *reader = json_object_get(st, "ItemReader");
+    if (reader && !json_object_get(t, "reader_result")) {
+        /* fetch the items first: a TASK request for the reader's resource */
+        json_t *params = NULL;
+        if (sfn_path_select(st, "InputPath", json_object_get(t, "input"), ctx, &in, &f) != 0 ||
+            sfn_payload_eval(json_object_get(reader, "Parameters") ? json_object_get(reader, "Parameters")
+                                                                    : json_object_get(reader, "Arguments"),
+                             in, ctx, &params, &f) != 0) {
+            json_decref(in);
+            json_decref(ctx);
+            sfn_state_fault(x, t, &f);
+            sfn_fault_clear(&f);
+            return;
+        }
+        sfn_request_task(x, t, sfn_gets(reader, "Resource"), params);
+        sfn_sets(t, "phase", "wait_reader");
+        json_decref(params);
+        json_decref(in);
+        json_decref(ctx);
+        return;
+    }
     json_t *kids = json_object();
     if (sfn_path_select(st, "InputPath", json_object_get(t, "input"), ctx, &in, &f) != 0 ||
         map_items(x, t, st, in, ctx, &items, &f) != 0 || map_concurrency(st, in, ctx, kids, &f) != 0) {
@@ -249,6 +299,7 @@ void sfn_run_map(sfn_x_t *x, json_t *t)
         return;
     }
     json_decref(ctx);
+    json_object_del(t, "reader_result");
     const json_t *proc = json_object_get(st, "ItemProcessor");
     const char *mode = sfn_gets(json_object_get(proc ? proc : json_object_get(st, "Iterator"), "ProcessorConfig"), "Mode");
     if (mode && !strcmp(mode, "DISTRIBUTED")) {

@@ -62,7 +62,10 @@ typedef enum {
     SY_SFN_PATTERN_WAIT_FOR_TOKEN,       /* ".waitForTaskToken": answer on SendTaskSuccess/Failure */
 } sy_sfn_pattern_t;
 
-/* An outstanding request. Borrowed: valid until the next call that changes
+/* A Map with an ItemReader first issues a TASK request for the reader's
+ * Resource and Parameters; answer it with the object's content (a JSON array
+ * or its JSON text), or with an error (States.ItemReaderFailed).
+ * An outstanding request. Borrowed: valid until the next call that changes
  * the execution (step, resume, abort, load, destroy). */
 typedef struct {
     int64_t id;

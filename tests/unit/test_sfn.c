@@ -316,6 +316,38 @@ static void test_task_token(void **state)
     json_decref(in);
 }
 
+/* ItemReader: the reader's resource is a TASK request; its answer (JSON text
+ * or an array) gives the items, cut to MaxItems. */
+static void test_item_reader(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\",\"ItemReader\":{\"Resource\":\"arn:aws:states:::s3:getObject\","
+        "\"ReaderConfig\":{\"InputType\":\"JSON\",\"MaxItems\":2},\"Parameters\":{\"Bucket.$\":\"$.b\",\"Key\":\"k.json\"}},"
+        "\"ItemProcessor\":{\"ProcessorConfig\":{\"Mode\":\"DISTRIBUTED\",\"ExecutionType\":\"STANDARD\"},"
+        "\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}},\"End\":true}}}";
+    sy_sfn_def_t *def = sy_sfn_def_parse(text, strlen(text), 0, NULL);
+    assert_non_null(def);
+    json_t *in = json_pack("{s:s}", "b", "bucket");
+    sy_sfn_exec_t *x = sy_sfn_exec_new(def, in, NULL, 1700000000000LL);
+    const sy_sfn_req_t *reqs;
+    size_t n;
+    assert_int_equal(sy_sfn_exec_step(x, &reqs, &n), SY_SFN_RUNNING);
+    assert_int_equal(n, 1);
+    assert_string_equal(reqs[0].resource, "arn:aws:states:::s3:getObject");
+    assert_string_equal(json_string_value(json_object_get(reqs[0].input, "Bucket")), "bucket");
+    json_t *body = json_string("[{\"a\":1},{\"a\":2},{\"a\":3}]");
+    assert_int_equal(sy_sfn_exec_resume_task(x, reqs[0].id, body, NULL, NULL), 0);
+    json_decref(body);
+    assert_int_equal(sy_sfn_exec_step(x, &reqs, &n), SY_SFN_SUCCEEDED);
+    json_t *want = json_loads("[{\"a\":1},{\"a\":2}]", 0, NULL);
+    assert_true(json_equal(sy_sfn_exec_output(x), want));
+    json_decref(want);
+    sy_sfn_exec_destroy(&x);
+    sy_sfn_def_destroy(&def);
+    json_decref(in);
+}
+
 /* JSONata definitions (whole machine or one state) are refused, not mis-run. */
 static void test_jsonata_refused(void **state)
 {
@@ -339,7 +371,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonpath),     cmocka_unit_test(test_intrinsics), cmocka_unit_test(test_choice),
         cmocka_unit_test(test_retry_catch), cmocka_unit_test(test_validate), cmocka_unit_test(test_variables),
-        cmocka_unit_test(test_task_token), cmocka_unit_test(test_jsonata_refused),
+        cmocka_unit_test(test_task_token), cmocka_unit_test(test_item_reader), cmocka_unit_test(test_jsonata_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
