@@ -55,7 +55,17 @@ typedef enum {
     SY_SFN_REQ_TIMER,    /* answer with resume_timer at or after wake_at_ms */
 } sy_sfn_req_kind_t;
 
-/* An outstanding request. Borrowed: valid until the next call that changes
+/* How a TASK request completes (the suffix of the Resource ARN). */
+typedef enum {
+    SY_SFN_PATTERN_REQUEST_RESPONSE = 0, /* answer with the call's result */
+    SY_SFN_PATTERN_SYNC,                 /* ".sync": answer when the job (e.g. a child execution) ends */
+    SY_SFN_PATTERN_WAIT_FOR_TOKEN,       /* ".waitForTaskToken": answer on SendTaskSuccess/Failure */
+} sy_sfn_pattern_t;
+
+/* A Map with an ItemReader first issues a TASK request for the reader's
+ * Resource and Parameters; answer it with the object's content (a JSON array
+ * or its JSON text), or with an error (States.ItemReaderFailed).
+ * An outstanding request. Borrowed: valid until the next call that changes
  * the execution (step, resume, abort, load, destroy). */
 typedef struct {
     int64_t id;
@@ -67,10 +77,13 @@ typedef struct {
     int64_t timeout_s;      /* TASK: 0 = none given (AWS default 99999999) */
     int64_t heartbeat_s;    /* TASK: 0 = none */
     int64_t wake_at_ms;     /* TIMER: epoch ms */
+    sy_sfn_pattern_t pattern; /* TASK */
+    const char *task_token; /* TASK with WAIT_FOR_TOKEN: the token also in $$.Task.Token */
 } sy_sfn_req_t;
 
-/* context: {"Execution": {"Id","Name","RoleArn","StartTime"}, "StateMachine": {"Id","Name"}},
- * (borrowed, copied); missing members get defaults. now_ms is the start time. */
+/* context: {"Execution": {"Id","Name","RoleArn","StartTime","RedriveCount"}, "StateMachine": {"Id","Name"}},
+ * (borrowed, copied); missing members get defaults. "RedriveCount": null
+ * leaves it out of $$.Execution, as for EXPRESS executions. now_ms is the start time. */
 sy_sfn_exec_t *sy_sfn_exec_new(const sy_sfn_def_t *def, const json_t *input, const json_t *context,
                                int64_t now_ms);
 void sy_sfn_exec_destroy(sy_sfn_exec_t **self_p);
@@ -90,6 +103,13 @@ void sy_sfn_exec_pending(const sy_sfn_exec_t *exec, const sy_sfn_req_t **reqs, s
 int sy_sfn_exec_resume_task(sy_sfn_exec_t *exec, int64_t req_id, const json_t *result,
                             const char *error, const char *cause);
 int sy_sfn_exec_resume_timer(sy_sfn_exec_t *exec, int64_t req_id);
+/* .waitForTaskToken: the integration call itself succeeded (output borrowed,
+ * may be NULL); records TaskSubmitted and keeps waiting for the token.
+ * Returns 0, or -1 when the id is not an outstanding token request. */
+int sy_sfn_exec_task_submitted(sy_sfn_exec_t *exec, int64_t req_id, const json_t *output);
+/* The outstanding request waiting for token, or -1: SendTaskSuccess /
+ * SendTaskFailure / SendTaskHeartbeat map a token to the request to resume. */
+int64_t sy_sfn_exec_token_request(const sy_sfn_exec_t *exec, const char *token);
 /* StopExecution: ABORTED, pending requests dropped. */
 void sy_sfn_exec_abort(sy_sfn_exec_t *exec, const char *error, const char *cause);
 /* The state machine's TimeoutSeconds elapsed: TIMED_OUT. */
