@@ -285,7 +285,7 @@ class SfnCrashTest(SfnBase):
             "W2": {"Type": "Wait", "Seconds": 10, "Next": "Send"},
             "Send": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
                      "Parameters": {"QueueUrl": q, "MessageBody.$": "States.Format('{}', $.i)"},
-                     "ResultPath": null, "Next": "Out"},
+                     "ResultPath": None, "Next": "Out"},
             "Out": {"Type": "Pass", "Parameters": {"i.$": "$.i", "done": True}, "End": True}}}
         arn = self.machine(d)
         execs = {}
@@ -293,7 +293,9 @@ class SfnCrashTest(SfnBase):
             execs[i] = self.sfn.start_execution(stateMachineArn=arn, name="e%d" % i,
                                                 input=json.dumps({"i": i}))["executionArn"]
         time.sleep(2.5)
+        running = harness.psql_value("SELECT count(*) FROM sy_sfn_executions WHERE status = 'RUNNING'", db=self.db)
         self.broker.kill9()
+        self.assertGreater(int(running), 100, "the crash should hit executions in flight")
         time.sleep(0.5)
         self.broker.restart()
         deadline = time.time() + 120
