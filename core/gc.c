@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <semaphore.h>
 #include <unistd.h>
 
 typedef struct job {
@@ -16,6 +17,7 @@ typedef struct job {
     sy_err_t *err;
     sy_err_t local_err;
     bool done;
+    sem_t *wake; /* posted when done: each caller sleeps on its own */
     struct job *next;
 } job_t;
 
@@ -24,7 +26,7 @@ struct sy_gc {
     int nwriters, max_batch;
     pthread_t *threads;
     pthread_mutex_t mu;
-    pthread_cond_t work_cv, done_cv;
+    pthread_cond_t work_cv;
     job_t *head, *tail;
     bool stopping;
 };
@@ -142,10 +144,11 @@ static void *writer_main(void *u)
         }
         sy_metric_inc("switchyard_group_commit_batches_total", NULL, 1);
         sy_metric_inc("switchyard_group_commit_jobs_total", NULL, (double)n);
-        pthread_mutex_lock(&gc->mu);
-        for (int i = 0; i < n; i++) batch[i]->done = true;
-        pthread_cond_broadcast(&gc->done_cv);
-        pthread_mutex_unlock(&gc->mu);
+        for (int i = 0; i < n; i++) {
+            sem_t *w = batch[i]->wake; /* the job may be gone once posted */
+            __atomic_store_n(&batch[i]->done, true, __ATOMIC_RELEASE);
+            sem_post(w);
+        }
     }
     free(batch);
     if (c) PQfinish(c);
@@ -160,7 +163,6 @@ sy_gc_t *sy_gc_new(const char *conninfo, int writers, int max_batch)
     gc->max_batch = max_batch;
     pthread_mutex_init(&gc->mu, NULL);
     pthread_cond_init(&gc->work_cv, NULL);
-    pthread_cond_init(&gc->done_cv, NULL);
     gc->threads = sy_calloc((size_t)writers, sizeof(pthread_t));
     for (int i = 0; i < writers; i++) pthread_create(&gc->threads[i], NULL, writer_main, gc);
     return gc;
@@ -179,7 +181,6 @@ void sy_gc_destroy(sy_gc_t **self_p)
     free(gc->conninfo);
     pthread_mutex_destroy(&gc->mu);
     pthread_cond_destroy(&gc->work_cv);
-    pthread_cond_destroy(&gc->done_cv);
     free(gc);
     *self_p = NULL;
 }
@@ -188,24 +189,29 @@ void sy_gc_submit_many(sy_gc_t *gc, sy_gc_run_fn run, sy_gc_after_fn after, void
                        sy_err_t *errs)
 {
     job_t *jobs = sy_calloc((size_t)n, sizeof *jobs);
+    sem_t wake;
+    sem_init(&wake, 0, 0);
     pthread_mutex_lock(&gc->mu);
     if (gc->stopping) {
         pthread_mutex_unlock(&gc->mu);
         for (int i = 0; i < n; i++)
             rcs[i] = sy_err_set(&errs[i], SY_E_INTERNAL, 503, "ServiceUnavailable", "broker is shutting down");
         free(jobs);
+        sem_destroy(&wake);
         return;
     }
     for (int i = 0; i < n; i++) {
-        jobs[i] = (job_t){.run = run, .after = after, .arg = args[i]};
+        jobs[i] = (job_t){.run = run, .after = after, .arg = args[i], .wake = &wake};
         if (gc->tail) gc->tail->next = &jobs[i];
         else gc->head = &jobs[i];
         gc->tail = &jobs[i];
     }
     pthread_cond_signal(&gc->work_cv);
-    for (int i = 0; i < n; i++)
-        while (!jobs[i].done) pthread_cond_wait(&gc->done_cv, &gc->mu);
     pthread_mutex_unlock(&gc->mu);
+    for (int i = 0; i < n; i++)
+        while (sem_wait(&wake) != 0) {
+        }
+    sem_destroy(&wake);
     for (int i = 0; i < n; i++) {
         rcs[i] = jobs[i].rc;
         if (jobs[i].rc < 0) errs[i] = jobs[i].local_err;
@@ -215,18 +221,23 @@ void sy_gc_submit_many(sy_gc_t *gc, sy_gc_run_fn run, sy_gc_after_fn after, void
 
 int sy_gc_submit(sy_gc_t *gc, sy_gc_run_fn run, sy_gc_after_fn after, void *arg, sy_err_t *err)
 {
-    job_t j = {.run = run, .after = after, .arg = arg, .err = err};
+    sem_t wake;
+    sem_init(&wake, 0, 0);
+    job_t j = {.run = run, .after = after, .arg = arg, .err = err, .wake = &wake};
     pthread_mutex_lock(&gc->mu);
     if (gc->stopping) {
         pthread_mutex_unlock(&gc->mu);
+        sem_destroy(&wake);
         return sy_err_set(err, SY_E_INTERNAL, 503, "ServiceUnavailable", "broker is shutting down");
     }
     if (gc->tail) gc->tail->next = &j;
     else gc->head = &j;
     gc->tail = &j;
     pthread_cond_signal(&gc->work_cv);
-    while (!j.done) pthread_cond_wait(&gc->done_cv, &gc->mu);
     pthread_mutex_unlock(&gc->mu);
+    while (sem_wait(&wake) != 0) {
+    }
+    sem_destroy(&wake);
     if (j.rc < 0 && err) *err = j.local_err;
     return j.rc;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #define MAX_ROUTES 32
 
@@ -247,7 +248,10 @@ static void route(sy_ctx_t *ctx, sy_req_t *req, sy_resp_t *resp, conn_state_t *s
         req->service = rt->service;
         req->action = action;
         json_error_t jerr;
-        req->json = req->body_len ? json_loadb(req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr)
+        /* SQS: a \u0000 in a message is the action's InvalidMessageContents, not a
+         * SerializationException (queue/message.c validates with JSON string lengths) */
+        size_t jflags = JSON_REJECT_DUPLICATES | (strcmp(rt->service, "sqs") == 0 ? JSON_ALLOW_NUL : 0);
+        req->json = req->body_len ? json_loadb(req->body, req->body_len, jflags, &jerr)
                                   : json_object();
         if (!json_is_object(req->json)) {
             sy_err_set(&err, SY_E_INVALID, 400, "SerializationException", "request body is not a JSON object");
@@ -309,7 +313,10 @@ static bool authorize(sy_ctx_t *ctx, sy_req_t *req, sy_resp_t *resp)
     const char *target = sy_req_header(req, "X-Amz-Target");
     req->proto = target ? SY_PROTO_JSON10 : req->path && strncmp(req->path, "/20", 3) == 0 ? SY_PROTO_REST
                                                                                           : SY_PROTO_QUERY;
-    sy_resp_error(resp, req, &err, "");
+    const char *ctype = sy_req_header(req, "Content-Type");
+    bool sns = strstr(req->query, "Version=2010-03-31") ||
+               (ctype && strstr(ctype, "form-urlencoded") && req->body_len && memmem(req->body, req->body_len, "Version=2010-03-31", 18));
+    sy_resp_error(resp, req, &err, sns ? "http://sns.amazonaws.com/doc/2010-03-31/" : "http://queue.amazonaws.com/doc/2012-11-05/");
     return false;
 }
 
@@ -463,7 +470,8 @@ void sy_http_destroy(sy_http_t **self_p)
 {
     if (!self_p || !*self_p) return;
     sy_http_t *h = *self_p;
-    MHD_quiesce_daemon(h->d); /* stop accepting new connections */
+    MHD_socket ls = MHD_quiesce_daemon(h->d); /* stop accepting new connections */
+    if (ls != MHD_INVALID_SOCKET) close(ls);        /* refuse, don't leave them in the backlog */
     /* let requests already under way finish (bounded), then close */
     pthread_mutex_lock(&h->mu);
     h->draining = true;

@@ -210,12 +210,8 @@ int sy_queue_start(sy_ctx_t *ctx, sy_err_t *err)
     e->ctx = ctx;
     pthread_mutex_init(&e->mu, NULL);
     pthread_mutex_init(&e->cache_mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&e->cv, &ca);
-    pthread_condattr_destroy(&ca);
     e->wake_seq = sy_calloc(WAKE_SLOTS, sizeof(uint64_t));
+    e->waiting = sy_calloc(WAKE_SLOTS, sizeof(waiter_t *));
     const char *mr = getenv("SWITCHYARD_TEST_MIN_RETENTION");
     e->min_retention_s = mr && atoi(mr) > 0 ? atoi(mr) : 60;
     const char *sw = getenv("SWITCHYARD_SWEEP_MS");
@@ -233,10 +229,7 @@ void sy_queue_wake_all(sy_ctx_t *ctx)
 {
     queue_engine_t *e = queue_engine(ctx);
     if (!e) return;
-    pthread_mutex_lock(&e->mu);
-    e->stop = true;
-    pthread_cond_broadcast(&e->cv);
-    pthread_mutex_unlock(&e->mu);
+    waiters_stop(e);
 }
 
 void sy_queue_stop(sy_ctx_t *ctx)
@@ -249,8 +242,8 @@ void sy_queue_stop(sy_ctx_t *ctx)
         pthread_join(e->sweeper, NULL);
     }
     pthread_mutex_destroy(&e->mu);
-    pthread_cond_destroy(&e->cv);
     qcache_free(e);
+    free(e->waiting);
     pthread_mutex_destroy(&e->cache_mu);
     free(e->wake_seq);
     free(e);

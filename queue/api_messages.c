@@ -281,7 +281,7 @@ int sqs_receive_message(const sy_req_t *req, json_t *in, json_t **out, sy_err_t 
         uint64_t seq = waiters_seq(e, q.id);
         if ((rc = store_receive(CTX(req), &q, (int)max, (int)vis, got, &n, err)) < 0) goto done;
         if (n > 0 || sy_mono_us() >= deadline || e->stop || req->ctx->stopping) break;
-        waiters_wait(e, q.id, seq, deadline);
+        waiters_wait(e, q.id, seq, (int)max, deadline);
     }
     json_t *msgs = json_array();
     for (int i = 0; i < n; i++) {

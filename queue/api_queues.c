@@ -65,7 +65,10 @@ int sqs_create_queue(const sy_req_t *req, json_t *in, json_t **out, sy_err_t *er
     sy_queue_t probe;
     probe.attrs = NULL;
     queue_from_row(&probe, 0, name, fifo, attrs);
-    rc = store_queue_create(CTX(req), name, fifo, attrs, tags ? tags : json_object_get(in, "Tags") ? json_object_get(in, "Tags") : json_object(), probe.retention_s, false, &q, &created, err);
+    json_t *no_tags = json_object();
+    rc = store_queue_create(CTX(req), name, fifo, attrs, tags ? tags : no_tags, probe.retention_s, false, &q,
+                            &created, err);
+    json_decref(no_tags);
     if (rc < 0) goto done;
     if (!created) { /* idempotent only when every given attribute matches */
         const char *k;

@@ -26,8 +26,8 @@ typedef struct waiter waiter_t;
 typedef struct {
     sy_ctx_t *ctx;
     pthread_mutex_t mu;
-    pthread_cond_t cv;          /* broadcast on any wake; waiters re-check */
     uint64_t *wake_seq;         /* per-queue wake counters (hashed) */
+    waiter_t **waiting;         /* parked long polls per slot, oldest first */
     pthread_t listener, sweeper;
     bool threads_up;
     volatile bool stop;
@@ -124,9 +124,12 @@ void send_result(const send_job_t *j, sy_msg_sent_t *out);
 
 /* waiters.c: long polling, local and across brokers (LISTEN/NOTIFY) */
 uint64_t waiters_seq(queue_engine_t *e, int64_t qid);
-void waiters_wake(queue_engine_t *e, int64_t qid);
-/* Wait until woken for qid (seq changed) or deadline (mono us). */
-void waiters_wait(queue_engine_t *e, int64_t qid, uint64_t seq, int64_t deadline_us);
+void waiters_wake(queue_engine_t *e, int64_t qid);                 /* everyone on qid */
+void waiters_wake_n(queue_engine_t *e, int64_t qid, long count);   /* enough for count messages */
+void waiters_stop(queue_engine_t *e);
+/* Park until woken for qid, 1 s passes, or the deadline (mono us); returns
+ * at once if qid was woken since `seq` was read. */
+void waiters_wait(queue_engine_t *e, int64_t qid, uint64_t seq, int want, int64_t deadline_us);
 int waiters_start(queue_engine_t *e, sy_err_t *err);
 
 /* sweeper.c: retention, dedup expiry, message-move tasks */

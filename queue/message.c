@@ -92,6 +92,12 @@ int msg_validate_attrs(json_t *attrs, size_t *size_out, sy_err_t *err)
                               "The message attribute '%s' must contain non-empty message attribute type.", name);
         const char *sv = sy_json_str(v, "StringValue");
         const char *bv = sy_json_str(v, "BinaryValue");
+        /* JSON requests may carry \u0000: lengths come from the JSON strings, not strlen */
+        size_t svlen = sv ? json_string_length(json_object_get(v, "StringValue")) : 0;
+        size_t bvlen = bv ? json_string_length(json_object_get(v, "BinaryValue")) : 0;
+        if (strlen(type) != json_string_length(json_object_get(v, "DataType")))
+            return sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue",
+                              "The type of message (user) attribute '%s' is invalid.", name);
         bool is_str = strncmp(type, "String", 6) == 0 && (type[6] == 0 || type[6] == '.');
         bool is_num = strncmp(type, "Number", 6) == 0 && (type[6] == 0 || type[6] == '.');
         bool is_bin = strncmp(type, "Binary", 6) == 0 && (type[6] == 0 || type[6] == '.');
@@ -103,7 +109,7 @@ int msg_validate_attrs(json_t *attrs, size_t *size_out, sy_err_t *err)
         if (is_bin) {
             unsigned char *raw;
             size_t rawlen;
-            if (!bv || sv || sy_base64_decode(bv, strlen(bv), &raw, &rawlen) < 0)
+            if (!bv || sv || bvlen != strlen(bv) || sy_base64_decode(bv, bvlen, &raw, &rawlen) < 0)
                 return sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue",
                                   "The message attribute '%s' with type 'Binary' must use field 'Binary'.", name);
             if (rawlen == 0) {
@@ -125,8 +131,8 @@ int msg_validate_attrs(json_t *attrs, size_t *size_out, sy_err_t *err)
                 return sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue",
                                   "Value %s for parameter MessageAttributes.%s is invalid. Reason: Could not parse a number.",
                                   sv, name);
-            if (msg_validate_body(sv, strlen(sv), err) < 0) return SY_E_INVALID;
-            size += strlen(sv);
+            if (msg_validate_body(sv, svlen, err) < 0) return SY_E_INVALID;
+            size += svlen;
         }
     }
 done:

@@ -125,11 +125,13 @@ int store_send_one(PGconn *c, send_job_t *j, sy_err_t *err)
 /* ------------------------------------------------------------- leasing */
 static const char *SQL_LEASE_HEAD_STD =
     "WITH c AS (SELECT id FROM sy_messages WHERE queue_id = $1 AND visible_at <= now() "
+    "  AND sent_at > now() - make_interval(secs => $6::int) "
     "  ORDER BY visible_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), ";
 static const char *SQL_LEASE_HEAD_FIFO =
     "WITH busy AS (SELECT DISTINCT group_id FROM sy_messages WHERE queue_id = $1 AND visible_at > now() "
     "  AND receive_count > 0), "
     "c AS (SELECT id FROM sy_messages WHERE queue_id = $1 AND visible_at <= now() "
+    "  AND sent_at > now() - make_interval(secs => $6::int) "
     "  AND group_id NOT IN (SELECT group_id FROM busy) ORDER BY id LIMIT $2 FOR UPDATE), ";
 static const char *SQL_LEASE_TAIL =
     "mv AS (DELETE FROM sy_messages m USING c WHERE m.id = c.id AND $4::int > 0 AND m.receive_count >= $4::int "
@@ -207,7 +209,7 @@ static PGresult *lease_pipelined(PGconn *c, bool fifo, const char *sql, const ch
     PQsendQueryParams(c, "SET LOCAL synchronous_commit = off", 0, NULL, NULL, NULL, NULL, 0);
     if (fifo) /* serialize FIFO receives per queue across brokers */
         PQsendQueryParams(c, "SELECT 1 FROM sy_queues WHERE id = $1 FOR UPDATE", 1, NULL, p, NULL, NULL, 0);
-    PQsendQueryParams(c, sql, 5, NULL, p, NULL, NULL, 0);
+    PQsendQueryParams(c, sql, 6, NULL, p, NULL, NULL, 0);
     PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
     PQpipelineSync(c);
     int nq = fifo ? 5 : 4, lease_idx = fifo ? 3 : 2;
@@ -242,17 +244,25 @@ static PGresult *lease_pipelined(PGconn *c, bool fifo, const char *sql, const ch
     return lease;
 }
 
+static int leased_by_id(const void *a, const void *b)
+{
+    int64_t x = ((const leased_t *)a)->id, y = ((const leased_t *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
 int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
                   sy_err_t *err)
 {
     *n = 0;
-    char qid[24], lim[16], vis[16], maxrc[16], dlq[24];
+    char qid[24], lim[16], vis[16], maxrc[16], dlq[24], ret[16];
     snprintf(qid, sizeof qid, "%lld", (long long)q->id);
+    snprintf(ret, sizeof ret, "%d", q->retention_s);
     snprintf(lim, sizeof lim, "%d", max);
     snprintf(vis, sizeof vis, "%d", visibility_s);
     bool has_dlq = dlq_id(ctx, q, dlq);
     snprintf(maxrc, sizeof maxrc, "%d", has_dlq ? q->max_receive : 0);
-    const char *p[5] = {qid, lim, vis, maxrc, has_dlq ? dlq : NULL};
+    /* past MessageRetentionPeriod: never delivered, even before the sweeper removes it */
+    const char *p[6] = {qid, lim, vis, maxrc, has_dlq ? dlq : NULL, ret};
     char *sql = sy_asprintf("%s%s", q->fifo ? SQL_LEASE_HEAD_FIFO : SQL_LEASE_HEAD_STD, SQL_LEASE_TAIL);
     PGconn *c = sy_pg_acquire(ctx->pool);
     if (!c) {
@@ -264,11 +274,32 @@ int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s,
     free(sql);
     if (!r) return SY_E_DB;
     for (int i = 0; i < PQntuples(r) && i < max; i++) row_to_leased(r, i, &out[(*n)++]);
+    /* UPDATE ... RETURNING does not keep c's ORDER BY: put a FIFO group's
+     * messages back in send (id) order */
+    if (*n > 1) qsort(out, (size_t)*n, sizeof *out, leased_by_id);
     PQclear(r);
     return 0;
 }
 
 /* ------------------------------------------- delete (group-committed) */
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Mark each job found when its message id is among the returned rows. */
+static void mark_found(PGresult *r, receipt_job_t **jobs, int n)
+{
+    int rows = r ? PQntuples(r) : 0;
+    int64_t *ids = sy_malloc(sizeof(int64_t) * (size_t)(rows ? rows : 1));
+    for (int k = 0; k < rows; k++) ids[k] = atoll(PQgetvalue(r, k, 0));
+    qsort(ids, (size_t)rows, sizeof *ids, cmp_i64);
+    for (int i = 0; i < n; i++)
+        jobs[i]->found = rows && bsearch(&jobs[i]->msg_id, ids, (size_t)rows, sizeof *ids, cmp_i64) != NULL;
+    free(ids);
+}
+
 static void id_arrays(void **args, int n, sy_buf_t *mids, sy_buf_t *qids, sy_buf_t *toks)
 {
     sy_buf_puts(mids, "{");
@@ -300,13 +331,10 @@ void store_delete_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
                              "RETURNING m.id",
                              3, p);
     for (int i = 0; i < n; i++) {
-        receipt_job_t *j = args[i];
-        j->found = false;
         rcs[i] = r ? 0 : SY_E_DB;
         if (!r) errs[i] = e;
-        for (int k = 0; r && k < PQntuples(r); k++)
-            if (atoll(PQgetvalue(r, k, 0)) == j->msg_id) j->found = true;
     }
+    mark_found(r, (receipt_job_t **)args, n);
     PQclear(r);
     sy_buf_free(&mids);
     sy_buf_free(&qids);
@@ -345,11 +373,10 @@ int store_change_visibility(sy_ctx_t *ctx, receipt_job_t *jobs, int n, sy_err_t 
         rc = SY_E_DB;
         goto done;
     }
-    for (int i = 0; i < n; i++) {
-        jobs[i].found = false;
-        for (int k = 0; k < PQntuples(r); k++)
-            if (atoll(PQgetvalue(r, k, 0)) == jobs[i].msg_id) jobs[i].found = true;
-    }
+    receipt_job_t **jp = sy_malloc(sizeof(receipt_job_t *) * (size_t)n);
+    for (int i = 0; i < n; i++) jp[i] = &jobs[i];
+    mark_found(r, jp, n);
+    free(jp);
 done:
     PQclear(r);
     sy_buf_free(&mids);

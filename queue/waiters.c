@@ -14,6 +14,17 @@ static size_t slot(int64_t qid)
     return (size_t)((uint64_t)qid * 0x9E3779B97F4A7C15ull >> 54) % WAKE_SLOTS;
 }
 
+/* A long poll parked on a queue. Wakes are targeted: a commit of n messages
+ * wakes waiters (oldest first) until their MaxNumberOfMessages cover n, so
+ * a send does not stampede every receiver into an empty lease. */
+struct waiter {
+    int64_t qid;
+    int want;
+    bool woken;
+    pthread_cond_t cv;
+    struct waiter *next;
+};
+
 uint64_t waiters_seq(queue_engine_t *e, int64_t qid)
 {
     pthread_mutex_lock(&e->mu);
@@ -22,20 +33,66 @@ uint64_t waiters_seq(queue_engine_t *e, int64_t qid)
     return s;
 }
 
-void waiters_wake(queue_engine_t *e, int64_t qid)
+static void wake_locked(queue_engine_t *e, int64_t qid, long count)
+{
+    size_t sl = slot(qid);
+    e->wake_seq[sl]++;
+    for (waiter_t *w = e->waiting[sl]; w && count > 0; w = w->next) {
+        if (w->qid != qid || w->woken) continue;
+        w->woken = true;
+        pthread_cond_signal(&w->cv);
+        count -= w->want;
+    }
+}
+
+void waiters_wake_n(queue_engine_t *e, int64_t qid, long count)
 {
     pthread_mutex_lock(&e->mu);
-    e->wake_seq[slot(qid)]++;
-    pthread_cond_broadcast(&e->cv);
+    wake_locked(e, qid, count);
     pthread_mutex_unlock(&e->mu);
 }
 
-void waiters_wait(queue_engine_t *e, int64_t qid, uint64_t seq, int64_t deadline_us)
+void waiters_wake(queue_engine_t *e, int64_t qid)
 {
-    int64_t until = sy_mono_us() + 1000000;
-    if (deadline_us < until) until = deadline_us;
+    waiters_wake_n(e, qid, 1L << 40);
+}
+
+static void wake_everyone_locked(queue_engine_t *e)
+{
+    for (size_t i = 0; i < WAKE_SLOTS; i++) {
+        e->wake_seq[i]++;
+        for (waiter_t *w = e->waiting[i]; w; w = w->next) {
+            w->woken = true;
+            pthread_cond_signal(&w->cv);
+        }
+    }
+}
+
+void waiters_stop(queue_engine_t *e)
+{
     pthread_mutex_lock(&e->mu);
-    while (!e->stop && e->wake_seq[slot(qid)] == seq) {
+    e->stop = true;
+    wake_everyone_locked(e);
+    pthread_mutex_unlock(&e->mu);
+}
+
+void waiters_wait(queue_engine_t *e, int64_t qid, uint64_t seq, int want, int64_t deadline_us)
+{
+    int64_t until = sy_mono_us() + 1000000; /* re-check for delays and expiries */
+    if (deadline_us < until) until = deadline_us;
+    size_t sl = slot(qid);
+    waiter_t w = {.qid = qid, .want = want > 0 ? want : 1};
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&w.cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_lock(&e->mu);
+    if (e->stop || e->wake_seq[sl] != seq) goto out; /* woken since the caller looked */
+    waiter_t **tail = &e->waiting[sl];
+    while (*tail) tail = &(*tail)->next;
+    *tail = &w; /* oldest first */
+    while (!w.woken && !e->stop) {
         int64_t left = until - sy_mono_us();
         if (left <= 0) break;
         struct timespec ts;
@@ -46,18 +103,32 @@ void waiters_wait(queue_engine_t *e, int64_t qid, uint64_t seq, int64_t deadline
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000;
         }
-        pthread_cond_timedwait(&e->cv, &e->mu, &ts);
+        pthread_cond_timedwait(&w.cv, &e->mu, &ts);
     }
+    for (waiter_t **pp = &e->waiting[sl]; *pp; pp = &(*pp)->next)
+        if (*pp == &w) {
+            *pp = w.next;
+            break;
+        }
+out:
     pthread_mutex_unlock(&e->mu);
+    pthread_cond_destroy(&w.cv);
 }
 
 /* send committed here: wake local waiters at once */
 void store_send_after(void **args, int n, const int *rcs)
 {
+    /* one wake per queue, sized by how many of its messages committed */
     for (int i = 0; i < n; i++) {
-        if (rcs[i] != 0) continue;
         send_job_t *j = args[i];
-        if (j->engine) waiters_wake(j->engine, j->queue_id);
+        if (rcs[i] != 0 || !j->engine) continue;
+        bool seen = false;
+        for (int k = 0; k < i && !seen; k++)
+            seen = rcs[k] == 0 && ((send_job_t *)args[k])->queue_id == j->queue_id;
+        if (seen) continue;
+        long count = 0;
+        for (int k = i; k < n; k++) count += rcs[k] == 0 && ((send_job_t *)args[k])->queue_id == j->queue_id;
+        waiters_wake_n(j->engine, j->queue_id, count);
     }
 }
 
@@ -97,8 +168,7 @@ static void *listener_main(void *u)
             c = NULL;
             /* wake everyone: a notification may have been missed */
             pthread_mutex_lock(&e->mu);
-            for (size_t i = 0; i < WAKE_SLOTS; i++) e->wake_seq[i]++;
-            pthread_cond_broadcast(&e->cv);
+            wake_everyone_locked(e);
             pthread_mutex_unlock(&e->mu);
             continue;
         }

@@ -1,6 +1,7 @@
 /* server/main.c - `switchyard serve|migrate|worker|config` */
 #include "core/core.h"
 #include "queue/queue.h"
+#include "statemachine/statemachine.h"
 #include "server/server.h"
 #include "worker/worker.h"
 
@@ -116,6 +117,10 @@ static int cmd_serve(int argc, char **argv)
         goto done;
     }
     queue_up = true;
+    if (sy_sfn_start(&ctx, &err) < 0) {
+        sy_log(SY_LOG_ERROR, "sfn", NULL, "could not start", "error", err.message);
+        goto done;
+    }
     http = sy_http_new(&ctx, ctx.cfg.listen, &err);
     if (!http) {
         sy_log(SY_LOG_ERROR, "http", NULL, err.message);
@@ -133,6 +138,7 @@ done:
     ctx.stopping = 1;
     if (queue_up) sy_queue_wake_all(&ctx); /* long polls return now */
     sy_http_destroy(&http);                /* stop accepting, finish in-flight */
+    sy_sfn_stop(&ctx);
     if (queue_up) sy_queue_stop(&ctx);
     sy_gc_destroy(&ctx.gc);
     sy_pg_pool_destroy(&ctx.pool);

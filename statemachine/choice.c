@@ -220,11 +220,12 @@ static int rule_eval(const json_t *r, const json_t *input, const json_t *ctx, bo
 }
 
 int sfn_choice_eval(const json_t *state, const json_t *input, const json_t *ctx, const char **next,
-                    sfn_fault_t *f)
+                    const json_t **assign, sfn_fault_t *f)
 {
     size_t i;
     json_t *r;
     *next = NULL;
+    *assign = NULL;
     json_array_foreach(json_object_get(state, "Choices"), i, r)
     {
         bool m;
@@ -232,9 +233,11 @@ int sfn_choice_eval(const json_t *state, const json_t *input, const json_t *ctx,
             return -1;
         if (m) {
             *next = json_string_value(json_object_get(r, "Next"));
+            *assign = json_object_get(r, "Assign");
             return 0;
         }
     }
     *next = json_string_value(json_object_get(state, "Default"));
+    *assign = json_object_get(state, "Assign"); /* the state's Assign goes with Default */
     return 0;
 }

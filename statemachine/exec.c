@@ -62,8 +62,16 @@ json_t *sfn_ctx(const sfn_x_t *x, const json_t *t)
     json_object_set_new(s, "Name", json_string(sfn_gets(t, "state")));
     json_t *et = json_object_get(t, "entered_time");
     json_object_set(s, "EnteredTime", et ? et : json_string(""));
-    json_object_set_new(s, "RetryCount", json_integer(sfn_geti(t, "attempt")));
+    const char *type = sfn_gets(sfn_state_def(x, t), "Type");
+    if (type && !strcmp(type, "Task")) /* AWS shows RetryCount only in Task states */
+        json_object_set_new(s, "RetryCount", json_integer(sfn_geti(t, "attempt")));
     json_object_set_new(c, "State", s);
+    json_t *vars = json_object_get(t, "vars");
+    if (vars)
+        json_object_set(c, SFN_VARS_KEY, vars);
+    const char *token = sfn_gets(t, "token");
+    if (token)
+        json_object_set_new(c, "Task", json_pack("{s:s}", "Token", token));
     return c;
 }
 
@@ -121,6 +129,8 @@ json_t *sfn_thread_new(sfn_x_t *x, int64_t parent, int64_t index, json_t *scope,
     sfn_sets(t, "phase", "enter");
     json_t *pt = parent >= 0 ? sfn_thread_get(x, parent) : NULL;
     sfn_seti(t, "prev", pt ? sfn_geti(pt, "prev") : 0);
+    if (pt && json_object_get(pt, "vars")) /* inner scopes see, but do not change, outer variables */
+        json_object_set_new(t, "vars", json_deep_copy(json_object_get(pt, "vars")));
     if (pt && (json_is_true(json_object_get(pt, "silent")) || json_is_true(json_object_get(pt, "distributed"))))
         json_object_set_new(t, "silent", json_true());
     char key[24];
@@ -147,7 +157,7 @@ void sfn_thread_drop(sfn_x_t *x, int64_t id)
 static void reset_state_fields(json_t *t)
 {
     static const char *keys[] = {"attempt", "retries", "eff", "req", "kids", "out", "result",
-                                 "fault_error", "fault_cause", "entered", "entered_time"};
+                                 "fault_error", "fault_cause", "entered", "entered_time", "assigned", "token", "submitted", "reader_result"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         json_object_del(t, keys[i]);
 }
@@ -173,6 +183,9 @@ int64_t sfn_request_task(sfn_x_t *x, json_t *t, const char *resource, const json
     sfn_seti(r, "attempt", sfn_geti(t, "attempt"));
     sfn_seti(r, "timeout", sfn_geti(t, "timeout_s"));
     sfn_seti(r, "heartbeat", sfn_geti(t, "heartbeat_s"));
+    sfn_seti(r, "pattern", sfn_task_pattern(resource));
+    if (sfn_gets(t, "token"))
+        sfn_sets(r, "token", sfn_gets(t, "token"));
     (void)st;
     json_object_set_new(t, "req", r);
     return id;
@@ -202,6 +215,19 @@ static void req_fill(sy_sfn_req_t *q, const json_t *t)
     q->timeout_s = sfn_geti(r, "timeout");
     q->heartbeat_s = sfn_geti(r, "heartbeat");
     q->wake_at_ms = sfn_geti(r, "wake_at");
+    q->pattern = (sy_sfn_pattern_t)sfn_geti(r, "pattern");
+    q->task_token = sfn_gets(r, "token");
+}
+
+sy_sfn_pattern_t sfn_task_pattern(const char *resource)
+{
+    size_t n = resource ? strlen(resource) : 0;
+    if (n > 17 && !strcmp(resource + n - 17, ".waitForTaskToken"))
+        return SY_SFN_PATTERN_WAIT_FOR_TOKEN;
+    const char *sync = resource ? strstr(resource, ".sync") : NULL;
+    if (sync && (!sync[5] || sync[5] == ':'))
+        return SY_SFN_PATTERN_SYNC;
+    return SY_SFN_PATTERN_REQUEST_RESPONSE;
 }
 
 void sfn_reqs_rebuild(sfn_x_t *x, bool only_issued)
@@ -339,6 +365,42 @@ static bool too_big(const json_t *v)
     return big;
 }
 
+int sfn_assign(sfn_x_t *x, json_t *t, const json_t *assign, const json_t *doc, const json_t *ctx, sfn_fault_t *f)
+{
+    (void)x;
+    if (!assign)
+        return 0;
+    json_t *vals = NULL;
+    if (sfn_payload_eval(assign, doc, ctx, &vals, f) != 0)
+        return -1;
+    json_object_set_new(t, "assigned", vals);
+    return 0;
+}
+
+/* Variables assigned by the state take effect as it exits; the Exited event lists them. */
+static void apply_assigned(json_t *t, json_t *details)
+{
+    json_t *vals = json_object_get(t, "assigned");
+    if (!vals)
+        return;
+    json_t *vars = json_object_get(t, "vars");
+    if (!vars) {
+        vars = json_object();
+        json_object_set_new(t, "vars", vars);
+    }
+    json_t *shown = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach(vals, k, v)
+    {
+        json_object_set(vars, k, v);
+        json_object_set_new(shown, k, sfn_payload_text(v));
+    }
+    json_object_set_new(details, "assignedVariables", shown);
+    json_object_set_new(details, "assignedVariablesDetails", json_pack("{s:b}", "truncated", 0));
+    json_object_del(t, "assigned");
+}
+
 void sfn_state_done_next(sfn_x_t *x, json_t *t, json_t *output, const char *next)
 {
     const json_t *st = sfn_state_def(x, t);
@@ -357,6 +419,7 @@ void sfn_state_done_next(sfn_x_t *x, json_t *t, json_t *output, const char *next
     json_object_set_new(d, "name", json_string(sfn_gets(t, "state")));
     json_object_set_new(d, "output", sfn_payload_text(output));
     json_object_set_new(d, "outputDetails", json_pack("{s:b}", "truncated", 0));
+    apply_assigned(t, d);
     sfn_emit(x, t, evt, "stateExitedEventDetails", d);
     if (!next && (json_is_true(json_object_get(st, "End")) || !strcmp(type, "Succeed"))) {
         thread_succeed(x, t, output);
@@ -398,7 +461,7 @@ bool sfn_error_matches(const json_t *error_equals, const char *error)
 }
 
 /* Returns true when a retry was scheduled. */
-static bool try_retry(sfn_x_t *x, json_t *t, const json_t *st, const char *error)
+bool sfn_try_retry(sfn_x_t *x, json_t *t, const json_t *st, const char *error)
 {
     size_t i;
     json_t *r;
@@ -441,7 +504,7 @@ void sfn_state_error(sfn_x_t *x, json_t *t, const char *error, const char *cause
 {
     const json_t *st = sfn_state_def(x, t);
     json_object_del(t, "req");
-    if (try_retry(x, t, st, error))
+    if (sfn_try_retry(x, t, st, error))
         return;
     size_t i;
     json_t *c;
@@ -451,10 +514,22 @@ void sfn_state_error(sfn_x_t *x, json_t *t, const char *error, const char *cause
             continue;
         json_t *eo = json_object();
         json_object_set_new(eo, "Error", json_string(error));
-        if (cause)
-            json_object_set_new(eo, "Cause", json_string(cause));
+        /* A task error without a cause (a timeout) is caught with "Cause": "". */
+        const char *type = sfn_gets(st, "Type");
+        if (cause || (type && !strcmp(type, "Task")))
+            json_object_set_new(eo, "Cause", json_string(cause ? cause : ""));
         json_t *out = NULL;
         sfn_fault_t f = {0};
+        json_object_del(t, "assigned");
+        json_t *ctx = sfn_ctx(x, t);
+        int arc = sfn_assign(x, t, json_object_get(c, "Assign"), eo, ctx, &f);
+        json_decref(ctx);
+        if (arc != 0) {
+            json_decref(eo);
+            sfn_state_fault(x, t, &f);
+            sfn_fault_clear(&f);
+            return;
+        }
         if (sfn_result_path(c, json_object_get(t, "input"), eo, &out, &f) != 0) {
             sfn_state_fault(x, t, &f);
             sfn_fault_clear(&f);
@@ -478,6 +553,8 @@ void sfn_finish_result(sfn_x_t *x, json_t *t, json_t *result)
         json_decref(result);
         result = sel;
     }
+    if (sfn_assign(x, t, json_object_get(st, "Assign"), result, ctx, &f) != 0)
+        goto fault;
     if (sfn_result_path(st, json_object_get(t, "input"), result, &doc, &f) != 0) {
         result = NULL;
         goto fault;

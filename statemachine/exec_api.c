@@ -29,6 +29,8 @@ static json_t *default_ctx(const json_t *given, const json_t *input, int64_t now
         json_object_set_new(e, "StartTime", json_string(ts));
     if (!json_object_get(e, "RedriveCount"))
         json_object_set_new(e, "RedriveCount", json_integer(0));
+    else if (json_is_null(json_object_get(e, "RedriveCount")))
+        json_object_del(e, "RedriveCount"); /* EXPRESS executions have none */
     json_object_set_new(e, "Input", json_deep_copy(input));
     json_t *sm = json_object_get(c, "StateMachine");
     if (!json_is_object(sm)) {
@@ -140,6 +142,17 @@ static bool advance(sfn_x_t *x, json_t *t)
         run(x, t);
     else if (!strcmp(ph, "task_done"))
         sfn_task_result(x, t);
+    else if (!strcmp(ph, "reader_done")) {
+        sfn_sets(t, "phase", "run");
+        if (sfn_gets(t, "fault_error")) {
+            char *err = sfn_xstrdup(sfn_gets(t, "fault_error")), *cause = sfn_xstrdup(sfn_gets(t, "fault_cause"));
+            json_object_del(t, "fault_error");
+            json_object_del(t, "fault_cause");
+            sfn_state_error(x, t, err, cause);
+            free(err);
+            free(cause);
+        }
+    }
     else if (!strcmp(ph, "timer_done")) {
         json_t *out = json_incref(json_object_get(t, "out"));
         sfn_state_done(x, t, out);
@@ -191,6 +204,17 @@ int sy_sfn_exec_resume_task(sy_sfn_exec_t *x, int64_t req_id, const json_t *resu
                             const char *cause)
 {
     json_t *t = sfn_thread_by_req(x, req_id);
+    if (t && !strcmp(sfn_gets(t, "phase"), "wait_reader")) { /* a Map's ItemReader */
+        json_object_del(t, "req");
+        if (error) {
+            sfn_sets(t, "fault_error", "States.ItemReaderFailed");
+            sfn_sets(t, "fault_cause", cause ? cause : error);
+        } else {
+            json_object_set_new(t, "reader_result", result ? json_deep_copy(result) : json_null());
+        }
+        sfn_sets(t, "phase", "reader_done");
+        return 0;
+    }
     if (!t || strcmp(sfn_gets(t, "phase"), "wait_task") != 0)
         return -1;
     if (error) {
@@ -217,6 +241,37 @@ int sy_sfn_exec_resume_timer(sy_sfn_exec_t *x, int64_t req_id)
     else
         return -1;
     return 0;
+}
+
+int sy_sfn_exec_task_submitted(sy_sfn_exec_t *x, int64_t req_id, const json_t *output)
+{
+    json_t *t = sfn_thread_by_req(x, req_id);
+    json_t *r = json_object_get(t, "req");
+    if (!t || strcmp(sfn_gets(t, "phase"), "wait_task") != 0 ||
+        sfn_geti(r, "pattern") != SY_SFN_PATTERN_WAIT_FOR_TOKEN || json_is_true(json_object_get(t, "submitted")))
+        return -1;
+    json_t *d = sfn_task_details(sfn_gets(r, "resource"));
+    json_object_set_new(d, "output", sfn_payload_text(output ? output : json_null()));
+    json_object_set_new(d, "outputDetails", json_pack("{s:b}", "truncated", 0));
+    sfn_emit(x, t, "TaskSubmitted", "taskSubmittedEventDetails", d);
+    json_object_set_new(t, "submitted", json_true());
+    return 0;
+}
+
+int64_t sy_sfn_exec_token_request(const sy_sfn_exec_t *x, const char *token)
+{
+    const char *k;
+    json_t *t;
+    if (!token)
+        return -1;
+    json_object_foreach(json_object_get(x->st, "threads"), k, t)
+    {
+        json_t *r = json_object_get(t, "req");
+        const char *tok = sfn_gets(r, "token");
+        if (tok && !strcmp(tok, token) && !strcmp(sfn_gets(t, "phase"), "wait_task"))
+            return sfn_geti(r, "id");
+    }
+    return -1;
 }
 
 static json_t *root_thread(const sfn_x_t *x)

@@ -18,8 +18,12 @@ json_t *sfn_loads_any(const char *s, size_t n); /* any JSON value or NULL */
 bool sfn_is_int(const json_t *v);            /* integer or integral real */
 bool sfn_parse_timestamp(const char *s, int64_t *epoch_ms); /* RFC 3339 with T and zone */
 void sfn_format_time(int64_t ms, char out[40]);              /* 2024-01-01T00:00:00.000Z */
+void sfn_uuid(char out[37]);                                 /* random v4 UUID */
 
 /* ---- JSONPath (jsonpath.c) ---- */
+/* The context object handed to path evaluation carries the thread's
+ * variables under this key; "$$" never shows it and "$name" reads it. */
+#define SFN_VARS_KEY "$vars"
 typedef enum { JP_OK = 0, JP_MISSING = 1, JP_SYNTAX = -1 } jp_rc_t;
 /* Query doc. Definite paths give the value, indefinite ones (wildcards,
  * slices, filters, ..) an array of matches. On JP_MISSING *where is the
@@ -63,7 +67,7 @@ int sfn_result_path(const json_t *state, const json_t *raw_input, json_t *result
 /* Returns the Next of the matching rule, the Default, or NULL (no match);
  * -1 on a runtime fault. */
 int sfn_choice_eval(const json_t *state, const json_t *input, const json_t *ctx, const char **next,
-                    sfn_fault_t *f);
+                    const json_t **assign, sfn_fault_t *f);
 
 /* ---- errors (retry.c) ---- */
 bool sfn_error_matches(const json_t *error_equals, const char *error);
@@ -73,6 +77,9 @@ typedef struct {
     json_t *diags; /* array */
     int flags;
     bool jsonata;  /* top-level QueryLanguage JSONata */
+    bool state_jsonata; /* the state being checked is in JSONata mode */
+    bool ql_free;  /* inside a distributed Map processor: QueryLanguage may switch */
+    json_t *names; /* every state name seen so far (unique across the machine) */
 } sfn_vctx_t;
 void sfn_diag(sfn_vctx_t *v, const char *code, const char *loc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -121,6 +128,7 @@ json_t *sfn_payload_text(const json_t *v); /* new JSON string holding v's JSON t
 /* Requests */
 int64_t sfn_request_task(sfn_x_t *x, json_t *t, const char *resource, const json_t *input);
 int64_t sfn_request_timer(sfn_x_t *x, json_t *t, int64_t wake_at_ms);
+sy_sfn_pattern_t sfn_task_pattern(const char *resource);
 /* Thread lifecycle */
 json_t *sfn_thread_new(sfn_x_t *x, int64_t parent, int64_t index, json_t *scope, json_t *input);
 json_t *sfn_thread_get(const sfn_x_t *x, int64_t id);
@@ -130,10 +138,15 @@ void sfn_state_done(sfn_x_t *x, json_t *t, json_t *output);
 void sfn_state_done_next(sfn_x_t *x, json_t *t, json_t *output, const char *next);
 int sfn_effective_input(sfn_x_t *x, json_t *t, const json_t *st, const json_t *ctx, json_t **eff,
                         sfn_fault_t *f);
+/* Evaluate an Assign template against doc ($) with the variables from
+ * before the state; applied when the state exits. */
+int sfn_assign(sfn_x_t *x, json_t *t, const json_t *assign, const json_t *doc, const json_t *ctx, sfn_fault_t *f);
 /* Runtime fault in the current state (States.Runtime etc., never caught). */
 void sfn_state_fault(sfn_x_t *x, json_t *t, const sfn_fault_t *f);
 /* Error of a Task/Parallel/Map: Retry, then Catch, then the thread fails. */
 void sfn_state_error(sfn_x_t *x, json_t *t, const char *error, const char *cause);
+/* Schedule a retry when a retrier matches and has attempts left. */
+bool sfn_try_retry(sfn_x_t *x, json_t *t, const json_t *st, const char *error);
 /* End the thread as failed (Fail state, unhandled error). */
 void sfn_thread_fail(sfn_x_t *x, json_t *t, const char *error, const char *cause);
 /* Called when a child thread ends. */
@@ -152,6 +165,7 @@ void sfn_run_succeed(sfn_x_t *x, json_t *t);
 void sfn_run_fail(sfn_x_t *x, json_t *t);
 void sfn_run_task(sfn_x_t *x, json_t *t);
 void sfn_task_result(sfn_x_t *x, json_t *t);   /* phase "task_done" */
+json_t *sfn_task_details(const char *res);     /* {resource, resourceType} of an integration */
 void sfn_run_parallel(sfn_x_t *x, json_t *t);
 void sfn_run_map(sfn_x_t *x, json_t *t);
 void sfn_map_child_done(sfn_x_t *x, json_t *t, json_t *child);

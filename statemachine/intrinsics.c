@@ -180,9 +180,10 @@ static int bad_type(ix_t *x, const char *fn, int i, const char *type)
 
 static int f_format(ix_t *x, arg_t *a, int n, json_t **out)
 {
-    if (n < 1 || !a[0].raw)
+    /* a string literal, or a path (e.g. a variable) holding a string */
+    if (n < 1 || (!a[0].raw && !json_is_string(a[0].v)))
         return fail(x, "States.Runtime", "The first argument of States.Format must be a string literal");
-    const char *t = a[0].raw;
+    const char *t = a[0].raw ? a[0].raw : json_string_value(a[0].v);
     size_t cap = strlen(t) + 1, len = 0;
     char *s = sfn_xmalloc(cap);
     int k = 1;
@@ -527,19 +528,8 @@ static int f_uuid(ix_t *x, arg_t *a, int n, json_t **out)
 {
     if (!want(x, "States.UUID", a, n, 0, 0))
         return -1;
-    unsigned char b[16];
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (!f || fread(b, 1, 16, f) != 16) {
-        if (f)
-            fclose(f);
-        return fail(x, "States.Runtime", "could not read random bytes");
-    }
-    fclose(f);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
     char s[37];
-    snprintf(s, sizeof s, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+    sfn_uuid(s);
     *out = json_string(s);
     return 0;
 }

@@ -62,7 +62,7 @@ static char *parse_quoted(const char **pp)
     size_t cap = strlen(p) + 1, n = 0;
     char *out = sfn_xmalloc(cap);
     while (*p && *p != q) {
-        if (*p == '\\' && p[1])
+        if (*p == '\\' && (p[1] == q || p[1] == '\\')) /* other backslashes are literal */
             p++;
         out[n++] = *p++;
     }
@@ -310,23 +310,53 @@ static bool jp_definite(const jp_t *jp)
     return true;
 }
 
-bool sfn_jp_valid(const char *path)
+/* "$name..." refers to a variable (Assign); "$$" to the context object. */
+static bool is_var_ref(const char *path)
+{
+    return path[0] == '$' && (isalpha((unsigned char)path[1]) || path[1] == '_');
+}
+
+/* The path with its root ("$", "$$" or "$name") replaced by "$", or NULL. */
+static char *rooted(const char *path)
 {
     if (!path || path[0] != '$')
-        return false;
-    const char *p = path[1] == '$' ? path + 1 : path;
+        return NULL;
+    if (path[1] == '$')
+        return sfn_xstrdup(path + 1);
+    if (!is_var_ref(path))
+        return sfn_xstrdup(path);
+    size_t n = 1;
+    while (path[n] && path[n] != '.' && path[n] != '[') {
+        if (!isalnum((unsigned char)path[n]) && path[n] != '_')
+            return NULL;
+        n++;
+    }
+    return sfn_printf("$%s", path + n);
+}
+
+bool sfn_jp_valid(const char *path)
+{
+    char *p = rooted(path);
     jp_t jp;
-    if (!jp_parse(p, &jp))
-        return false;
-    jp_free(&jp);
-    return true;
+    bool ok = p && jp_parse(p, &jp);
+    if (ok)
+        jp_free(&jp);
+    /* Script expressions ("$[(@.length-1)]") are valid JSONPath (Jayway
+     * accepts them) though this engine does not evaluate them. */
+    if (!ok && p && strstr(p, "[(") && strstr(p, ")]"))
+        ok = true;
+    free(p);
+    return ok;
 }
 
 bool sfn_jp_is_reference(const char *path)
 {
     jp_t jp;
-    const char *p = path && path[0] == '$' && path[1] == '$' ? path + 1 : path;
-    if (!p || !jp_parse(p, &jp))
+    char *rp = rooted(path);
+    const char *p = rp;
+    bool parsed = p && jp_parse(p, &jp);
+    free(rp);
+    if (!parsed)
         return false;
     bool d = jp_definite(&jp);
     jp_free(&jp);
@@ -719,6 +749,31 @@ int sfn_jp_set(json_t **doc, const char *path, json_t *value, char **err)
     return rc;
 }
 
+
+static int var_eval(const char *path, const json_t *ctx, json_t **out, char **err)
+{
+    size_t n = 1;
+    while (path[n] && path[n] != '.' && path[n] != '[')
+        n++;
+    char *name = strndup(path + 1, n - 1);
+    const json_t *v = json_object_get(json_object_get(ctx, SFN_VARS_KEY), name);
+    if (!v) {
+        *err = sfn_printf("Invalid path '%s' : variable '%s' is not defined", path, name);
+        free(name);
+        return -1;
+    }
+    free(name);
+    char *rest = sfn_printf("$%s", path + n);
+    char *where = NULL;
+    jp_rc_t rc = sfn_jp_query(rest, v, out, &where);
+    if (rc != JP_OK)
+        *err = rc == JP_SYNTAX ? sfn_printf("invalid path '%s'", path)
+                               : sfn_printf("Invalid path '%s' : No results for path: %s", path, where);
+    free(where);
+    free(rest);
+    return rc == JP_OK ? 0 : -1;
+}
+
 int sy_sfn_path_eval(const char *path, const json_t *doc, const json_t *ctx, json_t **out, char **err)
 {
     *out = NULL;
@@ -727,11 +782,20 @@ int sy_sfn_path_eval(const char *path, const json_t *doc, const json_t *ctx, jso
         *err = sfn_printf("invalid path '%s'", path ? path : "");
         return -1;
     }
+    if (is_var_ref(path))
+        return var_eval(path, ctx, out, err);
     bool context = path[1] == '$';
     char *where = NULL;
     jp_rc_t rc = sfn_jp_query(context ? path + 1 : path, context ? ctx : doc, out, &where);
-    if (rc == JP_OK)
+    if (rc == JP_OK) {
+        if (context && json_is_object(*out) && json_object_get(*out, SFN_VARS_KEY)) {
+            json_t *c = json_deep_copy(*out); /* variables are not part of $$ */
+            json_object_del(c, SFN_VARS_KEY);
+            json_decref(*out);
+            *out = c;
+        }
         return 0;
+    }
     if (rc == JP_SYNTAX)
         *err = sfn_printf("invalid path '%s'", path);
     else {

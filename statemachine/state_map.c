@@ -22,6 +22,15 @@ static int int_field(const json_t *st, const char *lit, const char *pathk, const
         return 0;
     if (sfn_value_eval(p, pathk, in, ctx, &v, f) != 0)
         return -1;
+    if (json_is_string(v)) { /* AWS also takes a number written as a string ("1") */
+        json_t *num = sfn_loads_any(json_string_value(v), strlen(json_string_value(v)));
+        if (json_is_number(num)) {
+            json_decref(v);
+            v = num;
+        } else {
+            json_decref(num);
+        }
+    }
     if (real ? !json_is_number(v) : !sfn_is_int(v)) {
         char *s = json_is_string(v) ? sfn_xstrdup(json_string_value(v)) : sfn_dumps(v);
         sfn_fault_set(f, "States.Runtime", "The %s field refers to value \"%s\" which is not a valid %s: %s",
@@ -35,11 +44,20 @@ static int int_field(const json_t *st, const char *lit, const char *pathk, const
     return 0;
 }
 
+/* MaxConcurrency is read before MapStateStarted, the tolerated failures after. */
+static int map_concurrency(const json_t *st, const json_t *in, const json_t *ctx, json_t *kids, sfn_fault_t *f)
+{
+    double maxc = 0;
+    if (int_field(st, "MaxConcurrency", "MaxConcurrencyPath", in, ctx, false, &maxc, f) != 0)
+        return -1;
+    sfn_seti(kids, "maxc", (int64_t)maxc);
+    return 0;
+}
+
 static int map_limits(const json_t *st, const json_t *in, const json_t *ctx, json_t *kids, sfn_fault_t *f)
 {
-    double maxc = 0, tolc = -1, tolp = -1;
-    if (int_field(st, "MaxConcurrency", "MaxConcurrencyPath", in, ctx, false, &maxc, f) != 0 ||
-        int_field(st, "ToleratedFailureCount", "ToleratedFailureCountPath", in, ctx, false, &tolc, f) != 0 ||
+    double tolc = -1, tolp = -1;
+    if (int_field(st, "ToleratedFailureCount", "ToleratedFailureCountPath", in, ctx, false, &tolc, f) != 0 ||
         int_field(st, "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", in, ctx, true, &tolp, f) != 0)
         return -1;
     if (json_object_get(st, "ToleratedFailureCountPath") && tolc < 0) {
@@ -50,7 +68,6 @@ static int map_limits(const json_t *st, const json_t *in, const json_t *ctx, jso
         sfn_fault_set(f, "States.Runtime", "ToleratedFailurePercentage must be between 0 and 100.");
         return -1;
     }
-    sfn_seti(kids, "maxc", (int64_t)maxc);
     json_object_set_new(kids, "tolc", json_real(tolc));
     json_object_set_new(kids, "tolp", json_real(tolp));
     return 0;
@@ -91,6 +108,37 @@ static json_t *batch_items(const json_t *st, json_t *items, const json_t *in, co
     return out;
 }
 
+/* ItemReader: the caller answered the reader's TASK request with the object's
+ * content (a JSON array, or its JSON text). Only InputType JSON is read here. */
+static int reader_items(json_t *t, const json_t *reader, const json_t *in, const json_t *ctx, json_t **items,
+                        sfn_fault_t *f)
+{
+    const json_t *cfg = json_object_get(reader, "ReaderConfig");
+    const char *type = sfn_gets(cfg, "InputType");
+    json_t *got = json_object_get(t, "reader_result");
+    if (type && strcmp(type, "JSON") != 0) {
+        sfn_fault_set(f, "States.ItemReaderFailed", "ItemReader InputType %s is not supported", type);
+        return -1;
+    }
+    *items = json_is_string(got) ? sfn_loads_any(json_string_value(got), strlen(json_string_value(got)))
+                                 : json_incref(got);
+    if (!json_is_array(*items)) {
+        json_decref(*items);
+        *items = NULL;
+        sfn_fault_set(f, "States.ItemReaderFailed", "Attempting to map over non-iterable node.");
+        return -1;
+    }
+    double max = 0;
+    if (int_field(cfg, "MaxItems", "MaxItemsPath", in, ctx, false, &max, f) != 0) {
+        json_decref(*items);
+        *items = NULL;
+        return -1;
+    }
+    while (max > 0 && json_array_size(*items) > (size_t)max)
+        json_array_remove(*items, json_array_size(*items) - 1);
+    return 0;
+}
+
 static int map_items(sfn_x_t *x, json_t *t, const json_t *st, const json_t *in, const json_t *ctx,
                      json_t **items, sfn_fault_t *f)
 {
@@ -99,10 +147,8 @@ static int map_items(sfn_x_t *x, json_t *t, const json_t *st, const json_t *in, 
     const char *ip = sfn_gets(st, "ItemsPath");
     *items = NULL;
     json_t *reader = json_object_get(st, "ItemReader");
-    if (reader) {
-        sfn_fault_set(f, "States.ItemReaderFailed", "ItemReader is not supported by this engine");
-        return -1;
-    }
+    if (reader)
+        return reader_items(t, reader, in, ctx, items, f);
     if (sfn_value_eval(ip ? ip : "$", "ItemsPath", in, ctx, items, f) != 0)
         return -1;
     if (!json_is_array(*items)) {
@@ -145,7 +191,8 @@ static int start_iteration(sfn_x_t *x, json_t *t, json_t *kids, int64_t i, sfn_f
     } else {
         input = json_deep_copy(item);
     }
-    sfn_emit(x, t, "MapIterationStarted", "mapIterationStartedEventDetails", iter_details(t, i));
+    if (!json_is_true(json_object_get(t, "distributed"))) /* a map run has its own history */
+        sfn_emit(x, t, "MapIterationStarted", "mapIterationStartedEventDetails", iter_details(t, i));
     const char *k = json_object_get(st, "ItemProcessor") ? "ItemProcessor" : "Iterator";
     sfn_thread_new(x, sfn_geti(t, "id"), i, sfn_child_scope(t, k, -1), input);
     sfn_seti(kids, "running", sfn_geti(kids, "running") + 1);
@@ -175,18 +222,32 @@ static void map_succeeded(sfn_x_t *x, json_t *t)
 {
     json_t *kids = json_object_get(t, "kids");
     json_t *results = json_incref(json_object_get(kids, "results"));
+    /* MapStateSucceeded follows the last MapIterationSucceeded; MapStateExited
+     * is chained to the same event as MapStateSucceeded. */
+    if (json_object_get(kids, "last_done"))
+        sfn_seti(t, "prev", sfn_geti(kids, "last_done"));
     json_object_del(t, "kids");
-    if (json_is_true(json_object_get(t, "distributed"))) {
+    if (json_is_true(json_object_get(t, "distributed")))
         sfn_emit(x, t, "MapRunSucceeded", NULL, NULL);
-        int64_t prev = sfn_geti(t, "prev");
-        sfn_emit(x, t, "MapStateSucceeded", NULL, NULL);
-        sfn_seti(t, "prev", prev);
-    } else {
-        sfn_emit(x, t, "MapStateSucceeded", NULL, NULL);
-    }
+    int64_t prev = sfn_geti(t, "prev");
+    sfn_emit(x, t, "MapStateSucceeded", NULL, NULL);
+    sfn_seti(t, "prev", prev);
     json_object_del(t, "distributed");
     sfn_sets(t, "phase", "run");
     sfn_finish_result(x, t, results);
+}
+
+/* arn:aws:states:<region>:<account>:mapRun:<state machine>/<label or state>:<uuid> */
+static char *map_run_arn(const sfn_x_t *x, const json_t *t, const json_t *st)
+{
+    const char *sm = sfn_gets(json_object_get(json_object_get(x->st, "ctx"), "StateMachine"), "Id");
+    const char *label = sfn_gets(st, "Label");
+    char uuid[37];
+    sfn_uuid(uuid);
+    const char *p = sm ? strstr(sm, ":stateMachine:") : NULL;
+    if (!p)
+        return sfn_printf("%s/%s:%s", sm ? sm : "", label ? label : sfn_gets(t, "state"), uuid);
+    return sfn_printf("%.*s:mapRun:%s/%s:%s", (int)(p - sm), sm, p + 14, label ? label : sfn_gets(t, "state"), uuid);
 }
 
 void sfn_run_map(sfn_x_t *x, json_t *t)
@@ -194,9 +255,31 @@ void sfn_run_map(sfn_x_t *x, json_t *t)
     const json_t *st = sfn_state_def(x, t);
     json_t *ctx = sfn_ctx(x, t), *in = NULL, *items = NULL;
     sfn_fault_t f = {0};
+    const json_t *reader = json_object_get(st, "ItemReader");
+    if (reader && !json_object_get(t, "reader_result")) {
+        /* fetch the items first: a TASK request for the reader's resource */
+        json_t *params = NULL;
+        if (sfn_path_select(st, "InputPath", json_object_get(t, "input"), ctx, &in, &f) != 0 ||
+            sfn_payload_eval(json_object_get(reader, "Parameters") ? json_object_get(reader, "Parameters")
+                                                                    : json_object_get(reader, "Arguments"),
+                             in, ctx, &params, &f) != 0) {
+            json_decref(in);
+            json_decref(ctx);
+            sfn_state_fault(x, t, &f);
+            sfn_fault_clear(&f);
+            return;
+        }
+        sfn_request_task(x, t, sfn_gets(reader, "Resource"), params);
+        sfn_sets(t, "phase", "wait_reader");
+        json_decref(params);
+        json_decref(in);
+        json_decref(ctx);
+        return;
+    }
     json_t *kids = json_object();
     if (sfn_path_select(st, "InputPath", json_object_get(t, "input"), ctx, &in, &f) != 0 ||
-        map_items(x, t, st, in, ctx, &items, &f) != 0) {
+        map_items(x, t, st, in, ctx, &items, &f) != 0 || map_concurrency(st, in, ctx, kids, &f) != 0) {
+        json_decref(items);
         json_decref(kids);
         json_decref(in);
         json_decref(ctx);
@@ -216,12 +299,12 @@ void sfn_run_map(sfn_x_t *x, json_t *t)
         return;
     }
     json_decref(ctx);
+    json_object_del(t, "reader_result");
     const json_t *proc = json_object_get(st, "ItemProcessor");
     const char *mode = sfn_gets(json_object_get(proc ? proc : json_object_get(st, "Iterator"), "ProcessorConfig"), "Mode");
     if (mode && !strcmp(mode, "DISTRIBUTED")) {
         json_object_set_new(t, "distributed", json_true());
-        char *arn = sfn_printf("%s/%s:%lld", sfn_gets(json_object_get(json_object_get(x->st, "ctx"), "StateMachine"), "Id"),
-                               sfn_gets(t, "state"), (long long)sfn_geti(t, "id"));
+        char *arn = map_run_arn(x, t, st);
         sfn_emit(x, t, "MapRunStarted", "mapRunStartedEventDetails", json_pack("{s:s}", "mapRunArn", arn));
         free(arn);
     }
@@ -264,9 +347,11 @@ void sfn_map_child_done(sfn_x_t *x, json_t *t, json_t *child)
     int64_t last = sfn_geti(child, "prev");
     sfn_emit(x, child, ok ? "MapIterationSucceeded" : "MapIterationFailed",
              ok ? "mapIterationSucceededEventDetails" : "mapIterationFailedEventDetails", iter_details(t, i));
-    /* AWS chains MapStateSucceeded to the last MapIterationSucceeded, but
-     * MapStateFailed to the failed iteration's last state event. */
-    sfn_seti(t, "prev", ok ? sfn_geti(child, "prev") : last);
+    /* The next MapIterationStarted and a MapStateFailed follow the finished
+     * iteration's last state event; MapStateSucceeded the last MapIterationSucceeded. */
+    sfn_seti(t, "prev", last);
+    if (ok)
+        sfn_seti(kids, "last_done", sfn_geti(child, "prev"));
     sfn_seti(kids, "running", sfn_geti(kids, "running") - 1);
     if (ok) {
         json_array_set(json_object_get(kids, "results"), (size_t)i, json_object_get(child, "output"));
@@ -275,19 +360,22 @@ void sfn_map_child_done(sfn_x_t *x, json_t *t, json_t *child)
         if (!tolerated(kids)) {
             bool had_tolerance = json_real_value(json_object_get(kids, "tolc")) >= 0 ||
                                  json_real_value(json_object_get(kids, "tolp")) >= 0;
+            const char *err = had_tolerance ? "States.ExceedToleratedFailureThreshold"
+                              : sfn_gets(child, "error") ? sfn_gets(child, "error") : "";
+            const char *cause = had_tolerance ? "The specified tolerated failure threshold was exceeded"
+                                              : sfn_gets(child, "cause");
             sfn_drop_children(x, t);
             json_object_del(t, "kids");
-            if (json_is_true(json_object_get(t, "distributed")))
-                sfn_emit(x, t, "MapRunFailed", NULL, NULL);
+            bool distributed = json_is_true(json_object_get(t, "distributed"));
             json_object_del(t, "distributed");
-            sfn_emit(x, t, "MapStateFailed", NULL, NULL);
             sfn_sets(t, "phase", "run");
-            if (had_tolerance)
-                sfn_state_error(x, t, "States.ExceedToleratedFailureThreshold",
-                                "The specified tolerated failure threshold was exceeded");
-            else
-                sfn_state_error(x, t, sfn_gets(child, "error") ? sfn_gets(child, "error") : "",
-                                sfn_gets(child, "cause"));
+            /* A retried Map starts again without a MapStateFailed event. */
+            if (!distributed && sfn_try_retry(x, t, sfn_state_def(x, t), err))
+                return;
+            if (distributed)
+                sfn_emit(x, t, "MapRunFailed", NULL, NULL);
+            sfn_emit(x, t, "MapStateFailed", NULL, NULL);
+            sfn_state_error(x, t, err, cause);
             return;
         }
     }

@@ -64,12 +64,15 @@ void sfn_parallel_child_done(sfn_x_t *x, json_t *t, json_t *child)
         return;
     sfn_seti(t, "prev", sfn_geti(child, "prev"));
     if (strcmp(sfn_gets(child, "status"), "ok") != 0) {
+        const char *err = sfn_gets(child, "error") ? sfn_gets(child, "error") : "";
         sfn_drop_children(x, t);
         json_object_del(t, "kids");
-        sfn_emit(x, t, "ParallelStateFailed", NULL, NULL);
         sfn_sets(t, "phase", "run");
-        sfn_state_error(x, t, sfn_gets(child, "error") ? sfn_gets(child, "error") : "",
-                        sfn_gets(child, "cause"));
+        /* A retried Parallel starts again without a ParallelStateFailed event. */
+        if (sfn_try_retry(x, t, sfn_state_def(x, t), err))
+            return;
+        sfn_emit(x, t, "ParallelStateFailed", NULL, NULL);
+        sfn_state_error(x, t, err, sfn_gets(child, "cause"));
         return;
     }
     json_array_set(json_object_get(kids, "results"), (size_t)sfn_geti(child, "index"),
@@ -80,7 +83,10 @@ void sfn_parallel_child_done(sfn_x_t *x, json_t *t, json_t *child)
         return;
     json_t *results = json_incref(json_object_get(kids, "results"));
     json_object_del(t, "kids");
+    /* AWS chains ParallelStateExited to the same event as ParallelStateSucceeded. */
+    int64_t prev = sfn_geti(t, "prev");
     sfn_emit(x, t, "ParallelStateSucceeded", NULL, NULL);
+    sfn_seti(t, "prev", prev);
     sfn_sets(t, "phase", "run");
     sfn_finish_result(x, t, results);
 }

@@ -42,6 +42,8 @@ void sfn_run_pass(sfn_x_t *x, json_t *t)
         json_decref(eff);
         eff = json_deep_copy(result);
     }
+    if (sfn_assign(x, t, json_object_get(st, "Assign"), eff, ctx, &f) != 0)
+        goto fault;
     if (sfn_result_path(st, json_object_get(t, "input"), eff, &doc, &f) != 0) {
         eff = NULL;
         goto fault;
@@ -123,6 +125,8 @@ void sfn_run_wait(sfn_x_t *x, json_t *t)
     int64_t at = wait_until(x, st, in, ctx, &f);
     if (at < 0 && f.error)
         goto fault;
+    if (sfn_assign(x, t, json_object_get(st, "Assign"), in, ctx, &f) != 0)
+        goto fault;
     if (sfn_path_select(st, "OutputPath", in, ctx, &out, &f) != 0)
         goto fault;
     json_decref(in);
@@ -148,9 +152,10 @@ void sfn_run_choice(sfn_x_t *x, json_t *t)
     json_t *ctx = sfn_ctx(x, t), *in = NULL, *out = NULL;
     sfn_fault_t f = {0};
     const char *next = NULL;
+    const json_t *assign = NULL;
     if (sfn_path_select(st, "InputPath", json_object_get(t, "input"), ctx, &in, &f) != 0)
         goto fault;
-    if (sfn_choice_eval(st, in, ctx, &next, &f) != 0)
+    if (sfn_choice_eval(st, in, ctx, &next, &assign, &f) != 0)
         goto fault;
     if (!next) {
         json_decref(in);
@@ -158,6 +163,8 @@ void sfn_run_choice(sfn_x_t *x, json_t *t)
         sfn_thread_fail(x, t, "States.NoChoiceMatched", "No Matches!");
         return;
     }
+    if (sfn_assign(x, t, assign, in, ctx, &f) != 0)
+        goto fault;
     if (sfn_path_select(st, "OutputPath", in, ctx, &out, &f) != 0)
         goto fault;
     json_decref(in);
@@ -177,6 +184,7 @@ void sfn_run_succeed(sfn_x_t *x, json_t *t)
     json_t *ctx = sfn_ctx(x, t), *in = NULL, *out = NULL;
     sfn_fault_t f = {0};
     if (sfn_path_select(st, "InputPath", json_object_get(t, "input"), ctx, &in, &f) != 0 ||
+        sfn_assign(x, t, json_object_get(st, "Assign"), in, ctx, &f) != 0 ||
         sfn_path_select(st, "OutputPath", in, ctx, &out, &f) != 0) {
         json_decref(in);
         json_decref(ctx);

@@ -28,7 +28,7 @@ static void split_resource(const char *res, char **type, char **name)
     *name = sfn_xstrdup(colon + 1);
 }
 
-static json_t *task_details(const char *res)
+json_t *sfn_task_details(const char *res)
 {
     char *type, *name;
     split_resource(res, &type, &name);
@@ -81,7 +81,7 @@ static void emit_scheduled(sfn_x_t *x, json_t *t, const char *res, const json_t 
         sfn_emit(x, t, "LambdaFunctionStarted", NULL, NULL);
         return;
     }
-    json_t *d = task_details(res);
+    json_t *d = sfn_task_details(res);
     json_object_set_new(d, "region", json_string("us-east-1"));
     json_object_set_new(d, "parameters", sfn_payload_text(eff));
     if (to)
@@ -89,7 +89,7 @@ static void emit_scheduled(sfn_x_t *x, json_t *t, const char *res, const json_t 
     if (hb)
         json_object_set_new(d, "heartbeatInSeconds", json_integer(hb));
     sfn_emit(x, t, "TaskScheduled", "taskScheduledEventDetails", d);
-    sfn_emit(x, t, "TaskStarted", "taskStartedEventDetails", task_details(res));
+    sfn_emit(x, t, "TaskStarted", "taskStartedEventDetails", sfn_task_details(res));
 }
 
 void sfn_run_task(sfn_x_t *x, json_t *t)
@@ -98,8 +98,25 @@ void sfn_run_task(sfn_x_t *x, json_t *t)
     const char *res = sfn_gets(st, "Resource");
     json_t *ctx = sfn_ctx(x, t), *eff = NULL;
     sfn_fault_t f = {0};
+    if (!res) { /* an unresolved CloudFormation reference */
+        json_decref(ctx);
+        sfn_fault_set(&f, "States.Runtime", "The resource of state '%s' is not a string", sfn_gets(t, "state"));
+        sfn_state_fault(x, t, &f);
+        sfn_fault_clear(&f);
+        return;
+    }
     int64_t to = 0, hb = 0;
     const json_t *in = json_object_get(t, "input");
+    if (sfn_task_pattern(res) == SY_SFN_PATTERN_WAIT_FOR_TOKEN) {
+        /* a fresh token per attempt, visible to Parameters as $$.Task.Token */
+        char uuid[37];
+        sfn_uuid(uuid);
+        char *token = sfn_printf("%s:%s", uuid, sfn_gets(json_object_get(json_object_get(x->st, "ctx"), "Execution"), "Name"));
+        sfn_sets(t, "token", token);
+        free(token);
+        json_decref(ctx);
+        ctx = sfn_ctx(x, t);
+    }
     if (seconds_field(st, "TimeoutSeconds", "TimeoutSecondsPath", in, ctx, &to, &f) != 0 ||
         seconds_field(st, "HeartbeatSeconds", "HeartbeatSecondsPath", in, ctx, &hb, &f) != 0 ||
         sfn_effective_input(x, t, st, ctx, &eff, &f) != 0) {
@@ -120,7 +137,7 @@ void sfn_run_task(sfn_x_t *x, json_t *t)
 static void emit_failed(sfn_x_t *x, json_t *t, const char *res, const char *error, const char *cause)
 {
     bool timeout = !strcmp(error, "States.Timeout") || !strcmp(error, "States.HeartbeatTimeout");
-    json_t *d = is_legacy_lambda(res) ? json_object() : task_details(res);
+    json_t *d = is_legacy_lambda(res) ? json_object() : sfn_task_details(res);
     json_object_set_new(d, "error", json_string(error));
     if (cause)
         json_object_set_new(d, "cause", json_string(cause));
@@ -145,6 +162,7 @@ void sfn_task_result(sfn_x_t *x, json_t *t)
     const json_t *st = sfn_state_def(x, t);
     const char *res = sfn_gets(st, "Resource");
     json_object_del(t, "req");
+    json_object_del(t, "submitted");
     if (sfn_gets(t, "fault_error")) {
         char *err = sfn_xstrdup(sfn_gets(t, "fault_error"));
         char *cause = sfn_gets(t, "fault_cause") ? sfn_xstrdup(sfn_gets(t, "fault_cause")) : NULL;
@@ -160,14 +178,20 @@ void sfn_task_result(sfn_x_t *x, json_t *t)
     json_object_del(t, "result");
     if (oversized(result)) {
         json_decref(result);
+        /* AWS names the Lambda ARN, or the integration's service ("lambda"). */
+        char *type = NULL, *name = NULL;
+        if (!is_legacy_lambda(res))
+            split_resource(res, &type, &name);
         char *cause = sfn_printf("The state/task '%s' returned a result with a size exceeding the "
-                                 "maximum number of bytes service limit.", sfn_gets(t, "state"));
+                                 "maximum number of bytes service limit.", type ? type : res);
+        free(type);
+        free(name);
         emit_failed(x, t, res, "States.DataLimitExceeded", cause);
         sfn_state_error(x, t, "States.DataLimitExceeded", cause);
         free(cause);
         return;
     }
-    json_t *d = is_legacy_lambda(res) ? json_object() : task_details(res);
+    json_t *d = is_legacy_lambda(res) ? json_object() : sfn_task_details(res);
     json_object_set_new(d, "output", sfn_payload_text(result));
     json_object_set_new(d, "outputDetails", json_pack("{s:b}", "truncated", 0));
     if (is_legacy_lambda(res))

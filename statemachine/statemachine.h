@@ -55,7 +55,17 @@ typedef enum {
     SY_SFN_REQ_TIMER,    /* answer with resume_timer at or after wake_at_ms */
 } sy_sfn_req_kind_t;
 
-/* An outstanding request. Borrowed: valid until the next call that changes
+/* How a TASK request completes (the suffix of the Resource ARN). */
+typedef enum {
+    SY_SFN_PATTERN_REQUEST_RESPONSE = 0, /* answer with the call's result */
+    SY_SFN_PATTERN_SYNC,                 /* ".sync": answer when the job (e.g. a child execution) ends */
+    SY_SFN_PATTERN_WAIT_FOR_TOKEN,       /* ".waitForTaskToken": answer on SendTaskSuccess/Failure */
+} sy_sfn_pattern_t;
+
+/* A Map with an ItemReader first issues a TASK request for the reader's
+ * Resource and Parameters; answer it with the object's content (a JSON array
+ * or its JSON text), or with an error (States.ItemReaderFailed).
+ * An outstanding request. Borrowed: valid until the next call that changes
  * the execution (step, resume, abort, load, destroy). */
 typedef struct {
     int64_t id;
@@ -67,10 +77,13 @@ typedef struct {
     int64_t timeout_s;      /* TASK: 0 = none given (AWS default 99999999) */
     int64_t heartbeat_s;    /* TASK: 0 = none */
     int64_t wake_at_ms;     /* TIMER: epoch ms */
+    sy_sfn_pattern_t pattern; /* TASK */
+    const char *task_token; /* TASK with WAIT_FOR_TOKEN: the token also in $$.Task.Token */
 } sy_sfn_req_t;
 
-/* context: {"Execution": {"Id","Name","RoleArn","StartTime"}, "StateMachine": {"Id","Name"}},
- * (borrowed, copied); missing members get defaults. now_ms is the start time. */
+/* context: {"Execution": {"Id","Name","RoleArn","StartTime","RedriveCount"}, "StateMachine": {"Id","Name"}},
+ * (borrowed, copied); missing members get defaults. "RedriveCount": null
+ * leaves it out of $$.Execution, as for EXPRESS executions. now_ms is the start time. */
 sy_sfn_exec_t *sy_sfn_exec_new(const sy_sfn_def_t *def, const json_t *input, const json_t *context,
                                int64_t now_ms);
 void sy_sfn_exec_destroy(sy_sfn_exec_t **self_p);
@@ -90,6 +103,13 @@ void sy_sfn_exec_pending(const sy_sfn_exec_t *exec, const sy_sfn_req_t **reqs, s
 int sy_sfn_exec_resume_task(sy_sfn_exec_t *exec, int64_t req_id, const json_t *result,
                             const char *error, const char *cause);
 int sy_sfn_exec_resume_timer(sy_sfn_exec_t *exec, int64_t req_id);
+/* .waitForTaskToken: the integration call itself succeeded (output borrowed,
+ * may be NULL); records TaskSubmitted and keeps waiting for the token.
+ * Returns 0, or -1 when the id is not an outstanding token request. */
+int sy_sfn_exec_task_submitted(sy_sfn_exec_t *exec, int64_t req_id, const json_t *output);
+/* The outstanding request waiting for token, or -1: SendTaskSuccess /
+ * SendTaskFailure / SendTaskHeartbeat map a token to the request to resume. */
+int64_t sy_sfn_exec_token_request(const sy_sfn_exec_t *exec, const char *token);
 /* StopExecution: ABORTED, pending requests dropped. */
 void sy_sfn_exec_abort(sy_sfn_exec_t *exec, const char *error, const char *cause);
 /* The state machine's TimeoutSeconds elapsed: TIMED_OUT. */
@@ -114,5 +134,52 @@ sy_sfn_exec_t *sy_sfn_exec_load(const sy_sfn_def_t *def, const json_t *saved);
 /* Evaluate path against doc ($) and ctx ($$). *out is new. Returns 0, or -1
  * with *err (new string) set to AWS's explanation. */
 int sy_sfn_path_eval(const char *path, const json_t *doc, const json_t *ctx, json_t **out, char **err);
+
+
+/* ==================================================================
+ * The Step Functions service: durable executor, express runner and the
+ * AWSStepFunctions.* API (api_*.c, executor*.c, express.c, store_sfn.c).
+ * ================================================================== */
+#include "core/core.h"
+
+/* Register the routes and start the executor threads (ctx->svc[SY_SVC_SFN]). */
+int sy_sfn_start(sy_ctx_t *ctx, sy_err_t *err);
+void sy_sfn_stop(sy_ctx_t *ctx);
+
+/* The function-task seam. A Task whose resource is a function
+ * (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER], or
+ * arn:aws:states:::lambda:invoke[.waitForTaskToken] with FunctionName) is
+ * handed to the invoker. For a STANDARD execution the invoker is called inside
+ * the executor's open transaction on `c`, so it can enqueue the invocation
+ * durably (sy_queue_tx_send): the enqueue commits with the checkpoint or not
+ * at all. For an EXPRESS execution c is NULL and `express` is true. The
+ * invoker returns 0 once the invocation is accepted (the result comes later
+ * through sy_sfn_task_complete), or <0 with err->code / err->message, which
+ * fail the task with that error name and cause. */
+typedef struct {
+    const char *execution_arn; /* report the result to this execution... */
+    int64_t task_id;           /* ...and this task (request id) */
+    const char *resource;      /* as written in the definition */
+    const char *function;      /* function name or ARN (a qualifier kept) */
+    const json_t *payload;     /* the event to pass to the function */
+    int64_t timeout_s;         /* TimeoutSeconds of the state, 0 if none */
+    int attempt;               /* 0 on the first try */
+    bool express;
+} sy_sfn_invocation_t;
+typedef int (*sy_sfn_invoke_fn)(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv, void *udata,
+                                sy_err_t *err);
+/* Set the invoker (NULL: function tasks fail with Lambda.ServiceException). */
+void sy_sfn_set_function_invoker(sy_ctx_t *ctx, sy_sfn_invoke_fn fn, void *udata);
+/* Report a function task's outcome: result (borrowed; the function's
+ * output) on success, or error + cause on failure. c: an open transaction to
+ * join (the message commits with it) or NULL. Reporting twice is harmless:
+ * the second report finds the task no longer outstanding and is dropped. */
+int sy_sfn_task_complete(sy_ctx_t *ctx, PGconn *c, const char *execution_arn, int64_t task_id,
+                         const json_t *result, const char *error, const char *cause, sy_err_t *err);
+/* The built-in test invoker (enabled by SWITCHYARD_SFN_TEST_INVOKER=1):
+ * functions named *identity return their input, *raise* fail with
+ * {"errorType"} from the payload or "TestError", *sleep* answer after
+ * payload.seconds (durable: a delayed message), anything else identity. */
+int sy_sfn_test_invoker(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv, void *udata, sy_err_t *err);
 
 #endif

@@ -135,6 +135,10 @@ void sfn_validate_scope(sfn_vctx_t *v, const json_t *scope, const char *loc)
         char *sloc = sfn_printf("%s/States/%s", loc, name);
         if (strlen(name) > 80)
             sfn_diag(v, "SCHEMA_VALIDATION_FAILED", sloc, "State name cannot be longer than 80 characters");
+        if (v->names && json_object_get(v->names, name))
+            sfn_diag(v, "SCHEMA_VALIDATION_FAILED", sloc, "State name '%s' is not unique in the state machine", name);
+        else if (v->names)
+            json_object_set_new(v->names, name, json_true());
         sfn_validate_state(v, name, st, sloc);
         free(sloc);
     }
@@ -165,7 +169,7 @@ json_t *sy_sfn_validate(const char *text, size_t len, int flags)
     if (json_array_size(diags) > 0)
         return diags;
     json_t *root = json_loadb(text, len, 0, NULL);
-    sfn_vctx_t v = {.diags = diags, .flags = flags};
+    sfn_vctx_t v = {.diags = diags, .flags = flags, .names = json_object()};
     json_t *ql = json_object_get(root, "QueryLanguage");
     if (ql && (!json_is_string(ql) || (strcmp(json_string_value(ql), "JSONata") &&
                                        strcmp(json_string_value(ql), "JSONPath"))))
@@ -179,6 +183,7 @@ json_t *sy_sfn_validate(const char *text, size_t len, int flags)
     if (ver && !json_is_string(ver))
         sfn_diag(&v, "SCHEMA_VALIDATION_FAILED", "/Version", "Version must be a string");
     sfn_validate_scope(&v, root, "");
+    json_decref(v.names);
     json_decref(root);
     return diags;
 }

@@ -169,13 +169,33 @@ static bool lambda_arn_ok(const char *res)
     return true;
 }
 
+/* An ARN, a URI ("scheme:rest", as the spec allows) or a whole CloudFormation
+ * "${name}" substitution left for deployment tools. */
+static bool resource_form_ok(const char *res)
+{
+    if (!strncmp(res, "arn:", 4))
+        return lambda_arn_ok(res);
+    size_t n = strlen(res);
+    if (n > 3 && res[0] == '$' && res[1] == '{' && res[n - 1] == '}' && !strchr(res + 2, '{'))
+        return true;
+    const char *p = res;
+    if (!isalpha((unsigned char)*p))
+        return false;
+    while (isalnum((unsigned char)*p) || *p == '+' || *p == '.' || *p == '-')
+        p++;
+    return *p == ':' && p[1];
+}
+
 void sfn_validate_task(sfn_vctx_t *v, const json_t *st, const char *loc)
 {
-    const char *res = sfn_gets(st, "Resource");
+    json_t *rj = json_object_get(st, "Resource");
+    const char *res = json_string_value(rj);
     char *rl = sfn_printf("%s/Resource", loc);
-    if (!res) {
+    if (json_is_object(rj) && !(v->flags & SY_SFN_VALIDATE_RESOURCES)) {
+        /* {"Fn::GetAtt": ...} / {"Ref": ...}: a CloudFormation template, resolved at deploy time */
+    } else if (!res) {
         sfn_diag(v, SVF, loc, "The field 'Resource' is required");
-    } else if (strncmp(res, "arn:", 4) != 0 || !lambda_arn_ok(res)) {
+    } else if (!resource_form_ok(res) || (strncmp(res, "arn:", 4) && (v->flags & SY_SFN_VALIDATE_RESOURCES))) {
         sfn_diag(v, SVF, rl, "The resource provided %s is not recognized", res);
     } else if ((v->flags & SY_SFN_VALIDATE_RESOURCES) && !sfn_resource_supported(res)) {
         sfn_diag(v, SVF, rl, "The resource provided %s is not recognized. The value is not a valid resource ARN, "
@@ -202,8 +222,10 @@ void sfn_validate_task(sfn_vctx_t *v, const json_t *st, const char *loc)
         sfn_diag(v, SVF, loc, "HeartbeatSeconds must be a positive integer");
     if (json_is_integer(to) && json_is_integer(hb) && json_integer_value(hb) >= json_integer_value(to))
         sfn_diag(v, SVF, loc, "HeartbeatSeconds must be smaller than TimeoutSeconds");
+    /* In JSONPath mode Credentials is a payload template; a JSONata state must name RoleArn. */
     json_t *cred = json_object_get(st, "Credentials");
-    if (cred && (!json_is_object(cred) || (!json_object_get(cred, "RoleArn") && !json_object_get(cred, "RoleArn.$")))) {
+    if (cred && (!json_is_object(cred) ||
+                 (v->state_jsonata && !json_object_get(cred, "RoleArn") && !json_object_get(cred, "RoleArn.$")))) {
         char *cl = sfn_printf("%s/Credentials", loc);
         sfn_diag(v, SVF, cl, "The field 'RoleArn' is required but was missing");
         free(cl);
@@ -242,13 +264,20 @@ void sfn_validate_map(sfn_vctx_t *v, const json_t *st, const char *loc)
         sfn_diag(v, SVF, loc, "The field 'ItemProcessor' is required");
     } else {
         char *l = sfn_printf("%s/%s", loc, proc ? "ItemProcessor" : "Iterator");
-        sfn_validate_scope(v, proc ? proc : iter, l);
         json_t *pc = json_object_get(proc ? proc : iter, "ProcessorConfig");
         const char *mode = sfn_gets(pc, "Mode");
+        /* a distributed Map's processor runs as child executions, which may
+         * choose their own query language */
+        bool saved = v->ql_free;
+        if (mode && !strcmp(mode, "DISTRIBUTED"))
+            v->ql_free = true;
+        sfn_validate_scope(v, proc ? proc : iter, l);
+        v->ql_free = saved;
         if (pc && mode && strcmp(mode, "INLINE") && strcmp(mode, "DISTRIBUTED"))
             sfn_diag(v, SVF, l, "ProcessorConfig.Mode must be INLINE or DISTRIBUTED");
         bool distributed = mode && !strcmp(mode, "DISTRIBUTED");
-        if (!distributed && (json_object_get(st, "ItemReader") || json_object_get(st, "ResultWriter") ||
+        /* without a ProcessorConfig the mode follows from these fields */
+        if (pc && !distributed && (json_object_get(st, "ItemReader") || json_object_get(st, "ResultWriter") ||
                              json_object_get(st, "Label") || json_object_get(st, "ItemBatcher")))
             sfn_diag(v, SVF, loc, "ItemReader, ItemBatcher, ResultWriter and Label need a DISTRIBUTED Map");
         free(l);
@@ -259,6 +288,12 @@ void sfn_validate_map(sfn_vctx_t *v, const json_t *st, const char *loc)
         sfn_diag(v, SVF, loc, "ItemSelector and Parameters are mutually exclusive");
     if (proc && iter)
         sfn_diag(v, SVF, loc, "ItemProcessor and Iterator are mutually exclusive");
+    static const char *const PAIRS[][2] = {{"MaxConcurrency", "MaxConcurrencyPath"},
+                                           {"ToleratedFailureCount", "ToleratedFailureCountPath"},
+                                           {"ToleratedFailurePercentage", "ToleratedFailurePercentagePath"}};
+    for (size_t i = 0; i < sizeof PAIRS / sizeof *PAIRS; i++)
+        if (json_object_get(st, PAIRS[i][0]) && json_object_get(st, PAIRS[i][1]))
+            sfn_diag(v, SVF, loc, "may have only one of [\"%s\", \"%s\"]", PAIRS[i][0], PAIRS[i][1]);
     json_t *x;
     if ((x = json_object_get(st, "MaxConcurrency")) && !json_is_string(x) &&
         (!json_is_integer(x) || json_integer_value(x) < 0))

@@ -2,6 +2,7 @@
 #include "statemachine/internal.h"
 
 #include <math.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,7 +113,9 @@ static void check_path_field(sfn_vctx_t *v, const json_t *st, const char *k, con
         return;
     }
     const char *s = json_string_value(p);
-    if (!s || !sfn_jp_valid(s) || (ref && !sfn_jp_is_reference(s)) || (ref && s[1] == '$' && !strcmp(k, "ResultPath")))
+    bool var = s && s[0] == '$' && (isalpha((unsigned char)s[1]) || s[1] == '_');
+    if (!s || !sfn_jp_valid(s) || (ref && !sfn_jp_is_reference(s)) ||
+        (!strcmp(k, "ResultPath") && (s[1] == '$' || var))) /* ResultPath writes the document only */
         sfn_diag(v, SVF, loc, "The value for the field '%s' must be a valid JSONPath", k);
 }
 
@@ -367,9 +370,10 @@ void sfn_validate_state(sfn_vctx_t *v, const char *name, const json_t *st, const
         return;
     }
     json_t *ql = json_object_get(st, "QueryLanguage");
-    if (ql && v->jsonata && json_is_string(ql) && !strcmp(json_string_value(ql), "JSONPath"))
+    if (ql && v->jsonata && !v->ql_free && json_is_string(ql) && !strcmp(json_string_value(ql), "JSONPath"))
         sfn_diag(v, SVF, loc, "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine");
     bool jsonata = ql ? (json_is_string(ql) && !strcmp(json_string_value(ql), "JSONata")) : v->jsonata;
+    v->state_jsonata = jsonata;
     check_fields(v, st, allowed, jsonata, loc);
     check_next_end(v, type, st, loc);
     if (jsonata) {
@@ -388,6 +392,7 @@ void sfn_validate_state(sfn_vctx_t *v, const char *name, const json_t *st, const
         check_template(v, json_object_get(st, "Parameters"), loc);
         check_template(v, json_object_get(st, "ResultSelector"), loc);
         check_template(v, json_object_get(st, "ItemSelector"), loc);
+        check_template(v, json_object_get(st, "Credentials"), loc);
     }
     if (json_object_get(st, "Retry"))
         check_retry(v, json_object_get(st, "Retry"), loc);

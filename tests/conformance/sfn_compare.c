@@ -25,9 +25,36 @@ static bool pat_match(const char *p, const char *s)
     return *p == *s && pat_match(p + 1, s + 1);
 }
 
+/* Values the snapshot recorder substituted wholesale (dates, ARNs, names). */
+static bool normalised(const char *exp)
+{
+    static const char *const P[] = {"date", "map_run_arn", "lambda_function_name", "snf_role_arn", "start-time",
+                                    "entered-time", "x-amzn-RequestId", "X-Amzn-Trace-Id", "timestamp",
+                                    "RandomNumberGenerated", "sfn_role_arn", NULL};
+    for (const char *const *p = P; *p; p++)
+        if (!strcmp(exp, *p))
+            return true;
+    return false;
+}
+
+/* Lambda causes are JSON texts with a request id and stack trace that cannot
+ * be reproduced: compare errorType and errorMessage (corpus README). */
+static bool lambda_cause_equal(const char *exp, const char *act)
+{
+    if (*exp != '{' || *act != '{')
+        return false;
+    json_t *e = json_loads(exp, 0, NULL), *a = json_loads(act, 0, NULL);
+    bool ok = e && a && json_object_get(e, "errorType") &&
+              json_equal(json_object_get(e, "errorType"), json_object_get(a, "errorType")) &&
+              json_equal(json_object_get(e, "errorMessage"), json_object_get(a, "errorMessage"));
+    json_decref(e);
+    json_decref(a);
+    return ok;
+}
+
 bool cmp_string(const char *exp, const char *act)
 {
-    if (!strcmp(exp, act))
+    if (!strcmp(exp, act) || normalised(exp) || lambda_cause_equal(exp, act))
         return true;
     if (strchr(exp, '<') && strchr(exp, '>'))
         return pat_match(exp, act);
@@ -53,6 +80,8 @@ bool cmp_json(const json_t *exp, const json_t *act, const char *path, const json
         return act != NULL;
     if (!exp || !act)
         return exp == act;
+    if (json_is_string(exp) && normalised(json_string_value(exp)))
+        return true;
     if (json_is_number(exp) && json_is_number(act))
         return fabs(json_number_value(exp) - json_number_value(act)) < 1e-9;
     if (json_is_string(exp) && json_is_string(act))

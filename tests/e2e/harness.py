@@ -151,7 +151,14 @@ def create_database(prefix="sy_e2e"):
     _db_seq[0] += 1
     name = "%s_%d_%d_%d" % (re.sub(r"[^a-z0-9_]", "_", prefix.lower())[:30], os.getpid(),
                             int(time.time() * 1000) % 100000000, _db_seq[0])
-    psql("CREATE DATABASE %s" % name)
+    try:
+        psql("CREATE DATABASE %s" % name)
+    except RuntimeError as e:
+        if not os.path.exists(os.path.join(PGHOST, ".s.PGSQL.%s" % PGPORT)):
+            raise RuntimeError("the fixture PostgreSQL is not running on %s (start it with "
+                               "scripts/testpg start <build>/testpg, or run through ctest): %s"
+                               % (PGHOST, e)) from None
+        raise
     return name
 
 
@@ -481,7 +488,10 @@ class SwitchyardTestCase(unittest.TestCase):
         cfg.update(config)
         session = boto3.session.Session(aws_access_key_id=key[0], aws_secret_access_key=key[1],
                                         region_name=region)
-        return session.client(service, endpoint_url=b.url, config=Config(**cfg))
+        c = session.client(service, endpoint_url=b.url, config=Config(**cfg))
+        if hasattr(c, "close"):
+            self.addCleanup(c.close)  # its pooled keep-alive connections
+        return c
 
     def unsigned_client(self, service, broker=None, **kw):
         return self.client(service, broker=broker, unsigned=True, **kw)

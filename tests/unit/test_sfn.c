@@ -221,11 +221,157 @@ static void test_validate(void **state)
     json_decref(diags);
 }
 
+
+/* Variables: Assign after the state's I/O, old values seen by the state's own
+ * paths, inner scopes read outer variables without changing them. */
+static void test_variables(void **state)
+{
+    (void)state;
+    const char *def =
+        "{\"StartAt\":\"S0\",\"States\":{"
+        "\"S0\":{\"Type\":\"Pass\",\"Result\":{\"q\":\"why\"},\"Assign\":{\"question.$\":\"$.q\",\"answer\":42,\"items\":[1,2]},\"Next\":\"S1\"},"
+        "\"S1\":{\"Type\":\"Pass\",\"InputPath\":\"$answer\",\"OutputPath\":\"$answer\",\"Assign\":{\"answer\":\"x\"},\"Next\":\"M\"},"
+        "\"M\":{\"Type\":\"Map\",\"ItemsPath\":\"$items\",\"ItemProcessor\":{\"StartAt\":\"I\",\"States\":{"
+        "\"I\":{\"Type\":\"Pass\",\"Assign\":{\"question\":\"inner\"},\"Parameters\":{\"a.$\":\"$answer\",\"f.$\":\"States.Format('{}!', $question)\"},\"End\":true}}},"
+        "\"Next\":\"F\"},"
+        "\"F\":{\"Type\":\"Pass\",\"Parameters\":{\"m.$\":\"$\",\"q.$\":\"$question\",\"ctx.$\":\"$$.State.Name\"},\"End\":true}}}";
+    json_t *out = run_pass(def, "{}", NULL);
+    assert_non_null(out);
+    json_t *want = json_loads("{\"m\":[{\"a\":\"x\",\"f\":\"why!\"},{\"a\":\"x\",\"f\":\"why!\"}],\"q\":\"why\",\"ctx\":\"F\"}", 0, NULL);
+    if (!json_equal(out, want)) {
+        char *g = json_dumps(out, 0);
+        fail_msg("variables: got %s", g);
+    }
+    json_decref(want);
+    json_decref(out);
+    /* $$ does not show variables */
+    out = run_pass("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Assign\":{\"v\":1},\"Next\":\"B\"},"
+                   "\"B\":{\"Type\":\"Pass\",\"Parameters\":{\"c.$\":\"$$\"},\"End\":true}}}", "{}", NULL);
+    assert_non_null(out);
+    assert_null(json_object_get(json_object_get(out, "c"), "$vars"));
+    assert_non_null(json_object_get(json_object_get(out, "c"), "Execution"));
+    json_decref(out);
+    char *err = NULL;
+    assert_null(run_pass("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"InputPath\":\"$nope\",\"End\":true}}}", "{}", &err));
+    assert_string_equal(err, "States.Runtime");
+    free(err);
+    /* ResultPath cannot write a variable */
+    const char *bad = "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"ResultPath\":\"$v\",\"End\":true}}}";
+    json_t *d = sy_sfn_validate(bad, strlen(bad), 0);
+    assert_true(json_array_size(d) > 0);
+    json_decref(d);
+}
+
+/* .waitForTaskToken: a token per attempt in $$.Task.Token and on the request;
+ * TaskSubmitted; resumed through the token; the pattern of .sync resources. */
+static void test_task_token(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:states:::sqs:sendMessage.waitForTaskToken\","
+        "\"HeartbeatSeconds\":30,\"TimeoutSeconds\":60,\"Parameters\":{\"MessageBody\":{\"TaskToken.$\":\"$$.Task.Token\"}},\"Next\":\"J\"},"
+        "\"J\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:states:::states:startExecution.sync:2\",\"End\":true}}}";
+    sy_sfn_def_t *def = sy_sfn_def_parse(text, strlen(text), 0, NULL);
+    assert_non_null(def);
+    json_t *in = json_object();
+    sy_sfn_exec_t *x = sy_sfn_exec_new(def, in, NULL, 1700000000000LL);
+    const sy_sfn_req_t *reqs;
+    size_t n;
+    assert_int_equal(sy_sfn_exec_step(x, &reqs, &n), SY_SFN_RUNNING);
+    assert_int_equal(n, 1);
+    assert_int_equal(reqs[0].pattern, SY_SFN_PATTERN_WAIT_FOR_TOKEN);
+    assert_int_equal(reqs[0].heartbeat_s, 30);
+    assert_non_null(reqs[0].task_token);
+    const char *in_body = json_string_value(json_object_get(json_object_get(reqs[0].input, "MessageBody"), "TaskToken"));
+    assert_string_equal(in_body, reqs[0].task_token);
+    char *token = strdup(reqs[0].task_token);
+    int64_t id = reqs[0].id;
+    json_t *sent = json_pack("{s:s}", "MessageId", "m1");
+    assert_int_equal(sy_sfn_exec_task_submitted(x, id, sent), 0);
+    assert_int_equal(sy_sfn_exec_task_submitted(x, id, sent), -1);
+    json_decref(sent);
+    const json_t *h = sy_sfn_exec_history(x);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, json_array_size(h) - 1), "type")),
+                        "TaskSubmitted");
+    /* survives a checkpoint */
+    json_t *saved = sy_sfn_exec_save(x);
+    sy_sfn_exec_destroy(&x);
+    x = sy_sfn_exec_load(def, saved);
+    json_decref(saved);
+    assert_int_equal(sy_sfn_exec_token_request(x, token), id);
+    assert_int_equal(sy_sfn_exec_token_request(x, "no-such-token"), -1);
+    json_t *result = json_pack("{s:i}", "ok", 1);
+    assert_int_equal(sy_sfn_exec_resume_task(x, sy_sfn_exec_token_request(x, token), result, NULL, NULL), 0);
+    json_decref(result);
+    assert_int_equal(sy_sfn_exec_step(x, &reqs, &n), SY_SFN_RUNNING);
+    assert_int_equal(n, 1);
+    assert_int_equal(reqs[0].pattern, SY_SFN_PATTERN_SYNC);
+    assert_null(reqs[0].task_token);
+    assert_int_equal(sy_sfn_exec_token_request(x, token), -1);
+    assert_int_equal(sy_sfn_exec_resume_task(x, reqs[0].id, NULL, "States.TaskFailed", "child failed"), 0);
+    assert_int_equal(sy_sfn_exec_step(x, &reqs, &n), SY_SFN_FAILED);
+    free(token);
+    sy_sfn_exec_destroy(&x);
+    sy_sfn_def_destroy(&def);
+    json_decref(in);
+}
+
+/* ItemReader: the reader's resource is a TASK request; its answer (JSON text
+ * or an array) gives the items, cut to MaxItems. */
+static void test_item_reader(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\",\"ItemReader\":{\"Resource\":\"arn:aws:states:::s3:getObject\","
+        "\"ReaderConfig\":{\"InputType\":\"JSON\",\"MaxItems\":2},\"Parameters\":{\"Bucket.$\":\"$.b\",\"Key\":\"k.json\"}},"
+        "\"ItemProcessor\":{\"ProcessorConfig\":{\"Mode\":\"DISTRIBUTED\",\"ExecutionType\":\"STANDARD\"},"
+        "\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}},\"End\":true}}}";
+    sy_sfn_def_t *def = sy_sfn_def_parse(text, strlen(text), 0, NULL);
+    assert_non_null(def);
+    json_t *in = json_pack("{s:s}", "b", "bucket");
+    sy_sfn_exec_t *x = sy_sfn_exec_new(def, in, NULL, 1700000000000LL);
+    const sy_sfn_req_t *reqs;
+    size_t n;
+    assert_int_equal(sy_sfn_exec_step(x, &reqs, &n), SY_SFN_RUNNING);
+    assert_int_equal(n, 1);
+    assert_string_equal(reqs[0].resource, "arn:aws:states:::s3:getObject");
+    assert_string_equal(json_string_value(json_object_get(reqs[0].input, "Bucket")), "bucket");
+    json_t *body = json_string("[{\"a\":1},{\"a\":2},{\"a\":3}]");
+    assert_int_equal(sy_sfn_exec_resume_task(x, reqs[0].id, body, NULL, NULL), 0);
+    json_decref(body);
+    assert_int_equal(sy_sfn_exec_step(x, &reqs, &n), SY_SFN_SUCCEEDED);
+    json_t *want = json_loads("[{\"a\":1},{\"a\":2}]", 0, NULL);
+    assert_true(json_equal(sy_sfn_exec_output(x), want));
+    json_decref(want);
+    sy_sfn_exec_destroy(&x);
+    sy_sfn_def_destroy(&def);
+    json_decref(in);
+}
+
+/* JSONata definitions (whole machine or one state) are refused, not mis-run. */
+static void test_jsonata_refused(void **state)
+{
+    (void)state;
+    const char *texts[] = {
+        "{\"QueryLanguage\":\"JSONata\",\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"Output\":\"{% 1 %}\",\"End\":true}}}",
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"QueryLanguage\":\"JSONata\",\"End\":true}}}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        json_t *diags = NULL;
+        assert_null(sy_sfn_def_parse(texts[i], strlen(texts[i]), 0, &diags));
+        char *m = sy_sfn_diagnostics_message(diags);
+        assert_non_null(strstr(m, "jsonata mode not supported"));
+        free(m);
+        json_decref(diags);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonpath),     cmocka_unit_test(test_intrinsics), cmocka_unit_test(test_choice),
-        cmocka_unit_test(test_retry_catch), cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_retry_catch), cmocka_unit_test(test_validate), cmocka_unit_test(test_variables),
+        cmocka_unit_test(test_task_token), cmocka_unit_test(test_item_reader), cmocka_unit_test(test_jsonata_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

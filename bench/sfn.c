@@ -1,0 +1,267 @@
+/* bench/sfn.c - Step Functions throughput over keep-alive HTTP (libcurl).
+ * usage: bench-sfn URL [--clients C] [--seconds S]
+ *  (a) 10-state Pass/Choice chain, EXPRESS, StartSyncExecution: executions/s,
+ *      transitions/s, p50/p99 latency (one client, then C clients)
+ *  (b) the same chain, STANDARD, StartExecution (durable: each execution's
+ *      checkpoint and history committed before the reply), C clients
+ *  (d) a Map of 1,000 inline Pass items, MaxConcurrency 50: EXPRESS sync and
+ *      STANDARD (start -> SUCCEEDED) wall time
+ * Last line: one JSON object of figures. */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *url;
+static int clients = 8;
+static double seconds = 5;
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+typedef struct {
+    char *p;
+    size_t n;
+} buf_t;
+
+static size_t wr(char *d, size_t s, size_t n, void *u)
+{
+    buf_t *b = u;
+    b->p = realloc(b->p, b->n + s * n + 1);
+    memcpy(b->p + b->n, d, s * n);
+    b->n += s * n;
+    b->p[b->n] = 0;
+    return s * n;
+}
+
+static json_t *call(CURL *c, const char *action, json_t *body)
+{
+    char tgt[128];
+    snprintf(tgt, sizeof tgt, "X-Amz-Target: AWSStepFunctions.%s", action);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/x-amz-json-1.0");
+    h = curl_slist_append(h, tgt);
+    char *s = json_dumps(body, JSON_COMPACT);
+    buf_t b = {0};
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, s);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, wr);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    CURLcode rc = curl_easy_perform(c);
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(h);
+    free(s);
+    json_t *r = rc == CURLE_OK && code == 200 && b.p ? json_loads(b.p, 0, NULL) : NULL;
+    if (!r) fprintf(stderr, "%s failed: %ld %s\n", action, code, b.p ? b.p : curl_easy_strerror(rc));
+    free(b.p);
+    return r;
+}
+
+static char *chain_def(void)
+{
+    json_t *st = json_object();
+    for (int i = 0; i < 10; i++) {
+        char n[16], nx[16];
+        snprintf(n, sizeof n, "S%d", i);
+        snprintf(nx, sizeof nx, "S%d", i + 1);
+        json_t *s;
+        if (i % 2) {
+            s = json_pack("{s:s,s:[{s:s,s:i,s:s}],s:s}", "Type", "Choice", "Choices", "Variable", "$.x",
+                          "NumericGreaterThanEquals", 0, "Next", i == 9 ? "Done" : nx, "Default", "Done");
+        } else {
+            s = json_pack("{s:s,s:i,s:s}", "Type", "Pass", "Result", i, "ResultPath", "$.r");
+            json_object_set_new(s, "Next", json_string(nx));
+        }
+        json_object_set_new(st, n, s);
+    }
+    json_object_set_new(st, "Done", json_pack("{s:s}", "Type", "Succeed"));
+    json_t *d = json_pack("{s:s,s:o}", "StartAt", "S0", "States", st);
+    char *t = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    return t;
+}
+
+static char *map_def(void)
+{
+    return strdup("{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\",\"MaxConcurrency\":50,\"ItemsPath\":\"$.items\","
+                  "\"ItemProcessor\":{\"ProcessorConfig\":{\"Mode\":\"INLINE\"},\"StartAt\":\"P\",\"States\":{\"P\":"
+                  "{\"Type\":\"Pass\",\"End\":true}}},\"End\":true}}}");
+}
+
+static char *create(CURL *c, const char *name, const char *type, const char *def)
+{
+    json_t *b = json_pack("{s:s,s:s,s:s,s:s}", "name", name, "definition", def, "roleArn",
+                          "arn:aws:iam::000000000000:role/bench", "type", type);
+    json_t *r = call(c, "CreateStateMachine", b);
+    json_decref(b);
+    char *arn = r ? strdup(json_string_value(json_object_get(r, "stateMachineArn"))) : NULL;
+    json_decref(r);
+    return arn;
+}
+
+typedef struct {
+    const char *sm;
+    const char *action;
+    int64_t deadline;
+    int64_t n, errs;
+    int64_t *lat;
+    size_t nlat, cap;
+} job_t;
+
+static void *worker(void *arg)
+{
+    job_t *j = arg;
+    CURL *c = curl_easy_init();
+    json_t *b = json_pack("{s:s,s:s}", "stateMachineArn", j->sm, "input", "{\"x\":1}");
+    while (now_us() < j->deadline) {
+        int64_t t0 = now_us();
+        json_t *r = call(c, j->action, b);
+        int64_t dt = now_us() - t0;
+        if (!r || (json_object_get(r, "status") && strcmp(json_string_value(json_object_get(r, "status")), "SUCCEEDED"))) j->errs++;
+        else j->n++;
+        json_decref(r);
+        if (j->nlat == j->cap) {
+            j->cap = j->cap ? j->cap * 2 : 4096;
+            j->lat = realloc(j->lat, j->cap * sizeof *j->lat);
+        }
+        j->lat[j->nlat++] = dt;
+    }
+    json_decref(b);
+    curl_easy_cleanup(c);
+    return NULL;
+}
+
+static int cmp(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Run n clients for `seconds`; returns executions/s; p50/p99 in ms. */
+static double run(const char *sm, const char *action, int n, double *p50, double *p99, int64_t *errs)
+{
+    job_t *js = calloc((size_t)n, sizeof *js);
+    pthread_t *th = calloc((size_t)n, sizeof *th);
+    int64_t t0 = now_us();
+    for (int i = 0; i < n; i++) {
+        js[i] = (job_t){.sm = sm, .action = action, .deadline = t0 + (int64_t)(seconds * 1e6)};
+        pthread_create(&th[i], NULL, worker, &js[i]);
+    }
+    int64_t total = 0, all_n = 0;
+    *errs = 0;
+    for (int i = 0; i < n; i++) {
+        pthread_join(th[i], NULL);
+        total += js[i].n;
+        *errs += js[i].errs;
+        all_n += (int64_t)js[i].nlat;
+    }
+    double el = (double)(now_us() - t0) / 1e6;
+    int64_t *lat = malloc((size_t)(all_n ? all_n : 1) * sizeof *lat), k = 0;
+    for (int i = 0; i < n; i++) {
+        memcpy(lat + k, js[i].lat, js[i].nlat * sizeof *lat);
+        k += (int64_t)js[i].nlat;
+        free(js[i].lat);
+    }
+    qsort(lat, (size_t)k, sizeof *lat, cmp);
+    *p50 = k ? (double)lat[k / 2] / 1000.0 : 0;
+    *p99 = k ? (double)lat[(k * 99) / 100] / 1000.0 : 0;
+    free(lat);
+    free(js);
+    free(th);
+    return (double)total / el;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: bench-sfn URL [--clients C] [--seconds S]\n");
+        return 2;
+    }
+    url = argv[1];
+    for (int i = 2; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--clients")) clients = atoi(argv[i + 1]);
+        else if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
+    }
+    curl_global_init(CURL_GLOBAL_ALL);
+    CURL *c = curl_easy_init();
+    char *chain = chain_def(), *map = map_def();
+    char *ex = create(c, "bench-chain-express", "EXPRESS", chain), *std = create(c, "bench-chain-standard", "STANDARD", chain);
+    char *mex = create(c, "bench-map-express", "EXPRESS", map), *mstd = create(c, "bench-map-standard", "STANDARD", map);
+    if (!ex || !std || !mex || !mstd) return 1;
+    const int T = 10; /* states entered per chain execution (S0..S9; Done is not reached when x >= 0) */
+    double p50_1, p99_1, p50, p99, sp50, sp99;
+    int64_t e1, e2, e3;
+    double a1 = run(ex, "StartSyncExecution", 1, &p50_1, &p99_1, &e1);
+    double a = run(ex, "StartSyncExecution", clients, &p50, &p99, &e2);
+    double b = run(std, "StartExecution", clients, &sp50, &sp99, &e3);
+    fprintf(stderr, "(a) express 1 client: %.0f exec/s p50 %.2f ms p99 %.2f ms\n", a1, p50_1, p99_1);
+    fprintf(stderr, "(a) express %d clients: %.0f exec/s = %.0f transitions/s\n", clients, a, a * T);
+    fprintf(stderr, "(b) standard %d clients: %.0f exec/s = %.0f transitions/s (p50 %.2f ms)\n", clients, b, b * T, sp50);
+    /* (d) Map of 1,000 items */
+    json_t *items = json_array();
+    for (int i = 0; i < 1000; i++) json_array_append_new(items, json_pack("{s:i}", "i", i));
+    json_t *inobj = json_pack("{s:o}", "items", items);
+    char *in = json_dumps(inobj, JSON_COMPACT);
+    json_decref(inobj);
+    json_t *bb = json_pack("{s:s,s:s}", "stateMachineArn", mex, "input", in);
+    int64_t t0 = now_us();
+    json_t *r = call(c, "StartSyncExecution", bb);
+    double dmx = (double)(now_us() - t0) / 1e6;
+    bool dmx_ok = r && !strcmp(json_string_value(json_object_get(r, "status")), "SUCCEEDED");
+    json_decref(r);
+    json_decref(bb);
+    bb = json_pack("{s:s,s:s}", "stateMachineArn", mstd, "input", in);
+    t0 = now_us();
+    r = call(c, "StartExecution", bb);
+    bool dms_ok = false;
+    if (r) {
+        json_t *q = json_pack("{s:O}", "executionArn", json_object_get(r, "executionArn"));
+        for (int i = 0; i < 2000; i++) {
+            json_t *d = call(c, "DescribeExecution", q);
+            const char *st = d ? json_string_value(json_object_get(d, "status")) : "FAILED";
+            dms_ok = !strcmp(st, "SUCCEEDED");
+            bool done = strcmp(st, "RUNNING") != 0;
+            json_decref(d);
+            if (done) break;
+            usleep(2000);
+        }
+        json_decref(q);
+    }
+    double dms = (double)(now_us() - t0) / 1e6;
+    json_decref(r);
+    json_decref(bb);
+    fprintf(stderr, "(d) map 1000 items: express %.3f s, standard %.3f s\n", dmx, dms);
+    json_t *out = json_pack("{s:i,s:{s:f,s:f,s:f,s:f,s:f,s:f,s:I},s:{s:f,s:f,s:f,s:I},s:{s:f,s:b,s:f,s:b}}",
+                            "clients", clients,
+                            "a_express_chain", "executions_per_s", a, "transitions_per_s", a * T, "single_client_executions_per_s", a1,
+                            "p50_ms", p50_1, "p99_ms", p99_1, "p50_ms_loaded", p50, "errors", (json_int_t)(e1 + e2),
+                            "b_standard_chain", "executions_per_s", b, "transitions_per_s", b * T, "p50_ms", sp50,
+                            "errors", (json_int_t)e3,
+                            "d_map_1000", "express_s", dmx, "express_ok", dmx_ok, "standard_s", dms, "standard_ok", dms_ok);
+    char *o = json_dumps(out, JSON_COMPACT);
+    printf("%s\n", o);
+    free(o);
+    json_decref(out);
+    free(in);
+    free(chain);
+    free(map);
+    free(ex);
+    free(std);
+    free(mex);
+    free(mstd);
+    curl_easy_cleanup(c);
+    curl_global_cleanup();
+    return 0;
+}

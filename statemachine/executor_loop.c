@@ -1,0 +1,200 @@
+/* statemachine/executor_loop.c - executor threads: lease work messages,
+ * apply each to its execution in one transaction. */
+#include "statemachine/internal.h"
+#include "statemachine/internal_svc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const sy_sfn_req_t *pending_req(sy_sfn_exec_t *x, int64_t id)
+{
+    const sy_sfn_req_t *reqs;
+    size_t n;
+    sy_sfn_exec_pending(x, &reqs, &n);
+    for (size_t i = 0; i < n; i++)
+        if (reqs[i].id == id) return &reqs[i];
+    return NULL;
+}
+
+static bool ends_with(const char *s, const char *suf)
+{
+    size_t n = strlen(s), m = strlen(suf);
+    return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+/* Shape a function's output as the resource's result. */
+json_t *sfn_function_result(const char *resource, const json_t *out)
+{
+    if (strncmp(resource, "arn:aws:states:::lambda:invoke", 30) == 0)
+        return json_pack("{s:s,s:O,s:i,s:{s:{}}}", "ExecutedVersion", "$LATEST", "Payload", out ? out : json_null(),
+                         "StatusCode", 200, "SdkHttpMetadata", "HttpHeaders");
+    return json_deep_copy(out ? out : json_null());
+}
+
+/* Apply one message to the loaded execution. Returns 1 when the execution
+ * changed (drive and persist), 0 when the message is stale. */
+static int apply(sfn_run_t *r, sy_sfn_exec_t *x, const json_t *b, sy_err_t *err)
+{
+    const char *k = sfn_gets(b, "k");
+    int64_t id = sfn_geti(b, "r");
+    if (!strcmp(k, "adv")) return 1;
+    if (!strcmp(k, "xto")) {
+        sy_sfn_exec_timeout(x);
+        return 1;
+    }
+    if (!strcmp(k, "timer")) return sy_sfn_exec_resume_timer(x, id) == 0;
+    const sy_sfn_req_t *q = pending_req(x, id);
+    if (!q || q->kind != SY_SFN_REQ_TASK) return 0;
+    if (!strcmp(k, "to"))
+        return sy_sfn_exec_resume_task(x, id, NULL, "States.Timeout", NULL) == 0;
+    if (!strcmp(k, "hb")) {
+        sfn_taskrow_t t;
+        int rc = store_task_find(r->c, r->exec_arn, id, &t, err);
+        if (rc == SY_E_NOTFOUND) return 0;
+        if (rc < 0) return rc;
+        int64_t due = t.last_hb_ms + (int64_t)((double)t.hb_s * 1000.0 / sfn_scale(r->ctx));
+        int64_t now = sy_now_ms();
+        if (now + 20 < due) { /* a heartbeat came: re-arm */
+            json_t *nb = json_deep_copy(b);
+            json_object_set_new(nb, "due", json_integer(due));
+            rc = sfn_work_send(r, nb, due - now, err);
+            json_decref(nb);
+            return rc < 0 ? rc : 0;
+        }
+        return sy_sfn_exec_resume_task(x, id, NULL, "States.HeartbeatTimeout", NULL) == 0;
+    }
+    if (strcmp(k, "task") != 0) return 0;
+    const char *src = sfn_gets(b, "src");
+    const char *e = sfn_gets(b, "err");
+    bool callback = ends_with(q->resource, ".waitForTaskToken");
+    if (callback && src && strcmp(src, "token") != 0 && !e) return 0; /* the submit itself returned */
+    if (e) return sy_sfn_exec_resume_task(x, id, NULL, e, sfn_gets(b, "cause")) == 0;
+    json_t *res = src && !strcmp(src, "fn") ? sfn_function_result(q->resource, json_object_get(b, "res"))
+                                            : json_incref(json_object_get(b, "res"));
+    int rc = sy_sfn_exec_resume_task(x, id, res, NULL, NULL);
+    json_decref(res);
+    return rc == 0;
+}
+
+static bool timer_kind(const char *k)
+{
+    return !strcmp(k, "timer") || !strcmp(k, "to") || !strcmp(k, "xto");
+}
+
+/* One leased message, one transaction. */
+static int process(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *m, sy_err_t *err)
+{
+    sy_ctx_t *ctx = svc->ctx;
+    json_t *b = json_loads(m->body, 0, NULL);
+    const char *arn = sfn_gets(b, "e"), *k = sfn_gets(b, "k");
+    sfn_execrow_t row = {0};
+    sy_sfn_exec_t *x = NULL;
+    int rc = store_exec(c, "BEGIN", err);
+    if (rc < 0) goto done;
+    sfn_run_t r = {.ctx = ctx, .svc = svc, .c = c, .in_tx = true, .exec_arn = arn};
+    if (!arn || !k) goto consume;
+    rc = store_exec_get(ctx, c, arn, true, &row, err);
+    if (rc == SY_E_NOTFOUND) {
+        rc = 0;
+        goto consume;
+    }
+    if (rc < 0) goto done;
+    if (strcmp(row.status, "RUNNING") != 0 || !row.state) goto consume;
+    int64_t now = sy_now_ms(), due = sfn_geti(b, "due");
+    if (timer_kind(k) && due > now + 20) { /* longer than one delay: re-arm */
+        rc = sfn_work_send(&r, b, due - now, err);
+        if (rc < 0) goto done;
+        goto consume;
+    }
+    const sy_sfn_def_t *def = sfn_def_get(svc, row.definition);
+    x = def ? sy_sfn_exec_load(def, row.state) : NULL;
+    if (!x) {
+        sy_log(SY_LOG_ERROR, "sfn", NULL, "could not load checkpoint", "execution", arn);
+        goto consume;
+    }
+    sy_sfn_exec_set_now(x, now);
+    int a = apply(&r, x, b, err);
+    if (a < 0) {
+        rc = a;
+        goto done;
+    }
+    if (a == 1) {
+        rc = sfn_drive(&r, x, err);
+        if (rc == 0) rc = sfn_persist_ex(&r, x, &row, err);
+        if (rc < 0) goto done;
+        sy_metric_inc("switchyard_sfn_steps_total", NULL, 1);
+    }
+consume:;
+    bool deleted = false;
+    rc = sy_queue_tx_delete(ctx, c, SFN_WORK_QUEUE, m->receipt, &deleted, err);
+    if (rc == 0 && !deleted) rc = sy_err_set(err, SY_E_INVALID, 409, "LeaseLost", "lease lost");
+done:
+    if (rc == 0) rc = store_exec(c, "COMMIT", err);
+    else store_exec(c, "ROLLBACK", NULL);
+    sy_sfn_exec_destroy(&x);
+    sfn_execrow_clear(&row);
+    json_decref(b);
+    return rc;
+}
+
+static void *executor_main(void *arg)
+{
+    sfn_svc_t *svc = arg;
+    sy_ctx_t *ctx = svc->ctx;
+    int idle = 0;
+    while (!svc->stop && !ctx->stopping) {
+        sy_msg_out_t msgs[10];
+        int n = 0;
+        sy_err_t err;
+        sy_err_clear(&err);
+        if (sy_queue_lease(ctx, SFN_WORK_QUEUE, 10, 60, msgs, &n, &err) < 0 || n == 0) {
+            idle = idle < 10 ? idle + 1 : 10;
+            struct timespec ts = {0, (long)idle * 5 * 1000000L};
+            nanosleep(&ts, NULL);
+            continue;
+        }
+        idle = 0;
+        PGconn *c = sy_pg_acquire(ctx->pool);
+        for (int i = 0; i < n; i++) {
+            if (c) {
+                int rc = 0;
+                for (int attempt = 0; attempt < 3; attempt++) {
+                    sy_err_clear(&err);
+                    rc = process(svc, c, &msgs[i], &err);
+                    if (rc == 0 || !sy_pg_retryable(err.sqlstate)) break;
+                }
+                if (rc < 0) {
+                    sy_log(SY_LOG_WARN, "sfn", NULL, "could not apply work message", "error", err.message,
+                           "message_id", msgs[i].message_id);
+                    if (msgs[i].receive_count > 20) /* poison: give up on it */
+                        sy_queue_delete_receipt(ctx, SFN_WORK_QUEUE, msgs[i].receipt, NULL);
+                    else
+                        sy_queue_change_visibility(ctx, SFN_WORK_QUEUE, msgs[i].receipt, 1, NULL);
+                }
+            }
+            sy_msg_out_clear(&msgs[i]);
+        }
+        if (c) sy_pg_release(ctx->pool, c);
+    }
+    return NULL;
+}
+
+int sfn_executor_start(sfn_svc_t *svc, sy_err_t *err)
+{
+    int rc = sy_queue_ensure_internal(svc->ctx, SFN_WORK_QUEUE, 60, err);
+    if (rc < 0) return rc;
+    for (int i = 0; i < SFN_EXECUTORS; i++) {
+        if (pthread_create(&svc->threads[i], NULL, executor_main, svc) != 0)
+            return sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure", "could not start executor thread");
+        svc->nthreads++;
+    }
+    return 0;
+}
+
+void sfn_executor_stop(sfn_svc_t *svc)
+{
+    svc->stop = 1;
+    for (int i = 0; i < svc->nthreads; i++) pthread_join(svc->threads[i], NULL);
+    svc->nthreads = 0;
+}

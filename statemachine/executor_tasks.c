@@ -1,0 +1,277 @@
+/* statemachine/executor_tasks.c - Task resources: SQS (optimized and
+ * aws-sdk), nested Step Functions, callbacks (.waitForTaskToken) and the
+ * function-task seam (sy_sfn_set_function_invoker). */
+#include "statemachine/internal.h"
+#include "statemachine/internal_svc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define TOKEN_PLACEHOLDER "SY-TASK-TOKEN-PENDING"
+
+enum { MODE_NONE = 0, MODE_WAIT, MODE_SYNC, MODE_SYNC2 };
+
+static char *base_of(const char *res, int *mode)
+{
+    char *b = sy_strdup(res);
+    size_t n = strlen(b);
+    static const struct {
+        const char *suf;
+        int mode;
+    } sufs[] = {{".waitForTaskToken", MODE_WAIT}, {".sync:2", MODE_SYNC2}, {".sync", MODE_SYNC}};
+    *mode = MODE_NONE;
+    for (size_t i = 0; i < 3; i++) {
+        size_t m = strlen(sufs[i].suf);
+        if (n > m && strcmp(b + n - m, sufs[i].suf) == 0) {
+            b[n - m] = 0;
+            *mode = sufs[i].mode;
+            break;
+        }
+    }
+    return b;
+}
+
+/* Replace the token placeholder in every string of v (in place). */
+static void put_token(json_t *v, const char *token)
+{
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *e;
+        json_object_foreach(v, k, e)
+        {
+            if (json_is_string(e) && strcmp(json_string_value(e), TOKEN_PLACEHOLDER) == 0)
+                json_object_set_new(v, k, json_string(token));
+            else put_token(e, token);
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e)
+        {
+            if (json_is_string(e) && strcmp(json_string_value(e), TOKEN_PLACEHOLDER) == 0)
+                json_array_set_new(v, i, json_string(token));
+            else put_token(e, token);
+        }
+    }
+}
+
+static void fail(char **error, char **cause, const char *e, const char *c)
+{
+    *error = sy_strdup(e);
+    *cause = c ? sy_strdup(c) : NULL;
+}
+
+/* ------------------------------------------------------------------ SQS */
+static int sqs_send(sfn_run_t *r, const json_t *in, bool sdk, json_t **res, char **error, char **cause, sy_err_t *err)
+{
+    const char *url = sy_json_str(in, "QueueUrl");
+    json_t *body = json_object_get(in, "MessageBody");
+    if (!url || !body) {
+        fail(error, cause, sdk ? "Sqs.SqsException" : "SQS.AmazonSQSException",
+             "The request must contain the parameters QueueUrl and MessageBody.");
+        return 1;
+    }
+    const char *slash = strrchr(url, '/');
+    const char *name = slash ? slash + 1 : url;
+    char *text = json_is_string(body) ? sy_strdup(json_string_value(body)) : sy_json_dumps(body);
+    int64_t delay = -1;
+    sy_json_int(in, "DelaySeconds", &delay);
+    sy_msg_in_t m = {.body = text, .body_len = strlen(text), .delay_s = (int)delay,
+                     .attrs = json_object_get(in, "MessageAttributes"),
+                     .group_id = sy_json_str(in, "MessageGroupId"),
+                     .dedup_id = sy_json_str(in, "MessageDeduplicationId")};
+    sy_msg_sent_t out;
+    sy_err_t e;
+    sy_err_clear(&e);
+    int rc;
+    if (r->express) rc = sy_queue_send_by_name(r->ctx, name, &m, &out, &e);
+    else {
+        rc = sfn_tx_begin(r, err);
+        if (rc == 0) rc = sy_queue_tx_send(r->ctx, r->c, name, &m, &out, &e);
+    }
+    free(text);
+    if (rc == SY_E_DB) {
+        if (err) *err = e;
+        return rc;
+    }
+    if (rc < 0) {
+        bool missing = strstr(e.code, "NonExistentQueue") || strstr(e.code, "QueueDoesNotExist");
+        fail(error, cause,
+             sdk ? (missing ? "Sqs.QueueDoesNotExistException" : "Sqs.SqsException") : "SQS.AmazonSQSException",
+             e.message);
+        return 1;
+    }
+    *res = json_pack("{s:s,s:s}", sdk ? "Md5OfMessageBody" : "MD5OfMessageBody", out.md5_body, "MessageId",
+                     out.message_id);
+    if (out.seq[0]) json_object_set_new(*res, "SequenceNumber", json_string(out.seq));
+    return 1;
+}
+
+/* ------------------------------------------------------ nested executions */
+static int start_child(sfn_run_t *r, const sy_sfn_req_t *q, const json_t *in, int mode, json_t **res, char **error,
+                       char **cause, sy_err_t *err)
+{
+    const char *sm = sy_json_str(in, "StateMachineArn");
+    if (!sm) {
+        fail(error, cause, "StepFunctions.ValidationException", "StateMachineArn is required");
+        return 1;
+    }
+    json_t *iv = json_object_get(in, "Input");
+    char *input = !iv ? sy_strdup("{}") : json_is_string(iv) ? sy_strdup(json_string_value(iv)) : sy_json_dumps(iv);
+    json_t *parent = NULL;
+    if (mode == MODE_SYNC || mode == MODE_SYNC2)
+        parent = json_pack("{s:s,s:I,s:s}", "e", r->exec_arn, "r", (json_int_t)q->id, "m",
+                           mode == MODE_SYNC2 ? "sync2" : "sync");
+    sfn_start_t s = {.sm_arn = sm, .name = sy_json_str(in, "Name"), .input = input, .parent = parent};
+    char *arn = NULL;
+    int64_t start = 0;
+    sy_err_t e;
+    sy_err_clear(&e);
+    int rc = r->express ? 0 : sfn_tx_begin(r, err);
+    if (rc == 0) rc = sfn_start_standard(r->svc, r->express ? NULL : r->c, &s, &arn, &start, &e);
+    free(input);
+    json_decref(parent);
+    if (rc == SY_E_DB) {
+        if (err) *err = e;
+        return rc;
+    }
+    if (rc < 0) {
+        char *n = sy_asprintf("StepFunctions.%s%s", e.code, strstr(e.code, "Exception") ? "" : "Exception");
+        fail(error, cause, n, e.message);
+        free(n);
+        return 1;
+    }
+    if (mode == MODE_SYNC || mode == MODE_SYNC2) {
+        free(arn);
+        return 0;
+    }
+    *res = json_pack("{s:s,s:I}", "ExecutionArn", arn, "StartDate", (json_int_t)start);
+    free(arn);
+    return mode == MODE_WAIT ? 0 : 1;
+}
+
+/* ------------------------------------------------------------- functions */
+void sy_sfn_set_function_invoker(sy_ctx_t *ctx, sy_sfn_invoke_fn fn, void *udata)
+{
+    sfn_svc_t *svc = sfn_svc(ctx);
+    pthread_mutex_lock(&svc->mu);
+    svc->invoker = fn;
+    svc->invoker_udata = udata;
+    pthread_mutex_unlock(&svc->mu);
+}
+
+static int function_task(sfn_run_t *r, const sy_sfn_req_t *q, const char *base, const json_t *in, char **error,
+                         char **cause, sy_err_t *err)
+{
+    bool legacy = strncmp(base, "arn:aws:lambda:", 15) == 0;
+    const char *fn = legacy ? base : sy_json_str(in, "FunctionName");
+    const json_t *payload = legacy ? in : json_object_get(in, "Payload");
+    json_t *empty = NULL;
+    if (!payload) payload = empty = json_object();
+    pthread_mutex_lock(&r->svc->mu);
+    sy_sfn_invoke_fn inv = r->svc->invoker;
+    void *ud = r->svc->invoker_udata;
+    pthread_mutex_unlock(&r->svc->mu);
+    int rc = 0;
+    if (!fn) {
+        fail(error, cause, "Lambda.InvalidParameterValueException", "FunctionName is required");
+        rc = 1;
+    } else if (!inv) {
+        fail(error, cause, "Lambda.ServiceException",
+             "no function invoker is available on this broker (worker support is not enabled)");
+        rc = 1;
+    } else {
+        if (!r->express) rc = sfn_tx_begin(r, err);
+        sy_sfn_invocation_t iv = {.execution_arn = r->exec_arn, .task_id = q->id, .resource = q->resource,
+                                  .function = fn, .payload = payload, .timeout_s = q->timeout_s,
+                                  .attempt = q->attempt, .express = r->express};
+        sy_err_t e;
+        sy_err_clear(&e);
+        if (rc == 0) rc = inv(r->ctx, r->express ? NULL : r->c, &iv, ud, &e);
+        if (rc == SY_E_DB) {
+            if (err) *err = e;
+        } else if (rc < 0) {
+            fail(error, cause, e.code[0] ? e.code : "Lambda.ServiceException", e.message);
+            rc = 1;
+        }
+    }
+    json_decref(empty);
+    return rc;
+}
+
+/* The built-in test invoker: identity, raise, sleep. */
+int sy_sfn_test_invoker(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv, void *udata, sy_err_t *err)
+{
+    (void)udata;
+    const char *colon = strrchr(inv->function, ':');
+    const char *name = strstr(inv->function, ":function:") ? strstr(inv->function, ":function:") + 10
+                                                              : (colon ? colon + 1 : inv->function);
+    if (strstr(name, "raise")) {
+        const char *t = sy_json_str(inv->payload, "errorType");
+        const char *m = sy_json_str(inv->payload, "errorMessage");
+        char *cause = sy_asprintf("{\"errorMessage\":\"%s\",\"errorType\":\"%s\"}", m ? m : "raised",
+                                  t ? t : "TestError");
+        int rc = sy_sfn_task_complete(ctx, c, inv->execution_arn, inv->task_id, NULL, t ? t : "TestError", cause, err);
+        free(cause);
+        return rc;
+    }
+    if (strstr(name, "sleep")) {
+        json_t *sv = json_object_get(inv->payload, "seconds");
+        double s = json_is_number(sv) ? json_number_value(sv) : 1.0;
+        if (inv->express) {
+            struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+            nanosleep(&ts, NULL);
+            return sy_sfn_task_complete(ctx, NULL, inv->execution_arn, inv->task_id, inv->payload, NULL, NULL, err);
+        }
+        json_t *b = json_pack("{s:s,s:s,s:I,s:s,s:O}", "k", "task", "e", inv->execution_arn, "r",
+                              (json_int_t)inv->task_id, "src", "fn", "res", (json_t *)inv->payload);
+        int rc = sfn_work_send_c(ctx, c, b, (int64_t)(s * 1000.0), err);
+        json_decref(b);
+        return rc;
+    }
+    return sy_sfn_task_complete(ctx, c, inv->execution_arn, inv->task_id, inv->payload, NULL, NULL, err);
+}
+
+/* ------------------------------------------------------------- dispatch */
+int sfn_dispatch(sfn_run_t *r, const sy_sfn_req_t *q, json_t **res, char **error, char **cause, sy_err_t *err)
+{
+    int mode;
+    char *base = base_of(q->resource ? q->resource : "", &mode);
+    json_t *in = json_deep_copy(q->input ? q->input : json_null());
+    int rc = 1;
+    if (mode == MODE_WAIT) { /* a callback: store its token first */
+        char tok[65];
+        unsigned char raw[32];
+        sy_random_bytes(raw, sizeof raw);
+        sy_hex(raw, sizeof raw, tok);
+        char *token = sy_asprintf("AQ%s", tok);
+        put_token(in, token);
+        if (!r->express) {
+            rc = sfn_tx_begin(r, err);
+            if (rc == 0) rc = store_task_insert(r->c, token, r->exec_arn, q->id, q->heartbeat_s, sy_now_ms(), err);
+        }
+        free(token);
+        if (rc < 0) goto done;
+        rc = 1;
+    }
+    if (!strcmp(base, "arn:aws:states:::sqs:sendMessage") || !strcmp(base, "arn:aws:states:::aws-sdk:sqs:sendMessage"))
+        rc = sqs_send(r, in, strstr(base, "aws-sdk") != NULL, res, error, cause, err);
+    else if (!strncmp(base, "arn:aws:states:::aws-sdk:sqs:", 29))
+        fail(error, cause, "States.Runtime", "this aws-sdk:sqs action is not supported by Switchyard");
+    else if (!strcmp(base, "arn:aws:states:::states:startExecution"))
+        rc = start_child(r, q, in, mode, res, error, cause, err);
+    else if (!strncmp(base, "arn:aws:lambda:", 15) || !strcmp(base, "arn:aws:states:::lambda:invoke"))
+        rc = function_task(r, q, base, in, error, cause, err);
+    else
+        fail(error, cause, "States.Runtime", "this resource is not supported by Switchyard");
+    if (mode == MODE_WAIT && rc == 1 && !*error) { /* submitted: now wait for the token */
+        json_decref(*res);
+        *res = NULL;
+        rc = 0;
+    }
+done:
+    json_decref(in);
+    free(base);
+    return rc;
+}

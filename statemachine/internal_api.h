@@ -1,0 +1,28 @@
+/* statemachine/internal_api.h - shared by the api_*.c files only. */
+#ifndef SY_STATEMACHINE_INTERNAL_API_H
+#define SY_STATEMACHINE_INTERNAL_API_H
+#include "statemachine/internal_svc.h"
+
+typedef int (*sfn_action_fn)(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err);
+const char *sfn_req_str(json_t *in, const char *key, sy_err_t *err);
+bool sfn_name_ok(const char *n);
+int sfn_arn_check(const char *arn, const char *kind, sy_err_t *err);
+int sfn_check_definition(const char *def, const char *type, sy_err_t *err);
+int sfn_machine_load(sfn_svc_t *svc, const char *arn, sfn_machine_t *m, sy_err_t *err);
+json_t *sfn_machine_json(const sfn_machine_t *m);
+
+int sfn_api_start_execution(sfn_svc_t *, json_t *, json_t **, sy_err_t *);
+int sfn_api_start_sync(sfn_svc_t *, json_t *, json_t **, sy_err_t *);
+int sfn_api_describe_execution(sfn_svc_t *, json_t *, json_t **, sy_err_t *);
+int sfn_api_list_executions(sfn_svc_t *, json_t *, json_t **, sy_err_t *);
+int sfn_api_history(sfn_svc_t *, json_t *, json_t **, sy_err_t *);
+int sfn_api_stop_execution(sfn_svc_t *, json_t *, json_t **, sy_err_t *);
+int sfn_api_redrive(sfn_svc_t *, json_t *, json_t **, sy_err_t *);
+int sfn_api_describe_sm_for_execution(sfn_svc_t *, json_t *, json_t **, sy_err_t *);
+int sfn_api_task_success(sfn_svc_t *, json_t *, json_t **, sy_err_t *);
+int sfn_api_task_failure(sfn_svc_t *, json_t *, json_t **, sy_err_t *);
+int sfn_api_task_heartbeat(sfn_svc_t *, json_t *, json_t **, sy_err_t *);
+int sfn_api_describe_map_run(sfn_svc_t *, json_t *, json_t **, sy_err_t *);
+int sfn_api_list_map_runs(sfn_svc_t *, json_t *, json_t **, sy_err_t *);
+int sfn_api_test_state(sfn_svc_t *, json_t *, json_t **, sy_err_t *);
+#endif
