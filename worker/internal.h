@@ -216,6 +216,7 @@ typedef struct wk_job {
     int64_t deadline_ms; /* effective, epoch: min(DELIVER deadline, start + timeout) */
     bool fn_deadline;    /* the function timeout (not the caller's deadline) bounds it */
     double timeout_s;    /* for "Task timed out after N.NN seconds" */
+    int64_t caller_deadline_ms; /* DELIVER's absolute deadline, 0: none */
     void *payload;
     size_t len;
     int64_t started_mono;
@@ -240,6 +241,7 @@ struct wk_fn {
     char *path, *symbol, *handler;
     int concurrency;
     int64_t timeout_ms;
+    int64_t init_timeout_ms; /* runtimes: spawn -> first /next */
     void *dl;
     void *handler_fn;
     wk_worker_t *w;
@@ -304,6 +306,8 @@ int wk_args_parse(wk_worker_t *w, int argc, char **argv);
 void wk_job_free(wk_job_t *j);
 void wk_job_set_error(wk_job_t *j, const char *type, const char *msg, bool retryable);
 void wk_job_set_timeout(wk_job_t *j);
+/* (Re)start the job's clock at now: deadline = min(now + timeout, caller's). */
+void wk_job_start_clock(wk_job_t *j, int64_t now);
 /* slot threads hand finished jobs to the main thread */
 void wk_done_push(wk_worker_t *w, wk_job_t *j);
 wk_job_t *wk_queue_pop(wk_fn_t *fn);

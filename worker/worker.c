@@ -414,14 +414,8 @@ static void on_deliver(wk_worker_t *w, int ci, wk_frame_t *fr)
         wk_uuid4(j->request_id);
     j->attempt = d->attempt ? d->attempt : 1;
     int64_t now = wk_now_ms();
-    j->deadline_ms = now + fn->timeout_ms;
-    j->fn_deadline = true;
-    if (d->deadline_ms > 0 && d->deadline_ms < j->deadline_ms) {
-        j->deadline_ms = d->deadline_ms;
-        j->fn_deadline = false;
-    }
-    j->timeout_s = (double)(j->deadline_ms - now) / 1000.0;
-    if (j->fn_deadline) j->timeout_s = (double)fn->timeout_ms / 1000.0;
+    j->caller_deadline_ms = d->deadline_ms > 0 ? d->deadline_ms : 0;
+    wk_job_start_clock(j, now);
     size_t len;
     const void *body = wk_frame_body(fr, &len);
     j->payload = wk_malloc(len + 1);

@@ -9,7 +9,8 @@
 static const char USAGE[] =
     "usage: switchyard worker --broker tcp://HOST:4567 [--broker ...] --function NAME=SPEC ...\n"
     "  --broker ENDPOINT        broker worker endpoint (repeatable)\n"
-    "  --function NAME=SPEC[,timeout=S][,concurrency=N][,handler=H]   (repeatable)\n"
+    "  --function NAME=SPEC[,timeout=S][,concurrency=N][,handler=H][,init_timeout=S]\n"
+    "                           (repeatable)\n"
     "        SPEC is so:/path/lib.so:symbol   (C handler, see switchyard/handler.h)\n"
     "             or runtime:/path/bootstrap   (AWS Lambda custom runtime)\n"
     "  --concurrency N          default concurrent invocations per function (1)\n"
@@ -53,6 +54,8 @@ static int parse_function(wk_worker_t *w, const char *arg, int def_conc, double 
             timeout = atof(opts + 8);
         else if (strncmp(opts, "concurrency=", 12) == 0)
             fn->concurrency = atoi(opts + 12);
+        else if (strncmp(opts, "init_timeout=", 13) == 0)
+            fn->init_timeout_ms = (int64_t)(atof(opts + 13) * 1000.0 + 0.5);
         else if (strncmp(opts, "handler=", 8) == 0)
             fn->handler = wk_strdup(opts + 8);
         else {
@@ -84,6 +87,7 @@ static int parse_function(wk_worker_t *w, const char *arg, int def_conc, double 
     if (!(timeout > 0) || timeout > 86400) return usage_error("bad timeout for %s", fn->name);
     fn->timeout_ms = (int64_t)(timeout * 1000.0 + 0.5);
     if (!fn->handler) fn->handler = wk_strdup("function.handler");
+    if (fn->init_timeout_ms <= 0) fn->init_timeout_ms = 10000; /* Lambda's init limit */
     for (int i = 0; i < w->nfns - 1; i++)
         if (strcmp(w->fns[i].name, fn->name) == 0)
             return usage_error("function %s given twice", fn->name);

@@ -27,6 +27,18 @@ void wk_job_set_error(wk_job_t *j, const char *type, const char *msg, bool retry
                                      em, et);
 }
 
+void wk_job_start_clock(wk_job_t *j, int64_t now)
+{
+    j->deadline_ms = now + j->fn->timeout_ms;
+    j->fn_deadline = true;
+    if (j->caller_deadline_ms > 0 && j->caller_deadline_ms < j->deadline_ms) {
+        j->deadline_ms = j->caller_deadline_ms;
+        j->fn_deadline = false;
+    }
+    j->timeout_s = j->fn_deadline ? (double)j->fn->timeout_ms / 1000.0
+                                  : (double)(j->deadline_ms - now) / 1000.0;
+}
+
 void wk_job_set_timeout(wk_job_t *j)
 {
     char msg[160];

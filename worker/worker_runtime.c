@@ -35,6 +35,8 @@ struct wk_env {
     pid_t pid;
     unsigned gen;
     bool stopping, cancel, init_error;
+    bool initialized;   /* this process has asked for work at least once */
+    int64_t spawned_at; /* epoch ms */
     wk_job_t *job;
     bool handed, done;
     char **envp;
@@ -88,6 +90,10 @@ static enum MHD_Result next(wk_env_t *env, struct MHD_Connection *c)
     }
     wk_job_t *j = env->job;
     env->handed = true;
+    env->initialized = true;
+    /* As Lambda: the function timeout covers the invocation, not the init
+     * phase of a cold start. */
+    wk_job_start_clock(j, wk_now_ms());
     struct MHD_Response *r =
         MHD_create_response_from_buffer(j->len, j->payload, MHD_RESPMEM_MUST_COPY);
     char deadline[32], arn[256], trace[128];
@@ -309,6 +315,8 @@ static int spawn(wk_env_t *env)
         return -1;
     }
     env->pid = pid;
+    env->initialized = false;
+    env->spawned_at = wk_now_ms();
     logpipe_t *lp = wk_calloc(1, sizeof *lp);
     lp->fd = out[0];
     lp->pid = pid;
@@ -363,7 +371,23 @@ static void run_env(wk_env_t *env, wk_job_t *j)
             wk_job_set_error(j, "Runtime.InitError", "the runtime failed to initialise", true);
             break;
         }
-        if (wk_now_ms() >= j->deadline_ms) {
+        int64_t now = wk_now_ms();
+        if (!env->handed && !env->initialized &&
+            now >= env->spawned_at + env->fn->init_timeout_ms) {
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "the runtime did not ask for work within %.2f seconds of starting",
+                     (double)env->fn->init_timeout_ms / 1000.0);
+            kill_env(env);
+            wk_job_set_error(j, "Runtime.InitError", msg, true);
+            break;
+        }
+        /* during a cold start's init only the caller's deadline applies (init
+         * does not eat the function timeout; its own limit is init_timeout) */
+        int64_t limit = j->deadline_ms;
+        if (!env->handed && !env->initialized)
+            limit = j->caller_deadline_ms ? j->caller_deadline_ms : INT64_MAX;
+        if (now >= limit) {
             kill_env(env);
             wk_job_set_timeout(j);
             wk_log(WK_WARN, "runtime", j->request_id, "invocation timed out, runtime recycled",
@@ -390,7 +414,7 @@ static void run_env(wk_env_t *env, wk_job_t *j)
         }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t wait_ms = j->deadline_ms - wk_now_ms();
+        int64_t wait_ms = limit - wk_now_ms();
         if (wait_ms > 20) wait_ms = 20;
         if (wait_ms < 1) wait_ms = 1;
         ts.tv_nsec += wait_ms * 1000000;

@@ -210,6 +210,32 @@ static void test_runtime_bootstrap(void **state)
     sy_pool_destroy(&p);
 }
 
+/* A cold start's init does not count against the function timeout; the
+ * init phase has its own limit. */
+static void test_runtime_cold_start(void **state)
+{
+    (void)state;
+    sy_pool_t *p = pool_fast(NULL);
+    char spec[PATH_MAX + 128], spec2[PATH_MAX + 128];
+    snprintf(spec, sizeof spec, "slowinit=runtime:%s,timeout=1", g_bootstrap);
+    snprintf(spec2, sizeof spec2, "stuckinit=runtime:%s,timeout=1,init_timeout=0.5", g_bootstrap);
+    setenv("SLOW_INIT", "1.5", 1);
+    pid_t w = h_spawn_worker(logfile("coldstart"), "--broker", sy_pool_endpoint(p), "--function",
+                             spec, "--function", spec2, NULL);
+    unsetenv("SLOW_INIT");
+    assert_true(h_wait_workers(p, 1, 10000));
+    h_call_t c;
+    assert_int_equal(h_invoke(p, "slowinit", "{\"n\":1}", 10000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_OK); /* 1.5 s init, 1 s timeout: fine */
+    assert_int_equal(h_invoke(p, "stuckinit", "{\"n\":1}", 10000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_FN_ERROR);
+    assert_string_equal(c.error_type, "Runtime.InitError");
+    assert_string_equal(c.error_message,
+                        "the runtime did not ask for work within 0.50 seconds of starting");
+    h_kill(w);
+    sy_pool_destroy(&p);
+}
+
 typedef struct {
     h_call_t calls[8];
 } many_t;
@@ -1067,6 +1093,7 @@ int main(void)
         cmocka_unit_test(test_sync_invoke_error_timeout),
         cmocka_unit_test(test_too_many_and_deadline),
         cmocka_unit_test(test_runtime_bootstrap),
+        cmocka_unit_test(test_runtime_cold_start),
         cmocka_unit_test(test_credit_two_workers),
         cmocka_unit_test(test_kill9_redelivers),
         cmocka_unit_test(test_worker_lost_sync),

@@ -2,6 +2,9 @@
 # test hooks: an event containing "sleep" sleeps 5 s (timeouts), one
 # containing "nap" sleeps 0.5 s, one
 # containing "crash" makes the handler fail, which (set -e) ends bootstrap.
+# Test hook: a slow init phase (this file is sourced once, at init).
+if [ -n "${SLOW_INIT:-}" ]; then sleep "$SLOW_INIT"; fi
+
 function handler () {
   EVENT_DATA=$1
   case "$EVENT_DATA" in
