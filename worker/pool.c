@@ -273,6 +273,23 @@ void sy_pool_metrics_publish(sy_pool_t *p)
     pthread_mutex_unlock(&p->metrics_mu);
 }
 
+void sy_pool_functions(sy_pool_t *p, void (*fn)(const sy_pool_function_info_t *info, void *u),
+                       void *u)
+{
+    pthread_mutex_lock(&p->cmd_mu); /* sessions and functions change under it */
+    for (pool_func_t *f = p->funcs; f; f = f->next) {
+        sy_pool_function_info_t info = {.name = f->name, .credit = f->credit};
+        for (pool_session_t *s = p->sessions; s; s = s->next)
+            for (size_t i = 0; i < s->nfuncs; i++)
+                if (s->funcs[i].pf == f) {
+                    info.workers++;
+                    info.concurrency += s->funcs[i].max_concurrency;
+                }
+        if (info.workers) fn(&info, u);
+    }
+    pthread_mutex_unlock(&p->cmd_mu);
+}
+
 int sy_pool_function_credit(sy_pool_t *p, const char *function)
 {
     int c = 0;

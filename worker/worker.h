@@ -145,6 +145,17 @@ void sy_pool_stats(sy_pool_t *self, sy_pool_stats_t *out);
  * gauges, and counters advanced by what happened since the last call).
  * Call it from the /metrics handler before sy_metrics_render. */
 void sy_pool_metrics_publish(sy_pool_t *self);
+/* The functions live workers host (for the Lambda API): called once per
+ * function with the number of sessions hosting it, their summed declared
+ * concurrency and the free credit. Thread-safe; fn must not call the pool. */
+typedef struct {
+    const char *name;
+    int workers;
+    int concurrency;
+    int credit;
+} sy_pool_function_info_t;
+void sy_pool_functions(sy_pool_t *self, void (*fn)(const sy_pool_function_info_t *info, void *u),
+                       void *u);
 /* Free credit currently offered for one function (summed over workers). */
 int sy_pool_function_credit(sy_pool_t *self, const char *function);
 

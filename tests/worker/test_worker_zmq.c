@@ -236,6 +236,14 @@ static void test_runtime_cold_start(void **state)
     sy_pool_destroy(&p);
 }
 
+static void fn_info_cb(const sy_pool_function_info_t *info, void *u)
+{
+    static char name[64];
+    snprintf(name, sizeof name, "%s", info->name);
+    *(sy_pool_function_info_t *)u = *info;
+    ((sy_pool_function_info_t *)u)->name = name;
+}
+
 typedef struct {
     h_call_t calls[8];
 } many_t;
@@ -282,6 +290,14 @@ static void test_credit_two_workers(void **state)
     }
     assert_true(maxc <= 2);
     assert_int_equal(maxc, 2); /* and both were used: LRU spreads the work */
+    /* what the Lambda API can list (once the last ACK's credit is counted) */
+    for (int i = 0; i < 100 && sy_pool_function_credit(p, "slow") < 2; i++) h_sleep_ms(10);
+    sy_pool_function_info_t seen = {0};
+    sy_pool_functions(p, fn_info_cb, &seen);
+    assert_string_equal(seen.name, "slow");
+    assert_int_equal(seen.workers, 2);
+    assert_int_equal(seen.concurrency, 2);
+    assert_int_equal(seen.credit, 2);
     int on_w1 = 0;
     for (int i = 0; i < 6; i++) on_w1 += pids[i] == w1;
     assert_true(on_w1 >= 2 && on_w1 <= 4);
