@@ -301,6 +301,22 @@ typedef struct wk_extend {
 } wk_extend_t;
 
 wk_fn_t *wk_fn_find(wk_worker_t *w, const char *name);
+/* worker_send.c */
+int wk_conn_send(wk_conn_t *c, const Syw__Envelope *e, const void *body, size_t len);
+void wk_send_credit(wk_conn_t *c, wk_fn_t *fn, int amount);
+void wk_send_result(wk_conn_t *c, wk_job_t *j, int credit);
+void wk_send_simple(wk_conn_t *c, int cmd); /* HEARTBEAT or GOODBYE */
+wk_conn_t *wk_active_conn(wk_worker_t *w, int idx);
+void wk_grant_free(wk_worker_t *w);
+void wk_settle(wk_worker_t *w, wk_job_t *j, bool slot_free);
+void wk_inflight_remove(wk_worker_t *w, wk_job_t *j);
+void wk_take_done(wk_worker_t *w);
+/* worker_conn.c */
+void wk_conn_open(wk_worker_t *w, wk_conn_t *c);
+void wk_conn_reset(wk_worker_t *w, wk_conn_t *c, bool fast);
+void wk_conn_close(wk_conn_t *c); /* at exit */
+void wk_conn_monitor(wk_conn_t *c); /* read handshake-failure events */
+int wk_on_message(wk_worker_t *w, int ci); /* 0, or 3: fatal version mismatch */
 void wk_extend_push(wk_worker_t *w, const wk_job_t *j, int64_t ms);
 int wk_args_parse(wk_worker_t *w, int argc, char **argv);
 void wk_job_free(wk_job_t *j);
