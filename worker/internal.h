@@ -144,7 +144,7 @@ struct pool_session {
 };
 
 typedef struct pool_cmd {
-    int kind; /* 1 invoke, 2 wake */
+    int kind; /* 1 invoke, 2 wake, 3 offer (leased deliveries in inv, a list) */
     pool_inv_t *inv;
     char *function;
     struct pool_cmd *next;
@@ -188,6 +188,7 @@ void pool_send_disconnect(sy_pool_t *p, const void *rid, size_t rid_len, int rea
                           const char *msg);
 /* pool_dispatch.c */
 pool_func_t *pool_func_get(sy_pool_t *p, const char *name);
+pool_inv_t *pool_inv_from_delivery(sy_pool_t *p, pool_func_t *pf, sy_delivery_t *d, int64_t wall);
 void pool_dispatch(sy_pool_t *p, pool_func_t *pf);
 void pool_inv_finish(sy_pool_t *p, pool_inv_t *inv, const sy_invoke_result_t *res);
 void pool_inflight_remove(sy_pool_t *p, pool_inv_t *inv);

@@ -31,7 +31,7 @@ sy_pool_t *sy_pool_new(const char *endpoint, const sy_pool_opts_t *opts, sy_err_
     p->opts.curve_secret_key = NULL;
     if (opts && opts->lease) {
         p->lease = *opts->lease;
-        p->has_lease = p->lease.lease != NULL;
+        p->has_lease = true;
     }
     p->opts.lease = NULL;
     p->evfd = -1;
@@ -121,6 +121,16 @@ void sy_pool_destroy(sy_pool_t **self_p)
     /* The thread is gone: everything below is ours. */
     for (pool_cmd_t *c = p->cmds, *n; c; c = n) {
         n = c->next;
+        if (c->kind == 3) {
+            for (pool_inv_t *inv = c->inv, *nx; inv; inv = nx) { /* offered, never sent */
+                nx = inv->next;
+                if (p->has_lease && p->lease.release)
+                    p->lease.release(p->lease.u, c->function, inv->lease_token, 0);
+                free(inv->payload);
+                free(inv);
+            }
+            c->inv = NULL;
+        }
         if (c->inv) fail_inv(p, c->inv, SY_INVOKE_SHUTDOWN);
         free(c->function);
         free(c);
@@ -228,6 +238,23 @@ int sy_pool_invoke_opts(sy_pool_t *p, const char *function, const void *payload,
     return 0;
 }
 
+int sy_pool_offer(sy_pool_t *p, const char *function, sy_delivery_t *d, int n)
+{
+    if (!p || !function || !*function || n < 0 || (n && !d) || p->stop) return SY_E_INVALID;
+    if (n == 0) return 0;
+    pool_cmd_t *c = wk_calloc(1, sizeof *c);
+    c->kind = 3;
+    c->function = wk_strdup(function);
+    int64_t wall = wk_now_ms();
+    pool_inv_t **tail = &c->inv;
+    for (int i = 0; i < n; i++) {
+        *tail = pool_inv_from_delivery(p, NULL, &d[i], wall);
+        tail = &(*tail)->next;
+    }
+    push_cmd(p, c);
+    return 0;
+}
+
 void sy_pool_wake(sy_pool_t *p, const char *function)
 {
     if (!p || !function) return;
@@ -317,6 +344,13 @@ static void take_cmds(sy_pool_t *p)
             c->inv->no_worker_at = wk_now_ms() + 1000;
             POOL_STAT_ADD(p, pending, 1);
             pool_pending_push(pf, c->inv, false);
+        } else if (c->kind == 3) {
+            for (pool_inv_t *inv = c->inv, *nx; inv; inv = nx) {
+                nx = inv->next;
+                inv->pf = pf;
+                pool_pending_push(pf, inv, false);
+            }
+            c->inv = NULL;
         } else {
             pf->lease_wanted = true;
         }

@@ -149,6 +149,26 @@ static int deliver(sy_pool_t *p, pool_session_t *s, pool_inv_t *inv)
     return 0;
 }
 
+/* A leased message as a pending invocation (takes out->payload). */
+pool_inv_t *pool_inv_from_delivery(sy_pool_t *p, pool_func_t *pf, sy_delivery_t *d, int64_t wall)
+{
+    pool_inv_t *inv = wk_calloc(1, sizeof *inv);
+    inv->pf = pf;
+    memcpy(inv->lease_token, d->lease_token, sizeof inv->lease_token);
+    inv->lease_token[sizeof inv->lease_token - 1] = 0;
+    memcpy(inv->message_id, d->message_id, sizeof inv->message_id);
+    inv->message_id[sizeof inv->message_id - 1] = 0;
+    memcpy(inv->traceparent, d->traceparent, sizeof inv->traceparent);
+    inv->traceparent[sizeof inv->traceparent - 1] = 0;
+    inv->attempt = d->attempt ? d->attempt : 1;
+    inv->deadline_ms = d->deadline_ms ? d->deadline_ms : wall + p->opts.default_timeout_ms;
+    inv->payload = d->payload;
+    inv->len = d->len;
+    d->payload = NULL;
+    wk_uuid4(inv->request_id);
+    return inv;
+}
+
 static void do_lease(sy_pool_t *p, pool_func_t *pf)
 {
     int64_t now = wk_mono_ms();
@@ -168,20 +188,7 @@ static void do_lease(sy_pool_t *p, pool_func_t *pf)
         if (n > max) n = max;
         int64_t wall = wk_now_ms();
         for (int i = 0; i < n; i++) {
-            pool_inv_t *inv = wk_calloc(1, sizeof *inv);
-            inv->pf = pf;
-            memcpy(inv->lease_token, out[i].lease_token, sizeof inv->lease_token);
-            inv->lease_token[sizeof inv->lease_token - 1] = 0;
-            memcpy(inv->message_id, out[i].message_id, sizeof inv->message_id);
-            inv->message_id[sizeof inv->message_id - 1] = 0;
-            memcpy(inv->traceparent, out[i].traceparent, sizeof inv->traceparent);
-            inv->traceparent[sizeof inv->traceparent - 1] = 0;
-            inv->attempt = out[i].attempt ? out[i].attempt : 1;
-            inv->deadline_ms =
-                out[i].deadline_ms ? out[i].deadline_ms : wall + p->opts.default_timeout_ms;
-            inv->payload = out[i].payload;
-            inv->len = out[i].len;
-            wk_uuid4(inv->request_id);
+            pool_inv_t *inv = pool_inv_from_delivery(p, pf, &out[i], wall);
             pool_pending_push(pf, inv, false);
         }
         pf->lease_wanted = n == max; /* full batch: probably more behind it */
@@ -211,7 +218,7 @@ void pool_dispatch(sy_pool_t *p, pool_func_t *pf)
             pool_session_kill(p, s, "unreachable");
         }
     }
-    if (p->has_lease && !pf->pending) do_lease(p, pf);
+    if (p->lease.lease && !pf->pending) do_lease(p, pf);
 }
 
 static bool hosted(sy_pool_t *p, pool_func_t *pf)
@@ -251,6 +258,15 @@ void pool_timers(sy_pool_t *p)
         while (*pp) {
             pool_inv_t *inv = *pp;
             bool nobody = !hosted(p, pf);
+            if (!inv->sync && wall >= inv->deadline_ms) {
+                /* leased but never delivered in time: the lease is over */
+                *pp = inv->next;
+                if (p->has_lease && p->lease.release)
+                    p->lease.release(p->lease.u, pf->name, inv->lease_token, 0);
+                free(inv->payload);
+                free(inv);
+                continue;
+            }
             if (inv->sync && (wall >= inv->deadline_ms || (nobody && wall >= inv->no_worker_at))) {
                 *pp = inv->next;
                 inv->next = NULL;
@@ -266,7 +282,7 @@ void pool_timers(sy_pool_t *p)
             pf->pending_tail = inv;
             pp = &inv->next;
         }
-        if (pf->pending || (p->has_lease && (pf->lease_wanted || now >= pf->lease_next_ms)))
+        if (pf->pending || (p->lease.lease && (pf->lease_wanted || now >= pf->lease_next_ms)))
             pool_dispatch(p, pf);
     }
     for (pool_inv_t *inv = p->inflight, *n; inv; inv = n) {

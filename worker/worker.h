@@ -137,6 +137,12 @@ typedef struct {
 } sy_invoke_opts_t;
 int sy_pool_invoke_opts(sy_pool_t *self, const char *function, const void *payload, size_t len,
                         const sy_invoke_opts_t *opts, sy_invoke_cb cb, void *u);
+/* Push already-leased messages (the alternative to the lease() callback for
+ * a lease source that leases on its own thread, e.g. on LISTEN/NOTIFY, sized
+ * by sy_pool_function_credit). They wait in the pool until a worker has
+ * credit; ack/release/extend still go through opts->lease. Takes each
+ * d[i].payload. Thread-safe. Returns 0 or <0. */
+int sy_pool_offer(sy_pool_t *self, const char *function, sy_delivery_t *d, int n);
 /* New durable work for function: call the lease source again. Thread-safe. */
 void sy_pool_wake(sy_pool_t *self, const char *function);
 /* Counters for /metrics. Thread-safe snapshot. */

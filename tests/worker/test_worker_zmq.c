@@ -473,6 +473,50 @@ static void test_handler_extends_lease(void **state)
     sy_pool_destroy(&p);
 }
 
+/* Leased elsewhere, offered to the pool: delivered within credit, settled
+ * through the lease source; an offer nobody can take before its deadline is
+ * given back. */
+static void test_offer_leased(void **state)
+{
+    (void)state;
+    static h_table_t t;
+    h_table_init(&t);
+    sy_lease_source_t src = h_table_source(&t);
+    src.lease = NULL; /* this source only pushes */
+    sy_pool_t *p = pool_fast(&src);
+    for (int i = 0; i < 5; i++) {
+        char id[16], body[32];
+        snprintf(id, sizeof id, "m-%d", i);
+        snprintf(body, sizeof body, "{\"sleep_ms\":50,\"i\":%d}", i);
+        h_table_add(&t, id, body);
+    }
+    sy_delivery_t out[8];
+    memset(out, 0, sizeof out);
+    int n = h_lease(&t, "slow", 8, out);
+    assert_int_equal(n, 5);
+    assert_int_equal(sy_pool_offer(p, "slow", out, n), 0);
+    for (int i = 0; i < n; i++) assert_null(out[i].payload); /* taken */
+    pid_t w = h_spawn_worker(logfile("offer"), "--broker", sy_pool_endpoint(p), "--concurrency",
+                             "2", "--function", so_spec("slow", ",timeout=10"), NULL);
+    for (int i = 0; i < 5; i++) assert_true(h_wait_state(&t, i, 2, 10000));
+    pthread_mutex_lock(&t.mu);
+    assert_int_equal(t.acks, 5);
+    assert_non_null(strstr(t.m[3].result, "\"attempt\":1"));
+    pthread_mutex_unlock(&t.mu);
+    /* a function nobody hosts: given back at its deadline */
+    h_table_add(&t, "m-x", "{}");
+    memset(out, 0, sizeof out);
+    assert_int_equal(h_lease(&t, "nobody", 8, out), 1);
+    out[0].deadline_ms = h_now_ms() + 200;
+    assert_int_equal(sy_pool_offer(p, "nobody", out, 1), 0);
+    assert_true(h_wait_state(&t, 5, 0, 3000));
+    pthread_mutex_lock(&t.mu);
+    assert_int_equal(t.releases, 1);
+    pthread_mutex_unlock(&t.mu);
+    h_kill(w);
+    sy_pool_destroy(&p);
+}
+
 /* A raw DEALER speaking another version is refused with a clear reason. */
 static void test_version_mismatch_broker(void **state)
 {
@@ -1115,6 +1159,7 @@ int main(void)
         cmocka_unit_test(test_worker_lost_sync),
         cmocka_unit_test(test_broker_restart_ack),
         cmocka_unit_test(test_handler_extends_lease),
+        cmocka_unit_test(test_offer_leased),
         cmocka_unit_test(test_version_mismatch_broker),
         cmocka_unit_test(test_version_mismatch_worker),
         cmocka_unit_test(test_curve_allow_list),
