@@ -42,7 +42,8 @@ typedef enum { SY_ACK_OK = 0, SY_ACK_FN_ERROR = 1 } sy_ack_outcome_t;
 typedef struct {
     /* Lease up to `max` messages of `function`; fill out[0..n) and return n
      * (0: nothing ready), or <0 on error (the pool retries on the next wake).
-     * Called when the function has free credit, and after sy_pool_wake(). */
+     * Called when the function has free credit, and after sy_pool_wake().
+     * May be NULL for a source that pushes with sy_pool_offer() instead. */
     int (*lease)(void *u, const char *function, int max, sy_delivery_t *out);
     int (*ack)(void *u, const char *function, const char *lease_token, const char *message_id,
                sy_ack_outcome_t outcome, const char *error_type, const char *error_message,
