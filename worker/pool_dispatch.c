@@ -8,6 +8,7 @@
 
 #define LEASE_BATCH 64
 #define LEASE_POLL_MS 1000
+#define SYNC_DEADLINE_GRACE_MS 250
 
 pool_func_t *pool_func_get(sy_pool_t *p, const char *name)
 {
@@ -123,7 +124,11 @@ static int deliver(sy_pool_t *p, pool_session_t *s, pool_inv_t *inv)
     d.message_id = inv->message_id;
     d.function = inv->pf->name;
     d.attempt = inv->attempt;
-    d.deadline_ms = inv->deadline_ms;
+    /* A sync caller's deadline is the pool's to enforce (SY_INVOKE_TIMEOUT
+     * + CANCEL); the worker gets a little more, so that it does not race
+     * the pool with its own timeout report. The function timeout still
+     * bounds the run on the worker. */
+    d.deadline_ms = inv->sync ? inv->deadline_ms + SYNC_DEADLINE_GRACE_MS : inv->deadline_ms;
     d.traceparent = inv->traceparent;
     d.request_id = inv->request_id;
     d.content_type = "application/json";
