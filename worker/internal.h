@@ -211,6 +211,7 @@ typedef struct wk_worker wk_worker_t;
 typedef struct wk_job {
     uint64_t delivery_id;
     int conn;       /* broker connection it came from */
+    unsigned conn_gen; /* ... and its session (delivery ids are per session) */
     wk_fn_t *fn;
     char lease_token[128], message_id[64], request_id[40], traceparent[64];
     uint32_t attempt;
@@ -264,6 +265,7 @@ typedef struct {
     void *mon;           /* PAIR receiving the socket's handshake-failure events */
     bool auth_logged;
     int state; /* 0 down, 1 hello sent, 2 active */
+    unsigned gen; /* sessions welcomed so far */
     int64_t last_recv, last_send, reconnect_at, backoff_ms, hello_at;
     int ivl_ms, liveness;
     int *granted;    /* per function: credit this session holds */
@@ -337,6 +339,6 @@ void *wk_runtime_slot(void *arg);
 void wk_runtime_stop(wk_fn_t *fn); /* kill processes, wake slots */
 void wk_runtime_free(wk_fn_t *fn); /* after the slot threads joined */
 void *wk_runtime_env_at(wk_fn_t *fn, int i);
-void wk_runtime_cancel(wk_fn_t *fn, uint64_t delivery_id);
+void wk_runtime_cancel(wk_fn_t *fn, const wk_job_t *j);
 
 #endif

@@ -36,7 +36,9 @@ sy_pool_t *sy_pool_new(const char *endpoint, const sy_pool_opts_t *opts, sy_err_
     p->opts.lease = NULL;
     p->evfd = -1;
     p->port = -1;
-    p->next_id = 1;
+    /* delivery ids are per session, but a random start keeps a restarted
+     * broker's ids apart from its predecessor's in logs */
+    p->next_id = ((uint64_t)wk_rand32() << 16) + 1;
     pthread_mutex_init(&p->cmd_mu, NULL);
     pthread_mutex_init(&p->metrics_mu, NULL);
     p->curve = opts && opts->curve_secret_key && *opts->curve_secret_key;

@@ -137,6 +137,7 @@ void wk_conn_open(wk_worker_t *w, wk_conn_t *c)
 static void on_welcome(wk_worker_t *w, wk_conn_t *c, const Syw__Welcome *wl)
 {
     c->state = 2;
+    c->gen++;
     c->auth_logged = false;
     c->ivl_ms = (int)wl->heartbeat_ivl_ms;
     c->liveness = (int)wl->liveness;
@@ -198,6 +199,7 @@ static void on_deliver(wk_worker_t *w, int ci, wk_frame_t *fr)
     wk_job_t *j = wk_calloc(1, sizeof *j);
     j->delivery_id = d->delivery_id;
     j->conn = ci;
+    j->conn_gen = c->gen;
     j->fn = fn;
     snprintf(j->lease_token, sizeof j->lease_token, "%s", d->lease_token ? d->lease_token : "");
     snprintf(j->message_id, sizeof j->message_id, "%s", d->message_id ? d->message_id : "");
@@ -230,14 +232,15 @@ static void on_deliver(wk_worker_t *w, int ci, wk_frame_t *fr)
     pthread_mutex_unlock(&fn->mu);
 }
 
-static void on_cancel(wk_worker_t *w, const Syw__Cancel *cn)
+static void on_cancel(wk_worker_t *w, int ci, const Syw__Cancel *cn)
 {
     for (wk_job_t *j = w->inflight; j; j = j->inext) {
-        if (j->delivery_id != cn->delivery_id) continue;
+        if (j->delivery_id != cn->delivery_id || j->conn != ci || j->conn_gen != w->conns[ci].gen)
+            continue;
         j->cancelled = true;
         wk_log(WK_INFO, "worker", j->request_id, "invocation cancelled by broker", "reason",
                cn->reason ? cn->reason : "", (const char *)NULL);
-        if (j->fn->kind == WK_FN_RUNTIME) wk_runtime_cancel(j->fn, j->delivery_id);
+        if (j->fn->kind == WK_FN_RUNTIME) wk_runtime_cancel(j->fn, j);
     }
 }
 
@@ -275,7 +278,7 @@ int wk_on_message(wk_worker_t *w, int ci)
             if (c->state == 2) on_deliver(w, ci, &f);
             break;
         case SYW__ENVELOPE__CMD_CANCEL:
-            on_cancel(w, f.env->cancel);
+            on_cancel(w, ci, f.env->cancel);
             break;
         case SYW__ENVELOPE__CMD_HEARTBEAT:
             break;

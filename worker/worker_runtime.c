@@ -439,12 +439,12 @@ void *wk_runtime_slot(void *arg)
     return NULL;
 }
 
-void wk_runtime_cancel(wk_fn_t *fn, uint64_t delivery_id)
+void wk_runtime_cancel(wk_fn_t *fn, const wk_job_t *j)
 {
     for (int i = 0; i < fn->concurrency; i++) {
         wk_env_t *env = &fn->envs[i];
         pthread_mutex_lock(&env->mu);
-        if (env->job && env->job->delivery_id == delivery_id) {
+        if (env->job == j) {
             env->cancel = true;
             pthread_cond_broadcast(&env->cv);
         }
