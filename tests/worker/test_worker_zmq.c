@@ -172,8 +172,8 @@ static void test_runtime_bootstrap(void **state)
     sy_pool_t *p = pool_fast(NULL);
     char spec[PATH_MAX + 128];
     snprintf(spec, sizeof spec, "shell=runtime:%s,timeout=1", g_bootstrap);
-    pid_t w = h_spawn_worker(logfile("runtime"), "--broker", sy_pool_endpoint(p), "--function",
-                             spec, NULL);
+    const char *log = logfile("runtime");
+    pid_t w = h_spawn_worker(log, "--broker", sy_pool_endpoint(p), "--function", spec, NULL);
     assert_true(h_wait_workers(p, 1, 10000));
     h_call_t c;
     assert_int_equal(h_invoke(p, "shell", "{\"n\":1}", 10000, &c), 0);
@@ -205,7 +205,19 @@ static void test_runtime_bootstrap(void **state)
     assert_string_equal(c.error_type, "Runtime.ExitError");
     assert_int_equal(h_invoke(p, "shell", "{\"n\":4}", 10000, &c), 0);
     assert_int_equal(c.status, SY_INVOKE_OK);
-    assert_int_not_equal(atoi(strstr(c.result, "\"pid\": ") + 7), pid2);
+    int pid3 = atoi(strstr(c.result, "\"pid\": ") + 7);
+    assert_int_not_equal(pid3, pid2);
+
+    /* the caller gives up first: TIMEOUT, CANCEL kills the busy process,
+     * and the slot is usable again at once */
+    int64_t t0 = h_now_ms();
+    assert_int_equal(h_invoke(p, "shell", "{\"sleep\":1}", 400, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_TIMEOUT);
+    assert_int_equal(h_invoke(p, "shell", "{\"n\":5}", 10000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_OK);
+    assert_true(h_now_ms() - t0 < 900); /* did not wait for the 1 s function timeout */
+    assert_true(file_contains(log, "invocation cancelled by broker"));
+    assert_int_not_equal(atoi(strstr(c.result, "\"pid\": ") + 7), pid3);
     h_kill(w);
     sy_pool_destroy(&p);
 }
