@@ -1,0 +1,263 @@
+/* bus/matcher.c - the public matcher: rule storage, copy-on-write
+ * snapshots, thread-safe match, and the SNS message-attributes envelope. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/internal.h"
+
+typedef struct {
+    char *id;
+    rule_ir_t ir;
+} rule_t;
+
+struct sy_matcher {
+    sy_pattern_kind_t kind;
+    pthread_mutex_t lock;
+    rule_t *rules;
+    uint32_t nrules, caprules;
+    uint32_t *idx;      /* open addressing over rule ids: index+1, 0 = empty */
+    uint32_t nidx;
+    bool dirty;
+    uint64_t gen;
+    snapshot_t *snap;
+    scratch_t *spare;   /* free scratch objects */
+};
+
+static uint32_t id_hash(const char *s)
+{
+    return bus_path_hash(BUS_HASH_INIT, s, strlen(s));
+}
+
+static void idx_rebuild(sy_matcher_t *m)
+{
+    uint32_t n = 64;
+    while (n < m->nrules * 2 + 2) n *= 2;
+    free(m->idx);
+    m->idx = bus_xcalloc(n, sizeof(uint32_t));
+    m->nidx = n;
+    for (uint32_t r = 0; r < m->nrules; r++) {
+        uint32_t i = id_hash(m->rules[r].id) & (n - 1);
+        while (m->idx[i]) i = (i + 1) & (n - 1);
+        m->idx[i] = r + 1;
+    }
+}
+
+static int64_t idx_find(const sy_matcher_t *m, const char *id)
+{
+    if (!m->nidx) return -1;
+    for (uint32_t i = id_hash(id) & (m->nidx - 1); m->idx[i]; i = (i + 1) & (m->nidx - 1))
+        if (!strcmp(m->rules[m->idx[i] - 1].id, id)) return m->idx[i] - 1;
+    return -1;
+}
+
+sy_matcher_t *sy_matcher_new(sy_pattern_kind_t kind)
+{
+    sy_matcher_t *m = bus_xcalloc(1, sizeof(*m));
+    m->kind = kind;
+    pthread_mutex_init(&m->lock, NULL);
+    idx_rebuild(m);
+    m->dirty = true;
+    return m;
+}
+
+void sy_matcher_destroy(sy_matcher_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    sy_matcher_t *m = *self_p;
+    for (uint32_t r = 0; r < m->nrules; r++) {
+        free(m->rules[r].id);
+        bus_rule_ir_free(&m->rules[r].ir);
+    }
+    free(m->rules);
+    free(m->idx);
+    bus_snapshot_free(m->snap);
+    while (m->spare) {
+        scratch_t *n = m->spare->next;
+        bus_scratch_free(m->spare);
+        m->spare = n;
+    }
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+    *self_p = NULL;
+}
+
+int sy_matcher_add(sy_matcher_t *m, const char *rule_id, const char *pattern, size_t len,
+                   sy_err_t *err)
+{
+    rule_ir_t ir;
+    int rc = bus_pattern_compile_err(m->kind, pattern, len, &ir, err);
+    if (rc) return rc;
+    pthread_mutex_lock(&m->lock);
+    int64_t at = idx_find(m, rule_id);
+    if (at >= 0) {
+        bus_rule_ir_free(&m->rules[at].ir);
+        m->rules[at].ir = ir;
+    } else {
+        bus_grow((void **)&m->rules, &m->caprules, m->nrules + 1, sizeof(*m->rules));
+        m->rules[m->nrules].id = bus_xstrndup(rule_id, strlen(rule_id));
+        m->rules[m->nrules].ir = ir;
+        m->nrules++;
+        if (m->nrules * 2 + 2 > m->nidx) {
+            idx_rebuild(m);
+        } else {
+            uint32_t i = id_hash(rule_id) & (m->nidx - 1);
+            while (m->idx[i]) i = (i + 1) & (m->nidx - 1);
+            m->idx[i] = m->nrules;
+        }
+    }
+    m->dirty = true;
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
+int sy_matcher_delete(sy_matcher_t *m, const char *rule_id)
+{
+    pthread_mutex_lock(&m->lock);
+    int64_t at = idx_find(m, rule_id);
+    if (at < 0) {
+        pthread_mutex_unlock(&m->lock);
+        return SY_E_NOTFOUND;
+    }
+    free(m->rules[at].id);
+    bus_rule_ir_free(&m->rules[at].ir);
+    m->rules[at] = m->rules[--m->nrules];
+    idx_rebuild(m);
+    m->dirty = true;
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
+size_t sy_matcher_count(sy_matcher_t *m)
+{
+    pthread_mutex_lock(&m->lock);
+    size_t n = m->nrules;
+    pthread_mutex_unlock(&m->lock);
+    return n;
+}
+
+/* Called with the lock held: publish a snapshot of the current rules. */
+static void rebuild(sy_matcher_t *m)
+{
+    rule_src_t *src = bus_xmalloc((m->nrules ? m->nrules : 1) * sizeof(*src));
+    for (uint32_t r = 0; r < m->nrules; r++) src[r] = (rule_src_t){&m->rules[r].ir, m->rules[r].id};
+    snapshot_t *s = bus_snapshot_build(src, m->nrules, ++m->gen);
+    free(src);
+    s->refs = 1; /* the matcher's own reference */
+    if (m->snap && --m->snap->refs == 0) bus_snapshot_free(m->snap);
+    m->snap = s;
+    m->dirty = false;
+}
+
+static int match_json(sy_matcher_t *m, const char *json, size_t len, sy_match_cb cb, void *u)
+{
+    pthread_mutex_lock(&m->lock);
+    if (m->dirty) rebuild(m);
+    snapshot_t *s = m->snap;
+    s->refs++;
+    scratch_t *sc = m->spare;
+    if (sc) m->spare = sc->next;
+    pthread_mutex_unlock(&m->lock);
+    if (!sc) sc = bus_xcalloc(1, sizeof(*sc));
+    bus_scratch_prepare(s, sc);
+    int rc = bus_flatten(s, sc, json, len);
+    if (rc == 0) rc = bus_match_fields(s, sc, cb, u);
+    pthread_mutex_lock(&m->lock);
+    sc->next = m->spare;
+    m->spare = sc;
+    if (--s->refs == 0) bus_snapshot_free(s);
+    pthread_mutex_unlock(&m->lock);
+    return rc;
+}
+
+/* SNS MessageAttributes: {"n":{"Type":"String","Value":"v"}} becomes the
+ * event {"n":"v"}; Number values stay numbers, String.Array values are the
+ * JSON array they hold; Binary attributes are dropped. */
+static char *attrs_to_event(const char *json, size_t len, size_t *outlen)
+{
+    char err[128];
+    pj_t *root = pj_parse(json, len, err, sizeof(err));
+    char *out = NULL;
+    if (!root || root->t != PJ_OBJ) goto done;
+    size_t cap = 2, n = 0;
+    for (size_t i = 0; i < root->nk; i++) {
+        cap += 2 * root->klens[i] + 8;
+        const pj_t *a = root->kids[i];
+        for (size_t j = 0; a->t == PJ_OBJ && j < a->nk; j++)
+            if (a->kids[j]->t == PJ_STR) cap += 6 * a->kids[j]->n + 4;
+    }
+    out = bus_xmalloc(cap + 1);
+    out[n++] = '{';
+    bool first = true;
+    for (size_t i = 0; i < root->nk; i++) {
+        const pj_t *a = root->kids[i];
+        const pj_t *type = NULL, *value = NULL;
+        if (a->t != PJ_OBJ) continue;
+        for (size_t j = 0; j < a->nk; j++) {
+            if (!strcmp(a->keys[j], "Type") || !strcmp(a->keys[j], "DataType")) type = a->kids[j];
+            if (!strcmp(a->keys[j], "Value") || !strcmp(a->keys[j], "StringValue")) value = a->kids[j];
+        }
+        if (!type || !value || type->t != PJ_STR || value->t != PJ_STR) continue;
+        bool is_num = !strncmp(type->s, "Number", 6);
+        bool is_arr = !strcmp(type->s, "String.Array");
+        if (!is_num && !is_arr && strncmp(type->s, "String", 6) != 0) continue;
+        if (is_num && bus_json_number_len(value->s, value->n) != value->n) is_num = false;
+        if (is_arr) {
+            char e2[64];
+            pj_t *arr = pj_parse(value->s, value->n, e2, sizeof(e2));
+            bool ok = arr && arr->t == PJ_ARR;
+            pj_free(arr);
+            if (!ok) is_arr = false;
+        }
+        if (!first) out[n++] = ',';
+        first = false;
+        const pj_t *strs[2] = {NULL, NULL};
+        strs[0] = NULL;
+        /* key */
+        out[n++] = '"';
+        for (size_t k = 0; k < root->klens[i]; k++) {
+            char c = root->keys[i][k];
+            if (c == '"' || c == '\\') out[n++] = '\\';
+            if ((unsigned char)c < 0x20) n += (size_t)sprintf(out + n, "\\u%04x", (unsigned char)c);
+            else out[n++] = c;
+        }
+        out[n++] = '"';
+        out[n++] = ':';
+        (void)strs;
+        if (is_num || is_arr) {
+            memcpy(out + n, value->s, value->n);
+            n += value->n;
+        } else {
+            out[n++] = '"';
+            for (size_t k = 0; k < value->n; k++) {
+                char c = value->s[k];
+                if ((unsigned char)c < 0x20) {
+                    n += (size_t)sprintf(out + n, "\\u%04x", (unsigned char)c);
+                    continue;
+                }
+                if (c == '"' || c == '\\') out[n++] = '\\';
+                out[n++] = c;
+            }
+            out[n++] = '"';
+        }
+    }
+    out[n++] = '}';
+    out[n] = 0;
+    *outlen = n;
+done:
+    pj_free(root);
+    return out;
+}
+
+int sy_matcher_match(sy_matcher_t *m, const char *event_json, size_t len, sy_match_cb cb, void *u)
+{
+    if (!m || !event_json) return SY_E_INVALID;
+    if (m->kind != SY_PATTERN_SNS_ATTRIBUTES) return match_json(m, event_json, len, cb, u);
+    size_t n = 0;
+    char *ev = attrs_to_event(event_json, len, &n);
+    if (!ev) return SY_E_INVALID;
+    int rc = match_json(m, ev, n, cb, u);
+    free(ev);
+    return rc;
+}

@@ -1,0 +1,181 @@
+/* bus/snapshot.c - build the immutable compiled form of a rule set: the
+ * field-path table, one merged NFA per path, conditions, sub-rules. A new
+ * snapshot replaces the old one atomically (copy-on-write); readers keep
+ * the one they started with. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/internal.h"
+
+uint32_t bus_path_hash(uint32_t h, const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        h ^= (uint8_t)s[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+int32_t bus_path_lookup(const snapshot_t *s, uint32_t hash, const char *key, size_t len,
+                        bool *found)
+{
+    uint32_t mask = s->nslots - 1;
+    for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
+        const path_slot_t *sl = &s->slots[i];
+        if (!sl->key) break;
+        if (sl->hash == hash && sl->len == len && memcmp(sl->key, key, len) == 0) {
+            *found = true;
+            return sl->path;
+        }
+    }
+    *found = false;
+    return -1;
+}
+
+static path_slot_t *slot_find(snapshot_t *s, const char *key, size_t len, uint32_t hash)
+{
+    uint32_t mask = s->nslots - 1;
+    for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
+        path_slot_t *sl = &s->slots[i];
+        if (!sl->key || (sl->hash == hash && sl->len == len && !memcmp(sl->key, key, len)))
+            return sl;
+    }
+}
+
+
+static void slots_grow(snapshot_t *s)
+{
+    uint32_t old = s->nslots;
+    path_slot_t *os = s->slots;
+    s->nslots = old ? old * 2 : 64;
+    s->slots = bus_xcalloc(s->nslots, sizeof(*s->slots));
+    for (uint32_t i = 0; i < old; i++)
+        if (os[i].key) *slot_find(s, os[i].key, os[i].len, os[i].hash) = os[i];
+    free(os);
+}
+
+/* Register path (and its dot-prefixes); returns the path index. */
+static uint32_t path_get(snapshot_t *s, uint32_t *nslots_used, const char *p)
+{
+    size_t n = strlen(p);
+    for (size_t i = 0; i <= n; i++) {
+        if (i < n && p[i] != '.') continue;
+        if ((*nslots_used + 1) * 2 > s->nslots) slots_grow(s);
+        uint32_t h = bus_path_hash(BUS_HASH_INIT, p, i);
+        path_slot_t *sl = slot_find(s, p, i, h);
+        if (!sl->key) {
+            sl->key = bus_xstrndup(p, i);
+            sl->len = (uint32_t)i;
+            sl->hash = h;
+            sl->path = -1;
+            (*nslots_used)++;
+        }
+        if (i == n && sl->path < 0) {
+            bus_grow((void **)&s->paths, &s->cappaths, s->npaths + 1, sizeof(*s->paths));
+            path_t *pt = &s->paths[s->npaths];
+            memset(pt, 0, sizeof(*pt));
+            pt->name = bus_xstrndup(p, n);
+            pt->fwd = nfa_new_state(&s->nfa, true);
+            pt->rev = nfa_new_state(&s->nfa, true);
+            sl->path = (int32_t)s->npaths++;
+        }
+        if (i == n) return (uint32_t)sl->path;
+    }
+    return 0; /* not reached */
+}
+
+static void note_vm(path_t *pt, const vm_t *vm)
+{
+    if (vm->k == VM_NUMKEY) pt->need_numkey = true;
+    if (vm->k == VM_CIDR) pt->need_ip = true;
+    if (vm->k == VM_SUFFIX || vm->k == VM_SUFFIX_EIC) pt->has_rev = true;
+}
+
+static void add_cond(snapshot_t *s, uint32_t *used, const cond_ir_t *c, uint32_t sub, bool required)
+{
+    uint32_t pid = path_get(s, used, c->path);
+    path_t *pt = &s->paths[pid];
+    bus_grow((void **)&s->conds, &s->capconds, s->nconds + 1, sizeof(*s->conds));
+    uint32_t cid = s->nconds++;
+    s->conds[cid] = (cond_t){pid, sub, required, c->absent_ok};
+    for (uint32_t i = 0; i < c->npos; i++) {
+        const vm_t *vm = &c->pos[i];
+        if (vm->k == VM_EXISTS_TRUE) {
+            bus_grow((void **)&pt->exists_true, &pt->capexists, pt->nexists + 1, sizeof(uint32_t));
+            pt->exists_true[pt->nexists++] = cid;
+            continue;
+        }
+        note_vm(pt, vm);
+        nfa_add_vm(&s->nfa, pt->fwd, pt->rev, vm, cid);
+    }
+    for (uint32_t g = 0; g < c->ngroups; g++) {
+        bus_grow((void **)&s->group_cond, &s->capgroups, s->ngroups + 1, sizeof(uint32_t));
+        uint32_t gid = s->ngroups++;
+        s->group_cond[gid] = cid;
+        bus_grow((void **)&pt->groups, &pt->capgroups, pt->ngroups + 1, sizeof(uint32_t));
+        pt->groups[pt->ngroups++] = gid;
+        for (uint32_t i = 0; i < c->nneg[g]; i++) {
+            note_vm(pt, &c->neg[g][i]);
+            nfa_add_vm(&s->nfa, pt->fwd, pt->rev, &c->neg[g][i], gid | NFA_NEG);
+        }
+    }
+}
+
+snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen)
+{
+    snapshot_t *s = bus_xcalloc(1, sizeof(*s));
+    uint32_t used = 0;
+    s->gen = gen;
+    slots_grow(s);
+    s->rule_ids = bus_xcalloc(n ? n : 1, sizeof(char *));
+    s->nrules = n;
+    for (uint32_t r = 0; r < n; r++) {
+        s->rule_ids[r] = bus_xstrndup(rules[r].id, strlen(rules[r].id));
+        const rule_ir_t *ir = rules[r].ir;
+        for (uint32_t k = 0; k < ir->n; k++) {
+            const subrule_ir_t *sr = &ir->subs[k];
+            bus_grow((void **)&s->subs, &s->capsubs, s->nsubs + 1, sizeof(*s->subs));
+            uint32_t sid = s->nsubs++;
+            sub_t *sub = &s->subs[sid];
+            sub->rule = r;
+            sub->cond_off = s->nconds;
+            sub->ncond = sr->n;
+            sub->nreq = 0;
+            /* required conditions first, then those that may be satisfied by absence */
+            for (int pass = 0; pass < 2; pass++)
+                for (uint32_t c = 0; c < sr->n; c++) {
+                    bool req = !sr->conds[c].absent_ok;
+                    if (req != (pass == 0)) continue;
+                    add_cond(s, &used, &sr->conds[c], sid, req);
+                    if (req) s->subs[sid].nreq++;
+                }
+            if (s->subs[sid].nreq == 0) {
+                bus_grow((void **)&s->always, &s->capalways, s->nalways + 1, sizeof(uint32_t));
+                s->always[s->nalways++] = sid;
+            }
+        }
+    }
+    nfa_freeze(&s->nfa);
+    return s;
+}
+
+void bus_snapshot_free(snapshot_t *s)
+{
+    if (!s) return;
+    nfa_free(&s->nfa);
+    for (uint32_t i = 0; i < s->npaths; i++) {
+        free(s->paths[i].name);
+        free(s->paths[i].groups);
+        free(s->paths[i].exists_true);
+    }
+    free(s->paths);
+    for (uint32_t i = 0; i < s->nslots; i++) free(s->slots[i].key);
+    free(s->slots);
+    free(s->conds);
+    free(s->group_cond);
+    free(s->subs);
+    free(s->always);
+    for (uint32_t i = 0; i < s->nrules; i++) free(s->rule_ids[i]);
+    free(s->rule_ids);
+    free(s);
+}
