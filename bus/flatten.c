@@ -3,6 +3,9 @@
  * path is not a prefix of a used path while parsing. */
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "bus/internal.h"
 
@@ -43,6 +46,66 @@ static const char *scan_string(fl_t *f, size_t *rawlen, bool *esc)
     return start;
 }
 
+/* After the closing quote of the string whose body starts at p, or NULL. */
+static const char *string_end(const char *p, const char *end)
+{
+    for (;;) {
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q) return NULL;
+        const char *b = q;
+        while (b > p && b[-1] == '\\') b--;
+        if (((q - b) & 1) == 0) return q + 1;
+        p = q + 1;
+    }
+}
+
+/* Skip a whole object or array starting at p (on the bracket). */
+static const char *skip_container(const char *p, const char *end)
+{
+    long depth = 0;
+#ifdef __SSE2__
+    const __m128i cq = _mm_set1_epi8('"'), c1 = _mm_set1_epi8('['), c2 = _mm_set1_epi8(']'),
+                  c3 = _mm_set1_epi8('{'), c4 = _mm_set1_epi8('}');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cq), _mm_cmpeq_epi8(v, c1)),
+                                 _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, c2), _mm_cmpeq_epi8(v, c3)),
+                                              _mm_cmpeq_epi8(v, c4)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(m);
+        const char *next = p + 16;
+        while (mask) {
+            int i = __builtin_ctz(mask);
+            char c = p[i];
+            mask &= mask - 1;
+            if (c == '"') {
+                next = string_end(p + i + 1, end);
+                if (!next) return NULL;
+                break;
+            }
+            if (c == '[' || c == '{') depth++;
+            else if (--depth == 0) return p + i + 1;
+        }
+        p = next;
+    }
+#endif
+    while (p < end) {
+        uint8_t k = SPECIAL[(uint8_t)*p];
+        if (!k) {
+            p++;
+            continue;
+        }
+        if (k == 1) {
+            p = string_end(p + 1, end);
+            if (!p) return NULL;
+            continue;
+        }
+        p++;
+        if (k == 2) depth++;
+        else if (--depth == 0) return p;
+    }
+    return NULL;
+}
+
 static int skip_value(fl_t *f)
 {
     ws(f);
@@ -54,30 +117,10 @@ static int skip_value(fl_t *f)
         return scan_string(f, &l, &e) ? 0 : -1;
     }
     if (c == '{' || c == '[') {
-        long depth = 0;
-        const uint8_t *p = (const uint8_t *)f->p, *end = (const uint8_t *)f->end;
-        while (p < end) {
-            uint8_t k = SPECIAL[*p];
-            if (!k) {
-                p++;
-                continue;
-            }
-            if (k == 1) {
-                f->p = (const char *)p;
-                size_t l;
-                bool e;
-                if (!scan_string(f, &l, &e)) return -1;
-                p = (const uint8_t *)f->p;
-                continue;
-            }
-            p++;
-            if (k == 2) depth++;
-            else if (--depth == 0) {
-                f->p = (const char *)p;
-                return 0;
-            }
-        }
-        return -1;
+        const char *q = skip_container(f->p, f->end);
+        if (!q) return -1;
+        f->p = q;
+        return 0;
     }
     size_t l = bus_json_number_len(f->p, (size_t)(f->end - f->p));
     if (l) {
@@ -140,8 +183,7 @@ static int parse_object(fl_t *f, uint32_t plen, uint32_t hash)
         else memcpy(sc->path + kl, key, rawlen);
         if (klen < 0) return -1;
         uint32_t nlen = kl + (uint32_t)klen;
-        uint32_t h = plen ? bus_path_hash(hash, sc->path + plen, (size_t)(nlen - plen))
-                          : bus_path_hash(BUS_HASH_INIT, sc->path, nlen);
+        uint32_t h = bus_path_hash(hash, sc->path + kl, (size_t)(nlen - kl));
         ws(f);
         if (f->p >= f->end || *f->p != ':') return -1;
         f->p++;

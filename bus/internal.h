@@ -13,7 +13,11 @@ void *bus_xcalloc(size_t n, size_t m);
 void *bus_xrealloc(void *p, size_t n);
 char *bus_xstrndup(const char *s, size_t n);
 /* Grow *p (element size es) so that it holds at least need elements. */
-void bus_grow(void **p, uint32_t *cap, uint32_t need, size_t es);
+void bus_grow_slow(void **p, uint32_t *cap, uint32_t need, size_t es);
+static inline void bus_grow(void **p, uint32_t *cap, uint32_t need, size_t es)
+{
+    if (need > *cap) bus_grow_slow(p, cap, need, es);
+}
 
 /* ------------------------------------------------------------ JSON tree
  * A small JSON parser for patterns: keeps number lexemes, unescapes
@@ -116,15 +120,13 @@ typedef struct {
 } nfa_tr_t;
 
 typedef struct {
-    nfa_tr_t *tr;
-    uint32_t ntr, captr;
-    uint32_t *eps;
-    uint32_t neps, capeps;
-    uint32_t *out;    /* fire at end of input */
-    uint32_t nout, capout;
-    uint32_t *pout;   /* fire on entry */
-    uint32_t npout, cappout;
     uint32_t *dense;  /* 256 entries when deterministic and wide; UINT32_MAX = none */
+    nfa_tr_t *tr;
+    uint32_t ntr, neps, npout, nout;
+    uint32_t *pout;   /* fire on entry */
+    uint32_t *out;    /* fire at end of input */
+    uint32_t *eps;
+    uint32_t captr, capeps, cappout, capout;
     bool share;       /* part of the shared trie */
 } nfa_state_t;
 

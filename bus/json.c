@@ -46,9 +46,8 @@ char *bus_xstrndup(const char *s, size_t n)
     return p;
 }
 
-void bus_grow(void **p, uint32_t *cap, uint32_t need, size_t es)
+void bus_grow_slow(void **p, uint32_t *cap, uint32_t need, size_t es)
 {
-    if (need <= *cap) return;
     uint32_t c = *cap ? *cap : 4;
     while (c < need) c *= 2;
     *p = bus_xrealloc(*p, (size_t)c * es);

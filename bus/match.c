@@ -138,6 +138,39 @@ static void run_nfa(run_t *r, uint32_t root, const uint8_t *b, size_t n, bool re
     enter(r, cur, &ncur, root);
     for (size_t i = 0; i < n && ncur; i++) {
         uint8_t c = rev ? b[n - 1 - i] : b[i];
+        if (ncur == 1) {
+            /* fast path: one live state, deterministic step */
+            const nfa_state_t *x = &st[cur[0]];
+            uint32_t to = NONE;
+            bool multi = false;
+            if (x->dense) {
+                to = x->dense[c];
+            } else {
+                for (uint32_t t = 0; t < x->ntr; t++) {
+                    const nfa_tr_t *tr = &x->tr[t];
+                    if (c < tr->lo) break;
+                    if (c <= tr->hi) {
+                        if (to != NONE) {
+                            multi = true;
+                            break;
+                        }
+                        to = tr->to;
+                    }
+                }
+            }
+            if (!multi) {
+                if (to == NONE) {
+                    ncur = 0;
+                    break;
+                }
+                const nfa_state_t *y = &st[to];
+                if (!y->neps) {
+                    cur[0] = to;
+                    if (y->npout) fire(r, y->pout, y->npout);
+                    continue;
+                }
+            }
+        }
         new_tick(r);
         nnxt = 0;
         for (uint32_t k = 0; k < ncur; k++) {

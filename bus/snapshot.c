@@ -7,13 +7,36 @@
 
 #include "bus/internal.h"
 
+static inline uint64_t seg_hash(uint64_t x, const char *s, size_t n)
+{
+    const uint64_t K = 0x9E3779B97F4A7C15ull;
+    size_t i = 0;
+    uint64_t w;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, s + i, 8);
+        x = (x ^ w) * K;
+        x ^= x >> 29;
+    }
+    w = 0;
+    memcpy(&w, s + i, n - i);
+    x = (x ^ w ^ ((uint64_t)n << 56)) * K;
+    return x ^ (x >> 32);
+}
+
+/* Hash of a dot-joined path, continued from h: the path is hashed segment
+ * by segment, so an event key "a.b" and the nested keys a, b agree. */
 uint32_t bus_path_hash(uint32_t h, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        h ^= (uint8_t)s[i];
-        h *= 16777619u;
+    uint64_t x = h;
+    for (;;) {
+        const char *dot = memchr(s, '.', n);
+        size_t l = dot ? (size_t)(dot - s) : n;
+        x = (uint32_t)seg_hash(x, s, l); /* 32-bit state: hashing may resume from a parent */
+        if (!dot) break;
+        s += l + 1;
+        n -= l + 1;
     }
-    return h;
+    return (uint32_t)x;
 }
 
 int32_t bus_path_lookup(const snapshot_t *s, uint32_t hash, const char *key, size_t len,
