@@ -27,36 +27,77 @@ static void ws(fl_t *f)
         f->p++;
 }
 
-/* On the opening quote; leaves p after the closing quote. *esc set when the
- * string has escapes. Returns the raw body start or NULL. */
-static const char *scan_string(fl_t *f, size_t *rawlen, bool *esc)
+/* First '"' or '\\' at or after p (flags: bit0 a dot was seen before it),
+ * or end. */
+static inline const char *find_quote(const char *p, const char *end, unsigned *dot)
 {
-    const char *start = ++f->p;
-    const char *q = memchr(start, '"', (size_t)(f->end - start));
-    if (!q) return NULL;
-    *esc = memchr(start, '\\', (size_t)(q - start)) != NULL;
-    if (*esc) {
-        const char *p = start;
-        while (p < f->end && *p != '"') p += *p == '\\' ? 2 : 1;
-        if (p >= f->end) return NULL;
-        q = p;
+#ifdef __SSE2__
+    const __m128i cq = _mm_set1_epi8('"'), cb = _mm_set1_epi8('\\'), cd = _mm_set1_epi8('.');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        unsigned m = (unsigned)_mm_movemask_epi8(
+            _mm_or_si128(_mm_cmpeq_epi8(v, cq), _mm_cmpeq_epi8(v, cb)));
+        unsigned d = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cd));
+        if (m) {
+            int i = __builtin_ctz(m);
+            if (d & ((1u << i) - 1)) *dot = 1;
+            return p + i;
+        }
+        if (d) *dot = 1;
+        p += 16;
     }
-    *rawlen = (size_t)(q - start);
-    f->p = q + 1;
+#endif
+    for (; p < end; p++) {
+        if (*p == '"' || *p == '\\') return p;
+        if (*p == '.') *dot = 1;
+    }
+    return end;
+}
+
+/* On the opening quote; leaves p after the closing quote. *esc set when the
+ * string has escapes, *dot when it holds a '.'. Returns the body or NULL. */
+static inline const char *scan_string2(fl_t *f, size_t *rawlen, bool *esc, unsigned *dot)
+{
+    const char *start = ++f->p, *p = start;
+    *esc = false;
+    for (;;) {
+        p = find_quote(p, f->end, dot);
+        if (p >= f->end) return NULL;
+        if (*p == '"') break;
+        *esc = true;
+        p += 2; /* skip the escaped byte */
+        if (p > f->end) return NULL;
+    }
+    *rawlen = (size_t)(p - start);
+    f->p = p + 1;
     return start;
+}
+
+static inline const char *scan_string(fl_t *f, size_t *rawlen, bool *esc)
+{
+    unsigned dot = 0;
+    return scan_string2(f, rawlen, esc, &dot);
 }
 
 /* After the closing quote of the string whose body starts at p, or NULL. */
 static const char *string_end(const char *p, const char *end)
 {
+    unsigned dot = 0;
     for (;;) {
-        const char *q = memchr(p, '"', (size_t)(end - p));
-        if (!q) return NULL;
-        const char *b = q;
-        while (b > p && b[-1] == '\\') b--;
-        if (((q - b) & 1) == 0) return q + 1;
-        p = q + 1;
+        p = find_quote(p, end, &dot);
+        if (p >= end) return NULL;
+        if (*p == '"') return p + 1;
+        p += 2;
+        if (p > end) return NULL;
     }
+}
+
+static inline int popcount16(unsigned x)
+{
+    x = x - ((x >> 1) & 0x5555u);
+    x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
+    x = (x + (x >> 4)) & 0x0F0Fu;
+    return (int)((x + (x >> 8)) & 0x1Fu);
 }
 
 /* Skip a whole object or array starting at p (on the bracket). */
@@ -73,6 +114,21 @@ static const char *skip_container(const char *p, const char *end)
                                               _mm_cmpeq_epi8(v, c4)));
         unsigned mask = (unsigned)_mm_movemask_epi8(m);
         const char *next = p + 16;
+        if (!mask) {
+            p = next;
+            continue;
+        }
+        unsigned quotes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cq));
+        if (!quotes) {
+            unsigned opens = (unsigned)_mm_movemask_epi8(
+                _mm_or_si128(_mm_cmpeq_epi8(v, c1), _mm_cmpeq_epi8(v, c3)));
+            int closes = popcount16(mask & ~opens);
+            if (depth - closes > 0) {
+                depth += popcount16(opens) - closes;
+                p = next;
+                continue;
+            }
+        }
         while (mask) {
             int i = __builtin_ctz(mask);
             char c = p[i];
@@ -156,9 +212,9 @@ static void emit(fl_t *f, int32_t path, uint32_t type, const char *v, size_t n)
     }
 }
 
-static int parse_value(fl_t *f, int32_t path, uint32_t plen, uint32_t hash);
+static int parse_value(fl_t *f, int32_t path, uint32_t node);
 
-static int parse_object(fl_t *f, uint32_t plen, uint32_t hash)
+static int parse_object(fl_t *f, uint32_t node)
 {
     scratch_t *sc = f->sc;
     f->p++; /* { */
@@ -172,24 +228,39 @@ static int parse_object(fl_t *f, uint32_t plen, uint32_t hash)
         if (f->p >= f->end || *f->p != '"') return -1;
         size_t rawlen;
         bool esc;
-        const char *key = scan_string(f, &rawlen, &esc);
+        unsigned dot = 0;
+        const char *key = scan_string2(f, &rawlen, &esc, &dot);
         if (!key) return -1;
-        uint32_t need = plen + 1 + (uint32_t)rawlen + 1;
-        bus_grow((void **)&sc->path, &sc->cappath, need, 1);
-        uint32_t kl = plen;
-        if (plen) sc->path[kl++] = '.';
-        long klen = (long)rawlen;
-        if (esc) klen = bus_json_unescape(key, rawlen, sc->path + kl);
-        else memcpy(sc->path + kl, key, rawlen);
-        if (klen < 0) return -1;
-        uint32_t nlen = kl + (uint32_t)klen;
-        uint32_t h = bus_path_hash(hash, sc->path + kl, (size_t)(nlen - kl));
+        const char *k = key;
+        size_t kn = rawlen;
+        if (esc) {
+            bus_grow((void **)&sc->path, &sc->cappath, (uint32_t)rawlen + 1, 1);
+            long l = bus_json_unescape(key, rawlen, sc->path);
+            if (l < 0) return -1;
+            k = sc->path;
+            kn = (size_t)l;
+            dot = memchr(k, '.', kn) != NULL;
+        }
+        const path_slot_t *sl;
+        if (!dot) {
+            sl = bus_path_child(f->s, node, k, kn);
+        } else {
+            /* an event key "a.b" is the path a.b, as if nested */
+            uint32_t cur = node;
+            for (;;) {
+                const char *d = memchr(k, '.', kn);
+                size_t l = d ? (size_t)(d - k) : kn;
+                sl = bus_path_child(f->s, cur, k, l);
+                if (!sl || !d) break;
+                cur = sl->node;
+                k += l + 1;
+                kn -= l + 1;
+            }
+        }
         ws(f);
         if (f->p >= f->end || *f->p != ':') return -1;
         f->p++;
-        bool found;
-        int32_t pid = bus_path_lookup(f->s, h, sc->path, nlen, &found);
-        int rc = found ? parse_value(f, pid, nlen, h) : skip_value(f);
+        int rc = sl ? parse_value(f, sl->path, sl->node) : skip_value(f);
         if (rc) return rc;
         ws(f);
         if (f->p >= f->end) return -1;
@@ -205,7 +276,7 @@ static int parse_object(fl_t *f, uint32_t plen, uint32_t hash)
     }
 }
 
-static int parse_value(fl_t *f, int32_t path, uint32_t plen, uint32_t hash)
+static int parse_value(fl_t *f, int32_t path, uint32_t node)
 {
     scratch_t *sc = f->sc;
     ws(f);
@@ -214,7 +285,7 @@ static int parse_value(fl_t *f, int32_t path, uint32_t plen, uint32_t hash)
     int rc = 0;
     char c = *f->p;
     if (c == '{') {
-        rc = parse_object(f, plen, hash);
+        rc = parse_object(f, node);
     } else if (c == '[') {
         uint32_t id = ++sc->arrays, idx = 0;
         f->p++;
@@ -226,7 +297,7 @@ static int parse_value(fl_t *f, int32_t path, uint32_t plen, uint32_t hash)
         for (;;) {
             bus_grow((void **)&sc->tstack, &sc->captstack, sc->ntstack + 1, sizeof(trail_t));
             sc->tstack[sc->ntstack++] = (trail_t){id, idx++};
-            rc = parse_value(f, path, plen, hash);
+            rc = parse_value(f, path, node);
             sc->ntstack--;
             if (rc) goto done;
             ws(f);
@@ -292,7 +363,7 @@ int bus_flatten(const snapshot_t *s, scratch_t *sc, const char *json, size_t len
     bus_grow((void **)&sc->buf, &sc->capbuf, (uint32_t)(len + len / 2 + 16), 1);
     ws(&f);
     if (f.p >= f.end || *f.p != '{') return SY_E_INVALID;
-    if (parse_value(&f, -1, 0, BUS_HASH_INIT)) return SY_E_INVALID;
+    if (parse_value(&f, -1, 0)) return SY_E_INVALID;
     ws(&f);
     if (f.p != f.end) return SY_E_INVALID;
     /* stable sort by path (fields usually arrive nearly grouped) */

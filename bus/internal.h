@@ -151,17 +151,36 @@ typedef struct {
     uint32_t rule, cond_off, ncond, nreq;
 } sub_t;
 
+/* The field-path layer: a trie of path segments kept in one hash table,
+ * keyed by (parent node, segment). Node 0 is the root. */
 typedef struct {
-    char *key;
-    uint32_t len;
-    uint32_t hash;
+    char *seg;
+    uint32_t len, hash;
+    uint32_t parent, node;
     int32_t path;     /* -1: only a prefix of used paths */
 } path_slot_t;
 
+/* exact values of one field: value bytes (or 0x01 + 8-byte number key) -> outputs */
 typedef struct {
-    char *name;
+    char *key;
+    uint32_t len, hash;
+    uint32_t *outs;
+    uint32_t nouts, capouts;
+} xent_t;
+
+typedef struct {
+    xent_t *e;
+    uint32_t n, cap;
+} xtab_t;
+
+void xtab_add(xtab_t *t, const char *k, size_t n, uint32_t out);
+const xent_t *xtab_get(const xtab_t *t, const char *k, size_t n);
+void xtab_free(xtab_t *t);
+
+typedef struct {
     uint32_t fwd, rev;          /* NFA roots */
-    bool has_rev, need_numkey, need_ip;
+    xtab_t exact;               /* exact values: the automaton's deterministic shortcut */
+    bool has_rev, need_numkey, need_ip, fwd_live;
     uint32_t *groups;           /* anything-but group ids on this path */
     uint32_t ngroups, capgroups;
     uint32_t *exists_true;      /* cond ids */
@@ -173,7 +192,7 @@ typedef struct snapshot {
     path_t *paths;
     uint32_t npaths, cappaths;
     path_slot_t *slots;         /* open addressing, power of two */
-    uint32_t nslots;
+    uint32_t nslots, nused, nnodes;
     cond_t *conds;
     uint32_t nconds, capconds;
     uint32_t *group_cond;
@@ -195,10 +214,39 @@ typedef struct {
 
 snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen);
 void bus_snapshot_free(snapshot_t *s);
-uint32_t bus_path_hash(uint32_t h, const char *s, size_t n);
 #define BUS_HASH_INIT 2166136261u
-int32_t bus_path_lookup(const snapshot_t *s, uint32_t hash, const char *key, size_t len,
-                        bool *found);
+/* Hash of one path segment (no dots), continued from h. */
+static inline uint32_t bus_seg_hash(uint32_t h, const char *s, size_t n)
+{
+    const uint64_t K = 0x9E3779B97F4A7C15ull;
+    uint64_t x = h, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __builtin_memcpy(&w, s + i, 8);
+        x = (x ^ w) * K;
+        x ^= x >> 29;
+    }
+    w = 0;
+    __builtin_memcpy(&w, s + i, n - i);
+    x = (x ^ w ^ ((uint64_t)n << 56)) * K;
+    return (uint32_t)(x ^ (x >> 32));
+}
+/* Find segment seg under node parent; NULL when no pattern uses it. */
+static inline const path_slot_t *bus_path_child(const snapshot_t *s, uint32_t parent,
+                                                const char *seg, size_t len);
+
+static inline const path_slot_t *bus_path_child(const snapshot_t *s, uint32_t parent,
+                                                const char *seg, size_t len)
+{
+    uint32_t h = bus_seg_hash(parent, seg, len), mask = s->nslots - 1;
+    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
+        const path_slot_t *sl = &s->slots[i];
+        if (!sl->seg) return NULL;
+        if (sl->hash == h && sl->parent == parent && sl->len == len &&
+            __builtin_memcmp(sl->seg, seg, len) == 0)
+            return sl;
+    }
+}
 
 /* ------------------------------------------------------------- flattener */
 enum { FV_STR, FV_NUM, FV_TRUE, FV_FALSE, FV_NULL };

@@ -213,13 +213,17 @@ static void match_field(run_t *r, const field_t *f)
         memset(r->sc->group_stamp, 0, r->sc->capgroups * sizeof(uint32_t));
         r->ftick = r->sc->ftick = 1;
     }
-    run_nfa(r, p->fwd, v, f->vlen, false);
+    const xent_t *e = xtab_get(&p->exact, f->v, f->vlen);
+    if (e) fire(r, e->outs, e->nouts);
+    if (p->fwd_live) run_nfa(r, p->fwd, v, f->vlen, false);
     if (f->type == FV_NUM && p->need_numkey) {
         uint64_t k;
         if (bus_num_key(f->v, f->vlen, &k)) {
             key[0] = 1;
             be(k, key + 1, 8);
-            run_nfa(r, p->fwd, key, 9, false);
+            e = xtab_get(&p->exact, (const char *)key, 9);
+            if (e) fire(r, e->outs, e->nouts);
+            if (p->fwd_live) run_nfa(r, p->fwd, key, 9, false);
         }
     }
     if (f->type == FV_STR && p->need_ip) {
@@ -232,7 +236,7 @@ static void match_field(run_t *r, const field_t *f)
     if (f->type == FV_STR && p->has_rev) run_nfa(r, p->rev, v, f->vlen, true);
     for (uint32_t g = 0; g < p->ngroups; g++)
         if (r->sc->group_stamp[p->groups[g]] != r->ftick) hit(r, r->s->group_cond[p->groups[g]]);
-    for (uint32_t e = 0; e < p->nexists; e++) hit(r, p->exists_true[e]);
+    for (uint32_t x = 0; x < p->nexists; x++) hit(r, p->exists_true[x]);
 }
 
 /* --------------------------------------------------- sub-rule checking */

@@ -27,7 +27,7 @@ struct sy_matcher {
 
 static uint32_t id_hash(const char *s)
 {
-    return bus_path_hash(BUS_HASH_INIT, s, strlen(s));
+    return bus_seg_hash(BUS_HASH_INIT, s, strlen(s));
 }
 
 static void idx_rebuild(sy_matcher_t *m)

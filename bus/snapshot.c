@@ -7,64 +7,17 @@
 
 #include "bus/internal.h"
 
-static inline uint64_t seg_hash(uint64_t x, const char *s, size_t n)
-{
-    const uint64_t K = 0x9E3779B97F4A7C15ull;
-    size_t i = 0;
-    uint64_t w;
-    for (; i + 8 <= n; i += 8) {
-        memcpy(&w, s + i, 8);
-        x = (x ^ w) * K;
-        x ^= x >> 29;
-    }
-    w = 0;
-    memcpy(&w, s + i, n - i);
-    x = (x ^ w ^ ((uint64_t)n << 56)) * K;
-    return x ^ (x >> 32);
-}
-
-/* Hash of a dot-joined path, continued from h: the path is hashed segment
- * by segment, so an event key "a.b" and the nested keys a, b agree. */
-uint32_t bus_path_hash(uint32_t h, const char *s, size_t n)
-{
-    uint64_t x = h;
-    for (;;) {
-        const char *dot = memchr(s, '.', n);
-        size_t l = dot ? (size_t)(dot - s) : n;
-        x = (uint32_t)seg_hash(x, s, l); /* 32-bit state: hashing may resume from a parent */
-        if (!dot) break;
-        s += l + 1;
-        n -= l + 1;
-    }
-    return (uint32_t)x;
-}
-
-int32_t bus_path_lookup(const snapshot_t *s, uint32_t hash, const char *key, size_t len,
-                        bool *found)
-{
-    uint32_t mask = s->nslots - 1;
-    for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
-        const path_slot_t *sl = &s->slots[i];
-        if (!sl->key) break;
-        if (sl->hash == hash && sl->len == len && memcmp(sl->key, key, len) == 0) {
-            *found = true;
-            return sl->path;
-        }
-    }
-    *found = false;
-    return -1;
-}
-
-static path_slot_t *slot_find(snapshot_t *s, const char *key, size_t len, uint32_t hash)
+static path_slot_t *slot_find(snapshot_t *s, uint32_t parent, const char *seg, size_t len,
+                              uint32_t hash)
 {
     uint32_t mask = s->nslots - 1;
     for (uint32_t i = hash & mask;; i = (i + 1) & mask) {
         path_slot_t *sl = &s->slots[i];
-        if (!sl->key || (sl->hash == hash && sl->len == len && !memcmp(sl->key, key, len)))
+        if (!sl->seg || (sl->hash == hash && sl->parent == parent && sl->len == len &&
+                         !memcmp(sl->seg, seg, len)))
             return sl;
     }
 }
-
 
 static void slots_grow(snapshot_t *s)
 {
@@ -73,38 +26,46 @@ static void slots_grow(snapshot_t *s)
     s->nslots = old ? old * 2 : 64;
     s->slots = bus_xcalloc(s->nslots, sizeof(*s->slots));
     for (uint32_t i = 0; i < old; i++)
-        if (os[i].key) *slot_find(s, os[i].key, os[i].len, os[i].hash) = os[i];
+        if (os[i].seg) *slot_find(s, os[i].parent, os[i].seg, os[i].len, os[i].hash) = os[i];
     free(os);
 }
 
-/* Register path (and its dot-prefixes); returns the path index. */
-static uint32_t path_get(snapshot_t *s, uint32_t *nslots_used, const char *p)
+/* Register a dot-joined path segment by segment; returns the path index. */
+static uint32_t path_get(snapshot_t *s, const char *p)
 {
+    uint32_t node = 0;
     size_t n = strlen(p);
-    for (size_t i = 0; i <= n; i++) {
-        if (i < n && p[i] != '.') continue;
-        if ((*nslots_used + 1) * 2 > s->nslots) slots_grow(s);
-        uint32_t h = bus_path_hash(BUS_HASH_INIT, p, i);
-        path_slot_t *sl = slot_find(s, p, i, h);
-        if (!sl->key) {
-            sl->key = bus_xstrndup(p, i);
-            sl->len = (uint32_t)i;
+    for (;;) {
+        const char *dot = memchr(p, '.', n);
+        size_t l = dot ? (size_t)(dot - p) : n;
+        if ((s->nused + 1) * 2 > s->nslots) slots_grow(s);
+        uint32_t h = bus_seg_hash(node, p, l);
+        path_slot_t *sl = slot_find(s, node, p, l, h);
+        if (!sl->seg) {
+            sl->seg = bus_xstrndup(p, l);
+            sl->len = (uint32_t)l;
             sl->hash = h;
+            sl->parent = node;
+            sl->node = ++s->nnodes;
             sl->path = -1;
-            (*nslots_used)++;
+            s->nused++;
         }
-        if (i == n && sl->path < 0) {
+        node = sl->node;
+        if (dot) {
+            p += l + 1;
+            n -= l + 1;
+            continue;
+        }
+        if (sl->path < 0) {
             bus_grow((void **)&s->paths, &s->cappaths, s->npaths + 1, sizeof(*s->paths));
             path_t *pt = &s->paths[s->npaths];
             memset(pt, 0, sizeof(*pt));
-            pt->name = bus_xstrndup(p, n);
             pt->fwd = nfa_new_state(&s->nfa, true);
             pt->rev = nfa_new_state(&s->nfa, true);
             sl->path = (int32_t)s->npaths++;
         }
-        if (i == n) return (uint32_t)sl->path;
+        return (uint32_t)sl->path;
     }
-    return 0; /* not reached */
 }
 
 static void note_vm(path_t *pt, const vm_t *vm)
@@ -114,9 +75,27 @@ static void note_vm(path_t *pt, const vm_t *vm)
     if (vm->k == VM_SUFFIX || vm->k == VM_SUFFIX_EIC) pt->has_rev = true;
 }
 
-static void add_cond(snapshot_t *s, uint32_t *used, const cond_ir_t *c, uint32_t sub, bool required)
+/* Exact values go to the field's exact table, everything else to its NFA. */
+static void add_vm(snapshot_t *s, path_t *pt, const vm_t *vm, uint32_t out)
 {
-    uint32_t pid = path_get(s, used, c->path);
+    note_vm(pt, vm);
+    if (vm->k == VM_EXACT) {
+        xtab_add(&pt->exact, vm->s, vm->n, out);
+        return;
+    }
+    if (vm->k == VM_NUMKEY && vm->lo == vm->hi) {
+        char key[9];
+        key[0] = 1;
+        for (int i = 0; i < 8; i++) key[1 + i] = (char)(uint8_t)(vm->lo >> (56 - 8 * i));
+        xtab_add(&pt->exact, key, 9, out);
+        return;
+    }
+    nfa_add_vm(&s->nfa, pt->fwd, pt->rev, vm, out);
+}
+
+static void add_cond(snapshot_t *s, const cond_ir_t *c, uint32_t sub, bool required)
+{
+    uint32_t pid = path_get(s, c->path);
     path_t *pt = &s->paths[pid];
     bus_grow((void **)&s->conds, &s->capconds, s->nconds + 1, sizeof(*s->conds));
     uint32_t cid = s->nconds++;
@@ -128,8 +107,7 @@ static void add_cond(snapshot_t *s, uint32_t *used, const cond_ir_t *c, uint32_t
             pt->exists_true[pt->nexists++] = cid;
             continue;
         }
-        note_vm(pt, vm);
-        nfa_add_vm(&s->nfa, pt->fwd, pt->rev, vm, cid);
+        add_vm(s, pt, vm, cid);
     }
     for (uint32_t g = 0; g < c->ngroups; g++) {
         bus_grow((void **)&s->group_cond, &s->capgroups, s->ngroups + 1, sizeof(uint32_t));
@@ -138,8 +116,7 @@ static void add_cond(snapshot_t *s, uint32_t *used, const cond_ir_t *c, uint32_t
         bus_grow((void **)&pt->groups, &pt->capgroups, pt->ngroups + 1, sizeof(uint32_t));
         pt->groups[pt->ngroups++] = gid;
         for (uint32_t i = 0; i < c->nneg[g]; i++) {
-            note_vm(pt, &c->neg[g][i]);
-            nfa_add_vm(&s->nfa, pt->fwd, pt->rev, &c->neg[g][i], gid | NFA_NEG);
+            add_vm(s, pt, &c->neg[g][i], gid | NFA_NEG);
         }
     }
 }
@@ -147,7 +124,6 @@ static void add_cond(snapshot_t *s, uint32_t *used, const cond_ir_t *c, uint32_t
 snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen)
 {
     snapshot_t *s = bus_xcalloc(1, sizeof(*s));
-    uint32_t used = 0;
     s->gen = gen;
     slots_grow(s);
     s->rule_ids = bus_xcalloc(n ? n : 1, sizeof(char *));
@@ -169,7 +145,7 @@ snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen
                 for (uint32_t c = 0; c < sr->n; c++) {
                     bool req = !sr->conds[c].absent_ok;
                     if (req != (pass == 0)) continue;
-                    add_cond(s, &used, &sr->conds[c], sid, req);
+                    add_cond(s, &sr->conds[c], sid, req);
                     if (req) s->subs[sid].nreq++;
                 }
             if (s->subs[sid].nreq == 0) {
@@ -179,6 +155,10 @@ snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen
         }
     }
     nfa_freeze(&s->nfa);
+    for (uint32_t i = 0; i < s->npaths; i++) {
+        const nfa_state_t *root = &s->nfa.st[s->paths[i].fwd];
+        s->paths[i].fwd_live = root->ntr || root->neps || root->nout || root->npout;
+    }
     return s;
 }
 
@@ -187,12 +167,12 @@ void bus_snapshot_free(snapshot_t *s)
     if (!s) return;
     nfa_free(&s->nfa);
     for (uint32_t i = 0; i < s->npaths; i++) {
-        free(s->paths[i].name);
         free(s->paths[i].groups);
         free(s->paths[i].exists_true);
+        xtab_free(&s->paths[i].exact);
     }
     free(s->paths);
-    for (uint32_t i = 0; i < s->nslots; i++) free(s->slots[i].key);
+    for (uint32_t i = 0; i < s->nslots; i++) free(s->slots[i].seg);
     free(s->slots);
     free(s->conds);
     free(s->group_cond);

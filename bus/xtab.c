@@ -1,0 +1,63 @@
+/* bus/xtab.c - per-field table of exact values: the deterministic shortcut
+ * of a field's automaton (Ruler's ShortcutTransition, Quamina's singleton
+ * fast path, generalised to many values): one probe instead of a walk. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus/internal.h"
+
+static void xtab_grow(xtab_t *t)
+{
+    uint32_t old = t->cap;
+    xent_t *oe = t->e;
+    t->cap = old ? old * 2 : 8;
+    t->e = bus_xcalloc(t->cap, sizeof(*t->e));
+    for (uint32_t i = 0; i < old; i++) {
+        if (!oe[i].key) continue;
+        uint32_t j = oe[i].hash & (t->cap - 1);
+        while (t->e[j].key) j = (j + 1) & (t->cap - 1);
+        t->e[j] = oe[i];
+    }
+    free(oe);
+}
+
+void xtab_add(xtab_t *t, const char *k, size_t n, uint32_t out)
+{
+    if ((t->n + 1) * 2 > t->cap) xtab_grow(t);
+    uint32_t h = bus_seg_hash(BUS_HASH_INIT, k, n);
+    uint32_t j = h & (t->cap - 1);
+    while (t->e[j].key && !(t->e[j].hash == h && t->e[j].len == n && !memcmp(t->e[j].key, k, n)))
+        j = (j + 1) & (t->cap - 1);
+    xent_t *e = &t->e[j];
+    if (!e->key) {
+        e->key = bus_xstrndup(k, n);
+        e->len = (uint32_t)n;
+        e->hash = h;
+        t->n++;
+    }
+    for (uint32_t i = 0; i < e->nouts; i++)
+        if (e->outs[i] == out) return;
+    bus_grow((void **)&e->outs, &e->capouts, e->nouts + 1, sizeof(uint32_t));
+    e->outs[e->nouts++] = out;
+}
+
+const xent_t *xtab_get(const xtab_t *t, const char *k, size_t n)
+{
+    if (!t->n) return NULL;
+    uint32_t h = bus_seg_hash(BUS_HASH_INIT, k, n);
+    for (uint32_t j = h & (t->cap - 1); t->e[j].key; j = (j + 1) & (t->cap - 1)) {
+        const xent_t *e = &t->e[j];
+        if (e->hash == h && e->len == n && !memcmp(e->key, k, n)) return e;
+    }
+    return NULL;
+}
+
+void xtab_free(xtab_t *t)
+{
+    for (uint32_t i = 0; i < t->cap; i++) {
+        free(t->e[i].key);
+        free(t->e[i].outs);
+    }
+    free(t->e);
+    memset(t, 0, sizeof(*t));
+}
