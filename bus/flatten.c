@@ -6,6 +6,9 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "bus/internal.h"
 
@@ -100,49 +103,118 @@ static inline int popcount16(unsigned x)
     return (int)((x + (x >> 8)) & 0x1Fu);
 }
 
-/* Skip a whole object or array starting at p (on the bracket). */
-static const char *skip_container(const char *p, const char *end)
+/* Bracket/quote scanning over blocks of bytes. '[' | 0x20 == '{' and
+ * ']' | 0x20 == '}', and no other byte maps there. A block without quotes
+ * whose closing brackets cannot bring the depth to zero is consumed with two
+ * popcounts. Returns the position after the container (*done set), the
+ * position where the block loop stopped, or NULL on an unterminated string. */
+#if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,popcnt"))) static const char *
+skip_blocks_avx2(const char *p, const char *end, long *depth, bool *done)
 {
-    long depth = 0;
-#ifdef __SSE2__
-    const __m128i cq = _mm_set1_epi8('"'), c1 = _mm_set1_epi8('['), c2 = _mm_set1_epi8(']'),
-                  c3 = _mm_set1_epi8('{'), c4 = _mm_set1_epi8('}');
-    while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, cq), _mm_cmpeq_epi8(v, c1)),
-                                 _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, c2), _mm_cmpeq_epi8(v, c3)),
-                                              _mm_cmpeq_epi8(v, c4)));
-        unsigned mask = (unsigned)_mm_movemask_epi8(m);
-        const char *next = p + 16;
-        if (!mask) {
-            p = next;
-            continue;
-        }
-        unsigned quotes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cq));
-        if (!quotes) {
-            unsigned opens = (unsigned)_mm_movemask_epi8(
-                _mm_or_si128(_mm_cmpeq_epi8(v, c1), _mm_cmpeq_epi8(v, c3)));
-            int closes = popcount16(mask & ~opens);
-            if (depth - closes > 0) {
-                depth += popcount16(opens) - closes;
-                p = next;
+    const __m256i cq = _mm256_set1_epi8('"'), c20 = _mm256_set1_epi8(0x20),
+                  co = _mm256_set1_epi8('{'), cc = _mm256_set1_epi8('}');
+    while (end - p >= 32) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
+        __m256i w = _mm256_or_si256(v, c20);
+        uint32_t q = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, cq));
+        uint32_t o = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(w, co));
+        uint32_t c = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(w, cc));
+        if (!q) {
+            int nc = __builtin_popcount(c);
+            if (*depth - nc > 0) {
+                *depth += __builtin_popcount(o) - nc;
+                p += 32;
                 continue;
             }
         }
-        while (mask) {
-            int i = __builtin_ctz(mask);
-            char c = p[i];
-            mask &= mask - 1;
-            if (c == '"') {
+        uint32_t all = q | o | c;
+        const char *next = p + 32;
+        while (all) {
+            int i = __builtin_ctz(all);
+            all &= all - 1;
+            if ((q >> i) & 1) {
+                _mm256_zeroupper(); /* string_end is SSE code: avoid the transition penalty */
                 next = string_end(p + i + 1, end);
                 if (!next) return NULL;
                 break;
             }
-            if (c == '[' || c == '{') depth++;
-            else if (--depth == 0) return p + i + 1;
+            if ((o >> i) & 1) {
+                (*depth)++;
+            } else if (--*depth == 0) {
+                *done = true;
+                return p + i + 1;
+            }
         }
         p = next;
     }
+    return p;
+}
+
+static int have_avx2 = -1;
+#endif
+
+#ifdef __SSE2__
+static const char *skip_blocks_sse2(const char *p, const char *end, long *depth, bool *done)
+{
+    const __m128i cq = _mm_set1_epi8('"'), c20 = _mm_set1_epi8(0x20), co = _mm_set1_epi8('{'),
+                  cc = _mm_set1_epi8('}');
+    while (end - p >= 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+        __m128i w = _mm_or_si128(v, c20);
+        unsigned q = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cq));
+        unsigned o = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, co));
+        unsigned c = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, cc));
+        if (!q) {
+            int nc = popcount16(c);
+            if (*depth - nc > 0) {
+                *depth += popcount16(o) - nc;
+                p += 16;
+                continue;
+            }
+        }
+        unsigned all = q | o | c;
+        const char *next = p + 16;
+        while (all) {
+            int i = __builtin_ctz(all);
+            all &= all - 1;
+            if ((q >> i) & 1) {
+                next = string_end(p + i + 1, end);
+                if (!next) return NULL;
+                break;
+            }
+            if ((o >> i) & 1) {
+                (*depth)++;
+            } else if (--*depth == 0) {
+                *done = true;
+                return p + i + 1;
+            }
+        }
+        p = next;
+    }
+    return p;
+}
+#endif
+
+/* Skip a whole object or array starting at p (on the bracket). */
+static const char *skip_container(const char *p, const char *end)
+{
+    long depth = 0;
+    bool done = false;
+#if defined(__x86_64__) && defined(__GNUC__)
+    int avx2 = __atomic_load_n(&have_avx2, __ATOMIC_RELAXED);
+    if (avx2 < 0) {
+        avx2 = __builtin_cpu_supports("avx2") ? 1 : 0;
+        __atomic_store_n(&have_avx2, avx2, __ATOMIC_RELAXED);
+    }
+    if (avx2) {
+        p = skip_blocks_avx2(p, end, &depth, &done);
+        if (!p || done) return p;
+    }
+#endif
+#ifdef __SSE2__
+    p = skip_blocks_sse2(p, end, &depth, &done);
+    if (!p || done) return p;
 #endif
     while (p < end) {
         uint8_t k = SPECIAL[(uint8_t)*p];

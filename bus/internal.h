@@ -171,10 +171,19 @@ typedef struct {
 typedef struct {
     xent_t *e;
     uint32_t n, cap;
+    const xent_t *single;  /* the only entry, when n == 1 (no hashing needed) */
 } xtab_t;
 
 void xtab_add(xtab_t *t, const char *k, size_t n, uint32_t out);
-const xent_t *xtab_get(const xtab_t *t, const char *k, size_t n);
+const xent_t *xtab_get_slow(const xtab_t *t, const char *k, size_t n);
+static inline const xent_t *xtab_get(const xtab_t *t, const char *k, size_t n)
+{
+    if (t->single)
+        return t->single->len == n && __builtin_memcmp(t->single->key, k, n) == 0 ? t->single : NULL;
+    return t->n ? xtab_get_slow(t, k, n) : NULL;
+}
+/* Call once the table is complete. */
+void xtab_seal(xtab_t *t);
 void xtab_free(xtab_t *t);
 
 typedef struct {
@@ -193,6 +202,8 @@ typedef struct snapshot {
     uint32_t npaths, cappaths;
     path_slot_t *slots;         /* open addressing, power of two */
     uint32_t nslots, nused, nnodes;
+    uint64_t *node_lens;        /* per node: bit (len & 63) set for each child segment */
+    uint32_t capnode_lens;
     cond_t *conds;
     uint32_t nconds, capconds;
     uint32_t *group_cond;
@@ -203,7 +214,6 @@ typedef struct snapshot {
     uint32_t nalways, capalways;
     char **rule_ids;
     uint32_t nrules;
-    uint32_t refs;              /* guarded by the matcher lock */
     uint64_t gen;
 } snapshot_t;
 
@@ -238,6 +248,7 @@ static inline const path_slot_t *bus_path_child(const snapshot_t *s, uint32_t pa
 static inline const path_slot_t *bus_path_child(const snapshot_t *s, uint32_t parent,
                                                 const char *seg, size_t len)
 {
+    if (!((s->node_lens[parent] >> (len & 63)) & 1)) return NULL;
     uint32_t h = bus_seg_hash(parent, seg, len), mask = s->nslots - 1;
     for (uint32_t i = h & mask;; i = (i + 1) & mask) {
         const path_slot_t *sl = &s->slots[i];
@@ -263,8 +274,8 @@ typedef struct {
 } trail_t;
 
 typedef struct scratch {
-    struct scratch *next;
-    uint64_t gen;
+    uint64_t gen;       /* snapshot the stamp arrays are sized for */
+    bool busy;
     field_t *fields;
     uint32_t nfields, capfields;
     trail_t *trails;

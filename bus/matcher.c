@@ -12,18 +12,69 @@ typedef struct {
     rule_ir_t ir;
 } rule_t;
 
+/* Concurrency: `lock` serialises writers (rules, rebuilds). Readers hold
+ * `snap_lock` shared for the length of one match; a rebuild compiles the new
+ * snapshot without blocking them and takes the write side only to swap the
+ * pointer (copy-on-write). add/delete mark the matcher dirty; the next match
+ * (or writer) publishes a new snapshot first, so a match that starts after
+ * add() returned sees the rule. Callbacks must not add, delete or match on
+ * the same matcher. */
 struct sy_matcher {
     sy_pattern_kind_t kind;
     pthread_mutex_t lock;
+    pthread_rwlock_t snap_lock;
     rule_t *rules;
     uint32_t nrules, caprules;
     uint32_t *idx;      /* open addressing over rule ids: index+1, 0 = empty */
     uint32_t nidx;
-    bool dirty;
-    uint64_t gen;
+    int dirty;          /* atomic */
     snapshot_t *snap;
-    scratch_t *spare;   /* free scratch objects */
 };
+
+/* snapshot generations are unique across matchers: they key scratch caches */
+static uint64_t next_gen;
+
+/* Per-thread scratch cache (a few snapshots' worth), freed at thread exit. */
+#define TLS_SLOTS 4
+typedef struct {
+    scratch_t *slot[TLS_SLOTS];
+    unsigned next;
+} tls_cache_t;
+
+static pthread_key_t tls_key;
+static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
+
+static void tls_free(void *p)
+{
+    tls_cache_t *c = p;
+    for (int i = 0; i < TLS_SLOTS; i++) bus_scratch_free(c->slot[i]);
+    free(c);
+}
+
+static void tls_init(void)
+{
+    pthread_key_create(&tls_key, tls_free);
+}
+
+static scratch_t *scratch_get(uint64_t gen, bool *temp)
+{
+    pthread_once(&tls_once, tls_init);
+    tls_cache_t *c = pthread_getspecific(tls_key);
+    if (!c) {
+        c = bus_xcalloc(1, sizeof(*c));
+        pthread_setspecific(tls_key, c);
+    }
+    *temp = false;
+    for (int i = 0; i < TLS_SLOTS; i++)
+        if (c->slot[i] && c->slot[i]->gen == gen && !c->slot[i]->busy) return c->slot[i];
+    for (int k = 0; k < TLS_SLOTS; k++) {
+        unsigned i = (c->next++) % TLS_SLOTS;
+        if (!c->slot[i]) c->slot[i] = bus_xcalloc(1, sizeof(scratch_t));
+        if (!c->slot[i]->busy) return c->slot[i];
+    }
+    *temp = true; /* nested matches from callbacks */
+    return bus_xcalloc(1, sizeof(scratch_t));
+}
 
 static uint32_t id_hash(const char *s)
 {
@@ -57,8 +108,13 @@ sy_matcher_t *sy_matcher_new(sy_pattern_kind_t kind)
     sy_matcher_t *m = bus_xcalloc(1, sizeof(*m));
     m->kind = kind;
     pthread_mutex_init(&m->lock, NULL);
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&m->snap_lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
     idx_rebuild(m);
-    m->dirty = true;
+    m->dirty = 1;
     return m;
 }
 
@@ -73,11 +129,7 @@ void sy_matcher_destroy(sy_matcher_t **self_p)
     free(m->rules);
     free(m->idx);
     bus_snapshot_free(m->snap);
-    while (m->spare) {
-        scratch_t *n = m->spare->next;
-        bus_scratch_free(m->spare);
-        m->spare = n;
-    }
+    pthread_rwlock_destroy(&m->snap_lock);
     pthread_mutex_destroy(&m->lock);
     free(m);
     *self_p = NULL;
@@ -107,7 +159,7 @@ int sy_matcher_add(sy_matcher_t *m, const char *rule_id, const char *pattern, si
             m->idx[i] = m->nrules;
         }
     }
-    m->dirty = true;
+    __atomic_store_n(&m->dirty, 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&m->lock);
     return 0;
 }
@@ -124,7 +176,7 @@ int sy_matcher_delete(sy_matcher_t *m, const char *rule_id)
     bus_rule_ir_free(&m->rules[at].ir);
     m->rules[at] = m->rules[--m->nrules];
     idx_rebuild(m);
-    m->dirty = true;
+    __atomic_store_n(&m->dirty, 1, __ATOMIC_RELEASE);
     pthread_mutex_unlock(&m->lock);
     return 0;
 }
@@ -142,32 +194,34 @@ static void rebuild(sy_matcher_t *m)
 {
     rule_src_t *src = bus_xmalloc((m->nrules ? m->nrules : 1) * sizeof(*src));
     for (uint32_t r = 0; r < m->nrules; r++) src[r] = (rule_src_t){&m->rules[r].ir, m->rules[r].id};
-    snapshot_t *s = bus_snapshot_build(src, m->nrules, ++m->gen);
+    snapshot_t *s = bus_snapshot_build(src, m->nrules, __atomic_add_fetch(&next_gen, 1, __ATOMIC_RELAXED));
     free(src);
-    s->refs = 1; /* the matcher's own reference */
-    if (m->snap && --m->snap->refs == 0) bus_snapshot_free(m->snap);
+    pthread_rwlock_wrlock(&m->snap_lock);
+    snapshot_t *old = m->snap;
     m->snap = s;
-    m->dirty = false;
+    pthread_rwlock_unlock(&m->snap_lock);
+    bus_snapshot_free(old); /* no reader can hold it any more */
+    __atomic_store_n(&m->dirty, 0, __ATOMIC_RELEASE);
 }
 
 static int match_json(sy_matcher_t *m, const char *json, size_t len, sy_match_cb cb, void *u)
 {
-    pthread_mutex_lock(&m->lock);
-    if (m->dirty) rebuild(m);
-    snapshot_t *s = m->snap;
-    s->refs++;
-    scratch_t *sc = m->spare;
-    if (sc) m->spare = sc->next;
-    pthread_mutex_unlock(&m->lock);
-    if (!sc) sc = bus_xcalloc(1, sizeof(*sc));
+    if (__atomic_load_n(&m->dirty, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_lock(&m->lock);
+        if (m->dirty) rebuild(m);
+        pthread_mutex_unlock(&m->lock);
+    }
+    pthread_rwlock_rdlock(&m->snap_lock);
+    const snapshot_t *s = m->snap;
+    bool temp;
+    scratch_t *sc = scratch_get(s->gen, &temp);
+    sc->busy = true;
     bus_scratch_prepare(s, sc);
     int rc = bus_flatten(s, sc, json, len);
     if (rc == 0) rc = bus_match_fields(s, sc, cb, u);
-    pthread_mutex_lock(&m->lock);
-    sc->next = m->spare;
-    m->spare = sc;
-    if (--s->refs == 0) bus_snapshot_free(s);
-    pthread_mutex_unlock(&m->lock);
+    sc->busy = false;
+    pthread_rwlock_unlock(&m->snap_lock);
+    if (temp) bus_scratch_free(sc);
     return rc;
 }
 

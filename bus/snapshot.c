@@ -47,6 +47,10 @@ static uint32_t path_get(snapshot_t *s, const char *p)
             sl->hash = h;
             sl->parent = node;
             sl->node = ++s->nnodes;
+            uint32_t cap = s->capnode_lens;
+            bus_grow((void **)&s->node_lens, &s->capnode_lens, s->nnodes + 1, sizeof(uint64_t));
+            memset(s->node_lens + cap, 0, (s->capnode_lens - cap) * sizeof(uint64_t));
+            s->node_lens[node] |= 1ull << (l & 63);
             sl->path = -1;
             s->nused++;
         }
@@ -126,6 +130,8 @@ snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen
     snapshot_t *s = bus_xcalloc(1, sizeof(*s));
     s->gen = gen;
     slots_grow(s);
+    bus_grow((void **)&s->node_lens, &s->capnode_lens, 1, sizeof(uint64_t));
+    memset(s->node_lens, 0, s->capnode_lens * sizeof(uint64_t));
     s->rule_ids = bus_xcalloc(n ? n : 1, sizeof(char *));
     s->nrules = n;
     for (uint32_t r = 0; r < n; r++) {
@@ -158,6 +164,7 @@ snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen
     for (uint32_t i = 0; i < s->npaths; i++) {
         const nfa_state_t *root = &s->nfa.st[s->paths[i].fwd];
         s->paths[i].fwd_live = root->ntr || root->neps || root->nout || root->npout;
+        xtab_seal(&s->paths[i].exact);
     }
     return s;
 }
@@ -174,6 +181,7 @@ void bus_snapshot_free(snapshot_t *s)
     free(s->paths);
     for (uint32_t i = 0; i < s->nslots; i++) free(s->slots[i].seg);
     free(s->slots);
+    free(s->node_lens);
     free(s->conds);
     free(s->group_cond);
     free(s->subs);

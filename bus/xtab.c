@@ -41,9 +41,8 @@ void xtab_add(xtab_t *t, const char *k, size_t n, uint32_t out)
     e->outs[e->nouts++] = out;
 }
 
-const xent_t *xtab_get(const xtab_t *t, const char *k, size_t n)
+const xent_t *xtab_get_slow(const xtab_t *t, const char *k, size_t n)
 {
-    if (!t->n) return NULL;
     uint32_t h = bus_seg_hash(BUS_HASH_INIT, k, n);
     for (uint32_t j = h & (t->cap - 1); t->e[j].key; j = (j + 1) & (t->cap - 1)) {
         const xent_t *e = &t->e[j];
@@ -60,4 +59,12 @@ void xtab_free(xtab_t *t)
     }
     free(t->e);
     memset(t, 0, sizeof(*t));
+}
+
+void xtab_seal(xtab_t *t)
+{
+    t->single = NULL;
+    if (t->n != 1) return;
+    for (uint32_t i = 0; i < t->cap; i++)
+        if (t->e[i].key) t->single = &t->e[i];
 }

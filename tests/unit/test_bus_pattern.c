@@ -253,7 +253,7 @@ static void test_add_delete(void **state)
 
 typedef struct {
     sy_matcher_t *m;
-    volatile int stop;
+    int stop;
     int bad;
 } race_t;
 
@@ -261,9 +261,9 @@ static void *matcher_thread(void *arg)
 {
     race_t *r = arg;
     const char *ev = "{\"k\":\"v\",\"n\":5}";
-    while (!r->stop) {
+    while (!__atomic_load_n(&r->stop, __ATOMIC_ACQUIRE)) {
         int n = sy_matcher_match(r->m, ev, strlen(ev), NULL, NULL);
-        if (n < 1) r->bad++; /* the "stable" rule is always there */
+        if (n < 1) __atomic_add_fetch(&r->bad, 1, __ATOMIC_RELAXED); /* "stable" is always there */
     }
     return NULL;
 }
@@ -282,7 +282,7 @@ static void test_concurrent(void **state)
         assert_int_equal(sy_matcher_add(r.m, id, pat, strlen(pat), NULL), 0);
         if (i % 3 == 0) sy_matcher_delete(r.m, id);
     }
-    r.stop = 1;
+    __atomic_store_n(&r.stop, 1, __ATOMIC_RELEASE);
     for (int i = 0; i < 2; i++) pthread_join(t[i], NULL);
     assert_int_equal(r.bad, 0);
     sy_matcher_destroy(&r.m);
