@@ -275,6 +275,11 @@ static void emit(fl_t *f, int32_t path, uint32_t type, const char *v, size_t n)
     fd->type = type;
     fd->v = v;
     fd->vlen = (uint32_t)n;
+    const xtab_t *xt = &f->s->paths[path].exact;
+    if (xt->n > 1) {
+        fd->vhash = xtab_hash(v, n);
+        xtab_prefetch(xt, fd->vhash);
+    }
     fd->trail_off = sc->ntrails;
     fd->trail_len = sc->ntstack;
     if (sc->ntstack) {

@@ -19,6 +19,24 @@ static inline void bus_grow(void **p, uint32_t *cap, uint32_t need, size_t es)
     if (need > *cap) bus_grow_slow(p, cap, need, es);
 }
 
+#define BUS_HASH_INIT 2166136261u
+/* Hash of one path segment (no dots), continued from h. */
+static inline uint32_t bus_seg_hash(uint32_t h, const char *s, size_t n)
+{
+    const uint64_t K = 0x9E3779B97F4A7C15ull;
+    uint64_t x = h, w;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __builtin_memcpy(&w, s + i, 8);
+        x = (x ^ w) * K;
+        x ^= x >> 29;
+    }
+    w = 0;
+    __builtin_memcpy(&w, s + i, n - i);
+    x = (x ^ w ^ ((uint64_t)n << 56)) * K;
+    return (uint32_t)(x ^ (x >> 32));
+}
+
 /* ------------------------------------------------------------ JSON tree
  * A small JSON parser for patterns: keeps number lexemes, unescapes
  * strings, and applies "last duplicate key wins" in objects. */
@@ -141,6 +159,20 @@ void nfa_free(nfa_t *a);
 void nfa_add_vm(nfa_t *a, uint32_t fwd_root, uint32_t rev_root, const vm_t *vm, uint32_t out);
 void nfa_freeze(nfa_t *a);
 
+/* A DFA built from a field's NFA when small enough: next[state * 256 + byte]
+ * (UINT32_MAX = dead), outputs on entry (prefix) and at end of input. */
+typedef struct {
+    uint32_t *next;
+    uint32_t n;
+    uint32_t *pout_off, *out_off; /* n + 1 offsets */
+    uint32_t *pout, *out;
+    uint32_t npout, nout;
+} dfa_t;
+
+#define DFA_MAX_STATES 2048
+bool dfa_build(const nfa_t *a, uint32_t root, dfa_t *d, uint32_t max_states);
+void dfa_free(dfa_t *d);
+
 /* --------------------------------------------------------------- matcher */
 typedef struct {
     uint32_t path, sub;
@@ -160,12 +192,16 @@ typedef struct {
     int32_t path;     /* -1: only a prefix of used paths */
 } path_slot_t;
 
-/* exact values of one field: value bytes (or 0x01 + 8-byte number key) -> outputs */
+/* exact values of one field: value bytes (or 0x01 + 8-byte number key) ->
+ * outputs. Short keys and a single output live inside the entry, so a probe
+ * touches one cache line. */
+#define XTAB_INLINE 16
 typedef struct {
-    char *key;
-    uint32_t len, hash;
-    uint32_t *outs;
-    uint32_t nouts, capouts;
+    uint32_t hash, len, nouts, out0;  /* nouts == 0: empty slot */
+    char inl[XTAB_INLINE];
+    char *key;                        /* len > XTAB_INLINE */
+    uint32_t *outs;                   /* nouts > 1 */
+    uint32_t capouts;
 } xent_t;
 
 typedef struct {
@@ -174,13 +210,37 @@ typedef struct {
     const xent_t *single;  /* the only entry, when n == 1 (no hashing needed) */
 } xtab_t;
 
+static inline const char *xent_key(const xent_t *e)
+{
+    return e->len <= XTAB_INLINE ? e->inl : e->key;
+}
+
+static inline const uint32_t *xent_outs(const xent_t *e)
+{
+    return e->nouts == 1 ? &e->out0 : e->outs;
+}
+
 void xtab_add(xtab_t *t, const char *k, size_t n, uint32_t out);
-const xent_t *xtab_get_slow(const xtab_t *t, const char *k, size_t n);
-static inline const xent_t *xtab_get(const xtab_t *t, const char *k, size_t n)
+const xent_t *xtab_get_slow(const xtab_t *t, const char *k, size_t n, uint32_t h);
+static inline uint32_t xtab_hash(const char *k, size_t n)
+{
+    return bus_seg_hash(BUS_HASH_INIT, k, n);
+}
+/* Bring the first probe slot into cache ahead of the lookup. */
+static inline void xtab_prefetch(const xtab_t *t, uint32_t h)
+{
+    if (t->n > 1) __builtin_prefetch(&t->e[h & (t->cap - 1)]);
+}
+static inline const xent_t *xtab_get_h(const xtab_t *t, const char *k, size_t n, uint32_t h)
 {
     if (t->single)
-        return t->single->len == n && __builtin_memcmp(t->single->key, k, n) == 0 ? t->single : NULL;
-    return t->n ? xtab_get_slow(t, k, n) : NULL;
+        return t->single->len == n && __builtin_memcmp(xent_key(t->single), k, n) == 0 ? t->single
+                                                                                    : NULL;
+    return t->n ? xtab_get_slow(t, k, n, h) : NULL;
+}
+static inline const xent_t *xtab_get(const xtab_t *t, const char *k, size_t n)
+{
+    return t->n > 1 ? xtab_get_h(t, k, n, xtab_hash(k, n)) : xtab_get_h(t, k, n, 0);
 }
 /* Call once the table is complete. */
 void xtab_seal(xtab_t *t);
@@ -189,6 +249,7 @@ void xtab_free(xtab_t *t);
 typedef struct {
     uint32_t fwd, rev;          /* NFA roots */
     xtab_t exact;               /* exact values: the automaton's deterministic shortcut */
+    dfa_t dfwd, drev;           /* DFAs of fwd/rev when built (n > 0) */
     bool has_rev, need_numkey, need_ip, fwd_live;
     uint32_t *groups;           /* anything-but group ids on this path */
     uint32_t ngroups, capgroups;
@@ -222,25 +283,10 @@ typedef struct {
     const char *id;
 } rule_src_t;
 
-snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen);
+/* dfa_limit: largest DFA built per field (0: always run the NFA). */
+snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen,
+                               uint32_t dfa_limit);
 void bus_snapshot_free(snapshot_t *s);
-#define BUS_HASH_INIT 2166136261u
-/* Hash of one path segment (no dots), continued from h. */
-static inline uint32_t bus_seg_hash(uint32_t h, const char *s, size_t n)
-{
-    const uint64_t K = 0x9E3779B97F4A7C15ull;
-    uint64_t x = h, w;
-    size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __builtin_memcpy(&w, s + i, 8);
-        x = (x ^ w) * K;
-        x ^= x >> 29;
-    }
-    w = 0;
-    __builtin_memcpy(&w, s + i, n - i);
-    x = (x ^ w ^ ((uint64_t)n << 56)) * K;
-    return (uint32_t)(x ^ (x >> 32));
-}
 /* Find segment seg under node parent; NULL when no pattern uses it. */
 static inline const path_slot_t *bus_path_child(const snapshot_t *s, uint32_t parent,
                                                 const char *seg, size_t len);
@@ -267,6 +313,7 @@ typedef struct {
     const char *v;      /* STR: quoted bytes; NUM: lexeme; others literal */
     uint32_t vlen;
     uint32_t trail_off, trail_len;
+    uint32_t vhash;     /* hash of v for the exact table (prefetched while parsing) */
 } field_t;
 
 typedef struct {

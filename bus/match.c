@@ -195,6 +195,28 @@ static void run_nfa(run_t *r, uint32_t root, const uint8_t *b, size_t n, bool re
         if (st[cur[k]].nout) fire(r, st[cur[k]].out, st[cur[k]].nout);
 }
 
+static void run_dfa(run_t *r, const dfa_t *d, const uint8_t *b, size_t n, bool rev)
+{
+    uint32_t st = 0;
+    const uint32_t *next = d->next;
+    if (d->pout_off[1] > d->pout_off[0]) fire(r, d->pout + d->pout_off[0], d->pout_off[1] - d->pout_off[0]);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = rev ? b[n - 1 - i] : b[i];
+        st = next[(size_t)st * 256 + c];
+        if (st == NONE) return;
+        uint32_t a = d->pout_off[st], z = d->pout_off[st + 1];
+        if (z > a) fire(r, d->pout + a, z - a);
+    }
+    uint32_t a = d->out_off[st], z = d->out_off[st + 1];
+    if (z > a) fire(r, d->out + a, z - a);
+}
+
+static inline void run_fwd(run_t *r, const path_t *p, const uint8_t *b, size_t n)
+{
+    if (p->dfwd.n) run_dfa(r, &p->dfwd, b, n, false);
+    else run_nfa(r, p->fwd, b, n, false);
+}
+
 static void be(uint64_t v, uint8_t *o, int w)
 {
     for (int i = w - 1; i >= 0; i--) {
@@ -213,27 +235,30 @@ static void match_field(run_t *r, const field_t *f)
         memset(r->sc->group_stamp, 0, r->sc->capgroups * sizeof(uint32_t));
         r->ftick = r->sc->ftick = 1;
     }
-    const xent_t *e = xtab_get(&p->exact, f->v, f->vlen);
-    if (e) fire(r, e->outs, e->nouts);
-    if (p->fwd_live) run_nfa(r, p->fwd, v, f->vlen, false);
+    const xent_t *e = xtab_get_h(&p->exact, f->v, f->vlen, f->vhash);
+    if (e) fire(r, xent_outs(e), e->nouts);
+    if (p->fwd_live) run_fwd(r, p, v, f->vlen);
     if (f->type == FV_NUM && p->need_numkey) {
         uint64_t k;
         if (bus_num_key(f->v, f->vlen, &k)) {
             key[0] = 1;
             be(k, key + 1, 8);
             e = xtab_get(&p->exact, (const char *)key, 9);
-            if (e) fire(r, e->outs, e->nouts);
-            if (p->fwd_live) run_nfa(r, p->fwd, key, 9, false);
+            if (e) fire(r, xent_outs(e), e->nouts);
+            if (p->fwd_live) run_fwd(r, p, key, 9);
         }
     }
     if (f->type == FV_STR && p->need_ip) {
         int w = bus_ip_parse(f->v + 1, f->vlen - 2, key + 1);
         if (w) {
             key[0] = w == 4 ? 2 : 3;
-            run_nfa(r, p->fwd, key, (size_t)w + 1, false);
+            run_fwd(r, p, key, (size_t)w + 1);
         }
     }
-    if (f->type == FV_STR && p->has_rev) run_nfa(r, p->rev, v, f->vlen, true);
+    if (f->type == FV_STR && p->has_rev) {
+        if (p->drev.n) run_dfa(r, &p->drev, v, f->vlen, true);
+        else run_nfa(r, p->rev, v, f->vlen, true);
+    }
     for (uint32_t g = 0; g < p->ngroups; g++)
         if (r->sc->group_stamp[p->groups[g]] != r->ftick) hit(r, r->s->group_cond[p->groups[g]]);
     for (uint32_t x = 0; x < p->nexists; x++) hit(r, p->exists_true[x]);

@@ -194,7 +194,8 @@ static void rebuild(sy_matcher_t *m)
 {
     rule_src_t *src = bus_xmalloc((m->nrules ? m->nrules : 1) * sizeof(*src));
     for (uint32_t r = 0; r < m->nrules; r++) src[r] = (rule_src_t){&m->rules[r].ir, m->rules[r].id};
-    snapshot_t *s = bus_snapshot_build(src, m->nrules, __atomic_add_fetch(&next_gen, 1, __ATOMIC_RELAXED));
+    snapshot_t *s = bus_snapshot_build(src, m->nrules, __atomic_add_fetch(&next_gen, 1, __ATOMIC_RELAXED),
+                                       DFA_MAX_STATES);
     free(src);
     pthread_rwlock_wrlock(&m->snap_lock);
     snapshot_t *old = m->snap;

@@ -125,7 +125,8 @@ static void add_cond(snapshot_t *s, const cond_ir_t *c, uint32_t sub, bool requi
     }
 }
 
-snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen)
+snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen,
+                               uint32_t dfa_limit)
 {
     snapshot_t *s = bus_xcalloc(1, sizeof(*s));
     s->gen = gen;
@@ -165,6 +166,9 @@ snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen
         const nfa_state_t *root = &s->nfa.st[s->paths[i].fwd];
         s->paths[i].fwd_live = root->ntr || root->neps || root->nout || root->npout;
         xtab_seal(&s->paths[i].exact);
+        if (!dfa_limit) continue;
+        if (s->paths[i].fwd_live) dfa_build(&s->nfa, s->paths[i].fwd, &s->paths[i].dfwd, dfa_limit);
+        if (s->paths[i].has_rev) dfa_build(&s->nfa, s->paths[i].rev, &s->paths[i].drev, dfa_limit);
     }
     return s;
 }
@@ -177,6 +181,8 @@ void bus_snapshot_free(snapshot_t *s)
         free(s->paths[i].groups);
         free(s->paths[i].exists_true);
         xtab_free(&s->paths[i].exact);
+        dfa_free(&s->paths[i].dfwd);
+        dfa_free(&s->paths[i].drev);
     }
     free(s->paths);
     for (uint32_t i = 0; i < s->nslots; i++) free(s->slots[i].seg);

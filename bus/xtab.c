@@ -13,41 +13,51 @@ static void xtab_grow(xtab_t *t)
     t->cap = old ? old * 2 : 8;
     t->e = bus_xcalloc(t->cap, sizeof(*t->e));
     for (uint32_t i = 0; i < old; i++) {
-        if (!oe[i].key) continue;
+        if (!oe[i].nouts) continue;
         uint32_t j = oe[i].hash & (t->cap - 1);
-        while (t->e[j].key) j = (j + 1) & (t->cap - 1);
+        while (t->e[j].nouts) j = (j + 1) & (t->cap - 1);
         t->e[j] = oe[i];
     }
     free(oe);
 }
 
+static inline bool same(const xent_t *e, uint32_t h, const char *k, size_t n)
+{
+    return e->hash == h && e->len == n && memcmp(xent_key(e), k, n) == 0;
+}
+
 void xtab_add(xtab_t *t, const char *k, size_t n, uint32_t out)
 {
     if ((t->n + 1) * 2 > t->cap) xtab_grow(t);
-    uint32_t h = bus_seg_hash(BUS_HASH_INIT, k, n);
+    uint32_t h = xtab_hash(k, n);
     uint32_t j = h & (t->cap - 1);
-    while (t->e[j].key && !(t->e[j].hash == h && t->e[j].len == n && !memcmp(t->e[j].key, k, n)))
-        j = (j + 1) & (t->cap - 1);
+    while (t->e[j].nouts && !same(&t->e[j], h, k, n)) j = (j + 1) & (t->cap - 1);
     xent_t *e = &t->e[j];
-    if (!e->key) {
-        e->key = bus_xstrndup(k, n);
+    if (!e->nouts) {
         e->len = (uint32_t)n;
         e->hash = h;
+        if (n <= XTAB_INLINE) memcpy(e->inl, k, n);
+        else e->key = bus_xstrndup(k, n);
+        e->out0 = out;
+        e->nouts = 1;
         t->n++;
+        return;
     }
+    const uint32_t *o = xent_outs(e);
     for (uint32_t i = 0; i < e->nouts; i++)
-        if (e->outs[i] == out) return;
+        if (o[i] == out) return;
+    if (e->nouts == 1) {
+        bus_grow((void **)&e->outs, &e->capouts, 2, sizeof(uint32_t));
+        e->outs[0] = e->out0;
+    }
     bus_grow((void **)&e->outs, &e->capouts, e->nouts + 1, sizeof(uint32_t));
     e->outs[e->nouts++] = out;
 }
 
-const xent_t *xtab_get_slow(const xtab_t *t, const char *k, size_t n)
+const xent_t *xtab_get_slow(const xtab_t *t, const char *k, size_t n, uint32_t h)
 {
-    uint32_t h = bus_seg_hash(BUS_HASH_INIT, k, n);
-    for (uint32_t j = h & (t->cap - 1); t->e[j].key; j = (j + 1) & (t->cap - 1)) {
-        const xent_t *e = &t->e[j];
-        if (e->hash == h && e->len == n && !memcmp(e->key, k, n)) return e;
-    }
+    for (uint32_t j = h & (t->cap - 1); t->e[j].nouts; j = (j + 1) & (t->cap - 1))
+        if (same(&t->e[j], h, k, n)) return &t->e[j];
     return NULL;
 }
 
@@ -66,5 +76,5 @@ void xtab_seal(xtab_t *t)
     t->single = NULL;
     if (t->n != 1) return;
     for (uint32_t i = 0; i < t->cap; i++)
-        if (t->e[i].key) t->single = &t->e[i];
+        if (t->e[i].nouts) t->single = &t->e[i];
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "bus/bus.h"
+#include "bus/internal.h"
 
 typedef struct {
     const char *id;
@@ -39,8 +40,30 @@ static bool quamina_only(json_t *v)
 }
 
 typedef struct {
-    int passed, failed, skipped, merged_failed;
+    int passed, failed, skipped, merged_failed, nfa_failed;
 } tally_t;
+
+/* The same rules compiled with DFA construction off: every field value then
+ * runs through the NFA, so both execution paths are checked. */
+typedef struct {
+    rule_ir_t *irs;
+    rule_src_t *src;
+    size_t n, cap;
+} nfa_set_t;
+
+static void nfa_add(nfa_set_t *ns, const char *id, const char *pat)
+{
+    char msg[256];
+    if (ns->n == ns->cap) {
+        ns->cap = ns->cap ? ns->cap * 2 : 256;
+        ns->irs = realloc(ns->irs, ns->cap * sizeof(*ns->irs));
+        ns->src = realloc(ns->src, ns->cap * sizeof(*ns->src));
+    }
+    if (bus_pattern_compile(SY_PATTERN_EVENTBRIDGE, pat, strlen(pat), &ns->irs[ns->n], msg, sizeof(msg)))
+        return;
+    ns->src[ns->n].id = id;
+    ns->n++;
+}
 
 static int shown;
 
@@ -85,6 +108,7 @@ static tally_t run_file(const char *dir, const char *name)
         return t;
     }
     sy_matcher_t *merged = sy_matcher_new(SY_PATTERN_EVENTBRIDGE);
+    nfa_set_t ns = {0};
     size_t i;
     json_t *v;
     char *active = calloc(json_array_size(all) + 1, 1);
@@ -124,6 +148,7 @@ static tally_t run_file(const char *dir, const char *name)
             t.passed++;
             active[i] = 1;
             sy_matcher_add(merged, id, pat, strlen(pat), NULL);
+            nfa_add(&ns, id, pat);
         } else {
             t.failed++;
             show("wrong result", v);
@@ -141,6 +166,26 @@ static tally_t run_file(const char *dir, const char *name)
             show("wrong result in merged matcher", v);
         }
     }
+    for (size_t k = 0; k < ns.n; k++) ns.src[k].ir = &ns.irs[k];
+    snapshot_t *snap = bus_snapshot_build(ns.src, (uint32_t)ns.n, 1, 0);
+    scratch_t *sc = calloc(1, sizeof(*sc));
+    bus_scratch_prepare(snap, sc);
+    json_array_foreach(all, i, v) {
+        if (!active[i]) continue;
+        const char *id = json_string_value(json_object_get(v, "id"));
+        const char *ev = json_string_value(json_object_get(v, "event"));
+        find_t f = {id, false};
+        if (bus_flatten(snap, sc, ev, strlen(ev)) == 0) bus_match_fields(snap, sc, on_match, &f);
+        if (f.found != json_is_true(json_object_get(v, "match"))) {
+            t.nfa_failed++;
+            show("wrong result in merged NFA-only matcher", v);
+        }
+    }
+    bus_scratch_free(sc);
+    bus_snapshot_free(snap);
+    for (size_t k = 0; k < ns.n; k++) bus_rule_ir_free(&ns.irs[k]);
+    free(ns.irs);
+    free(ns.src);
     free(active);
     sy_matcher_destroy(&merged);
     json_decref(all);
@@ -157,13 +202,14 @@ int main(int argc, char **argv)
     for (size_t k = 0; k < sizeof(files) / sizeof(*files); k++) {
         tally_t t = run_file(dir, files[k]);
         int total = t.passed + t.failed;
-        printf("%-14s %d passed, %d failed, %d skipped, %d failed in merged matcher\n", files[k],
-               t.passed, t.failed, t.skipped, t.merged_failed);
+        printf("%-14s %d passed, %d failed, %d skipped; merged matcher: %d failed, merged "
+               "NFA-only: %d failed\n",
+               files[k], t.passed, t.failed, t.skipped, t.merged_failed, t.nfa_failed);
         tp += t.passed;
-        tf += t.failed + t.merged_failed;
-        if (k < 3 && (t.failed || t.merged_failed || total == 0)) ok = false;
+        tf += t.failed + t.merged_failed + t.nfa_failed;
+        if (k < 3 && (t.failed || t.merged_failed || t.nfa_failed || total == 0)) ok = false;
         if (k == 3 && (total == 0 || (double)t.passed < 0.99 * (t.passed + t.failed + t.skipped) ||
-                       t.merged_failed))
+                       t.merged_failed || t.nfa_failed))
             ok = false;
     }
     json_t *inv = load(dir, "invalid-patterns");
