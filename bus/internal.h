@@ -305,6 +305,10 @@ static inline const path_slot_t *bus_path_child(const snapshot_t *s, uint32_t pa
     }
 }
 
+/* SNS MessageAttributes {"n":{"Type":..,"Value":..}} as a flat JSON event
+ * (caller frees), or NULL when the attributes are not a JSON object. */
+char *bus_sns_attributes_event(const char *json, size_t len, size_t *outlen);
+
 /* ------------------------------------------------------------- flattener */
 enum { FV_STR, FV_NUM, FV_TRUE, FV_FALSE, FV_NULL };
 typedef struct {
