@@ -162,6 +162,9 @@ static void five(const char *name, const char *const pats[5], const data_t *d)
 /* the first n distinct MAPBLKLOT values of the data, as n exact rules */
 static void scaling(const data_t *d, int n)
 {
+    char name[64];
+    snprintf(name, sizeof(name), "c: exact MAPBLKLOT x%d", n);
+    if (only && !strstr(name, only)) return;
     sy_matcher_t *m = sy_matcher_new(SY_PATTERN_EVENTBRIDGE);
     char pat[128], id[32];
     int added = 0;
@@ -178,8 +181,6 @@ static void scaling(const data_t *d, int n)
         if (sy_matcher_count(m) > before) added++;
     }
     double tadd = now() - t0;
-    char name[64];
-    snprintf(name, sizeof(name), "c: exact MAPBLKLOT x%d", n);
     run(name, m, d, 5);
     printf("%-34s add time %.3f s\n", "", tadd);
     sy_matcher_destroy(&m);

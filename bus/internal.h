@@ -19,6 +19,33 @@ static inline void bus_grow(void **p, uint32_t *cap, uint32_t need, size_t es)
     if (need > *cap) bus_grow_slow(p, cap, need, es);
 }
 
+/* Equality of short byte strings without a call into libc. */
+static inline bool bus_bytes_eq(const char *a, const char *b, size_t n)
+{
+    uint64_t x, y, u, v;
+    if (n >= 8 && n <= 16) {
+        __builtin_memcpy(&x, a, 8);
+        __builtin_memcpy(&y, b, 8);
+        __builtin_memcpy(&u, a + n - 8, 8);
+        __builtin_memcpy(&v, b + n - 8, 8);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t p, q, r, t;
+        __builtin_memcpy(&p, a, 4);
+        __builtin_memcpy(&q, b, 4);
+        __builtin_memcpy(&r, a + n - 4, 4);
+        __builtin_memcpy(&t, b + n - 4, 4);
+        return ((p ^ q) | (r ^ t)) == 0;
+    }
+    if (n < 4) {
+        for (size_t i = 0; i < n; i++)
+            if (a[i] != b[i]) return false;
+        return true;
+    }
+    return __builtin_memcmp(a, b, n) == 0;
+}
+
 #define BUS_HASH_INIT 2166136261u
 /* Hash of one path segment (no dots), continued from h. */
 static inline uint32_t bus_seg_hash(uint32_t h, const char *s, size_t n)
@@ -234,7 +261,7 @@ static inline void xtab_prefetch(const xtab_t *t, uint32_t h)
 static inline const xent_t *xtab_get_h(const xtab_t *t, const char *k, size_t n, uint32_t h)
 {
     if (t->single)
-        return t->single->len == n && __builtin_memcmp(xent_key(t->single), k, n) == 0 ? t->single
+        return t->single->len == n && bus_bytes_eq(xent_key(t->single), k, n) ? t->single
                                                                                     : NULL;
     return t->n ? xtab_get_slow(t, k, n, h) : NULL;
 }
@@ -300,7 +327,7 @@ static inline const path_slot_t *bus_path_child(const snapshot_t *s, uint32_t pa
         const path_slot_t *sl = &s->slots[i];
         if (!sl->seg) return NULL;
         if (sl->hash == h && sl->parent == parent && sl->len == len &&
-            __builtin_memcmp(sl->seg, seg, len) == 0)
+            bus_bytes_eq(sl->seg, seg, len))
             return sl;
     }
 }

@@ -23,7 +23,7 @@ static void xtab_grow(xtab_t *t)
 
 static inline bool same(const xent_t *e, uint32_t h, const char *k, size_t n)
 {
-    return e->hash == h && e->len == n && memcmp(xent_key(e), k, n) == 0;
+    return e->hash == h && e->len == n && bus_bytes_eq(xent_key(e), k, n);
 }
 
 void xtab_add(xtab_t *t, const char *k, size_t n, uint32_t out)
