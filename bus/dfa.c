@@ -7,6 +7,7 @@
 #include "bus/internal.h"
 
 #define NONE UINT32_MAX
+#define DFA_MAX_WORK (8u << 20) /* transition visits; beyond this the NFA runs */
 
 typedef struct {
     uint32_t *v;
@@ -97,6 +98,7 @@ bool dfa_build(const nfa_t *a, uint32_t root, dfa_t *d, uint32_t max_states)
     bool added;
     intern(&b, v, n, &added);
     uint32_t capnext = 0;
+    uint64_t work = 0; /* bound the construction time too, not only the size */
     for (uint32_t cur = 0; cur < b.nsets; cur++) {
         bus_grow((void **)&d->next, &capnext, (cur + 1) * 256, sizeof(uint32_t));
         for (unsigned c = 0; c < 256; c++) {
@@ -104,6 +106,7 @@ bool dfa_build(const nfa_t *a, uint32_t root, dfa_t *d, uint32_t max_states)
             uint32_t *t = NULL, tn = 0, tcap = 0;
             for (uint32_t k = 0; k < s->n; k++) {
                 const nfa_state_t *x = &a->st[s->v[k]];
+                work += x->ntr + 1;
                 for (uint32_t j = 0; j < x->ntr; j++)
                     if (c >= x->tr[j].lo && c <= x->tr[j].hi)
                         closure_add(a, x->tr[j].to, &t, &tn, &tcap, seen);
@@ -117,7 +120,7 @@ bool dfa_build(const nfa_t *a, uint32_t root, dfa_t *d, uint32_t max_states)
             qsort(t, tn, sizeof(uint32_t), cmp_u32);
             uint32_t id = intern(&b, t, tn, &added);
             d->next[cur * 256 + c] = id;
-            if (b.nsets > max_states) {
+            if (b.nsets > max_states || work > DFA_MAX_WORK) {
                 ok = false;
                 goto done;
             }
