@@ -24,10 +24,16 @@ typedef struct {
 /* bytes that matter while skipping: " [ ] { } */
 static const uint8_t SPECIAL[256] = {['"'] = 1, ['['] = 2, ['{'] = 2, [']'] = 3, ['}'] = 3};
 
-static void ws(fl_t *f)
+static inline void ws(fl_t *f)
 {
-    while (f->p < f->end && (*f->p == ' ' || *f->p == '\n' || *f->p == '\r' || *f->p == '\t'))
-        f->p++;
+    const char *p = f->p, *end = f->end;
+    if (p < end && (uint8_t)*p > ' ') return; /* most calls: no white space */
+    if (p + 1 < end && *p == ' ' && (uint8_t)p[1] > ' ') { /* then: one space */
+        f->p = p + 1;
+        return;
+    }
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')) p++;
+    f->p = p;
 }
 
 /* First '"' or '\\' at or after p (flags: bit0 a dot was seen before it),
