@@ -441,6 +441,7 @@ done:
 
 int bus_flatten(const snapshot_t *s, scratch_t *sc, const char *json, size_t len)
 {
+    if (len > (1u << 30)) return SY_E_INVALID; /* far beyond any event size limit */
     fl_t f = {s, sc, json, json + len, 0};
     sc->nfields = sc->ntrails = sc->ntstack = sc->nbuf = sc->arrays = 0;
     bus_grow((void **)&sc->buf, &sc->capbuf, (uint32_t)(len + len / 2 + 16), 1);

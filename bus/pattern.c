@@ -10,6 +10,9 @@
 #define EB_MAX_COMBINATIONS 1000
 #define SNS_MAX_COMBINATIONS 150
 #define SNS_MAX_KEYS 5
+/* hard cap (SNS policies: 256 KB); EventBridge's 2048/4096-character quota
+ * belongs to the API layer */
+#define BUS_PATTERN_MAX_BYTES (256 * 1024)
 
 static const char *const OPERATORS[] = {"prefix", "suffix", "equals-ignore-case", "wildcard",
                                         "anything-but", "numeric", "cidr", "exists"};
@@ -232,6 +235,10 @@ int bus_pattern_compile(sy_pattern_kind_t kind, const char *pattern, size_t len,
     char perr[128];
     int rc = 0;
     memset(out, 0, sizeof(*out));
+    if (len > BUS_PATTERN_MAX_BYTES) {
+        snprintf(msg, msglen, "Filter is longer than %d bytes", BUS_PATTERN_MAX_BYTES);
+        return SY_E_INVALID;
+    }
     pj_t *root = pj_parse(pattern, len, perr, sizeof(perr));
     if (!root) {
         snprintf(msg, msglen, "Filter is not valid JSON: %s", perr);
