@@ -202,8 +202,9 @@ void dfa_free(dfa_t *d);
 
 /* --------------------------------------------------------------- matcher */
 typedef struct {
-    uint32_t path, sub;
+    uint32_t path, sub, rule;
     bool required, absent_ok;
+    bool single;      /* the sub-rule's only condition: a hit is a match */
 } cond_t;
 
 typedef struct {

@@ -60,6 +60,9 @@ void bus_scratch_free(scratch_t *sc)
 typedef struct {
     const snapshot_t *s;
     scratch_t *sc;
+    sy_match_cb cb;
+    void *u;
+    int matched;
     uint32_t field;
     uint32_t ftick;  /* group stamp for this field */
     uint32_t tick;   /* state stamp of the current step */
@@ -69,6 +72,16 @@ static void hit(run_t *r, uint32_t cid)
 {
     scratch_t *sc = r->sc;
     const snapshot_t *s = r->s;
+    const cond_t *c0 = &s->conds[cid];
+    if (c0->single) {
+        /* one-condition sub-rule: nothing to combine, report at once */
+        if (sc->rule_stamp[c0->rule] != sc->epoch) {
+            sc->rule_stamp[c0->rule] = sc->epoch;
+            r->matched++;
+            if (r->cb) r->cb(s->rule_ids[c0->rule], r->u);
+        }
+        return;
+    }
     if (sc->cond_stamp[cid] != sc->epoch) {
         sc->cond_stamp[cid] = sc->epoch;
         sc->cond_head[cid] = NONE;
@@ -346,12 +359,12 @@ int bus_match_fields(const snapshot_t *s, scratch_t *sc, sy_match_cb cb, void *u
         sc->epoch = 1;
     }
     sc->nhits = sc->ncands = 0;
-    run_t r = {s, sc, 0, 0, 0};
+    run_t r = {s, sc, cb, u, 0, 0, 0, 0};
     for (uint32_t i = 0; i < sc->nfields; i++) {
         r.field = i;
         match_field(&r, &sc->fields[i]);
     }
-    int matched = 0;
+    int matched = r.matched;
     for (uint32_t i = 0; i < sc->ncands; i++) matched += report(s, sc, sc->cands[i], cb, u);
     for (uint32_t i = 0; i < s->nalways; i++) matched += report(s, sc, s->always[i], cb, u);
     return matched;

@@ -103,7 +103,8 @@ static void add_cond(snapshot_t *s, const cond_ir_t *c, uint32_t sub, bool requi
     path_t *pt = &s->paths[pid];
     bus_grow((void **)&s->conds, &s->capconds, s->nconds + 1, sizeof(*s->conds));
     uint32_t cid = s->nconds++;
-    s->conds[cid] = (cond_t){pid, sub, required, c->absent_ok};
+    s->conds[cid] = (cond_t){pid, sub, s->subs[sub].rule, required, c->absent_ok,
+                             required && s->subs[sub].ncond == 1};
     for (uint32_t i = 0; i < c->npos; i++) {
         const vm_t *vm = &c->pos[i];
         if (vm->k == VM_EXISTS_TRUE) {
