@@ -21,8 +21,6 @@ typedef struct {
     int depth;
 } fl_t;
 
-/* bytes that matter while skipping: " [ ] { } */
-static const uint8_t SPECIAL[256] = {['"'] = 1, ['['] = 2, ['{'] = 2, [']'] = 3, ['}'] = 3};
 
 static inline void ws(fl_t *f)
 {
@@ -88,71 +86,101 @@ static inline const char *scan_string(fl_t *f, size_t *rawlen, bool *esc)
     return scan_string2(f, rawlen, esc, &dot);
 }
 
-/* After the closing quote of the string whose body starts at p, or NULL. */
-static const char *string_end(const char *p, const char *end)
+/* Skipping a sub-tree: a state machine (depth, inside a string, pending
+ * escape) run over blocks of bytes. A block without backslashes is handled
+ * with masks, as simdjson does: the prefix-XOR of the quote bits tells which
+ * brackets sit inside strings; '[' | 0x20 == '{' and ']' | 0x20 == '}' and no
+ * other byte maps there; when the closing brackets of a block cannot bring
+ * the depth to zero, two popcounts consume it. */
+typedef struct {
+    long depth;
+    bool in_str, esc;
+} skip_t;
+
+/* Scalar steps over [p, stop); returns the position after the container
+ * when it closes, else NULL (state updated). */
+static const char *skip_scalar(skip_t *st, const char *p, const char *stop)
 {
-    unsigned dot = 0;
-    for (;;) {
-        p = find_quote(p, end, &dot);
-        if (p >= end) return NULL;
-        if (*p == '"') return p + 1;
-        p += 2;
-        if (p > end) return NULL;
+    for (; p < stop; p++) {
+        char c = *p;
+        if (st->esc) {
+            st->esc = false;
+        } else if (st->in_str) {
+            if (c == '\\') st->esc = true;
+            else if (c == '"') st->in_str = false;
+        } else if (c == '"') {
+            st->in_str = true;
+        } else if (c == '[' || c == '{') {
+            st->depth++;
+        } else if (c == ']' || c == '}') {
+            if (--st->depth == 0) return p + 1;
+        }
     }
+    return NULL;
 }
 
-static inline int popcount16(unsigned x)
+/* Masks of one block (bit i = byte i): structural opens/closes outside
+ * strings; updates in_str. Returns the position after the container when
+ * it closes in this block, else NULL. */
+static inline const char *skip_masks(skip_t *st, const char *p, uint64_t q, uint64_t o,
+                                     uint64_t c, int width)
 {
-    x = x - ((x >> 1) & 0x5555u);
-    x = (x & 0x3333u) + ((x >> 2) & 0x3333u);
-    x = (x + (x >> 4)) & 0x0F0Fu;
-    return (int)((x + (x >> 8)) & 0x1Fu);
+    const uint64_t full = width < 64 ? (1ull << width) - 1 : ~0ull;
+    if (q) {
+        uint64_t inside = q;
+        for (int sh = 1; sh < width; sh <<= 1) inside ^= inside << sh; /* prefix XOR */
+        inside &= full;
+        if (st->in_str) inside = ~inside & full;
+        o &= ~inside;
+        c &= ~inside;
+        if (__builtin_popcountll(q) & 1) st->in_str = !st->in_str;
+    } else if (st->in_str) {
+        return NULL; /* the whole block is inside a string */
+    }
+    int nc = __builtin_popcountll(c);
+    if (st->depth - nc > 0) {
+        st->depth += __builtin_popcountll(o) - nc;
+        return NULL;
+    }
+    for (uint64_t all = o | c; all; all &= all - 1) {
+        int i = __builtin_ctzll(all);
+        if ((o >> i) & 1) st->depth++;
+        else if (--st->depth == 0) return p + i + 1;
+    }
+    return NULL;
 }
 
-/* Bracket/quote scanning over blocks of bytes. '[' | 0x20 == '{' and
- * ']' | 0x20 == '}', and no other byte maps there. A block without quotes
- * whose closing brackets cannot bring the depth to zero is consumed with two
- * popcounts. Returns the position after the container (*done set), the
- * position where the block loop stopped, or NULL on an unterminated string. */
 #if defined(__x86_64__) && defined(__GNUC__)
 __attribute__((target("avx2,popcnt"))) static const char *
-skip_blocks_avx2(const char *p, const char *end, long *depth, bool *done)
+skip_blocks_avx2(skip_t *st, const char *p, const char *end, bool *done)
 {
-    const __m256i cq = _mm256_set1_epi8('"'), c20 = _mm256_set1_epi8(0x20),
-                  co = _mm256_set1_epi8('{'), cc = _mm256_set1_epi8('}');
+    const __m256i cq = _mm256_set1_epi8('"'), cb = _mm256_set1_epi8('\\'),
+                  c20 = _mm256_set1_epi8(0x20), co = _mm256_set1_epi8('{'),
+                  cc = _mm256_set1_epi8('}');
     while (end - p >= 32) {
+        __builtin_prefetch(p + 384);
         __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
         __m256i w = _mm256_or_si256(v, c20);
+        uint32_t bs = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, cb));
+        if (bs || st->esc) {
+            _mm256_zeroupper();
+            const char *r = skip_scalar(st, p, p + 32);
+            if (r) {
+                *done = true;
+                return r;
+            }
+            p += 32;
+            continue;
+        }
         uint32_t q = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, cq));
         uint32_t o = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(w, co));
         uint32_t c = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(w, cc));
-        if (!q) {
-            int nc = __builtin_popcount(c);
-            if (*depth - nc > 0) {
-                *depth += __builtin_popcount(o) - nc;
-                p += 32;
-                continue;
-            }
+        const char *r = skip_masks(st, p, q, o, c, 32);
+        if (r) {
+            *done = true;
+            return r;
         }
-        uint32_t all = q | o | c;
-        const char *next = p + 32;
-        while (all) {
-            int i = __builtin_ctz(all);
-            all &= all - 1;
-            if ((q >> i) & 1) {
-                _mm256_zeroupper(); /* string_end is SSE code: avoid the transition penalty */
-                next = string_end(p + i + 1, end);
-                if (!next) return NULL;
-                break;
-            }
-            if ((o >> i) & 1) {
-                (*depth)++;
-            } else if (--*depth == 0) {
-                *done = true;
-                return p + i + 1;
-            }
-        }
-        p = next;
+        p += 32;
     }
     return p;
 }
@@ -161,42 +189,32 @@ static int have_avx2 = -1;
 #endif
 
 #ifdef __SSE2__
-static const char *skip_blocks_sse2(const char *p, const char *end, long *depth, bool *done)
+static const char *skip_blocks_sse2(skip_t *st, const char *p, const char *end, bool *done)
 {
-    const __m128i cq = _mm_set1_epi8('"'), c20 = _mm_set1_epi8(0x20), co = _mm_set1_epi8('{'),
-                  cc = _mm_set1_epi8('}');
+    const __m128i cq = _mm_set1_epi8('"'), cb = _mm_set1_epi8('\\'), c20 = _mm_set1_epi8(0x20),
+                  co = _mm_set1_epi8('{'), cc = _mm_set1_epi8('}');
     while (end - p >= 16) {
         __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
         __m128i w = _mm_or_si128(v, c20);
+        unsigned bs = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cb));
+        if (bs || st->esc) {
+            const char *r = skip_scalar(st, p, p + 16);
+            if (r) {
+                *done = true;
+                return r;
+            }
+            p += 16;
+            continue;
+        }
         unsigned q = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, cq));
         unsigned o = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, co));
         unsigned c = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(w, cc));
-        if (!q) {
-            int nc = popcount16(c);
-            if (*depth - nc > 0) {
-                *depth += popcount16(o) - nc;
-                p += 16;
-                continue;
-            }
+        const char *r = skip_masks(st, p, q, o, c, 16);
+        if (r) {
+            *done = true;
+            return r;
         }
-        unsigned all = q | o | c;
-        const char *next = p + 16;
-        while (all) {
-            int i = __builtin_ctz(all);
-            all &= all - 1;
-            if ((q >> i) & 1) {
-                next = string_end(p + i + 1, end);
-                if (!next) return NULL;
-                break;
-            }
-            if ((o >> i) & 1) {
-                (*depth)++;
-            } else if (--*depth == 0) {
-                *done = true;
-                return p + i + 1;
-            }
-        }
-        p = next;
+        p += 16;
     }
     return p;
 }
@@ -205,7 +223,7 @@ static const char *skip_blocks_sse2(const char *p, const char *end, long *depth,
 /* Skip a whole object or array starting at p (on the bracket). */
 static const char *skip_container(const char *p, const char *end)
 {
-    long depth = 0;
+    skip_t st = {0, false, false};
     bool done = false;
 #if defined(__x86_64__) && defined(__GNUC__)
     int avx2 = __atomic_load_n(&have_avx2, __ATOMIC_RELAXED);
@@ -214,30 +232,15 @@ static const char *skip_container(const char *p, const char *end)
         __atomic_store_n(&have_avx2, avx2, __ATOMIC_RELAXED);
     }
     if (avx2) {
-        p = skip_blocks_avx2(p, end, &depth, &done);
-        if (!p || done) return p;
+        p = skip_blocks_avx2(&st, p, end, &done);
+        if (done) return p;
     }
 #endif
 #ifdef __SSE2__
-    p = skip_blocks_sse2(p, end, &depth, &done);
-    if (!p || done) return p;
+    p = skip_blocks_sse2(&st, p, end, &done);
+    if (done) return p;
 #endif
-    while (p < end) {
-        uint8_t k = SPECIAL[(uint8_t)*p];
-        if (!k) {
-            p++;
-            continue;
-        }
-        if (k == 1) {
-            p = string_end(p + 1, end);
-            if (!p) return NULL;
-            continue;
-        }
-        p++;
-        if (k == 2) depth++;
-        else if (--depth == 0) return p;
-    }
-    return NULL;
+    return skip_scalar(&st, p, end);
 }
 
 static int skip_value(fl_t *f)
@@ -442,6 +445,7 @@ done:
 int bus_flatten(const snapshot_t *s, scratch_t *sc, const char *json, size_t len)
 {
     if (len > (1u << 30)) return SY_E_INVALID; /* far beyond any event size limit */
+    for (size_t off = 64; off < len && off < 512; off += 64) __builtin_prefetch(json + off);
     fl_t f = {s, sc, json, json + len, 0};
     sc->nfields = sc->ntrails = sc->ntstack = sc->nbuf = sc->arrays = 0;
     bus_grow((void **)&sc->buf, &sc->capbuf, (uint32_t)(len + len / 2 + 16), 1);
