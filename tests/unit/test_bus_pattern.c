@@ -251,6 +251,31 @@ static void test_add_delete(void **state)
     sy_matcher_destroy(&m);
 }
 
+/* Skipped sub-trees: brackets inside strings, escaped quotes and
+ * backslashes, at every alignment against the 16/32-byte scan blocks. */
+static void test_skip_subtrees(void **state)
+{
+    (void)state;
+    sy_matcher_t *m = sy_matcher_new(SY_PATTERN_EVENTBRIDGE);
+    const char *pat = "{\"x\":[\"hit\"]}";
+    assert_int_equal(sy_matcher_add(m, "r", pat, strlen(pat), NULL), 0);
+    char ev[2048], pad[128];
+    for (int n = 0; n < 100; n++) {
+        memset(pad, 'p', (size_t)n);
+        pad[n] = 0;
+        snprintf(ev, sizeof(ev),
+                 "{\"skip\":{\"a\":\"%s]}\\\"[{\",\"b\":[1,{\"c\":\"\\\\\"},[[\"]\"]]],"
+                 "\"d\":\"%s\\\\\\\"}\",\"e\":\"%s[{[{[{\",\"f\":[\"]}]}]}%s\"]},"
+                 "\"x\":\"hit\"}",
+                 pad, pad, pad, pad);
+        assert_int_equal(sy_matcher_match(m, ev, strlen(ev), NULL, NULL), 1);
+        /* the same sub-tree with its last brace missing is not JSON */
+        snprintf(ev, sizeof(ev), "{\"x\":\"hit\",\"skip\":{\"a\":\"%s}\"", pad);
+        assert_int_equal(sy_matcher_match(m, ev, strlen(ev), NULL, NULL), SY_E_INVALID);
+    }
+    sy_matcher_destroy(&m);
+}
+
 typedef struct {
     sy_matcher_t *m;
     int stop;
@@ -296,6 +321,7 @@ int main(void)
         cmocka_unit_test(test_exists_and_arrays), cmocka_unit_test(test_keys_and_or),
         cmocka_unit_test(test_cidr),          cmocka_unit_test(test_sns),
         cmocka_unit_test(test_add_delete),    cmocka_unit_test(test_concurrent),
+        cmocka_unit_test(test_skip_subtrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
