@@ -151,36 +151,43 @@ static inline const char *skip_masks(skip_t *st, const char *p, uint64_t q, uint
 }
 
 #if defined(__x86_64__) && defined(__GNUC__)
+__attribute__((target("avx2,popcnt"))) static inline uint64_t
+mask64(__m256i lo, __m256i hi, __m256i x)
+{
+    uint64_t a = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(lo, x));
+    uint64_t b = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(hi, x));
+    return a | (b << 32);
+}
+
 __attribute__((target("avx2,popcnt"))) static const char *
 skip_blocks_avx2(skip_t *st, const char *p, const char *end, bool *done)
 {
     const __m256i cq = _mm256_set1_epi8('"'), cb = _mm256_set1_epi8('\\'),
                   c20 = _mm256_set1_epi8(0x20), co = _mm256_set1_epi8('{'),
                   cc = _mm256_set1_epi8('}');
-    while (end - p >= 32) {
-        __builtin_prefetch(p + 384);
-        __m256i v = _mm256_loadu_si256((const __m256i *)(const void *)p);
-        __m256i w = _mm256_or_si256(v, c20);
-        uint32_t bs = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, cb));
+    while (end - p >= 64) {
+        __builtin_prefetch(p + 512);
+        __m256i v0 = _mm256_loadu_si256((const __m256i *)(const void *)p);
+        __m256i v1 = _mm256_loadu_si256((const __m256i *)(const void *)(p + 32));
+        uint64_t bs = mask64(v0, v1, cb);
         if (bs || st->esc) {
             _mm256_zeroupper();
-            const char *r = skip_scalar(st, p, p + 32);
+            const char *r = skip_scalar(st, p, p + 64);
             if (r) {
                 *done = true;
                 return r;
             }
-            p += 32;
+            p += 64;
             continue;
         }
-        uint32_t q = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, cq));
-        uint32_t o = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(w, co));
-        uint32_t c = (uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(w, cc));
-        const char *r = skip_masks(st, p, q, o, c, 32);
+        __m256i w0 = _mm256_or_si256(v0, c20), w1 = _mm256_or_si256(v1, c20);
+        uint64_t q = mask64(v0, v1, cq), o = mask64(w0, w1, co), c = mask64(w0, w1, cc);
+        const char *r = skip_masks(st, p, q, o, c, 64);
         if (r) {
             *done = true;
             return r;
         }
-        p += 32;
+        p += 64;
     }
     return p;
 }
