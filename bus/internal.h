@@ -58,8 +58,27 @@ static inline uint32_t bus_seg_hash(uint32_t h, const char *s, size_t n)
         x = (x ^ w) * K;
         x ^= x >> 29;
     }
+    /* tail of 0-7 bytes with fixed-size loads (no call to memcpy) */
+    size_t r = n - i;
+    unsigned sh = 0;
     w = 0;
-    __builtin_memcpy(&w, s + i, n - i);
+    if (r >= 4) {
+        uint32_t t;
+        __builtin_memcpy(&t, s + i, 4);
+        w = t;
+        i += 4;
+        r -= 4;
+        sh = 32;
+    }
+    if (r >= 2) {
+        uint16_t t;
+        __builtin_memcpy(&t, s + i, 2);
+        w |= (uint64_t)t << sh;
+        i += 2;
+        r -= 2;
+        sh += 16;
+    }
+    if (r) w |= (uint64_t)(uint8_t)s[i] << sh;
     x = (x ^ w ^ ((uint64_t)n << 56)) * K;
     return (uint32_t)(x ^ (x >> 32));
 }

@@ -44,9 +44,12 @@ typedef struct {
 static pthread_key_t tls_key;
 static pthread_once_t tls_once = PTHREAD_ONCE_INIT;
 
+static _Thread_local tls_cache_t *tls_cache;
+
 static void tls_free(void *p)
 {
     tls_cache_t *c = p;
+    tls_cache = NULL;
     for (int i = 0; i < TLS_SLOTS; i++) bus_scratch_free(c->slot[i]);
     free(c);
 }
@@ -56,13 +59,16 @@ static void tls_init(void)
     pthread_key_create(&tls_key, tls_free);
 }
 
+/* tls_cache is the fast access; the pthread key frees the cache at thread exit */
+
 static scratch_t *scratch_get(uint64_t gen, bool *temp)
 {
-    pthread_once(&tls_once, tls_init);
-    tls_cache_t *c = pthread_getspecific(tls_key);
+    tls_cache_t *c = tls_cache;
     if (!c) {
+        pthread_once(&tls_once, tls_init);
         c = bus_xcalloc(1, sizeof(*c));
         pthread_setspecific(tls_key, c);
+        tls_cache = c;
     }
     *temp = false;
     for (int i = 0; i < TLS_SLOTS; i++)
