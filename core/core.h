@@ -107,7 +107,6 @@ typedef struct {
     char *credentials;   /* file of "AKID SECRET" lines; NULL: accept any */
     char *worker_keys;   /* dir of allowed worker public keys (CurveZMQ) */
     char *public_url;    /* base URL used in QueueUrls; NULL: from Host header */
-    int http_threads;    /* unused with thread-per-connection; kept for tuning */
     int db_pool_size;
     double time_scale;   /* test clock: >1 fast-forwards waits and timers */
     int max_body_bytes;
@@ -156,16 +155,24 @@ int sy_pg_error(PGconn *c, const PGresult *r, sy_err_t *err);
 bool sy_pg_retryable(const char *sqlstate); /* 40001, 40P01 */
 
 /* Group commit: many callers' small writes run in one transaction.
- * A job's `run` executes its statements on the shared connection inside the
- * open transaction (use savepoint-free, idempotent-on-retry SQL); it returns
- * 0 or a negative status with its own *err. If the shared transaction fails
- * as a whole, each job is re-run alone so every caller gets its own outcome.
- * sy_gc_submit blocks until the job's transaction has committed (or failed). */
-typedef int (*sy_gc_run_fn)(PGconn *c, void *arg, sy_err_t *err);
+ * Jobs that share a `run` function are handed to it together (in submit
+ * order) so it can write them with one multi-row statement: run(c, args, n,
+ * rcs, errs) executes inside the open transaction and sets rcs[i] (0 or a
+ * negative status, errs[i] filled) for every job. A job that reports an
+ * error must not have written anything. If the transaction breaks (a
+ * statement fails), it is rolled back and every job is re-run alone, so each
+ * caller gets its own outcome. sy_gc_submit blocks until the transaction
+ * holding the job has committed (or failed). */
+typedef void (*sy_gc_run_fn)(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs);
+/* Called after commit with the same batch (e.g. to wake waiters). */
+typedef void (*sy_gc_after_fn)(void **args, int n, const int *rcs);
 typedef struct sy_gc sy_gc_t;
-sy_gc_t *sy_gc_new(sy_pg_pool_t *pool, int writers, int max_batch);
+sy_gc_t *sy_gc_new(const char *conninfo, int writers, int max_batch);
 void sy_gc_destroy(sy_gc_t **self_p);
-int sy_gc_submit(sy_gc_t *gc, sy_gc_run_fn run, void *arg, sy_err_t *err);
+int sy_gc_submit(sy_gc_t *gc, sy_gc_run_fn run, sy_gc_after_fn after, void *arg, sy_err_t *err);
+/* n jobs at once (one batch request); waits for all; rcs/errs per job. */
+void sy_gc_submit_many(sy_gc_t *gc, sy_gc_run_fn run, sy_gc_after_fn after, void **args, int n, int *rcs,
+                       sy_err_t *errs);
 
 /* Migrations: apply schema/NNN_*.sql in order under an advisory lock,
  * recorded in sy_schema_migrations. Returns number applied or -1. */
@@ -238,6 +245,7 @@ struct sy_resp {
     sy_buf_t body;
     char *headers[8][2]; /* extra headers (owned) */
     int nheaders;
+    bool close;          /* ask the client to close (shutting down) */
 };
 void sy_resp_header(sy_resp_t *r, const char *name, const char *value);
 /* Encode an error in the shape of the request's protocol. `xmlns` for query. */

@@ -1,0 +1,243 @@
+/* core/gc.c - group commit: concurrent callers' writes share transactions.
+ * Writer threads each own a connection; a writer takes every pending job
+ * (up to max_batch), runs them in one transaction, commits, and wakes the
+ * callers. While one commit waits on fsync, new jobs pile up for the next. */
+#include "core/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <semaphore.h>
+#include <unistd.h>
+
+typedef struct job {
+    sy_gc_run_fn run;
+    sy_gc_after_fn after;
+    void *arg;
+    int rc;
+    sy_err_t *err;
+    sy_err_t local_err;
+    bool done;
+    sem_t *wake; /* posted when done: each caller sleeps on its own */
+    struct job *next;
+} job_t;
+
+struct sy_gc {
+    char *conninfo;
+    int nwriters, max_batch;
+    pthread_t *threads;
+    pthread_mutex_t mu;
+    pthread_cond_t work_cv;
+    job_t *head, *tail;
+    bool stopping;
+};
+
+static bool exec_ok(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    return ok;
+}
+
+/* Run jobs[0..n) grouped by run function inside one transaction. */
+static bool run_batch(PGconn *c, job_t **jobs, int n)
+{
+    if (n > 1 && !exec_ok(c, "BEGIN")) return false;
+    void **args = sy_malloc(sizeof(void *) * (size_t)n);
+    int *rcs = sy_malloc(sizeof(int) * (size_t)n);
+    sy_err_t *errs = sy_calloc((size_t)n, sizeof(sy_err_t));
+    bool ok = true;
+    for (int i = 0; i < n && ok;) {
+        int j = i;
+        while (j < n && jobs[j]->run == jobs[i]->run) {
+            args[j - i] = jobs[j]->arg;
+            j++;
+        }
+        if (n == 1 && !exec_ok(c, "BEGIN")) {
+            ok = false;
+            break;
+        }
+        jobs[i]->run(c, args, j - i, rcs + i, errs + i);
+        if (PQtransactionStatus(c) == PQTRANS_INERROR || PQstatus(c) != CONNECTION_OK) ok = false;
+        i = j;
+    }
+    if (ok) ok = exec_ok(c, "COMMIT");
+    else if (PQstatus(c) == CONNECTION_OK) exec_ok(c, "ROLLBACK");
+    if (!ok && n == 1 && errs[0].code[0]) jobs[0]->local_err = errs[0];
+    if (ok) {
+        for (int i = 0; i < n; i++) {
+            jobs[i]->rc = rcs[i];
+            jobs[i]->local_err = errs[i];
+        }
+        for (int i = 0; i < n;) {
+            int j = i;
+            while (j < n && jobs[j]->after == jobs[i]->after) {
+                args[j - i] = jobs[j]->arg;
+                j++;
+            }
+            if (jobs[i]->after) jobs[i]->after(args, j - i, rcs + i);
+            i = j;
+        }
+    }
+    free(args);
+    free(rcs);
+    free(errs);
+    return ok;
+}
+
+static PGconn *writer_connect(sy_gc_t *gc)
+{
+    for (int attempt = 0; !gc->stopping; attempt++) {
+        PGconn *c = PQconnectdb(gc->conninfo);
+        if (PQstatus(c) == CONNECTION_OK) return c;
+        if (attempt % 20 == 0)
+            sy_log(SY_LOG_WARN, "gc", NULL, "writer could not connect", "error", PQerrorMessage(c));
+        PQfinish(c);
+        usleep(100000);
+    }
+    return NULL;
+}
+
+static void *writer_main(void *u)
+{
+    sy_gc_t *gc = u;
+    PGconn *c = writer_connect(gc);
+    job_t **batch = sy_malloc(sizeof(job_t *) * (size_t)gc->max_batch);
+    for (;;) {
+        pthread_mutex_lock(&gc->mu);
+        while (!gc->head && !gc->stopping) pthread_cond_wait(&gc->work_cv, &gc->mu);
+        if (!gc->head && gc->stopping) {
+            pthread_mutex_unlock(&gc->mu);
+            break;
+        }
+        int n = 0;
+        while (gc->head && n < gc->max_batch) {
+            batch[n++] = gc->head;
+            gc->head = gc->head->next;
+        }
+        if (!gc->head) gc->tail = NULL;
+        pthread_mutex_unlock(&gc->mu);
+
+        if (!c || PQstatus(c) != CONNECTION_OK) {
+            if (c) PQfinish(c);
+            c = writer_connect(gc);
+        }
+        bool ok = c && run_batch(c, batch, n);
+        if (!ok && c) {
+            /* isolate: every job alone gets its own outcome */
+            for (int i = 0; i < n; i++) {
+                if (PQstatus(c) != CONNECTION_OK) {
+                    PQfinish(c);
+                    c = writer_connect(gc);
+                }
+                if (!c || !run_batch(c, &batch[i], 1)) {
+                    if (batch[i]->local_err.code[0] == 0)
+                        sy_err_set(&batch[i]->local_err, SY_E_DB, 500, "InternalFailure", "could not commit write");
+                    batch[i]->rc = SY_E_DB;
+                }
+            }
+        } else if (!ok) {
+            for (int i = 0; i < n; i++) {
+                batch[i]->rc = sy_err_set(&batch[i]->local_err, SY_E_DB, 503, "ServiceUnavailable",
+                                          "database unavailable");
+            }
+        }
+        sy_metric_inc("switchyard_group_commit_batches_total", NULL, 1);
+        sy_metric_inc("switchyard_group_commit_jobs_total", NULL, (double)n);
+        for (int i = 0; i < n; i++) {
+            sem_t *w = batch[i]->wake; /* the job may be gone once posted */
+            __atomic_store_n(&batch[i]->done, true, __ATOMIC_RELEASE);
+            sem_post(w);
+        }
+    }
+    free(batch);
+    if (c) PQfinish(c);
+    return NULL;
+}
+
+sy_gc_t *sy_gc_new(const char *conninfo, int writers, int max_batch)
+{
+    sy_gc_t *gc = sy_calloc(1, sizeof *gc);
+    gc->conninfo = sy_strdup(conninfo);
+    gc->nwriters = writers;
+    gc->max_batch = max_batch;
+    pthread_mutex_init(&gc->mu, NULL);
+    pthread_cond_init(&gc->work_cv, NULL);
+    gc->threads = sy_calloc((size_t)writers, sizeof(pthread_t));
+    for (int i = 0; i < writers; i++) pthread_create(&gc->threads[i], NULL, writer_main, gc);
+    return gc;
+}
+
+void sy_gc_destroy(sy_gc_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    sy_gc_t *gc = *self_p;
+    pthread_mutex_lock(&gc->mu);
+    gc->stopping = true;
+    pthread_cond_broadcast(&gc->work_cv);
+    pthread_mutex_unlock(&gc->mu);
+    for (int i = 0; i < gc->nwriters; i++) pthread_join(gc->threads[i], NULL);
+    free(gc->threads);
+    free(gc->conninfo);
+    pthread_mutex_destroy(&gc->mu);
+    pthread_cond_destroy(&gc->work_cv);
+    free(gc);
+    *self_p = NULL;
+}
+
+void sy_gc_submit_many(sy_gc_t *gc, sy_gc_run_fn run, sy_gc_after_fn after, void **args, int n, int *rcs,
+                       sy_err_t *errs)
+{
+    job_t *jobs = sy_calloc((size_t)n, sizeof *jobs);
+    sem_t wake;
+    sem_init(&wake, 0, 0);
+    pthread_mutex_lock(&gc->mu);
+    if (gc->stopping) {
+        pthread_mutex_unlock(&gc->mu);
+        for (int i = 0; i < n; i++)
+            rcs[i] = sy_err_set(&errs[i], SY_E_INTERNAL, 503, "ServiceUnavailable", "broker is shutting down");
+        free(jobs);
+        sem_destroy(&wake);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        jobs[i] = (job_t){.run = run, .after = after, .arg = args[i], .wake = &wake};
+        if (gc->tail) gc->tail->next = &jobs[i];
+        else gc->head = &jobs[i];
+        gc->tail = &jobs[i];
+    }
+    pthread_cond_signal(&gc->work_cv);
+    pthread_mutex_unlock(&gc->mu);
+    for (int i = 0; i < n; i++)
+        while (sem_wait(&wake) != 0) {
+        }
+    sem_destroy(&wake);
+    for (int i = 0; i < n; i++) {
+        rcs[i] = jobs[i].rc;
+        if (jobs[i].rc < 0) errs[i] = jobs[i].local_err;
+    }
+    free(jobs);
+}
+
+int sy_gc_submit(sy_gc_t *gc, sy_gc_run_fn run, sy_gc_after_fn after, void *arg, sy_err_t *err)
+{
+    sem_t wake;
+    sem_init(&wake, 0, 0);
+    job_t j = {.run = run, .after = after, .arg = arg, .err = err, .wake = &wake};
+    pthread_mutex_lock(&gc->mu);
+    if (gc->stopping) {
+        pthread_mutex_unlock(&gc->mu);
+        sem_destroy(&wake);
+        return sy_err_set(err, SY_E_INTERNAL, 503, "ServiceUnavailable", "broker is shutting down");
+    }
+    if (gc->tail) gc->tail->next = &j;
+    else gc->head = &j;
+    gc->tail = &j;
+    pthread_cond_signal(&gc->work_cv);
+    pthread_mutex_unlock(&gc->mu);
+    while (sem_wait(&wake) != 0) {
+    }
+    sem_destroy(&wake);
+    if (j.rc < 0 && err) *err = j.local_err;
+    return j.rc;
+}

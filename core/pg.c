@@ -1,0 +1,151 @@
+/* core/pg.c - a small PostgreSQL connection pool */
+#include "core/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct sy_pg_pool {
+    char *conninfo;
+    PGconn **conns; /* free stack */
+    int nfree, size, in_use;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+};
+
+static PGconn *connect_one(const char *conninfo)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK) {
+        sy_log(SY_LOG_WARN, "pg", NULL, "could not connect", "error", PQerrorMessage(c));
+        PQfinish(c);
+        return NULL;
+    }
+    PGresult *r = PQexec(c, "SET synchronous_commit = on; SET application_name = 'switchyard'");
+    PQclear(r);
+    return c;
+}
+
+sy_pg_pool_t *sy_pg_pool_new(const char *conninfo, int size)
+{
+    sy_pg_pool_t *p = sy_calloc(1, sizeof *p);
+    p->conninfo = sy_strdup(conninfo);
+    p->size = size;
+    p->conns = sy_calloc((size_t)size, sizeof(PGconn *));
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    /* connections are opened lazily; check one now so a bad URL fails fast */
+    PGconn *c = connect_one(conninfo);
+    if (!c) {
+        sy_pg_pool_destroy(&p);
+        return NULL;
+    }
+    p->conns[p->nfree++] = c;
+    return p;
+}
+
+void sy_pg_pool_destroy(sy_pg_pool_t **self_p)
+{
+    if (!self_p || !*self_p) return;
+    sy_pg_pool_t *p = *self_p;
+    for (int i = 0; i < p->nfree; i++) PQfinish(p->conns[i]);
+    free(p->conns);
+    free(p->conninfo);
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p);
+    *self_p = NULL;
+}
+
+PGconn *sy_pg_acquire(sy_pg_pool_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->nfree == 0 && p->in_use >= p->size) pthread_cond_wait(&p->cv, &p->mu);
+    PGconn *c = p->nfree ? p->conns[--p->nfree] : NULL;
+    p->in_use++;
+    pthread_mutex_unlock(&p->mu);
+    if (c && PQstatus(c) != CONNECTION_OK) {
+        PQreset(c);
+        if (PQstatus(c) != CONNECTION_OK) {
+            PQfinish(c);
+            c = NULL;
+        }
+    }
+    if (!c) c = connect_one(p->conninfo);
+    if (!c) {
+        pthread_mutex_lock(&p->mu);
+        p->in_use--;
+        pthread_cond_signal(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+    }
+    return c;
+}
+
+void sy_pg_release(sy_pg_pool_t *p, PGconn *c)
+{
+    if (!c) return;
+    if (PQtransactionStatus(c) != PQTRANS_IDLE && PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, "ROLLBACK");
+        PQclear(r);
+    }
+    pthread_mutex_lock(&p->mu);
+    p->in_use--;
+    if (PQstatus(c) == CONNECTION_OK && p->nfree < p->size) {
+        p->conns[p->nfree++] = c;
+        c = NULL;
+    }
+    pthread_cond_signal(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    if (c) PQfinish(c);
+}
+
+int sy_pg_pool_in_use(sy_pg_pool_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    int n = p->in_use;
+    pthread_mutex_unlock(&p->mu);
+    return n;
+}
+int sy_pg_pool_size(sy_pg_pool_t *p)
+{
+    return p->size;
+}
+const char *sy_pg_conninfo(sy_pg_pool_t *p)
+{
+    return p->conninfo;
+}
+
+bool sy_pg_retryable(const char *sqlstate)
+{
+    return sqlstate && (strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0);
+}
+
+int sy_pg_error(PGconn *c, const PGresult *r, sy_err_t *err)
+{
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
+    sy_log(SY_LOG_ERROR, "pg", NULL, "statement failed", "sqlstate", state ? state : "", "error", msg ? msg : "");
+    sy_metric_inc("switchyard_db_errors_total", NULL, 1);
+    sy_err_set(err, SY_E_DB, 500, "InternalFailure", "database error");
+    if (err && state) snprintf(err->sqlstate, sizeof err->sqlstate, "%s", state);
+    return SY_E_DB;
+}
+
+PGresult *sy_pg_exec(PGconn *c, sy_err_t *err, const char *sql, int nparams, const char *const *params)
+{
+    for (int attempt = 0;; attempt++) {
+        PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        /* a lone statement outside a transaction may be retried on conflict */
+        if (attempt < 5 && sy_pg_retryable(state) && PQtransactionStatus(c) == PQTRANS_IDLE) {
+            PQclear(r);
+            usleep((useconds_t)(1000 * (1 + attempt) + (rand() % 1000)));
+            continue;
+        }
+        sy_pg_error(c, r, err);
+        PQclear(r);
+        return NULL;
+    }
+}

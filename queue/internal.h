@@ -1,0 +1,151 @@
+/* queue/internal.h - shared inside queue/ only */
+#ifndef SY_QUEUE_INTERNAL_H
+#define SY_QUEUE_INTERNAL_H
+#include "queue/queue.h"
+
+#define SQS_XMLNS "http://queue.amazonaws.com/doc/2012-11-05/"
+#define SQS_MAX_MESSAGE_SIZE 1048576
+
+/* A queue's settings as the engine needs them. */
+typedef struct {
+    int64_t id;
+    char name[96];
+    bool fifo;
+    int delay_s, max_size, retention_s, wait_s, visibility_s;
+    bool content_dedup, dedup_per_group;
+    int max_receive;        /* RedrivePolicy maxReceiveCount, 0: none */
+    char dlq_name[96];      /* RedrivePolicy target queue name */
+    json_t *attrs;          /* all settable attributes (owned) */
+    int64_t created_s, modified_s;
+} sy_queue_t;
+
+void sy_queue_clear(sy_queue_t *q);
+
+/* engine state hanging off ctx->svc[SY_SVC_QUEUE] */
+typedef struct waiter waiter_t;
+typedef struct {
+    sy_ctx_t *ctx;
+    pthread_mutex_t mu;
+    uint64_t *wake_seq;         /* per-queue wake counters (hashed) */
+    waiter_t **waiting;         /* parked long polls per slot, oldest first */
+    pthread_t listener, sweeper;
+    bool threads_up;
+    volatile bool stop;
+    double time_scale;
+    int min_retention_s;        /* 60, or lower for tests */
+    int sweep_ms;
+    /* queue settings cache: name -> settings, 1 s TTL (AWS itself takes up
+     * to 60 s to propagate attribute changes); invalidated on local writes */
+    pthread_mutex_t cache_mu;
+    struct qcache_entry *cache[256];
+} queue_engine_t;
+void qcache_invalidate(queue_engine_t *e, const char *name);
+void qcache_free(queue_engine_t *e);
+#define WAKE_SLOTS 1024
+
+queue_engine_t *queue_engine(const sy_ctx_t *ctx);
+
+/* attrs.c: validate and apply attributes */
+int attrs_defaults(bool fifo, json_t *out);
+int attrs_apply(const queue_engine_t *e, bool fifo, bool creating, json_t *in, json_t *attrs, sy_err_t *err);
+int queue_from_row(sy_queue_t *q, int64_t id, const char *name, bool fifo, json_t *attrs);
+
+/* message.c: validation and MD5s */
+int msg_validate_body(const char *body, size_t len, sy_err_t *err);
+int msg_validate_attrs(json_t *attrs, size_t *size_out, sy_err_t *err);
+void msg_md5_attrs(json_t *attrs, char out[33]); /* "" when no attributes */
+json_t *msg_filter_attrs(json_t *attrs, json_t *names); /* new ref or NULL */
+
+/* receipts: "<queue_id>:<message_id>:<token>" base64 */
+char *receipt_encode(int64_t qid, int64_t mid, const char *token);
+int receipt_decode(const char *handle, int64_t *qid, int64_t *mid, char *token, size_t tn);
+
+/* store_queue.c */
+int store_queue_create(sy_ctx_t *ctx, const char *name, bool fifo, json_t *attrs, json_t *tags, int retention_s,
+                       bool internal, sy_queue_t *out, bool *created, sy_err_t *err);
+int store_queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err);
+int store_queue_delete(sy_ctx_t *ctx, int64_t id, sy_err_t *err);
+int store_queue_list(sy_ctx_t *ctx, const char *prefix, const char *after, int max, json_t *names, sy_err_t *err);
+int store_queue_set_attrs(sy_ctx_t *ctx, int64_t id, json_t *attrs, int retention_s, sy_err_t *err);
+int store_queue_counts(sy_ctx_t *ctx, int64_t id, int64_t counts[3], sy_err_t *err);
+int store_queue_purge(sy_ctx_t *ctx, int64_t id, sy_err_t *err);
+int store_queue_tags(sy_ctx_t *ctx, int64_t id, json_t *set, json_t *remove, json_t **out, sy_err_t *err);
+int store_queue_permissions(sy_ctx_t *ctx, int64_t id, const char *label, json_t *stmt, sy_err_t *err);
+int store_queue_dlq_sources(sy_ctx_t *ctx, const char *dlq_arn, json_t *names, sy_err_t *err);
+
+/* store_message.c */
+typedef struct {
+    queue_engine_t *engine; /* to wake local waiters after commit */
+    int64_t queue_id;
+    bool fifo;
+    int delay_s;
+    const char *body;
+    char *attrs_json, *sys_json; /* owned */
+    char uuid[37], md5_body[33], md5_attrs[33];
+    const char *group_id;
+    char *dedup_key;            /* owned; FIFO only */
+    const char *dedup_id;
+    const char *sender_id;
+    /* outputs */
+    int64_t seq;
+    char out_uuid[37];
+} send_job_t;
+void store_send_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs);
+int store_send_one(PGconn *c, send_job_t *j, sy_err_t *err);
+void store_send_after(void **args, int n, const int *rcs);
+
+typedef struct {
+    int64_t id;
+    char uuid[37];
+    char *receipt, *body, *md5_body, *md5_attrs;
+    json_t *attrs, *sys_attrs;
+    int receive_count;
+    int64_t sent_ms, first_ms;
+    char *group_id, *dedup_id, *sender_id;
+} leased_t;
+void leased_clear(leased_t *l);
+int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
+                  sy_err_t *err);
+
+typedef struct {
+    int64_t queue_id, msg_id;
+    char token[40];
+    int visibility_s; /* for change-visibility jobs */
+    bool found;
+} receipt_job_t;
+void store_delete_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs);
+int store_change_visibility(sy_ctx_t *ctx, receipt_job_t *jobs, int n, sy_err_t *err);
+
+/* send.c */
+int send_prepare(queue_engine_t *e, const sy_queue_t *q, const sy_msg_in_t *m, json_t *sys_attrs,
+                 const char *sender, send_job_t *j, sy_err_t *err);
+void send_job_clear(send_job_t *j);
+void send_result(const send_job_t *j, sy_msg_sent_t *out);
+
+/* waiters.c: long polling, local and across brokers (LISTEN/NOTIFY) */
+uint64_t waiters_seq(queue_engine_t *e, int64_t qid);
+void waiters_wake(queue_engine_t *e, int64_t qid);                 /* everyone on qid */
+void waiters_wake_n(queue_engine_t *e, int64_t qid, long count);   /* enough for count messages */
+void waiters_stop(queue_engine_t *e);
+/* Park until woken for qid, 1 s passes, or the deadline (mono us); returns
+ * at once if qid was woken since `seq` was read. */
+void waiters_wait(queue_engine_t *e, int64_t qid, uint64_t seq, int want, int64_t deadline_us);
+int waiters_start(queue_engine_t *e, sy_err_t *err);
+
+/* sweeper.c: retention, dedup expiry, message-move tasks */
+int sweeper_start(queue_engine_t *e);
+
+/* move.c */
+int move_start(sy_ctx_t *ctx, const sy_queue_t *src, const char *src_arn, const char *dest_arn, int rate,
+               char *handle_out, sy_err_t *err);
+int move_list(sy_ctx_t *ctx, const sy_queue_t *src, int max, json_t *out, sy_err_t *err);
+int move_cancel(sy_ctx_t *ctx, const char *handle, int64_t *moved, sy_err_t *err);
+void move_tick(sy_ctx_t *ctx);
+
+/* api helpers */
+const char *queue_url(const sy_req_t *req, const char *name, char *buf, size_t n);
+char *queue_name_from_url(const char *url); /* NULL if malformed */
+int param_int(const json_t *in, const char *key, int64_t *out, bool *present, sy_err_t *err);
+int resolve_queue(const sy_req_t *req, sy_queue_t *q, sy_err_t *err);
+int err_nonexistent(sy_err_t *err);
+#endif

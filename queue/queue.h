@@ -1,0 +1,64 @@
+/* queue/queue.h - the queue store (the one durable primitive) and the SQS API */
+#ifndef SY_QUEUE_H
+#define SY_QUEUE_H
+#include "core/core.h"
+
+/* Register the SQS routes and start the background threads (long-poll
+ * listener, retention sweep, message-move tasks). */
+int sy_queue_start(sy_ctx_t *ctx, sy_err_t *err);
+void sy_queue_wake_all(sy_ctx_t *ctx); /* shutting down: long polls return */
+void sy_queue_stop(sy_ctx_t *ctx);
+
+/* ---- the primitive, for other services (topics, buses, functions, sfn) */
+typedef struct {
+    const char *body;
+    size_t body_len;
+    json_t *attrs;        /* borrowed: {"name": {"DataType":..,"StringValue"|"BinaryValue"}} or NULL */
+    int delay_s;          /* -1: the queue's default */
+    const char *group_id; /* FIFO */
+    const char *dedup_id; /* FIFO; NULL: content-based when enabled */
+} sy_msg_in_t;
+
+typedef struct {
+    char message_id[37];
+    char md5_body[33], md5_attrs[33];
+    char seq[24]; /* FIFO SequenceNumber or "" */
+} sy_msg_sent_t;
+
+/* Durable send into the queue named `name` (account from ctx). Returns 0
+ * once committed (group commit), or <0 with err in SQS's terms. */
+int sy_queue_send_by_name(sy_ctx_t *ctx, const char *name, const sy_msg_in_t *m, sy_msg_sent_t *out,
+                          sy_err_t *err);
+/* The same, inside the caller's open transaction on connection c (e.g. a
+ * PutEvents writing the event and its deliveries atomically). Waiters are
+ * woken by the NOTIFY when the caller commits. */
+int sy_queue_tx_send(sy_ctx_t *ctx, PGconn *c, const char *name, const sy_msg_in_t *m, sy_msg_sent_t *out,
+                     sy_err_t *err);
+/* Delete a leased message inside the caller's open transaction. Sets
+ * *deleted to whether the receipt was still current. */
+int sy_queue_tx_delete(sy_ctx_t *ctx, PGconn *c, const char *name, const char *receipt, bool *deleted,
+                       sy_err_t *err);
+
+/* The queue name of an SQS ARN in this account, or NULL. Caller frees. */
+char *sy_queue_name_from_arn(const sy_ctx_t *ctx, const char *arn);
+
+/* Create an internal queue (not listed by ListQueues) if it does not exist. */
+int sy_queue_ensure_internal(sy_ctx_t *ctx, const char *name, int visibility_s, sy_err_t *err);
+
+typedef struct {
+    int64_t id;
+    char message_id[37];
+    char *receipt; /* handle for delete/visibility */
+    char *body;
+    json_t *attrs;
+    int receive_count;
+    int64_t sent_ms;
+} sy_msg_out_t;
+/* Lease up to max messages (visibility_s < 0: queue default) without waiting. */
+int sy_queue_lease(sy_ctx_t *ctx, const char *name, int max, int visibility_s, sy_msg_out_t *out, int *n,
+                   sy_err_t *err);
+void sy_msg_out_clear(sy_msg_out_t *m);
+int sy_queue_delete_receipt(sy_ctx_t *ctx, const char *name, const char *receipt, sy_err_t *err);
+int sy_queue_change_visibility(sy_ctx_t *ctx, const char *name, const char *receipt, int visibility_s,
+                               sy_err_t *err);
+#endif

@@ -1,0 +1,387 @@
+/* queue/store_message.c - SQL for messages: send (group-committed,
+ * pipelined), lease with SKIP LOCKED, delete, visibility */
+#include "queue/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *SQL_SEND =
+    "INSERT INTO sy_messages (queue_id, visible_at, msg_uuid, md5_body, md5_attrs, attrs, sys_attrs, sender_id, body) "
+    "VALUES ($1, now() + make_interval(secs => $2), $3, $4, nullif($5, ''), $6::jsonb, $7::jsonb, $8, $9) "
+    "RETURNING id, msg_uuid::text";
+
+/* FIFO: the dedup row and the message in one statement; a duplicate inside
+ * the window returns the original message's id and sequence number. */
+static const char *SQL_SEND_FIFO =
+    "WITH d AS (INSERT INTO sy_dedup AS x (queue_id, dedup_key, message_uuid, seq, expires_at) "
+    "  VALUES ($1, $10, $3, nextval('sy_messages_id_seq'), now() + interval '5 minutes') "
+    "  ON CONFLICT (queue_id, dedup_key) DO UPDATE SET message_uuid = EXCLUDED.message_uuid, seq = EXCLUDED.seq, "
+    "  expires_at = EXCLUDED.expires_at WHERE x.expires_at < now() RETURNING seq), "
+    "m AS (INSERT INTO sy_messages (id, queue_id, visible_at, msg_uuid, md5_body, md5_attrs, attrs, sys_attrs, "
+    "  sender_id, body, group_id, dedup_id) "
+    "  SELECT d.seq, $1, now() + make_interval(secs => $2), $3, $4, nullif($5, ''), $6::jsonb, $7::jsonb, $8, $9, "
+    "  $11, $12 FROM d RETURNING id, msg_uuid::text) "
+    "SELECT id, msg_uuid FROM m UNION ALL "
+    "SELECT seq, message_uuid::text FROM sy_dedup WHERE queue_id = $1 AND dedup_key = $10 "
+    "AND NOT EXISTS (SELECT 1 FROM m)";
+
+static void send_params(send_job_t *j, char qid[24], char delay[16], const char *p[12])
+{
+    snprintf(qid, 24, "%lld", (long long)j->queue_id);
+    snprintf(delay, 16, "%d", j->delay_s);
+    p[0] = qid;
+    p[1] = delay;
+    p[2] = j->uuid;
+    p[3] = j->md5_body;
+    p[4] = j->md5_attrs;
+    p[5] = j->attrs_json;
+    p[6] = j->sys_json;
+    p[7] = j->sender_id;
+    p[8] = j->body;
+    p[9] = j->dedup_key;
+    p[10] = j->group_id;
+    p[11] = j->dedup_id;
+}
+
+/* group-commit run: all sends of the batch pipelined in one round trip,
+ * plus one NOTIFY per distinct queue for long polls on other brokers */
+void store_send_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
+{
+    if (PQenterPipelineMode(c) != 1) {
+        for (int i = 0; i < n; i++) rcs[i] = sy_err_set(&errs[i], SY_E_DB, 500, "InternalFailure", "pipeline");
+        return;
+    }
+    int64_t *notified = sy_malloc(sizeof(int64_t) * (size_t)n);
+    int nn = 0;
+    for (int i = 0; i < n; i++) {
+        send_job_t *j = args[i];
+        char qid[24], delay[16];
+        const char *p[12];
+        send_params(j, qid, delay, p);
+        PQsendQueryParams(c, j->fifo ? SQL_SEND_FIFO : SQL_SEND, j->fifo ? 12 : 9, NULL, p, NULL, NULL, 0);
+        bool seen = false;
+        for (int k = 0; k < nn; k++) seen |= notified[k] == j->queue_id;
+        if (!seen) {
+            notified[nn++] = j->queue_id;
+            const char *np[1] = {qid};
+            PQsendQueryParams(c, "SELECT pg_notify('sy_queue', $1)", 1, NULL, np, NULL, NULL, 0);
+        }
+    }
+    PQpipelineSync(c);
+    nn = 0;
+    for (int i = 0; i < n; i++) {
+        send_job_t *j = args[i];
+        PGresult *r = PQgetResult(c);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+            j->seq = atoll(PQgetvalue(r, 0, 0));
+            snprintf(j->out_uuid, sizeof j->out_uuid, "%s", PQgetvalue(r, 0, 1));
+            rcs[i] = 0;
+        } else {
+            rcs[i] = sy_pg_error(c, r, &errs[i]);
+        }
+        PQclear(r);
+        while ((r = PQgetResult(c))) PQclear(r); /* the NULL that ends a query's results */
+        bool seen = false;
+        for (int k = 0; k < nn; k++) seen |= notified[k] == j->queue_id;
+        if (!seen) {
+            notified[nn++] = j->queue_id;
+            r = PQgetResult(c);
+            PQclear(r);
+            while ((r = PQgetResult(c))) PQclear(r);
+        }
+    }
+    PGresult *r;
+    while ((r = PQgetResult(c))) { /* PGRES_PIPELINE_SYNC */
+        ExecStatusType st = PQresultStatus(r);
+        PQclear(r);
+        if (st == PGRES_PIPELINE_SYNC) break;
+    }
+    PQexitPipelineMode(c);
+    free(notified);
+}
+
+/* One send on the caller's connection, inside its transaction. */
+int store_send_one(PGconn *c, send_job_t *j, sy_err_t *err)
+{
+    char qid[24], delay[16];
+    const char *p[12];
+    send_params(j, qid, delay, p);
+    PGresult *r = sy_pg_exec(c, err, j->fifo ? SQL_SEND_FIFO : SQL_SEND, j->fifo ? 12 : 9, p);
+    if (!r) return SY_E_DB;
+    int rc = 0;
+    if (PQntuples(r) == 1) {
+        j->seq = atoll(PQgetvalue(r, 0, 0));
+        snprintf(j->out_uuid, sizeof j->out_uuid, "%s", PQgetvalue(r, 0, 1));
+    } else {
+        rc = sy_err_set(err, SY_E_DB, 500, "InternalFailure", "send returned no row");
+    }
+    PQclear(r);
+    const char *np[1] = {qid};
+    if (rc == 0 && !(r = sy_pg_exec(c, err, "SELECT pg_notify('sy_queue', $1)", 1, np))) return SY_E_DB;
+    if (rc == 0) PQclear(r);
+    return rc;
+}
+
+/* ------------------------------------------------------------- leasing */
+static const char *SQL_LEASE_HEAD_STD =
+    "WITH c AS (SELECT id FROM sy_messages WHERE queue_id = $1 AND visible_at <= now() "
+    "  AND sent_at > now() - make_interval(secs => $6::int) "
+    "  ORDER BY visible_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), ";
+static const char *SQL_LEASE_HEAD_FIFO =
+    "WITH busy AS (SELECT DISTINCT group_id FROM sy_messages WHERE queue_id = $1 AND visible_at > now() "
+    "  AND receive_count > 0), "
+    "c AS (SELECT id FROM sy_messages WHERE queue_id = $1 AND visible_at <= now() "
+    "  AND sent_at > now() - make_interval(secs => $6::int) "
+    "  AND group_id NOT IN (SELECT group_id FROM busy) ORDER BY id LIMIT $2 FOR UPDATE), ";
+static const char *SQL_LEASE_TAIL =
+    "mv AS (DELETE FROM sy_messages m USING c WHERE m.id = c.id AND $4::int > 0 AND m.receive_count >= $4::int "
+    "  RETURNING m.*), "
+    "ins AS (INSERT INTO sy_messages (queue_id, visible_at, sent_at, receive_count, first_receive_at, msg_uuid, "
+    "  group_id, dedup_id, sender_id, source_queue_id, md5_body, md5_attrs, attrs, sys_attrs, body) "
+    "  SELECT $5::bigint, now(), sent_at, receive_count, first_receive_at, msg_uuid, group_id, dedup_id, sender_id, "
+    "  queue_id, md5_body, md5_attrs, attrs, sys_attrs, body FROM mv RETURNING 1) "
+    "UPDATE sy_messages m SET visible_at = now() + make_interval(secs => $3), receive_count = m.receive_count + 1, "
+    "  first_receive_at = coalesce(m.first_receive_at, now()), receipt = gen_random_uuid()::text "
+    "FROM c WHERE m.id = c.id AND NOT ($4::int > 0 AND m.receive_count >= $4::int) "
+    "RETURNING m.id, m.msg_uuid::text, m.receipt, m.body, m.md5_body, m.md5_attrs, m.attrs::text, "
+    "  m.sys_attrs::text, m.receive_count, (extract(epoch from m.sent_at) * 1000)::bigint, "
+    "  (extract(epoch from m.first_receive_at) * 1000)::bigint, m.group_id, m.dedup_id, m.sender_id";
+
+static char *dup_or_null(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? NULL : sy_strdup(PQgetvalue(r, row, col));
+}
+
+static void row_to_leased(PGresult *r, int i, leased_t *l)
+{
+    memset(l, 0, sizeof *l);
+    l->id = atoll(PQgetvalue(r, i, 0));
+    snprintf(l->uuid, sizeof l->uuid, "%s", PQgetvalue(r, i, 1));
+    l->receipt = sy_strdup(PQgetvalue(r, i, 2));
+    l->body = sy_strdup(PQgetvalue(r, i, 3));
+    l->md5_body = sy_strdup(PQgetvalue(r, i, 4));
+    l->md5_attrs = dup_or_null(r, i, 5);
+    l->attrs = PQgetisnull(r, i, 6) ? NULL : json_loads(PQgetvalue(r, i, 6), 0, NULL);
+    l->sys_attrs = PQgetisnull(r, i, 7) ? NULL : json_loads(PQgetvalue(r, i, 7), 0, NULL);
+    l->receive_count = atoi(PQgetvalue(r, i, 8));
+    l->sent_ms = atoll(PQgetvalue(r, i, 9));
+    l->first_ms = atoll(PQgetvalue(r, i, 10));
+    l->group_id = dup_or_null(r, i, 11);
+    l->dedup_id = dup_or_null(r, i, 12);
+    l->sender_id = dup_or_null(r, i, 13);
+}
+
+void leased_clear(leased_t *l)
+{
+    free(l->receipt);
+    free(l->body);
+    free(l->md5_body);
+    free(l->md5_attrs);
+    json_decref(l->attrs);
+    json_decref(l->sys_attrs);
+    free(l->group_id);
+    free(l->dedup_id);
+    free(l->sender_id);
+    memset(l, 0, sizeof *l);
+}
+
+static int dlq_id(sy_ctx_t *ctx, const sy_queue_t *q, char out[24])
+{
+    out[0] = 0;
+    if (q->max_receive <= 0 || !q->dlq_name[0]) return 0;
+    sy_queue_t d;
+    sy_err_t e;
+    if (store_queue_get(ctx, q->dlq_name, &d, &e) < 0) return 0; /* DLQ gone: messages stay */
+    snprintf(out, 24, "%lld", (long long)d.id);
+    sy_queue_clear(&d);
+    return 1;
+}
+
+/* BEGIN, [lock the FIFO queue row], lease, COMMIT: one round trip. */
+static PGresult *lease_pipelined(PGconn *c, bool fifo, const char *sql, const char *const *p, sy_err_t *err)
+{
+    if (PQenterPipelineMode(c) != 1) {
+        sy_err_set(err, SY_E_DB, 500, "InternalFailure", "could not enter pipeline mode");
+        return NULL;
+    }
+    /* a lost lease only makes the message visible again: no fsync needed */
+    PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+    PQsendQueryParams(c, "SET LOCAL synchronous_commit = off", 0, NULL, NULL, NULL, NULL, 0);
+    if (fifo) /* serialize FIFO receives per queue across brokers */
+        PQsendQueryParams(c, "SELECT 1 FROM sy_queues WHERE id = $1 FOR UPDATE", 1, NULL, p, NULL, NULL, 0);
+    PQsendQueryParams(c, sql, 6, NULL, p, NULL, NULL, 0);
+    PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+    PQpipelineSync(c);
+    int nq = fifo ? 5 : 4, lease_idx = fifo ? 3 : 2;
+    PGresult *lease = NULL;
+    bool ok = true;
+    for (int i = 0; i < nq; i++) {
+        PGresult *r = PQgetResult(c);
+        ExecStatusType st = PQresultStatus(r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+            if (ok) sy_pg_error(c, r, err);
+            ok = false;
+        }
+        if (i == lease_idx && ok) lease = r;
+        else PQclear(r);
+        while ((r = PQgetResult(c))) PQclear(r);
+    }
+    PGresult *r;
+    while ((r = PQgetResult(c))) {
+        ExecStatusType st = PQresultStatus(r);
+        PQclear(r);
+        if (st == PGRES_PIPELINE_SYNC) break;
+    }
+    PQexitPipelineMode(c);
+    if (PQtransactionStatus(c) != PQTRANS_IDLE) {
+        r = PQexec(c, "ROLLBACK");
+        PQclear(r);
+    }
+    if (!ok) {
+        PQclear(lease);
+        return NULL;
+    }
+    return lease;
+}
+
+static int leased_by_id(const void *a, const void *b)
+{
+    int64_t x = ((const leased_t *)a)->id, y = ((const leased_t *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
+                  sy_err_t *err)
+{
+    *n = 0;
+    char qid[24], lim[16], vis[16], maxrc[16], dlq[24], ret[16];
+    snprintf(qid, sizeof qid, "%lld", (long long)q->id);
+    snprintf(ret, sizeof ret, "%d", q->retention_s);
+    snprintf(lim, sizeof lim, "%d", max);
+    snprintf(vis, sizeof vis, "%d", visibility_s);
+    bool has_dlq = dlq_id(ctx, q, dlq);
+    snprintf(maxrc, sizeof maxrc, "%d", has_dlq ? q->max_receive : 0);
+    /* past MessageRetentionPeriod: never delivered, even before the sweeper removes it */
+    const char *p[6] = {qid, lim, vis, maxrc, has_dlq ? dlq : NULL, ret};
+    char *sql = sy_asprintf("%s%s", q->fifo ? SQL_LEASE_HEAD_FIFO : SQL_LEASE_HEAD_STD, SQL_LEASE_TAIL);
+    PGconn *c = sy_pg_acquire(ctx->pool);
+    if (!c) {
+        free(sql);
+        return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
+    }
+    PGresult *r = lease_pipelined(c, q->fifo, sql, p, err);
+    sy_pg_release(ctx->pool, c);
+    free(sql);
+    if (!r) return SY_E_DB;
+    for (int i = 0; i < PQntuples(r) && i < max; i++) row_to_leased(r, i, &out[(*n)++]);
+    /* UPDATE ... RETURNING does not keep c's ORDER BY: put a FIFO group's
+     * messages back in send (id) order */
+    if (*n > 1) qsort(out, (size_t)*n, sizeof *out, leased_by_id);
+    PQclear(r);
+    return 0;
+}
+
+/* ------------------------------------------- delete (group-committed) */
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Mark each job found when its message id is among the returned rows. */
+static void mark_found(PGresult *r, receipt_job_t **jobs, int n)
+{
+    int rows = r ? PQntuples(r) : 0;
+    int64_t *ids = sy_malloc(sizeof(int64_t) * (size_t)(rows ? rows : 1));
+    for (int k = 0; k < rows; k++) ids[k] = atoll(PQgetvalue(r, k, 0));
+    qsort(ids, (size_t)rows, sizeof *ids, cmp_i64);
+    for (int i = 0; i < n; i++)
+        jobs[i]->found = rows && bsearch(&jobs[i]->msg_id, ids, (size_t)rows, sizeof *ids, cmp_i64) != NULL;
+    free(ids);
+}
+
+static void id_arrays(void **args, int n, sy_buf_t *mids, sy_buf_t *qids, sy_buf_t *toks)
+{
+    sy_buf_puts(mids, "{");
+    sy_buf_puts(qids, "{");
+    sy_buf_puts(toks, "{");
+    for (int i = 0; i < n; i++) {
+        receipt_job_t *j = args[i];
+        sy_buf_printf(mids, "%s%lld", i ? "," : "", (long long)j->msg_id);
+        sy_buf_printf(qids, "%s%lld", i ? "," : "", (long long)j->queue_id);
+        sy_buf_printf(toks, "%s\"%s\"", i ? "," : "", j->token); /* tokens are [0-9a-f-] */
+    }
+    sy_buf_puts(mids, "}");
+    sy_buf_puts(qids, "}");
+    sy_buf_puts(toks, "}");
+}
+
+void store_delete_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
+{
+    sy_buf_t mids, qids, toks;
+    sy_buf_init(&mids);
+    sy_buf_init(&qids);
+    sy_buf_init(&toks);
+    id_arrays(args, n, &mids, &qids, &toks);
+    const char *p[3] = {mids.data, qids.data, toks.data};
+    sy_err_t e;
+    PGresult *r = sy_pg_exec(c, &e,
+                             "DELETE FROM sy_messages m USING unnest($1::bigint[], $2::bigint[], $3::text[]) "
+                             "AS u(mid, qid, tok) WHERE m.id = u.mid AND m.queue_id = u.qid AND m.receipt = u.tok "
+                             "RETURNING m.id",
+                             3, p);
+    for (int i = 0; i < n; i++) {
+        rcs[i] = r ? 0 : SY_E_DB;
+        if (!r) errs[i] = e;
+    }
+    mark_found(r, (receipt_job_t **)args, n);
+    PQclear(r);
+    sy_buf_free(&mids);
+    sy_buf_free(&qids);
+    sy_buf_free(&toks);
+}
+
+int store_change_visibility(sy_ctx_t *ctx, receipt_job_t *jobs, int n, sy_err_t *err)
+{
+    sy_buf_t mids, qids, toks, secs;
+    sy_buf_init(&mids);
+    sy_buf_init(&qids);
+    sy_buf_init(&toks);
+    sy_buf_init(&secs);
+    void **args = sy_malloc(sizeof(void *) * (size_t)n);
+    for (int i = 0; i < n; i++) args[i] = &jobs[i];
+    id_arrays(args, n, &mids, &qids, &toks);
+    free(args);
+    sy_buf_puts(&secs, "{");
+    for (int i = 0; i < n; i++) sy_buf_printf(&secs, "%s%d", i ? "," : "", jobs[i].visibility_s);
+    sy_buf_puts(&secs, "}");
+    const char *p[4] = {mids.data, qids.data, toks.data, secs.data};
+    int rc = 0;
+    PGconn *c = sy_pg_acquire(ctx->pool);
+    PGresult *r = NULL;
+    if (!c) {
+        rc = sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
+        goto done;
+    }
+    r = sy_pg_exec(c, err,
+                   "UPDATE sy_messages m SET visible_at = now() + make_interval(secs => u.secs) "
+                   "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[]) AS u(mid, qid, tok, secs) "
+                   "WHERE m.id = u.mid AND m.queue_id = u.qid AND m.receipt = u.tok RETURNING m.id",
+                   4, p);
+    sy_pg_release(ctx->pool, c);
+    if (!r) {
+        rc = SY_E_DB;
+        goto done;
+    }
+    receipt_job_t **jp = sy_malloc(sizeof(receipt_job_t *) * (size_t)n);
+    for (int i = 0; i < n; i++) jp[i] = &jobs[i];
+    mark_found(r, jp, n);
+    free(jp);
+done:
+    PQclear(r);
+    sy_buf_free(&mids);
+    sy_buf_free(&qids);
+    sy_buf_free(&toks);
+    sy_buf_free(&secs);
+    return rc;
+}

@@ -1,0 +1,296 @@
+/* queue/store_queue.c - SQL for queues */
+#include "queue/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define QCOLS "id, name, fifo, attrs::text, extract(epoch from created_at)::bigint, extract(epoch from modified_at)::bigint"
+
+static int row_to_queue(PGresult *r, int row, sy_queue_t *q)
+{
+    json_t *attrs = json_loads(PQgetvalue(r, row, 3), 0, NULL);
+    if (!attrs) attrs = json_object();
+    queue_from_row(q, atoll(PQgetvalue(r, row, 0)), PQgetvalue(r, row, 1), PQgetvalue(r, row, 2)[0] == 't', attrs);
+    q->created_s = atoll(PQgetvalue(r, row, 4));
+    q->modified_s = atoll(PQgetvalue(r, row, 5));
+    return 0;
+}
+
+static PGresult *run(sy_ctx_t *ctx, sy_err_t *err, const char *sql, int n, const char *const *p)
+{
+    PGconn *c = sy_pg_acquire(ctx->pool);
+    if (!c) {
+        sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
+        return NULL;
+    }
+    PGresult *r = sy_pg_exec(c, err, sql, n, p);
+    sy_pg_release(ctx->pool, c);
+    return r;
+}
+
+int store_queue_create(sy_ctx_t *ctx, const char *name, bool fifo, json_t *attrs, json_t *tags, int retention_s,
+                       bool internal, sy_queue_t *out, bool *created, sy_err_t *err)
+{
+    char *a = sy_json_dumps(attrs), *t = sy_json_dumps(tags);
+    char ret[16];
+    snprintf(ret, sizeof ret, "%d", retention_s);
+    const char *p[7] = {ctx->cfg.account_id, name, fifo ? "t" : "f", a, t, ret, internal ? "t" : "f"};
+    PGresult *r = run(ctx, err,
+                      "WITH ins AS (INSERT INTO sy_queues (account, name, fifo, attrs, tags, retention_s, internal) "
+                      "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7) ON CONFLICT (account, name) DO NOTHING "
+                      "RETURNING " QCOLS ") "
+                      "SELECT *, true FROM ins UNION ALL "
+                      "SELECT " QCOLS ", false FROM sy_queues WHERE account = $1 AND name = $2 "
+                      "AND NOT EXISTS (SELECT 1 FROM ins)",
+                      7, p);
+    free(a);
+    free(t);
+    if (!r) return SY_E_DB;
+    int rc = 0;
+    if (PQntuples(r) != 1) {
+        rc = sy_err_set(err, SY_E_DB, 500, "InternalFailure", "could not create queue");
+    } else {
+        row_to_queue(r, 0, out);
+        *created = PQgetvalue(r, 0, 6)[0] == 't';
+    }
+    PQclear(r);
+    return rc;
+}
+
+struct qcache_entry {
+    struct qcache_entry *next;
+    sy_queue_t q; /* attrs is immutable once cached; copies take a reference */
+    int64_t fetched_us;
+};
+
+static unsigned qhash(const char *s)
+{
+    unsigned h = 2166136261u;
+    while (*s) h = (h ^ (unsigned char)*s++) * 16777619u;
+    return h % 256;
+}
+
+static bool cache_get(queue_engine_t *e, const char *name, sy_queue_t *out)
+{
+    bool hit = false;
+    int64_t now = sy_mono_us();
+    pthread_mutex_lock(&e->cache_mu);
+    for (struct qcache_entry *c = e->cache[qhash(name)]; c; c = c->next)
+        if (strcmp(c->q.name, name) == 0 && now - c->fetched_us < 1000000) {
+            *out = c->q;
+            json_incref(out->attrs);
+            hit = true;
+            break;
+        }
+    pthread_mutex_unlock(&e->cache_mu);
+    return hit;
+}
+
+static void cache_put(queue_engine_t *e, const sy_queue_t *q)
+{
+    unsigned h = qhash(q->name);
+    pthread_mutex_lock(&e->cache_mu);
+    struct qcache_entry **pp = &e->cache[h];
+    while (*pp && strcmp((*pp)->q.name, q->name) != 0) pp = &(*pp)->next;
+    struct qcache_entry *c = *pp;
+    if (!c) {
+        c = sy_calloc(1, sizeof *c);
+        *pp = c;
+    } else {
+        json_decref(c->q.attrs);
+    }
+    c->q = *q;
+    json_incref(c->q.attrs);
+    c->fetched_us = sy_mono_us();
+    pthread_mutex_unlock(&e->cache_mu);
+}
+
+void qcache_invalidate(queue_engine_t *e, const char *name)
+{
+    if (!e) return;
+    pthread_mutex_lock(&e->cache_mu);
+    for (struct qcache_entry *c = e->cache[qhash(name)]; c; c = c->next)
+        if (strcmp(c->q.name, name) == 0) c->fetched_us = 0;
+    pthread_mutex_unlock(&e->cache_mu);
+}
+
+void qcache_free(queue_engine_t *e)
+{
+    for (int i = 0; i < 256; i++) {
+        struct qcache_entry *c = e->cache[i];
+        while (c) {
+            struct qcache_entry *n = c->next;
+            json_decref(c->q.attrs);
+            free(c);
+            c = n;
+        }
+        e->cache[i] = NULL;
+    }
+}
+
+int store_queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err)
+{
+    queue_engine_t *e = queue_engine(ctx);
+    if (e && cache_get(e, name, out)) return 0;
+    const char *p[2] = {ctx->cfg.account_id, name};
+    PGresult *r = run(ctx, err, "SELECT " QCOLS " FROM sy_queues WHERE account = $1 AND name = $2", 2, p);
+    if (!r) return SY_E_DB;
+    int rc = 0;
+    if (PQntuples(r) == 0) rc = err_nonexistent(err);
+    else row_to_queue(r, 0, out);
+    PQclear(r);
+    if (rc == 0 && e) cache_put(e, out);
+    return rc;
+}
+
+int store_queue_delete(sy_ctx_t *ctx, int64_t id, sy_err_t *err)
+{
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    const char *p[1] = {ids};
+    PGresult *r = run(ctx, err,
+                      "WITH q AS (DELETE FROM sy_queues WHERE id = $1 RETURNING id), "
+                      "m AS (DELETE FROM sy_messages WHERE queue_id = $1), "
+                      "d AS (DELETE FROM sy_dedup WHERE queue_id = $1) "
+                      "SELECT count(*) FROM q",
+                      1, p);
+    if (!r) return SY_E_DB;
+    int rc = atoi(PQgetvalue(r, 0, 0)) == 1 ? 0 : err_nonexistent(err);
+    PQclear(r);
+    return rc;
+}
+
+int store_queue_list(sy_ctx_t *ctx, const char *prefix, const char *after, int max, json_t *names, sy_err_t *err)
+{
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", max);
+    const char *p[4] = {ctx->cfg.account_id, prefix ? prefix : "", after ? after : "", lim};
+    PGresult *r = run(ctx, err,
+                      "SELECT name FROM sy_queues WHERE account = $1 AND NOT internal "
+                      "AND left(name, length($2)) = $2 AND name > $3 ORDER BY name LIMIT $4",
+                      4, p);
+    if (!r) return SY_E_DB;
+    for (int i = 0; i < PQntuples(r); i++) json_array_append_new(names, json_string(PQgetvalue(r, i, 0)));
+    PQclear(r);
+    return 0;
+}
+
+int store_queue_set_attrs(sy_ctx_t *ctx, int64_t id, json_t *attrs, int retention_s, sy_err_t *err)
+{
+    char ids[24], ret[16];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    snprintf(ret, sizeof ret, "%d", retention_s);
+    char *a = sy_json_dumps(attrs);
+    const char *p[3] = {ids, a, ret};
+    PGresult *r = run(ctx, err,
+                      "UPDATE sy_queues SET attrs = $2::jsonb, retention_s = $3, modified_at = now() WHERE id = $1",
+                      3, p);
+    free(a);
+    if (!r) return SY_E_DB;
+    int rc = atoi(PQcmdTuples(r)) == 1 ? 0 : err_nonexistent(err);
+    PQclear(r);
+    return rc;
+}
+
+int store_queue_counts(sy_ctx_t *ctx, int64_t id, int64_t counts[3], sy_err_t *err)
+{
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    const char *p[1] = {ids};
+    PGresult *r = run(ctx, err,
+                      "SELECT count(*) FILTER (WHERE visible_at <= now()), "
+                      "count(*) FILTER (WHERE visible_at > now() AND receive_count > 0), "
+                      "count(*) FILTER (WHERE visible_at > now() AND receive_count = 0) "
+                      "FROM sy_messages WHERE queue_id = $1",
+                      1, p);
+    if (!r) return SY_E_DB;
+    for (int i = 0; i < 3; i++) counts[i] = atoll(PQgetvalue(r, 0, i));
+    PQclear(r);
+    return 0;
+}
+
+int store_queue_purge(sy_ctx_t *ctx, int64_t id, sy_err_t *err)
+{
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    const char *p[1] = {ids};
+    PGresult *r = run(ctx, err,
+                      "WITH q AS (UPDATE sy_queues SET purged_at = now() WHERE id = $1 "
+                      "AND (purged_at IS NULL OR purged_at < now() - interval '60 seconds') RETURNING id), "
+                      "m AS (DELETE FROM sy_messages WHERE queue_id = $1 AND EXISTS (SELECT 1 FROM q) "
+                      "AND sent_at <= now()) "
+                      "SELECT count(*) FROM q",
+                      1, p);
+    if (!r) return SY_E_DB;
+    int rc = 0;
+    if (atoi(PQgetvalue(r, 0, 0)) == 0)
+        rc = sy_err_set2(err, SY_E_LIMIT, 403, "PurgeQueueInProgress", "AWS.SimpleQueueService.PurgeQueueInProgress",
+                         "Only one PurgeQueue operation on the queue is allowed every 60 seconds.");
+    PQclear(r);
+    return rc;
+}
+
+int store_queue_tags(sy_ctx_t *ctx, int64_t id, json_t *set, json_t *remove, json_t **out, sy_err_t *err)
+{
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    char *s = sy_json_dumps(set ? set : json_object()), *d = NULL;
+    json_t *empty = json_array();
+    d = sy_json_dumps(remove ? remove : empty);
+    json_decref(empty);
+    const char *p[3] = {ids, s, d};
+    PGresult *r = run(ctx, err,
+                      "UPDATE sy_queues SET tags = (tags || $2::jsonb) - ARRAY(SELECT jsonb_array_elements_text($3::jsonb)) "
+                      "WHERE id = $1 RETURNING tags::text",
+                      3, p);
+    free(s);
+    free(d);
+    if (!r) return SY_E_DB;
+    int rc = 0;
+    if (PQntuples(r) == 0) rc = err_nonexistent(err);
+    else if (out) *out = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+    PQclear(r);
+    return rc;
+}
+
+int store_queue_permissions(sy_ctx_t *ctx, int64_t id, const char *label, json_t *stmt, sy_err_t *err)
+{
+    char ids[24];
+    snprintf(ids, sizeof ids, "%lld", (long long)id);
+    char *s = stmt ? sy_json_dumps(stmt) : NULL;
+    const char *p[3] = {ids, label, s};
+    PGresult *r;
+    if (stmt)
+        r = run(ctx, err,
+                "UPDATE sy_queues SET permissions = permissions || jsonb_build_object($2::text, $3::jsonb) "
+                "WHERE id = $1 AND NOT permissions ? $2 RETURNING 1",
+                3, p);
+    else
+        r = run(ctx, err,
+                "UPDATE sy_queues SET permissions = permissions - $2::text WHERE id = $1 AND permissions ? $2 RETURNING 1",
+                2, p);
+    free(s);
+    if (!r) return SY_E_DB;
+    int rc = 0;
+    if (PQntuples(r) == 0)
+        rc = stmt ? sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue",
+                               "Value %s for parameter Label is invalid. Reason: Already exists.", label)
+                  : sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue",
+                               "Value %s for parameter Label is invalid. Reason: can't find label on existing policy.",
+                               label);
+    PQclear(r);
+    return rc;
+}
+
+int store_queue_dlq_sources(sy_ctx_t *ctx, const char *dlq_arn, json_t *names, sy_err_t *err)
+{
+    const char *p[2] = {ctx->cfg.account_id, dlq_arn};
+    PGresult *r = run(ctx, err,
+                      "SELECT name FROM sy_queues WHERE account = $1 AND attrs ? 'RedrivePolicy' "
+                      "AND (attrs->>'RedrivePolicy')::jsonb->>'deadLetterTargetArn' = $2 ORDER BY name",
+                      2, p);
+    if (!r) return SY_E_DB;
+    for (int i = 0; i < PQntuples(r); i++) json_array_append_new(names, json_string(PQgetvalue(r, i, 0)));
+    PQclear(r);
+    return 0;
+}

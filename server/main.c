@@ -1,0 +1,172 @@
+/* server/main.c - `switchyard serve|migrate|worker|config` */
+#include "core/core.h"
+#include "queue/queue.h"
+#include "server/server.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifndef SY_SCHEMA_DIR
+#define SY_SCHEMA_DIR "schema"
+#endif
+
+__attribute__((weak)) int sy_worker_main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    fprintf(stderr, "switchyard: this build has no worker support\n");
+    return 2;
+}
+
+static const char *schema_dir(void)
+{
+    const char *e = getenv("SWITCHYARD_SCHEMA_DIR");
+    return e && *e ? e : SY_SCHEMA_DIR;
+}
+
+/* Connect to the configured database, or start the embedded one. */
+static char *database_conninfo(sy_config_t *cfg, bool *embedded)
+{
+    *embedded = false;
+    if (cfg->database_url) return sy_strdup(cfg->database_url);
+    char *conninfo = NULL;
+    sy_err_t err;
+    if (sy_pg_embed_start(cfg->data_dir, &conninfo, &err) < 0) {
+        sy_log(SY_LOG_ERROR, "pg", NULL, "could not start embedded PostgreSQL", "error", err.message);
+        return NULL;
+    }
+    *embedded = true;
+    return conninfo;
+}
+
+static int run_migrations(const char *conninfo)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK) {
+        sy_log(SY_LOG_ERROR, "migrate", NULL, "could not connect", "error", PQerrorMessage(c));
+        PQfinish(c);
+        return -1;
+    }
+    sy_err_t err;
+    int n = sy_migrate(c, schema_dir(), &err);
+    PQfinish(c);
+    if (n < 0) {
+        sy_log(SY_LOG_ERROR, "migrate", NULL, "migration failed", "error", err.message);
+        return -1;
+    }
+    char buf[16];
+    snprintf(buf, sizeof buf, "%d", n);
+    sy_log(SY_LOG_INFO, "migrate", NULL, "schema up to date", "applied", buf);
+    return 0;
+}
+
+static int cmd_migrate(int argc, char **argv)
+{
+    sy_config_t cfg;
+    int rc = sy_config_load(&cfg, argc, argv);
+    if (rc != 0) return rc < 0 ? 2 : 0;
+    bool embedded;
+    char *conninfo = database_conninfo(&cfg, &embedded);
+    rc = conninfo && run_migrations(conninfo) == 0 ? 0 : 1;
+    if (embedded) sy_pg_embed_stop(cfg.data_dir);
+    free(conninfo);
+    sy_config_free(&cfg);
+    return rc;
+}
+
+static int wait_for_signal(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    int sig = 0;
+    sigwait(&set, &sig);
+    return sig;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+    sy_ctx_t ctx;
+    memset(&ctx, 0, sizeof ctx);
+    int rc = sy_config_load(&ctx.cfg, argc, argv);
+    if (rc != 0) return rc < 0 ? 2 : 0;
+    /* signals are taken by sigwait in this thread only */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    int status = 1;
+    sy_err_t err;
+    sy_http_t *http = NULL;
+    bool embedded = false, queue_up = false;
+    char *conninfo = database_conninfo(&ctx.cfg, &embedded);
+    if (!conninfo) goto done;
+    if (run_migrations(conninfo) < 0) goto done;
+    ctx.pool = sy_pg_pool_new(conninfo, ctx.cfg.db_pool_size);
+    if (!ctx.pool) goto done;
+    if (ctx.cfg.credentials) {
+        ctx.creds = sy_creds_load(ctx.cfg.credentials, &err);
+        if (!ctx.creds) {
+            sy_log(SY_LOG_ERROR, "auth", NULL, "could not load credentials", "error", err.message);
+            goto done;
+        }
+    }
+    ctx.gc = sy_gc_new(conninfo, 2, 256);
+    if (sy_queue_start(&ctx, &err) < 0) {
+        sy_log(SY_LOG_ERROR, "queue", NULL, "could not start", "error", err.message);
+        goto done;
+    }
+    queue_up = true;
+    http = sy_http_new(&ctx, ctx.cfg.listen, &err);
+    if (!http) {
+        sy_log(SY_LOG_ERROR, "http", NULL, err.message);
+        goto done;
+    }
+    char where[64];
+    snprintf(where, sizeof where, "%d", sy_http_port(http));
+    sy_log(SY_LOG_INFO, "server", NULL, "listening", "listen", ctx.cfg.listen, "port", where, "database",
+           embedded ? "embedded" : "external");
+    int sig = wait_for_signal();
+    sy_log(SY_LOG_INFO, "server", NULL, "shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    ctx.stopping = 1;
+    status = 0;
+done:
+    ctx.stopping = 1;
+    if (queue_up) sy_queue_wake_all(&ctx); /* long polls return now */
+    sy_http_destroy(&http);                /* stop accepting, finish in-flight */
+    if (queue_up) sy_queue_stop(&ctx);
+    sy_gc_destroy(&ctx.gc);
+    sy_pg_pool_destroy(&ctx.pool);
+    sy_creds_destroy(&ctx.creds);
+    if (embedded) sy_pg_embed_stop(ctx.cfg.data_dir);
+    free(conninfo);
+    sy_config_free(&ctx.cfg);
+    if (status == 0) sy_log(SY_LOG_INFO, "server", NULL, "stopped");
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    const char *cmd = argc > 1 ? argv[1] : "serve";
+    if (argc > 1 && argv[1][0] == '-') cmd = "serve";
+    int shift = (argc > 1 && argv[1][0] != '-') ? 2 : 1;
+    if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - shift, argv + shift);
+    if (strcmp(cmd, "migrate") == 0) return cmd_migrate(argc - shift, argv + shift);
+    if (strcmp(cmd, "worker") == 0) return sy_worker_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "config") == 0) {
+        sy_config_print_markdown(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
+        sy_config_print_help(stdout);
+        return 0;
+    }
+    fprintf(stderr, "switchyard: unknown command '%s' (serve, migrate, worker, config)\n", cmd);
+    return 2;
+}

@@ -1,0 +1,27 @@
+/* server/server.h - internal declarations of the switchyard binary. */
+#ifndef SY_SERVER_H
+#define SY_SERVER_H
+
+#include "core/core.h"
+
+/* Embedded PostgreSQL (server/pg_embed.c).
+ *
+ * Runs a private cluster in <data_dir>/pg on a unix socket in <data_dir>/run
+ * (no TCP: listen_addresses=''), initdb'ing it on first start and reusing it
+ * afterwards. As root, initdb and postgres run as the `postgres` user. A stale
+ * postmaster.pid is cleaned up; a live postmaster of this data dir left over
+ * by a killed broker is reused. Creates the `switchyard` database if missing.
+ *
+ * On success returns 0 and sets *conninfo_out to a libpq conninfo string for
+ * the `switchyard` database (caller frees). On failure returns a negative
+ * SY_E_* and fills *err with a message that says what to fix.
+ *
+ * Environment: SWITCHYARD_PG_BIN overrides the directory of initdb/pg_ctl. */
+int sy_pg_embed_start(const char *data_dir, char **conninfo_out, sy_err_t *err);
+/* Stop the cluster started (or reused) by sy_pg_embed_start: pg_ctl stop -m
+ * fast, waiting for the postmaster to exit. Safe to call when not running. */
+void sy_pg_embed_stop(const char *data_dir);
+
+int sy_worker_main(int argc, char **argv);
+
+#endif

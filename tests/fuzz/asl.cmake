@@ -1,0 +1,16 @@
+# Fuzz targets of statemachine/: replay mode under gcc (label fuzz), libFuzzer with -DSY_FUZZ=ON.
+if(SY_FUZZ)
+  add_executable(fuzz_asl ${CMAKE_CURRENT_LIST_DIR}/fuzz_asl.c)
+  target_compile_definitions(fuzz_asl PRIVATE SY_FUZZ_LIBFUZZER)
+  target_compile_options(fuzz_asl PRIVATE -fsanitize=fuzzer,address,undefined)
+  target_link_options(fuzz_asl PRIVATE -fsanitize=fuzzer,address,undefined)
+else()
+  add_executable(fuzz_asl ${CMAKE_CURRENT_LIST_DIR}/fuzz_asl.c)
+endif()
+target_link_libraries(fuzz_asl PRIVATE ${SY_ALL_LIBS} PkgConfig::ZMQ PkgConfig::JANSSON PkgConfig::PQ
+  PkgConfig::MHD PkgConfig::CURL PkgConfig::CRYPTO PkgConfig::PROTOBUFC Threads::Threads m dl)
+if(NOT SY_FUZZ)
+  file(GLOB SY_ASL_SEEDS ${CMAKE_CURRENT_LIST_DIR}/seeds/*)
+  add_test(NAME fuzz_asl_replay COMMAND fuzz_asl ${SY_ASL_SEEDS})
+  set_tests_properties(fuzz_asl_replay PROPERTIES LABELS fuzz TIMEOUT 300)
+endif()

@@ -1,0 +1,165 @@
+/* tests/unit/test_gc.c - group commit against the fixture PostgreSQL: many
+ * concurrent callers share transactions, each gets its own outcome, a job
+ * whose statement fails does not fail its neighbours, nothing is half-written. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dbname[64];
+static char *conninfo;
+
+static PGconn *admin(const char *db)
+{
+    char *ci = sy_asprintf("host=%s port=%s user=postgres dbname=%s", getenv("SY_TEST_PGHOST"),
+                           getenv("SY_TEST_PGPORT") ? getenv("SY_TEST_PGPORT") : "5432", db);
+    PGconn *c = PQconnectdb(ci);
+    free(ci);
+    if (PQstatus(c) != CONNECTION_OK) fail_msg("connect: %s", PQerrorMessage(c));
+    return c;
+}
+
+static void run_sql(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dbname, sizeof dbname, "sy_unit_gc_%d", (int)getpid());
+    PGconn *c = admin("postgres");
+    char *sql = sy_asprintf("DROP DATABASE IF EXISTS %s", dbname);
+    run_sql(c, sql);
+    free(sql);
+    sql = sy_asprintf("CREATE DATABASE %s", dbname);
+    run_sql(c, sql);
+    free(sql);
+    PQfinish(c);
+    c = admin(dbname);
+    run_sql(c, "CREATE TABLE t (k int PRIMARY KEY, v text NOT NULL)");
+    PQfinish(c);
+    conninfo = sy_asprintf("host=%s port=%s user=postgres dbname=%s", getenv("SY_TEST_PGHOST"),
+                           getenv("SY_TEST_PGPORT") ? getenv("SY_TEST_PGPORT") : "5432", dbname);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    PGconn *c = admin("postgres");
+    char *sql = sy_asprintf("DROP DATABASE IF EXISTS %s", dbname);
+    run_sql(c, sql);
+    free(sql);
+    PQfinish(c);
+    free(conninfo);
+    return 0;
+}
+
+typedef struct {
+    int k;
+    const char *v; /* NULL violates NOT NULL: the statement fails */
+    bool logical_error;
+} row_job_t;
+
+static void insert_rows(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
+{
+    for (int i = 0; i < n; i++) {
+        row_job_t *j = args[i];
+        if (j->logical_error) { /* refuses without writing */
+            rcs[i] = sy_err_set(&errs[i], SY_E_INVALID, 400, "InvalidParameterValue", "job %d refused", j->k);
+            continue;
+        }
+        char k[16];
+        snprintf(k, sizeof k, "%d", j->k);
+        const char *p[2] = {k, j->v};
+        PGresult *r = PQexecParams(c, "INSERT INTO t VALUES ($1, $2)", 2, NULL, p, NULL, NULL, 0);
+        rcs[i] = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : sy_pg_error(c, r, &errs[i]);
+        PQclear(r);
+    }
+}
+
+typedef struct {
+    sy_gc_t *gc;
+    int base, n;
+    int failures;
+} worker_t;
+
+static void *submitter(void *u)
+{
+    worker_t *w = u;
+    for (int i = 0; i < w->n; i++) {
+        row_job_t j = {.k = w->base + i, .v = (i % 7 == 3) ? NULL : "x", .logical_error = (i % 11 == 5)};
+        sy_err_t err;
+        int rc = sy_gc_submit(w->gc, insert_rows, NULL, &j, &err);
+        bool should_fail = j.v == NULL || j.logical_error;
+        if ((rc < 0) != should_fail) w->failures++;
+        if (rc < 0 && j.logical_error && strcmp(err.code, "InvalidParameterValue") != 0) w->failures++;
+    }
+    return NULL;
+}
+
+static void test_concurrent_callers_get_their_own_outcome(void **state)
+{
+    (void)state;
+    sy_gc_t *gc = sy_gc_new(conninfo, 2, 64);
+    enum { T = 8, N = 200 };
+    pthread_t th[T];
+    worker_t w[T];
+    for (int i = 0; i < T; i++) {
+        w[i] = (worker_t){.gc = gc, .base = i * 10000, .n = N};
+        pthread_create(&th[i], NULL, submitter, &w[i]);
+    }
+    for (int i = 0; i < T; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].failures, 0);
+    }
+    sy_gc_destroy(&gc);
+    assert_null(gc);
+    /* exactly the rows of successful jobs were written */
+    int expected = 0;
+    for (int i = 0; i < N; i++) expected += !(i % 7 == 3 || i % 11 == 5);
+    PGconn *c = admin(dbname);
+    PGresult *r = PQexec(c, "SELECT count(*) FROM t");
+    assert_int_equal(atoi(PQgetvalue(r, 0, 0)), expected * T);
+    PQclear(r);
+    PQfinish(c);
+}
+
+static void test_submit_many_batches_together(void **state)
+{
+    (void)state;
+    sy_gc_t *gc = sy_gc_new(conninfo, 1, 64);
+    row_job_t jobs[10];
+    void *args[10];
+    int rcs[10];
+    sy_err_t errs[10];
+    for (int i = 0; i < 10; i++) {
+        jobs[i] = (row_job_t){.k = 900000 + i, .v = i == 4 ? NULL : "y"};
+        args[i] = &jobs[i];
+    }
+    sy_gc_submit_many(gc, insert_rows, NULL, args, 10, rcs, errs);
+    for (int i = 0; i < 10; i++) assert_int_equal(rcs[i] < 0, i == 4);
+    assert_string_equal(errs[4].sqlstate, "23502"); /* not_null_violation, reported to its caller */
+    sy_gc_destroy(&gc);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_concurrent_callers_get_their_own_outcome),
+        cmocka_unit_test(test_submit_many_batches_together),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
