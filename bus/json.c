@@ -8,42 +8,25 @@
 
 #define PJ_MAX_DEPTH 128
 
+/* Allocation failure aborts with a log line (core's sy_malloc family). */
 void *bus_xmalloc(size_t n)
 {
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fputs("{\"level\":\"error\",\"component\":\"bus\",\"msg\":\"out of memory\"}\n", stderr);
-        abort();
-    }
-    return p;
+    return sy_malloc(n);
 }
 
 void *bus_xcalloc(size_t n, size_t m)
 {
-    void *p = calloc(n ? n : 1, m ? m : 1);
-    if (!p) {
-        fputs("{\"level\":\"error\",\"component\":\"bus\",\"msg\":\"out of memory\"}\n", stderr);
-        abort();
-    }
-    return p;
+    return sy_calloc(n, m);
 }
 
 void *bus_xrealloc(void *p, size_t n)
 {
-    void *q = realloc(p, n ? n : 1);
-    if (!q) {
-        fputs("{\"level\":\"error\",\"component\":\"bus\",\"msg\":\"out of memory\"}\n", stderr);
-        abort();
-    }
-    return q;
+    return sy_realloc(p, n);
 }
 
 char *bus_xstrndup(const char *s, size_t n)
 {
-    char *p = bus_xmalloc(n + 1);
-    memcpy(p, s, n);
-    p[n] = 0;
-    return p;
+    return sy_strndup(s, n);
 }
 
 void bus_grow_slow(void **p, uint32_t *cap, uint32_t need, size_t es)
