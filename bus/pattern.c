@@ -264,19 +264,11 @@ done:
 
 static int set_err(sy_pattern_kind_t kind, sy_err_t *err, const char *reason)
 {
-    if (!err) return SY_E_INVALID;
-    memset(err, 0, sizeof(*err));
-    err->status = 400;
-    if (kind == SY_PATTERN_EVENTBRIDGE) {
-        snprintf(err->code, sizeof(err->code), "InvalidEventPatternException");
-        snprintf(err->message, sizeof(err->message), "Event pattern is not valid. Reason: %s",
-                 reason);
-    } else {
-        snprintf(err->code, sizeof(err->code), "InvalidParameter");
-        snprintf(err->message, sizeof(err->message), "Invalid parameter: FilterPolicy: %s",
-                 reason);
-    }
-    return SY_E_INVALID;
+    if (kind == SY_PATTERN_EVENTBRIDGE)
+        return sy_err_set(err, SY_E_INVALID, 400, "InvalidEventPatternException",
+                          "Event pattern is not valid. Reason: %s", reason);
+    return sy_err_set(err, SY_E_INVALID, 400, "InvalidParameter",
+                      "Invalid parameter: FilterPolicy: %s", reason);
 }
 
 int bus_pattern_compile_err(sy_pattern_kind_t kind, const char *pattern, size_t len, rule_ir_t *out,
