@@ -1,6 +1,7 @@
 /* bus/matcher.c - the public matcher: rule storage, copy-on-write
  * snapshots, thread-safe match, and the SNS message-attributes envelope. */
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,23 +13,26 @@ typedef struct {
     rule_ir_t ir;
 } rule_t;
 
-/* Concurrency: `lock` serialises writers (rules, rebuilds). Readers hold
- * `snap_lock` shared for the length of one match; a rebuild compiles the new
- * snapshot without blocking them and takes the write side only to swap the
- * pointer (copy-on-write). add/delete mark the matcher dirty; the next match
- * (or writer) publishes a new snapshot first, so a match that starts after
- * add() returned sees the rule. Callbacks must not add, delete or match on
- * the same matcher. */
+/* Concurrency: `lock` serialises writers (rules, rebuilds). Snapshots are
+ * immutable and swapped RCU-style: a reader registers in readers[epoch & 1]
+ * (and re-checks the epoch), reads `snap`, matches, and leaves; a rebuild
+ * compiles the new snapshot without blocking anyone, swaps the pointer, flips
+ * the epoch and waits until the old epoch's readers are gone before freeing
+ * the old snapshot. Readers never wait. add/delete mark the matcher dirty;
+ * the next match publishes a new snapshot first, so a match that starts
+ * after add() returned sees the rule. Callbacks must not add, delete or
+ * match on the same matcher (a rebuild would wait for its own reader). */
 struct sy_matcher {
     sy_pattern_kind_t kind;
     pthread_mutex_t lock;
-    pthread_rwlock_t snap_lock;
     rule_t *rules;
     uint32_t nrules, caprules;
     uint32_t *idx;      /* open addressing over rule ids: index+1, 0 = empty */
     uint32_t nidx;
     int dirty;          /* atomic */
-    snapshot_t *snap;
+    snapshot_t *snap;   /* atomic */
+    unsigned epoch;     /* atomic */
+    _Alignas(64) long readers[2]; /* atomic; own cache line: every match writes it */
 };
 
 /* snapshot generations are unique across matchers: they key scratch caches */
@@ -111,14 +115,12 @@ static int64_t idx_find(const sy_matcher_t *m, const char *id)
 
 sy_matcher_t *sy_matcher_new(sy_pattern_kind_t kind)
 {
-    sy_matcher_t *m = bus_xcalloc(1, sizeof(*m));
+    void *mem = NULL;
+    if (posix_memalign(&mem, 64, sizeof(sy_matcher_t)) != 0) sy_panic("out of memory");
+    sy_matcher_t *m = mem; /* aligned for the readers' cache line */
+    memset(m, 0, sizeof(*m));
     m->kind = kind;
     pthread_mutex_init(&m->lock, NULL);
-    pthread_rwlockattr_t attr;
-    pthread_rwlockattr_init(&attr);
-    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&m->snap_lock, &attr);
-    pthread_rwlockattr_destroy(&attr);
     idx_rebuild(m);
     m->dirty = 1;
     return m;
@@ -135,7 +137,6 @@ void sy_matcher_destroy(sy_matcher_t **self_p)
     free(m->rules);
     free(m->idx);
     bus_snapshot_free(m->snap);
-    pthread_rwlock_destroy(&m->snap_lock);
     pthread_mutex_destroy(&m->lock);
     free(m);
     *self_p = NULL;
@@ -203,11 +204,12 @@ static void rebuild(sy_matcher_t *m)
     snapshot_t *s = bus_snapshot_build(src, m->nrules, __atomic_add_fetch(&next_gen, 1, __ATOMIC_RELAXED),
                                        DFA_MAX_STATES);
     free(src);
-    pthread_rwlock_wrlock(&m->snap_lock);
-    snapshot_t *old = m->snap;
-    m->snap = s;
-    pthread_rwlock_unlock(&m->snap_lock);
-    bus_snapshot_free(old); /* no reader can hold it any more */
+    snapshot_t *old = __atomic_exchange_n(&m->snap, s, __ATOMIC_SEQ_CST);
+    unsigned e = __atomic_load_n(&m->epoch, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&m->epoch, e + 1, __ATOMIC_SEQ_CST);
+    /* readers of epoch e may hold `old`; later ones see `s` */
+    while (__atomic_load_n(&m->readers[e & 1], __ATOMIC_SEQ_CST) != 0) sched_yield();
+    bus_snapshot_free(old);
     __atomic_store_n(&m->dirty, 0, __ATOMIC_RELEASE);
 }
 
@@ -218,8 +220,17 @@ static int match_json(sy_matcher_t *m, const char *json, size_t len, sy_match_cb
         if (m->dirty) rebuild(m);
         pthread_mutex_unlock(&m->lock);
     }
-    pthread_rwlock_rdlock(&m->snap_lock);
-    const snapshot_t *s = m->snap;
+    unsigned slot;
+    for (;;) {
+        unsigned e = __atomic_load_n(&m->epoch, __ATOMIC_SEQ_CST);
+        __atomic_add_fetch(&m->readers[e & 1], 1, __ATOMIC_SEQ_CST);
+        if (__atomic_load_n(&m->epoch, __ATOMIC_SEQ_CST) == e) {
+            slot = e & 1;
+            break;
+        }
+        __atomic_sub_fetch(&m->readers[e & 1], 1, __ATOMIC_SEQ_CST); /* a flip raced us */
+    }
+    const snapshot_t *s = __atomic_load_n(&m->snap, __ATOMIC_SEQ_CST);
     bool temp;
     scratch_t *sc = scratch_get(s->gen, &temp);
     sc->busy = true;
@@ -227,7 +238,7 @@ static int match_json(sy_matcher_t *m, const char *json, size_t len, sy_match_cb
     int rc = bus_flatten(s, sc, json, len);
     if (rc == 0) rc = bus_match_fields(s, sc, cb, u);
     sc->busy = false;
-    pthread_rwlock_unlock(&m->snap_lock);
+    __atomic_sub_fetch(&m->readers[slot], 1, __ATOMIC_RELEASE);
     if (temp) bus_scratch_free(sc);
     return rc;
 }
