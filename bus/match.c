@@ -280,8 +280,9 @@ static void match_field(run_t *r, const field_t *f)
 /* --------------------------------------------------- sub-rule checking */
 static bool compatible(const scratch_t *sc, const field_t *a, const field_t *b)
 {
-    const trail_t *x = sc->trails + a->trail_off, *y = sc->trails + b->trail_off;
     uint32_t n = a->trail_len < b->trail_len ? a->trail_len : b->trail_len;
+    if (n == 0) return true; /* not both inside arrays */
+    const trail_t *x = sc->trails + a->trail_off, *y = sc->trails + b->trail_off;
     for (uint32_t i = 0; i < n; i++) {
         if (x[i].arr != y[i].arr) return true;
         if (x[i].idx != y[i].idx) return false;
