@@ -43,9 +43,10 @@ size_t sy_matcher_count(sy_matcher_t *m);
 typedef void (*sy_match_cb)(const char *rule_id, void *u);
 
 /* Match one event against every rule; cb is called once per matching rule
- * (cb may be NULL). Returns the number of rules matched, or SY_E_INVALID if
- * the event is not a JSON object. Thread-safe against concurrent add/delete
- * and other matches.
+ * (cb may be NULL; it must not add, delete or match on the same matcher).
+ * Returns the number of rules matched, or SY_E_INVALID if the event is not a
+ * JSON object. Thread-safe against concurrent add/delete and other matches;
+ * the first match after an add/delete publishes the new rule set.
  * For SY_PATTERN_SNS_ATTRIBUTES the "event" is the message attributes as a
  * JSON object {"name":{"Type":"String|Number|String.Array","Value":"..."}}
  * (Binary attributes are ignored); the other kinds take the JSON event or
