@@ -240,10 +240,13 @@ void sy_queue_stop(sy_ctx_t *ctx)
     if (e->threads_up) {
         pthread_join(e->listener, NULL);
         pthread_join(e->sweeper, NULL);
+        pthread_join(e->notifier, NULL);
     }
     pthread_mutex_destroy(&e->mu);
     qcache_free(e);
     free(e->waiting);
+    pthread_mutex_destroy(&e->notify_mu);
+    pthread_cond_destroy(&e->notify_cv);
     pthread_mutex_destroy(&e->cache_mu);
     free(e->wake_seq);
     free(e);

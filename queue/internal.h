@@ -28,7 +28,15 @@ typedef struct {
     pthread_mutex_t mu;
     uint64_t *wake_seq;         /* per-queue wake counters (hashed) */
     waiter_t **waiting;         /* parked long polls per slot, oldest first */
-    pthread_t listener, sweeper;
+    pthread_t listener, sweeper, notifier;
+    /* notifier: queue ids to NOTIFY other brokers about, after commit */
+    pthread_mutex_t notify_mu;
+    pthread_cond_t notify_cv;
+#define NOTIFY_MAX 256
+    int64_t pending[NOTIFY_MAX];
+    int npending;
+    bool pending_overflow;
+    int notifier_pid; /* backend pid of the notifier, to skip our own */
     bool threads_up;
     volatile bool stop;
     double time_scale;
@@ -127,6 +135,7 @@ uint64_t waiters_seq(queue_engine_t *e, int64_t qid);
 void waiters_wake(queue_engine_t *e, int64_t qid);                 /* everyone on qid */
 void waiters_wake_n(queue_engine_t *e, int64_t qid, long count);   /* enough for count messages */
 void waiters_stop(queue_engine_t *e);
+void notify_later(queue_engine_t *e, int64_t qid);
 /* Park until woken for qid, 1 s passes, or the deadline (mono us); returns
  * at once if qid was woken since `seq` was read. */
 void waiters_wait(queue_engine_t *e, int64_t qid, uint64_t seq, int want, int64_t deadline_us);

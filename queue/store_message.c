@@ -51,24 +51,16 @@ void store_send_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
         for (int i = 0; i < n; i++) rcs[i] = sy_err_set(&errs[i], SY_E_DB, 500, "InternalFailure", "pipeline");
         return;
     }
-    int64_t *notified = sy_malloc(sizeof(int64_t) * (size_t)n);
-    int nn = 0;
+    /* no NOTIFY here: it would hold PostgreSQL's notify lock through this
+     * commit's fsync and serialize the writers; the notifier sends it after */
     for (int i = 0; i < n; i++) {
         send_job_t *j = args[i];
         char qid[24], delay[16];
         const char *p[12];
         send_params(j, qid, delay, p);
         PQsendQueryParams(c, j->fifo ? SQL_SEND_FIFO : SQL_SEND, j->fifo ? 12 : 9, NULL, p, NULL, NULL, 0);
-        bool seen = false;
-        for (int k = 0; k < nn; k++) seen |= notified[k] == j->queue_id;
-        if (!seen) {
-            notified[nn++] = j->queue_id;
-            const char *np[1] = {qid};
-            PQsendQueryParams(c, "SELECT pg_notify('sy_queue', $1)", 1, NULL, np, NULL, NULL, 0);
-        }
     }
     PQpipelineSync(c);
-    nn = 0;
     for (int i = 0; i < n; i++) {
         send_job_t *j = args[i];
         PGresult *r = PQgetResult(c);
@@ -81,14 +73,6 @@ void store_send_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
         }
         PQclear(r);
         while ((r = PQgetResult(c))) PQclear(r); /* the NULL that ends a query's results */
-        bool seen = false;
-        for (int k = 0; k < nn; k++) seen |= notified[k] == j->queue_id;
-        if (!seen) {
-            notified[nn++] = j->queue_id;
-            r = PQgetResult(c);
-            PQclear(r);
-            while ((r = PQgetResult(c))) PQclear(r);
-        }
     }
     PGresult *r;
     while ((r = PQgetResult(c))) { /* PGRES_PIPELINE_SYNC */
@@ -97,7 +81,6 @@ void store_send_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
         if (st == PGRES_PIPELINE_SYNC) break;
     }
     PQexitPipelineMode(c);
-    free(notified);
 }
 
 /* One send on the caller's connection, inside its transaction. */

@@ -74,6 +74,9 @@ void waiters_stop(queue_engine_t *e)
     e->stop = true;
     wake_everyone_locked(e);
     pthread_mutex_unlock(&e->mu);
+    pthread_mutex_lock(&e->notify_mu);
+    pthread_cond_signal(&e->notify_cv);
+    pthread_mutex_unlock(&e->notify_mu);
 }
 
 void waiters_wait(queue_engine_t *e, int64_t qid, uint64_t seq, int want, int64_t deadline_us)
@@ -129,8 +132,11 @@ void store_send_after(void **args, int n, const int *rcs)
         long count = 0;
         for (int k = i; k < n; k++) count += rcs[k] == 0 && ((send_job_t *)args[k])->queue_id == j->queue_id;
         waiters_wake_n(j->engine, j->queue_id, count);
+        notify_later(j->engine, j->queue_id);
     }
 }
+
+static void wake_everyone_locked(queue_engine_t *e);
 
 static PGconn *listen_connect(queue_engine_t *e)
 {
@@ -174,7 +180,15 @@ static void *listener_main(void *u)
         }
         PGnotify *n;
         while ((n = PQnotifies(c))) {
-            waiters_wake(e, atoll(n->extra));
+            if (n->be_pid == __atomic_load_n(&e->notifier_pid, __ATOMIC_RELAXED)) {
+                /* our own: local waiters were woken at commit */
+            } else if (strcmp(n->extra, "*") == 0) {
+                pthread_mutex_lock(&e->mu);
+                wake_everyone_locked(e);
+                pthread_mutex_unlock(&e->mu);
+            } else {
+                waiters_wake(e, atoll(n->extra));
+            }
             PQfreemem(n);
         }
     }
@@ -182,9 +196,65 @@ static void *listener_main(void *u)
     return NULL;
 }
 
+/* ------------------------------------------------------------ notifier
+ * Other brokers learn of committed sends through NOTIFY, sent here after
+ * the commit in a small asynchronous-commit transaction; queue ids pending
+ * at once are coalesced into one statement. */
+void notify_later(queue_engine_t *e, int64_t qid)
+{
+    pthread_mutex_lock(&e->notify_mu);
+    bool seen = false;
+    for (int i = 0; i < e->npending && !seen; i++) seen = e->pending[i] == qid;
+    if (!seen && e->npending < NOTIFY_MAX) e->pending[e->npending++] = qid;
+    else if (!seen) e->pending_overflow = true;
+    pthread_cond_signal(&e->notify_cv);
+    pthread_mutex_unlock(&e->notify_mu);
+}
+
+static void *notifier_main(void *u)
+{
+    queue_engine_t *e = u;
+    PGconn *c = NULL;
+    int64_t ids[NOTIFY_MAX];
+    for (;;) {
+        pthread_mutex_lock(&e->notify_mu);
+        while (e->npending == 0 && !e->pending_overflow && !e->stop) pthread_cond_wait(&e->notify_cv, &e->notify_mu);
+        int n = e->npending;
+        bool all = e->pending_overflow;
+        memcpy(ids, e->pending, sizeof(int64_t) * (size_t)n);
+        e->npending = 0;
+        e->pending_overflow = false;
+        bool stop = e->stop;
+        pthread_mutex_unlock(&e->notify_mu);
+        if (n == 0 && !all && stop) break;
+        if (!c || PQstatus(c) != CONNECTION_OK) {
+            if (c) PQfinish(c);
+            c = PQconnectdb(sy_pg_conninfo(e->ctx->pool));
+            PGresult *r = PQexec(c, "SET synchronous_commit = off");
+            PQclear(r);
+            __atomic_store_n(&e->notifier_pid, PQbackendPID(c), __ATOMIC_RELAXED);
+        }
+        sy_buf_t sql;
+        sy_buf_init(&sql);
+        sy_buf_puts(&sql, "SELECT ");
+        if (all) sy_buf_puts(&sql, "pg_notify('sy_queue', '*')");
+        for (int i = 0; i < n; i++) sy_buf_printf(&sql, "%spg_notify('sy_queue', '%lld')", i || all ? ", " : "", (long long)ids[i]);
+        PGresult *r = PQexec(c, sql.data);
+        if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            sy_log(SY_LOG_WARN, "queue", NULL, "notify failed", "error", PQresultErrorMessage(r));
+        PQclear(r);
+        sy_buf_free(&sql);
+    }
+    if (c) PQfinish(c);
+    return NULL;
+}
+
 int waiters_start(queue_engine_t *e, sy_err_t *err)
 {
-    if (pthread_create(&e->listener, NULL, listener_main, e) != 0)
+    pthread_mutex_init(&e->notify_mu, NULL);
+    pthread_cond_init(&e->notify_cv, NULL);
+    if (pthread_create(&e->listener, NULL, listener_main, e) != 0 ||
+        pthread_create(&e->notifier, NULL, notifier_main, e) != 0)
         return sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure", "could not start listener");
     return 0;
 }

@@ -242,11 +242,16 @@ int sfn_dispatch(sfn_run_t *r, const sy_sfn_req_t *q, json_t **res, char **error
     int rc = 1;
     if (mode == MODE_WAIT) { /* a callback: store its token first */
         char tok[65];
-        unsigned char raw[32];
-        sy_random_bytes(raw, sizeof raw);
-        sy_hex(raw, sizeof raw, tok);
-        char *token = sy_asprintf("AQ%s", tok);
-        put_token(in, token);
+        char *token;
+        if (q->task_token && *q->task_token) { /* the interpreter's token, already in $$.Task.Token */
+            token = sy_strdup(q->task_token);
+        } else {
+            unsigned char raw[32];
+            sy_random_bytes(raw, sizeof raw);
+            sy_hex(raw, sizeof raw, tok);
+            token = sy_asprintf("AQ%s", tok);
+            put_token(in, token);
+        }
         if (!r->express) {
             rc = sfn_tx_begin(r, err);
             if (rc == 0) rc = store_task_insert(r->c, token, r->exec_arn, q->id, q->heartbeat_s, sy_now_ms(), err);
