@@ -23,7 +23,7 @@ typedef struct {
     char lease_token[128]; /* the authority: ACK/RELEASE/EXTEND name it */
     char message_id[64];
     uint32_t attempt;      /* 1 for the first delivery */
-    int64_t deadline_ms;   /* absolute epoch ms; 0: now + function timeout (opts) */
+    int64_t deadline_ms;   /* absolute epoch ms; 0: now + opts.default_timeout_ms */
     char traceparent[64];  /* W3C, may be "" */
     void *payload;         /* malloc'd; ownership passes to the pool */
     size_t len;
@@ -36,9 +36,10 @@ typedef enum { SY_ACK_OK = 0, SY_ACK_FN_ERROR = 1 } sy_ack_outcome_t;
  * Every callback runs on the pool thread and must not block for long.
  * ack/release/extend return 0 when the token was valid (or the work was
  * queued, e.g. to group commit, without waiting for the answer), <0 when the
- * token is known to be stale (the pool counts it). They are called for every ACK/RELEASE/EXTEND that carries
- * a lease token, from any session, including sessions opened after a broker
- * restart: the token, not the session, is the authority. */
+ * token is known to be stale (the pool counts it). They are called for every
+ * ACK/RELEASE/EXTEND that carries a lease token, from any session, including
+ * sessions opened after a broker restart: the token, not the session, is the
+ * authority. */
 typedef struct {
     /* Lease up to `max` messages of `function`; fill out[0..n) and return n
      * (0: nothing ready), or <0 on error (the pool retries on the next wake).
@@ -123,9 +124,11 @@ const char *sy_pool_public_key(const sy_pool_t *self);
 
 /* Synchronous, in-memory invocation (Lambda RequestResponse; not durable).
  * The payload is copied. Goes to the least-recently-used worker with credit;
- * waits for credit up to deadline_ms (absolute epoch ms), then SY_INVOKE_TOO_MANY
- * (or SY_INVOKE_NO_WORKER when no worker hosts the function). Returns 0 (cb
- * will be called exactly once) or <0 (cb never called). Thread-safe. */
+ * waits for credit up to deadline_ms (absolute epoch ms), then SY_INVOKE_TOO_MANY;
+ * when no worker hosts the function it gives up after min(deadline, 1 s) with
+ * SY_INVOKE_NO_WORKER. The worker gets the deadline (+250 ms grace) and the
+ * function timeout applies there. Returns 0 (cb will be called exactly once)
+ * or <0 (cb never called). Thread-safe. */
 int sy_pool_invoke(sy_pool_t *self, const char *function, const void *payload, size_t len,
                    int64_t deadline_ms, sy_invoke_cb cb, void *u);
 /* The same with options: the request id (e.g. the Lambda API's
