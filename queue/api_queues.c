@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static sy_ctx_t *CTX(const sy_req_t *r)
 {
@@ -46,7 +47,10 @@ int sqs_create_queue(const sy_req_t *req, json_t *in, json_t **out, sy_err_t *er
     if (given && !json_is_object(given))
         return sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue", "Attributes must be a map");
     const char *fq = sy_json_str(given, "FifoQueue");
-    if (fq && strcmp(fq, "true") == 0 && !fifo)
+    if (fifo && (!fq || strcasecmp(fq, "true") != 0)) /* without FifoQueue it is a standard name, and '.' is not allowed */
+        return sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue",
+                          "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length");
+    if (fq && strcasecmp(fq, "true") == 0 && !fifo)
         return sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue",
                           "The name of a FIFO queue can only include alphanumeric characters, hyphens, or underscores, must end with .fifo suffix and be 1 to 80 in length.");
     json_t *attrs = json_object();

@@ -70,7 +70,6 @@ static bool in_enum(const char *list, const char *v)
 
 static int check_redrive(const queue_engine_t *e, bool fifo, const char *v, sy_err_t *err)
 {
-    (void)e;
     json_error_t je;
     json_t *j = json_loads(v, 0, &je);
     int rc = 0;
@@ -94,9 +93,20 @@ static int check_redrive(const queue_engine_t *e, bool fifo, const char *v, sy_e
         goto done;
     }
     bool dlq_fifo = strlen(arn) > 5 && strcmp(arn + strlen(arn) - 5, ".fifo") == 0;
-    if (dlq_fifo != fifo)
+    if (dlq_fifo != fifo) {
         rc = sy_err_set(err, SY_E_INVALID, 400, "InvalidAttributeValue",
                         "Value %s for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be same type of queue as the source.", v);
+        goto done;
+    }
+    char *name = sy_queue_name_from_arn(e->ctx, arn);
+    sy_queue_t dlq;
+    sy_err_t ignored;
+    if (!name || store_queue_get(e->ctx, name, &dlq, &ignored) < 0)
+        rc = sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue",
+                        "Value %s for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.", v);
+    else
+        sy_queue_clear(&dlq);
+    free(name);
 done:
     json_decref(j);
     return rc;

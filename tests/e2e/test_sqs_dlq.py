@@ -77,6 +77,15 @@ class SqsDlq(SqsTestCase):
         self.assertSqsError("QueueDoesNotExist", self.sqs.list_dead_letter_source_queues,
                             QueueUrl=self.broker.url + "/%s/nope" % harness.ACCOUNT)
 
+    def test_redrive_to_missing_queue_refused(self):
+        self.assertSqsError("InvalidParameterValue", self.sqs.create_queue, QueueName="src-missing",
+                            Attributes={"RedrivePolicy": redrive("no-such-dlq", 3)})
+        url = self.create("src-later")
+        self.assertSqsError("InvalidParameterValue", self.sqs.set_queue_attributes, QueueUrl=url,
+                            Attributes={"RedrivePolicy": redrive("no-such-dlq", 3)})
+        self.create("now-there")
+        self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"RedrivePolicy": redrive("now-there", 3)})
+
     def test_fifo_dlq(self):
         dlq = self.create("dead.fifo", FifoQueue="true")
         self.assertSqsError("InvalidAttributeValue", self.sqs.create_queue, QueueName="std-src",

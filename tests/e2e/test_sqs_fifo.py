@@ -25,6 +25,8 @@ class SqsFifo(SqsTestCase):
                             Attributes={"FifoQueue": "true"})
         self.assertSqsError("InvalidParameterValue", self.sqs.create_queue, QueueName="bad.name.fifo",
                             Attributes={"FifoQueue": "true"})
+        # without FifoQueue=true the name is a standard queue's, where '.' is not allowed
+        self.assertSqsError("InvalidParameterValue", self.sqs.create_queue, QueueName="nofifoattr.fifo")
         self.assertSqsError("InvalidAttributeValue", self.sqs.set_queue_attributes, QueueUrl=url,
                             Attributes={"DeduplicationScope": "global"})
         self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"DeduplicationScope": "messageGroup",
