@@ -150,6 +150,13 @@ const char *sy_pg_conninfo(sy_pg_pool_t *pool);
 /* Run a statement with text params; returns the PGresult (caller clears) or
  * NULL with *err filled (SQLSTATE in err->sqlstate). */
 PGresult *sy_pg_exec(PGconn *c, sy_err_t *err, const char *sql, int nparams, const char *const *params);
+/* Same with a named prepared statement: prepared on first use on each
+ * backend (tracked by backend pid, so a reconnect re-prepares). */
+PGresult *sy_pg_exec_prepared(PGconn *c, sy_err_t *err, const char *name, const char *sql, int nparams,
+                              const char *const *params);
+/* Make sure `name` is prepared on c (e.g. before entering pipeline mode);
+ * then PQsendQueryPrepared may be used. 0 or SY_E_DB. */
+int sy_pg_prepare(PGconn *c, sy_err_t *err, const char *name, const char *sql, int nparams);
 /* Map a failed result to sy_err_t (500 InternalFailure unless told). */
 int sy_pg_error(PGconn *c, const PGresult *r, sy_err_t *err);
 bool sy_pg_retryable(const char *sqlstate); /* 40001, 40P01 */
@@ -167,7 +174,10 @@ typedef void (*sy_gc_run_fn)(PGconn *c, void **args, int n, int *rcs, sy_err_t *
 /* Called after commit with the same batch (e.g. to wake waiters). */
 typedef void (*sy_gc_after_fn)(void **args, int n, const int *rcs);
 typedef struct sy_gc sy_gc_t;
-sy_gc_t *sy_gc_new(const char *conninfo, int writers, int max_batch);
+/* flags: SY_GC_ASYNC_COMMIT runs the writers with synchronous_commit off
+ * (for writes whose loss in a crash is harmless, e.g. leases). */
+#define SY_GC_ASYNC_COMMIT 1
+sy_gc_t *sy_gc_new(const char *conninfo, int writers, int max_batch, int flags);
 void sy_gc_destroy(sy_gc_t **self_p);
 int sy_gc_submit(sy_gc_t *gc, sy_gc_run_fn run, sy_gc_after_fn after, void *arg, sy_err_t *err);
 /* n jobs at once (one batch request); waits for all; rcs/errs per job. */

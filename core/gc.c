@@ -23,7 +23,7 @@ typedef struct job {
 
 struct sy_gc {
     char *conninfo;
-    int nwriters, max_batch;
+    int nwriters, max_batch, flags;
     pthread_t *threads;
     pthread_mutex_t mu;
     pthread_cond_t work_cv;
@@ -89,7 +89,10 @@ static PGconn *writer_connect(sy_gc_t *gc)
 {
     for (int attempt = 0; !gc->stopping; attempt++) {
         PGconn *c = PQconnectdb(gc->conninfo);
-        if (PQstatus(c) == CONNECTION_OK) return c;
+        if (PQstatus(c) == CONNECTION_OK) {
+            if (gc->flags & SY_GC_ASYNC_COMMIT) exec_ok(c, "SET synchronous_commit = off");
+            return c;
+        }
         if (attempt % 20 == 0)
             sy_log(SY_LOG_WARN, "gc", NULL, "writer could not connect", "error", PQerrorMessage(c));
         PQfinish(c);
@@ -155,9 +158,10 @@ static void *writer_main(void *u)
     return NULL;
 }
 
-sy_gc_t *sy_gc_new(const char *conninfo, int writers, int max_batch)
+sy_gc_t *sy_gc_new(const char *conninfo, int writers, int max_batch, int flags)
 {
     sy_gc_t *gc = sy_calloc(1, sizeof *gc);
+    gc->flags = flags;
     gc->conninfo = sy_strdup(conninfo);
     gc->nwriters = writers;
     gc->max_batch = max_batch;

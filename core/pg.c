@@ -149,3 +149,70 @@ PGresult *sy_pg_exec(PGconn *c, sy_err_t *err, const char *sql, int nparams, con
         return NULL;
     }
 }
+
+/* ------------------------------------------------- prepared statements
+ * Which statements each backend has prepared: a process-wide set keyed by
+ * "<backend pid>/<name>" (a reconnected connection has a new pid). Like the
+ * metrics registry it is process-wide state, guarded by its own lock. */
+#define PREP_SLOTS 4096
+static struct prep {
+    struct prep *next;
+    int pid;
+    char *name;
+} *prepared[PREP_SLOTS];
+static pthread_mutex_t prep_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static unsigned prep_hash(int pid, const char *name)
+{
+    unsigned h = 2166136261u ^ (unsigned)pid;
+    while (*name) h = (h ^ (unsigned char)*name++) * 16777619u;
+    return h % PREP_SLOTS;
+}
+
+static bool prep_known(int pid, const char *name)
+{
+    bool hit = false;
+    pthread_mutex_lock(&prep_mu);
+    for (struct prep *p = prepared[prep_hash(pid, name)]; p && !hit; p = p->next)
+        hit = p->pid == pid && strcmp(p->name, name) == 0;
+    pthread_mutex_unlock(&prep_mu);
+    return hit;
+}
+
+static void prep_remember(int pid, const char *name)
+{
+    struct prep *p = sy_malloc(sizeof *p);
+    p->pid = pid;
+    p->name = sy_strdup(name);
+    pthread_mutex_lock(&prep_mu);
+    unsigned h = prep_hash(pid, name);
+    p->next = prepared[h];
+    prepared[h] = p;
+    pthread_mutex_unlock(&prep_mu);
+}
+
+int sy_pg_prepare(PGconn *c, sy_err_t *err, const char *name, const char *sql, int nparams)
+{
+    int pid = PQbackendPID(c);
+    if (prep_known(pid, name)) return 0;
+    PGresult *r = PQprepare(c, name, sql, nparams, NULL);
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || (state && strcmp(state, "42P05") == 0);
+    if (!ok) sy_pg_error(c, r, err);
+    PQclear(r);
+    if (!ok) return SY_E_DB;
+    prep_remember(pid, name);
+    return 0;
+}
+
+PGresult *sy_pg_exec_prepared(PGconn *c, sy_err_t *err, const char *name, const char *sql, int nparams,
+                              const char *const *params)
+{
+    if (sy_pg_prepare(c, err, name, sql, nparams) < 0) return NULL;
+    PGresult *r = PQexecPrepared(c, name, nparams, params, NULL, NULL, 0);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
+    sy_pg_error(c, r, err);
+    PQclear(r);
+    return NULL;
+}

@@ -217,6 +217,7 @@ int sy_queue_start(sy_ctx_t *ctx, sy_err_t *err)
     const char *sw = getenv("SWITCHYARD_SWEEP_MS");
     e->sweep_ms = sw && atoi(sw) > 0 ? atoi(sw) : 10000;
     ctx->svc[SY_SVC_QUEUE] = e;
+    e->lease_gc = sy_gc_new(sy_pg_conninfo(ctx->pool), 2, 64, SY_GC_ASYNC_COMMIT);
     if (waiters_start(e, err) < 0) return SY_E_INTERNAL;
     sweeper_start(e);
     e->threads_up = true;
@@ -237,6 +238,7 @@ void sy_queue_stop(sy_ctx_t *ctx)
     queue_engine_t *e = queue_engine(ctx);
     if (!e) return;
     sy_queue_wake_all(ctx);
+    sy_gc_destroy(&e->lease_gc);
     if (e->threads_up) {
         pthread_join(e->listener, NULL);
         pthread_join(e->sweeper, NULL);

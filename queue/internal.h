@@ -44,6 +44,7 @@ typedef struct {
     int sweep_ms;
     /* queue settings cache: name -> settings, 1 s TTL (AWS itself takes up
      * to 60 s to propagate attribute changes); invalidated on local writes */
+    sy_gc_t *lease_gc; /* combines concurrent leases of standard queues */
     pthread_mutex_t cache_mu;
     struct qcache_entry *cache[256];
 } queue_engine_t;
@@ -114,6 +115,8 @@ typedef struct {
 void leased_clear(leased_t *l);
 int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
                   sy_err_t *err);
+int store_receive_one(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
+                      sy_err_t *err);
 
 typedef struct {
     int64_t queue_id, msg_id;

@@ -43,27 +43,144 @@ static void send_params(send_job_t *j, char qid[24], char delay[16], const char 
     p[11] = j->dedup_id;
 }
 
-/* group-commit run: all sends of the batch pipelined in one round trip,
- * plus one NOTIFY per distinct queue for long polls on other brokers */
-void store_send_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
+/* Standard sends of a batch go in multi-row INSERTs (far less work per
+ * message for PostgreSQL than one statement each); FIFO sends keep their
+ * per-message dedup statement. Everything is pipelined: one round trip. */
+#define ROWS_PER_INSERT 400
+
+static int cmp_uuid_job(const void *a, const void *b)
 {
-    if (PQenterPipelineMode(c) != 1) {
-        for (int i = 0; i < n; i++) rcs[i] = sy_err_set(&errs[i], SY_E_DB, 500, "InternalFailure", "pipeline");
+    return strcmp((*(send_job_t *const *)a)->uuid, (*(send_job_t *const *)b)->uuid);
+}
+
+/* the multi-row INSERT for n rows: prepared once per size and backend */
+static char *send_multi_sql(int n)
+{
+    sy_buf_t sql;
+    sy_buf_init(&sql);
+    sy_buf_puts(&sql, "INSERT INTO sy_messages (queue_id, visible_at, msg_uuid, md5_body, md5_attrs, attrs, sys_attrs, "
+                      "sender_id, body) VALUES ");
+    for (int i = 0; i < n; i++) {
+        int b = i * 8;
+        sy_buf_printf(&sql, "%s($%d::bigint, now() + make_interval(secs => $%d::int), $%d::uuid, $%d, nullif($%d, ''), "
+                            "$%d::jsonb, $%d::jsonb, $%d, $%d)",
+                      i ? "," : "", b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8, n * 8 + i + 1);
+    }
+    sy_buf_puts(&sql, " RETURNING id, msg_uuid::text");
+    return sy_buf_take(&sql);
+}
+
+static void send_multi(PGconn *c, send_job_t **jobs, int n)
+{
+    char stmt[32];
+    snprintf(stmt, sizeof stmt, "sy_send_%d", n);
+    const char **all = sy_malloc(sizeof(char *) * (size_t)n * 9);
+    char (*num)[2][24] = sy_malloc(sizeof *num * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        send_job_t *j = jobs[i];
+        const char **p = all + i * 8;
+        snprintf(num[i][0], 24, "%lld", (long long)j->queue_id);
+        snprintf(num[i][1], 24, "%d", j->delay_s);
+        p[0] = num[i][0];
+        p[1] = num[i][1];
+        p[2] = j->uuid;
+        p[3] = j->md5_body;
+        p[4] = j->md5_attrs;
+        p[5] = j->attrs_json;
+        p[6] = j->sys_json;
+        p[7] = j->sender_id;
+        all[n * 8 + i] = j->body; /* bodies last: $8n+1 .. $9n */
+    }
+    PQsendQueryPrepared(c, stmt, n * 9, all, NULL, NULL, 0);
+    free(all);
+    free(num);
+}
+
+/* prepare what a batch will send, before the pipeline starts */
+static int send_prepare_stmts(PGconn *c, int nstd, bool any_fifo, sy_err_t *err)
+{
+    for (int k = 0; k < nstd; k += ROWS_PER_INSERT) {
+        int m = nstd - k < ROWS_PER_INSERT ? nstd - k : ROWS_PER_INSERT;
+        char stmt[32];
+        snprintf(stmt, sizeof stmt, "sy_send_%d", m);
+        char *sql = send_multi_sql(m);
+        int rc = sy_pg_prepare(c, err, stmt, sql, m * 9);
+        free(sql);
+        if (rc < 0) return rc;
+    }
+    return any_fifo ? sy_pg_prepare(c, err, "sy_send_fifo", SQL_SEND_FIFO, 12) : 0;
+}
+
+static void send_multi_result(PGconn *c, PGresult *r, send_job_t **jobs, int n, int *rcs, sy_err_t *errs, int *idx)
+{
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != n) {
+        for (int i = 0; i < n; i++) rcs[idx[i]] = sy_pg_error(c, r, &errs[idx[i]]);
         return;
     }
-    /* no NOTIFY here: it would hold PostgreSQL's notify lock through this
-     * commit's fsync and serialize the writers; the notifier sends it after */
+    send_job_t **sorted = sy_malloc(sizeof(send_job_t *) * (size_t)n);
+    memcpy(sorted, jobs, sizeof(send_job_t *) * (size_t)n);
+    qsort(sorted, (size_t)n, sizeof *sorted, cmp_uuid_job);
+    for (int k = 0; k < n; k++) {
+        send_job_t key, *kp = &key;
+        snprintf(key.uuid, sizeof key.uuid, "%s", PQgetvalue(r, k, 1));
+        send_job_t **hit = bsearch(&kp, sorted, (size_t)n, sizeof *sorted, cmp_uuid_job);
+        if (!hit) continue;
+        (*hit)->seq = atoll(PQgetvalue(r, k, 0));
+        snprintf((*hit)->out_uuid, sizeof (*hit)->out_uuid, "%s", (*hit)->uuid);
+    }
+    free(sorted);
+    for (int i = 0; i < n; i++) rcs[idx[i]] = jobs[i]->out_uuid[0] ? 0 : sy_err_set(&errs[idx[i]], SY_E_DB, 500, "InternalFailure", "message not stored");
+}
+
+void store_send_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
+{
+    /* the standard sends, in chunks; then each FIFO send on its own */
+    send_job_t **std = sy_malloc(sizeof(send_job_t *) * (size_t)n);
+    int *std_idx = sy_malloc(sizeof(int) * (size_t)n);
+    int nstd = 0;
+    bool any_fifo = false;
     for (int i = 0; i < n; i++) {
         send_job_t *j = args[i];
+        j->out_uuid[0] = 0;
+        any_fifo |= j->fifo;
+        if (!j->fifo) {
+            std[nstd] = j;
+            std_idx[nstd++] = i;
+        }
+    }
+    sy_err_t perr;
+    if (send_prepare_stmts(c, nstd, any_fifo, &perr) < 0 || PQenterPipelineMode(c) != 1) {
+        for (int i = 0; i < n; i++) rcs[i] = sy_err_set(&errs[i], SY_E_DB, 500, "InternalFailure", "could not send");
+        free(std);
+        free(std_idx);
+        return;
+    }
+    int chunks = 0;
+    for (int k = 0; k < nstd; k += ROWS_PER_INSERT, chunks++)
+        send_multi(c, std + k, nstd - k < ROWS_PER_INSERT ? nstd - k : ROWS_PER_INSERT);
+    for (int i = 0; i < n; i++) {
+        send_job_t *j = args[i];
+        if (!j->fifo) continue;
         char qid[24], delay[16];
         const char *p[12];
         send_params(j, qid, delay, p);
-        PQsendQueryParams(c, j->fifo ? SQL_SEND_FIFO : SQL_SEND, j->fifo ? 12 : 9, NULL, p, NULL, NULL, 0);
+        PQsendQueryPrepared(c, "sy_send_fifo", 12, p, NULL, NULL, 0);
     }
+    /* no NOTIFY here: it would hold PostgreSQL's notify lock through this
+     * commit's fsync and serialize the writers; the notifier sends it after */
     PQpipelineSync(c);
+    PGresult *r;
+    for (int k = 0, ch = 0; ch < chunks; k += ROWS_PER_INSERT, ch++) {
+        int m = nstd - k < ROWS_PER_INSERT ? nstd - k : ROWS_PER_INSERT;
+        r = PQgetResult(c);
+        send_multi_result(c, r, std + k, m, rcs, errs, std_idx + k);
+        PQclear(r);
+        while ((r = PQgetResult(c))) PQclear(r);
+    }
     for (int i = 0; i < n; i++) {
         send_job_t *j = args[i];
-        PGresult *r = PQgetResult(c);
+        if (!j->fifo) continue;
+        r = PQgetResult(c);
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
             j->seq = atoll(PQgetvalue(r, 0, 0));
             snprintf(j->out_uuid, sizeof j->out_uuid, "%s", PQgetvalue(r, 0, 1));
@@ -74,13 +191,14 @@ void store_send_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
         PQclear(r);
         while ((r = PQgetResult(c))) PQclear(r); /* the NULL that ends a query's results */
     }
-    PGresult *r;
     while ((r = PQgetResult(c))) { /* PGRES_PIPELINE_SYNC */
         ExecStatusType st = PQresultStatus(r);
         PQclear(r);
         if (st == PGRES_PIPELINE_SYNC) break;
     }
-    PQexitPipelineMode(c);
+    if (PQexitPipelineMode(c) != 1) sy_log(SY_LOG_ERROR, "queue", NULL, "could not leave pipeline mode");
+    free(std);
+    free(std_idx);
 }
 
 /* One send on the caller's connection, inside its transaction. */
@@ -233,8 +351,86 @@ static int leased_by_id(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* -------------------------------------------- combined leases (standard)
+ * Concurrent receives of one standard queue become one lease statement
+ * whose rows are shared out in order: far less contention on the queue's
+ * head than many SKIP LOCKED scans racing each other. */
+typedef struct {
+    int64_t queue_id;
+    char qid[24], vis[16], maxrc[16], dlq[24], ret[16];
+    bool has_dlq;
+    int max;
+    leased_t *out;
+    int n;
+} lease_job_t;
+
+static bool same_lease(const lease_job_t *a, const lease_job_t *b)
+{
+    return a->queue_id == b->queue_id && !strcmp(a->vis, b->vis) && !strcmp(a->maxrc, b->maxrc) &&
+           !strcmp(a->dlq, b->dlq) && !strcmp(a->ret, b->ret);
+}
+
+static void lease_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
+{
+    char *sql = sy_asprintf("%s%s", SQL_LEASE_HEAD_STD, SQL_LEASE_TAIL);
+    bool *done = sy_calloc((size_t)n, sizeof(bool));
+    for (int i = 0; i < n; i++) {
+        if (done[i]) continue;
+        lease_job_t *lead = args[i];
+        int total = 0;
+        for (int k = i; k < n; k++)
+            if (!done[k] && same_lease(lead, args[k])) total += ((lease_job_t *)args[k])->max;
+        char lim[16];
+        snprintf(lim, sizeof lim, "%d", total);
+        const char *p[6] = {lead->qid, lim, lead->vis, lead->maxrc, lead->has_dlq ? lead->dlq : NULL, lead->ret};
+        sy_err_t e;
+        PGresult *r = sy_pg_exec_prepared(c, &e, "sy_lease_std", sql, 6, p);
+        int rows = r ? PQntuples(r) : 0, next = 0;
+        leased_t *all = rows ? sy_malloc(sizeof(leased_t) * (size_t)rows) : NULL;
+        for (int k = 0; k < rows; k++) row_to_leased(r, k, &all[k]);
+        if (rows > 1) qsort(all, (size_t)rows, sizeof *all, leased_by_id);
+        for (int k = i; k < n; k++) {
+            lease_job_t *j = args[k];
+            if (done[k] || !same_lease(lead, j)) continue;
+            done[k] = true;
+            if (!r) {
+                rcs[k] = SY_E_DB;
+                errs[k] = e;
+                continue;
+            }
+            j->n = 0;
+            while (j->n < j->max && next < rows) j->out[j->n++] = all[next++];
+            rcs[k] = 0;
+        }
+        for (; next < rows; next++) leased_clear(&all[next]); /* not expected: total covers all */
+        free(all);
+        PQclear(r);
+    }
+    free(done);
+    free(sql);
+}
+
 int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
                   sy_err_t *err)
+{
+    queue_engine_t *e = queue_engine(ctx);
+    if (!q->fifo && e && e->lease_gc) {
+        lease_job_t j = {.queue_id = q->id, .max = max, .out = out};
+        snprintf(j.qid, sizeof j.qid, "%lld", (long long)q->id);
+        snprintf(j.vis, sizeof j.vis, "%d", visibility_s);
+        snprintf(j.ret, sizeof j.ret, "%d", q->retention_s);
+        j.has_dlq = dlq_id(ctx, q, j.dlq);
+        snprintf(j.maxrc, sizeof j.maxrc, "%d", j.has_dlq ? q->max_receive : 0);
+        *n = 0;
+        int rc = sy_gc_submit(e->lease_gc, lease_batch, NULL, &j, err);
+        if (rc == 0) *n = j.n;
+        return rc;
+    }
+    return store_receive_one(ctx, q, max, visibility_s, out, n, err);
+}
+
+int store_receive_one(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
+                      sy_err_t *err)
 {
     *n = 0;
     char qid[24], lim[16], vis[16], maxrc[16], dlq[24], ret[16];
@@ -308,11 +504,11 @@ void store_delete_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
     id_arrays(args, n, &mids, &qids, &toks);
     const char *p[3] = {mids.data, qids.data, toks.data};
     sy_err_t e;
-    PGresult *r = sy_pg_exec(c, &e,
-                             "DELETE FROM sy_messages m USING unnest($1::bigint[], $2::bigint[], $3::text[]) "
-                             "AS u(mid, qid, tok) WHERE m.id = u.mid AND m.queue_id = u.qid AND m.receipt = u.tok "
-                             "RETURNING m.id",
-                             3, p);
+    PGresult *r = sy_pg_exec_prepared(c, &e, "sy_delete",
+                                      "DELETE FROM sy_messages m USING unnest($1::bigint[], $2::bigint[], $3::text[]) "
+                                      "AS u(mid, qid, tok) WHERE m.id = u.mid AND m.queue_id = u.qid "
+                                      "AND m.receipt = u.tok RETURNING m.id",
+                                      3, p);
     for (int i = 0; i < n; i++) {
         rcs[i] = r ? 0 : SY_E_DB;
         if (!r) errs[i] = e;
@@ -346,11 +542,11 @@ int store_change_visibility(sy_ctx_t *ctx, receipt_job_t *jobs, int n, sy_err_t 
         rc = sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
         goto done;
     }
-    r = sy_pg_exec(c, err,
-                   "UPDATE sy_messages m SET visible_at = now() + make_interval(secs => u.secs) "
-                   "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[]) AS u(mid, qid, tok, secs) "
-                   "WHERE m.id = u.mid AND m.queue_id = u.qid AND m.receipt = u.tok RETURNING m.id",
-                   4, p);
+    r = sy_pg_exec_prepared(c, err, "sy_visibility",
+                            "UPDATE sy_messages m SET visible_at = now() + make_interval(secs => u.secs) "
+                            "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[]) AS u(mid, qid, tok, secs) "
+                            "WHERE m.id = u.mid AND m.queue_id = u.qid AND m.receipt = u.tok RETURNING m.id",
+                            4, p);
     sy_pg_release(ctx->pool, c);
     if (!r) {
         rc = SY_E_DB;

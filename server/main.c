@@ -111,7 +111,7 @@ static int cmd_serve(int argc, char **argv)
             goto done;
         }
     }
-    ctx.gc = sy_gc_new(conninfo, 2, 256);
+    ctx.gc = sy_gc_new(conninfo, 2, 256, 0);
     if (sy_queue_start(&ctx, &err) < 0) {
         sy_log(SY_LOG_ERROR, "queue", NULL, "could not start", "error", err.message);
         goto done;

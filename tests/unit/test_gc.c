@@ -113,7 +113,7 @@ static void *submitter(void *u)
 static void test_concurrent_callers_get_their_own_outcome(void **state)
 {
     (void)state;
-    sy_gc_t *gc = sy_gc_new(conninfo, 2, 64);
+    sy_gc_t *gc = sy_gc_new(conninfo, 2, 64, 0);
     enum { T = 8, N = 200 };
     pthread_t th[T];
     worker_t w[T];
@@ -140,7 +140,7 @@ static void test_concurrent_callers_get_their_own_outcome(void **state)
 static void test_submit_many_batches_together(void **state)
 {
     (void)state;
-    sy_gc_t *gc = sy_gc_new(conninfo, 1, 64);
+    sy_gc_t *gc = sy_gc_new(conninfo, 1, 64, 0);
     row_job_t jobs[10];
     void *args[10];
     int rcs[10];
