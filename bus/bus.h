@@ -54,4 +54,52 @@ typedef void (*sy_match_cb)(const char *rule_id, void *u);
 int sy_matcher_match(sy_matcher_t *m, const char *event_json, size_t len, sy_match_cb cb,
                      void *u);
 
+/* ==================================================================
+ * The EventBridge service (AWSEvents.*, JSON 1.1): buses, rules, targets,
+ * PutEvents, deliveries, schedules, archives and replays, API destinations.
+ * ================================================================== */
+
+/* Register the routes and start the delivery and schedule threads
+ * (ctx->svc[SY_SVC_BUS]). */
+int sy_bus_start(sy_ctx_t *ctx, sy_err_t *err);
+void sy_bus_stop(sy_ctx_t *ctx);
+
+/* The function-target seam. A rule target whose Arn is a function
+ * (arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]) is delivered
+ * through the internal delivery queue like every non-SQS target; the
+ * delivery thread calls the invoker inside its open transaction on `c` (the
+ * delivery message is deleted in the same transaction), so an invoker that
+ * enqueues the invocation durably (sy_queue_tx_send on c) commits with it
+ * or not at all. Return 0 once the invocation is accepted (asynchronous, as
+ * AWS invokes with InvocationType=Event), or <0 with err->code /
+ * err->message: the delivery is retried with the target's RetryPolicy and
+ * then goes to its DeadLetterConfig queue with that ERROR_CODE. */
+typedef struct {
+    const char *function;  /* the target Arn (a qualifier kept) */
+    const char *payload;   /* the event or the transformed input (JSON text) */
+    size_t payload_len;
+    const char *rule_arn;
+    const char *target_id;
+    const char *event_id;
+    int attempt;           /* 0 on the first try */
+} sy_bus_invocation_t;
+typedef int (*sy_bus_invoke_fn)(sy_ctx_t *ctx, PGconn *c, const sy_bus_invocation_t *inv, void *udata,
+                                sy_err_t *err);
+/* Set the invoker (NULL: function targets fail with ERROR_CODE
+ * "Lambda.ServiceException" and are retried, then dead-lettered). */
+void sy_bus_set_function_invoker(sy_ctx_t *ctx, sy_bus_invoke_fn fn, void *udata);
+/* The built-in test invoker (SWITCHYARD_BUS_TEST_INVOKER=1): a function whose
+ * name contains "fail" fails with "Lambda.ServiceException"; any other
+ * function NAME has its payload sent to the SQS queue "NAME-calls" (if it
+ * exists) inside the delivery transaction. */
+int sy_bus_test_invoker(sy_ctx_t *ctx, PGconn *c, const sy_bus_invocation_t *inv, void *udata, sy_err_t *err);
+
+/* InputTransformer's InputTemplate rendering (AWS's rules: a template that
+ * starts with '{', '[' or '"' is JSON: a string value in an unquoted
+ * placeholder is written as a JSON string, inside quotes it is escaped
+ * without quotes; any other template gets values as raw text).
+ * vars: {"name": value} (borrowed); a name absent from vars leaves the
+ * placeholder as written. Returns the rendered text (caller frees). */
+char *sy_bus_template_render(const char *tmpl, size_t len, const json_t *vars);
+
 #endif

@@ -1,4 +1,5 @@
 /* server/main.c - `switchyard serve|migrate|worker|config` */
+#include "bus/bus.h"
 #include "core/core.h"
 #include "queue/queue.h"
 #include "statemachine/statemachine.h"
@@ -121,6 +122,10 @@ static int cmd_serve(int argc, char **argv)
         sy_log(SY_LOG_ERROR, "sfn", NULL, "could not start", "error", err.message);
         goto done;
     }
+    if (sy_bus_start(&ctx, &err) < 0) {
+        sy_log(SY_LOG_ERROR, "events", NULL, "could not start", "error", err.message);
+        goto done;
+    }
     http = sy_http_new(&ctx, ctx.cfg.listen, &err);
     if (!http) {
         sy_log(SY_LOG_ERROR, "http", NULL, err.message);
@@ -138,6 +143,7 @@ done:
     ctx.stopping = 1;
     if (queue_up) sy_queue_wake_all(&ctx); /* long polls return now */
     sy_http_destroy(&http);                /* stop accepting, finish in-flight */
+    sy_bus_stop(&ctx);
     sy_sfn_stop(&ctx);
     if (queue_up) sy_queue_stop(&ctx);
     sy_gc_destroy(&ctx.gc);

@@ -182,4 +182,15 @@ int sy_sfn_task_complete(sy_ctx_t *ctx, PGconn *c, const char *execution_arn, in
  * payload.seconds (durable: a delayed message), anything else identity. */
 int sy_sfn_test_invoker(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv, void *udata, sy_err_t *err);
 
+/* Start an execution of the STANDARD state machine sm_arn for another
+ * service (an EventBridge rule target, ...). name NULL: a UUID; input: JSON
+ * text (NULL: "{}"). c: an open transaction to join (the execution and its
+ * first step commit with it; a name clash does not break it), or NULL for a
+ * transaction of its own. *arn_out (if given) receives the new execution
+ * ARN. Errors as StartExecution's (StateMachineDoesNotExist,
+ * InvalidExecutionInput, ExecutionAlreadyExists, ...); EXPRESS machines
+ * answer ValidationException (not supported through this entry point yet). */
+int sy_sfn_execution_start(sy_ctx_t *ctx, PGconn *c, const char *sm_arn, const char *name, const char *input,
+                           char **arn_out, sy_err_t *err);
+
 #endif

@@ -8,6 +8,10 @@
 # See docs/fuzzing.md.
 set(SY_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
 set(SY_FUZZ_CORE_TARGETS fuzz_sigv4)
+# bus/: the InputTransformer template renderer
+if(EXISTS ${CMAKE_SOURCE_DIR}/bus/eb_transform.c)
+  list(APPEND SY_FUZZ_CORE_TARGETS fuzz_transform)
+endif()
 # These harness the lead's core/form.c and core/json.c; skipped until present.
 if(EXISTS ${CMAKE_SOURCE_DIR}/core/json.c AND EXISTS ${CMAKE_SOURCE_DIR}/core/ids.c)
   list(APPEND SY_FUZZ_CORE_TARGETS fuzz_json_request)
