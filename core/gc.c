@@ -85,16 +85,17 @@ static bool run_batch(PGconn *c, job_t **jobs, int n)
     return ok;
 }
 
+/* Connect, trying for about a second: jobs held while the database is
+ * away would block their callers, so after that they fail with 503. */
 static PGconn *writer_connect(sy_gc_t *gc)
 {
-    for (int attempt = 0; !gc->stopping; attempt++) {
+    for (int attempt = 0; attempt < 10 && !gc->stopping; attempt++) {
         PGconn *c = PQconnectdb(gc->conninfo);
         if (PQstatus(c) == CONNECTION_OK) {
             if (gc->flags & SY_GC_ASYNC_COMMIT) exec_ok(c, "SET synchronous_commit = off");
             return c;
         }
-        if (attempt % 20 == 0)
-            sy_log(SY_LOG_WARN, "gc", NULL, "writer could not connect", "error", PQerrorMessage(c));
+        if (attempt == 0) sy_log(SY_LOG_WARN, "gc", NULL, "writer could not connect", "error", PQerrorMessage(c));
         PQfinish(c);
         usleep(100000);
     }
@@ -104,7 +105,7 @@ static PGconn *writer_connect(sy_gc_t *gc)
 static void *writer_main(void *u)
 {
     sy_gc_t *gc = u;
-    PGconn *c = writer_connect(gc);
+    PGconn *c = NULL; /* connected on the first batch */
     job_t **batch = sy_malloc(sizeof(job_t *) * (size_t)gc->max_batch);
     for (;;) {
         pthread_mutex_lock(&gc->mu);
