@@ -176,3 +176,143 @@ class LambdaSync(LambdaBase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class LambdaAsync(LambdaBase):
+    def queue(self, sqs, name, **attrs):
+        url = sqs.create_queue(QueueName=name, Attributes={k: str(v) for k, v in attrs.items()})["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        return url, arn
+
+    def test_async_retries_and_destinations(self):
+        sqs, lam = self.client("sqs"), self.client("lambda")
+        ok_url, ok_arn = self.queue(sqs, "ok-dest")
+        bad_url, bad_arn = self.queue(sqs, "fail-dest")
+        self.worker(so("echo", "echo"), so("fail", "fail"))
+        self.wait_hosted(lam, "fail")
+        self.wait_hosted(lam, "echo")
+        for fn in ("echo", "fail"):
+            lam.put_function_event_invoke_config(
+                FunctionName=fn, MaximumRetryAttempts=2,
+                DestinationConfig={"OnSuccess": {"Destination": ok_arn}, "OnFailure": {"Destination": bad_arn}})
+        with self.assertRaises(Exception) as cm:
+            lam.put_function_event_invoke_config(
+                FunctionName="echo", DestinationConfig={
+                    "OnFailure": {"Destination": "arn:aws:sns:us-east-1:000000000000:t"}})
+        self.assertIn("ValidationException", str(cm.exception))
+        cfg = lam.get_function_event_invoke_config(FunctionName="fail")
+        self.assertEqual(cfg["MaximumRetryAttempts"], 2)
+        time.sleep(1.1)  # config cache
+        r = lam.invoke(FunctionName="echo", InvocationType="Event", Payload=b'{"n": 1}')
+        self.assertEqual(r["StatusCode"], 202)
+        t0 = time.monotonic()
+        lam.invoke(FunctionName="fail", InvocationType="Event", Payload=b'{"n": 2}')
+        okr = self.receive_all(sqs, ok_url, 1)
+        self.assertEqual(len(okr), 1)
+        self.assertEqual(okr[0]["requestContext"]["condition"], "Success")
+        self.assertEqual(okr[0]["requestPayload"], {"n": 1})
+        self.assertEqual(okr[0]["responsePayload"], {"n": 1})
+        bad = self.receive_all(sqs, bad_url, 1, timeout=40)
+        self.assertEqual(len(bad), 1)
+        elapsed = time.monotonic() - t0
+        rec = bad[0]
+        self.assertEqual(rec["requestContext"]["condition"], "RetriesExhausted")
+        self.assertEqual(rec["requestContext"]["approximateInvokeCount"], 3)
+        self.assertEqual(rec["responseContext"]["functionError"], "Unhandled")
+        self.assertEqual(rec["responsePayload"]["errorType"], "ValidationError")
+        self.assertGreaterEqual(elapsed, 2.5)  # 1 min + 2 min, scaled by 60
+        # 3 attempts in the worker's log
+        self.assertEqual(self._procs[-1].log_text().count("failing on purpose"), 3)
+
+    def test_worker_kill9_mid_invocation(self):
+        sqs, lam = self.client("sqs"), self.client("lambda")
+        ok_url, ok_arn = self.queue(sqs, "ok-dest")
+        w = self.worker(so("slow", "slow", timeout=10))
+        self.wait_hosted(lam, "slow")
+        lam.update_function_configuration(FunctionName="slow", Timeout=10)
+        lam.put_function_event_invoke_config(FunctionName="slow",
+                                             DestinationConfig={"OnSuccess": {"Destination": ok_arn}})
+        time.sleep(1.1)
+        lam.invoke(FunctionName="slow", InvocationType="Event", Payload=b'{"sleep_ms": 2000}')
+        self.assertEventually(lambda: self.metric("switchyard_worker_inflight") >= 1, 10)
+        w.kill9()
+        self.worker(so("slow", "slow", timeout=10))
+        got = self.receive_all(sqs, ok_url, 1, timeout=40)
+        self.assertEqual(len(got), 1)
+        self.assertGreaterEqual(got[0]["responsePayload"]["attempt"], 2)
+
+    def test_broker_kill9_loses_nothing(self):
+        sqs, lam = self.client("sqs"), self.client("lambda")
+        ok_url, ok_arn = self.queue(sqs, "ok-dest")
+        self.worker(so("echo", "echo", concurrency=4))
+        self.wait_hosted(lam, "echo")
+        lam.put_function_event_invoke_config(FunctionName="echo",
+                                             DestinationConfig={"OnSuccess": {"Destination": ok_arn}})
+        time.sleep(1.1)
+        n = 200
+        for i in range(n):
+            lam.invoke(FunctionName="echo", InvocationType="Event", Payload=json.dumps({"i": i}).encode())
+        self.broker.kill9()
+        self.broker.start()
+        sqs, lam = self.client("sqs"), self.client("lambda")
+        got = self.receive_all(sqs, ok_url, n, timeout=90)
+        self.assertEqual({g["requestPayload"]["i"] for g in got}, set(range(n)))
+
+    def metric(self, name):
+        body = self.broker.http("GET", "/metrics")[2].decode()
+        for line in body.splitlines():
+            if line.startswith(name + " ") or line.startswith(name + "{"):
+                return float(line.split()[-1])
+        return 0
+
+    def test_sqs_event_source_partial_failures(self):
+        sqs, lam = self.client("sqs"), self.client("lambda")
+        dlq_url, dlq_arn = self.queue(sqs, "src-dlq")
+        url, arn = self.queue(sqs, "src", VisibilityTimeout=1,
+                              RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}))
+        self.worker(so("consume", "sqs_partial", concurrency=4))
+        self.worker(so("consume", "sqs_partial", concurrency=4))
+        self.wait_hosted(lam, "consume")
+        n, failing = 10000, 0
+        for b in range(n // 10):
+            entries = []
+            for k in range(10):
+                i = b * 10 + k
+                body = "fail-%d" % i if i % 50 == 0 else "ok-%d" % i
+                failing += i % 50 == 0
+                entries.append({"Id": str(k), "MessageBody": body})
+            sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        m = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consume", BatchSize=100,
+                                            MaximumBatchingWindowInSeconds=1,
+                                            FunctionResponseTypes=["ReportBatchItemFailures"])
+        self.assertEqual(lam.get_event_source_mapping(UUID=m["UUID"])["BatchSize"], 100)
+        self.assertEqual(len(lam.list_event_source_mappings(FunctionName="consume")["EventSourceMappings"]), 1)
+
+        def counts(u):
+            a = sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["All"])["Attributes"]
+            return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+        self.assertEventually(lambda: counts(url) == 0 and counts(dlq_url) == failing, 90, interval=1)
+        lam.delete_event_source_mapping(UUID=m["UUID"])
+
+    def test_step_functions_task(self):
+        lam, sfn = self.client("lambda"), self.client("stepfunctions")
+        self.worker(so("echo", "echo"), so("fail", "fail"))
+        self.wait_hosted(lam, "echo")
+        self.wait_hosted(lam, "fail")
+        arn = "arn:aws:lambda:us-east-1:000000000000:function:"
+        d = {"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": arn + "echo", "Next": "B"},
+            "B": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+                  "Parameters": {"FunctionName": "fail", "Payload.$": "$"},
+                  "Catch": [{"ErrorEquals": ["ValidationError"], "Next": "C", "ResultPath": "$.err"}],
+                  "End": True},
+            "C": {"Type": "Pass", "End": True}}}
+        sm = sfn.create_state_machine(name="m", definition=json.dumps(d),
+                                      roleArn="arn:aws:iam::000000000000:role/r")["stateMachineArn"]
+        ex = sfn.start_execution(stateMachineArn=sm, input='{"x": 1}')["executionArn"]
+        desc = self.assertEventually(
+            lambda: (lambda r: r if r["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=ex)), 30)
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        out = json.loads(desc["output"])
+        self.assertEqual(out["x"], 1)
+        self.assertEqual(out["err"]["Error"], "ValidationError")
