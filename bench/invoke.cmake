@@ -7,3 +7,6 @@ target_link_libraries(bench_invoke PRIVATE ${SY_ALL_LIBS} PkgConfig::ZMQ PkgConf
 if(TARGET sy_test_handler)
   add_dependencies(bench_invoke sy_test_handler switchyard)
 endif()
+# bench_invoke_api: the Lambda API through HTTP (bench/run-invoke-api.sh).
+add_executable(bench_invoke_api ${CMAKE_SOURCE_DIR}/bench/invoke_api.c)
+target_link_libraries(bench_invoke_api PRIVATE Threads::Threads)

@@ -88,6 +88,12 @@ typedef int (*sy_bus_invoke_fn)(sy_ctx_t *ctx, PGconn *c, const sy_bus_invocatio
 /* Set the invoker (NULL: function targets fail with ERROR_CODE
  * "Lambda.ServiceException" and are retried, then dead-lettered). */
 void sy_bus_set_function_invoker(sy_ctx_t *ctx, sy_bus_invoke_fn fn, void *udata);
+/* Put one event on `bus` (a name or an event-bus ARN) inside the caller's
+ * open transaction on c: matched and routed like PutEvents, committed with
+ * the caller. Used for Lambda destinations naming a bus. */
+int sy_bus_put_event(sy_ctx_t *ctx, PGconn *c, const char *bus, const char *source, const char *detail_type,
+                     const char *detail_json, sy_err_t *err);
+
 /* The built-in test invoker (SWITCHYARD_BUS_TEST_INVOKER=1): a function whose
  * name contains "fail" fails with "Lambda.ServiceException"; any other
  * function NAME has its payload sent to the SQS queue "NAME-calls" (if it

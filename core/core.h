@@ -107,6 +107,8 @@ typedef struct {
     char *credentials;   /* file of "AKID SECRET" lines; NULL: accept any */
     char *worker_keys;   /* dir of allowed worker public keys (CurveZMQ) */
     char *public_url;    /* base URL used in QueueUrls; NULL: from Host header */
+    char *worker_secret_key_file; /* broker CurveZMQ secret key; NULL: no Curve */
+    int worker_insecure; /* 1: plain TCP for workers beyond loopback */
     int db_pool_size;
     double time_scale;   /* test clock: >1 fast-forwards waits and timers */
     int max_body_bytes;
@@ -194,6 +196,10 @@ void sy_metric_inc(const char *name, const char *labels, double v);
 void sy_metric_set(const char *name, const char *labels, double v); /* gauge */
 void sy_metric_observe(const char *name, const char *labels, double seconds); /* histogram */
 void sy_metrics_render(sy_buf_t *out); /* Prometheus text format */
+/* A collector runs before every /metrics render (e.g. to publish gauges
+ * owned by another module). Register at start-up; at most 8. */
+void sy_metrics_add_collector(void (*fn)(void *u), void *u);
+void sy_metrics_remove_collector(void (*fn)(void *u), void *u);
 
 /* ------------------------------------------------------------------- HTTP */
 typedef enum { SY_PROTO_QUERY = 1, SY_PROTO_JSON10, SY_PROTO_JSON11, SY_PROTO_REST } sy_proto_t;

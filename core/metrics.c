@@ -226,8 +226,39 @@ static void render_histogram(sy_buf_t *out, const series_t *s)
     sy_buf_printf(out, " %llu\n", (unsigned long long)cum);
 }
 
+/* collectors: registered at start-up, run before each render */
+typedef struct {
+    void (*fn)(void *u);
+    void *u;
+} collector_t;
+static collector_t collectors[8]; /* guarded by collect_lock */
+static pthread_mutex_t collect_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void sy_metrics_add_collector(void (*fn)(void *u), void *u)
+{
+    pthread_mutex_lock(&collect_lock);
+    for (size_t i = 0; i < sizeof collectors / sizeof collectors[0]; i++)
+        if (!collectors[i].fn) {
+            collectors[i] = (collector_t){fn, u};
+            break;
+        }
+    pthread_mutex_unlock(&collect_lock);
+}
+
+void sy_metrics_remove_collector(void (*fn)(void *u), void *u)
+{
+    pthread_mutex_lock(&collect_lock);
+    for (size_t i = 0; i < sizeof collectors / sizeof collectors[0]; i++)
+        if (collectors[i].fn == fn && collectors[i].u == u) collectors[i] = (collector_t){NULL, NULL};
+    pthread_mutex_unlock(&collect_lock);
+}
+
 void sy_metrics_render(sy_buf_t *out)
 {
+    pthread_mutex_lock(&collect_lock); /* held: a collector is never removed mid-call */
+    for (size_t i = 0; i < sizeof collectors / sizeof collectors[0]; i++)
+        if (collectors[i].fn) collectors[i].fn(collectors[i].u);
+    pthread_mutex_unlock(&collect_lock);
     pthread_mutex_lock(&reg_lock);
     size_t n = nseries;
     series_t **v = sy_malloc((n ? n : 1) * sizeof *v);

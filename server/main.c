@@ -71,6 +71,50 @@ static int cmd_migrate(int argc, char **argv)
     return rc;
 }
 
+/* The broker's CurveZMQ secret key: a bare Z85 line or czmq's
+ * `secret-key = "..."`. Returns 0 and out (41 bytes), or -1. */
+static int read_secret_key(const char *path, char out[41])
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return -1;
+    char line[512];
+    int rc = -1;
+    while (rc < 0 && fgets(line, sizeof line, f)) {
+        char *p = strstr(line, "secret-key");
+        if (p) {
+            p = strchr(p, '"');
+            if (!p) continue;
+            p++;
+        } else {
+            p = line;
+            while (*p == ' ' || *p == '\t') p++;
+            if (*p == '#') continue;
+        }
+        if (strlen(p) >= 40 && (p[40] == '"' || p[40] == '\n' || p[40] == '\r' || p[40] == 0 || p[40] == ' ')) {
+            memcpy(out, p, 40);
+            out[40] = 0;
+            rc = 0;
+        }
+    }
+    fclose(f);
+    return rc;
+}
+
+static int start_functions(sy_ctx_t *ctx, sy_err_t *err)
+{
+    char key[41];
+    sy_pool_opts_t o = {0};
+    if (ctx->cfg.worker_secret_key_file) {
+        if (read_secret_key(ctx->cfg.worker_secret_key_file, key) < 0)
+            return sy_err_set(err, SY_E_INVALID, 500, "ConfigError", "could not read a Z85 secret key from %s",
+                              ctx->cfg.worker_secret_key_file);
+        o.curve_secret_key = key;
+        o.keys_dir = ctx->cfg.worker_keys;
+    }
+    o.insecure = ctx->cfg.worker_insecure != 0;
+    return sy_lambda_start(ctx, ctx->cfg.worker_listen, &o, err);
+}
+
 static int wait_for_signal(void)
 {
     sigset_t set;
@@ -122,10 +166,15 @@ static int cmd_serve(int argc, char **argv)
         sy_log(SY_LOG_ERROR, "sfn", NULL, "could not start", "error", err.message);
         goto done;
     }
+    if (start_functions(&ctx, &err) < 0) {
+        sy_log(SY_LOG_ERROR, "lambda", NULL, "could not start", "error", err.message);
+        goto done;
+    }
     if (sy_bus_start(&ctx, &err) < 0) {
         sy_log(SY_LOG_ERROR, "events", NULL, "could not start", "error", err.message);
         goto done;
     }
+    sy_server_wire(&ctx);
     http = sy_http_new(&ctx, ctx.cfg.listen, &err);
     if (!http) {
         sy_log(SY_LOG_ERROR, "http", NULL, err.message);
@@ -144,6 +193,7 @@ done:
     if (queue_up) sy_queue_wake_all(&ctx); /* long polls return now */
     sy_http_destroy(&http);                /* stop accepting, finish in-flight */
     sy_bus_stop(&ctx);
+    sy_lambda_stop(&ctx);
     sy_sfn_stop(&ctx);
     if (queue_up) sy_queue_stop(&ctx);
     sy_gc_destroy(&ctx.gc);

@@ -23,5 +23,7 @@ int sy_pg_embed_start(const char *data_dir, char **conninfo_out, sy_err_t *err);
 void sy_pg_embed_stop(const char *data_dir);
 
 int sy_worker_main(int argc, char **argv);
+/* Connect the services' seams (server/wiring.c). */
+void sy_server_wire(sy_ctx_t *ctx);
 
 #endif

@@ -74,3 +74,40 @@ int extender(const sy_handler_ctx_t *ctx, const char *event, size_t len)
     ctx->respond(ctx, event, len);
     return 0;
 }
+
+/* An SQS event-source handler: reports every record whose body contains
+ * "fail" in batchItemFailures (ReportBatchItemFailures). */
+int sqs_partial(const sy_handler_ctx_t *ctx, const char *event, size_t len)
+{
+    (void)len;
+    size_t cap = 64, n = 0;
+    char *out = malloc(cap);
+    n += (size_t)snprintf(out, cap, "{\"batchItemFailures\":[");
+    int first = 1;
+    for (const char *p = strstr(event, "\"messageId\""); p; p = strstr(p + 1, "\"messageId\"")) {
+        const char *q = strchr(p + 11, '"');
+        if (!q) break;
+        const char *e = strchr(q + 1, '"');
+        if (!e) break;
+        const char *next = strstr(e, "\"messageId\"");
+        const char *body = strstr(e, "\"body\"");
+        const char *f = body ? strstr(body, "fail") : NULL;
+        if (f && (!next || f < next)) {
+            size_t idl = (size_t)(e - q - 1);
+            while (n + idl + 64 > cap) {
+                cap *= 2;
+                out = realloc(out, cap);
+            }
+            n += (size_t)snprintf(out + n, cap - n, "%s{\"itemIdentifier\":\"%.*s\"}", first ? "" : ",", (int)idl, q + 1);
+            first = 0;
+        }
+    }
+    while (n + 4 > cap) {
+        cap *= 2;
+        out = realloc(out, cap);
+    }
+    n += (size_t)snprintf(out + n, cap - n, "]}");
+    ctx->respond(ctx, out, n);
+    free(out);
+    return 0;
+}

@@ -1,0 +1,28 @@
+/* server/wiring.c - the composition root's seams between services:
+ * EventBridge function targets invoke functions through worker/, and
+ * Lambda destinations naming an event bus put through bus/. */
+#include "bus/bus.h"
+#include "server/server.h"
+#include "worker/worker.h"
+
+#include <stdlib.h>
+
+static int bus_invokes_function(sy_ctx_t *ctx, PGconn *c, const sy_bus_invocation_t *inv, void *udata,
+                                sy_err_t *err)
+{
+    (void)udata;
+    return sy_function_invoke_async(ctx, c, inv->function, inv->payload, inv->payload_len, NULL, err);
+}
+
+static int function_puts_on_bus(sy_ctx_t *ctx, PGconn *c, const char *bus_arn, const char *source,
+                                const char *detail_type, const char *detail_json, void *u, sy_err_t *err)
+{
+    (void)u;
+    return sy_bus_put_event(ctx, c, bus_arn, source, detail_type, detail_json, err);
+}
+
+void sy_server_wire(sy_ctx_t *ctx)
+{
+    if (!getenv("SWITCHYARD_BUS_TEST_INVOKER")) sy_bus_set_function_invoker(ctx, bus_invokes_function, NULL);
+    sy_function_set_bus_sink(ctx, function_puts_on_bus, NULL);
+}
