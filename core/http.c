@@ -220,7 +220,9 @@ static void not_routed(sy_req_t *req, sy_resp_t *resp, const char *target)
         sy_err_set(&err, SY_E_NOTFOUND, 404, "UnknownOperationException", "no route for %s %s", req->method,
                    req->path);
     }
-    sy_resp_error(resp, req, &err, "http://queue.amazonaws.com/doc/2012-11-05/");
+    const char *v = req->form ? sy_form_get(req->form, "Version") : NULL;
+    sy_resp_error(resp, req, &err, v && strcmp(v, "2010-03-31") == 0 ? "http://sns.amazonaws.com/doc/2010-03-31/"
+                                                                     : "http://queue.amazonaws.com/doc/2012-11-05/");
 }
 
 /* Decode the request into proto/service/action and call its handler. */
