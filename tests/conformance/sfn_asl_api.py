@@ -33,7 +33,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
 import harness  # noqa: E402
 
-ROLE = "arn:aws:iam::111111111111:role/snf_role_arn"
+ACCOUNT = "111111111111"  # the account of the recorded ARNs
+ROLE = "arn:aws:iam::%s:role/snf_role_arn" % ACCOUNT
 CASE_TIMEOUT = 600  # real seconds for one execution
 
 # recorded behaviour (prefix of the corpus's `behaviour`) -> handler symbol
@@ -178,7 +179,7 @@ def main():
     results = {}
     try:
         broker = harness.Broker(os.path.join(log_dir, "broker.log"), harness.pg_url(db), data_dir,
-                                extra_args=["--time-scale", str(a.time_scale)], env=env).start()
+                                extra_args=["--time-scale", str(a.time_scale), "--account-id", ACCOUNT], env=env).start()
         argv = [harness.BINARY, "worker", "--broker", broker.worker_endpoint, "--concurrency", "4",
                 "--timeout", "300"]
         for fn, sym in sorted(functions.items()):
