@@ -85,6 +85,24 @@ def events_of(history):
     return out
 
 
+def history_problem(events):
+    """Ids 1..N in order, previousEventId before the event, timestamps never
+    going back: properties of the stored history, not of the interpreter."""
+    last = None
+    for i, e in enumerate(events, 1):
+        if e["id"] != i:
+            return "event %d has id %s" % (i, e["id"])
+        if not 0 <= e.get("previousEventId", 0) < i:
+            return "event %d has previousEventId %s" % (i, e.get("previousEventId"))
+        ts = e.get("timestamp")
+        if ts is None:
+            return "event %d has no timestamp" % i
+        if last is not None and ts < last:
+            return "event %d timestamp %s before event %d's %s" % (i, ts, i - 1, last)
+        last = ts
+    return None
+
+
 def outcome_of(d):
     r = {"status": d["status"]}
     if d.get("output") is not None:
@@ -133,6 +151,9 @@ def run_case(sfn, idx, name, case):
             if not token:
                 break
         r["history"] = events_of(events)
+        bad = history_problem(events)
+        if bad:  # what the durable store must guarantee whatever the interpreter does
+            r["api_error"] = "history: " + bad
         return r
     except Exception as e:  # noqa: BLE001
         return {"api_error": "%s: %s" % (type(e).__name__, e)}
@@ -226,11 +247,13 @@ def main():
         print("ran %d cases through the API in %.1f s (time scale %g, %d at once)"
               % (len(run), time.monotonic() - t0, a.time_scale, a.jobs), flush=True)
     finally:
-        if worker and worker.running():
-            worker.terminate(30) or worker.kill9()
-        if broker and broker.running():
-            if broker.terminate(60) is None:
-                broker.kill9()
+        exits = []
+        for p in (worker, broker):
+            if p and p.running():
+                rc = p.terminate(60)
+                if rc is None:
+                    p.kill9()
+                exits.append((p.name, rc, p.log_path))
         harness.drop_database(db)
         shutil.rmtree(data_dir, ignore_errors=True)
     if a.only:  # cases not selected are reported as skipped
@@ -239,7 +262,12 @@ def main():
                 results[n] = {"skip": "not selected (--only %s)" % a.only}
     with open(results_path, "w") as fh:
         json.dump(results, fh)
-    return subprocess.call([a.compare, "results", a.corpus, results_path, str(a.min_pct)])
+    rc = subprocess.call([a.compare, "results", a.corpus, results_path, str(a.min_pct)])
+    for name, code, log in exits:  # a clean SIGTERM exit: no crash, no sanitizer report
+        if code != 0:
+            print("%s exited with %s after SIGTERM; log %s" % (name, code, log))
+            rc = rc or 1
+    return rc
 
 
 if __name__ == "__main__":
