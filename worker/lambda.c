@@ -297,6 +297,23 @@ static void express_done(const sy_invoke_result_t *res, void *u)
     free(x);
 }
 
+/* The request body: lambda:invoke sends a string Payload as the raw body
+ * (AWS's SDK does: Payload "0.0" invokes with the number 0.0); a legacy
+ * function ARN gets the state's effective input as JSON. */
+static char *invocation_payload(const sy_sfn_invocation_t *inv)
+{
+    bool invoke = inv->resource && strncmp(inv->resource, "arn:aws:states:::lambda:invoke", 30) == 0;
+    if (invoke && json_is_string(inv->payload)) {
+        const char *text = json_string_value(inv->payload);
+        json_t *parsed = json_loads(text, JSON_DECODE_ANY, NULL);
+        if (parsed) {
+            json_decref(parsed);
+            return sy_strdup(text);
+        }
+    }
+    return sy_json_dumps(inv->payload);
+}
+
 static int sfn_invoker(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv, void *udata, sy_err_t *err)
 {
     lm_svc_t *s = udata;
@@ -304,7 +321,7 @@ static int sfn_invoker(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv,
     if (lm_function_name(inv->function, name) < 0)
         return sy_err_set(err, SY_E_INVALID, 400, "Lambda.InvalidParameterValueException", "invalid function name: %s",
                           inv->function);
-    char *payload = sy_json_dumps(inv->payload);
+    char *payload = invocation_payload(inv);
     int rc;
     if (inv->express || !c) {
         lm_fn_t f;
@@ -328,6 +345,15 @@ static int sfn_invoker(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv,
         rc = sy_function_invoke_async(ctx, c, name, payload, strlen(payload), &r, err);
     }
     free(payload);
+    if (rc == SY_E_NOTFOUND && err && !strcmp(err->code, "ResourceNotFoundException")) {
+        /* the Lambda SDK exception's text, as Step Functions reports it */
+        char rid[37];
+        sy_uuid4(rid);
+        snprintf(err->message, sizeof err->message,
+                 "Function not found: arn:aws:lambda:%s:%s:function:%s:$LATEST (Service: AWSLambda; Status Code: 404; "
+                 "Error Code: ResourceNotFoundException; Request ID: %s; Proxy: null)",
+                 ctx->cfg.region, ctx->cfg.account_id, name, rid);
+    }
     if (rc < 0 && rc != SY_E_DB && err && strncmp(err->code, "Lambda.", 7) != 0) {
         char code[96];
         snprintf(code, sizeof code, "Lambda.%.80s", err->code);

@@ -133,7 +133,10 @@ static void get_function(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char
             return sy_resp_error(resp, req, &err, NULL);
     }
     json_t *cfg = lm_function_config_json(s->ctx, &row);
-    if (!full) return reply(resp, req, 200, cfg);
+    if (!full) {
+        lm_row_clear(&row); /* was leaked by every GetFunctionConfiguration/Update* answer */
+        return reply(resp, req, 200, cfg);
+    }
     json_t *o = json_pack("{s:o,s:{s:s,s:s}}", "Configuration", cfg, "Code", "RepositoryType", "S3", "Location", "");
     if (row.reserved >= 0)
         json_object_set_new(o, "Concurrency", json_pack("{s:i}", "ReservedConcurrentExecutions", row.reserved));

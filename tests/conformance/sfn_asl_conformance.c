@@ -1,6 +1,8 @@
 /* ASL conformance runner.
  *   sfn_asl_conformance exec DIR MIN_PASS_PCT      -- execution corpus
  *   sfn_asl_conformance validate DIR MIN_INVALID_PCT -- validator corpus
+ *   sfn_asl_conformance results DIR RESULTS.json MIN_PASS_PCT
+ *       -- outcomes recorded through the real API by sfn_asl_api.py
  * Prints "N passed, N failed, N skipped", failures grouped by feature and
  * every skip with its reason; exits 1 below the threshold. */
 #include "sfn_runner.h"
@@ -197,91 +199,56 @@ static sy_sfn_exec_t *drive(run_t *r, const sy_sfn_def_t *def)
     return NULL;
 }
 
-static bool cmp_cause(const json_t *exp, const char *act, const json_t *ignore)
-{
-    json_t *cj = json_object_get(exp, "cause_json");
-    if (cj) {
-        json_t *a = act ? json_loads(act, 0, NULL) : NULL;
-        bool ok = a && json_equal(json_object_get(cj, "errorType"), json_object_get(a, "errorType")) &&
-                  json_equal(json_object_get(cj, "errorMessage"), json_object_get(a, "errorMessage"));
-        json_decref(a);
-        return ok;
-    }
-    json_t *c = json_object_get(exp, "cause");
-    if (!c || json_is_null(c))
-        return act == NULL;
-    size_t i;
-    json_t *e;
-    json_array_foreach(ignore, i, e) if (!strncmp(json_string_value(e), "$.cause", 7)) return act != NULL;
-    return act && cmp_string(json_string_value(c), act);
-}
-
 static bool check(run_t *r, sy_sfn_exec_t *x, char *why, size_t wl)
 {
-    const json_t *exp = json_object_get(r->c, "expected");
-    const char *es = json_string_value(json_object_get(exp, "status"));
-    json_t *ign = json_array();
-    size_t i;
-    json_t *e;
-    json_array_foreach(json_object_get(r->c, "ignore_paths"), i, e)
-    {
-        char p[512];
-        snprintf(p, sizeof p, "%s", json_string_value(e));
-        char *sp = strchr(p, ' ');
-        if (sp)
-            *sp = 0;
-        json_t *norm = NULL;
-        char *err = NULL;
-        (void)norm;
-        (void)err;
-        /* $.a.b -> $['a']['b'] */
-        char out[600] = "$";
-        for (char *tok = strtok(p + 1, "."); tok; tok = strtok(NULL, ".")) {
-            size_t l = strlen(out);
-            snprintf(out + l, sizeof out - l, "['%s']", tok);
-        }
-        json_array_append_new(ign, json_string(out));
-    }
-    bool ok = false;
-    const char *as = status_name(sy_sfn_exec_status(x));
-    if (strcmp(es, as)) {
-        snprintf(why, wl, "status %s, expected %s (error %s: %.200s)", as, es,
-                 sy_sfn_exec_error(x) ? sy_sfn_exec_error(x) : "-", sy_sfn_exec_cause(x) ? sy_sfn_exec_cause(x) : "-");
-    } else if (!strcmp(es, "SUCCEEDED") &&
-               !cmp_json(json_object_get(exp, "output"), sy_sfn_exec_output(x), "$['output']", ign)) {
-        char *s = json_dumps(sy_sfn_exec_output(x), JSON_COMPACT | JSON_ENCODE_ANY);
-        snprintf(why, wl, "output differs: %.300s", s);
-        free(s);
-    } else if (!strcmp(es, "FAILED") && !json_is_null(json_object_get(exp, "error")) &&
-               !cmp_string(json_string_value(json_object_get(exp, "error")) ? json_string_value(json_object_get(exp, "error")) : "",
-                           sy_sfn_exec_error(x) ? sy_sfn_exec_error(x) : "")) {
-        snprintf(why, wl, "error %s", sy_sfn_exec_error(x) ? sy_sfn_exec_error(x) : "(none)");
-    } else if (!strcmp(es, "FAILED") && !cmp_cause(exp, sy_sfn_exec_cause(x), ign)) {
-        snprintf(why, wl, "cause differs: %.300s", sy_sfn_exec_cause(x) ? sy_sfn_exec_cause(x) : "(none)");
-    } else if (json_object_get(r->c, "history") &&
-               !cmp_history(json_object_get(r->c, "history"), r->hist, why, wl)) {
-        /* why set */
-    } else {
-        ok = true;
-    }
-    json_decref(ign);
-    return ok;
+    return cmp_outcome(r->c, status_name(sy_sfn_exec_status(x)), sy_sfn_exec_output(x), sy_sfn_exec_error(x),
+                       sy_sfn_exec_cause(x), r->hist, why, wl);
 }
 
-static const char *feature_of(const json_t *c)
+static void record_failure(json_t *fails, const json_t *c, const char *name, const char *why)
 {
-    json_t *f = json_object_get(c, "features");
-    size_t i;
-    json_t *e;
-    static const char *prio[] = {"state:Map", "state:Parallel", "state:Task", "state:Wait", "state:Choice",
-                                 "state:Fail", NULL};
-    for (const char **p = prio; *p; p++)
-        json_array_foreach(f, i, e) if (!strcmp(json_string_value(e), *p)) return *p;
-    json_array_foreach(f, i, e) if (!strncmp(json_string_value(e), "intrinsic:", 10)) return "intrinsic";
-    return json_string_value(json_array_get(f, 0)) ? json_string_value(json_array_get(f, 0)) : "other";
+    const char *feat = cmp_feature_of(c);
+    json_t *arr = json_object_get(fails, feat);
+    if (!arr) {
+        arr = json_array();
+        json_object_set_new(fails, feat, arr);
+    }
+    char *line = NULL;
+    if (asprintf(&line, "%s: %s", name, why) < 0)
+        abort();
+    json_array_append_new(arr, json_string(line));
+    free(line);
 }
 
-static int run_case(const char *path, json_t *fails, json_t *skips)
+/* api mode: the outcome the real-API driver recorded for this case. */
+static int api_outcome(run_t *r, const json_t *res, char *why, size_t wl)
+{
+    if (!res) {
+        snprintf(r->skip, sizeof r->skip, "no result from the API driver");
+        return 2;
+    }
+    const char *skip = json_string_value(json_object_get(res, "skip"));
+    if (skip) {
+        snprintf(r->skip, sizeof r->skip, "%s", skip);
+        return 2;
+    }
+    const char *broken = json_string_value(json_object_get(res, "api_error"));
+    if (broken) {
+        snprintf(why, wl, "API: %.700s", broken);
+        return 1;
+    }
+    const json_t *hist = json_object_get(res, "history");
+    json_t *ignored = NULL;
+    if (!hist) /* EXPRESS: no stored history, as in AWS */
+        hist = ignored = json_object_get(r->c, "history") ? json_deep_copy(json_object_get(r->c, "history")) : NULL;
+    bool ok = cmp_outcome(r->c, json_string_value(json_object_get(res, "status")), json_object_get(res, "output"),
+                          json_string_value(json_object_get(res, "error")),
+                          json_string_value(json_object_get(res, "cause")), hist, why, wl);
+    json_decref(ignored);
+    return ok ? 0 : 1;
+}
+
+static int run_case(const char *path, json_t *fails, json_t *skips, const json_t *results)
 {
     json_t *c = json_load_file(path, 0, NULL);
     const char *name = strrchr(path, '/') + 1;
@@ -299,6 +266,11 @@ static int run_case(const char *path, json_t *fails, json_t *skips)
         snprintf(r.skip, sizeof r.skip, "jsonata mode not supported");
     } else if (!strcmp(json_string_value(json_object_get(json_object_get(c, "expected"), "status")), "ABORTED")) {
         snprintf(r.skip, sizeof r.skip, "outcome comes from a StopExecution call by the test");
+    } else if (results) {
+        char why[800] = "";
+        res = api_outcome(&r, json_object_get(results, name), why, sizeof why);
+        if (res == 1)
+            record_failure(fails, c, name, why);
     } else {
         json_t *diags = NULL;
         sy_sfn_def_t *def = sy_sfn_def_parse(def_s, strlen(def_s), 0, &diags);
@@ -317,19 +289,8 @@ static int run_case(const char *path, json_t *fails, json_t *skips)
             sy_sfn_def_destroy(&def);
         }
         json_decref(diags);
-        if (res == 1) {
-            const char *feat = feature_of(c);
-            json_t *arr = json_object_get(fails, feat);
-            if (!arr) {
-                arr = json_array();
-                json_object_set_new(fails, feat, arr);
-            }
-            char *line = NULL;
-            if (asprintf(&line, "%s: %s", name, why) < 0)
-                abort();
-            json_array_append_new(arr, json_string(line));
-            free(line);
-        }
+        if (res == 1)
+            record_failure(fails, c, name, why);
     }
     if (res == 2)
         json_array_append_new(skips, json_pack("[s,s]", name, r.skip));
@@ -359,13 +320,13 @@ static json_t *list_dir(const char *dir)
     return files;
 }
 
-static int run_exec(const char *dir, double min_pct)
+static int run_exec(const char *dir, double min_pct, const json_t *results)
 {
     json_t *files = list_dir(dir), *fails = json_object(), *skips = json_array();
     int counts[3] = {0, 0, 0};
     size_t i;
     json_t *f;
-    json_array_foreach(files, i, f) counts[run_case(json_string_value(f), fails, skips)]++;
+    json_array_foreach(files, i, f) counts[run_case(json_string_value(f), fails, skips, results)]++;
     const char *k;
     json_t *arr;
     json_object_foreach(fails, k, arr)
@@ -437,6 +398,18 @@ int main(int argc, char **argv)
         return 2;
     }
     if (!strcmp(argv[1], "exec"))
-        return run_exec(argv[2], atof(argv[3]));
+        return run_exec(argv[2], atof(argv[3]), NULL);
+    if (!strcmp(argv[1], "results") && argc > 4) {
+        /* results DIR RESULTS.json MIN_PCT: outcomes recorded through the real API (sfn_asl_api.py) */
+        json_error_t je;
+        json_t *results = json_load_file(argv[3], 0, &je);
+        if (!results) {
+            fprintf(stderr, "could not read %s: %s\n", argv[3], je.text);
+            return 2;
+        }
+        int rc = run_exec(argv[2], atof(argv[4]), results);
+        json_decref(results);
+        return rc;
+    }
     return run_validate(argv[2], atof(argv[3]), argc > 4 ? atof(argv[4]) : 0);
 }

@@ -218,3 +218,89 @@ bool cmp_history(const json_t *exp, const json_t *act, char *why, size_t whylen)
     }
     return true;
 }
+
+/* The outcome rules of the corpus README: status, output, error, cause, history. */
+static bool cmp_cause(const json_t *exp, const char *act, const json_t *ignore)
+{
+    json_t *cj = json_object_get(exp, "cause_json");
+    if (cj) {
+        json_t *a = act ? json_loads(act, 0, NULL) : NULL;
+        bool ok = a && json_equal(json_object_get(cj, "errorType"), json_object_get(a, "errorType")) &&
+                  json_equal(json_object_get(cj, "errorMessage"), json_object_get(a, "errorMessage"));
+        json_decref(a);
+        return ok;
+    }
+    json_t *c = json_object_get(exp, "cause");
+    if (!c || json_is_null(c))
+        return act == NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach(ignore, i, e) if (!strncmp(json_string_value(e), "$.cause", 7)) return act != NULL;
+    return act && cmp_string(json_string_value(c), act);
+}
+
+bool cmp_outcome(const json_t *c, const char *as, const json_t *output, const char *error, const char *cause,
+                 const json_t *hist, char *why, size_t wl)
+{
+    const json_t *exp = json_object_get(c, "expected");
+    const char *es = json_string_value(json_object_get(exp, "status"));
+    json_t *ign = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(c, "ignore_paths"), i, e)
+    {
+        char p[512];
+        snprintf(p, sizeof p, "%s", json_string_value(e));
+        char *sp = strchr(p, ' ');
+        if (sp)
+            *sp = 0;
+        json_t *norm = NULL;
+        char *err = NULL;
+        (void)norm;
+        (void)err;
+        /* $.a.b -> $['a']['b'] */
+        char out[600] = "$";
+        for (char *tok = strtok(p + 1, "."); tok; tok = strtok(NULL, ".")) {
+            size_t l = strlen(out);
+            snprintf(out + l, sizeof out - l, "['%s']", tok);
+        }
+        json_array_append_new(ign, json_string(out));
+    }
+    bool ok = false;
+    if (strcmp(es, as)) {
+        snprintf(why, wl, "status %s, expected %s (error %s: %.200s)", as, es,
+                 error ? error : "-", cause ? cause : "-");
+    } else if (!strcmp(es, "SUCCEEDED") &&
+               !cmp_json(json_object_get(exp, "output"), output, "$['output']", ign)) {
+        char *s = json_dumps(output, JSON_COMPACT | JSON_ENCODE_ANY);
+        snprintf(why, wl, "output differs: %.300s", s);
+        free(s);
+    } else if (!strcmp(es, "FAILED") && !json_is_null(json_object_get(exp, "error")) &&
+               !cmp_string(json_string_value(json_object_get(exp, "error")) ? json_string_value(json_object_get(exp, "error")) : "",
+                           error ? error : "")) {
+        snprintf(why, wl, "error %s", error ? error : "(none)");
+    } else if (!strcmp(es, "FAILED") && !cmp_cause(exp, cause, ign)) {
+        snprintf(why, wl, "cause differs: %.300s", cause ? cause : "(none)");
+    } else if (json_object_get(c, "history") &&
+               !cmp_history(json_object_get(c, "history"), hist, why, wl)) {
+        /* why set */
+    } else {
+        ok = true;
+    }
+    json_decref(ign);
+    return ok;
+}
+
+const char *cmp_feature_of(const json_t *c)
+{
+    json_t *f = json_object_get(c, "features");
+    size_t i;
+    json_t *e;
+    static const char *prio[] = {"state:Map", "state:Parallel", "state:Task", "state:Wait", "state:Choice",
+                                 "state:Fail", NULL};
+    for (const char **p = prio; *p; p++)
+        json_array_foreach(f, i, e) if (!strcmp(json_string_value(e), *p)) return *p;
+    json_array_foreach(f, i, e) if (!strncmp(json_string_value(e), "intrinsic:", 10)) return "intrinsic";
+    return json_string_value(json_array_get(f, 0)) ? json_string_value(json_array_get(f, 0)) : "other";
+}
+
