@@ -174,10 +174,6 @@ class LambdaSync(LambdaBase):
         return 0
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class LambdaAsync(LambdaBase):
     def queue(self, sqs, name, **attrs):
         url = sqs.create_queue(QueueName=name, Attributes={k: str(v) for k, v in attrs.items()})["QueueUrl"]
@@ -316,3 +312,90 @@ class LambdaAsync(LambdaBase):
         out = json.loads(desc["output"])
         self.assertEqual(out["x"], 1)
         self.assertEqual(out["err"]["Error"], "ValidationError")
+
+
+class LambdaBrokerRestart(LambdaBase):
+    """Gap 1: a durable lease survives a broker restart. The handler runs
+    while the broker is kill -9'd and restarted; the worker reconnects, ACKs
+    with its lease token, and the new broker settles from the database:
+    the Step Functions task completes and the OnSuccess record is written,
+    with the handler having run exactly once."""
+
+    def fn_queue_rows(self, fn):
+        return int(harness.psql_value(
+            "SELECT count(*) FROM sy_messages m JOIN sy_queues q ON q.id = m.queue_id "
+            "WHERE q.name = '__fn_%s'" % fn, db=self.db))
+
+    def test_ack_after_broker_restart_settles_once(self):
+        sqs, lam, sfn = self.client("sqs"), self.client("lambda"), self.client("stepfunctions")
+        url = sqs.create_queue(QueueName="ok-dest")["QueueUrl"]
+        ok_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        w = self.worker(so("slow", "slow", timeout=30, concurrency=2), so("echo", "echo"))
+        self.wait_hosted(lam, "slow")
+        self.wait_hosted(lam, "echo")
+        lam.update_function_configuration(FunctionName="slow", Timeout=30)
+        lam.put_function_event_invoke_config(FunctionName="echo", MaximumRetryAttempts=0,
+                                             DestinationConfig={"OnSuccess": {"Destination": ok_arn}})
+        lam.put_function_event_invoke_config(FunctionName="slow", MaximumRetryAttempts=0,
+                                             DestinationConfig={"OnSuccess": {"Destination": ok_arn}})
+        time.sleep(1.1)  # config cache
+        d = {"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:slow",
+                  "ResultPath": "$.r", "End": True}}}
+        sm = sfn.create_state_machine(name="m", definition=json.dumps(d),
+                                      roleArn="arn:aws:iam::000000000000:role/r")["stateMachineArn"]
+        ex = sfn.start_execution(stateMachineArn=sm, input='{"sleep_ms": 5000, "via": "sfn"}')["executionArn"]
+        lam.invoke(FunctionName="slow", InvocationType="Event", Payload=b'{"sleep_ms": 5000, "via": "event"}')
+        self.assertEventually(lambda: w.log_text().count("slow handler started") == 2, 20)
+
+        self.broker.kill9()
+        self.broker.start()
+        sqs, lam, sfn = self.client("sqs"), self.client("lambda"), self.client("stepfunctions")
+
+        desc = self.assertEventually(
+            lambda: (lambda r: r if r["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=ex)), 60)
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        out = json.loads(desc["output"])
+        self.assertEqual(out["via"], "sfn")
+        self.assertEqual(out["r"]["attempt"], 1)
+        got = self.receive_all(sqs, url, 1, timeout=30)
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual(got[0]["requestContext"]["condition"], "Success")
+        self.assertEqual(got[0]["requestPayload"]["via"], "event")
+        self.assertEqual(got[0]["responsePayload"]["attempt"], 1)
+        self.assertEqual(self.fn_queue_rows("slow"), 0)  # settled: nothing left to run again
+        self.assertEqual(w.log_text().count("slow handler started"), 2)  # each ran exactly once
+        self.assertIn("lease recovered from the database", self.broker.log_text())
+        # the engine still works after the restart
+        lam.invoke(FunctionName="echo", InvocationType="Event", Payload=b'{"after": 1}')
+        got = self.receive_all(sqs, url, 1, timeout=30)
+        self.assertEqual(got[0]["responsePayload"], {"after": 1})
+
+    def test_stale_token_refused(self):
+        """An ACK whose lease was taken over (the message leased again) is
+        refused: the second lease's outcome is the one applied."""
+        sqs, lam = self.client("sqs"), self.client("lambda")
+        url = sqs.create_queue(QueueName="ok-dest")["QueueUrl"]
+        ok_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        w = self.worker(so("slow", "slow", timeout=10, concurrency=2))
+        self.wait_hosted(lam, "slow")
+        lam.update_function_configuration(FunctionName="slow", Timeout=10)
+        lam.put_function_event_invoke_config(FunctionName="slow", MaximumRetryAttempts=2,
+                                             DestinationConfig={"OnSuccess": {"Destination": ok_arn}})
+        time.sleep(1.1)
+        lam.invoke(FunctionName="slow", InvocationType="Event", Payload=b'{"sleep_ms": 3000}')
+        self.assertEventually(lambda: w.log_text().count("slow handler started") == 1, 20)
+        self.broker.kill9()
+        # the lease is taken over behind the worker's back: a new receipt
+        harness.psql("UPDATE sy_messages SET receipt = gen_random_uuid()::text, visible_at = now() + "
+                     "interval '1 hour' WHERE queue_id = (SELECT id FROM sy_queues WHERE name = '__fn_slow')",
+                     db=self.db)
+        self.broker.start()
+        self.assertEventually(lambda: "stale lease token refused" in self.broker.log_text(), 30)
+        self.assertEqual(self.fn_queue_rows("slow"), 1)  # not deleted by the stale ACK
+        r = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)
+        self.assertEqual(r.get("Messages", []), [])  # and no OnSuccess record
+
+
+if __name__ == "__main__":
+    unittest.main()
