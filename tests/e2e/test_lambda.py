@@ -4,6 +4,8 @@ test handlers (tests/worker/test_handler.c) and the tutorial shell bootstrap
 
 import json
 import os
+import re
+import subprocess
 import threading
 import time
 import unittest
@@ -395,6 +397,87 @@ class LambdaBrokerRestart(LambdaBase):
         self.assertEqual(self.fn_queue_rows("slow"), 1)  # not deleted by the stale ACK
         r = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)
         self.assertEqual(r.get("Messages", []), [])  # and no OnSuccess record
+
+
+
+class LambdaCurve(LambdaBase):
+    """Gap 2: `serve --worker-secret-key-file F --worker-keys DIR` with real
+    workers: an allowed key runs invocations; an unknown key, and a worker
+    without Curve, are refused, and both sides log why."""
+    START_BROKER = False
+
+    def keygen(self):
+        r = subprocess.run([harness.BINARY, "worker", "--keygen"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r)
+        keys = dict(re.findall(r'^(public-key|secret-key) = "(.{40})"$', r.stdout, re.M))
+        self.assertEqual(len(keys), 2, r.stdout)
+        return keys["public-key"], keys["secret-key"], r.stdout
+
+    def test_curve_allow_list(self):
+        d = self.tmpdir("keys")
+        broker_pub, _, broker_cert = self.keygen()
+        ok_pub, ok_sec, ok_cert = self.keygen()
+        bad_pub, bad_sec, _ = self.keygen()
+        bare_pub, bare_sec, _ = self.keygen()
+        secret_file = os.path.join(d, "broker.key_secret")
+        with open(secret_file, "w") as f:
+            f.write(broker_cert)  # czmq certificate lines: public-key and secret-key
+        allow = os.path.join(d, "allowed")
+        os.mkdir(allow)
+        with open(os.path.join(allow, "ok.key"), "w") as f:
+            f.write('# worker ok\npublic-key = "%s"\n' % ok_pub)
+        with open(os.path.join(allow, "bare.key"), "w") as f:
+            f.write(bare_pub + "\n")
+        with open(os.path.join(allow, "bad.key_secret"), "w") as f:
+            f.write('public-key = "%s"\nsecret-key = "%s"\n' % (bad_pub, bad_sec))  # ignored: a secret file
+        self.broker = self.start_broker(extra_args=("--worker-secret-key-file", secret_file, "--worker-keys", allow))
+        self.assertIn("allow-list", self.broker.log_text())
+
+        def curve(pub, sec):
+            return ["--broker-key", broker_pub, "--public-key", pub, "--secret-key", sec]
+        ok = self.start_worker("--broker", self.broker.worker_endpoint, *curve(ok_pub, ok_sec),
+                               "--function", so("echo", "echo"))
+        bare = self.start_worker("--broker", self.broker.worker_endpoint, "--function", so("bareecho", "echo"),
+                                 env={"SWITCHYARD_BROKER_KEY": broker_pub, "SWITCHYARD_WORKER_PUBLIC_KEY": bare_pub,
+                                      "SWITCHYARD_WORKER_SECRET_KEY": bare_sec})
+        bad = self.start_worker("--broker", self.broker.worker_endpoint, *curve(bad_pub, bad_sec),
+                                "--function", so("intruder", "echo"))
+        plain = self.start_worker("--broker", self.broker.worker_endpoint, "--function", so("plain", "echo"))
+        lam, sqs = self.client("lambda"), self.client("sqs")
+        self.wait_hosted(lam, "echo")
+        self.wait_hosted(lam, "bareecho")
+        r, out = self.invoke(lam, "echo", {"curve": True})
+        self.assertEqual(out, {"curve": True})
+        r, out = self.invoke(lam, "bareecho", {"bare": 1})
+        self.assertEqual(out, {"bare": 1})
+        # durable path over Curve too
+        url = sqs.create_queue(QueueName="ok-dest")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        lam.put_function_event_invoke_config(FunctionName="echo", DestinationConfig={"OnSuccess": {"Destination": arn}})
+        time.sleep(1.1)
+        lam.invoke(FunctionName="echo", InvocationType="Event", Payload=b'{"async": 1}')
+        got = self.receive_all(sqs, url, 1)
+        self.assertEqual(got[0]["responsePayload"], {"async": 1})
+
+        # the refused ones: logged on both sides, their functions never hosted
+        self.assertEventually(lambda: ("refused worker key" in self.broker.log_text()
+                                       and bad_pub in self.broker.log_text()), 20)
+        self.assertEventually(lambda: "broker refused this worker's key" in bad.log_text(), 20)
+        self.assertEventually(lambda: "handshake with broker failed" in plain.log_text(), 20)
+        with self.assertRaises(Exception) as cm:
+            lam.invoke(FunctionName="intruder", Payload=b"{}")
+        self.assertRegex(str(cm.exception), "ResourceNotFound|ResourceNotReady")
+        with self.assertRaises(Exception):
+            lam.invoke(FunctionName="plain", Payload=b"{}")
+        self.assertTrue(ok.running() and bad.running() and plain.running() and bare.running())
+        self.assertEqual(self.hosted_sessions(), 2)
+
+    def hosted_sessions(self):
+        body = self.broker.http("GET", "/metrics")[2].decode()
+        for line in body.splitlines():
+            if line.startswith("switchyard_worker_sessions"):
+                return int(float(line.split()[-1]))
+        return 0
 
 
 if __name__ == "__main__":
