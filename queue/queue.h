@@ -58,6 +58,12 @@ typedef struct {
 int sy_queue_lease(sy_ctx_t *ctx, const char *name, int max, int visibility_s, sy_msg_out_t *out, int *n,
                    sy_err_t *err);
 void sy_msg_out_clear(sy_msg_out_t *m);
+/* The message a receipt still leases, read and locked FOR UPDATE inside the
+ * caller's open transaction on c (e.g. to settle a lease whose context is
+ * not in memory). SY_E_NOTFOUND when the receipt is stale: the message was
+ * deleted or leased again since. */
+int sy_queue_tx_leased(sy_ctx_t *ctx, PGconn *c, const char *name, const char *receipt, sy_msg_out_t *out,
+                       sy_err_t *err);
 int sy_queue_delete_receipt(sy_ctx_t *ctx, const char *name, const char *receipt, sy_err_t *err);
 int sy_queue_change_visibility(sy_ctx_t *ctx, const char *name, const char *receipt, int visibility_s,
                                sy_err_t *err);

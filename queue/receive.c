@@ -42,6 +42,35 @@ void sy_msg_out_clear(sy_msg_out_t *m)
     memset(m, 0, sizeof *m);
 }
 
+int sy_queue_tx_leased(sy_ctx_t *ctx, PGconn *c, const char *name, const char *receipt, sy_msg_out_t *out,
+                       sy_err_t *err)
+{
+    memset(out, 0, sizeof *out);
+    sy_queue_t q;
+    int rc = store_queue_get(ctx, name, &q, err);
+    if (rc < 0) return rc;
+    receipt_job_t j;
+    memset(&j, 0, sizeof j);
+    leased_t l;
+    memset(&l, 0, sizeof l);
+    if (receipt_decode(receipt, &j.queue_id, &j.msg_id, j.token, sizeof j.token) < 0 || j.queue_id != q.id) {
+        rc = sy_err_set(err, SY_E_INVALID, 400, "ReceiptHandleIsInvalid", "invalid receipt handle");
+    } else if ((rc = store_leased_by_receipt(c, &j, &l, err)) == 0) {
+        out->id = l.id;
+        snprintf(out->message_id, sizeof out->message_id, "%s", l.uuid);
+        out->receipt = sy_strdup(receipt);
+        out->body = l.body;
+        l.body = NULL;
+        out->attrs = l.attrs;
+        l.attrs = NULL;
+        out->receive_count = l.receive_count;
+        out->sent_ms = l.sent_ms;
+    }
+    leased_clear(&l);
+    sy_queue_clear(&q);
+    return rc;
+}
+
 static int settle(sy_ctx_t *ctx, const char *name, const char *receipt, int vis, bool del, sy_err_t *err)
 {
     sy_queue_t q;

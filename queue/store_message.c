@@ -520,6 +520,29 @@ void store_delete_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
     sy_buf_free(&toks);
 }
 
+/* The row a receipt still leases, locked for the caller's transaction.
+ * SY_E_NOTFOUND when the receipt is stale (deleted or leased again). */
+int store_leased_by_receipt(PGconn *c, const receipt_job_t *j, leased_t *out, sy_err_t *err)
+{
+    char mid[24], qid[24];
+    snprintf(mid, sizeof mid, "%lld", (long long)j->msg_id);
+    snprintf(qid, sizeof qid, "%lld", (long long)j->queue_id);
+    const char *p[3] = {mid, qid, j->token};
+    PGresult *r = sy_pg_exec_prepared(
+        c, err, "sy_leased_by_receipt",
+        "SELECT m.id, m.msg_uuid::text, m.receipt, m.body, m.md5_body, m.md5_attrs, m.attrs::text, "
+        "  m.sys_attrs::text, m.receive_count, (extract(epoch from m.sent_at) * 1000)::bigint, "
+        "  (extract(epoch from m.first_receive_at) * 1000)::bigint, m.group_id, m.dedup_id, m.sender_id "
+        "FROM sy_messages m WHERE m.id = $1::bigint AND m.queue_id = $2::bigint AND m.receipt = $3 FOR UPDATE",
+        3, p);
+    if (!r) return SY_E_DB;
+    int rc = 0;
+    if (PQntuples(r) == 1) row_to_leased(r, 0, out);
+    else rc = sy_err_set(err, SY_E_NOTFOUND, 400, "ReceiptHandleIsInvalid", "stale receipt handle");
+    PQclear(r);
+    return rc;
+}
+
 int store_change_visibility(sy_ctx_t *ctx, receipt_job_t *jobs, int n, sy_err_t *err)
 {
     sy_buf_t mids, qids, toks, secs;

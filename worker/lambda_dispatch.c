@@ -221,6 +221,48 @@ static const char *attr_str(const json_t *attrs, const char *name)
     return sy_json_str(json_object_get(attrs, name), "StringValue");
 }
 
+/* The in-memory context of a leased async invocation, all of it from the
+ * message: the body is the event, the sy-reply attribute the Step Functions
+ * task to report to, the receive count the attempt. The token is
+ * self-describing ("A." + the queue's receipt handle, which encodes the
+ * queue, the message and the lease), so a broker that has lost the map
+ * (restart) rebuilds the same context from the row (lm_lease_recover). */
+lm_lease_t *lm_lease_of_message(const char *function, const char *queue, const sy_msg_out_t *m)
+{
+    lm_lease_t *l = sy_calloc(1, sizeof *l);
+    l->kind = 'A';
+    snprintf(l->function, sizeof l->function, "%s", function);
+    l->queue = sy_strdup(queue);
+    l->n = 1;
+    l->receipts = sy_calloc(1, sizeof(char *));
+    l->message_ids = sy_calloc(1, sizeof(char *));
+    l->receipts[0] = sy_strdup(m->receipt);
+    l->message_ids[0] = sy_strdup(m->message_id);
+    l->attempt = m->receive_count;
+    l->payload = sy_strdup(m->body ? m->body : "");
+    const char *reply = attr_str(m->attrs, LM_ATTR_REPLY);
+    if (reply) {
+        json_t *r = json_loads(reply, 0, NULL);
+        const char *e = sy_json_str(r, "e");
+        int64_t t = 0;
+        if (e && sy_json_int(r, "t", &t)) {
+            l->reply_exec = sy_strdup(e);
+            l->reply_task = t;
+        }
+        json_decref(r);
+    }
+    if (strlen(m->receipt) + 2 < sizeof l->token) {
+        snprintf(l->token, sizeof l->token, "A.%s", m->receipt);
+    } else { /* not recoverable after a restart: runs again then */
+        unsigned char raw[12];
+        char hex[25];
+        sy_random_bytes(raw, sizeof raw);
+        sy_hex(raw, sizeof raw, hex);
+        snprintf(l->token, sizeof l->token, "A#%s", hex);
+    }
+    return l;
+}
+
 /* Lease up to `room` async invocations of one function. Returns how many
  * were leased (a full lease means: call again). */
 static int dispatch_async(lm_svc_t *s, const char *name, int room)
@@ -234,43 +276,10 @@ static int dispatch_async(lm_svc_t *s, const char *name, int room)
     int n = 0;
     int vis = f.timeout_s + 10;
     if (sy_queue_lease(s->ctx, q, want, vis, msgs, &n, &err) < 0) n = 0;
-    char *ok_dest = NULL, *fail_dest = NULL;
-    if (n) lm_fn_destinations(s, name, &ok_dest, &fail_dest);
     int64_t now = sy_now_ms();
     for (int i = 0; i < n; i++) {
         sy_msg_out_t *m = &msgs[i];
-        const char *reply = attr_str(m->attrs, LM_ATTR_REPLY);
-        lm_lease_t *l = sy_calloc(1, sizeof *l);
-        l->kind = 'A';
-        snprintf(l->function, sizeof l->function, "%s", name);
-        l->queue = sy_strdup(q);
-        l->n = 1;
-        l->receipts = sy_calloc(1, sizeof(char *));
-        l->message_ids = sy_calloc(1, sizeof(char *));
-        l->receipts[0] = sy_strdup(m->receipt);
-        l->message_ids[0] = sy_strdup(m->message_id);
-        l->attempt = m->receive_count;
-        l->payload = sy_strdup(m->body);
-        if (reply) {
-            json_t *r = json_loads(reply, 0, NULL);
-            const char *e = sy_json_str(r, "e");
-            int64_t t = 0;
-            if (e && sy_json_int(r, "t", &t)) {
-                l->reply_exec = sy_strdup(e);
-                l->reply_task = t;
-            }
-            json_decref(r);
-        }
-        bool plain = !l->reply_exec && !ok_dest && !fail_dest;
-        if (strlen(m->receipt) + 3 < sizeof l->token)
-            snprintf(l->token, sizeof l->token, "A%c.%s", plain ? 'p' : 'r', m->receipt);
-        else {
-            unsigned char raw[12];
-            char hex[25];
-            sy_random_bytes(raw, sizeof raw);
-            sy_hex(raw, sizeof raw, hex);
-            snprintf(l->token, sizeof l->token, "A%c#%s", plain ? 'p' : 'r', hex);
-        }
+        lm_lease_t *l = lm_lease_of_message(name, q, m);
         if (!l->reply_exec && f.max_age_s > 0 && now - m->sent_ms > (int64_t)f.max_age_s * 1000) {
             lm_job_t *j = sy_calloc(1, sizeof *j);
             j->kind = 'e';
@@ -294,8 +303,6 @@ static int dispatch_async(lm_svc_t *s, const char *name, int room)
         if (sy_pool_offer(s->pool, name, &d, 1) < 0) free(d.payload);
         sy_msg_out_clear(m);
     }
-    free(ok_dest);
-    free(fail_dest);
     free(q);
     return n == want ? n : 0;
 }

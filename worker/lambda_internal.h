@@ -7,6 +7,7 @@
 
 #include "core/core.h"
 #include "worker/worker.h"
+#include "queue/queue.h"
 
 #define LM_QUEUE_PREFIX "__fn_"        /* internal queue of a function's async invocations */
 #define LM_NAME_MAX 64
@@ -51,6 +52,8 @@ typedef struct lm_lease {
     struct lm_lease *next;
 } lm_lease_t;
 void lm_lease_free(lm_lease_t *l);
+/* lambda_dispatch.c: the context of a leased async invocation, from its message */
+lm_lease_t *lm_lease_of_message(const char *function, const char *queue, const sy_msg_out_t *m);
 
 /* What a worker's ACK/RELEASE/EXTEND asks of the store, done off the pool
  * thread by the settle threads. */

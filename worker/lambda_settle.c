@@ -115,23 +115,63 @@ static void set_visibility(lm_svc_t *s, const char *queue, const char *receipt, 
     sy_queue_change_visibility(s->ctx, queue, receipt, secs, NULL);
 }
 
+/* A lease token the broker does not hold in memory (it restarted since the
+ * delivery, or the token is stale): rebuild its context from the message
+ * the receipt still leases, locked in c's transaction. NULL with *rc 0 when
+ * the receipt is stale or invalid (refused: nothing is applied). */
+static lm_lease_t *lease_recover(lm_svc_t *s, PGconn *c, const lm_job_t *j, const char *queue, const char *receipt,
+                                 int *rc, sy_err_t *err)
+{
+    sy_msg_out_t m;
+    sy_err_t e;
+    sy_err_clear(&e);
+    *rc = sy_queue_tx_leased(s->ctx, c, queue, receipt, &m, &e);
+    if (*rc == SY_E_DB) {
+        if (err) *err = e;
+        return NULL;
+    }
+    if (*rc < 0) {
+        sy_log(SY_LOG_INFO, "lambda", NULL, "stale lease token refused", "function", j->function, "error",
+               e.message);
+        sy_metric_inc("switchyard_lambda_stale_tokens_total", NULL, 1);
+        *rc = 0;
+        return NULL;
+    }
+    lm_lease_t *l = lm_lease_of_message(j->function, queue, &m);
+    sy_msg_out_clear(&m);
+    sy_log(SY_LOG_INFO, "lambda", l->message_ids[0], "lease recovered from the database", "function", j->function);
+    sy_metric_inc("switchyard_lambda_recovered_leases_total", NULL, 1);
+    return l;
+}
+
+/* Delete the leased message; *stale when the receipt no longer leases it
+ * (then nothing else may be applied). */
+static int delete_leased(lm_svc_t *s, PGconn *c, const char *queue, const char *receipt, bool *stale, sy_err_t *err)
+{
+    bool deleted = false;
+    int rc = sy_queue_tx_delete(s->ctx, c, queue, receipt, &deleted, err);
+    *stale = rc == 0 && !deleted;
+    if (*stale) sy_log(SY_LOG_INFO, "lambda", NULL, "stale lease token refused", "queue", queue);
+    return rc;
+}
+
 /* An async invocation ('A'). */
 static int settle_async(lm_svc_t *s, PGconn *c, lm_job_t *j, sy_err_t *err)
 {
     lm_lease_t *l = j->lease;
     char *q = l ? NULL : lm_queue_name(j->function);
     const char *queue = l ? l->queue : q;
-    const char *receipt = l ? l->receipts[0] : (j->token[2] == '.' ? j->token + 3 : NULL);
+    const char *receipt = l ? l->receipts[0] : (j->token[1] == '.' ? j->token + 2 : NULL);
     int rc = 0;
-    if (!receipt) goto done;
+    bool stale = false;
+    if (!receipt) goto done; /* a random token of a lost lease: the message returns with its visibility */
     if (j->kind == 'r' || j->kind == 'x') {
         set_visibility(s, queue, receipt, j->ms);
         goto done;
     }
-    if (!l) { /* a lease from before a broker restart: its context is gone */
-        if (j->kind == 'a' && j->ok && j->token[1] == 'p') rc = sy_queue_tx_delete(s->ctx, c, queue, receipt, NULL, err);
-        else set_visibility(s, queue, receipt, 0); /* run it again, with its context */
-        goto done;
+    if (!l) { /* a lease from before a broker restart: its context is in the row */
+        l = j->lease = lease_recover(s, c, j, queue, receipt, &rc, err);
+        if (!l) goto done;
     }
     lm_fn_t f;
     if (lm_fn_lookup(s, l->function, &f, err) < 0) { /* deleted: drop */
@@ -141,8 +181,9 @@ static int settle_async(lm_svc_t *s, PGconn *c, lm_job_t *j, sy_err_t *err)
     char *ok_dest = NULL, *fail_dest = NULL;
     lm_fn_destinations(s, l->function, &ok_dest, &fail_dest);
     if (l->reply_exec) {
-        rc = sy_queue_tx_delete(s->ctx, c, queue, receipt, NULL, err);
-        if (rc == 0 && j->kind == 'a' && j->ok) {
+        rc = delete_leased(s, c, queue, receipt, &stale, err);
+        if (rc == 0 && stale) { /* refused: the message was leased again */
+        } else if (rc == 0 && j->kind == 'a' && j->ok) {
             json_t *v = result_json(j);
             rc = sy_sfn_task_complete(s->ctx, c, l->reply_exec, l->reply_task, v, NULL, NULL, err);
             json_decref(v);
@@ -154,8 +195,8 @@ static int settle_async(lm_svc_t *s, PGconn *c, lm_job_t *j, sy_err_t *err)
         }
         if (rc == SY_E_NOTFOUND) rc = 0; /* the execution is gone */
     } else if (j->kind == 'a' && j->ok) {
-        rc = sy_queue_tx_delete(s->ctx, c, queue, receipt, NULL, err);
-        if (rc == 0 && ok_dest)
+        rc = delete_leased(s, c, queue, receipt, &stale, err);
+        if (rc == 0 && !stale && ok_dest)
             rc = lm_destination_send(s, c, ok_dest, l->function, true, l->message_ids[0], l->attempt, "Success",
                                      l->payload, j->result, false, err);
     } else if (j->kind == 'a' && l->attempt <= f.max_retries) {
@@ -163,9 +204,10 @@ static int settle_async(lm_svc_t *s, PGconn *c, lm_job_t *j, sy_err_t *err)
                l->function, "error_type", j->error_type ? j->error_type : "Unhandled");
         set_visibility(s, queue, receipt, (int64_t)retry_delay_s(s, l->attempt) * 1000);
     } else {
-        rc = sy_queue_tx_delete(s->ctx, c, queue, receipt, NULL, err);
+        rc = delete_leased(s, c, queue, receipt, &stale, err);
         char *eb = j->kind == 'e' ? NULL : error_body(j);
-        if (rc == 0 && fail_dest)
+        if (rc == 0 && stale) { /* refused: the message was leased again */
+        } else if (rc == 0 && fail_dest)
             rc = lm_destination_send(s, c, fail_dest, l->function, false, l->message_ids[0], l->attempt,
                                      j->kind == 'e' ? "EventAgeExceeded" : "RetriesExhausted", l->payload, eb,
                                      j->kind != 'e', err);

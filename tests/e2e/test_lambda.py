@@ -4,6 +4,8 @@ test handlers (tests/worker/test_handler.c) and the tutorial shell bootstrap
 
 import json
 import os
+import re
+import subprocess
 import threading
 import time
 import unittest
@@ -174,10 +176,6 @@ class LambdaSync(LambdaBase):
         return 0
 
 
-if __name__ == "__main__":
-    unittest.main()
-
-
 class LambdaAsync(LambdaBase):
     def queue(self, sqs, name, **attrs):
         url = sqs.create_queue(QueueName=name, Attributes={k: str(v) for k, v in attrs.items()})["QueueUrl"]
@@ -316,3 +314,171 @@ class LambdaAsync(LambdaBase):
         out = json.loads(desc["output"])
         self.assertEqual(out["x"], 1)
         self.assertEqual(out["err"]["Error"], "ValidationError")
+
+
+class LambdaBrokerRestart(LambdaBase):
+    """Gap 1: a durable lease survives a broker restart. The handler runs
+    while the broker is kill -9'd and restarted; the worker reconnects, ACKs
+    with its lease token, and the new broker settles from the database:
+    the Step Functions task completes and the OnSuccess record is written,
+    with the handler having run exactly once."""
+
+    def fn_queue_rows(self, fn):
+        return int(harness.psql_value(
+            "SELECT count(*) FROM sy_messages m JOIN sy_queues q ON q.id = m.queue_id "
+            "WHERE q.name = '__fn_%s'" % fn, db=self.db))
+
+    def test_ack_after_broker_restart_settles_once(self):
+        sqs, lam, sfn = self.client("sqs"), self.client("lambda"), self.client("stepfunctions")
+        url = sqs.create_queue(QueueName="ok-dest")["QueueUrl"]
+        ok_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        w = self.worker(so("slow", "slow", timeout=30, concurrency=2), so("echo", "echo"))
+        self.wait_hosted(lam, "slow")
+        self.wait_hosted(lam, "echo")
+        lam.update_function_configuration(FunctionName="slow", Timeout=30)
+        lam.put_function_event_invoke_config(FunctionName="echo", MaximumRetryAttempts=0,
+                                             DestinationConfig={"OnSuccess": {"Destination": ok_arn}})
+        lam.put_function_event_invoke_config(FunctionName="slow", MaximumRetryAttempts=0,
+                                             DestinationConfig={"OnSuccess": {"Destination": ok_arn}})
+        time.sleep(1.1)  # config cache
+        d = {"StartAt": "A", "States": {
+            "A": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:slow",
+                  "ResultPath": "$.r", "End": True}}}
+        sm = sfn.create_state_machine(name="m", definition=json.dumps(d),
+                                      roleArn="arn:aws:iam::000000000000:role/r")["stateMachineArn"]
+        ex = sfn.start_execution(stateMachineArn=sm, input='{"sleep_ms": 5000, "via": "sfn"}')["executionArn"]
+        lam.invoke(FunctionName="slow", InvocationType="Event", Payload=b'{"sleep_ms": 5000, "via": "event"}')
+        self.assertEventually(lambda: w.log_text().count("slow handler started") == 2, 20)
+
+        self.broker.kill9()
+        self.broker.start()
+        sqs, lam, sfn = self.client("sqs"), self.client("lambda"), self.client("stepfunctions")
+
+        desc = self.assertEventually(
+            lambda: (lambda r: r if r["status"] != "RUNNING" else None)(sfn.describe_execution(executionArn=ex)), 60)
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        out = json.loads(desc["output"])
+        self.assertEqual(out["via"], "sfn")
+        self.assertEqual(out["r"]["attempt"], 1)
+        got = self.receive_all(sqs, url, 1, timeout=30)
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual(got[0]["requestContext"]["condition"], "Success")
+        self.assertEqual(got[0]["requestPayload"]["via"], "event")
+        self.assertEqual(got[0]["responsePayload"]["attempt"], 1)
+        self.assertEqual(self.fn_queue_rows("slow"), 0)  # settled: nothing left to run again
+        self.assertEqual(w.log_text().count("slow handler started"), 2)  # each ran exactly once
+        self.assertIn("lease recovered from the database", self.broker.log_text())
+        # the engine still works after the restart
+        lam.invoke(FunctionName="echo", InvocationType="Event", Payload=b'{"after": 1}')
+        got = self.receive_all(sqs, url, 1, timeout=30)
+        self.assertEqual(got[0]["responsePayload"], {"after": 1})
+
+    def test_stale_token_refused(self):
+        """An ACK whose lease was taken over (the message leased again) is
+        refused: the second lease's outcome is the one applied."""
+        sqs, lam = self.client("sqs"), self.client("lambda")
+        url = sqs.create_queue(QueueName="ok-dest")["QueueUrl"]
+        ok_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        w = self.worker(so("slow", "slow", timeout=10, concurrency=2))
+        self.wait_hosted(lam, "slow")
+        lam.update_function_configuration(FunctionName="slow", Timeout=10)
+        lam.put_function_event_invoke_config(FunctionName="slow", MaximumRetryAttempts=2,
+                                             DestinationConfig={"OnSuccess": {"Destination": ok_arn}})
+        time.sleep(1.1)
+        lam.invoke(FunctionName="slow", InvocationType="Event", Payload=b'{"sleep_ms": 3000}')
+        self.assertEventually(lambda: w.log_text().count("slow handler started") == 1, 20)
+        self.broker.kill9()
+        # the lease is taken over behind the worker's back: a new receipt
+        harness.psql("UPDATE sy_messages SET receipt = gen_random_uuid()::text, visible_at = now() + "
+                     "interval '1 hour' WHERE queue_id = (SELECT id FROM sy_queues WHERE name = '__fn_slow')",
+                     db=self.db)
+        self.broker.start()
+        self.assertEventually(lambda: "stale lease token refused" in self.broker.log_text(), 30)
+        self.assertEqual(self.fn_queue_rows("slow"), 1)  # not deleted by the stale ACK
+        r = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1)
+        self.assertEqual(r.get("Messages", []), [])  # and no OnSuccess record
+
+
+
+class LambdaCurve(LambdaBase):
+    """Gap 2: `serve --worker-secret-key-file F --worker-keys DIR` with real
+    workers: an allowed key runs invocations; an unknown key, and a worker
+    without Curve, are refused, and both sides log why."""
+    START_BROKER = False
+
+    def keygen(self):
+        r = subprocess.run([harness.BINARY, "worker", "--keygen"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r)
+        keys = dict(re.findall(r'^(public-key|secret-key) = "(.{40})"$', r.stdout, re.M))
+        self.assertEqual(len(keys), 2, r.stdout)
+        return keys["public-key"], keys["secret-key"], r.stdout
+
+    def test_curve_allow_list(self):
+        d = self.tmpdir("keys")
+        broker_pub, _, broker_cert = self.keygen()
+        ok_pub, ok_sec, ok_cert = self.keygen()
+        bad_pub, bad_sec, _ = self.keygen()
+        bare_pub, bare_sec, _ = self.keygen()
+        secret_file = os.path.join(d, "broker.key_secret")
+        with open(secret_file, "w") as f:
+            f.write(broker_cert)  # czmq certificate lines: public-key and secret-key
+        allow = os.path.join(d, "allowed")
+        os.mkdir(allow)
+        with open(os.path.join(allow, "ok.key"), "w") as f:
+            f.write('# worker ok\npublic-key = "%s"\n' % ok_pub)
+        with open(os.path.join(allow, "bare.key"), "w") as f:
+            f.write(bare_pub + "\n")
+        with open(os.path.join(allow, "bad.key_secret"), "w") as f:
+            f.write('public-key = "%s"\nsecret-key = "%s"\n' % (bad_pub, bad_sec))  # ignored: a secret file
+        self.broker = self.start_broker(extra_args=("--worker-secret-key-file", secret_file, "--worker-keys", allow))
+        self.assertIn("allow-list", self.broker.log_text())
+
+        def curve(pub, sec):
+            return ["--broker-key", broker_pub, "--public-key", pub, "--secret-key", sec]
+        ok = self.start_worker("--broker", self.broker.worker_endpoint, *curve(ok_pub, ok_sec),
+                               "--function", so("echo", "echo"))
+        bare = self.start_worker("--broker", self.broker.worker_endpoint, "--function", so("bareecho", "echo"),
+                                 env={"SWITCHYARD_BROKER_KEY": broker_pub, "SWITCHYARD_WORKER_PUBLIC_KEY": bare_pub,
+                                      "SWITCHYARD_WORKER_SECRET_KEY": bare_sec})
+        bad = self.start_worker("--broker", self.broker.worker_endpoint, *curve(bad_pub, bad_sec),
+                                "--function", so("intruder", "echo"))
+        plain = self.start_worker("--broker", self.broker.worker_endpoint, "--function", so("plain", "echo"))
+        lam, sqs = self.client("lambda"), self.client("sqs")
+        self.wait_hosted(lam, "echo")
+        self.wait_hosted(lam, "bareecho")
+        r, out = self.invoke(lam, "echo", {"curve": True})
+        self.assertEqual(out, {"curve": True})
+        r, out = self.invoke(lam, "bareecho", {"bare": 1})
+        self.assertEqual(out, {"bare": 1})
+        # durable path over Curve too
+        url = sqs.create_queue(QueueName="ok-dest")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        lam.put_function_event_invoke_config(FunctionName="echo", DestinationConfig={"OnSuccess": {"Destination": arn}})
+        time.sleep(1.1)
+        lam.invoke(FunctionName="echo", InvocationType="Event", Payload=b'{"async": 1}')
+        got = self.receive_all(sqs, url, 1)
+        self.assertEqual(got[0]["responsePayload"], {"async": 1})
+
+        # the refused ones: logged on both sides, their functions never hosted
+        self.assertEventually(lambda: ("refused worker key" in self.broker.log_text()
+                                       and bad_pub in self.broker.log_text()), 20)
+        self.assertEventually(lambda: "broker refused this worker's key" in bad.log_text(), 20)
+        self.assertEventually(lambda: "handshake with broker failed" in plain.log_text(), 20)
+        with self.assertRaises(Exception) as cm:
+            lam.invoke(FunctionName="intruder", Payload=b"{}")
+        self.assertRegex(str(cm.exception), "ResourceNotFound|ResourceNotReady")
+        with self.assertRaises(Exception):
+            lam.invoke(FunctionName="plain", Payload=b"{}")
+        self.assertTrue(ok.running() and bad.running() and plain.running() and bare.running())
+        self.assertEqual(self.hosted_sessions(), 2)
+
+    def hosted_sessions(self):
+        body = self.broker.http("GET", "/metrics")[2].decode()
+        for line in body.splitlines():
+            if line.startswith("switchyard_worker_sessions"):
+                return int(float(line.split()[-1]))
+        return 0
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -40,6 +40,7 @@ int slow(const sy_handler_ctx_t *ctx, const char *event, size_t len)
     long ms = 100;
     const char *p = strstr(event, "\"sleep_ms\"");
     if (p && (p = strchr(p, ':'))) ms = strtol(p + 1, NULL, 10);
+    ctx->log(ctx, SY_HANDLER_LOG_INFO, "slow handler started");
     long long start = now_us();
     usleep((useconds_t)ms * 1000);
     char out[256];
