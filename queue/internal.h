@@ -117,6 +117,10 @@ int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s,
                   sy_err_t *err);
 int store_receive_one(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
                       sy_err_t *err);
+int store_receive_shared(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, const char *token,
+                         leased_t *out, int *n, sy_err_t *err);
+/* *out: *n rows, caller frees each (leased_clear) and the array */
+int store_leased_batch(PGconn *c, int64_t queue_id, const char *token, leased_t **out, int *n, sy_err_t *err);
 
 typedef struct {
     int64_t queue_id, msg_id;

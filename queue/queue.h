@@ -57,7 +57,19 @@ typedef struct {
 /* Lease up to max messages (visibility_s < 0: queue default) without waiting. */
 int sy_queue_lease(sy_ctx_t *ctx, const char *name, int max, int visibility_s, sy_msg_out_t *out, int *n,
                    sy_err_t *err);
+/* The same, every leased message taking the one receipt token `token`
+ * ([0-9a-f-], under 40 characters; e.g. 32 random hex digits): a batch
+ * named by its token (event-source mappings). Each message's receipt
+ * handle stays unique (it also encodes the message id). */
+int sy_queue_lease_shared(sy_ctx_t *ctx, const char *name, int max, int visibility_s, const char *token,
+                          sy_msg_out_t *out, int *n, sy_err_t *err);
 void sy_msg_out_clear(sy_msg_out_t *m);
+/* The messages the shared token still leases, in id order, locked FOR
+ * UPDATE inside the caller's open transaction on c. *out is an array of *n
+ * (clear each, free the array); *n 0 when the batch was settled or leased
+ * again since. */
+int sy_queue_tx_leased_batch(sy_ctx_t *ctx, PGconn *c, const char *name, const char *token, sy_msg_out_t **out,
+                             int *n, sy_err_t *err);
 /* The message a receipt still leases, read and locked FOR UPDATE inside the
  * caller's open transaction on c (e.g. to settle a lease whose context is
  * not in memory). SY_E_NOTFOUND when the receipt is stale: the message was

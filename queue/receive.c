@@ -4,8 +4,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-int sy_queue_lease(sy_ctx_t *ctx, const char *name, int max, int visibility_s, sy_msg_out_t *out, int *n,
-                   sy_err_t *err)
+static void msg_out_take(int64_t qid, leased_t *l, sy_msg_out_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->id = l->id;
+    snprintf(o->message_id, sizeof o->message_id, "%s", l->uuid);
+    o->receipt = receipt_encode(qid, l->id, l->receipt);
+    o->body = l->body;
+    l->body = NULL;
+    o->attrs = l->attrs;
+    l->attrs = NULL;
+    o->receive_count = l->receive_count;
+    o->sent_ms = l->sent_ms;
+    leased_clear(l);
+}
+
+static int lease(sy_ctx_t *ctx, const char *name, int max, int visibility_s, const char *token, sy_msg_out_t *out,
+                 int *n, sy_err_t *err)
 {
     *n = 0;
     if (max > 10) max = 10;
@@ -14,22 +29,48 @@ int sy_queue_lease(sy_ctx_t *ctx, const char *name, int max, int visibility_s, s
     if (rc < 0) return rc;
     leased_t got[10];
     int got_n = 0;
-    rc = store_receive(ctx, &q, max, visibility_s >= 0 ? visibility_s : q.visibility_s, got, &got_n, err);
-    for (int i = 0; i < got_n; i++) {
-        sy_msg_out_t *o = &out[i];
-        memset(o, 0, sizeof *o);
-        o->id = got[i].id;
-        snprintf(o->message_id, sizeof o->message_id, "%s", got[i].uuid);
-        o->receipt = receipt_encode(q.id, got[i].id, got[i].receipt);
-        o->body = got[i].body;
-        got[i].body = NULL;
-        o->attrs = got[i].attrs;
-        got[i].attrs = NULL;
-        o->receive_count = got[i].receive_count;
-        o->sent_ms = got[i].sent_ms;
-        leased_clear(&got[i]);
-    }
+    int vis = visibility_s >= 0 ? visibility_s : q.visibility_s;
+    if (token) rc = store_receive_shared(ctx, &q, max, vis, token, got, &got_n, err);
+    else rc = store_receive(ctx, &q, max, vis, got, &got_n, err);
+    for (int i = 0; i < got_n; i++) msg_out_take(q.id, &got[i], &out[i]);
     *n = got_n;
+    sy_queue_clear(&q);
+    return rc;
+}
+
+int sy_queue_lease(sy_ctx_t *ctx, const char *name, int max, int visibility_s, sy_msg_out_t *out, int *n,
+                   sy_err_t *err)
+{
+    return lease(ctx, name, max, visibility_s, NULL, out, n, err);
+}
+
+int sy_queue_lease_shared(sy_ctx_t *ctx, const char *name, int max, int visibility_s, const char *token,
+                          sy_msg_out_t *out, int *n, sy_err_t *err)
+{
+    *n = 0;
+    if (!token || !*token || strlen(token) >= sizeof((receipt_job_t *)0)->token ||
+        strspn(token, "0123456789abcdef-") != strlen(token))
+        return sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue", "invalid shared lease token");
+    return lease(ctx, name, max, visibility_s, token, out, n, err);
+}
+
+int sy_queue_tx_leased_batch(sy_ctx_t *ctx, PGconn *c, const char *name, const char *token, sy_msg_out_t **out,
+                             int *n, sy_err_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    sy_queue_t q;
+    int rc = store_queue_get(ctx, name, &q, err);
+    if (rc < 0) return rc;
+    leased_t *got = NULL;
+    int got_n = 0;
+    rc = store_leased_batch(c, q.id, token, &got, &got_n, err);
+    if (rc == 0 && got_n) {
+        *out = sy_calloc((size_t)got_n, sizeof **out);
+        for (int i = 0; i < got_n; i++) msg_out_take(q.id, &got[i], &(*out)[i]);
+        *n = got_n;
+    }
+    free(got);
     sy_queue_clear(&q);
     return rc;
 }

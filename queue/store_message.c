@@ -234,6 +234,7 @@ static const char *SQL_LEASE_HEAD_FIFO =
     "c AS (SELECT id FROM sy_messages WHERE queue_id = $1 AND visible_at <= now() "
     "  AND sent_at > now() - make_interval(secs => $6::int) "
     "  AND group_id NOT IN (SELECT group_id FROM busy) ORDER BY id LIMIT $2 FOR UPDATE), ";
+/* the lease statement is HEAD, TAIL, the new receipt token, TAIL_END */
 static const char *SQL_LEASE_TAIL =
     "mv AS (DELETE FROM sy_messages m USING c WHERE m.id = c.id AND $4::int > 0 AND m.receive_count >= $4::int "
     "  RETURNING m.*), "
@@ -242,11 +243,18 @@ static const char *SQL_LEASE_TAIL =
     "  SELECT $5::bigint, now(), sent_at, receive_count, first_receive_at, msg_uuid, group_id, dedup_id, sender_id, "
     "  queue_id, md5_body, md5_attrs, attrs, sys_attrs, body FROM mv RETURNING 1) "
     "UPDATE sy_messages m SET visible_at = now() + make_interval(secs => $3), receive_count = m.receive_count + 1, "
-    "  first_receive_at = coalesce(m.first_receive_at, now()), receipt = gen_random_uuid()::text "
-    "FROM c WHERE m.id = c.id AND NOT ($4::int > 0 AND m.receive_count >= $4::int) "
+    "  first_receive_at = coalesce(m.first_receive_at, now()), receipt = ";
+static const char *SQL_LEASE_TAIL_END =
+    " FROM c WHERE m.id = c.id AND NOT ($4::int > 0 AND m.receive_count >= $4::int) "
     "RETURNING m.id, m.msg_uuid::text, m.receipt, m.body, m.md5_body, m.md5_attrs, m.attrs::text, "
     "  m.sys_attrs::text, m.receive_count, (extract(epoch from m.sent_at) * 1000)::bigint, "
     "  (extract(epoch from m.first_receive_at) * 1000)::bigint, m.group_id, m.dedup_id, m.sender_id";
+
+static char *lease_sql(bool fifo, const char *receipt)
+{
+    return sy_asprintf("%s%s%s%s", fifo ? SQL_LEASE_HEAD_FIFO : SQL_LEASE_HEAD_STD, SQL_LEASE_TAIL, receipt,
+                       SQL_LEASE_TAIL_END);
+}
 
 static char *dup_or_null(PGresult *r, int row, int col)
 {
@@ -299,7 +307,8 @@ static int dlq_id(sy_ctx_t *ctx, const sy_queue_t *q, char out[24])
 }
 
 /* BEGIN, [lock the FIFO queue row], lease, COMMIT: one round trip. */
-static PGresult *lease_pipelined(PGconn *c, bool fifo, const char *sql, const char *const *p, sy_err_t *err)
+static PGresult *lease_pipelined(PGconn *c, bool fifo, const char *sql, int np, const char *const *p,
+                                 sy_err_t *err)
 {
     if (PQenterPipelineMode(c) != 1) {
         sy_err_set(err, SY_E_DB, 500, "InternalFailure", "could not enter pipeline mode");
@@ -310,7 +319,7 @@ static PGresult *lease_pipelined(PGconn *c, bool fifo, const char *sql, const ch
     PQsendQueryParams(c, "SET LOCAL synchronous_commit = off", 0, NULL, NULL, NULL, NULL, 0);
     if (fifo) /* serialize FIFO receives per queue across brokers */
         PQsendQueryParams(c, "SELECT 1 FROM sy_queues WHERE id = $1 FOR UPDATE", 1, NULL, p, NULL, NULL, 0);
-    PQsendQueryParams(c, sql, 6, NULL, p, NULL, NULL, 0);
+    PQsendQueryParams(c, sql, np, NULL, p, NULL, NULL, 0);
     PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
     PQpipelineSync(c);
     int nq = fifo ? 5 : 4, lease_idx = fifo ? 3 : 2;
@@ -372,7 +381,7 @@ static bool same_lease(const lease_job_t *a, const lease_job_t *b)
 
 static void lease_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
 {
-    char *sql = sy_asprintf("%s%s", SQL_LEASE_HEAD_STD, SQL_LEASE_TAIL);
+    char *sql = lease_sql(false, "gen_random_uuid()::text");
     bool *done = sy_calloc((size_t)n, sizeof(bool));
     for (int i = 0; i < n; i++) {
         if (done[i]) continue;
@@ -442,13 +451,13 @@ int store_receive_one(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibilit
     snprintf(maxrc, sizeof maxrc, "%d", has_dlq ? q->max_receive : 0);
     /* past MessageRetentionPeriod: never delivered, even before the sweeper removes it */
     const char *p[6] = {qid, lim, vis, maxrc, has_dlq ? dlq : NULL, ret};
-    char *sql = sy_asprintf("%s%s", q->fifo ? SQL_LEASE_HEAD_FIFO : SQL_LEASE_HEAD_STD, SQL_LEASE_TAIL);
+    char *sql = lease_sql(q->fifo, "gen_random_uuid()::text");
     PGconn *c = sy_pg_acquire(ctx->pool);
     if (!c) {
         free(sql);
         return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
     }
-    PGresult *r = lease_pipelined(c, q->fifo, sql, p, err);
+    PGresult *r = lease_pipelined(c, q->fifo, sql, 6, p, err);
     sy_pg_release(ctx->pool, c);
     free(sql);
     if (!r) return SY_E_DB;
@@ -456,6 +465,65 @@ int store_receive_one(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibilit
     /* UPDATE ... RETURNING does not keep c's ORDER BY: put a FIFO group's
      * messages back in send (id) order */
     if (*n > 1) qsort(out, (size_t)*n, sizeof *out, leased_by_id);
+    PQclear(r);
+    return 0;
+}
+
+/* A lease whose messages all take the same receipt token (an event-source
+ * mapping's batch: the token names the batch, so a broker that restarted
+ * finds it again with store_leased_batch). Not combined with other leases. */
+int store_receive_shared(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, const char *token,
+                         leased_t *out, int *n, sy_err_t *err)
+{
+    *n = 0;
+    char qid[24], lim[16], vis[16], maxrc[16], dlq[24], ret[16];
+    snprintf(qid, sizeof qid, "%lld", (long long)q->id);
+    snprintf(ret, sizeof ret, "%d", q->retention_s);
+    snprintf(lim, sizeof lim, "%d", max);
+    snprintf(vis, sizeof vis, "%d", visibility_s);
+    bool has_dlq = dlq_id(ctx, q, dlq);
+    snprintf(maxrc, sizeof maxrc, "%d", has_dlq ? q->max_receive : 0);
+    const char *p[7] = {qid, lim, vis, maxrc, has_dlq ? dlq : NULL, ret, token};
+    char *sql = lease_sql(q->fifo, "$7");
+    PGconn *c = sy_pg_acquire(ctx->pool);
+    if (!c) {
+        free(sql);
+        return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
+    }
+    /* FIFO: the queue row lock must share the lease's transaction */
+    PGresult *r = q->fifo ? lease_pipelined(c, true, sql, 7, p, err)
+                          : sy_pg_exec_prepared(c, err, "sy_lease_shared", sql, 7, p);
+    sy_pg_release(ctx->pool, c);
+    free(sql);
+    if (!r) return SY_E_DB;
+    for (int i = 0; i < PQntuples(r) && i < max; i++) row_to_leased(r, i, &out[(*n)++]);
+    if (*n > 1) qsort(out, (size_t)*n, sizeof *out, leased_by_id);
+    PQclear(r);
+    return 0;
+}
+
+/* The messages a shared receipt token still leases, in id order, locked for
+ * the caller's transaction. None when the batch was settled or leased
+ * again since. */
+int store_leased_batch(PGconn *c, int64_t queue_id, const char *token, leased_t **out, int *n, sy_err_t *err)
+{
+    *out = NULL;
+    *n = 0;
+    char qid[24];
+    snprintf(qid, sizeof qid, "%lld", (long long)queue_id);
+    const char *p[2] = {qid, token};
+    PGresult *r = sy_pg_exec_prepared(
+        c, err, "sy_leased_batch",
+        "SELECT m.id, m.msg_uuid::text, m.receipt, m.body, m.md5_body, m.md5_attrs, m.attrs::text, "
+        "  m.sys_attrs::text, m.receive_count, (extract(epoch from m.sent_at) * 1000)::bigint, "
+        "  (extract(epoch from m.first_receive_at) * 1000)::bigint, m.group_id, m.dedup_id, m.sender_id "
+        "FROM sy_messages m WHERE m.queue_id = $1::bigint AND m.receipt = $2 ORDER BY m.id FOR UPDATE",
+        2, p);
+    if (!r) return SY_E_DB;
+    int rows = PQntuples(r);
+    if (rows) *out = sy_calloc((size_t)rows, sizeof **out);
+    for (int i = 0; i < rows; i++) row_to_leased(r, i, &(*out)[i]);
+    *n = rows;
     PQclear(r);
     return 0;
 }

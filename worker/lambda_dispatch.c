@@ -126,9 +126,9 @@ static int src_ack(void *u, const char *function, const char *token, const char 
     lm_svc_t *s = u;
     if (token[0] != 'A' && token[0] != 'E') return -1;
     lm_job_t *j = job_new(s, 'a', function, token);
-    if (!j->lease && token[0] == 'E') {
+    if (!j->lease && token[0] == 'E' && token[1] != '.') {
         lm_job_free(j);
-        return -1; /* its messages return to the queue with their visibility timeout */
+        return -1; /* not recoverable: its messages return with their visibility timeout */
     }
     j->ok = outcome == SY_ACK_OK;
     j->error_type = etype && *etype ? sy_strdup(etype) : NULL;
@@ -144,9 +144,9 @@ static int src_release(void *u, const char *function, const char *token, int64_t
     lm_svc_t *s = u;
     if (token[0] != 'A' && token[0] != 'E') return -1;
     lm_job_t *j = job_new(s, 'r', function, token);
-    if (!j->lease && token[0] == 'E') {
+    if (!j->lease && token[0] == 'E' && token[1] != '.') {
         lm_job_free(j);
-        return -1;
+        return -1; /* not recoverable: its messages return with their visibility timeout */
     }
     j->ms = delay_ms;
     lm_settle_push(s, j);
@@ -367,11 +367,10 @@ static bool dispatch_esm(lm_svc_t *s, lm_esm_t *e, int timeout_s)
         snprintf(l->esm, sizeof l->esm, "%s", e->row.uuid);
         l->queue = sy_strdup(e->queue);
         l->report_failures = e->row.report_failures;
-        unsigned char raw[12];
-        char hex[25];
+        unsigned char raw[16];
         sy_random_bytes(raw, sizeof raw);
-        sy_hex(raw, sizeof raw, hex);
-        snprintf(l->token, sizeof l->token, "E%s", hex);
+        sy_hex(raw, sizeof raw, l->shared);
+        snprintf(l->token, sizeof l->token, "E.%s.%s", l->esm, l->shared);
         e->held = l;
         e->held_records = json_array();
         e->held_since_ms = now;
@@ -383,7 +382,7 @@ static bool dispatch_esm(lm_svc_t *s, lm_esm_t *e, int timeout_s)
         sy_msg_out_t msgs[10];
         int n = 0;
         sy_err_t err;
-        if (sy_queue_lease(s->ctx, e->queue, want, -1, msgs, &n, &err) < 0) n = 0;
+        if (sy_queue_lease_shared(s->ctx, e->queue, want, -1, l->shared, msgs, &n, &err) < 0) n = 0;
         l->receipts = sy_realloc(l->receipts, (size_t)(l->n + n + 1) * sizeof(char *));
         l->message_ids = sy_realloc(l->message_ids, (size_t)(l->n + n + 1) * sizeof(char *));
         for (int i = 0; i < n; i++) {

@@ -33,7 +33,10 @@ typedef struct lm_fn {
     struct lm_fn *next;
 } lm_fn_t;
 
-/* A leased batch or async message handed to the pool, by lease token. */
+/* A leased batch or async message handed to the pool, by lease token.
+ * Tokens are self-describing, so a restarted broker can settle them from
+ * the database: "A." + the receipt handle of an async invocation's
+ * message; "E." + mapping id + "." + the batch's shared receipt token. */
 typedef struct lm_lease {
     char token[128];
     char function[LM_NAME_MAX + 1];
@@ -49,6 +52,7 @@ typedef struct lm_lease {
     char *request_id;
     bool report_failures;  /* 'E': ReportBatchItemFailures */
     char esm[37];          /* 'E': the mapping */
+    char shared[33];       /* 'E': the receipt token every message of the batch is leased under */
     struct lm_lease *next;
 } lm_lease_t;
 void lm_lease_free(lm_lease_t *l);

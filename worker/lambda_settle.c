@@ -275,14 +275,103 @@ static int settle_batch(lm_svc_t *s, PGconn *c, lm_job_t *j, sy_err_t *err)
     return rc;
 }
 
+static void refuse_stale(const lm_job_t *j, const char *why)
+{
+    sy_log(SY_LOG_INFO, "lambda", NULL, "stale lease token refused", "function", j->function, "error", why);
+    sy_metric_inc("switchyard_lambda_stale_tokens_total", NULL, 1);
+}
+
+/* A mapping batch the broker does not hold in memory (it restarted since
+ * the delivery): the token names the mapping and the receipt token every
+ * message of the batch was leased under; the messages it still leases,
+ * locked in c's transaction, are the batch. NULL with *rc 0 when the token
+ * is stale (the batch was settled or leased again) or invalid: refused. */
+static lm_lease_t *batch_recover(lm_svc_t *s, PGconn *c, const lm_job_t *j, int *rc, sy_err_t *err)
+{
+    *rc = 0;
+    const char *t = j->token;
+    if (strlen(t) != 2 + 36 + 1 + 32 || t[38] != '.') {
+        refuse_stale(j, "malformed batch token");
+        return NULL;
+    }
+    char esm[37];
+    snprintf(esm, sizeof esm, "%.36s", t + 2);
+    const char *shared = t + 39;
+    lm_esm_row_t row;
+    memset(&row, 0, sizeof row);
+    sy_err_t e;
+    sy_err_clear(&e);
+    *rc = lm_store_esm_get(s->ctx, esm, &row, &e);
+    if (*rc < 0) {
+        if (*rc == SY_E_DB && err) *err = e;
+        if (*rc != SY_E_DB) { /* the mapping is gone: its messages return with their visibility */
+            refuse_stale(j, "event-source mapping not found");
+            *rc = 0;
+        }
+        return NULL;
+    }
+    char *queue = sy_queue_name_from_arn(s->ctx, row.source_arn);
+    sy_msg_out_t *msgs = NULL;
+    int n = 0;
+    lm_lease_t *l = NULL;
+    if (!queue) {
+        refuse_stale(j, "source queue not found");
+        goto done;
+    }
+    *rc = sy_queue_tx_leased_batch(s->ctx, c, queue, shared, &msgs, &n, &e);
+    if (*rc == SY_E_DB) {
+        if (err) *err = e;
+        goto done;
+    }
+    if (*rc < 0 || n == 0) {
+        refuse_stale(j, *rc < 0 ? e.message : "no message is leased under the batch token");
+        *rc = 0;
+        goto done;
+    }
+    l = sy_calloc(1, sizeof *l);
+    l->kind = 'E';
+    snprintf(l->function, sizeof l->function, "%s", row.function);
+    snprintf(l->esm, sizeof l->esm, "%s", esm);
+    snprintf(l->shared, sizeof l->shared, "%s", shared);
+    snprintf(l->token, sizeof l->token, "%s", t);
+    l->queue = sy_strdup(queue);
+    l->report_failures = row.report_failures;
+    l->n = n;
+    l->receipts = sy_calloc((size_t)n, sizeof(char *));
+    l->message_ids = sy_calloc((size_t)n, sizeof(char *));
+    for (int i = 0; i < n; i++) {
+        l->receipts[i] = sy_strdup(msgs[i].receipt);
+        l->message_ids[i] = sy_strdup(msgs[i].message_id);
+        if (msgs[i].receive_count > l->attempt) l->attempt = msgs[i].receive_count;
+    }
+    sy_log(SY_LOG_INFO, "lambda", NULL, "batch lease recovered from the database", "function", l->function,
+           "event_source_mapping", esm);
+    sy_metric_inc("switchyard_lambda_recovered_leases_total", NULL, 1);
+done:
+    for (int i = 0; i < n; i++) sy_msg_out_clear(&msgs[i]);
+    free(msgs);
+    free(queue);
+    lm_esm_row_clear(&row);
+    return l;
+}
+
 static int settle_one(lm_svc_t *s, PGconn *c, lm_job_t *j, sy_err_t *err)
 {
     if (j->kind == 'x' && !j->lease) { /* extend: copy the receipts from the live lease */
         if (j->token[0] == 'A') return settle_async(s, c, j, err);
         return 0;
     }
-    if (j->token[0] == 'E') return j->lease ? settle_batch(s, c, j, err) : 0;
-    return settle_async(s, c, j, err);
+    if (j->token[0] != 'E') return settle_async(s, c, j, err);
+    if (!j->lease) {
+        /* a batch from before a broker restart. A failed batch, or a
+         * release, leaves the messages as they are: they return with the
+         * queue's visibility timeout, as the first broker's would */
+        if (j->kind != 'a' || !j->ok) return 0;
+        int rc;
+        j->lease = batch_recover(s, c, j, &rc, err);
+        if (!j->lease) return rc;
+    }
+    return settle_batch(s, c, j, err);
 }
 
 static bool exec_ok(PGconn *c, const char *sql)

@@ -399,6 +399,74 @@ class LambdaBrokerRestart(LambdaBase):
         self.assertEqual(r.get("Messages", []), [])  # and no OnSuccess record
 
 
+    def test_mapping_batch_ack_after_broker_restart(self):
+        """An event-source-mapping batch is leased under one shared receipt
+        token named by its lease token: the new broker finds the batch in
+        the database and settles it as the first would have. The successful
+        records are deleted and never run again; the reported failure comes
+        back by visibility and reaches the DLQ by redrive."""
+        sqs, lam = self.client("sqs"), self.client("lambda")
+
+        def queue(name, **attrs):
+            u = sqs.create_queue(QueueName=name, Attributes={k: str(v) for k, v in attrs.items()})["QueueUrl"]
+            return u, sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_url, dlq_arn = queue("esm-dlq")
+        url, arn = queue("esm-src", VisibilityTimeout=12,
+                         RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}))
+        w = self.worker(so("consume", "sqs_partial_slow", timeout=30, concurrency=2))
+        self.wait_hosted(lam, "consume")
+        lam.update_function_configuration(FunctionName="consume", Timeout=30)
+        bodies = ["ok-alpha", "ok-bravo", "ok-charlie", "fail-xray"]
+        sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies)])
+        time.sleep(1.1)  # config cache
+        m = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consume", BatchSize=10,
+                                            FunctionResponseTypes=["ReportBatchItemFailures"])
+
+        def runs(body):
+            return w.log_text().count("sqs record started %s\"" % body)
+        self.assertEventually(lambda: all(runs(b) == 1 for b in bodies), 20)
+
+        self.broker.kill9()
+        self.broker.start()
+        sqs = self.client("sqs")
+
+        def count(u):
+            a = sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["All"])["Attributes"]
+            return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+        self.assertEventually(lambda: "batch lease recovered from the database" in self.broker.log_text(), 30)
+        self.assertEqual(count(url), 1)  # the three successes deleted by the recovered ACK
+        self.assertEventually(lambda: count(url) == 0 and count(dlq_url) == 1, 90, interval=1)
+        got = sqs.receive_message(QueueUrl=dlq_url, MaxNumberOfMessages=10)["Messages"]
+        self.assertEqual([g["Body"] for g in got], ["fail-xray"])
+        self.assertEqual(runs("fail-xray"), 2)  # maxReceiveCount
+        for b in bodies[:3]:
+            self.assertEqual(runs(b), 1, b)  # settled once: never run again
+        self.assertNotIn("stale lease token refused", self.broker.log_text())
+        lam.delete_event_source_mapping(UUID=m["UUID"])
+
+    def test_stale_mapping_batch_token_refused(self):
+        """A batch whose messages were leased again since (new receipts) is
+        refused: nothing is deleted."""
+        sqs, lam = self.client("sqs"), self.client("lambda")
+        url = sqs.create_queue(QueueName="esm-stale", Attributes={"VisibilityTimeout": "30"})["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        w = self.worker(so("consume", "sqs_partial_slow", timeout=30, concurrency=2))
+        self.wait_hosted(lam, "consume")
+        lam.update_function_configuration(FunctionName="consume", Timeout=30)
+        sqs.send_message(QueueUrl=url, MessageBody="ok-delta")
+        time.sleep(1.1)
+        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consume", BatchSize=10)
+        self.assertEventually(lambda: "sqs record started ok-delta" in w.log_text(), 20)
+        self.broker.kill9()
+        harness.psql("UPDATE sy_messages SET receipt = gen_random_uuid()::text, visible_at = now() + "
+                     "interval '1 hour' WHERE queue_id = (SELECT id FROM sy_queues WHERE name = 'esm-stale')",
+                     db=self.db)
+        self.broker.start()
+        self.assertEventually(lambda: "stale lease token refused" in self.broker.log_text(), 30)
+        n = int(harness.psql_value("SELECT count(*) FROM sy_messages m JOIN sy_queues q ON q.id = m.queue_id "
+                                   "WHERE q.name = 'esm-stale'", db=self.db))
+        self.assertEqual(n, 1)  # not deleted by the stale ACK
+
 
 class LambdaCurve(LambdaBase):
     """Gap 2: `serve --worker-secret-key-file F --worker-keys DIR` with real

@@ -112,3 +112,19 @@ int sqs_partial(const sy_handler_ctx_t *ctx, const char *event, size_t len)
     free(out);
     return 0;
 }
+
+/* sqs_partial, slowly: logs "sqs record started <body>" for every record
+ * (tests count runs per message), sleeps 4 s (a broker restart fits in),
+ * then reports the records whose body contains "fail". */
+int sqs_partial_slow(const sy_handler_ctx_t *ctx, const char *event, size_t len)
+{
+    for (const char *p = strstr(event, "\"body\":\""); p; p = strstr(p + 1, "\"body\":\"")) {
+        const char *b = p + 8, *e = strchr(b, '"');
+        if (!e) break;
+        char line[160];
+        snprintf(line, sizeof line, "sqs record started %.*s", (int)(e - b < 120 ? e - b : 120), b);
+        ctx->log(ctx, SY_HANDLER_LOG_INFO, line);
+    }
+    usleep(4000 * 1000);
+    return sqs_partial(ctx, event, len);
+}
