@@ -68,7 +68,6 @@ class FoodDelivery(harness.SwitchyardTestCase):
 
     def test_orders_through_the_pipeline(self):
         sqs, sfn, lam, events = (self.client(s) for s in ("sqs", "stepfunctions", "lambda", "events"))
-        self.start_example_worker()
         sqs.create_queue(QueueName="orders-dlq")
         orders_url = sqs.create_queue(QueueName="orders", Attributes={
             "VisibilityTimeout": "5",
@@ -79,6 +78,8 @@ class FoodDelivery(harness.SwitchyardTestCase):
                   "refund-payment", "cancel-restaurant"):
             lam.create_function(FunctionName=f, Runtime="provided.al2023", Role="arn:aws:iam::%s:role/fd" % ACCOUNT,
                                 Handler="handler", Code={"ZipFile": b"x"}, Timeout=5)
+        # after the functions exist: a worker announcing a function first has it created with defaults
+        self.start_example_worker()
         with open(os.path.join(EXAMPLE, "order-workflow.asl.json")) as fh:
             sm = sfn.create_state_machine(name="order-workflow", definition=fh.read(), type="STANDARD",
                                           roleArn="arn:aws:iam::%s:role/fd" % ACCOUNT)["stateMachineArn"]
