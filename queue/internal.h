@@ -130,6 +130,7 @@ typedef struct {
 } receipt_job_t;
 void store_delete_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs);
 int store_change_visibility(sy_ctx_t *ctx, receipt_job_t *jobs, int n, sy_err_t *err);
+int store_change_visibility_on(PGconn *c, receipt_job_t *jobs, int n, sy_err_t *err);
 int store_leased_by_receipt(PGconn *c, const receipt_job_t *j, leased_t *out, sy_err_t *err);
 
 /* send.c */

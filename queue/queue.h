@@ -39,6 +39,12 @@ int sy_queue_tx_send(sy_ctx_t *ctx, PGconn *c, const char *name, const sy_msg_in
 int sy_queue_tx_delete(sy_ctx_t *ctx, PGconn *c, const char *name, const char *receipt, bool *deleted,
                        sy_err_t *err);
 
+/* Change a leased message's visibility inside the caller's open transaction
+ * on c (a row the caller has locked must not be updated from another
+ * connection). Sets *changed to whether the receipt was still current. */
+int sy_queue_tx_change_visibility(sy_ctx_t *ctx, PGconn *c, const char *name, const char *receipt, int visibility_s,
+                                  bool *changed, sy_err_t *err);
+
 /* The queue name of an SQS ARN in this account, or NULL. Caller frees. */
 char *sy_queue_name_from_arn(const sy_ctx_t *ctx, const char *arn);
 

@@ -163,3 +163,22 @@ int sy_queue_tx_delete(sy_ctx_t *ctx, PGconn *c, const char *name, const char *r
     sy_queue_clear(&q);
     return rc;
 }
+
+int sy_queue_tx_change_visibility(sy_ctx_t *ctx, PGconn *c, const char *name, const char *receipt, int visibility_s,
+                                  bool *changed, sy_err_t *err)
+{
+    sy_queue_t q;
+    int rc = store_queue_get(ctx, name, &q, err);
+    if (rc < 0) return rc;
+    receipt_job_t j;
+    memset(&j, 0, sizeof j);
+    if (receipt_decode(receipt, &j.queue_id, &j.msg_id, j.token, sizeof j.token) < 0 || j.queue_id != q.id) {
+        rc = sy_err_set(err, SY_E_INVALID, 400, "ReceiptHandleIsInvalid", "invalid receipt handle");
+    } else {
+        j.visibility_s = visibility_s;
+        rc = store_change_visibility_on(c, &j, 1, err);
+        if (changed) *changed = j.found;
+    }
+    sy_queue_clear(&q);
+    return rc;
+}

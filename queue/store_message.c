@@ -613,6 +613,16 @@ int store_leased_by_receipt(PGconn *c, const receipt_job_t *j, leased_t *out, sy
 
 int store_change_visibility(sy_ctx_t *ctx, receipt_job_t *jobs, int n, sy_err_t *err)
 {
+    PGconn *c = sy_pg_acquire(ctx->pool);
+    if (!c) return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
+    int rc = store_change_visibility_on(c, jobs, n, err);
+    sy_pg_release(ctx->pool, c);
+    return rc;
+}
+
+/* The same on the caller's connection (inside its transaction, if any). */
+int store_change_visibility_on(PGconn *c, receipt_job_t *jobs, int n, sy_err_t *err)
+{
     sy_buf_t mids, qids, toks, secs;
     sy_buf_init(&mids);
     sy_buf_init(&qids);
@@ -627,18 +637,11 @@ int store_change_visibility(sy_ctx_t *ctx, receipt_job_t *jobs, int n, sy_err_t 
     sy_buf_puts(&secs, "}");
     const char *p[4] = {mids.data, qids.data, toks.data, secs.data};
     int rc = 0;
-    PGconn *c = sy_pg_acquire(ctx->pool);
-    PGresult *r = NULL;
-    if (!c) {
-        rc = sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
-        goto done;
-    }
-    r = sy_pg_exec_prepared(c, err, "sy_visibility",
+    PGresult *r = sy_pg_exec_prepared(c, err, "sy_visibility",
                             "UPDATE sy_messages m SET visible_at = now() + make_interval(secs => u.secs) "
                             "FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::int[]) AS u(mid, qid, tok, secs) "
                             "WHERE m.id = u.mid AND m.queue_id = u.qid AND m.receipt = u.tok RETURNING m.id",
                             4, p);
-    sy_pg_release(ctx->pool, c);
     if (!r) {
         rc = SY_E_DB;
         goto done;

@@ -108,11 +108,13 @@ static int retry_delay_s(const lm_svc_t *s, int attempt)
     return d < 1 ? 1 : (int)(d + 0.5);
 }
 
-static void set_visibility(lm_svc_t *s, const char *queue, const char *receipt, int64_t ms)
+/* On c, inside the settle transaction: the row may be locked by it (a
+ * recovered lease), so another connection would wait on us forever. */
+static void set_visibility(lm_svc_t *s, PGconn *c, const char *queue, const char *receipt, int64_t ms)
 {
     int secs = (int)((ms + 999) / 1000);
     if (secs > 43200) secs = 43200;
-    sy_queue_change_visibility(s->ctx, queue, receipt, secs, NULL);
+    sy_queue_tx_change_visibility(s->ctx, c, queue, receipt, secs, NULL, NULL);
 }
 
 /* A lease token the broker does not hold in memory (it restarted since the
@@ -166,7 +168,7 @@ static int settle_async(lm_svc_t *s, PGconn *c, lm_job_t *j, sy_err_t *err)
     bool stale = false;
     if (!receipt) goto done; /* a random token of a lost lease: the message returns with its visibility */
     if (j->kind == 'r' || j->kind == 'x') {
-        set_visibility(s, queue, receipt, j->ms);
+        set_visibility(s, c, queue, receipt, j->ms);
         goto done;
     }
     if (!l) { /* a lease from before a broker restart: its context is in the row */
@@ -202,7 +204,7 @@ static int settle_async(lm_svc_t *s, PGconn *c, lm_job_t *j, sy_err_t *err)
     } else if (j->kind == 'a' && l->attempt <= f.max_retries) {
         sy_log(SY_LOG_INFO, "lambda", l->message_ids[0], "async invocation failed; will retry", "function",
                l->function, "error_type", j->error_type ? j->error_type : "Unhandled");
-        set_visibility(s, queue, receipt, (int64_t)retry_delay_s(s, l->attempt) * 1000);
+        set_visibility(s, c, queue, receipt, (int64_t)retry_delay_s(s, l->attempt) * 1000);
     } else {
         rc = delete_leased(s, c, queue, receipt, &stale, err);
         char *eb = j->kind == 'e' ? NULL : error_body(j);
@@ -258,7 +260,7 @@ static int settle_batch(lm_svc_t *s, PGconn *c, lm_job_t *j, sy_err_t *err)
 {
     lm_lease_t *l = j->lease;
     if (j->kind == 'r' || j->kind == 'x') {
-        for (int i = 0; i < l->n; i++) set_visibility(s, l->queue, l->receipts[i], j->ms);
+        for (int i = 0; i < l->n; i++) set_visibility(s, c, l->queue, l->receipts[i], j->ms);
         return 0;
     }
     if (!j->ok) return 0;

@@ -373,6 +373,32 @@ class LambdaBrokerRestart(LambdaBase):
         got = self.receive_all(sqs, url, 1, timeout=30)
         self.assertEqual(got[0]["responsePayload"], {"after": 1})
 
+    def test_failed_ack_after_restart_retries(self):
+        """A function error ACKed to a restarted broker, with a retry left:
+        the recovered lease is re-scheduled (its visibility changed inside
+        the settle transaction that holds the row) and the retry runs, then
+        the OnFailure record arrives."""
+        sqs, lam = self.client("sqs"), self.client("lambda")
+        url = sqs.create_queue(QueueName="fail-dest")["QueueUrl"]
+        fail_arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        w = self.worker(so("sf", "slow_fail", timeout=30, concurrency=1))
+        self.wait_hosted(lam, "sf")
+        lam.update_function_configuration(FunctionName="sf", Timeout=30)
+        lam.put_function_event_invoke_config(FunctionName="sf", MaximumRetryAttempts=1,
+                                             DestinationConfig={"OnFailure": {"Destination": fail_arn}})
+        time.sleep(1.1)  # config cache
+        lam.invoke(FunctionName="sf", InvocationType="Event", Payload=b'{"sleep_ms": 4000}')
+        self.assertEventually(lambda: w.log_text().count("slow_fail handler started") == 1, 20)
+        self.broker.kill9()
+        self.broker.start()
+        sqs = self.client("sqs")
+        got = self.receive_all(sqs, url, 1, timeout=60)
+        self.assertEqual(len(got), 1, got)
+        self.assertEqual(got[0]["requestContext"]["condition"], "RetriesExhausted")
+        self.assertEqual(got[0]["requestContext"]["approximateInvokeCount"], 2)
+        self.assertEqual(w.log_text().count("slow_fail handler started"), 2)  # the first run and one retry
+        self.assertIn("lease recovered from the database", self.broker.log_text())
+
     def test_stale_token_refused(self):
         """An ACK whose lease was taken over (the message leased again) is
         refused: the second lease's outcome is the one applied."""

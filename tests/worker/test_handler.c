@@ -51,6 +51,21 @@ int slow(const sy_handler_ctx_t *ctx, const char *event, size_t len)
     return 0;
 }
 
+/* {"sleep_ms": N}: sleeps, then fails (attempt in the message). */
+int slow_fail(const sy_handler_ctx_t *ctx, const char *event, size_t len)
+{
+    (void)len;
+    long ms = 100;
+    const char *p = strstr(event, "\"sleep_ms\"");
+    if (p && (p = strchr(p, ':'))) ms = strtol(p + 1, NULL, 10);
+    ctx->log(ctx, SY_HANDLER_LOG_INFO, "slow_fail handler started");
+    usleep((useconds_t)ms * 1000);
+    char msg[64];
+    snprintf(msg, sizeof msg, "failed on attempt %u", ctx->attempt);
+    ctx->fail(ctx, "SlowFailure", msg);
+    return 1;
+}
+
 /* The context as JSON. */
 int ctxinfo(const sy_handler_ctx_t *ctx, const char *event, size_t len)
 {
