@@ -68,7 +68,13 @@ static int apply(sfn_run_t *r, sy_sfn_exec_t *x, const json_t *b, sy_err_t *err)
     const char *src = sfn_gets(b, "src");
     const char *e = sfn_gets(b, "err");
     bool callback = ends_with(q->resource, ".waitForTaskToken");
-    if (callback && src && strcmp(src, "token") != 0 && !e) return 0; /* the submit itself returned */
+    if (callback && src && strcmp(src, "token") != 0 && !e) { /* the submit itself returned */
+        if (strcmp(src, "fn") != 0) return 0;
+        json_t *out = sfn_function_result(q->resource, json_object_get(b, "res"));
+        int s = sy_sfn_exec_task_submitted(x, id, out);
+        json_decref(out);
+        return s == 0;
+    }
     if (e) return sy_sfn_exec_resume_task(x, id, NULL, e, sfn_gets(b, "cause")) == 0;
     json_t *res = src && !strcmp(src, "fn") ? sfn_function_result(q->resource, json_object_get(b, "res"))
                                             : json_incref(json_object_get(b, "res"));
@@ -102,6 +108,7 @@ static int process(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *m, sy_err_t *err)
     if (rc < 0) goto done;
     if (strcmp(row.status, "RUNNING") != 0 || !row.state) goto consume;
     int64_t now = sy_now_ms(), due = sfn_geti(b, "due");
+    if (!strcmp(k, "xto") && sfn_geti(b, "n") != row.redrive_count) goto consume; /* an earlier run's */
     if (timer_kind(k) && due > now + 20) { /* longer than one delay: re-arm */
         rc = sfn_work_send(&r, b, due - now, err);
         if (rc < 0) goto done;

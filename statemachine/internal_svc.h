@@ -46,6 +46,7 @@ typedef struct {
     json_t *timers;       /* express: [{r, due}] */
     json_t *results;      /* express: task results delivered by the invoker */
     sfn_waiter_t *waiter; /* express */
+    int64_t deadline_ms;  /* express: TimeoutSeconds (scaled) from the start; 0 none */
 } sfn_run_t;
 
 int sfn_tx_begin(sfn_run_t *r, sy_err_t *err);
@@ -68,6 +69,8 @@ json_t *sfn_context_new(const char *exec_arn, const char *exec_name, const char 
                         const char *role_arn, int64_t start_ms, int redrive_count);
 
 /* ---- executor (executor.c) ---- */
+int64_t sfn_def_timeout_s(const sy_sfn_def_t *def); /* top-level TimeoutSeconds, 0 when none */
+int sfn_arm_exec_timeout(sfn_run_t *r, const sy_sfn_def_t *def, int redrive_count, sy_err_t *err);
 int sfn_executor_start(sfn_svc_t *svc, sy_err_t *err);
 void sfn_defs_free(sfn_svc_t *svc);
 void sfn_executor_stop(sfn_svc_t *svc);
