@@ -114,7 +114,7 @@ int sfn_express_block(sfn_run_t *r, sy_sfn_exec_t *x, sy_err_t *err)
 }
 
 sy_sfn_exec_t *sfn_express_run(sfn_svc_t *svc, const sy_sfn_def_t *def, const json_t *input, const json_t *context,
-                               const char *exec_arn, sy_err_t *err)
+                               const char *exec_arn, bool history, sy_err_t *err)
 {
     int64_t start = sy_now_ms();
     sy_sfn_exec_t *x = sy_sfn_exec_new(def, input, context, start);
@@ -122,6 +122,7 @@ sy_sfn_exec_t *sfn_express_run(sfn_svc_t *svc, const sy_sfn_def_t *def, const js
         sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure", "could not start the execution");
         return NULL;
     }
+    if (!history) sy_sfn_exec_set_history(x, false);
     sfn_waiter_t w = {.arn = (char *)exec_arn, .results = json_array()};
     pthread_cond_init(&w.cv, NULL);
     pthread_mutex_lock(&svc->mu);

@@ -216,12 +216,13 @@ class SfnApiTests(SfnBase):
         self.assertEqual(h[-1]["type"], "ExecutionTimedOut")
         self.assertEqual(h[-1]["executionTimedOutEventDetails"]["error"], "States.Timeout")
         self.assertEqual(self.wait_done(fast)["status"], "SUCCEEDED")
-        # redrive re-arms the timeout; the old run's timer does not end the new run early
-        self.sfn.redrive_execution(executionArn=e)
-        self.assertEqual(self.sfn.describe_execution(executionArn=e)["status"], "RUNNING")
-        r = self.wait_done(e, 20)
-        self.assertEqual(r["status"], "TIMED_OUT")
-        self.assertEqual(sum(x["type"] == "ExecutionTimedOut" for x in self.history(e)), 2)
+        if hasattr(self.sfn, "redrive_execution"):  # boto3 >= 1.33
+            # redrive re-arms the timeout; the old run's timer does not end the new run early
+            self.sfn.redrive_execution(executionArn=e)
+            self.assertEqual(self.sfn.describe_execution(executionArn=e)["status"], "RUNNING")
+            r = self.wait_done(e, 20)
+            self.assertEqual(r["status"], "TIMED_OUT")
+            self.assertEqual(sum(x["type"] == "ExecutionTimedOut" for x in self.history(e)), 2)
         # a Task's TimeoutSecondsPath: the sleeping function outlives it
         t = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:sleep",
                                               "TimeoutSecondsPath": "$.to", "End": True}}}
