@@ -4,6 +4,11 @@
  *      transitions/s, p50/p99 latency (one client, then C clients)
  *  (b) the same chain, STANDARD, StartExecution (durable: each execution's
  *      checkpoint and history committed before the reply), C clients
+ *  (c) with --fn NAME: a 3-task workflow (Task -> Task -> Task, each the
+ *      function NAME on real `switchyard worker` processes): EXPRESS via
+ *      StartSyncExecution (C clients), and STANDARD (C clients start
+ *      executions for S seconds; executions/s = completed / time until the
+ *      last one finished)
  *  (d) a Map of 1,000 inline Pass items, MaxConcurrency 50: EXPRESS sync and
  *      STANDARD (start -> SUCCEEDED) wall time
  * Last line: one JSON object of figures. */
@@ -21,6 +26,7 @@
 
 static const char *url;
 static int clients = 8;
+static const char *fn_name; /* (c): the function the workers run */
 static double seconds = 5;
 
 static int64_t now_us(void)
@@ -93,6 +99,20 @@ static char *chain_def(void)
     return t;
 }
 
+static char *tasks_def(const char *fn)
+{
+    char *arn = NULL;
+    if (asprintf(&arn, "arn:aws:lambda:us-east-1:000000000000:function:%s", fn) < 0) return NULL;
+    json_t *d = json_pack("{s:s,s:{s:{s:s,s:s,s:s},s:{s:s,s:s,s:s},s:{s:s,s:s,s:b}}}", "StartAt", "T1", "States",
+                          "T1", "Type", "Task", "Resource", arn, "Next", "T2",
+                          "T2", "Type", "Task", "Resource", arn, "Next", "T3",
+                          "T3", "Type", "Task", "Resource", arn, "End", 1);
+    char *t = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    free(arn);
+    return t;
+}
+
 static char *map_def(void)
 {
     return strdup("{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\",\"MaxConcurrency\":50,\"ItemsPath\":\"$.items\","
@@ -118,6 +138,7 @@ typedef struct {
     int64_t n, errs;
     int64_t *lat;
     size_t nlat, cap;
+    json_t *arns; /* StartExecution: the started executions */
 } job_t;
 
 static void *worker(void *arg)
@@ -129,6 +150,7 @@ static void *worker(void *arg)
         int64_t t0 = now_us();
         json_t *r = call(c, j->action, b);
         int64_t dt = now_us() - t0;
+        if (r && j->arns) json_array_append(j->arns, json_object_get(r, "executionArn"));
         if (!r || (json_object_get(r, "status") && strcmp(json_string_value(json_object_get(r, "status")), "SUCCEEDED"))) j->errs++;
         else j->n++;
         json_decref(r);
@@ -149,14 +171,17 @@ static int cmp(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Run n clients for `seconds`; returns executions/s; p50/p99 in ms. */
-static double run(const char *sm, const char *action, int n, double *p50, double *p99, int64_t *errs)
+/* Run n clients for `seconds`; returns executions/s; p50/p99 in ms. With
+ * arns, the started executions' ARNs are appended to it. */
+static double run_ex(const char *sm, const char *action, int n, double *p50, double *p99, int64_t *errs,
+                     json_t *arns)
 {
     job_t *js = calloc((size_t)n, sizeof *js);
     pthread_t *th = calloc((size_t)n, sizeof *th);
     int64_t t0 = now_us();
     for (int i = 0; i < n; i++) {
-        js[i] = (job_t){.sm = sm, .action = action, .deadline = t0 + (int64_t)(seconds * 1e6)};
+        js[i] = (job_t){.sm = sm, .action = action, .deadline = t0 + (int64_t)(seconds * 1e6),
+                        .arns = arns ? json_array() : NULL};
         pthread_create(&th[i], NULL, worker, &js[i]);
     }
     int64_t total = 0, all_n = 0;
@@ -166,6 +191,10 @@ static double run(const char *sm, const char *action, int n, double *p50, double
         total += js[i].n;
         *errs += js[i].errs;
         all_n += (int64_t)js[i].nlat;
+        if (arns) {
+            json_array_extend(arns, js[i].arns);
+            json_decref(js[i].arns);
+        }
     }
     double el = (double)(now_us() - t0) / 1e6;
     int64_t *lat = malloc((size_t)(all_n ? all_n : 1) * sizeof *lat), k = 0;
@@ -183,6 +212,46 @@ static double run(const char *sm, const char *action, int n, double *p50, double
     return (double)total / el;
 }
 
+static double run(const char *sm, const char *action, int n, double *p50, double *p99, int64_t *errs)
+{
+    return run_ex(sm, action, n, p50, p99, errs, NULL);
+}
+
+/* (c) STANDARD: start for `seconds`, then wait until every execution ended.
+ * Returns completed executions per second of (last end - first start). */
+static double tasks_standard(CURL *c, const char *sm, int64_t *ok_out, int64_t *bad_out, double *p50_start)
+{
+    double p99;
+    int64_t errs;
+    json_t *arns = json_array();
+    int64_t t0 = now_us();
+    run_ex(sm, "StartExecution", clients, p50_start, &p99, &errs, arns);
+    int64_t ok = 0, bad = errs;
+    size_t i;
+    json_t *a;
+    json_array_foreach(arns, i, a) {
+        json_t *q = json_pack("{s:O}", "executionArn", a);
+        for (int k = 0; k < 6000; k++) {
+            json_t *d = call(c, "DescribeExecution", q);
+            const char *st = d ? json_string_value(json_object_get(d, "status")) : "FAILED";
+            bool done = strcmp(st, "RUNNING") != 0, good = !strcmp(st, "SUCCEEDED");
+            json_decref(d);
+            if (done) {
+                if (good) ok++;
+                else bad++;
+                break;
+            }
+            usleep(5000);
+        }
+        json_decref(q);
+    }
+    double el = (double)(now_us() - t0) / 1e6;
+    json_decref(arns);
+    *ok_out = ok;
+    *bad_out = bad;
+    return (double)ok / el;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -193,6 +262,7 @@ int main(int argc, char **argv)
     for (int i = 2; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--clients")) clients = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--fn")) fn_name = argv[i + 1];
     }
     curl_global_init(CURL_GLOBAL_ALL);
     CURL *c = curl_easy_init();
@@ -209,6 +279,23 @@ int main(int argc, char **argv)
     fprintf(stderr, "(a) express 1 client: %.0f exec/s p50 %.2f ms p99 %.2f ms\n", a1, p50_1, p99_1);
     fprintf(stderr, "(a) express %d clients: %.0f exec/s = %.0f transitions/s\n", clients, a, a * T);
     fprintf(stderr, "(b) standard %d clients: %.0f exec/s = %.0f transitions/s (p50 %.2f ms)\n", clients, b, b * T, sp50);
+    /* (c) three function tasks on real workers */
+    double cx = 0, cx50 = 0, cx99 = 0, cs = 0, cs50 = 0;
+    int64_t cxe = 0, csok = 0, csbad = 0;
+    if (fn_name) {
+        char *td = tasks_def(fn_name);
+        char *tex = create(c, "bench-tasks-express", "EXPRESS", td), *tstd = create(c, "bench-tasks-standard", "STANDARD", td);
+        free(td);
+        if (!tex || !tstd) return 1;
+        cx = run(tex, "StartSyncExecution", clients, &cx50, &cx99, &cxe);
+        fprintf(stderr, "(c) 3 tasks express %d clients: %.0f exec/s p50 %.2f ms p99 %.2f ms errors %lld\n", clients, cx,
+                cx50, cx99, (long long)cxe);
+        cs = tasks_standard(c, tstd, &csok, &csbad, &cs50);
+        fprintf(stderr, "(c) 3 tasks standard %d clients: %.0f exec/s completed (%lld ok, %lld not)\n", clients, cs,
+                (long long)csok, (long long)csbad);
+        free(tex);
+        free(tstd);
+    }
     /* (d) Map of 1,000 items */
     json_t *items = json_array();
     for (int i = 0; i < 1000; i++) json_array_append_new(items, json_pack("{s:i}", "i", i));
@@ -250,6 +337,11 @@ int main(int argc, char **argv)
                             "b_standard_chain", "executions_per_s", b, "transitions_per_s", b * T, "p50_ms", sp50,
                             "errors", (json_int_t)e3,
                             "d_map_1000", "express_s", dmx, "express_ok", dmx_ok, "standard_s", dms, "standard_ok", dms_ok);
+    if (fn_name)
+        json_object_set_new(out, "c_tasks3", json_pack("{s:f,s:f,s:f,s:I,s:f,s:I,s:I}", "express_executions_per_s", cx,
+                                                       "express_p50_ms", cx50, "express_p99_ms", cx99, "express_errors",
+                                                       (json_int_t)cxe, "standard_executions_per_s", cs, "standard_ok",
+                                                       (json_int_t)csok, "standard_not_ok", (json_int_t)csbad));
     char *o = json_dumps(out, JSON_COMPACT);
     printf("%s\n", o);
     free(o);

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # One command: build Release, start a broker with its embedded PostgreSQL
 # (fsync and synchronous_commit on) in a temp data dir, run bench-sfn.
+# Case (c) runs 3 function tasks on real `switchyard worker` processes (the
+# C echo handler, tests/worker/test_handler.c); SY_BENCH_WORKERS (default 2)
+# of them are started here.
 # usage: bench/sfn.sh [--clients 8] [--seconds 5]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -8,12 +11,23 @@ build=${SY_BENCH_BUILD:-$root/build-release}
 "$root/scripts/install-deps"
 "$root/scripts/ensure-traversable" "$(dirname "$build")" >/dev/null 2>&1 || true
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build "$build" -j2 --target switchyard bench-sfn >/dev/null
+cmake --build "$build" -j2 --target switchyard bench-sfn sy_test_handler >/dev/null
 data=$(mktemp -d "$build/bench-data.XXXXXX"); chmod 755 "$data"
 port=${SY_BENCH_PORT:-4620}
 "$build/switchyard" serve --listen 127.0.0.1:$port --worker-listen tcp://127.0.0.1:$((port+1)) \
   --data-dir "$data" --db-pool-size 40 --log-level warn 2>"$data/broker.log" &
 pid=$!
-trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
+wpids=()
+cleanup() { for p in "${wpids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
+            kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"; }
+trap cleanup EXIT
 for i in $(seq 1 100); do curl -sf http://127.0.0.1:$port/health >/dev/null && break; sleep 0.2; done
-"$build/bench/bench-sfn" http://127.0.0.1:$port "$@"
+spec="echo=so:$build/tests/worker/sy_test_handler.so:echo,timeout=10,concurrency=32"
+for w in $(seq 1 "${SY_BENCH_WORKERS:-2}"); do
+  "$build/switchyard" worker --broker tcp://127.0.0.1:$((port+1)) --log-level warn --function "$spec" \
+    2>>"$data/worker.log" &
+  wpids+=($!)
+done
+sleep 1
+echo "broker pid $pid" >&2
+"$build/bench/bench-sfn" http://127.0.0.1:$port --fn echo "$@"

@@ -15,7 +15,8 @@ static int exec_missing(const char *arn, sy_err_t *err)
     return sy_err_set(err, SY_E_NOTFOUND, 400, "ExecutionDoesNotExist", "Execution Does Not Exist: '%s'", arn);
 }
 
-static int check_input(const char *input, sy_err_t *err)
+/* Validate the input; *parsed (optional) gets the value. */
+static int check_input(const char *input, json_t **parsed, sy_err_t *err)
 {
     if (strlen(input) > 262144)
         return sy_err_set(err, SY_E_INVALID, 400, "InvalidExecutionInput",
@@ -24,13 +25,14 @@ static int check_input(const char *input, sy_err_t *err)
     if (!v)
         return sy_err_set(err, SY_E_INVALID, 400, "InvalidExecutionInput",
                           "Invalid State Machine Execution Input: 'Unexpected character or end of input'");
-    json_decref(v);
+    if (parsed) *parsed = v;
+    else json_decref(v);
     return 0;
 }
 
 /* An EXPRESS execution, in memory, to its end. */
-static int run_express(sfn_svc_t *svc, const sfn_machine_t *m, const char *name, const char *input, json_t **out,
-                       sy_err_t *err)
+static int run_express(sfn_svc_t *svc, const sfn_machine_t *m, const sy_sfn_def_t *def, const char *name,
+                       const char *input, const json_t *in, json_t **out, sy_err_t *err)
 {
     char uuid[37];
     sy_uuid4(uuid);
@@ -38,13 +40,10 @@ static int run_express(sfn_svc_t *svc, const sfn_machine_t *m, const char *name,
     char *res = sy_asprintf("express:%s:%s:%s", m->name, name, uuid);
     char *arn = sy_arn(svc->ctx, "states", res);
     free(res);
-    const sy_sfn_def_t *def = sfn_def_get(svc, m->definition);
-    json_t *in = json_loads(input, JSON_DECODE_ANY, NULL);
     int64_t start = sy_now_ms();
     json_t *cx = sfn_context_new(arn, name, m->arn, m->name, m->role_arn, start, 0);
-    sy_sfn_exec_t *x = def && in ? sfn_express_run(svc, def, in, cx, arn, err) : NULL;
+    sy_sfn_exec_t *x = def && in ? sfn_express_run(svc, def, in, cx, arn, false, err) : NULL;
     json_decref(cx);
-    json_decref(in);
     int rc = 0;
     if (!x) rc = err && err->code[0] ? SY_E_INTERNAL : sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure", "could not run");
     if (rc == 0) {
@@ -77,21 +76,28 @@ int sfn_api_start_execution(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *
     const char *name = sy_json_str(in, "name"), *input = sy_json_str(in, "input");
     if (!input) input = "{}";
     if (name && !sfn_name_ok(name)) return sy_err_set(err, SY_E_INVALID, 400, "InvalidName", "Invalid Name: '%s'", name);
-    int rc = check_input(input, err);
+    json_t *in_v = NULL;
+    int rc = check_input(input, &in_v, err);
     if (rc < 0) return rc;
-    sfn_machine_t m;
-    rc = sfn_machine_load(svc, sm, &m, err);
-    if (rc < 0) return rc;
-    if (!strcmp(m.type, "EXPRESS")) {
+    sfn_mc_t *mc = NULL;
+    rc = sfn_mc_get(svc, sm, &mc, err);
+    if (rc < 0) {
+        json_decref(in_v);
+        return rc;
+    }
+    const sfn_machine_t *m = sfn_mc_machine(mc);
+    if (!strcmp(m->type, "EXPRESS")) {
         json_t *o = NULL;
-        rc = run_express(svc, &m, name, input, &o, err);
+        rc = run_express(svc, m, sfn_mc_def(mc), name, input, in_v, &o, err);
         if (rc == 0) *out = json_pack("{s:O,s:O}", "executionArn", json_object_get(o, "executionArn"), "startDate",
                                       json_object_get(o, "startDate"));
         json_decref(o);
-        sfn_machine_clear(&m);
+        sfn_mc_release(svc, &mc);
+        json_decref(in_v);
         return rc;
     }
-    sfn_machine_clear(&m);
+    sfn_mc_release(svc, &mc);
+    json_decref(in_v);
     sfn_start_t s = {.sm_arn = sm, .name = name, .input = input};
     char *arn = NULL;
     int64_t start = 0;
@@ -108,16 +114,22 @@ int sfn_api_start_sync(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     const char *name = sy_json_str(in, "name"), *input = sy_json_str(in, "input");
     if (!input) input = "{}";
     if (name && !sfn_name_ok(name)) return sy_err_set(err, SY_E_INVALID, 400, "InvalidName", "Invalid Name: '%s'", name);
-    int rc = check_input(input, err);
+    json_t *in_v = NULL;
+    int rc = check_input(input, &in_v, err);
     if (rc < 0) return rc;
-    sfn_machine_t m;
-    rc = sfn_machine_load(svc, sm, &m, err);
-    if (rc < 0) return rc;
-    if (strcmp(m.type, "EXPRESS") != 0)
+    sfn_mc_t *mc = NULL;
+    rc = sfn_mc_get(svc, sm, &mc, err);
+    if (rc < 0) {
+        json_decref(in_v);
+        return rc;
+    }
+    const sfn_machine_t *m = sfn_mc_machine(mc);
+    if (strcmp(m->type, "EXPRESS") != 0)
         rc = sy_err_set(err, SY_E_INVALID, 400, "StateMachineTypeNotSupported",
                         "This operation is not supported by this type of state machine");
-    else rc = run_express(svc, &m, name, input, out, err);
-    sfn_machine_clear(&m);
+    else rc = run_express(svc, m, sfn_mc_def(mc), name, input, in_v, out, err);
+    sfn_mc_release(svc, &mc);
+    json_decref(in_v);
     return rc;
 }
 

@@ -199,6 +199,7 @@ static int update_sm(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     if (json_object_get(in, "tracingConfiguration")) json_object_set(extra, "tracingConfiguration", json_object_get(in, "tracingConfiguration"));
     int64_t now = sy_now_ms();
     if (rc == 0) rc = store_machine_update(svc->ctx, arn, def, sy_json_str(in, "roleArn"), extra, now, err);
+    sfn_mc_forget(svc, arn);
     json_decref(extra);
     if (rc == 0) *out = json_pack("{s:f,s:s}", "updateDate", (double)now / 1000.0, "revisionId", "1");
     sfn_machine_clear(&m);
@@ -211,6 +212,7 @@ static int delete_sm(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     if (!arn) return SY_E_INVALID;
     int rc = sfn_arn_check(arn, ":stateMachine:", err);
     if (rc == 0) rc = store_machine_delete(svc->ctx, arn, err);
+    sfn_mc_forget(svc, arn);
     if (rc == 0) *out = json_object();
     return rc;
 }
@@ -364,6 +366,7 @@ void sy_sfn_stop(sy_ctx_t *ctx)
     sfn_svc_t *svc = sfn_svc(ctx);
     if (!svc) return;
     sfn_executor_stop(svc);
+    sfn_mc_free(svc);
     sfn_defs_free(svc);
     pthread_mutex_destroy(&svc->mu);
     free(svc);

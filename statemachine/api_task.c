@@ -107,7 +107,7 @@ int sfn_api_test_state(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
         char *arn = sy_arn(svc->ctx, "states", "express:TestState:test:test");
         json_t *cx = sfn_context_new(arn, "test", "arn:aws:states:::stateMachine:TestState", "TestState",
                                      sy_json_str(in, "roleArn") ? sy_json_str(in, "roleArn") : "", sy_now_ms(), 0);
-        x = sfn_express_run(svc, def, iv, cx, arn, err);
+        x = sfn_express_run(svc, def, iv, cx, arn, true, err);
         json_decref(cx);
         free(arn);
     }

@@ -57,7 +57,7 @@ const json_t *sfn_state_def(const sfn_x_t *x, const json_t *t)
 
 json_t *sfn_ctx(const sfn_x_t *x, const json_t *t)
 {
-    json_t *c = json_deep_copy(json_object_get(x->st, "ctx"));
+    json_t *c = json_copy(json_object_get(x->st, "ctx")); /* shallow: only top-level keys are set below */
     json_t *s = json_object();
     json_object_set_new(s, "Name", json_string(sfn_gets(t, "state")));
     json_t *et = json_object_get(t, "entered_time");
@@ -91,6 +91,12 @@ int64_t sfn_emit(sfn_x_t *x, json_t *t, const char *type, const char *dkey, json
     }
     int64_t id = sfn_geti(x->st, "next_event");
     sfn_seti(x->st, "next_event", id + 1);
+    if (x->quiet) {
+        json_decref(details);
+        if (t)
+            sfn_seti(t, "prev", id);
+        return id;
+    }
     json_t *ev = json_object();
     sfn_seti(ev, "id", id);
     sfn_seti(ev, "previousEventId", t ? sfn_geti(t, "prev") : 0);
@@ -359,10 +365,7 @@ void sfn_state_fault(sfn_x_t *x, json_t *t, const sfn_fault_t *f)
 
 static bool too_big(const json_t *v)
 {
-    char *s = sfn_dumps(v);
-    bool big = strlen(s) > SFN_MAX_PAYLOAD;
-    free(s);
-    return big;
+    return sfn_dump_len(v) > SFN_MAX_PAYLOAD;
 }
 
 int sfn_assign(sfn_x_t *x, json_t *t, const json_t *assign, const json_t *doc, const json_t *ctx, sfn_fault_t *f)
@@ -416,9 +419,11 @@ void sfn_state_done_next(sfn_x_t *x, json_t *t, json_t *output, const char *next
     char evt[64];
     snprintf(evt, sizeof evt, "%sStateExited", sfn_state_event_prefix(type));
     json_t *d = json_object();
-    json_object_set_new(d, "name", json_string(sfn_gets(t, "state")));
-    json_object_set_new(d, "output", sfn_payload_text(output));
-    json_object_set_new(d, "outputDetails", json_pack("{s:b}", "truncated", 0));
+    if (!x->quiet) {
+        json_object_set_new(d, "name", json_string(sfn_gets(t, "state")));
+        json_object_set_new(d, "output", sfn_payload_text(output));
+        json_object_set_new(d, "outputDetails", json_pack("{s:b}", "truncated", 0));
+    }
     apply_assigned(t, d);
     sfn_emit(x, t, evt, "stateExitedEventDetails", d);
     if (!next && (json_is_true(json_object_get(st, "End")) || !strcmp(type, "Succeed"))) {

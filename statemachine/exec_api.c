@@ -100,10 +100,13 @@ static void enter(sfn_x_t *x, json_t *t)
     const json_t *st = sfn_state_def(x, t);
     char evt[64];
     snprintf(evt, sizeof evt, "%sStateEntered", sfn_state_event_prefix(sfn_gets(st, "Type")));
-    json_t *d = json_object();
-    json_object_set_new(d, "name", json_string(sfn_gets(t, "state")));
-    json_object_set_new(d, "input", sfn_payload_text(json_object_get(t, "input")));
-    json_object_set_new(d, "inputDetails", json_pack("{s:b}", "truncated", 0));
+    json_t *d = NULL;
+    if (!x->quiet) {
+        d = json_object();
+        json_object_set_new(d, "name", json_string(sfn_gets(t, "state")));
+        json_object_set_new(d, "input", sfn_payload_text(json_object_get(t, "input")));
+        json_object_set_new(d, "inputDetails", json_pack("{s:b}", "truncated", 0));
+    }
     int64_t id = sfn_emit(x, t, evt, "stateEnteredEventDetails", d);
     sfn_seti(t, "entered", id);
     char ts[40];
@@ -335,6 +338,12 @@ const json_t *sy_sfn_exec_history(const sy_sfn_exec_t *x)
 void sy_sfn_exec_history_clear(sy_sfn_exec_t *x)
 {
     json_array_clear(x->history);
+}
+
+void sy_sfn_exec_set_history(sy_sfn_exec_t *x, bool on)
+{
+    x->quiet = !on;
+    if (!on) json_array_clear(x->history);
 }
 
 json_t *sy_sfn_exec_save(const sy_sfn_exec_t *x)

@@ -131,6 +131,28 @@ int sy_sfn_task_complete(sy_ctx_t *ctx, PGconn *c, const char *execution_arn, in
     return rc;
 }
 
+/* The state machine's top-level TimeoutSeconds (0: none). */
+int64_t sfn_def_timeout_s(const sy_sfn_def_t *def)
+{
+    json_t *v = def ? json_object_get(def->root, "TimeoutSeconds") : NULL;
+    return json_is_integer(v) && json_integer_value(v) > 0 ? (int64_t)json_integer_value(v) : 0;
+}
+
+/* Arm the execution timeout: an "xto" message due TimeoutSeconds (scaled)
+ * from now, tagged with the redrive count so that a redriven execution
+ * ignores the timer of its previous run. */
+int sfn_arm_exec_timeout(sfn_run_t *r, const sy_sfn_def_t *def, int redrive_count, sy_err_t *err)
+{
+    int64_t to = sfn_def_timeout_s(def);
+    if (to <= 0) return 0;
+    int64_t rel = (int64_t)((double)to * 1000.0 / sfn_scale(r->ctx));
+    json_t *b = json_pack("{s:s,s:s,s:i,s:I}", "k", "xto", "e", r->exec_arn, "n", redrive_count, "due",
+                          (json_int_t)(sy_now_ms() + rel));
+    int rc = sfn_work_send(r, b, rel, err);
+    json_decref(b);
+    return rc;
+}
+
 /* ------------------------------------------------------------- driving */
 static bool req_is_wait(const char *res)
 {
@@ -178,7 +200,10 @@ int sfn_drive(sfn_run_t *r, sy_sfn_exec_t *x, sy_err_t *err)
                 }
                 json_array_append_new(sync, o);
                 rc = 0;
-            } else if (rc == 0 && !r->express) {
+            } else if (rc == 0 && res) { /* a callback task was submitted */
+                sy_sfn_exec_task_submitted(x, q->id, res);
+            }
+            if (rc == 0 && !r->express) {
                 /* waiting: arm the durable timeout and heartbeat timers */
                 int64_t now = sy_now_ms();
                 if (q->timeout_s > 0) {
@@ -361,6 +386,7 @@ int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **a
         rc = store_exec_insert(r.c, &row, sy_sfn_exec_history(x), &existed, err);
         json_decref(save);
         free(out);
+        if (rc == 0 && !existed && st == SY_SFN_RUNNING) rc = sfn_arm_exec_timeout(&r, def, 0, err);
         if (rc == 0 && existed) {
             if (c) store_exec(c, "ROLLBACK TO SAVEPOINT sfn_start", NULL);
             else if (r.in_tx) store_exec(r.c, "ROLLBACK", NULL);

@@ -68,7 +68,13 @@ static int apply(sfn_run_t *r, sy_sfn_exec_t *x, const json_t *b, sy_err_t *err)
     const char *src = sfn_gets(b, "src");
     const char *e = sfn_gets(b, "err");
     bool callback = ends_with(q->resource, ".waitForTaskToken");
-    if (callback && src && strcmp(src, "token") != 0 && !e) return 0; /* the submit itself returned */
+    if (callback && src && strcmp(src, "token") != 0 && !e) { /* the submit itself returned */
+        if (strcmp(src, "fn") != 0) return 0;
+        json_t *out = sfn_function_result(q->resource, json_object_get(b, "res"));
+        int s = sy_sfn_exec_task_submitted(x, id, out);
+        json_decref(out);
+        return s == 0;
+    }
     if (e) return sy_sfn_exec_resume_task(x, id, NULL, e, sfn_gets(b, "cause")) == 0;
     json_t *res = src && !strcmp(src, "fn") ? sfn_function_result(q->resource, json_object_get(b, "res"))
                                             : json_incref(json_object_get(b, "res"));
@@ -82,16 +88,15 @@ static bool timer_kind(const char *k)
     return !strcmp(k, "timer") || !strcmp(k, "to") || !strcmp(k, "xto");
 }
 
-/* One leased message, one transaction. */
-static int process(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *m, sy_err_t *err)
+/* Apply one leased message inside the open transaction on c. */
+static int process_in_tx(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *m, sy_err_t *err)
 {
     sy_ctx_t *ctx = svc->ctx;
     json_t *b = json_loads(m->body, 0, NULL);
     const char *arn = sfn_gets(b, "e"), *k = sfn_gets(b, "k");
     sfn_execrow_t row = {0};
     sy_sfn_exec_t *x = NULL;
-    int rc = store_exec(c, "BEGIN", err);
-    if (rc < 0) goto done;
+    int rc = 0;
     sfn_run_t r = {.ctx = ctx, .svc = svc, .c = c, .in_tx = true, .exec_arn = arn};
     if (!arn || !k) goto consume;
     rc = store_exec_get(ctx, c, arn, true, &row, err);
@@ -102,6 +107,7 @@ static int process(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *m, sy_err_t *err)
     if (rc < 0) goto done;
     if (strcmp(row.status, "RUNNING") != 0 || !row.state) goto consume;
     int64_t now = sy_now_ms(), due = sfn_geti(b, "due");
+    if (!strcmp(k, "xto") && sfn_geti(b, "n") != row.redrive_count) goto consume; /* an earlier run's */
     if (timer_kind(k) && due > now + 20) { /* longer than one delay: re-arm */
         rc = sfn_work_send(&r, b, due - now, err);
         if (rc < 0) goto done;
@@ -130,11 +136,50 @@ consume:;
     rc = sy_queue_tx_delete(ctx, c, SFN_WORK_QUEUE, m->receipt, &deleted, err);
     if (rc == 0 && !deleted) rc = sy_err_set(err, SY_E_INVALID, 409, "LeaseLost", "lease lost");
 done:
-    if (rc == 0) rc = store_exec(c, "COMMIT", err);
-    else store_exec(c, "ROLLBACK", NULL);
     sy_sfn_exec_destroy(&x);
     sfn_execrow_clear(&row);
     json_decref(b);
+    return rc;
+}
+
+/* One leased message, one transaction. */
+static int process(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *m, sy_err_t *err)
+{
+    int rc = store_exec(c, "BEGIN", err);
+    if (rc == 0) rc = process_in_tx(svc, c, m, err);
+    if (rc == 0) rc = store_exec(c, "COMMIT", err);
+    else store_exec(c, "ROLLBACK", NULL);
+    return rc;
+}
+
+/* Several leased messages, one transaction (one commit instead of n). In
+ * execution ARN order, so that two executor threads lock rows in the same
+ * order. 0 when all were applied; <0 and nothing applied otherwise (the
+ * caller then takes them one by one). */
+static int process_batch(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *ms, int n)
+{
+    int order[16];
+    const char *keys[16];
+    json_t *bodies[16];
+    for (int i = 0; i < n; i++) {
+        bodies[i] = json_loads(ms[i].body, 0, NULL);
+        keys[i] = sfn_gets(bodies[i], "e");
+        if (!keys[i]) keys[i] = "";
+        order[i] = i;
+    }
+    for (int i = 1; i < n; i++) /* insertion sort: n <= 10 */
+        for (int j = i; j > 0 && strcmp(keys[order[j - 1]], keys[order[j]]) > 0; j--) {
+            int t = order[j];
+            order[j] = order[j - 1];
+            order[j - 1] = t;
+        }
+    sy_err_t err;
+    sy_err_clear(&err);
+    int rc = store_exec(c, "BEGIN", &err);
+    for (int i = 0; i < n && rc == 0; i++) rc = process_in_tx(svc, c, &ms[order[i]], &err);
+    if (rc == 0) rc = store_exec(c, "COMMIT", &err);
+    else store_exec(c, "ROLLBACK", NULL);
+    for (int i = 0; i < n; i++) json_decref(bodies[i]);
     return rc;
 }
 
@@ -156,8 +201,9 @@ static void *executor_main(void *arg)
         }
         idle = 0;
         PGconn *c = sy_pg_acquire(ctx->pool);
+        bool batched = c && n > 1 && process_batch(svc, c, msgs, n) == 0;
         for (int i = 0; i < n; i++) {
-            if (c) {
+            if (c && !batched) {
                 int rc = 0;
                 for (int attempt = 0; attempt < 3; attempt++) {
                     sy_err_clear(&err);

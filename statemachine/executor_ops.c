@@ -109,7 +109,10 @@ int sfn_redrive_execution(sfn_svc_t *svc, const char *arn, int64_t *redrive_ms, 
         if (d < 0) rc = d;
         else if (d == 1) json_array_append_new(keep, json_pack("{s:I,s:o,s:s?,s:s?}", "r", (json_int_t)qs[i].id, "res",
                                                                res ? res : json_null(), "err", e, "cause", cs));
-        else json_decref(res);
+        else {
+            if (res) sy_sfn_exec_task_submitted(x, qs[i].id, res);
+            json_decref(res);
+        }
         free(e);
         free(cs);
     }
@@ -119,6 +122,7 @@ int sfn_redrive_execution(sfn_svc_t *svc, const char *arn, int64_t *redrive_ms, 
     json_array_foreach(keep, i, o)
         sy_sfn_exec_resume_task(x, sfn_geti(o, "r"), json_object_get(o, "res"), sfn_gets(o, "err"), sfn_gets(o, "cause"));
     json_decref(keep);
+    if (rc == 0) rc = sfn_arm_exec_timeout(&r, def, row.redrive_count + 1, err);
     if (rc == 0) rc = sfn_drive(&r, x, err);
     if (rc == 0) rc = sfn_persist_ex(&r, x, &row, err);
     *redrive_ms = now;

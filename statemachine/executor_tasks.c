@@ -270,11 +270,8 @@ int sfn_dispatch(sfn_run_t *r, const sy_sfn_req_t *q, json_t **res, char **error
         rc = function_task(r, q, base, in, error, cause, err);
     else
         fail(error, cause, "States.Runtime", "this resource is not supported by Switchyard");
-    if (mode == MODE_WAIT && rc == 1 && !*error) { /* submitted: now wait for the token */
-        json_decref(*res);
-        *res = NULL;
+    if (mode == MODE_WAIT && rc == 1 && !*error) /* submitted: *res is the submit's output; wait for the token */
         rc = 0;
-    }
 done:
     json_decref(in);
     free(base);

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#define SFN_EXPRESS_MAX_S 300 /* an EXPRESS execution lasts at most five minutes */
+
 struct sfn_waiter {
     char *arn;
     pthread_cond_t cv;
@@ -89,6 +91,11 @@ int sfn_express_block(sfn_run_t *r, sy_sfn_exec_t *x, sy_err_t *err)
             sy_sfn_exec_resume_timer(x, id);
             return 1;
         }
+        if (r->deadline_ms > 0 && now >= r->deadline_ms) { /* TimeoutSeconds or the 5-minute limit */
+            pthread_mutex_unlock(&svc->mu);
+            sy_sfn_exec_timeout(x);
+            return 0;
+        }
         if (svc->stop || r->ctx->stopping) {
             pthread_mutex_unlock(&svc->mu);
             sy_sfn_exec_abort(x, "States.Runtime", "the broker is shutting down");
@@ -96,6 +103,7 @@ int sfn_express_block(sfn_run_t *r, sy_sfn_exec_t *x, sy_err_t *err)
         }
         int64_t until = best >= 0 ? best : now + 1000;
         if (until > now + 1000) until = now + 1000;
+        if (r->deadline_ms > 0 && until > r->deadline_ms) until = r->deadline_ms;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         int64_t ns = (int64_t)ts.tv_nsec + (until - now) * 1000000LL;
@@ -106,13 +114,15 @@ int sfn_express_block(sfn_run_t *r, sy_sfn_exec_t *x, sy_err_t *err)
 }
 
 sy_sfn_exec_t *sfn_express_run(sfn_svc_t *svc, const sy_sfn_def_t *def, const json_t *input, const json_t *context,
-                               const char *exec_arn, sy_err_t *err)
+                               const char *exec_arn, bool history, sy_err_t *err)
 {
-    sy_sfn_exec_t *x = sy_sfn_exec_new(def, input, context, sy_now_ms());
+    int64_t start = sy_now_ms();
+    sy_sfn_exec_t *x = sy_sfn_exec_new(def, input, context, start);
     if (!x) {
         sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure", "could not start the execution");
         return NULL;
     }
+    if (!history) sy_sfn_exec_set_history(x, false);
     sfn_waiter_t w = {.arn = (char *)exec_arn, .results = json_array()};
     pthread_cond_init(&w.cv, NULL);
     pthread_mutex_lock(&svc->mu);
@@ -121,6 +131,9 @@ sy_sfn_exec_t *sfn_express_run(sfn_svc_t *svc, const sy_sfn_def_t *def, const js
     pthread_mutex_unlock(&svc->mu);
     sfn_run_t r = {.ctx = svc->ctx, .svc = svc, .express = true, .exec_arn = exec_arn, .timers = json_array(),
                    .waiter = &w};
+    int64_t to = sfn_def_timeout_s(def);
+    if (to <= 0 || to > SFN_EXPRESS_MAX_S) to = SFN_EXPRESS_MAX_S;
+    r.deadline_ms = start + (int64_t)((double)to * 1000.0 / sfn_scale(svc->ctx));
     sfn_drive(&r, x, err);
     pthread_mutex_lock(&svc->mu);
     for (sfn_waiter_t **p = &svc->waiters; *p; p = &(*p)->next)

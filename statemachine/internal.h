@@ -12,6 +12,7 @@ void *sfn_xmalloc(size_t n);
 char *sfn_xstrdup(const char *s);
 char *sfn_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 char *sfn_dumps(const json_t *v);            /* compact JSON text, caller frees */
+size_t sfn_dump_len(const json_t *v);        /* strlen(sfn_dumps(v)) without building it */
 char *sfn_format_java(const json_t *v);      /* {k=v, k2=[1, 2]} as States.Format prints */
 void sfn_format_real(double d, char out[40]);
 json_t *sfn_loads_any(const char *s, size_t n); /* any JSON value or NULL */
@@ -110,6 +111,7 @@ struct sy_sfn_exec {
     sy_sfn_req_t *reqs;
     size_t nreqs, capreqs;
     json_t *issued;    /* request ids issued during the current step */
+    bool quiet;        /* history off: sfn_emit drops the events */
 };
 typedef struct sy_sfn_exec sfn_x_t;
 

@@ -16,6 +16,8 @@
 
 typedef struct sfn_defc sfn_defc_t; /* parsed-definition cache entry */
 typedef struct sfn_waiter sfn_waiter_t; /* an express execution waiting for a function */
+typedef struct sfn_mc sfn_mc_t;         /* a cached state machine (machine_cache.c) */
+#define SFN_MC_BUCKETS 256
 
 typedef struct {
     sy_ctx_t *ctx;
@@ -27,6 +29,7 @@ typedef struct {
     pthread_mutex_t mu; /* guards defs and waiters */
     sfn_defc_t *defs;
     sfn_waiter_t *waiters;
+    sfn_mc_t *mc[SFN_MC_BUCKETS]; /* guarded by mu */
 } sfn_svc_t;
 
 sfn_svc_t *sfn_svc(const sy_ctx_t *ctx);
@@ -46,6 +49,7 @@ typedef struct {
     json_t *timers;       /* express: [{r, due}] */
     json_t *results;      /* express: task results delivered by the invoker */
     sfn_waiter_t *waiter; /* express */
+    int64_t deadline_ms;  /* express: TimeoutSeconds (scaled) from the start; 0 none */
 } sfn_run_t;
 
 int sfn_tx_begin(sfn_run_t *r, sy_err_t *err);
@@ -68,6 +72,8 @@ json_t *sfn_context_new(const char *exec_arn, const char *exec_name, const char 
                         const char *role_arn, int64_t start_ms, int redrive_count);
 
 /* ---- executor (executor.c) ---- */
+int64_t sfn_def_timeout_s(const sy_sfn_def_t *def); /* top-level TimeoutSeconds, 0 when none */
+int sfn_arm_exec_timeout(sfn_run_t *r, const sy_sfn_def_t *def, int redrive_count, sy_err_t *err);
 int sfn_executor_start(sfn_svc_t *svc, sy_err_t *err);
 void sfn_defs_free(sfn_svc_t *svc);
 void sfn_executor_stop(sfn_svc_t *svc);
@@ -90,9 +96,9 @@ int sfn_task_callback(sfn_svc_t *svc, const char *token, char kind, const json_t
                       const char *cause, sy_err_t *err);
 
 /* ---- express (express.c) ---- */
-/* Run an execution in memory to the end. */
+/* Run an execution in memory to the end; history: record the events (TestState). */
 sy_sfn_exec_t *sfn_express_run(sfn_svc_t *svc, const sy_sfn_def_t *def, const json_t *input,
-                               const json_t *context, const char *exec_arn, sy_err_t *err);
+                               const json_t *context, const char *exec_arn, bool history, sy_err_t *err);
 
 /* ---- starting executions (shared by the API and nested startExecution) ---- */
 typedef struct {
@@ -106,12 +112,22 @@ typedef struct {
 int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **arn_out, int64_t *start_ms,
                        sy_err_t *err);
 
+/* ---- state machines by ARN, cached (machine_cache.c) ---- */
+typedef struct sfn_machine sfn_machine_t;
+/* A reference to the machine (StateMachineDoesNotExist when unknown); release it. */
+int sfn_mc_get(sfn_svc_t *svc, const char *arn, sfn_mc_t **out, sy_err_t *err);
+const sfn_machine_t *sfn_mc_machine(const sfn_mc_t *e);
+const sy_sfn_def_t *sfn_mc_def(const sfn_mc_t *e); /* NULL when the definition does not parse */
+void sfn_mc_release(sfn_svc_t *svc, sfn_mc_t **e_p);
+void sfn_mc_forget(sfn_svc_t *svc, const char *arn); /* after a local update or delete */
+void sfn_mc_free(sfn_svc_t *svc);
+
 /* ---- store (store_sfn.c): the only SQL ---- */
-typedef struct {
+struct sfn_machine {
     char *arn, *name, *type, *definition, *role_arn;
     json_t *extra, *tags;
     int64_t created_ms, updated_ms;
-} sfn_machine_t;
+};
 void sfn_machine_clear(sfn_machine_t *m);
 int store_machine_insert(sy_ctx_t *ctx, const sfn_machine_t *m, bool *existed, sy_err_t *err);
 int store_machine_get(sy_ctx_t *ctx, PGconn *c, const char *arn, sfn_machine_t *m, sy_err_t *err);

@@ -41,10 +41,15 @@ char *sfn_printf(const char *fmt, ...)
 typedef struct {
     char *p;
     size_t n, cap;
+    bool count; /* only count the bytes (sfn_dump_len) */
 } sbuf_t;
 
 static void sb_put(sbuf_t *b, const char *s, size_t n)
 {
+    if (b->count) {
+        b->n += n;
+        return;
+    }
     if (b->n + n + 1 > b->cap) {
         size_t cap = (b->cap + n + 1) * 2;
         char *np = sfn_xmalloc(cap);
@@ -77,11 +82,39 @@ void sfn_format_real(double d, char out[40])
     }
 }
 
+/* A JSON string literal, escaped as jansson's json_dumps does (UTF-8 kept,
+ * "/" not escaped, other control characters as \u00XX). */
+static void dump_chars(sbuf_t *b, const char *s, size_t n)
+{
+    sb_put(b, "\"", 1);
+    size_t run = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        sb_put(b, s + run, i - run);
+        run = i + 1;
+        char esc[8];
+        switch (c) {
+        case '"': sb_put(b, "\\\"", 2); break;
+        case '\\': sb_put(b, "\\\\", 2); break;
+        case '\b': sb_put(b, "\\b", 2); break;
+        case '\f': sb_put(b, "\\f", 2); break;
+        case '\n': sb_put(b, "\\n", 2); break;
+        case '\r': sb_put(b, "\\r", 2); break;
+        case '\t': sb_put(b, "\\t", 2); break;
+        default:
+            snprintf(esc, sizeof esc, "\\u%04X", c);
+            sb_put(b, esc, 6);
+        }
+    }
+    sb_put(b, s + run, n - run);
+    sb_put(b, "\"", 1);
+}
+
 static void dump_string(sbuf_t *b, const json_t *v)
 {
-    char *s = json_dumps(v, JSON_ENCODE_ANY);
-    sb_puts(b, s ? s : "\"\"");
-    free(s);
+    dump_chars(b, json_string_value(v), json_string_length(v));
 }
 
 /* java: Map.toString / List.toString style used by States.Format */
@@ -103,9 +136,7 @@ static void dump(sbuf_t *b, const json_t *v, bool java)
                 sb_puts(b, k);
                 sb_puts(b, "=");
             } else {
-                json_t *ks = json_string(k);
-                dump_string(b, ks);
-                json_decref(ks);
+                dump_chars(b, k, strlen(k));
                 sb_puts(b, ":");
             }
             dump(b, e, java);
@@ -153,6 +184,13 @@ char *sfn_dumps(const json_t *v)
     sbuf_t b = {0};
     dump(&b, v, false);
     return b.p ? b.p : sfn_xstrdup("");
+}
+
+size_t sfn_dump_len(const json_t *v)
+{
+    sbuf_t b = {.count = true};
+    dump(&b, v, false);
+    return b.n;
 }
 
 char *sfn_format_java(const json_t *v)

@@ -124,6 +124,10 @@ const char *sy_sfn_exec_cause(const sy_sfn_exec_t *exec);     /* NULL when none 
  * them to its own table and may call sy_sfn_exec_history_clear. */
 const json_t *sy_sfn_exec_history(const sy_sfn_exec_t *exec);
 void sy_sfn_exec_history_clear(sy_sfn_exec_t *exec);
+/* Stop (false) or resume recording history events (on by default). Event
+ * ids still advance; EXPRESS executions that nobody reads the history of
+ * skip building the events' details (JSON text of every input and output). */
+void sy_sfn_exec_set_history(sy_sfn_exec_t *x, bool on);
 
 /* Checkpoint: a new JSON value holding the whole execution state (not the
  * history). load returns NULL when the value does not fit the definition. */

@@ -5,6 +5,7 @@ executions, the test function invoker), history, and the crash test."""
 import json
 import os
 import signal
+import subprocess
 import time
 import unittest
 
@@ -112,6 +113,9 @@ class SfnApiTests(SfnBase):
         self.assertEqual(ev[-1]["type"], "ExecutionSucceeded")
         self.assertEqual([e["id"] for e in ev], list(range(1, len(ev) + 1)))
         self.assertIn("input", ev[1]["stateEnteredEventDetails"])
+        # as every recorded AWS history (478 corpus cases): ExecutionStarted and the first
+        # StateEntered both have previousEventId 0, then the events chain
+        self.assertEqual([e["previousEventId"] for e in ev[:4]], [0, 0, 2, 3])
         rev = self.history(r["executionArn"], reverseOrder=True, includeExecutionData=False)
         self.assertEqual(rev[0]["type"], "ExecutionSucceeded")
         self.assertNotIn("input", rev[-2]["stateEnteredEventDetails"])
@@ -192,6 +196,44 @@ class SfnApiTests(SfnBase):
         self.assertEqual((d3["status"], d3["error"]), ("FAILED", "States.HeartbeatTimeout"))
         types = [x["type"] for x in self.history(e3)]
         self.assertIn("TaskTimedOut", types)
+        h1 = self.history(e1)
+        self.assertEqual([x["type"] for x in h1][:6], ["ExecutionStarted", "TaskStateEntered", "TaskScheduled",
+                                                       "TaskStarted", "TaskSubmitted", "TaskSucceeded"])
+        self.assertIn("MessageId", json.loads(h1[4]["taskSubmittedEventDetails"]["output"]))
+
+    def test_execution_timeout(self):
+        # TimeoutSeconds 100 at --time-scale 100: TIMED_OUT after about 1 s
+        d = {"StartAt": "W", "TimeoutSeconds": 100, "States": {"W": {"Type": "Wait", "Seconds": 1000, "End": True}}}
+        s = {"StartAt": "T", "TimeoutSeconds": 100, "States": {"T": {
+            "Type": "Task", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:sleep", "End": True}}}
+        arn = self.machine(s)
+        t0 = time.time()
+        e = self.sfn.start_execution(stateMachineArn=arn, input='{"seconds": 60}')["executionArn"]
+        fast = self.sfn.start_execution(stateMachineArn=self.machine(chain(), name="quick"), input='{"x": 1}')["executionArn"]
+        r = self.wait_done(e, 20)
+        self.assertGreaterEqual(time.time() - t0, 0.8)
+        self.assertEqual((r["status"], r.get("error")), ("TIMED_OUT", "States.Timeout"))
+        h = self.history(e)
+        self.assertEqual(h[-1]["type"], "ExecutionTimedOut")
+        self.assertEqual(h[-1]["executionTimedOutEventDetails"]["error"], "States.Timeout")
+        self.assertEqual(self.wait_done(fast)["status"], "SUCCEEDED")
+        if hasattr(self.sfn, "redrive_execution"):  # boto3 >= 1.33
+            # redrive re-arms the timeout; the old run's timer does not end the new run early
+            self.sfn.redrive_execution(executionArn=e)
+            self.assertEqual(self.sfn.describe_execution(executionArn=e)["status"], "RUNNING")
+            r = self.wait_done(e, 20)
+            self.assertEqual(r["status"], "TIMED_OUT")
+            self.assertEqual(sum(x["type"] == "ExecutionTimedOut" for x in self.history(e)), 2)
+        # a Task's TimeoutSecondsPath: the sleeping function outlives it
+        t = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": "arn:aws:lambda:us-east-1:000000000000:function:sleep",
+                                              "TimeoutSecondsPath": "$.to", "End": True}}}
+        e = self.sfn.start_execution(stateMachineArn=self.machine(t, name="tp"), input='{"to": 100, "seconds": 30}')["executionArn"]
+        r = self.wait_done(e, 20)
+        self.assertEqual((r["status"], r["error"]), ("FAILED", "States.Timeout"))
+        # EXPRESS: StartSyncExecution answers TIMED_OUT
+        x = self.machine(d, name="xw", type_="EXPRESS")
+        r = self.sync_client().start_sync_execution(stateMachineArn=x)
+        self.assertEqual((r["status"], r.get("error")), ("TIMED_OUT", "States.Timeout"))
 
     def test_function_tasks_retry_catch_and_redrive(self):
         d = {"StartAt": "Id", "States": {
@@ -269,6 +311,21 @@ class SfnApiTests(SfnBase):
         self.assertEqual(r.json["status"], "SUCCEEDED")
         r = self.aws("stepfunctions", "get-execution-history", "--execution-arn", e)
         self.assertEqual(r.json["events"][-1]["type"], "ExecutionSucceeded")
+        if harness.CLIENT_GEN == "new":
+            # aws CLI v1 (botocore 1.43) honours AWS_DISABLE_HOST_PREFIX_INJECTION for start-sync-execution;
+            # the Debian CLI v2.9 always calls sync-<host> (see docs/stepfunctions.md)
+            ex = self.machine(chain(), name="cli-express", type_="EXPRESS")
+            env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+            env.update(AWS_ACCESS_KEY_ID=harness.DEFAULT_KEY[0], AWS_SECRET_ACCESS_KEY=harness.DEFAULT_KEY[1],
+                       AWS_DEFAULT_REGION=harness.REGION, AWS_EC2_METADATA_DISABLED="true",
+                       AWS_CONFIG_FILE="/dev/null", AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+                       AWS_DISABLE_HOST_PREFIX_INJECTION="true")
+            p = subprocess.run([harness.AWS_CLI, "--endpoint-url", self.broker.url, "--output", "json",
+                                "stepfunctions", "start-sync-execution", "--state-machine-arn", ex,
+                                "--input", '{"x": 1}'], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               env=env, timeout=120)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            self.assertEqual(json.loads(p.stdout)["status"], "SUCCEEDED")
 
 
 class SfnCrashTest(SfnBase):

@@ -366,12 +366,49 @@ static void test_jsonata_refused(void **state)
     }
 }
 
+/* History on: event 2 has previousEventId 0 (as AWS records it), then the
+ * chain; payload text escapes as jansson does. History off: same output and
+ * no events (EXPRESS). */
+static void test_history_switch(void **state)
+{
+    (void)state;
+    const char *text = "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Next\":\"B\"},"
+                       "\"B\":{\"Type\":\"Pass\",\"End\":true}}}";
+    sy_sfn_def_t *def = sy_sfn_def_parse(text, strlen(text), 0, NULL);
+    assert_non_null(def);
+    json_t *in = json_pack("{s:s}", "s", "q\"\\/\n\x01\xc3\xa9");
+    for (int on = 1; on >= 0; on--) {
+        sy_sfn_exec_t *x = sy_sfn_exec_new(def, in, NULL, 1700000000000LL);
+        sy_sfn_exec_set_history(x, on);
+        assert_int_equal(sy_sfn_exec_step(x, NULL, NULL), SY_SFN_SUCCEEDED);
+        assert_true(json_equal(sy_sfn_exec_output(x), in));
+        const json_t *h = sy_sfn_exec_history(x);
+        if (on) {
+            assert_int_equal(json_array_size(h), 6);
+            json_int_t want[] = {0, 0, 2, 3, 4, 5};
+            for (size_t i = 0; i < 6; i++)
+                assert_int_equal(json_integer_value(json_object_get(json_array_get(h, i), "previousEventId")), want[i]);
+            const char *shown = json_string_value(
+                json_object_get(json_object_get(json_array_get(h, 1), "stateEnteredEventDetails"), "input"));
+            char *j = json_dumps(in, JSON_COMPACT);
+            assert_string_equal(shown, j);
+            free(j);
+        } else {
+            assert_int_equal(json_array_size(h), 0);
+        }
+        sy_sfn_exec_destroy(&x);
+    }
+    json_decref(in);
+    sy_sfn_def_destroy(&def);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonpath),     cmocka_unit_test(test_intrinsics), cmocka_unit_test(test_choice),
         cmocka_unit_test(test_retry_catch), cmocka_unit_test(test_validate), cmocka_unit_test(test_variables),
         cmocka_unit_test(test_task_token), cmocka_unit_test(test_item_reader), cmocka_unit_test(test_jsonata_refused),
+        cmocka_unit_test(test_history_switch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
