@@ -41,7 +41,7 @@ static int run_express(sfn_svc_t *svc, const sfn_machine_t *m, const sy_sfn_def_
     char *arn = sy_arn(svc->ctx, "states", res);
     free(res);
     int64_t start = sy_now_ms();
-    json_t *cx = sfn_context_new(arn, name, m->arn, m->name, m->role_arn, start, 0);
+    json_t *cx = sfn_context_new(arn, name, m->arn, m->name, m->role_arn, start, -1);
     sy_sfn_exec_t *x = def && in ? sfn_express_run(svc, def, in, cx, arn, false, err) : NULL;
     json_decref(cx);
     int rc = 0;

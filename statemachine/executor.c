@@ -75,11 +75,14 @@ void sfn_defs_free(sfn_svc_t *svc)
 json_t *sfn_context_new(const char *exec_arn, const char *exec_name, const char *sm_arn, const char *sm_name,
                         const char *role_arn, int64_t start_ms, int redrive_count)
 {
+    /* $$.Task.Token is added by the interpreter in token tasks only;
+     * redrive_count < 0 (EXPRESS) leaves RedriveCount out, as AWS does */
     char ts[32];
     sy_iso8601_ms(start_ms, ts);
-    return json_pack("{s:{s:s,s:s,s:s,s:s,s:i},s:{s:s,s:s},s:{s:s}}", "Execution", "Id", exec_arn, "Name",
-                     exec_name, "RoleArn", role_arn, "StartTime", ts, "RedriveCount", redrive_count,
-                     "StateMachine", "Id", sm_arn, "Name", sm_name, "Task", "Token", "SY-TASK-TOKEN-PENDING");
+    return json_pack("{s:{s:s,s:s,s:s,s:s,s:o},s:{s:s,s:s}}", "Execution", "Id", exec_arn, "Name", exec_name,
+                     "RoleArn", role_arn, "StartTime", ts, "RedriveCount",
+                     redrive_count < 0 ? json_null() : json_integer(redrive_count), "StateMachine", "Id", sm_arn,
+                     "Name", sm_name);
 }
 
 /* ------------------------------------------------------------ messages */

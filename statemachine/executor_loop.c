@@ -26,9 +26,15 @@ static bool ends_with(const char *s, const char *suf)
 /* Shape a function's output as the resource's result. */
 json_t *sfn_function_result(const char *resource, const json_t *out)
 {
-    if (strncmp(resource, "arn:aws:states:::lambda:invoke", 30) == 0)
-        return json_pack("{s:s,s:O,s:i,s:{s:{}}}", "ExecutedVersion", "$LATEST", "Payload", out ? out : json_null(),
-                         "StatusCode", 200, "SdkHttpMetadata", "HttpHeaders");
+    if (strncmp(resource, "arn:aws:states:::lambda:invoke", 30) == 0) {
+        /* AWS's wrapper: {ExecutedVersion, Payload, SdkHttpMetadata, SdkResponseMetadata, StatusCode} */
+        char rid[37];
+        sy_uuid4(rid);
+        return json_pack("{s:s,s:O,s:i,s:{s:{s:s},s:{s:s},s:i},s:{s:s}}", "ExecutedVersion", "$LATEST", "Payload",
+                         out ? out : json_null(), "StatusCode", 200, "SdkHttpMetadata", "AllHttpHeaders",
+                         "X-Amz-Executed-Version", "$LATEST", "HttpHeaders", "X-Amz-Executed-Version", "$LATEST",
+                         "HttpStatusCode", 200, "SdkResponseMetadata", "RequestId", rid);
+    }
     return json_deep_copy(out ? out : json_null());
 }
 

@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 
-#define TOKEN_PLACEHOLDER "SY-TASK-TOKEN-PENDING"
 
 enum { MODE_NONE = 0, MODE_WAIT, MODE_SYNC, MODE_SYNC2 };
 
@@ -30,30 +29,6 @@ static char *base_of(const char *res, int *mode)
         }
     }
     return b;
-}
-
-/* Replace the token placeholder in every string of v (in place). */
-static void put_token(json_t *v, const char *token)
-{
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *e;
-        json_object_foreach(v, k, e)
-        {
-            if (json_is_string(e) && strcmp(json_string_value(e), TOKEN_PLACEHOLDER) == 0)
-                json_object_set_new(v, k, json_string(token));
-            else put_token(e, token);
-        }
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(v, i, e)
-        {
-            if (json_is_string(e) && strcmp(json_string_value(e), TOKEN_PLACEHOLDER) == 0)
-                json_array_set_new(v, i, json_string(token));
-            else put_token(e, token);
-        }
-    }
 }
 
 static void fail(char **error, char **cause, const char *e, const char *c)
@@ -241,17 +216,11 @@ int sfn_dispatch(sfn_run_t *r, const sy_sfn_req_t *q, json_t **res, char **error
     json_t *in = json_deep_copy(q->input ? q->input : json_null());
     int rc = 1;
     if (mode == MODE_WAIT) { /* a callback: store its token first */
-        char tok[65];
-        char *token;
-        if (q->task_token && *q->task_token) { /* the interpreter's token, already in $$.Task.Token */
-            token = sy_strdup(q->task_token);
-        } else {
-            unsigned char raw[32];
-            sy_random_bytes(raw, sizeof raw);
-            sy_hex(raw, sizeof raw, tok);
-            token = sy_asprintf("AQ%s", tok);
-            put_token(in, token);
+        if (!q->task_token || !*q->task_token) { /* the interpreter issues one for every token task */
+            rc = sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure", "callback task without a task token");
+            goto done;
         }
+        char *token = sy_strdup(q->task_token); /* already in $$.Task.Token */
         if (!r->express) {
             rc = sfn_tx_begin(r, err);
             if (rc == 0) rc = store_task_insert(r->c, token, r->exec_arn, q->id, q->heartbeat_s, sy_now_ms(), err);
