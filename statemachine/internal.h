@@ -88,6 +88,32 @@ void sfn_validate_scope(sfn_vctx_t *v, const json_t *scope, const char *loc);
 void sfn_validate_state(sfn_vctx_t *v, const char *name, const json_t *st, const char *loc);
 bool sfn_resource_supported(const char *res);
 
+
+/* ---- JSONPath parse tree (jsonpath_parse.c, used by jsonpath.c) ---- */
+typedef enum { S_NAME, S_INDEX, S_WILD, S_SLICE, S_NAMES, S_INDEXES, S_FILTER } seg_kind_t;
+
+typedef struct {
+    seg_kind_t kind;
+    bool deep;
+    char *name;             /* S_NAME, S_FILTER (expression text) */
+    long a, b, c;           /* S_INDEX (a), S_SLICE */
+    bool has_a, has_b;
+    char **names;           /* S_NAMES */
+    long *idx;              /* S_INDEXES */
+    int n;
+} seg_t;
+
+typedef struct {
+    seg_t *segs;
+    int n, cap;
+} jp_t;
+bool sfn_jp_tree_parse(const char *path, jp_t *jp);
+void sfn_jp_tree_free(jp_t *jp);
+bool sfn_jp_tree_definite(const jp_t *jp);
+bool sfn_jp_is_var_ref(const char *path);
+char *sfn_jp_rooted(const char *path);
+char *sfn_jp_parse_quoted(const char **pp); /* a quoted name; advances *pp */
+
 #endif
 
 /* ---- definitions (def.c) ---- */
