@@ -546,18 +546,12 @@ void sfn_state_error(sfn_x_t *x, json_t *t, const char *error, const char *cause
     sfn_thread_fail(x, t, error, cause);
 }
 
-void sfn_finish_result(sfn_x_t *x, json_t *t, json_t *result)
+/* Assign, ResultPath, OutputPath, then the state is done (or faults).
+ * Takes result and ctx. */
+void sfn_finish_output(sfn_x_t *x, json_t *t, const json_t *st, json_t *result, json_t *ctx)
 {
-    const json_t *st = sfn_state_def(x, t);
-    json_t *ctx = sfn_ctx(x, t), *sel = NULL, *doc = NULL, *out = NULL;
+    json_t *doc = NULL, *out = NULL;
     sfn_fault_t f = {0};
-    json_t *rs = json_object_get(st, "ResultSelector");
-    if (rs) {
-        if (sfn_payload_eval(rs, result, ctx, &sel, &f) != 0)
-            goto fault;
-        json_decref(result);
-        result = sel;
-    }
     if (sfn_assign(x, t, json_object_get(st, "Assign"), result, ctx, &f) != 0)
         goto fault;
     if (sfn_result_path(st, json_object_get(t, "input"), result, &doc, &f) != 0) {
@@ -577,6 +571,26 @@ fault:
     json_decref(ctx);
     sfn_state_fault(x, t, &f);
     sfn_fault_clear(&f);
+}
+
+void sfn_finish_result(sfn_x_t *x, json_t *t, json_t *result)
+{
+    const json_t *st = sfn_state_def(x, t);
+    json_t *ctx = sfn_ctx(x, t), *sel = NULL;
+    json_t *rs = json_object_get(st, "ResultSelector");
+    if (rs) {
+        sfn_fault_t f = {0};
+        if (sfn_payload_eval(rs, result, ctx, &sel, &f) != 0) {
+            json_decref(result);
+            json_decref(ctx);
+            sfn_state_fault(x, t, &f);
+            sfn_fault_clear(&f);
+            return;
+        }
+        json_decref(result);
+        result = sel;
+    }
+    sfn_finish_output(x, t, st, result, ctx);
 }
 
 void sfn_child_done(sfn_x_t *x, json_t *parent, json_t *child)

@@ -163,6 +163,7 @@ json_t *sfn_thread_get(const sfn_x_t *x, int64_t id);
 void sfn_thread_drop(sfn_x_t *x, int64_t id); /* and its descendants */
 /* Finish the current state with output (stolen): Exited event, then Next or End. */
 void sfn_state_done(sfn_x_t *x, json_t *t, json_t *output);
+void sfn_finish_output(sfn_x_t *x, json_t *t, const json_t *st, json_t *result, json_t *ctx);
 void sfn_state_done_next(sfn_x_t *x, json_t *t, json_t *output, const char *next);
 int sfn_effective_input(sfn_x_t *x, json_t *t, const json_t *st, const json_t *ctx, json_t **eff,
                         sfn_fault_t *f);

@@ -33,34 +33,21 @@ int sfn_effective_input(sfn_x_t *x, json_t *t, const json_t *st, const json_t *c
 void sfn_run_pass(sfn_x_t *x, json_t *t)
 {
     const json_t *st = sfn_state_def(x, t);
-    json_t *ctx = sfn_ctx(x, t), *eff = NULL, *doc = NULL, *out = NULL;
+    json_t *ctx = sfn_ctx(x, t), *eff = NULL;
     sfn_fault_t f = {0};
-    if (effective_input(x, t, st, ctx, &eff, &f) != 0)
-        goto fault;
+    if (effective_input(x, t, st, ctx, &eff, &f) != 0) {
+        json_decref(eff);
+        json_decref(ctx);
+        sfn_state_fault(x, t, &f);
+        sfn_fault_clear(&f);
+        return;
+    }
     json_t *result = json_object_get(st, "Result");
     if (result) {
         json_decref(eff);
         eff = json_deep_copy(result);
     }
-    if (sfn_assign(x, t, json_object_get(st, "Assign"), eff, ctx, &f) != 0)
-        goto fault;
-    if (sfn_result_path(st, json_object_get(t, "input"), eff, &doc, &f) != 0) {
-        eff = NULL;
-        goto fault;
-    }
-    eff = NULL;
-    if (sfn_path_select(st, "OutputPath", doc, ctx, &out, &f) != 0)
-        goto fault;
-    json_decref(doc);
-    json_decref(ctx);
-    sfn_state_done(x, t, out);
-    return;
-fault:
-    json_decref(eff);
-    json_decref(doc);
-    json_decref(ctx);
-    sfn_state_fault(x, t, &f);
-    sfn_fault_clear(&f);
+    sfn_finish_output(x, t, st, eff, ctx);
 }
 
 static char *plain(const json_t *v)
