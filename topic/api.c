@@ -123,13 +123,11 @@ static void xml_response(sy_resp_t *resp, const sy_req_t *req, json_t *out)
     resp->status = 200;
     resp->content_type = "text/xml";
     sy_buf_printf(b, "<?xml version=\"1.0\"?><%sResponse xmlns=\"%s\">", req->action, SNS_XMLNS);
-    if (out) {
-        sy_buf_printf(b, "<%sResult>", req->action);
-        const char *k;
-        json_t *v;
-        json_object_foreach(out, k, v) xml_value(b, k, v);
-        sy_buf_printf(b, "</%sResult>", req->action);
-    }
+    sy_buf_printf(b, "<%sResult>", req->action); /* always: TagResource has an empty result shape */
+    const char *k;
+    json_t *v;
+    json_object_foreach(out, k, v) xml_value(b, k, v);
+    sy_buf_printf(b, "</%sResult>", req->action);
     sy_buf_printf(b, "<ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>", req->request_id,
                   req->action);
 }
