@@ -99,14 +99,16 @@ static tp_entry_t *entry_get(tp_svc_t *s, PGconn *c, const char *topic, int64_t 
     if (!n) return NULL;
     pthread_mutex_lock(&s->mu);
     tp_entry_t **pp = &s->cache;
-    while (*pp) { /* drop the older versions of this topic */
+    size_t kept = 0;
+    while (*pp) { /* drop the older versions of this topic; bound the cache */
         tp_entry_t *e = *pp;
-        if (strcmp(e->topic, topic) == 0 && e->version < version) {
+        if ((strcmp(e->topic, topic) == 0 && e->version < version) || kept >= TP_CACHE_MAX) {
             *pp = e->next;
             if (--e->refs == 0) entry_free(e);
             continue;
         }
         pp = &e->next;
+        kept++;
     }
     n->refs++; /* the cache's reference */
     n->next = s->cache;
@@ -311,7 +313,11 @@ int sy_topic_publish_tx(sy_ctx_t *ctx, PGconn *c, const char *topic_arn, const c
     if (!s) return sy_err_set(err, SY_E_INTERNAL, 500, "InternalError", "topics are not running");
     tp_msg_t m = {.topic_arn = topic_arn, .message = message, .subject = subject, .attrs = msg_attrs};
     bool fifo = strlen(topic_arn) > 5 && strcmp(topic_arn + strlen(topic_arn) - 5, ".fifo") == 0;
-    if (fifo) m.group_id = "default";
+    if (fifo) { /* one group; a redelivered event is the same message */
+        m.group_id = "default";
+        sy_sha256_hex(message, strlen(message), m.dedup_buf);
+        m.dedup_id = m.dedup_buf;
+    }
     int rc = tp_check_message(&m, fifo, err);
     if (rc < 0) return rc;
     return tp_publish_tx(s, c, &m, err);

@@ -10,6 +10,7 @@
 #define SNS_XMLNS "http://sns.amazonaws.com/doc/2010-03-31/"
 #define TP_HTTP_QUEUE "__sns_http"
 #define TP_HTTP_ATTEMPTS 3
+#define TP_CACHE_MAX 1024 /* topics whose matchers a broker keeps */
 
 /* One topic's subscriptions and filter matchers as of `version`. Shared
  * (refcounted) between publishers; replaced when the version moves. */

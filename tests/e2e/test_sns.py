@@ -360,7 +360,7 @@ class SnsLambda(SnsBase):
         sns = self.sns
         u, q = self.queue("lambda-results")
         self.start_worker("--broker", self.broker.worker_endpoint, "--log-level", "info",
-                          "--function", "echo=so:%s:echo" % HANDLER)
+                          "--function", "echo=so:%s:echo" % HANDLER, "--function", "echo2=so:%s:echo" % HANDLER)
 
         def hosted():
             try:
@@ -390,6 +390,20 @@ class SnsLambda(SnsBase):
         self.assertIn("SigningCertUrl", ev["Sns"])
         self.assertIn("UnsubscribeUrl", ev["Sns"])
         self.assertEqual(rec["responsePayload"], rec["requestPayload"])  # echo
+
+        # a Lambda destination naming a topic publishes the record to it
+        ut, qt = self.queue("dest-topic-q")
+        dest = sns.create_topic(Name="fn-results")["TopicArn"]
+        sns.subscribe(TopicArn=dest, Protocol="sqs", Endpoint=qt, Attributes={"RawMessageDelivery": "true"})
+        lam.put_function_event_invoke_config(FunctionName="echo2",
+                                             DestinationConfig={"OnSuccess": {"Destination": dest}})
+        time.sleep(1.1)
+        lam.invoke(FunctionName="echo2", InvocationType="Event", Payload=b'{"k": 1}')
+        got = self.receive(ut, 1, timeout=30)
+        self.assertEqual(len(got), 1)
+        rec = json.loads(got[0]["Body"])
+        self.assertEqual(rec["requestPayload"], {"k": 1})
+        self.assertEqual(rec["requestContext"]["condition"], "Success")
 
 
 if __name__ == "__main__":
