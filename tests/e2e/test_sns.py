@@ -256,6 +256,27 @@ class SnsFanout(SnsBase):
         self.assertEqual([m["Body"] for m in self.receive(ub, 1)], ["m6"])
         self.assertTrue(self.empty(ub))
 
+    def test_second_broker_sees_subscription_changes(self):
+        b2 = self.start_broker()
+        sns2 = self.client("sns", broker=b2)
+        arn = self.sns.create_topic(Name="two")["TopicArn"]
+        u, q = self.queue("two-q")
+        sub = self.sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=q,
+                                 Attributes={"RawMessageDelivery": "true",
+                                             "FilterPolicy": '{"k": ["a"]}'})["SubscriptionArn"]
+        attrs = lambda v: {"k": {"DataType": "String", "StringValue": v}}
+        sns2.publish(TopicArn=arn, Message="a1", MessageAttributes=attrs("a"))
+        sns2.publish(TopicArn=arn, Message="b1", MessageAttributes=attrs("b"))
+        self.assertEqual([m["Body"] for m in self.receive(u, 1)], ["a1"])
+        self.sns.set_subscription_attributes(SubscriptionArn=sub, AttributeName="FilterPolicy",
+                                             AttributeValue='{"k": ["b"]}')
+        sns2.publish(TopicArn=arn, Message="a2", MessageAttributes=attrs("a"))
+        sns2.publish(TopicArn=arn, Message="b2", MessageAttributes=attrs("b"))
+        self.assertEqual([m["Body"] for m in self.receive(u, 1)], ["b2"])
+        self.sns.unsubscribe(SubscriptionArn=sub)
+        sns2.publish(TopicArn=arn, Message="b3", MessageAttributes=attrs("b"))
+        self.assertTrue(self.empty(u))
+
     def test_fifo_topic(self):
         sns = self.sns
         arn = sns.create_topic(Name="ord.fifo", Attributes={"FifoTopic": "true",
