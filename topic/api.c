@@ -63,23 +63,42 @@ static const struct {
 };
 
 /* The SMS, mobile-push and data-protection actions of the model. */
-static const char *unsupported[] = {
-    "CheckIfPhoneNumberIsOptedOut", "CreatePlatformApplication", "CreatePlatformEndpoint",
-    "CreateSMSSandboxPhoneNumber", "DeleteEndpoint", "DeletePlatformApplication", "DeleteSMSSandboxPhoneNumber",
-    "GetDataProtectionPolicy", "GetEndpointAttributes", "GetPlatformApplicationAttributes", "GetSMSAttributes",
-    "GetSMSSandboxAccountStatus", "ListEndpointsByPlatformApplication", "ListOriginationNumbers",
-    "ListPhoneNumbersOptedOut", "ListPlatformApplications", "ListSMSSandboxPhoneNumbers", "OptInPhoneNumber",
-    "PutDataProtectionPolicy", "SetEndpointAttributes", "SetPlatformApplicationAttributes", "SetSMSAttributes",
-    "VerifySMSSandboxPhoneNumber", NULL};
+static const char *unsupported[] = {"CheckIfPhoneNumberIsOptedOut",
+                                    "CreatePlatformApplication",
+                                    "CreatePlatformEndpoint",
+                                    "CreateSMSSandboxPhoneNumber",
+                                    "DeleteEndpoint",
+                                    "DeletePlatformApplication",
+                                    "DeleteSMSSandboxPhoneNumber",
+                                    "GetDataProtectionPolicy",
+                                    "GetEndpointAttributes",
+                                    "GetPlatformApplicationAttributes",
+                                    "GetSMSAttributes",
+                                    "GetSMSSandboxAccountStatus",
+                                    "ListEndpointsByPlatformApplication",
+                                    "ListOriginationNumbers",
+                                    "ListPhoneNumbersOptedOut",
+                                    "ListPlatformApplications",
+                                    "ListSMSSandboxPhoneNumbers",
+                                    "OptInPhoneNumber",
+                                    "PutDataProtectionPolicy",
+                                    "SetEndpointAttributes",
+                                    "SetPlatformApplicationAttributes",
+                                    "SetSMSAttributes",
+                                    "VerifySMSSandboxPhoneNumber",
+                                    NULL};
 
 /* ------------------------------------------------------- XML encoding */
 static void xml_value(sy_buf_t *b, const char *name, json_t *v);
 
 static void xml_body(sy_buf_t *b, json_t *v)
 {
-    if (json_is_string(v)) sy_buf_xml_escape(b, json_string_value(v), json_string_length(v));
-    else if (json_is_integer(v)) sy_buf_printf(b, "%lld", (long long)json_integer_value(v));
-    else if (json_is_boolean(v)) sy_buf_puts(b, json_is_true(v) ? "true" : "false");
+    if (json_is_string(v))
+        sy_buf_xml_escape(b, json_string_value(v), json_string_length(v));
+    else if (json_is_integer(v))
+        sy_buf_printf(b, "%lld", (long long)json_integer_value(v));
+    else if (json_is_boolean(v))
+        sy_buf_puts(b, json_is_true(v) ? "true" : "false");
     else if (json_is_object(v)) {
         const char *k;
         json_t *x;
@@ -96,7 +115,8 @@ static void xml_value(sy_buf_t *b, const char *name, json_t *v)
     if (json_is_array(v)) {
         size_t i;
         json_t *x;
-        json_array_foreach(v, i, x) {
+        json_array_foreach(v, i, x)
+        {
             sy_buf_puts(b, "<member>");
             xml_body(b, x);
             sy_buf_puts(b, "</member>");
@@ -104,7 +124,8 @@ static void xml_value(sy_buf_t *b, const char *name, json_t *v)
     } else if (json_is_object(v) && strcmp(name, "Attributes") == 0) {
         const char *k;
         json_t *x;
-        json_object_foreach(v, k, x) {
+        json_object_foreach(v, k, x)
+        {
             sy_buf_puts(b, "<entry><key>");
             sy_buf_xml_escape(b, k, strlen(k));
             sy_buf_puts(b, "</key><value>");
@@ -147,7 +168,8 @@ static void handle(sy_req_t *req, sy_resp_t *resp, void *udata)
         if (known)
             sy_err_set(&err, SY_E_INVALID, 400, "InvalidParameter",
                        "Invalid parameter: %s is not supported by Switchyard (SMS, mobile push and data protection "
-                       "are not implemented)", req->action);
+                       "are not implemented)",
+                       req->action);
         else
             sy_err_set(&err, SY_E_INVALID, 400, "InvalidAction", "The action %s is not valid for this endpoint.",
                        req->action ? req->action : "");

@@ -107,7 +107,7 @@ int sns_publish_batch(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **o
         int r = entry_msg(e, arn, &ms[i], &ee);
         if (r == 0) {
             /* a savepoint keeps one bad entry from aborting the others */
-            rc = tp_cmd(c, err, "SAVEPOINT sy_pb", 0, NULL, NULL);
+            rc = tp_savepoint(c, TP_SP_SET, err);
             if (rc < 0) break;
             r = tp_publish_tx(tp_svc(ctx), c, &ms[i], &ee);
             if (r == SY_E_NOTFOUND) { /* the topic: the whole request fails */
@@ -115,7 +115,7 @@ int sns_publish_batch(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **o
                 rc = r;
                 break;
             }
-            rc = tp_cmd(c, err, r == 0 ? "RELEASE SAVEPOINT sy_pb" : "ROLLBACK TO SAVEPOINT sy_pb", 0, NULL, NULL);
+            rc = tp_savepoint(c, r == 0 ? TP_SP_RELEASE : TP_SP_ROLLBACK, err);
         }
         ok[i] = r == 0;
         if (r < 0) json_array_append_new(fail, failed(sy_json_str(e, "Id"), &ee));

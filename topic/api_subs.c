@@ -9,13 +9,13 @@
 
 #define PAGE 100
 
-static const char *SUB_ATTRS[] = {"RawMessageDelivery", "FilterPolicy", "FilterPolicyScope", "DeliveryPolicy",
-                                  "RedrivePolicy", "SubscriptionRoleArn", "ReplayPolicy", NULL};
+static const char *SUB_ATTRS[] = {"RawMessageDelivery", "FilterPolicy",        "FilterPolicyScope", "DeliveryPolicy",
+                                  "RedrivePolicy",      "SubscriptionRoleArn", "ReplayPolicy",      NULL};
 
 static int bump(PGconn *c, const char *topic, sy_err_t *err)
 {
     const char *p[1] = {topic};
-    return tp_cmd(c, err, "UPDATE sy_topics SET version = version + 1 WHERE name = $1", 1, p, NULL);
+    return tp_cmd(c, err, TP_Q_TOPIC_BUMP, p, NULL);
 }
 
 /* One subscription attribute against the protocol and the others. */
@@ -33,8 +33,10 @@ static int check_sub_attr(const char *protocol, const json_t *all, const char *k
                               protocol);
     }
     if (!strcmp(k, "FilterPolicyScope") && strcmp(v, "MessageAttributes") && strcmp(v, "MessageBody"))
-        return tp_invalid(err, "Attributes Reason: FilterPolicyScope: Invalid value [%s]. Please use either "
-                               "MessageBody or MessageAttributes", v);
+        return tp_invalid(err,
+                          "Attributes Reason: FilterPolicyScope: Invalid value [%s]. Please use either "
+                          "MessageBody or MessageAttributes",
+                          v);
     if (!strcmp(k, "FilterPolicy") && *v) {
         const char *scope = sy_json_str(all, "FilterPolicyScope");
         bool body = scope && !strcmp(scope, "MessageBody");
@@ -78,17 +80,17 @@ static char *confirmation(sy_ctx_t *ctx, const char *topic_arn, const char *toke
     sy_uuid4(message_id);
     char *base = tp_base_url(ctx);
     char *enc_topic = sy_strdup(topic_arn); /* ARNs need no escaping but ':' is fine in a query */
-    char *url = sy_asprintf("%s/?Action=ConfirmSubscription&Version=2010-03-31&TopicArn=%s&Token=%s", base,
-                            enc_topic, token);
+    char *url =
+        sy_asprintf("%s/?Action=ConfirmSubscription&Version=2010-03-31&TopicArn=%s&Token=%s", base, enc_topic, token);
     char ts[32];
     sy_iso8601_ms(sy_now_ms(), ts);
     char *msg = sy_asprintf("You have chosen to subscribe to the topic %s.\nTo confirm the subscription, visit the "
-                            "SubscribeURL included in this message.", topic_arn);
+                            "SubscribeURL included in this message.",
+                            topic_arn);
     char *cert = sy_asprintf("%s/SimpleNotificationService-switchyard.pem", base);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Type", "SubscriptionConfirmation",
-                          "MessageId", message_id, "Token", token, "TopicArn", topic_arn, "Message", msg,
-                          "SubscribeURL", url, "Timestamp", ts, "SignatureVersion", "1", "Signature", "",
-                          "SigningCertURL", cert);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Type", "SubscriptionConfirmation", "MessageId",
+                          message_id, "Token", token, "TopicArn", topic_arn, "Message", msg, "SubscribeURL", url,
+                          "Timestamp", ts, "SignatureVersion", "1", "Signature", "", "SigningCertURL", cert);
     char *s = sy_json_dumps(o);
     json_decref(o);
     free(cert);
@@ -118,7 +120,8 @@ int sns_subscribe(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, 
     json_t *attrs = json_object_get(in, "Attributes");
     const char *k;
     json_t *v;
-    json_object_foreach(attrs, k, v) if (check_sub_attr(protocol, attrs, k, json_string_value(v), err) < 0) {
+    json_object_foreach(attrs, k, v) if (check_sub_attr(protocol, attrs, k, json_string_value(v), err) < 0)
+    {
         free(topic);
         return SY_E_INVALID;
     }
@@ -137,7 +140,7 @@ int sns_subscribe(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, 
     int rc = tp_tx_begin(ctx, &c, err);
     if (rc < 0) goto done;
     const char *p1[1] = {topic};
-    rows = tp_rows(c, err, "SELECT arn FROM sy_topics WHERE name = $1 FOR UPDATE", 1, p1);
+    rows = tp_rows(c, err, TP_Q_TOPIC_LOCK, p1);
     if (!rows) {
         rc = SY_E_DB;
         goto done;
@@ -148,10 +151,7 @@ int sns_subscribe(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, 
     }
     json_decref(rows);
     const char *p2[3] = {topic, protocol, endpoint};
-    rows = tp_rows(c, err,
-                   "SELECT arn, confirmed::text AS confirmed FROM sy_topic_subs WHERE topic = $1 AND protocol = $2 "
-                   "AND endpoint = $3",
-                   3, p2);
+    rows = tp_rows(c, err, TP_Q_SUB_FIND, p2);
     if (!rows) {
         rc = SY_E_DB;
         goto done;
@@ -163,10 +163,7 @@ int sns_subscribe(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, 
         goto done;
     }
     const char *p3[8] = {arn, topic, protocol, endpoint, aj, confirmed ? "true" : "false", http ? token : NULL, now};
-    rc = tp_cmd(c, err,
-                "INSERT INTO sy_topic_subs (arn, topic, protocol, endpoint, attrs, confirmed, token, created_ms) "
-                "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                8, p3, NULL);
+    rc = tp_cmd(c, err, TP_Q_SUB_INSERT, p3, NULL);
     if (rc == 0) rc = bump(c, topic, err);
     if (rc == 0 && http) {
         char mid[37];
@@ -203,12 +200,13 @@ int sns_confirm_subscription(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, jso
     int rc = tp_tx_begin(ctx, &c, err);
     if (rc == 0) {
         const char *p[2] = {topic, token};
-        rows = tp_rows(c, err,
-                       "UPDATE sy_topic_subs SET confirmed = true WHERE topic = $1 AND token = $2 RETURNING arn", 2,
-                       p);
-        if (!rows) rc = SY_E_DB;
-        else if (!json_array_size(rows)) rc = tp_invalid(err, "Token");
-        else rc = bump(c, topic, err);
+        rows = tp_rows(c, err, TP_Q_SUB_CONFIRM, p);
+        if (!rows)
+            rc = SY_E_DB;
+        else if (!json_array_size(rows))
+            rc = tp_invalid(err, "Token");
+        else
+            rc = bump(c, topic, err);
     }
     rc = tp_tx_end(ctx, c, rc, err);
     if (rc == 0) *out = json_pack("{s:s}", "SubscriptionArn", sy_json_str(json_array_get(rows, 0), "arn"));
@@ -228,9 +226,11 @@ int sns_unsubscribe(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out
     int rc = tp_tx_begin(ctx, &c, err);
     if (rc == 0) {
         const char *p[1] = {arn};
-        rows = tp_rows(c, err, "DELETE FROM sy_topic_subs WHERE arn = $1 RETURNING topic", 1, p);
-        if (!rows) rc = SY_E_DB;
-        else if (json_array_size(rows)) rc = bump(c, sy_json_str(json_array_get(rows, 0), "topic"), err);
+        rows = tp_rows(c, err, TP_Q_SUB_DELETE, p);
+        if (!rows)
+            rc = SY_E_DB;
+        else if (json_array_size(rows))
+            rc = bump(c, sy_json_str(json_array_get(rows, 0), "topic"), err);
     }
     rc = tp_tx_end(ctx, c, rc, err);
     json_decref(rows);
@@ -240,9 +240,10 @@ int sns_unsubscribe(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out
 static json_t *sub_member(const sy_ctx_t *ctx, const json_t *r)
 {
     bool confirmed = !strcmp(sy_json_str(r, "confirmed"), "true");
-    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "SubscriptionArn", confirmed ? sy_json_str(r, "arn") : "PendingConfirmation",
-                     "Owner", ctx->cfg.account_id, "Protocol", sy_json_str(r, "protocol"), "Endpoint",
-                     sy_json_str(r, "endpoint"), "TopicArn", sy_json_str(r, "topic_arn"));
+    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "SubscriptionArn",
+                     confirmed ? sy_json_str(r, "arn") : "PendingConfirmation", "Owner", ctx->cfg.account_id,
+                     "Protocol", sy_json_str(r, "protocol"), "Endpoint", sy_json_str(r, "endpoint"), "TopicArn",
+                     sy_json_str(r, "topic_arn"));
 }
 
 static int list_subs(sy_ctx_t *ctx, const json_t *in, const char *topic, json_t **out, sy_err_t *err)
@@ -254,16 +255,13 @@ static int list_subs(sy_ctx_t *ctx, const json_t *in, const char *topic, json_t 
     snprintf(offs, sizeof offs, "%ld", off);
     const char *p[2] = {offs, topic};
     json_t *rows = NULL;
-    int rc = tp_db(ctx, err,
-                   "SELECT s.arn, s.protocol, s.endpoint, s.confirmed::text AS confirmed, t.arn AS topic_arn "
-                   "FROM sy_topic_subs s JOIN sy_topics t ON t.name = s.topic "
-                   "WHERE $2::text IS NULL OR s.topic = $2 ORDER BY s.created_ms, s.arn OFFSET $1::bigint LIMIT 101",
-                   2, p, &rows);
+    int rc = tp_db(ctx, err, TP_Q_SUB_PAGE, p, &rows);
     if (rc < 0) return rc;
     json_t *subs = json_array();
     size_t i;
     json_t *r;
-    json_array_foreach(rows, i, r) {
+    json_array_foreach(rows, i, r)
+    {
         if (i == PAGE) break;
         json_array_append_new(subs, sub_member(ctx, r));
     }
@@ -289,7 +287,7 @@ int sns_list_subscriptions_by_topic(sy_ctx_t *ctx, const sy_req_t *req, json_t *
     if (!topic) return tp_invalid(err, "TopicArn");
     const char *p[1] = {topic};
     json_t *rows = NULL;
-    int rc = tp_db(ctx, err, "SELECT name FROM sy_topics WHERE name = $1", 1, p, &rows);
+    int rc = tp_db(ctx, err, TP_Q_TOPIC_EXISTS, p, &rows);
     if (rc == 0 && !json_array_size(rows)) rc = tp_notfound(err, "Topic");
     if (rc == 0) rc = list_subs(ctx, in, topic, out, err);
     json_decref(rows);
@@ -301,11 +299,7 @@ static json_t *sub_row(sy_ctx_t *ctx, const char *arn, sy_err_t *err, int *rc)
 {
     const char *p[1] = {arn ? arn : ""};
     json_t *rows = NULL;
-    *rc = tp_db(ctx, err,
-                "SELECT s.arn, s.topic, s.protocol, s.endpoint, s.attrs::text AS attrs, s.confirmed::text AS "
-                "confirmed, t.arn AS topic_arn FROM sy_topic_subs s JOIN sy_topics t ON t.name = s.topic "
-                "WHERE s.arn = $1",
-                1, p, &rows);
+    *rc = tp_db(ctx, err, TP_Q_SUB_GET, p, &rows);
     if (*rc < 0) return NULL;
     json_t *r = json_incref(json_array_get(rows, 0));
     json_decref(rows);
@@ -320,12 +314,11 @@ int sns_get_subscription_attributes(sy_ctx_t *ctx, const sy_req_t *req, json_t *
     json_t *r = sub_row(ctx, sy_json_str(in, "SubscriptionArn"), err, &rc);
     if (!r) return rc;
     bool confirmed = !strcmp(sy_json_str(r, "confirmed"), "true");
-    json_t *a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "SubscriptionArn", sy_json_str(r, "arn"),
-                          "TopicArn", sy_json_str(r, "topic_arn"), "Protocol", sy_json_str(r, "protocol"),
-                          "Endpoint", sy_json_str(r, "endpoint"), "Owner", ctx->cfg.account_id,
-                          "ConfirmationWasAuthenticated", "true", "PendingConfirmation",
-                          confirmed ? "false" : "true", "RawMessageDelivery", "false", "SubscriptionPrincipal",
-                          "arn:aws:iam::000000000000:user/switchyard");
+    json_t *a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "SubscriptionArn", sy_json_str(r, "arn"), "TopicArn",
+                          sy_json_str(r, "topic_arn"), "Protocol", sy_json_str(r, "protocol"), "Endpoint",
+                          sy_json_str(r, "endpoint"), "Owner", ctx->cfg.account_id, "ConfirmationWasAuthenticated",
+                          "true", "PendingConfirmation", confirmed ? "false" : "true", "RawMessageDelivery", "false",
+                          "SubscriptionPrincipal", "arn:aws:iam::000000000000:user/switchyard");
     json_t *stored = json_loads(sy_json_str(r, "attrs"), 0, NULL);
     json_object_update(a, stored);
     if (json_object_get(stored, "FilterPolicy") && !json_object_get(stored, "FilterPolicyScope"))
@@ -359,7 +352,7 @@ int sns_set_subscription_attributes(sy_ctx_t *ctx, const sy_req_t *req, json_t *
     if (rc == 0) rc = tp_tx_begin(ctx, &c, err);
     if (rc == 0) {
         const char *p[2] = {sy_json_str(r, "arn"), aj};
-        rc = tp_cmd(c, err, "UPDATE sy_topic_subs SET attrs = $2 WHERE arn = $1", 2, p, NULL);
+        rc = tp_cmd(c, err, TP_Q_SUB_SET_ATTRS, p, NULL);
         if (rc == 0) rc = bump(c, sy_json_str(r, "topic"), err);
         rc = tp_tx_end(ctx, c, rc, err);
     }

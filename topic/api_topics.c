@@ -8,9 +8,17 @@
 
 #define PAGE 100
 
-static const char *TOPIC_ATTRS[] = {"DisplayName", "Policy", "DeliveryPolicy", "KmsMasterKeyId", "FifoTopic",
-                                    "ContentBasedDeduplication", "SignatureVersion", "TracingConfig",
-                                    "ArchivePolicy", "FifoThroughputScope", NULL};
+static const char *TOPIC_ATTRS[] = {"DisplayName",
+                                    "Policy",
+                                    "DeliveryPolicy",
+                                    "KmsMasterKeyId",
+                                    "FifoTopic",
+                                    "ContentBasedDeduplication",
+                                    "SignatureVersion",
+                                    "TracingConfig",
+                                    "ArchivePolicy",
+                                    "FifoThroughputScope",
+                                    NULL};
 
 static bool known_attr(const char *const *list, const char *name)
 {
@@ -56,7 +64,8 @@ static int tags_object(const json_t *list, json_t **out, sy_err_t *err)
     json_t *o = json_object();
     size_t i;
     json_t *t;
-    json_array_foreach(list, i, t) {
+    json_array_foreach(list, i, t)
+    {
         const char *k = sy_json_str(t, "Key"), *v = sy_json_str(t, "Value");
         if (!k || !*k || strlen(k) > 128 || (v && strlen(v) > 256)) {
             json_decref(o);
@@ -66,8 +75,9 @@ static int tags_object(const json_t *list, json_t **out, sy_err_t *err)
     }
     if (json_object_size(o) > 50) {
         json_decref(o);
-        return sy_err_set(err, SY_E_LIMIT, 400, "TagLimitExceeded", "Could not complete request: tag quota of "
-                                                                    "per resource exceeded");
+        return sy_err_set(err, SY_E_LIMIT, 400, "TagLimitExceeded",
+                          "Could not complete request: tag quota of "
+                          "per resource exceeded");
     }
     *out = o;
     return 0;
@@ -98,10 +108,7 @@ int sns_create_topic(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **ou
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long)sy_now_ms());
     const char *p[5] = {name, arn, aj, tj, now};
-    int rc = tp_db(ctx, err,
-                   "INSERT INTO sy_topics (name, arn, attrs, tags, created_ms) VALUES ($1, $2, $3, $4, $5) "
-                   "ON CONFLICT (name) DO NOTHING",
-                   5, p, NULL);
+    int rc = tp_db(ctx, err, TP_Q_TOPIC_INSERT, p, NULL);
     if (rc == 0) *out = json_pack("{s:s}", "TopicArn", arn);
     free(tj);
     free(aj);
@@ -130,7 +137,7 @@ int sns_delete_topic(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **ou
     char *name = topic_param(in, "TopicArn", err);
     if (!name) return SY_E_INVALID;
     const char *p[1] = {name};
-    int rc = tp_db(ctx, err, "DELETE FROM sy_topics WHERE name = $1", 1, p, NULL); /* idempotent, as AWS */
+    int rc = tp_db(ctx, err, TP_Q_TOPIC_DELETE, p, NULL); /* idempotent, as AWS */
     free(name);
     return rc;
 }
@@ -141,12 +148,13 @@ int sns_list_topics(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out
     const char *tok = sy_json_str(in, "NextToken");
     const char *p[1] = {tok ? tok : ""};
     json_t *rows = NULL;
-    int rc = tp_db(ctx, err, "SELECT name, arn FROM sy_topics WHERE name > $1 ORDER BY name LIMIT 101", 1, p, &rows);
+    int rc = tp_db(ctx, err, TP_Q_TOPIC_PAGE, p, &rows);
     if (rc < 0) return rc;
     json_t *topics = json_array();
     size_t i;
     json_t *r;
-    json_array_foreach(rows, i, r) {
+    json_array_foreach(rows, i, r)
+    {
         if (i == PAGE) break;
         json_array_append_new(topics, json_pack("{s:s}", "TopicArn", sy_json_str(r, "arn")));
     }
@@ -174,12 +182,7 @@ int sns_get_topic_attributes(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, jso
     if (!name) return SY_E_INVALID;
     const char *p[1] = {name};
     json_t *rows = NULL;
-    int rc = tp_db(ctx, err,
-                   "SELECT t.arn, t.attrs::text AS attrs, "
-                   "(SELECT count(*) FROM sy_topic_subs s WHERE s.topic = t.name AND s.confirmed)::text AS c, "
-                   "(SELECT count(*) FROM sy_topic_subs s WHERE s.topic = t.name AND NOT s.confirmed)::text AS p "
-                   "FROM sy_topics t WHERE t.name = $1",
-                   1, p, &rows);
+    int rc = tp_db(ctx, err, TP_Q_TOPIC_GET, p, &rows);
     free(name);
     if (rc < 0) return rc;
     json_t *r = json_array_get(rows, 0);
@@ -233,23 +236,20 @@ int sns_set_topic_attributes(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, jso
     }
     const char *p[3] = {name, k, v};
     json_t *rows = NULL;
-    int rc = tp_db(ctx, err,
-                   "UPDATE sy_topics SET attrs = attrs || jsonb_build_object($2::text, $3::text) WHERE name = $1 "
-                   "RETURNING name",
-                   3, p, &rows);
+    int rc = tp_db(ctx, err, TP_Q_TOPIC_SET_ATTR, p, &rows);
     free(name);
     if (rc == 0 && !json_array_size(rows)) rc = tp_notfound(err, "Topic");
     json_decref(rows);
     return rc;
 }
 
-static int tags_update(sy_ctx_t *ctx, const char *sql, const json_t *in, const char *arg, sy_err_t *err)
+static int tags_update(sy_ctx_t *ctx, tp_q_t q, const json_t *in, const char *arg, sy_err_t *err)
 {
     char *name = topic_param(in, "ResourceArn", err);
     if (!name) return SY_E_INVALID;
     const char *p[2] = {name, arg};
     json_t *rows = NULL;
-    int rc = tp_db(ctx, err, sql, 2, p, &rows);
+    int rc = tp_db(ctx, err, q, p, &rows);
     free(name);
     if (rc == 0 && !json_array_size(rows))
         rc = sy_err_set(err, SY_E_NOTFOUND, 404, "ResourceNotFound", "Resource does not exist");
@@ -265,10 +265,7 @@ int sns_tag_resource(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **ou
     if (tags_object(json_object_get(in, "Tags"), &tags, err) < 0) return SY_E_INVALID;
     char *tj = sy_json_dumps(tags);
     json_decref(tags);
-    int rc = tags_update(ctx,
-                         "UPDATE sy_topics SET tags = tags || $2::jsonb WHERE name = $1 RETURNING "
-                         "(SELECT count(*) FROM jsonb_object_keys(tags || $2::jsonb))::text AS n",
-                         in, tj, err);
+    int rc = tags_update(ctx, TP_Q_TOPIC_TAG, in, tj, err);
     free(tj);
     return rc;
 }
@@ -279,10 +276,7 @@ int sns_untag_resource(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **
     (void)out;
     json_t *keys = json_object_get(in, "TagKeys");
     char *kj = sy_json_dumps(keys ? keys : json_array());
-    int rc = tags_update(ctx,
-                         "UPDATE sy_topics SET tags = tags - ARRAY(SELECT jsonb_array_elements_text($2::jsonb)) "
-                         "WHERE name = $1 RETURNING name",
-                         in, kj, err);
+    int rc = tags_update(ctx, TP_Q_TOPIC_UNTAG, in, kj, err);
     free(kj);
     return rc;
 }
@@ -294,7 +288,7 @@ int sns_list_tags(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, 
     if (!name) return SY_E_INVALID;
     const char *p[1] = {name};
     json_t *rows = NULL;
-    int rc = tp_db(ctx, err, "SELECT tags::text AS tags FROM sy_topics WHERE name = $1", 1, p, &rows);
+    int rc = tp_db(ctx, err, TP_Q_TOPIC_TAGS, p, &rows);
     free(name);
     if (rc < 0) return rc;
     if (!json_array_size(rows)) {
@@ -321,7 +315,7 @@ int sns_permission(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out,
     if (!name) return SY_E_INVALID;
     const char *p[1] = {name};
     json_t *rows = NULL;
-    int rc = tp_db(ctx, err, "SELECT name FROM sy_topics WHERE name = $1", 1, p, &rows);
+    int rc = tp_db(ctx, err, TP_Q_TOPIC_EXISTS, p, &rows);
     free(name);
     if (rc == 0 && !json_array_size(rows)) rc = tp_notfound(err, "Topic");
     json_decref(rows);

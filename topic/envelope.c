@@ -16,7 +16,8 @@ json_t *tp_attrs_envelope(const json_t *attrs)
     json_t *o = json_object();
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)attrs, k, v) {
+    json_object_foreach((json_t *)attrs, k, v)
+    {
         const char *type = sy_json_str(v, "DataType");
         const char *val = sy_json_str(v, "StringValue");
         if (!val) val = sy_json_str(v, "BinaryValue");
@@ -55,8 +56,7 @@ static json_t *envelope_common(const sy_ctx_t *ctx, const char *type, const char
 }
 
 char *tp_envelope(const sy_ctx_t *ctx, const char *type, const char *message_id, const char *topic_arn,
-                  const char *sub_arn, const char *subject, const char *message, const json_t *attrs,
-                  const char *seq)
+                  const char *sub_arn, const char *subject, const char *message, const json_t *attrs, const char *seq)
 {
     char *base;
     json_t *o = envelope_common(ctx, type, message_id, topic_arn, message, &base);

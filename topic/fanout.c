@@ -47,10 +47,7 @@ void tp_cache_free(tp_svc_t *s)
 static tp_entry_t *entry_load(PGconn *c, const char *topic, int64_t version, sy_err_t *err)
 {
     const char *p[1] = {topic};
-    json_t *rows = tp_rows(c, err,
-                           "SELECT arn, protocol, endpoint, attrs::text AS attrs, confirmed::text AS confirmed "
-                           "FROM sy_topic_subs WHERE topic = $1 ORDER BY created_ms, arn",
-                           1, p);
+    json_t *rows = tp_rows(c, err, TP_Q_SUBS_OF_TOPIC, p);
     if (!rows) return NULL;
     tp_entry_t *e = sy_calloc(1, sizeof *e);
     e->topic = sy_strdup(topic);
@@ -161,7 +158,8 @@ int tp_check_message(const tp_msg_t *m, bool fifo_topic, sy_err_t *err)
     }
     const char *k;
     json_t *v;
-    json_object_foreach(m->attrs, k, v) {
+    json_object_foreach(m->attrs, k, v)
+    {
         const char *t = sy_json_str(v, "DataType");
         if (!t || !*t)
             return sy_err_set(err, SY_E_INVALID, 400, "ParameterValueInvalid",
@@ -170,7 +168,8 @@ int tp_check_message(const tp_msg_t *m, bool fifo_topic, sy_err_t *err)
         if (!(bin ? sy_json_str(v, "BinaryValue") : sy_json_str(v, "StringValue")))
             return sy_err_set(err, SY_E_INVALID, 400, "ParameterValueInvalid",
                               "The message attribute '%s' must contain non-empty message attribute value for "
-                              "message attribute type '%s'.", k, t);
+                              "message attribute type '%s'.",
+                              k, t);
     }
     return 0;
 }
@@ -194,17 +193,19 @@ static bool attr_true(const json_t *attrs, const char *name)
 }
 
 /* ------------------------------------------------------------ delivery */
-static int deliver_sqs(sy_ctx_t *ctx, PGconn *c, const tp_sub_t *sb, const tp_msg_t *m, const char *msg,
-                       sy_err_t *err)
+static int deliver_sqs(sy_ctx_t *ctx, PGconn *c, const tp_sub_t *sb, const tp_msg_t *m, const char *msg, sy_err_t *err)
 {
     char *q = sy_queue_name_from_arn(ctx, sb->endpoint);
     if (!q) return 0; /* another account's queue: nothing to write here */
     bool raw = attr_true(sb->attrs, "RawMessageDelivery");
-    char *body = raw ? NULL : tp_envelope(ctx, "Notification", m->message_id, m->topic_arn, sb->arn, m->subject, msg,
-                                          m->attrs, m->seq);
+    char *body =
+        raw ? NULL
+            : tp_envelope(ctx, "Notification", m->message_id, m->topic_arn, sb->arn, m->subject, msg, m->attrs, m->seq);
     bool fifo = strlen(q) > 5 && strcmp(q + strlen(q) - 5, ".fifo") == 0;
-    sy_msg_in_t mi = {.body = raw ? msg : body, .body_len = strlen(raw ? msg : body),
-                      .attrs = raw ? m->attrs : NULL, .delay_s = -1,
+    sy_msg_in_t mi = {.body = raw ? msg : body,
+                      .body_len = strlen(raw ? msg : body),
+                      .attrs = raw ? m->attrs : NULL,
+                      .delay_s = -1,
                       .group_id = fifo ? (m->group_id ? m->group_id : "default") : NULL,
                       .dedup_id = fifo ? (m->dedup_id ? m->dedup_id : m->message_id) : NULL};
     int rc = sy_queue_tx_send(ctx, c, q, &mi, NULL, err);
@@ -249,10 +250,7 @@ int tp_publish_tx(tp_svc_t *s, PGconn *c, tp_msg_t *m, sy_err_t *err)
     char *topic = tp_topic_name(m->topic_arn);
     if (!topic) return tp_notfound(err, "Topic");
     const char *p[1] = {topic};
-    json_t *rows = tp_rows(c, err,
-                           "SELECT version::text AS version, coalesce(attrs->>'ContentBasedDeduplication', 'false') "
-                           "AS cbd FROM sy_topics WHERE name = $1 FOR SHARE",
-                           1, p);
+    json_t *rows = tp_rows(c, err, TP_Q_TOPIC_VERSION, p);
     int rc = 0;
     tp_entry_t *e = NULL;
     hits_t hits = {0};

@@ -62,8 +62,10 @@ static int post(const json_t *d, sy_err_t *err)
     long status = 0;
     curl_easy_getinfo(cu, CURLINFO_RESPONSE_CODE, &status);
     int rc = 0;
-    if (cc != CURLE_OK) rc = sy_err_set(err, SY_E_TIMEOUT, 500, "HttpError", "%s", curl_easy_strerror(cc));
-    else if (status < 200 || status > 299) rc = sy_err_set(err, SY_E_INTERNAL, 500, "HttpError", "status %ld", status);
+    if (cc != CURLE_OK)
+        rc = sy_err_set(err, SY_E_TIMEOUT, 500, "HttpError", "%s", curl_easy_strerror(cc));
+    else if (status < 200 || status > 299)
+        rc = sy_err_set(err, SY_E_INTERNAL, 500, "HttpError", "status %ld", status);
     curl_slist_free_all(hdr);
     curl_easy_cleanup(cu);
     return rc;

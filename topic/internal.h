@@ -45,8 +45,8 @@ typedef struct {
     const char *topic_arn;
     const char *message;
     const char *subject;
-    json_t *attrs;          /* SQS-shaped message attributes or NULL */
-    const char *structure;  /* "json" or NULL */
+    json_t *attrs;         /* SQS-shaped message attributes or NULL */
+    const char *structure; /* "json" or NULL */
     const char *group_id, *dedup_id;
     char message_id[37];
     char seq[24];
@@ -62,8 +62,7 @@ void tp_cache_free(tp_svc_t *s);
 char *tp_base_url(const sy_ctx_t *ctx);
 json_t *tp_attrs_envelope(const json_t *attrs); /* {"n":{"Type","Value"}} */
 char *tp_envelope(const sy_ctx_t *ctx, const char *type, const char *message_id, const char *topic_arn,
-                  const char *sub_arn, const char *subject, const char *message, const json_t *attrs,
-                  const char *seq);
+                  const char *sub_arn, const char *subject, const char *message, const json_t *attrs, const char *seq);
 char *tp_lambda_event(const sy_ctx_t *ctx, const char *message_id, const char *topic_arn, const char *sub_arn,
                       const char *subject, const char *message, const json_t *attrs);
 
@@ -73,13 +72,40 @@ int tp_http_enqueue(sy_ctx_t *ctx, PGconn *c, const char *endpoint, const char *
 int tp_http_start(tp_svc_t *s, sy_err_t *err);
 void tp_http_stop(tp_svc_t *s);
 
-/* store.c: the only SQL */
+/* store.c: the only SQL. Statements are named and prepared per backend. */
+typedef enum {
+    TP_Q_TOPIC_BUMP,
+    TP_Q_TOPIC_LOCK,
+    TP_Q_SUB_FIND,
+    TP_Q_SUB_INSERT,
+    TP_Q_SUB_CONFIRM,
+    TP_Q_SUB_DELETE,
+    TP_Q_SUB_PAGE,
+    TP_Q_TOPIC_EXISTS,
+    TP_Q_SUB_GET,
+    TP_Q_SUB_SET_ATTRS,
+    TP_Q_TOPIC_INSERT,
+    TP_Q_TOPIC_DELETE,
+    TP_Q_TOPIC_PAGE,
+    TP_Q_TOPIC_GET,
+    TP_Q_TOPIC_SET_ATTR,
+    TP_Q_TOPIC_TAGS,
+    TP_Q_SUBS_OF_TOPIC,
+    TP_Q_TOPIC_VERSION,
+    TP_Q_TOPIC_TAG,
+    TP_Q_TOPIC_UNTAG,
+    TP_Q_COUNT
+} tp_q_t;
+typedef enum { TP_SP_SET, TP_SP_RELEASE, TP_SP_ROLLBACK } tp_sp_t;
 int tp_tx_begin(sy_ctx_t *ctx, PGconn **c, sy_err_t *err);
 int tp_tx_end(sy_ctx_t *ctx, PGconn *c, int rc, sy_err_t *err);
-/* Run sql; rows as an array of objects (text columns), or NULL + err. */
-json_t *tp_rows(PGconn *c, sy_err_t *err, const char *sql, int n, const char *const *p);
-int tp_cmd(PGconn *c, sy_err_t *err, const char *sql, int n, const char *const *p, int *affected);
-int tp_db(sy_ctx_t *ctx, sy_err_t *err, const char *sql, int n, const char *const *p, json_t **rows);
+int tp_savepoint(PGconn *c, tp_sp_t op, sy_err_t *err);
+/* Run statement q on c; rows as an array of objects (text columns, JSON
+ * null for NULL), or NULL + err. */
+json_t *tp_rows(PGconn *c, sy_err_t *err, tp_q_t q, const char *const *p);
+int tp_cmd(PGconn *c, sy_err_t *err, tp_q_t q, const char *const *p, int *affected);
+/* The same on a pooled connection, autocommit; rows may be NULL. */
+int tp_db(sy_ctx_t *ctx, sy_err_t *err, tp_q_t q, const char *const *p, json_t **rows);
 
 /* errors */
 int tp_invalid(sy_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
