@@ -49,6 +49,13 @@ static int check_sub_attr(const char *protocol, const json_t *all, const char *k
         json_decref(j);
         if (!ok) return tp_invalid(err, "%s: failed to parse JSON", k);
     }
+    if (!strcmp(k, "RedrivePolicy")) {
+        json_t *j = json_loads(v, 0, NULL);
+        const char *dlq = sy_json_str(j, "deadLetterTargetArn");
+        bool ok = dlq && !strncmp(dlq, "arn:aws:sqs:", 12);
+        json_decref(j);
+        if (!ok) return tp_invalid(err, "RedrivePolicy: deadLetterTargetArn is not an SQS queue ARN");
+    }
     return 0;
 }
 
@@ -168,7 +175,7 @@ int sns_subscribe(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, 
     if (rc == 0 && http) {
         char mid[37];
         char *body = confirmation(ctx, topic_arn, token, mid);
-        rc = tp_http_enqueue(ctx, c, endpoint, "SubscriptionConfirmation", mid, topic_arn, arn, body, err);
+        rc = tp_http_enqueue(ctx, c, endpoint, "SubscriptionConfirmation", mid, topic_arn, arn, body, NULL, err);
         free(body);
     }
 done:

@@ -193,6 +193,17 @@ static bool attr_true(const json_t *attrs, const char *name)
 }
 
 /* ------------------------------------------------------------ delivery */
+char *tp_sub_dlq(const json_t *sub_attrs)
+{
+    const char *rp = sy_json_str(sub_attrs, "RedrivePolicy");
+    if (!rp) return NULL;
+    json_t *j = json_loads(rp, 0, NULL);
+    const char *arn = sy_json_str(j, "deadLetterTargetArn");
+    char *s = arn ? sy_strdup(arn) : NULL;
+    json_decref(j);
+    return s;
+}
+
 static int deliver_sqs(sy_ctx_t *ctx, PGconn *c, const tp_sub_t *sb, const tp_msg_t *m, const char *msg, sy_err_t *err)
 {
     char *q = sy_queue_name_from_arn(ctx, sb->endpoint);
@@ -209,10 +220,19 @@ static int deliver_sqs(sy_ctx_t *ctx, PGconn *c, const tp_sub_t *sb, const tp_ms
                       .group_id = fifo ? (m->group_id ? m->group_id : "default") : NULL,
                       .dedup_id = fifo ? (m->dedup_id ? m->dedup_id : m->message_id) : NULL};
     int rc = sy_queue_tx_send(ctx, c, q, &mi, NULL, err);
+    char *dlq = rc < 0 && rc != SY_E_DB ? tp_sub_dlq(sb->attrs) : NULL;
+    char *dq = dlq ? sy_queue_name_from_arn(ctx, dlq) : NULL;
+    if (dq) { /* undeliverable (the queue is gone): the subscription's DLQ */
+        sy_msg_in_t dm = mi;
+        dm.group_id = dm.dedup_id = NULL;
+        rc = sy_queue_tx_send(ctx, c, dq, &dm, NULL, err);
+    }
     if (rc < 0 && rc != SY_E_DB) { /* a deleted queue must not fail the publish (AWS drops it too) */
         sy_log(SY_LOG_WARN, "sns", NULL, "delivery to queue failed", "subscription", sb->arn, "error", err->message);
         rc = 0;
     }
+    free(dq);
+    free(dlq);
     free(body);
     free(q);
     return rc;
@@ -238,7 +258,10 @@ static int deliver(sy_ctx_t *ctx, PGconn *c, const tp_sub_t *sb, const tp_msg_t 
         char *body = raw ? sy_strdup(msg)
                          : tp_envelope(ctx, "Notification", m->message_id, m->topic_arn, sb->arn, m->subject, msg,
                                        m->attrs, m->seq);
-        rc = tp_http_enqueue(ctx, c, sb->endpoint, "Notification", m->message_id, m->topic_arn, sb->arn, body, err);
+        char *dlq = tp_sub_dlq(sb->attrs);
+        rc =
+            tp_http_enqueue(ctx, c, sb->endpoint, "Notification", m->message_id, m->topic_arn, sb->arn, body, dlq, err);
+        free(dlq);
         free(body);
     }
     free(msg);

@@ -14,10 +14,11 @@
 #define HTTP_VISIBILITY_S 2
 
 int tp_http_enqueue(sy_ctx_t *ctx, PGconn *c, const char *endpoint, const char *type, const char *message_id,
-                    const char *topic_arn, const char *sub_arn, const char *body, sy_err_t *err)
+                    const char *topic_arn, const char *sub_arn, const char *body, const char *dlq, sy_err_t *err)
 {
     json_t *d = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "u", endpoint, "type", type, "id", message_id, "topic",
                           topic_arn, "sub", sub_arn, "b", body);
+    if (dlq) json_object_set_new(d, "dlq", json_string(dlq));
     char *s = sy_json_dumps(d);
     json_decref(d);
     sy_msg_in_t m = {.body = s, .body_len = strlen(s), .delay_s = -1};
@@ -71,6 +72,25 @@ static int post(const json_t *d, sy_err_t *err)
     return rc;
 }
 
+/* Retries exhausted: the subscription's DLQ if it has one, else dropped. */
+static void dead_letter(tp_svc_t *s, const json_t *d, const sy_err_t *why)
+{
+    const char *dlq = sy_json_str(d, "dlq");
+    char *q = dlq ? sy_queue_name_from_arn(s->ctx, dlq) : NULL;
+    sy_err_t err;
+    if (q) {
+        const char *body = sy_json_str(d, "b");
+        sy_msg_in_t m = {.body = body, .body_len = strlen(body), .delay_s = -1};
+        if (sy_queue_send_by_name(s->ctx, q, &m, NULL, &err) == 0) {
+            free(q);
+            return;
+        }
+    }
+    free(q);
+    sy_log(SY_LOG_WARN, "sns", NULL, "http delivery dropped after retries", "endpoint", sy_json_str(d, "u"), "error",
+           why->message);
+}
+
 static void *http_main(void *arg)
 {
     tp_svc_t *s = arg;
@@ -83,9 +103,7 @@ static void *http_main(void *arg)
             json_t *d = json_loads(msgs[i].body, 0, NULL);
             int rc = d ? post(d, &err) : 0;
             if (rc == 0 || msgs[i].receive_count >= TP_HTTP_ATTEMPTS) {
-                if (rc < 0)
-                    sy_log(SY_LOG_WARN, "sns", NULL, "http delivery dropped after retries", "endpoint",
-                           sy_json_str(d, "u"), "error", err.message);
+                if (rc < 0) dead_letter(s, d, &err);
                 sy_queue_delete_receipt(s->ctx, TP_HTTP_QUEUE, msgs[i].receipt, &err);
             }
             sy_metric_inc("switchyard_sns_http_deliveries_total", rc == 0 ? "outcome=\"ok\"" : "outcome=\"error\"", 1);

@@ -67,8 +67,12 @@ char *tp_lambda_event(const sy_ctx_t *ctx, const char *message_id, const char *t
                       const char *subject, const char *message, const json_t *attrs);
 
 /* http.c: the HTTP(S) delivery thread over the internal queue */
+/* dlq: the subscription's dead-letter queue ARN (RedrivePolicy) or NULL */
 int tp_http_enqueue(sy_ctx_t *ctx, PGconn *c, const char *endpoint, const char *type, const char *message_id,
-                    const char *topic_arn, const char *sub_arn, const char *body, sy_err_t *err);
+                    const char *topic_arn, const char *sub_arn, const char *body, const char *dlq, sy_err_t *err);
+/* The deadLetterTargetArn of a subscription's RedrivePolicy, or NULL
+ * (caller frees). */
+char *tp_sub_dlq(const json_t *sub_attrs);
 int tp_http_start(tp_svc_t *s, sy_err_t *err);
 void tp_http_stop(tp_svc_t *s);
 

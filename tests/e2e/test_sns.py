@@ -317,7 +317,8 @@ class _Hook(http.server.BaseHTTPRequestHandler):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n).decode()
         self.server.calls.append({"body": json.loads(body), "headers": dict(self.headers)})
-        self.send_response(200)
+        kind = self.headers.get("x-amz-sns-message-type")
+        self.send_response(getattr(self.server, "notification_status", 200) if kind == "Notification" else 200)
         self.send_header("Content-Length", "0")
         self.end_headers()
 
@@ -371,6 +372,46 @@ class SnsHttp(SnsBase):
         self.assertEqual(c["SubscriptionArn"], r["SubscriptionArn"])
         self.assertEqual(sns.get_subscription_attributes(SubscriptionArn=r["SubscriptionArn"])
                          ["Attributes"]["PendingConfirmation"], "false")
+
+
+class SnsDeadLetters(SnsBase):
+    def test_http_retries_then_dead_letter_queue(self):
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+        srv.calls = []
+        srv.notification_status = 500
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        sns = self.sns
+        arn = sns.create_topic(Name="flaky")["TopicArn"]
+        du, dq = self.queue("flaky-dlq")
+        with self.assertRaises(sns.exceptions.InvalidParameterException):
+            sns.subscribe(TopicArn=arn, Protocol="http", Endpoint="http://127.0.0.1:1/x",
+                          Attributes={"RedrivePolicy": '{"deadLetterTargetArn": "nope"}'})
+        sns.subscribe(TopicArn=arn, Protocol="http", Endpoint="http://127.0.0.1:%d/" % srv.server_address[1],
+                      Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dq})})
+        self.assertEventually(lambda: srv.calls, 15)
+        sns.confirm_subscription(TopicArn=arn, Token=srv.calls[0]["body"]["Token"])
+        mid = sns.publish(TopicArn=arn, Message="undeliverable")["MessageId"]
+        got = self.receive(du, 1, timeout=30)
+        self.assertEqual(len(got), 1)
+        self.assertEqual(json.loads(got[0]["Body"])["MessageId"], mid)
+        self.assertEqual(len([c for c in srv.calls if c["body"]["Type"] == "Notification"]), 3)
+
+    def test_deleted_queue_goes_to_dead_letter_queue(self):
+        sns = self.sns
+        arn = sns.create_topic(Name="gone")["TopicArn"]
+        gu, gq = self.queue("gone-q")
+        du, dq = self.queue("gone-dlq")
+        ok_u, ok_q = self.queue("gone-ok")
+        sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=gq,
+                      Attributes={"RawMessageDelivery": "true",
+                                  "RedrivePolicy": json.dumps({"deadLetterTargetArn": dq})})
+        sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=ok_q, Attributes={"RawMessageDelivery": "true"})
+        self.sqs.delete_queue(QueueUrl=gu)
+        sns.publish(TopicArn=arn, Message="m")  # the publish itself succeeds
+        self.assertEqual([m["Body"] for m in self.receive(du, 1)], ["m"])
+        self.assertEqual([m["Body"] for m in self.receive(ok_u, 1)], ["m"])
 
 
 class SnsLambda(SnsBase):
