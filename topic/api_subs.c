@@ -82,6 +82,23 @@ static int check_endpoint(sy_ctx_t *ctx, const char *protocol, const char *endpo
     return 0;
 }
 
+static bool fifo_name(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 5 && !strcmp(s + n - 5, ".fifo");
+}
+
+/* FIFO topics deliver to SQS queues only; FIFO queues take FIFO topics only. */
+static int check_fifo(const char *topic, const char *protocol, const char *endpoint, sy_err_t *err)
+{
+    bool sqs = !strcmp(protocol, "sqs");
+    if (fifo_name(topic) && !sqs) return tp_invalid(err, "Invalid protocol type: %s", protocol);
+    if (!fifo_name(topic) && sqs && fifo_name(endpoint))
+        return tp_invalid(err, "Endpoint Reason: FIFO SQS Queues can not be subscribed to "
+                               "standard SNS topics");
+    return 0;
+}
+
 static char *confirmation(sy_ctx_t *ctx, const char *topic_arn, const char *token, char message_id[37])
 {
     sy_uuid4(message_id);
@@ -120,7 +137,7 @@ int sns_subscribe(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, 
         free(topic);
         return tp_invalid(err, "Protocol");
     }
-    if (check_endpoint(ctx, protocol, endpoint, err) < 0) {
+    if (check_endpoint(ctx, protocol, endpoint, err) < 0 || check_fifo(topic, protocol, endpoint, err) < 0) {
         free(topic);
         return SY_E_INVALID;
     }

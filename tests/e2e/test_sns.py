@@ -137,6 +137,8 @@ class SnsApi(SnsBase):
         with self.assertRaises(sns.exceptions.InvalidParameterException):
             sns.create_topic(Name="f.fifo")  # FifoTopic attribute missing
         with self.assertRaises(sns.exceptions.InvalidParameterException):
+            sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=qarn("q.fifo"))  # standard topic
+        with self.assertRaises(sns.exceptions.InvalidParameterException):
             sns.create_platform_application(Name="a", Platform="GCM", Attributes={})
         with self.assertRaises(sns.exceptions.EmptyBatchRequestException):
             sns.publish_batch(TopicArn=arn, PublishBatchRequestEntries=[])
