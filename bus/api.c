@@ -448,6 +448,14 @@ void sy_bus_set_function_invoker(sy_ctx_t *ctx, sy_bus_invoke_fn fn, void *udata
     svc->invoker_udata = udata;
 }
 
+void sy_bus_set_topic_publisher(sy_ctx_t *ctx, sy_bus_topic_fn fn, void *udata)
+{
+    eb_svc_t *svc = eb_svc(ctx);
+    if (!svc) return;
+    svc->publisher = fn;
+    svc->publisher_udata = udata;
+}
+
 int sy_bus_start(sy_ctx_t *ctx, sy_err_t *err)
 {
     eb_svc_t *svc = sy_calloc(1, sizeof *svc);

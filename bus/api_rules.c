@@ -252,9 +252,7 @@ static int check_target(eb_svc_t *svc, const json_t *t, sy_err_t *err)
     const char *dlq = sy_json_str(json_object_get(t, "DeadLetterConfig"), "Arn");
     if (dlq && strncmp(dlq, "arn:aws:sqs:", 12))
         return eb_validation(err, "DeadLetterConfig Arn must be an SQS queue ARN for target %s.", id);
-    if (!strncmp(arn, "arn:aws:sns:", 12))
-        return eb_validation(err, "SNS topic targets are not supported by Switchyard yet (target %s: %s).", id, arn);
-    bool ok = !strncmp(arn, "arn:aws:sqs:", 12) || !strncmp(arn, "arn:aws:states:", 15) ||
+    bool ok = !strncmp(arn, "arn:aws:sqs:", 12) || !strncmp(arn, "arn:aws:sns:", 12) || !strncmp(arn, "arn:aws:states:", 15) ||
               !strncmp(arn, "arn:aws:lambda:", 15) ||
               (!strncmp(arn, "arn:aws:events:", 15) && (strstr(arn, ":event-bus/") || strstr(arn, ":api-destination/")));
     if (!ok) return eb_validation(err, "Target type of %s is not supported by Switchyard.", arn);

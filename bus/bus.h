@@ -88,6 +88,14 @@ typedef int (*sy_bus_invoke_fn)(sy_ctx_t *ctx, PGconn *c, const sy_bus_invocatio
 /* Set the invoker (NULL: function targets fail with ERROR_CODE
  * "Lambda.ServiceException" and are retried, then dead-lettered). */
 void sy_bus_set_function_invoker(sy_ctx_t *ctx, sy_bus_invoke_fn fn, void *udata);
+/* The topic-target seam. A rule target whose Arn is an SNS topic is
+ * delivered through the internal delivery queue; the delivery thread calls
+ * the publisher inside its open transaction on c (the event or transformed
+ * input is the message). 0, or <0 with err: retried, then dead-lettered.
+ * Unset: such targets fail with ERROR_CODE "SNS.ServiceUnavailable". */
+typedef int (*sy_bus_topic_fn)(sy_ctx_t *ctx, PGconn *c, const char *topic_arn, const char *message, void *udata,
+                               sy_err_t *err);
+void sy_bus_set_topic_publisher(sy_ctx_t *ctx, sy_bus_topic_fn fn, void *udata);
 /* Put one event on `bus` (a name or an event-bus ARN) inside the caller's
  * open transaction on c: matched and routed like PutEvents, committed with
  * the caller. Used for Lambda destinations naming a bus. */

@@ -107,6 +107,19 @@ static int deliver(eb_svc_t *svc, PGconn *c, const json_t *b, const sy_msg_out_t
         if (rc < 0 && !strcmp(err->code, "HttpError")) *retryable = false; /* 4xx: a retry cannot fix it */
         return rc;
     }
+    if (!strncmp(arn, "arn:aws:sns:", 12)) {
+        if (!svc->publisher)
+            return sy_err_set(err, SY_E_INTERNAL, 500, "SNS.ServiceUnavailable", "no topic publisher registered");
+        int rc = svc->publisher(ctx, c, arn, body, svc->publisher_udata, err);
+        if (rc < 0 && !err->sqlstate[0]) {
+            char msg[1024], code[128];
+            snprintf(msg, sizeof msg, "%s", err->message);
+            snprintf(code, sizeof code, "SNS.%.80s", err->code[0] ? err->code : "ServiceUnavailable");
+            if (rc == SY_E_NOTFOUND) *retryable = false;
+            sy_err_set(err, rc, 400, code, "%s", msg);
+        }
+        return rc;
+    }
     if (!strncmp(arn, "arn:aws:lambda:", 15)) {
         if (!svc->invoker)
             return sy_err_set(err, SY_E_INTERNAL, 500, "Lambda.ServiceException", "no function invoker registered");

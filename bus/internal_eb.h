@@ -50,6 +50,8 @@ typedef struct {
     volatile int stop;
     sy_bus_invoke_fn invoker;
     void *invoker_udata;
+    sy_bus_topic_fn publisher; /* SNS topic targets (set by the composition root) */
+    void *publisher_udata;
     json_t *rate; /* api destination name -> next allowed time (us) */
 } eb_svc_t;
 

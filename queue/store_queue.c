@@ -35,14 +35,22 @@ int store_queue_create(sy_ctx_t *ctx, const char *name, bool fifo, json_t *attrs
     char ret[16];
     snprintf(ret, sizeof ret, "%d", retention_s);
     const char *p[7] = {ctx->cfg.account_id, name, fifo ? "t" : "f", a, t, ret, internal ? "t" : "f"};
-    PGresult *r = run(ctx, err,
-                      "WITH ins AS (INSERT INTO sy_queues (account, name, fifo, attrs, tags, retention_s, internal) "
-                      "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7) ON CONFLICT (account, name) DO NOTHING "
-                      "RETURNING " QCOLS ") "
-                      "SELECT *, true FROM ins UNION ALL "
-                      "SELECT " QCOLS ", false FROM sy_queues WHERE account = $1 AND name = $2 "
-                      "AND NOT EXISTS (SELECT 1 FROM ins)",
-                      7, p);
+    PGresult *r = NULL;
+    /* A concurrent creator that commits while this INSERT waits makes it do
+     * nothing, and the SELECT's snapshot (taken before) does not see the
+     * row either: zero rows. The next statement's snapshot sees it. */
+    for (int attempt = 0; attempt < 3; attempt++) {
+        if (r) PQclear(r);
+        r = run(ctx, err,
+                "WITH ins AS (INSERT INTO sy_queues (account, name, fifo, attrs, tags, retention_s, internal) "
+                "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7) ON CONFLICT (account, name) DO NOTHING "
+                "RETURNING " QCOLS ") "
+                "SELECT *, true FROM ins UNION ALL "
+                "SELECT " QCOLS ", false FROM sy_queues WHERE account = $1 AND name = $2 "
+                "AND NOT EXISTS (SELECT 1 FROM ins)",
+                7, p);
+        if (!r || PQntuples(r) == 1) break;
+    }
     free(a);
     free(t);
     if (!r) return SY_E_DB;

@@ -3,6 +3,7 @@
 #include "core/core.h"
 #include "queue/queue.h"
 #include "statemachine/statemachine.h"
+#include "topic/topic.h"
 #include "server/server.h"
 #include "worker/worker.h"
 
@@ -170,6 +171,10 @@ static int cmd_serve(int argc, char **argv)
         sy_log(SY_LOG_ERROR, "lambda", NULL, "could not start", "error", err.message);
         goto done;
     }
+    if (sy_topic_start(&ctx, &err) < 0) {
+        sy_log(SY_LOG_ERROR, "sns", NULL, "could not start", "error", err.message);
+        goto done;
+    }
     if (sy_bus_start(&ctx, &err) < 0) {
         sy_log(SY_LOG_ERROR, "events", NULL, "could not start", "error", err.message);
         goto done;
@@ -193,6 +198,7 @@ done:
     if (queue_up) sy_queue_wake_all(&ctx); /* long polls return now */
     sy_http_destroy(&http);                /* stop accepting, finish in-flight */
     sy_bus_stop(&ctx);
+    sy_topic_stop(&ctx);
     sy_lambda_stop(&ctx);
     sy_sfn_stop(&ctx);
     if (queue_up) sy_queue_stop(&ctx);

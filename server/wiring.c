@@ -1,8 +1,11 @@
 /* server/wiring.c - the composition root's seams between services:
  * EventBridge function targets invoke functions through worker/, and
- * Lambda destinations naming an event bus put through bus/. */
+ * Lambda destinations naming an event bus put through bus/; EventBridge
+ * targets and Lambda destinations naming an SNS topic publish through
+ * topic/. */
 #include "bus/bus.h"
 #include "server/server.h"
+#include "topic/topic.h"
 #include "worker/worker.h"
 
 #include <stdlib.h>
@@ -21,8 +24,17 @@ static int function_puts_on_bus(sy_ctx_t *ctx, PGconn *c, const char *bus_arn, c
     return sy_bus_put_event(ctx, c, bus_arn, source, detail_type, detail_json, err);
 }
 
+static int publish_to_topic(sy_ctx_t *ctx, PGconn *c, const char *topic_arn, const char *message, void *u,
+                            sy_err_t *err)
+{
+    (void)u;
+    return sy_topic_publish_tx(ctx, c, topic_arn, message, NULL, NULL, err);
+}
+
 void sy_server_wire(sy_ctx_t *ctx)
 {
+    sy_bus_set_topic_publisher(ctx, publish_to_topic, NULL);
+    sy_function_set_topic_sink(ctx, publish_to_topic, NULL);
     if (!getenv("SWITCHYARD_BUS_TEST_INVOKER")) sy_bus_set_function_invoker(ctx, bus_invokes_function, NULL);
     sy_function_set_bus_sink(ctx, function_puts_on_bus, NULL);
 }

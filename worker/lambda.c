@@ -265,6 +265,15 @@ void sy_function_set_bus_sink(sy_ctx_t *ctx, sy_function_bus_sink_fn fn, void *u
     pthread_mutex_unlock(&s->mu);
 }
 
+void sy_function_set_topic_sink(sy_ctx_t *ctx, sy_function_topic_sink_fn fn, void *u)
+{
+    lm_svc_t *s = lm_svc(ctx);
+    pthread_mutex_lock(&s->mu);
+    s->topic_sink = fn;
+    s->topic_sink_u = u;
+    pthread_mutex_unlock(&s->mu);
+}
+
 /* ---------------------------------------------------- Step Functions tasks */
 typedef struct {
     sy_ctx_t *ctx;

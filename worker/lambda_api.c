@@ -246,9 +246,7 @@ static int check_destination(lm_svc_t *s, const json_t *dc, const char *which, s
     } else if (strcmp(p.service, "events") == 0) {
         return 0;
     } else if (strcmp(p.service, "sns") == 0) {
-        snprintf(msg, sizeof msg, "SNS topic destinations are not supported by Switchyard yet: %s", arn);
-        error(resp, req, 400, "ValidationException", msg);
-        return -1;
+        return 0;
     } else {
         snprintf(msg, sizeof msg, "The destination ARN %s is not supported.", arn);
     }

@@ -97,6 +97,8 @@ typedef struct {
     bool threads_up;
     sy_function_bus_sink_fn bus_sink;
     void *bus_sink_u;
+    sy_function_topic_sink_fn topic_sink;
+    void *topic_sink_u;
 } lm_svc_t;
 
 lm_svc_t *lm_svc(sy_ctx_t *ctx);

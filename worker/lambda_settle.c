@@ -69,6 +69,16 @@ int lm_destination_send(lm_svc_t *s, PGconn *c, const char *arn, const char *fun
         else
             sy_log(SY_LOG_WARN, "lambda", request_id, "event bus destinations are not available; record dropped",
                    "destination", arn);
+    } else if (strcmp(parts.service, "sns") == 0) {
+        pthread_mutex_lock(&s->mu);
+        sy_function_topic_sink_fn sink = s->topic_sink;
+        void *u = s->topic_sink_u;
+        pthread_mutex_unlock(&s->mu);
+        if (sink)
+            rc = sink(s->ctx, c, arn, body, u, err);
+        else
+            sy_log(SY_LOG_WARN, "lambda", request_id, "topic destinations are not available; record dropped",
+                   "destination", arn);
     } else {
         sy_log(SY_LOG_WARN, "lambda", request_id, "unsupported destination; record dropped", "destination", arn);
     }

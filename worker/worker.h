@@ -208,6 +208,12 @@ int sy_function_invoke_async(sy_ctx_t *ctx, PGconn *c, const char *function, con
 typedef int (*sy_function_bus_sink_fn)(sy_ctx_t *ctx, PGconn *c, const char *bus_arn, const char *source,
                                        const char *detail_type, const char *detail_json, void *u, sy_err_t *err);
 void sy_function_set_bus_sink(sy_ctx_t *ctx, sy_function_bus_sink_fn fn, void *u);
+/* Destinations naming an SNS topic go through this seam, set by the
+ * composition root: publish the invocation record (message) to topic_arn
+ * inside c. Unset: such records are dropped with a warning. */
+typedef int (*sy_function_topic_sink_fn)(sy_ctx_t *ctx, PGconn *c, const char *topic_arn, const char *message,
+                                         void *u, sy_err_t *err);
+void sy_function_set_topic_sink(sy_ctx_t *ctx, sy_function_topic_sink_fn fn, void *u);
 
 /* ----------------------------------------------------- the worker process */
 /* `switchyard worker ...` (argv[0] is "worker"). Returns the exit status:

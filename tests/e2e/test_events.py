@@ -128,8 +128,8 @@ class EventsTests(SwitchyardTestCase):
         with self.assertRaises(ev.exceptions.LimitExceededException):
             ev.put_targets(Rule="r1", EventBusName="orders", Targets=[{"Id": "t9", "Arn": q}])
         with self.assertRaises(ev.exceptions.ClientError) as cm:
-            ev.put_targets(Rule="p0", Targets=[{"Id": "sns", "Arn": "arn:aws:sns:us-east-1:000000000000:t"}])
-        self.assertIn("SNS", cm.exception.response["Error"]["Message"])
+            ev.put_targets(Rule="p0", Targets=[{"Id": "k", "Arn": "arn:aws:kinesis:us-east-1:000000000000:stream/k"}])
+        self.assertIn("not supported", cm.exception.response["Error"]["Message"])
         with self.assertRaises(ev.exceptions.ClientError):
             ev.put_targets(Rule="p0", Targets=[{"Id": "f", "Arn": qarn("x.fifo")}])
         self.assertEqual(len(ev.list_targets_by_rule(Rule="r1", EventBusName="orders")["Targets"]), 5)

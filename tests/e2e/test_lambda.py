@@ -196,8 +196,8 @@ class LambdaAsync(LambdaBase):
         with self.assertRaises(Exception) as cm:
             lam.put_function_event_invoke_config(
                 FunctionName="echo", DestinationConfig={
-                    "OnFailure": {"Destination": "arn:aws:sns:us-east-1:000000000000:t"}})
-        self.assertIn("ValidationException", str(cm.exception))
+                    "OnFailure": {"Destination": "arn:aws:kinesis:us-east-1:000000000000:stream/k"}})
+        self.assertIn("InvalidParameterValueException", str(cm.exception))
         cfg = lam.get_function_event_invoke_config(FunctionName="fail")
         self.assertEqual(cfg["MaximumRetryAttempts"], 2)
         time.sleep(1.1)  # config cache

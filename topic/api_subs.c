@@ -1,0 +1,387 @@
+/* topic/api_subs.c - Subscribe, ConfirmSubscription, Unsubscribe, the
+ * subscription listings and attributes. Every change bumps the topic's
+ * version in the same transaction, so publishers rebuild their matchers. */
+#include "queue/queue.h"
+#include "topic/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define PAGE 100
+
+static const char *SUB_ATTRS[] = {"RawMessageDelivery", "FilterPolicy",        "FilterPolicyScope", "DeliveryPolicy",
+                                  "RedrivePolicy",      "SubscriptionRoleArn", "ReplayPolicy",      NULL};
+
+static int bump(PGconn *c, const char *topic, sy_err_t *err)
+{
+    const char *p[1] = {topic};
+    return tp_cmd(c, err, TP_Q_TOPIC_BUMP, p, NULL);
+}
+
+/* One subscription attribute against the protocol and the others. */
+static int check_sub_attr(const char *protocol, const json_t *all, const char *k, const char *v, sy_err_t *err)
+{
+    bool known = false;
+    for (const char **a = SUB_ATTRS; *a; a++) known |= strcmp(*a, k) == 0;
+    if (!known) return tp_invalid(err, "Attributes Reason: Unknown attribute %s", k);
+    if (!strcmp(k, "RawMessageDelivery")) {
+        if (strcasecmp(v, "true") && strcasecmp(v, "false"))
+            return tp_invalid(err, "Attributes Reason: RawMessageDelivery: Invalid value [%s]. Must be true or false.",
+                              v);
+        if (!strcasecmp(v, "true") && strcmp(protocol, "sqs") && strcmp(protocol, "http") && strcmp(protocol, "https"))
+            return tp_invalid(err, "Attributes Reason: Delivery protocol [%s] does not support raw message delivery.",
+                              protocol);
+    }
+    if (!strcmp(k, "FilterPolicyScope") && strcmp(v, "MessageAttributes") && strcmp(v, "MessageBody"))
+        return tp_invalid(err,
+                          "Attributes Reason: FilterPolicyScope: Invalid value [%s]. Please use either "
+                          "MessageBody or MessageAttributes",
+                          v);
+    if (!strcmp(k, "FilterPolicy") && *v) {
+        const char *scope = sy_json_str(all, "FilterPolicyScope");
+        bool body = scope && !strcmp(scope, "MessageBody");
+        if (sy_pattern_validate(body ? SY_PATTERN_SNS_BODY : SY_PATTERN_SNS_ATTRIBUTES, v, strlen(v), err) < 0)
+            return SY_E_INVALID;
+    }
+    if (!strcmp(k, "RedrivePolicy") || !strcmp(k, "DeliveryPolicy")) {
+        json_t *j = json_loads(v, 0, NULL);
+        bool ok = json_is_object(j);
+        json_decref(j);
+        if (!ok) return tp_invalid(err, "%s: failed to parse JSON", k);
+    }
+    if (!strcmp(k, "RedrivePolicy")) {
+        json_t *j = json_loads(v, 0, NULL);
+        const char *dlq = sy_json_str(j, "deadLetterTargetArn");
+        bool ok = dlq && !strncmp(dlq, "arn:aws:sqs:", 12);
+        json_decref(j);
+        if (!ok) return tp_invalid(err, "RedrivePolicy: deadLetterTargetArn is not an SQS queue ARN");
+    }
+    return 0;
+}
+
+static int check_endpoint(sy_ctx_t *ctx, const char *protocol, const char *endpoint, sy_err_t *err)
+{
+    if (!endpoint || !*endpoint) return tp_invalid(err, "Endpoint");
+    if (!strcmp(protocol, "sqs")) {
+        char *q = sy_queue_name_from_arn(ctx, endpoint);
+        free(q);
+        if (!q) return tp_invalid(err, "SQS endpoint ARN");
+    } else if (!strcmp(protocol, "lambda")) {
+        if (strncmp(endpoint, "arn:aws:lambda:", 15) || !strstr(endpoint, ":function:"))
+            return tp_invalid(err, "Lambda endpoint ARN");
+    } else if (!strcmp(protocol, "http")) {
+        if (strncmp(endpoint, "http://", 7)) return tp_invalid(err, "Endpoint must match the specified protocol");
+    } else if (!strcmp(protocol, "https")) {
+        if (strncmp(endpoint, "https://", 8)) return tp_invalid(err, "Endpoint must match the specified protocol");
+    } else if (!strcmp(protocol, "email") || !strcmp(protocol, "email-json") || !strcmp(protocol, "sms") ||
+               !strcmp(protocol, "application") || !strcmp(protocol, "firehose")) {
+        return tp_invalid(err, "Protocol %s is not supported by Switchyard", protocol);
+    } else {
+        return tp_invalid(err, "Invalid protocol type: %s", protocol);
+    }
+    return 0;
+}
+
+static bool fifo_name(const char *s)
+{
+    size_t n = strlen(s);
+    return n > 5 && !strcmp(s + n - 5, ".fifo");
+}
+
+/* FIFO topics deliver to SQS queues only; FIFO queues take FIFO topics only. */
+static int check_fifo(const char *topic, const char *protocol, const char *endpoint, sy_err_t *err)
+{
+    bool sqs = !strcmp(protocol, "sqs");
+    if (fifo_name(topic) && !sqs) return tp_invalid(err, "Invalid protocol type: %s", protocol);
+    if (!fifo_name(topic) && sqs && fifo_name(endpoint))
+        return tp_invalid(err, "Endpoint Reason: FIFO SQS Queues can not be subscribed to "
+                               "standard SNS topics");
+    return 0;
+}
+
+static char *confirmation(sy_ctx_t *ctx, const char *topic_arn, const char *token, char message_id[37])
+{
+    sy_uuid4(message_id);
+    char *base = tp_base_url(ctx);
+    char *enc_topic = sy_strdup(topic_arn); /* ARNs need no escaping but ':' is fine in a query */
+    char *url =
+        sy_asprintf("%s/?Action=ConfirmSubscription&Version=2010-03-31&TopicArn=%s&Token=%s", base, enc_topic, token);
+    char ts[32];
+    sy_iso8601_ms(sy_now_ms(), ts);
+    char *msg = sy_asprintf("You have chosen to subscribe to the topic %s.\nTo confirm the subscription, visit the "
+                            "SubscribeURL included in this message.",
+                            topic_arn);
+    char *cert = sy_asprintf("%s/SimpleNotificationService-switchyard.pem", base);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Type", "SubscriptionConfirmation", "MessageId",
+                          message_id, "Token", token, "TopicArn", topic_arn, "Message", msg, "SubscribeURL", url,
+                          "Timestamp", ts, "SignatureVersion", "1", "Signature", "", "SigningCertURL", cert);
+    char *s = sy_json_dumps(o);
+    json_decref(o);
+    free(cert);
+    free(msg);
+    free(url);
+    free(enc_topic);
+    free(base);
+    return s;
+}
+
+int sns_subscribe(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err)
+{
+    (void)req;
+    const char *topic_arn = sy_json_str(in, "TopicArn");
+    const char *protocol = sy_json_str(in, "Protocol");
+    const char *endpoint = sy_json_str(in, "Endpoint");
+    char *topic = tp_topic_name(topic_arn);
+    if (!topic) return tp_invalid(err, "TopicArn");
+    if (!protocol) {
+        free(topic);
+        return tp_invalid(err, "Protocol");
+    }
+    if (check_endpoint(ctx, protocol, endpoint, err) < 0 || check_fifo(topic, protocol, endpoint, err) < 0) {
+        free(topic);
+        return SY_E_INVALID;
+    }
+    json_t *attrs = json_object_get(in, "Attributes");
+    const char *k;
+    json_t *v;
+    json_object_foreach(attrs, k, v) if (check_sub_attr(protocol, attrs, k, json_string_value(v), err) < 0)
+    {
+        free(topic);
+        return SY_E_INVALID;
+    }
+    bool http = !strcmp(protocol, "http") || !strcmp(protocol, "https");
+    char uuid[37], token[65], now[24];
+    sy_uuid4(uuid);
+    unsigned char rnd[32];
+    sy_random_bytes(rnd, sizeof rnd);
+    sy_hex(rnd, sizeof rnd, token);
+    snprintf(now, sizeof now, "%lld", (long long)sy_now_ms());
+    char *arn = sy_asprintf("%s:%s", topic_arn, uuid);
+    char *aj = sy_json_dumps(attrs ? attrs : json_object());
+    PGconn *c = NULL;
+    json_t *rows = NULL;
+    bool confirmed = !http;
+    int rc = tp_tx_begin(ctx, &c, err);
+    if (rc < 0) goto done;
+    const char *p1[1] = {topic};
+    rows = tp_rows(c, err, TP_Q_TOPIC_LOCK, p1);
+    if (!rows) {
+        rc = SY_E_DB;
+        goto done;
+    }
+    if (!json_array_size(rows)) {
+        rc = tp_notfound(err, "Topic");
+        goto done;
+    }
+    json_decref(rows);
+    const char *p2[3] = {topic, protocol, endpoint};
+    rows = tp_rows(c, err, TP_Q_SUB_FIND, p2);
+    if (!rows) {
+        rc = SY_E_DB;
+        goto done;
+    }
+    if (json_array_size(rows)) { /* idempotent */
+        free(arn);
+        arn = sy_strdup(sy_json_str(json_array_get(rows, 0), "arn"));
+        confirmed = !strcmp(sy_json_str(json_array_get(rows, 0), "confirmed"), "true");
+        goto done;
+    }
+    const char *p3[8] = {arn, topic, protocol, endpoint, aj, confirmed ? "true" : "false", http ? token : NULL, now};
+    rc = tp_cmd(c, err, TP_Q_SUB_INSERT, p3, NULL);
+    if (rc == 0) rc = bump(c, topic, err);
+    if (rc == 0 && http) {
+        char mid[37];
+        char *body = confirmation(ctx, topic_arn, token, mid);
+        rc = tp_http_enqueue(ctx, c, endpoint, "SubscriptionConfirmation", mid, topic_arn, arn, body, NULL, err);
+        free(body);
+    }
+done:
+    rc = tp_tx_end(ctx, c, rc, err);
+    if (rc == 0) {
+        const char *ret = sy_json_str(in, "ReturnSubscriptionArn");
+        bool show = confirmed || (ret && !strcasecmp(ret, "true"));
+        *out = json_pack("{s:s}", "SubscriptionArn", show ? arn : "pending confirmation");
+    }
+    json_decref(rows);
+    free(aj);
+    free(arn);
+    free(topic);
+    return rc;
+}
+
+int sns_confirm_subscription(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err)
+{
+    (void)req;
+    const char *token = sy_json_str(in, "Token");
+    char *topic = tp_topic_name(sy_json_str(in, "TopicArn"));
+    if (!topic) return tp_invalid(err, "TopicArn");
+    if (!token || !*token) {
+        free(topic);
+        return tp_invalid(err, "Token");
+    }
+    PGconn *c = NULL;
+    json_t *rows = NULL;
+    int rc = tp_tx_begin(ctx, &c, err);
+    if (rc == 0) {
+        const char *p[2] = {topic, token};
+        rows = tp_rows(c, err, TP_Q_SUB_CONFIRM, p);
+        if (!rows)
+            rc = SY_E_DB;
+        else if (!json_array_size(rows))
+            rc = tp_invalid(err, "Token");
+        else
+            rc = bump(c, topic, err);
+    }
+    rc = tp_tx_end(ctx, c, rc, err);
+    if (rc == 0) *out = json_pack("{s:s}", "SubscriptionArn", sy_json_str(json_array_get(rows, 0), "arn"));
+    json_decref(rows);
+    free(topic);
+    return rc;
+}
+
+int sns_unsubscribe(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err)
+{
+    (void)req;
+    (void)out;
+    const char *arn = sy_json_str(in, "SubscriptionArn");
+    if (!arn || strncmp(arn, "arn:aws:sns:", 12)) return tp_invalid(err, "SubscriptionArn");
+    PGconn *c = NULL;
+    json_t *rows = NULL;
+    int rc = tp_tx_begin(ctx, &c, err);
+    if (rc == 0) {
+        const char *p[1] = {arn};
+        rows = tp_rows(c, err, TP_Q_SUB_DELETE, p);
+        if (!rows)
+            rc = SY_E_DB;
+        else if (json_array_size(rows))
+            rc = bump(c, sy_json_str(json_array_get(rows, 0), "topic"), err);
+    }
+    rc = tp_tx_end(ctx, c, rc, err);
+    json_decref(rows);
+    return rc;
+}
+
+static json_t *sub_member(const sy_ctx_t *ctx, const json_t *r)
+{
+    bool confirmed = !strcmp(sy_json_str(r, "confirmed"), "true");
+    return json_pack("{s:s,s:s,s:s,s:s,s:s}", "SubscriptionArn",
+                     confirmed ? sy_json_str(r, "arn") : "PendingConfirmation", "Owner", ctx->cfg.account_id,
+                     "Protocol", sy_json_str(r, "protocol"), "Endpoint", sy_json_str(r, "endpoint"), "TopicArn",
+                     sy_json_str(r, "topic_arn"));
+}
+
+static int list_subs(sy_ctx_t *ctx, const json_t *in, const char *topic, json_t **out, sy_err_t *err)
+{
+    const char *tok = sy_json_str(in, "NextToken");
+    long off = tok ? strtol(tok, NULL, 10) : 0;
+    if (off < 0) off = 0;
+    char offs[24];
+    snprintf(offs, sizeof offs, "%ld", off);
+    const char *p[2] = {offs, topic};
+    json_t *rows = NULL;
+    int rc = tp_db(ctx, err, TP_Q_SUB_PAGE, p, &rows);
+    if (rc < 0) return rc;
+    json_t *subs = json_array();
+    size_t i;
+    json_t *r;
+    json_array_foreach(rows, i, r)
+    {
+        if (i == PAGE) break;
+        json_array_append_new(subs, sub_member(ctx, r));
+    }
+    *out = json_pack("{s:o}", "Subscriptions", subs);
+    if (json_array_size(rows) > PAGE) {
+        snprintf(offs, sizeof offs, "%ld", off + PAGE);
+        json_object_set_new(*out, "NextToken", json_string(offs));
+    }
+    json_decref(rows);
+    return 0;
+}
+
+int sns_list_subscriptions(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err)
+{
+    (void)req;
+    return list_subs(ctx, in, NULL, out, err);
+}
+
+int sns_list_subscriptions_by_topic(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err)
+{
+    (void)req;
+    char *topic = tp_topic_name(sy_json_str(in, "TopicArn"));
+    if (!topic) return tp_invalid(err, "TopicArn");
+    const char *p[1] = {topic};
+    json_t *rows = NULL;
+    int rc = tp_db(ctx, err, TP_Q_TOPIC_EXISTS, p, &rows);
+    if (rc == 0 && !json_array_size(rows)) rc = tp_notfound(err, "Topic");
+    if (rc == 0) rc = list_subs(ctx, in, topic, out, err);
+    json_decref(rows);
+    free(topic);
+    return rc;
+}
+
+static json_t *sub_row(sy_ctx_t *ctx, const char *arn, sy_err_t *err, int *rc)
+{
+    const char *p[1] = {arn ? arn : ""};
+    json_t *rows = NULL;
+    *rc = tp_db(ctx, err, TP_Q_SUB_GET, p, &rows);
+    if (*rc < 0) return NULL;
+    json_t *r = json_incref(json_array_get(rows, 0));
+    json_decref(rows);
+    if (!r) *rc = tp_notfound(err, "Subscription");
+    return r;
+}
+
+int sns_get_subscription_attributes(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err)
+{
+    (void)req;
+    int rc;
+    json_t *r = sub_row(ctx, sy_json_str(in, "SubscriptionArn"), err, &rc);
+    if (!r) return rc;
+    bool confirmed = !strcmp(sy_json_str(r, "confirmed"), "true");
+    json_t *a = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "SubscriptionArn", sy_json_str(r, "arn"), "TopicArn",
+                          sy_json_str(r, "topic_arn"), "Protocol", sy_json_str(r, "protocol"), "Endpoint",
+                          sy_json_str(r, "endpoint"), "Owner", ctx->cfg.account_id, "ConfirmationWasAuthenticated",
+                          "true", "PendingConfirmation", confirmed ? "false" : "true", "RawMessageDelivery", "false",
+                          "SubscriptionPrincipal", "arn:aws:iam::000000000000:user/switchyard");
+    json_t *stored = json_loads(sy_json_str(r, "attrs"), 0, NULL);
+    json_object_update(a, stored);
+    if (json_object_get(stored, "FilterPolicy") && !json_object_get(stored, "FilterPolicyScope"))
+        json_object_set_new(a, "FilterPolicyScope", json_string("MessageAttributes"));
+    json_decref(stored);
+    json_decref(r);
+    *out = json_pack("{s:o}", "Attributes", a);
+    return 0;
+}
+
+int sns_set_subscription_attributes(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err)
+{
+    (void)req;
+    (void)out;
+    const char *k = sy_json_str(in, "AttributeName"), *v = sy_json_str(in, "AttributeValue");
+    if (!k) return tp_invalid(err, "AttributeName");
+    if (!v) v = "";
+    int rc;
+    json_t *r = sub_row(ctx, sy_json_str(in, "SubscriptionArn"), err, &rc);
+    if (!r) return rc;
+    json_t *stored = json_loads(sy_json_str(r, "attrs"), 0, NULL);
+    if (!stored) stored = json_object();
+    json_object_set_new(stored, k, json_string(v));
+    rc = check_sub_attr(sy_json_str(r, "protocol"), stored, k, v, err);
+    if (rc == 0 && !strcmp(k, "FilterPolicyScope") && sy_json_str(stored, "FilterPolicy"))
+        rc = check_sub_attr(sy_json_str(r, "protocol"), stored, "FilterPolicy", sy_json_str(stored, "FilterPolicy"),
+                            err);
+    if (rc == 0 && !strcmp(k, "FilterPolicy") && !*v) json_object_del(stored, "FilterPolicy");
+    char *aj = sy_json_dumps(stored);
+    PGconn *c = NULL;
+    if (rc == 0) rc = tp_tx_begin(ctx, &c, err);
+    if (rc == 0) {
+        const char *p[2] = {sy_json_str(r, "arn"), aj};
+        rc = tp_cmd(c, err, TP_Q_SUB_SET_ATTRS, p, NULL);
+        if (rc == 0) rc = bump(c, sy_json_str(r, "topic"), err);
+        rc = tp_tx_end(ctx, c, rc, err);
+    }
+    free(aj);
+    json_decref(stored);
+    json_decref(r);
+    return rc;
+}

@@ -1,0 +1,97 @@
+/* topic/envelope.c - what subscribers receive: the JSON notification
+ * envelope (SQS, HTTP), the Lambda event record */
+#include "topic/internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+char *tp_base_url(const sy_ctx_t *ctx)
+{
+    if (ctx->cfg.public_url) return sy_strdup(ctx->cfg.public_url);
+    return sy_asprintf("http://%s", ctx->cfg.listen);
+}
+
+json_t *tp_attrs_envelope(const json_t *attrs)
+{
+    json_t *o = json_object();
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)attrs, k, v)
+    {
+        const char *type = sy_json_str(v, "DataType");
+        const char *val = sy_json_str(v, "StringValue");
+        if (!val) val = sy_json_str(v, "BinaryValue");
+        json_object_set_new(o, k, json_pack("{s:s,s:s}", "Type", type ? type : "String", "Value", val ? val : ""));
+    }
+    return o;
+}
+
+/* Not a real signature: there is no SNS signing certificate to check it
+ * against. Subscribers that verify signatures must be told not to. */
+static json_t *fake_signature(const char *message_id)
+{
+    unsigned char h[32];
+    sy_sha256(message_id, strlen(message_id), h);
+    char *b = sy_base64_encode(h, sizeof h);
+    json_t *s = json_string(b);
+    free(b);
+    return s;
+}
+
+static json_t *envelope_common(const sy_ctx_t *ctx, const char *type, const char *message_id, const char *topic_arn,
+                               const char *message, char **base)
+{
+    char ts[32];
+    sy_iso8601_ms(sy_now_ms(), ts);
+    *base = tp_base_url(ctx);
+    json_t *o = json_object();
+    json_object_set_new(o, "Type", json_string(type));
+    json_object_set_new(o, "MessageId", json_string(message_id));
+    json_object_set_new(o, "TopicArn", json_string(topic_arn));
+    json_object_set_new(o, "Message", json_string(message));
+    json_object_set_new(o, "Timestamp", json_string(ts));
+    json_object_set_new(o, "SignatureVersion", json_string("1"));
+    json_object_set_new(o, "Signature", fake_signature(message_id));
+    return o;
+}
+
+char *tp_envelope(const sy_ctx_t *ctx, const char *type, const char *message_id, const char *topic_arn,
+                  const char *sub_arn, const char *subject, const char *message, const json_t *attrs, const char *seq)
+{
+    char *base;
+    json_t *o = envelope_common(ctx, type, message_id, topic_arn, message, &base);
+    if (subject) json_object_set_new(o, "Subject", json_string(subject));
+    if (seq && *seq) json_object_set_new(o, "SequenceNumber", json_string(seq));
+    char *cert = sy_asprintf("%s/SimpleNotificationService-switchyard.pem", base);
+    json_object_set_new(o, "SigningCertURL", json_string(cert));
+    char *unsub = sy_asprintf("%s/?Action=Unsubscribe&Version=2010-03-31&SubscriptionArn=%s", base, sub_arn);
+    json_object_set_new(o, "UnsubscribeURL", json_string(unsub));
+    if (attrs && json_object_size(attrs)) json_object_set_new(o, "MessageAttributes", tp_attrs_envelope(attrs));
+    char *s = sy_json_dumps(o);
+    json_decref(o);
+    free(unsub);
+    free(cert);
+    free(base);
+    return s;
+}
+
+char *tp_lambda_event(const sy_ctx_t *ctx, const char *message_id, const char *topic_arn, const char *sub_arn,
+                      const char *subject, const char *message, const json_t *attrs)
+{
+    char *base;
+    json_t *sns = envelope_common(ctx, "Notification", message_id, topic_arn, message, &base);
+    json_object_set_new(sns, "Subject", subject ? json_string(subject) : json_null());
+    char *cert = sy_asprintf("%s/SimpleNotificationService-switchyard.pem", base);
+    char *unsub = sy_asprintf("%s/?Action=Unsubscribe&Version=2010-03-31&SubscriptionArn=%s", base, sub_arn);
+    json_object_set_new(sns, "SigningCertUrl", json_string(cert));
+    json_object_set_new(sns, "UnsubscribeUrl", json_string(unsub));
+    json_object_set_new(sns, "MessageAttributes", attrs ? tp_attrs_envelope(attrs) : json_object());
+    json_t *ev = json_pack("{s:[{s:s,s:s,s:s,s:o}]}", "Records", "EventSource", "aws:sns", "EventVersion", "1.0",
+                           "EventSubscriptionArn", sub_arn, "Sns", sns);
+    char *s = sy_json_dumps(ev);
+    json_decref(ev);
+    free(unsub);
+    free(cert);
+    free(base);
+    return s;
+}

@@ -1,0 +1,118 @@
+/* topic/internal.h - shared inside topic/ only */
+#ifndef SY_TOPIC_INTERNAL_H
+#define SY_TOPIC_INTERNAL_H
+#include "bus/bus.h"
+#include "core/core.h"
+#include "topic/topic.h"
+
+#include <pthread.h>
+
+#define SNS_XMLNS "http://sns.amazonaws.com/doc/2010-03-31/"
+#define TP_HTTP_QUEUE "__sns_http"
+#define TP_HTTP_ATTEMPTS 3
+#define TP_CACHE_MAX 1024 /* topics whose matchers a broker keeps */
+
+/* One topic's subscriptions and filter matchers as of `version`. Shared
+ * (refcounted) between publishers; replaced when the version moves. */
+typedef struct {
+    char *arn, *protocol, *endpoint;
+    json_t *attrs; /* stored attributes (RawMessageDelivery, FilterPolicy, ...) */
+    bool confirmed, filtered, body_scope;
+} tp_sub_t;
+
+typedef struct tp_entry {
+    struct tp_entry *next;
+    char *topic;
+    int64_t version;
+    int refs;
+    tp_sub_t *subs;
+    size_t nsubs;
+    sy_matcher_t *by_attrs, *by_body;
+} tp_entry_t;
+
+typedef struct {
+    sy_ctx_t *ctx;
+    pthread_mutex_t mu;
+    tp_entry_t *cache;
+    pthread_t http_thread;
+    bool http_up;
+} tp_svc_t;
+
+tp_svc_t *tp_svc(const sy_ctx_t *ctx);
+
+/* One message to fan out. */
+typedef struct {
+    const char *topic_arn;
+    const char *message;
+    const char *subject;
+    json_t *attrs;         /* SQS-shaped message attributes or NULL */
+    const char *structure; /* "json" or NULL */
+    const char *group_id, *dedup_id;
+    char message_id[37];
+    char seq[24];
+    char dedup_buf[65]; /* content-based deduplication id */
+} tp_msg_t;
+
+int tp_publish_tx(tp_svc_t *s, PGconn *c, tp_msg_t *m, sy_err_t *err);
+/* Validate the message and its attributes (before any transaction). */
+int tp_check_message(const tp_msg_t *m, bool fifo_topic, sy_err_t *err);
+void tp_cache_free(tp_svc_t *s);
+
+/* envelope.c */
+char *tp_base_url(const sy_ctx_t *ctx);
+json_t *tp_attrs_envelope(const json_t *attrs); /* {"n":{"Type","Value"}} */
+char *tp_envelope(const sy_ctx_t *ctx, const char *type, const char *message_id, const char *topic_arn,
+                  const char *sub_arn, const char *subject, const char *message, const json_t *attrs, const char *seq);
+char *tp_lambda_event(const sy_ctx_t *ctx, const char *message_id, const char *topic_arn, const char *sub_arn,
+                      const char *subject, const char *message, const json_t *attrs);
+
+/* http.c: the HTTP(S) delivery thread over the internal queue */
+/* dlq: the subscription's dead-letter queue ARN (RedrivePolicy) or NULL */
+int tp_http_enqueue(sy_ctx_t *ctx, PGconn *c, const char *endpoint, const char *type, const char *message_id,
+                    const char *topic_arn, const char *sub_arn, const char *body, const char *dlq, sy_err_t *err);
+/* The deadLetterTargetArn of a subscription's RedrivePolicy, or NULL
+ * (caller frees). */
+char *tp_sub_dlq(const json_t *sub_attrs);
+int tp_http_start(tp_svc_t *s, sy_err_t *err);
+void tp_http_stop(tp_svc_t *s);
+
+/* store.c: the only SQL. Statements are named and prepared per backend. */
+typedef enum {
+    TP_Q_TOPIC_BUMP,
+    TP_Q_TOPIC_LOCK,
+    TP_Q_SUB_FIND,
+    TP_Q_SUB_INSERT,
+    TP_Q_SUB_CONFIRM,
+    TP_Q_SUB_DELETE,
+    TP_Q_SUB_PAGE,
+    TP_Q_TOPIC_EXISTS,
+    TP_Q_SUB_GET,
+    TP_Q_SUB_SET_ATTRS,
+    TP_Q_TOPIC_INSERT,
+    TP_Q_TOPIC_DELETE,
+    TP_Q_TOPIC_PAGE,
+    TP_Q_TOPIC_GET,
+    TP_Q_TOPIC_SET_ATTR,
+    TP_Q_TOPIC_TAGS,
+    TP_Q_SUBS_OF_TOPIC,
+    TP_Q_TOPIC_VERSION,
+    TP_Q_TOPIC_TAG,
+    TP_Q_TOPIC_UNTAG,
+    TP_Q_COUNT
+} tp_q_t;
+typedef enum { TP_SP_SET, TP_SP_RELEASE, TP_SP_ROLLBACK } tp_sp_t;
+int tp_tx_begin(sy_ctx_t *ctx, PGconn **c, sy_err_t *err);
+int tp_tx_end(sy_ctx_t *ctx, PGconn *c, int rc, sy_err_t *err);
+int tp_savepoint(PGconn *c, tp_sp_t op, sy_err_t *err);
+/* Run statement q on c; rows as an array of objects (text columns, JSON
+ * null for NULL), or NULL + err. */
+json_t *tp_rows(PGconn *c, sy_err_t *err, tp_q_t q, const char *const *p);
+int tp_cmd(PGconn *c, sy_err_t *err, tp_q_t q, const char *const *p, int *affected);
+/* The same on a pooled connection, autocommit; rows may be NULL. */
+int tp_db(sy_ctx_t *ctx, sy_err_t *err, tp_q_t q, const char *const *p, json_t **rows);
+
+/* errors */
+int tp_invalid(sy_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int tp_notfound(sy_err_t *err, const char *what);
+char *tp_topic_name(const char *arn); /* NULL when not an SNS topic ARN */
+#endif

@@ -1,0 +1,21 @@
+/* topic/topic.h - the one public header of topic/: SNS (query protocol)
+ * topics, subscriptions and the fan-out of a publish. */
+#ifndef SY_TOPIC_H
+#define SY_TOPIC_H
+#include "core/core.h"
+
+/* Register the SNS routes (Version=2010-03-31) and start the HTTP(S)
+ * delivery thread (ctx->svc[SY_SVC_TOPIC]). Needs queue/ and the lambda
+ * service started first. */
+int sy_topic_start(sy_ctx_t *ctx, sy_err_t *err);
+void sy_topic_stop(sy_ctx_t *ctx);
+
+/* Publish one message to topic_arn inside the caller's open transaction
+ * on c: every matching subscription's delivery is written on c and commits
+ * with the caller (EventBridge SNS targets, Lambda destinations).
+ * subject and msg_attrs ({"name":{"DataType","StringValue"|"BinaryValue"}},
+ * borrowed) may be NULL. For a FIFO topic the group is "default" unless
+ * given through the API. 0, or <0 with err in SNS's terms (NotFound 404). */
+int sy_topic_publish_tx(sy_ctx_t *ctx, PGconn *c, const char *topic_arn, const char *message, const char *subject,
+                        json_t *msg_attrs, sy_err_t *err);
+#endif
