@@ -100,7 +100,7 @@ void sy_bus_set_topic_publisher(sy_ctx_t *ctx, sy_bus_topic_fn fn, void *udata);
  * open transaction on c: matched and routed like PutEvents, committed with
  * the caller. Used for Lambda destinations naming a bus. */
 int sy_bus_put_event(sy_ctx_t *ctx, PGconn *c, const char *bus, const char *source, const char *detail_type,
-                     const char *detail_json, sy_err_t *err);
+                     const char *detail_json, char event_id_out[37], sy_err_t *err); /* event_id_out may be NULL */
 
 /* The built-in test invoker (SWITCHYARD_BUS_TEST_INVOKER=1): a function whose
  * name contains "fail" fails with "Lambda.ServiceException"; any other

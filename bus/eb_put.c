@@ -6,7 +6,7 @@
 #include <string.h>
 
 int sy_bus_put_event(sy_ctx_t *ctx, PGconn *c, const char *bus, const char *source, const char *detail_type,
-                     const char *detail_json, sy_err_t *err)
+                     const char *detail_json, char event_id_out[37], sy_err_t *err)
 {
     eb_svc_t *svc = eb_svc(ctx);
     if (!svc) return sy_err_set(err, SY_E_INTERNAL, 500, "InternalException", "event buses are not running");
@@ -20,6 +20,7 @@ int sy_bus_put_event(sy_ctx_t *ctx, PGconn *c, const char *bus, const char *sour
     const char *name = slash ? slash + strlen(":event-bus/") : bus;
     char id[37];
     sy_uuid4(id);
+    if (event_id_out) memcpy(event_id_out, id, sizeof id);
     json_t *env = eb_envelope(ctx, id, detail_type, source, sy_now_ms(), NULL, detail);
     json_decref(detail);
     int rc = 0;

@@ -4,6 +4,7 @@
  * targets and Lambda destinations naming an SNS topic publish through
  * topic/. */
 #include "bus/bus.h"
+#include "statemachine/statemachine.h"
 #include "server/server.h"
 #include "topic/topic.h"
 #include "worker/worker.h"
@@ -21,7 +22,13 @@ static int function_puts_on_bus(sy_ctx_t *ctx, PGconn *c, const char *bus_arn, c
                                 const char *detail_type, const char *detail_json, void *u, sy_err_t *err)
 {
     (void)u;
-    return sy_bus_put_event(ctx, c, bus_arn, source, detail_type, detail_json, err);
+    return sy_bus_put_event(ctx, c, bus_arn, source, detail_type, detail_json, NULL, err);
+}
+
+static int sfn_publishes(sy_ctx_t *ctx, PGconn *c, const char *topic_arn, const char *message, const char *subject,
+                         json_t *msg_attrs, sy_err_t *err)
+{
+    return sy_topic_publish_tx(ctx, c, topic_arn, message, subject, msg_attrs, err);
 }
 
 static int publish_to_topic(sy_ctx_t *ctx, PGconn *c, const char *topic_arn, const char *message, void *u,
@@ -37,4 +44,5 @@ void sy_server_wire(sy_ctx_t *ctx)
     sy_function_set_topic_sink(ctx, publish_to_topic, NULL);
     if (!getenv("SWITCHYARD_BUS_TEST_INVOKER")) sy_bus_set_function_invoker(ctx, bus_invokes_function, NULL);
     sy_function_set_bus_sink(ctx, function_puts_on_bus, NULL);
+    sy_sfn_set_integrations(ctx, sfn_publishes, sy_bus_put_event);
 }

@@ -39,11 +39,19 @@ static void unsupported_resources(const json_t *v, const char *loc, json_t *diag
     if (json_is_object(v)) {
         const char *res = sy_json_str(v, "Resource");
         if (res && sy_json_str(v, "Type") && !strcmp(sy_json_str(v, "Type"), "Task")) {
-            static const char *no[] = {"arn:aws:states:::sns:", "arn:aws:states:::events:",
-                                       "arn:aws:states:::aws-sdk:sns:", "arn:aws:states:::aws-sdk:eventbridge:",
-                                       "arn:aws:states:::aws-sdk:sfn:", "arn:aws:states:::aws-sdk:", ":activity:", NULL};
-            for (const char **p = no; *p; p++)
-                if (strstr(res, *p) && strncmp(res, "arn:aws:states:::aws-sdk:sqs:", 29) != 0) {
+            /* the resources Switchyard runs; anything else is refused here */
+            static const char *yes[] = {"arn:aws:states:::lambda:invoke", "arn:aws:states:::sqs:sendMessage",
+                                        "arn:aws:states:::sns:publish", "arn:aws:states:::events:putEvents",
+                                        "arn:aws:states:::states:startExecution",
+                                        "arn:aws:states:::aws-sdk:sns:publish",
+                                        "arn:aws:states:::aws-sdk:eventbridge:putEvents", NULL};
+            bool supported = strncmp(res, "arn:aws:states:::aws-sdk:sqs:", 29) == 0 ||
+                             (strncmp(res, "arn:aws:lambda:", 15) == 0 && strstr(res, ":function:"));
+            for (const char **y = yes; *y && !supported; y++) {
+                size_t n = strlen(*y);
+                supported = strncmp(res, *y, n) == 0 && (res[n] == 0 || res[n] == '.');
+            }
+            if (!supported) {
                     char *l = sy_asprintf("%s/Resource", loc);
                     char *m = sy_asprintf("The resource provided %s is not recognized. The value is not a valid "
                                           "resource ARN, or the resource is not available in this region.", res);
@@ -51,8 +59,7 @@ static void unsupported_resources(const json_t *v, const char *loc, json_t *diag
                                                            "SCHEMA_VALIDATION_FAILED", "message", m, "location", l));
                     free(l);
                     free(m);
-                    break;
-                }
+            }
         }
         const char *k;
         json_t *e;

@@ -127,6 +127,103 @@ static int start_child(sfn_run_t *r, const sy_sfn_req_t *q, const json_t *in, in
 }
 
 /* ------------------------------------------------------------- functions */
+void sy_sfn_set_integrations(sy_ctx_t *ctx, sy_sfn_publish_fn publish, sy_sfn_put_event_fn put_event)
+{
+    sfn_svc_t *svc = sfn_svc(ctx);
+    pthread_mutex_lock(&svc->mu);
+    svc->publish = publish;
+    svc->put_event = put_event;
+    pthread_mutex_unlock(&svc->mu);
+}
+
+/* Run fn inside the execution's transaction; an EXPRESS execution has none,
+ * so it gets one of its own. */
+typedef int (*in_tx_fn)(sfn_run_t *r, PGconn *c, const json_t *in, bool sdk, json_t **res, sy_err_t *e);
+static int with_tx(sfn_run_t *r, in_tx_fn fn, const json_t *in, bool sdk, json_t **res, sy_err_t *e, sy_err_t *err)
+{
+    if (!r->express) {
+        int rc = sfn_tx_begin(r, err);
+        return rc < 0 ? rc : fn(r, r->c, in, sdk, res, e);
+    }
+    PGconn *c = sy_pg_acquire(r->ctx->pool);
+    if (!c) return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
+    PGresult *b = PQexec(c, "BEGIN");
+    PQclear(b);
+    int rc = fn(r, c, in, sdk, res, e);
+    b = PQexec(c, rc == 0 ? "COMMIT" : "ROLLBACK");
+    if (rc == 0 && PQresultStatus(b) != PGRES_COMMAND_OK) rc = sy_pg_error(c, b, err);
+    PQclear(b);
+    sy_pg_release(r->ctx->pool, c);
+    return rc;
+}
+
+static int do_publish(sfn_run_t *r, PGconn *c, const json_t *in, bool sdk, json_t **res, sy_err_t *e)
+{
+    (void)sdk;
+    sfn_svc_t *svc = sfn_svc(r->ctx);
+    const char *topic = sy_json_str(in, "TopicArn");
+    json_t *msg = json_object_get(in, "Message");
+    if (!topic || !msg)
+        return sy_err_set(e, SY_E_INVALID, 400, "InvalidParameter",
+                          "Invalid parameter: the request must contain TopicArn and Message");
+    char *text = json_is_string(msg) ? sy_strdup(json_string_value(msg)) : sy_json_dumps(msg);
+    int rc = svc->publish(r->ctx, c, topic, text, sy_json_str(in, "Subject"), json_object_get(in, "MessageAttributes"), e);
+    free(text);
+    if (rc == 0) {
+        char id[37];
+        sy_uuid4(id);
+        *res = json_pack("{s:s}", "MessageId", id);
+    }
+    return rc;
+}
+
+static int do_put_events(sfn_run_t *r, PGconn *c, const json_t *in, bool sdk, json_t **res, sy_err_t *e)
+{
+    (void)sdk;
+    sfn_svc_t *svc = sfn_svc(r->ctx);
+    json_t *entries = json_object_get(in, "Entries");
+    if (!json_is_array(entries) || json_array_size(entries) == 0 || json_array_size(entries) > 10)
+        return sy_err_set(e, SY_E_INVALID, 400, "ValidationException", "Entries must hold 1 to 10 events");
+    json_t *out = json_array();
+    size_t i;
+    json_t *en;
+    int rc = 0;
+    json_array_foreach(entries, i, en) {
+        json_t *d = json_object_get(en, "Detail");
+        char *detail = json_is_string(d) ? sy_strdup(json_string_value(d)) : sy_json_dumps(d ? d : json_object());
+        const char *bus = sy_json_str(en, "EventBusName");
+        char id[37] = "";
+        rc = svc->put_event(r->ctx, c, bus ? bus : "default", sy_json_str(en, "Source") ? sy_json_str(en, "Source") : "",
+                            sy_json_str(en, "DetailType") ? sy_json_str(en, "DetailType") : "", detail, id, e);
+        free(detail);
+        if (rc < 0) break;
+        json_array_append_new(out, json_pack("{s:s}", "EventId", id));
+    }
+    if (rc < 0) {
+        json_decref(out);
+        return rc;
+    }
+    *res = json_pack("{s:o,s:i}", "Entries", out, "FailedEntryCount", 0);
+    return 0;
+}
+
+/* sns:publish / events:putEvents (and their aws-sdk forms). A refusal by
+ * the service fails the task with the service's error name. */
+static int integration(sfn_run_t *r, in_tx_fn fn, const char *svc_prefix, const json_t *in, bool sdk, json_t **res,
+                       char **error, char **cause, sy_err_t *err)
+{
+    sy_err_t e;
+    sy_err_clear(&e);
+    int rc = with_tx(r, fn, in, sdk, res, &e, err);
+    if (rc == SY_E_DB) return rc;
+    if (rc < 0) {
+        char *name = sy_asprintf("%s.%s", svc_prefix, e.code[0] ? e.code : "ServiceException");
+        fail(error, cause, name, e.message);
+        free(name);
+    }
+    return 1;
+}
+
 void sy_sfn_set_function_invoker(sy_ctx_t *ctx, sy_sfn_invoke_fn fn, void *udata)
 {
     sfn_svc_t *svc = sfn_svc(ctx);
@@ -233,6 +330,15 @@ int sfn_dispatch(sfn_run_t *r, const sy_sfn_req_t *q, json_t **res, char **error
         rc = sqs_send(r, in, strstr(base, "aws-sdk") != NULL, res, error, cause, err);
     else if (!strncmp(base, "arn:aws:states:::aws-sdk:sqs:", 29))
         fail(error, cause, "States.Runtime", "this aws-sdk:sqs action is not supported by Switchyard");
+    else if ((!strcmp(base, "arn:aws:states:::sns:publish") || !strcmp(base, "arn:aws:states:::aws-sdk:sns:publish")) &&
+             sfn_svc(r->ctx)->publish)
+        rc = integration(r, do_publish, strstr(base, "aws-sdk") ? "Sns" : "SNS", in, strstr(base, "aws-sdk") != NULL,
+                         res, error, cause, err);
+    else if ((!strcmp(base, "arn:aws:states:::events:putEvents") ||
+              !strcmp(base, "arn:aws:states:::aws-sdk:eventbridge:putEvents")) &&
+             sfn_svc(r->ctx)->put_event)
+        rc = integration(r, do_put_events, strstr(base, "aws-sdk") ? "EventBridge" : "EventBridge", in,
+                         strstr(base, "aws-sdk") != NULL, res, error, cause, err);
     else if (!strcmp(base, "arn:aws:states:::states:startExecution"))
         rc = start_child(r, q, in, mode, res, error, cause, err);
     else if (!strncmp(base, "arn:aws:lambda:", 15) || !strcmp(base, "arn:aws:states:::lambda:invoke"))

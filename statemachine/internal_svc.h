@@ -26,6 +26,8 @@ typedef struct {
     volatile int stop;
     sy_sfn_invoke_fn invoker;
     void *invoker_udata;
+    sy_sfn_publish_fn publish;     /* sns:publish (NULL: unsupported) */
+    sy_sfn_put_event_fn put_event; /* events:putEvents */
     pthread_mutex_t mu; /* guards defs and waiters */
     sfn_defc_t *defs;
     sfn_waiter_t *waiters;

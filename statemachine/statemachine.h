@@ -197,4 +197,13 @@ int sy_sfn_test_invoker(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv
 int sy_sfn_execution_start(sy_ctx_t *ctx, PGconn *c, const char *sm_arn, const char *name, const char *input,
                            char **arn_out, sy_err_t *err);
 
+/* Integrations with services outside statemachine/, set by the composition
+ * root (server/wiring.c). Both run inside the executor's open transaction on
+ * c, so the publish commits with the checkpoint (exactly once). */
+typedef int (*sy_sfn_publish_fn)(sy_ctx_t *ctx, PGconn *c, const char *topic_arn, const char *message,
+                                 const char *subject, json_t *msg_attrs, sy_err_t *err);
+typedef int (*sy_sfn_put_event_fn)(sy_ctx_t *ctx, PGconn *c, const char *bus, const char *source,
+                                   const char *detail_type, const char *detail_json, char event_id[37], sy_err_t *err);
+void sy_sfn_set_integrations(sy_ctx_t *ctx, sy_sfn_publish_fn publish, sy_sfn_put_event_fn put_event);
+
 #endif

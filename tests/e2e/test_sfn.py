@@ -77,8 +77,8 @@ class SfnApiTests(SfnBase):
             self.sfn.create_state_machine(name="sm", definition=json.dumps({"StartAt": "A", "States": {
                 "A": {"Type": "Succeed"}}}), roleArn=ROLE)
         with self.assertRaises(self.sfn.exceptions.InvalidDefinition):
-            self.machine({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
-                                                             "End": True}}}, name="sns")
+            self.machine({"StartAt": "A", "States": {"A": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                                                             "End": True}}}, name="ddb")
         with self.assertRaises(self.sfn.exceptions.StateMachineDoesNotExist):
             self.sfn.describe_state_machine(stateMachineArn=arn + "x")
         with self.assertRaises(self.sfn.exceptions.ExecutionDoesNotExist):

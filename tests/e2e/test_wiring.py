@@ -55,3 +55,53 @@ class Wiring(harness.SwitchyardTestCase):
         # the event that matched no rule invoked nothing
         time.sleep(1)
         self.assertEqual(sqs.receive_message(QueueUrl=out_url, WaitTimeSeconds=1).get("Messages", []), [])
+
+
+class StepFunctionsIntegrations(harness.SwitchyardTestCase):
+    def test_sns_publish_and_events_put_events(self):
+        sqs, sns, events, sfn = (self.client(s) for s in ("sqs", "sns", "events", "stepfunctions"))
+        topic_q = sqs.create_queue(QueueName="from-topic")["QueueUrl"]
+        bus_q = sqs.create_queue(QueueName="from-bus")["QueueUrl"]
+        topic = sns.create_topic(Name="order-events")["TopicArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint="arn:aws:sqs:us-east-1:%s:from-topic" % ACCOUNT,
+                      Attributes={"RawMessageDelivery": "true"})
+        events.put_rule(Name="shipped", EventPattern=json.dumps({"source": ["kitchen"], "detail-type": ["Shipped"]}))
+        events.put_targets(Rule="shipped", Targets=[{"Id": "q", "Arn": "arn:aws:sqs:us-east-1:%s:from-bus" % ACCOUNT,
+                                                     "InputPath": "$.detail"}])
+        d = {"StartAt": "Publish", "States": {
+            "Publish": {"Type": "Task", "Resource": "arn:aws:states:::sns:publish",
+                        "Parameters": {"TopicArn": topic, "Message.$": "States.Format('order {} ready', $.id)"},
+                        "ResultPath": "$.published", "Next": "Put"},
+            "Put": {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents",
+                    "Parameters": {"Entries": [{"Source": "kitchen", "DetailType": "Shipped",
+                                                "Detail": {"id.$": "$.id", "by": "sfn"}}]},
+                    "ResultPath": "$.put", "End": True}}}
+        for kind in ("STANDARD", "EXPRESS"):
+            sm = sfn.create_state_machine(name="notify-" + kind.lower(), definition=json.dumps(d), type=kind,
+                                          roleArn="arn:aws:iam::%s:role/r" % ACCOUNT)["stateMachineArn"]
+            ex = sfn.start_execution(stateMachineArn=sm, input=json.dumps({"id": 7}))["executionArn"]
+            if kind == "STANDARD":
+                self.assertEventually(lambda: sfn.describe_execution(executionArn=ex)["status"] != "RUNNING", 30)
+                desc = sfn.describe_execution(executionArn=ex)
+            else:
+                desc = sfn.describe_execution(executionArn=ex) if ":execution:" in ex else None
+            if desc is not None:
+                self.assertEqual(desc["status"], "SUCCEEDED", desc)
+                out = json.loads(desc["output"])
+                self.assertIn("MessageId", out["published"])
+                self.assertEqual(out["put"]["FailedEntryCount"], 0)
+                self.assertEqual(len(out["put"]["Entries"][0]["EventId"]), 36)
+            m = sqs.receive_message(QueueUrl=topic_q, WaitTimeSeconds=5)["Messages"]
+            self.assertEqual([x["Body"] for x in m], ["order 7 ready"])
+            sqs.delete_message(QueueUrl=topic_q, ReceiptHandle=m[0]["ReceiptHandle"])
+            m = sqs.receive_message(QueueUrl=bus_q, WaitTimeSeconds=5)["Messages"]
+            self.assertEqual(json.loads(m[0]["Body"]), {"id": 7, "by": "sfn"})
+            sqs.delete_message(QueueUrl=bus_q, ReceiptHandle=m[0]["ReceiptHandle"])
+
+    def test_unsupported_integration_rejected_at_creation(self):
+        sfn = self.client("stepfunctions")
+        d = {"StartAt": "X", "States": {"X": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+                                              "Parameters": {}, "End": True}}}
+        with self.assertRaises(Exception) as cm:
+            sfn.create_state_machine(name="bad", definition=json.dumps(d), roleArn="arn:aws:iam::%s:role/r" % ACCOUNT)
+        self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidDefinition")
