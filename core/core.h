@@ -277,6 +277,12 @@ void sy_http_route_target(const char *target_prefix, const char *service, sy_pro
 void sy_http_route_query(const char *version, const char *service, sy_handler_fn fn, void *udata);
 void sy_http_route_path(const char *path_prefix, const char *service, sy_handler_fn fn, void *udata);
 
+/* Call a JSON-protocol action in process, through the same routes as the
+ * wire (Step Functions' aws-sdk tasks): target e.g. "AmazonSQS.SendMessage",
+ * in the request object (borrowed). Returns the HTTP status; *out is the
+ * response object (an error object {"__type","message"} when >= 400). */
+int sy_http_call_json(sy_ctx_t *ctx, const char *target, const json_t *in, json_t **out);
+
 typedef struct sy_http sy_http_t;
 sy_http_t *sy_http_new(sy_ctx_t *ctx, const char *listen, sy_err_t *err);
 int sy_http_port(const sy_http_t *h);

@@ -295,6 +295,39 @@ static void route(sy_ctx_t *ctx, sy_req_t *req, sy_resp_t *resp, conn_state_t *s
     rt->fn(req, resp, rt->udata);
 }
 
+int sy_http_call_json(sy_ctx_t *ctx, const char *target, const json_t *in, json_t **out)
+{
+    *out = NULL;
+    const char *action = NULL;
+    const route_t *rt = find_route('t', target, &action);
+    sy_req_t req = {.method = "POST", .path = "/", .query = "", .host = ctx->cfg.listen, .body = "", .ctx = ctx};
+    sy_resp_t resp = {.status = 200};
+    sy_buf_init(&resp.body);
+    sy_uuid4(req.request_id);
+    if (!rt) {
+        *out = json_pack("{s:s,s:s}", "__type", "UnknownOperationException", "message", "unknown operation");
+        return 400;
+    }
+    req.proto = rt->proto;
+    req.service = rt->service;
+    req.action = action;
+    req.json = json_deep_copy(in ? in : json_object());
+    if (!json_is_object(req.json)) {
+        json_decref(req.json);
+        req.json = json_object();
+    }
+    rt->fn(&req, &resp, rt->udata);
+    for (int i = 0; i < resp.nheaders; i++) {
+        free(resp.headers[i][0]);
+        free(resp.headers[i][1]);
+    }
+    *out = resp.body.len ? json_loadb(resp.body.data, resp.body.len, 0, NULL) : json_object();
+    if (!*out) *out = json_object();
+    json_decref(req.json);
+    sy_buf_free(&resp.body);
+    return resp.status;
+}
+
 static const char *lookup_lc(void *u, const char *lname)
 {
     return MHD_lookup_connection_value(u, MHD_HEADER_KIND, lname);

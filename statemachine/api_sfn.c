@@ -46,6 +46,8 @@ static void unsupported_resources(const json_t *v, const char *loc, json_t *diag
                                         "arn:aws:states:::aws-sdk:sns:publish",
                                         "arn:aws:states:::aws-sdk:eventbridge:putEvents", NULL};
             bool supported = strncmp(res, "arn:aws:states:::aws-sdk:sqs:", 29) == 0 ||
+                             strncmp(res, "arn:aws:states:::aws-sdk:eventbridge:", 37) == 0 ||
+                             strncmp(res, "arn:aws:states:::aws-sdk:sfn:", 29) == 0 ||
                              (strncmp(res, "arn:aws:lambda:", 15) == 0 && strstr(res, ":function:"));
             for (const char **y = yes; *y && !supported; y++) {
                 size_t n = strlen(*y);

@@ -224,6 +224,74 @@ static int integration(sfn_run_t *r, in_tx_fn fn, const char *svc_prefix, const 
     return 1;
 }
 
+/* arn:aws:states:::aws-sdk:<service>:<action> for the JSON-protocol
+ * services Switchyard serves: the action runs in process through the same
+ * routes as the wire. Errors are "<Service>.<Code>Exception" as AWS names
+ * SDK integration errors. Not part of the checkpoint's transaction. */
+static const struct {
+    const char *svc, *target, *err_prefix;
+    bool camel; /* the wire uses camelCase members; SDK integrations PascalCase */
+} sdk_services[] = {{"sqs", "AmazonSQS.", "Sqs", false}, {"eventbridge", "AWSEvents.", "EventBridge", false},
+                    {"sfn", "AWSStepFunctions.", "Sfn", true}};
+
+/* A copy of v with every object member's first letter lower- or
+ * upper-cased (PascalCase <-> camelCase), recursively. */
+static json_t *recase(const json_t *v, bool lower)
+{
+    if (json_is_array(v)) {
+        json_t *a = json_array();
+        size_t i;
+        json_t *e;
+        json_array_foreach(v, i, e) json_array_append_new(a, recase(e, lower));
+        return a;
+    }
+    if (!json_is_object(v)) return json_deep_copy(v);
+    json_t *o = json_object();
+    const char *k;
+    json_t *e;
+    json_object_foreach((json_t *)v, k, e) {
+        char *key = sy_strdup(k);
+        if (lower && key[0] >= 'A' && key[0] <= 'Z') key[0] = (char)(key[0] - 'A' + 'a');
+        if (!lower && key[0] >= 'a' && key[0] <= 'z') key[0] = (char)(key[0] - 'a' + 'A');
+        json_object_set_new(o, key, recase(e, lower));
+        free(key);
+    }
+    return o;
+}
+
+static bool sdk_call(sfn_run_t *r, const char *base, const json_t *in, json_t **res, char **error, char **cause)
+{
+    const char *rest = base + strlen("arn:aws:states:::aws-sdk:");
+    for (size_t i = 0; i < sizeof sdk_services / sizeof *sdk_services; i++) {
+        size_t n = strlen(sdk_services[i].svc);
+        if (strncmp(rest, sdk_services[i].svc, n) != 0 || rest[n] != ':' || !rest[n + 1]) continue;
+        char *target = sy_asprintf("%s%s", sdk_services[i].target, rest + n + 1);
+        size_t t = strlen(sdk_services[i].target);
+        if (target[t] >= 'a' && target[t] <= 'z') target[t] = (char)(target[t] - 'a' + 'A'); /* sendMessage */
+        json_t *out = NULL, *call_in = sdk_services[i].camel ? recase(in, true) : json_incref((json_t *)in);
+        int status = sy_http_call_json(r->ctx, target, call_in, &out);
+        json_decref(call_in);
+        free(target);
+        if (status < 400) {
+            *res = sdk_services[i].camel ? recase(out, false) : json_incref(out);
+            json_decref(out);
+            return true;
+        }
+        const char *type = sy_json_str(out, "__type");
+        const char *hash = type ? strrchr(type, '#') : NULL;
+        const char *code = hash ? hash + 1 : type ? type : "ServiceException";
+        size_t cl = strlen(code);
+        bool has_suffix = cl >= 9 && strcmp(code + cl - 9, "Exception") == 0;
+        char *name = sy_asprintf("%s.%s%s", sdk_services[i].err_prefix, code, has_suffix ? "" : "Exception");
+        const char *msg = sy_json_str(out, "message") ? sy_json_str(out, "message") : sy_json_str(out, "Message");
+        fail(error, cause, name, msg ? msg : "");
+        free(name);
+        json_decref(out);
+        return true;
+    }
+    return false;
+}
+
 void sy_sfn_set_function_invoker(sy_ctx_t *ctx, sy_sfn_invoke_fn fn, void *udata)
 {
     sfn_svc_t *svc = sfn_svc(ctx);
@@ -328,8 +396,8 @@ int sfn_dispatch(sfn_run_t *r, const sy_sfn_req_t *q, json_t **res, char **error
     }
     if (!strcmp(base, "arn:aws:states:::sqs:sendMessage") || !strcmp(base, "arn:aws:states:::aws-sdk:sqs:sendMessage"))
         rc = sqs_send(r, in, strstr(base, "aws-sdk") != NULL, res, error, cause, err);
-    else if (!strncmp(base, "arn:aws:states:::aws-sdk:sqs:", 29))
-        fail(error, cause, "States.Runtime", "this aws-sdk:sqs action is not supported by Switchyard");
+    else if (!strncmp(base, "arn:aws:states:::aws-sdk:", 25) && sdk_call(r, base, in, res, error, cause))
+        rc = 1;
     else if ((!strcmp(base, "arn:aws:states:::sns:publish") || !strcmp(base, "arn:aws:states:::aws-sdk:sns:publish")) &&
              sfn_svc(r->ctx)->publish)
         rc = integration(r, do_publish, strstr(base, "aws-sdk") ? "Sns" : "SNS", in, strstr(base, "aws-sdk") != NULL,

@@ -105,3 +105,38 @@ class StepFunctionsIntegrations(harness.SwitchyardTestCase):
         with self.assertRaises(Exception) as cm:
             sfn.create_state_machine(name="bad", definition=json.dumps(d), roleArn="arn:aws:iam::%s:role/r" % ACCOUNT)
         self.assertEqual(cm.exception.response["Error"]["Code"], "InvalidDefinition")
+
+    def test_aws_sdk_integrations(self):
+        sqs, events, sfn = (self.client(s) for s in ("sqs", "events", "stepfunctions"))
+        sqs.create_queue(QueueName="sdk-q", Attributes={"VisibilityTimeout": "17"})
+        events.put_rule(Name="sdk-rule", EventPattern=json.dumps({"source": ["x"]}))
+        d = {"StartAt": "Url", "States": {
+            "Url": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sqs:getQueueUrl",
+                    "Parameters": {"QueueName": "sdk-q"}, "ResultPath": "$.url", "Next": "Attrs"},
+            "Attrs": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sqs:getQueueAttributes",
+                      "Parameters": {"QueueUrl.$": "$.url.QueueUrl", "AttributeNames": ["VisibilityTimeout"]},
+                      "ResultSelector": {"vt.$": "$.Attributes.VisibilityTimeout"}, "ResultPath": "$.attrs",
+                      "Next": "Rule"},
+            "Rule": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:eventbridge:describeRule",
+                     "Parameters": {"Name": "sdk-rule"}, "ResultSelector": {"name.$": "$.Name"},
+                     "ResultPath": "$.rule", "Next": "Self"},
+            "Self": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sfn:describeStateMachine",
+                     "Parameters": {"StateMachineArn.$": "$$.StateMachine.Id"},
+                     "ResultSelector": {"name.$": "$.Name"}, "ResultPath": "$.self", "Next": "Missing"},
+            "Missing": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sqs:getQueueUrl",
+                        "Parameters": {"QueueName": "no-such-queue"}, "End": True,
+                        "Catch": [{"ErrorEquals": ["Sqs.QueueDoesNotExistException"], "ResultPath": "$.caught",
+                                   "Next": "Done"}]},
+            "Done": {"Type": "Pass", "End": True}}}
+        sm = sfn.create_state_machine(name="sdk", definition=json.dumps(d),
+                                      roleArn="arn:aws:iam::%s:role/r" % ACCOUNT)["stateMachineArn"]
+        ex = sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+        self.assertEventually(lambda: sfn.describe_execution(executionArn=ex)["status"] != "RUNNING", 30)
+        desc = sfn.describe_execution(executionArn=ex)
+        self.assertEqual(desc["status"], "SUCCEEDED", desc)
+        out = json.loads(desc["output"])
+        self.assertTrue(out["url"]["QueueUrl"].endswith("/%s/sdk-q" % ACCOUNT))
+        self.assertEqual(out["attrs"], {"vt": "17"})
+        self.assertEqual(out["rule"], {"name": "sdk-rule"})
+        self.assertEqual(out["self"], {"name": "sdk"})
+        self.assertEqual(out["caught"]["Error"], "Sqs.QueueDoesNotExistException")
