@@ -438,35 +438,55 @@ int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s,
     return store_receive_one(ctx, q, max, visibility_s, out, n, err);
 }
 
+/* The text parameters every lease statement takes: $1 queue, $2 limit,
+ * $3 visibility, $4 maxReceiveCount (0: no DLQ), $5 DLQ id, $6 retention,
+ * [$7 shared receipt token]. */
+typedef struct {
+    char qid[24], lim[16], vis[16], maxrc[16], dlq[24], ret[16];
+    const char *p[7];
+} lease_params_t;
+
+static void lease_params(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, const char *token,
+                         lease_params_t *lp)
+{
+    snprintf(lp->qid, sizeof lp->qid, "%lld", (long long)q->id);
+    snprintf(lp->ret, sizeof lp->ret, "%d", q->retention_s);
+    snprintf(lp->lim, sizeof lp->lim, "%d", max);
+    snprintf(lp->vis, sizeof lp->vis, "%d", visibility_s);
+    bool has_dlq = dlq_id(ctx, q, lp->dlq);
+    snprintf(lp->maxrc, sizeof lp->maxrc, "%d", has_dlq ? q->max_receive : 0);
+    /* past MessageRetentionPeriod: never delivered, even before the sweeper removes it */
+    const char *p[7] = {lp->qid, lp->lim, lp->vis, lp->maxrc, has_dlq ? lp->dlq : NULL, lp->ret, token};
+    memcpy(lp->p, p, sizeof p);
+}
+
+/* Rows of a lease into out, in id order (UPDATE ... RETURNING does not keep
+ * the CTE's ORDER BY, and a FIFO group must come back in send order). */
+static int collect_leased(PGresult *r, int max, leased_t *out, int *n)
+{
+    if (!r) return SY_E_DB;
+    for (int i = 0; i < PQntuples(r) && i < max; i++) row_to_leased(r, i, &out[(*n)++]);
+    if (*n > 1) qsort(out, (size_t)*n, sizeof *out, leased_by_id);
+    PQclear(r);
+    return 0;
+}
+
 int store_receive_one(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
                       sy_err_t *err)
 {
     *n = 0;
-    char qid[24], lim[16], vis[16], maxrc[16], dlq[24], ret[16];
-    snprintf(qid, sizeof qid, "%lld", (long long)q->id);
-    snprintf(ret, sizeof ret, "%d", q->retention_s);
-    snprintf(lim, sizeof lim, "%d", max);
-    snprintf(vis, sizeof vis, "%d", visibility_s);
-    bool has_dlq = dlq_id(ctx, q, dlq);
-    snprintf(maxrc, sizeof maxrc, "%d", has_dlq ? q->max_receive : 0);
-    /* past MessageRetentionPeriod: never delivered, even before the sweeper removes it */
-    const char *p[6] = {qid, lim, vis, maxrc, has_dlq ? dlq : NULL, ret};
+    lease_params_t lp;
+    lease_params(ctx, q, max, visibility_s, NULL, &lp);
     char *sql = lease_sql(q->fifo, "gen_random_uuid()::text");
     PGconn *c = sy_pg_acquire(ctx->pool);
     if (!c) {
         free(sql);
         return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
     }
-    PGresult *r = lease_pipelined(c, q->fifo, sql, 6, p, err);
+    PGresult *r = lease_pipelined(c, q->fifo, sql, 6, lp.p, err);
     sy_pg_release(ctx->pool, c);
     free(sql);
-    if (!r) return SY_E_DB;
-    for (int i = 0; i < PQntuples(r) && i < max; i++) row_to_leased(r, i, &out[(*n)++]);
-    /* UPDATE ... RETURNING does not keep c's ORDER BY: put a FIFO group's
-     * messages back in send (id) order */
-    if (*n > 1) qsort(out, (size_t)*n, sizeof *out, leased_by_id);
-    PQclear(r);
-    return 0;
+    return collect_leased(r, max, out, n);
 }
 
 /* A lease whose messages all take the same receipt token (an event-source
@@ -476,14 +496,8 @@ int store_receive_shared(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibi
                          leased_t *out, int *n, sy_err_t *err)
 {
     *n = 0;
-    char qid[24], lim[16], vis[16], maxrc[16], dlq[24], ret[16];
-    snprintf(qid, sizeof qid, "%lld", (long long)q->id);
-    snprintf(ret, sizeof ret, "%d", q->retention_s);
-    snprintf(lim, sizeof lim, "%d", max);
-    snprintf(vis, sizeof vis, "%d", visibility_s);
-    bool has_dlq = dlq_id(ctx, q, dlq);
-    snprintf(maxrc, sizeof maxrc, "%d", has_dlq ? q->max_receive : 0);
-    const char *p[7] = {qid, lim, vis, maxrc, has_dlq ? dlq : NULL, ret, token};
+    lease_params_t lp;
+    lease_params(ctx, q, max, visibility_s, token, &lp);
     char *sql = lease_sql(q->fifo, "$7");
     PGconn *c = sy_pg_acquire(ctx->pool);
     if (!c) {
@@ -491,15 +505,11 @@ int store_receive_shared(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibi
         return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
     }
     /* FIFO: the queue row lock must share the lease's transaction */
-    PGresult *r = q->fifo ? lease_pipelined(c, true, sql, 7, p, err)
-                          : sy_pg_exec_prepared(c, err, "sy_lease_shared", sql, 7, p);
+    PGresult *r = q->fifo ? lease_pipelined(c, true, sql, 7, lp.p, err)
+                          : sy_pg_exec_prepared(c, err, "sy_lease_shared", sql, 7, lp.p);
     sy_pg_release(ctx->pool, c);
     free(sql);
-    if (!r) return SY_E_DB;
-    for (int i = 0; i < PQntuples(r) && i < max; i++) row_to_leased(r, i, &out[(*n)++]);
-    if (*n > 1) qsort(out, (size_t)*n, sizeof *out, leased_by_id);
-    PQclear(r);
-    return 0;
+    return collect_leased(r, max, out, n);
 }
 
 /* The messages a shared receipt token still leases, in id order, locked for
