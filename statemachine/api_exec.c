@@ -69,36 +69,57 @@ static int run_express(sfn_svc_t *svc, const sfn_machine_t *m, const sy_sfn_def_
     return rc;
 }
 
+/* What both start actions check first: the machine, the name, the input. */
+typedef struct {
+    const char *sm, *name, *input;
+    json_t *in_v;   /* the parsed input (owned) */
+    sfn_mc_t *mc;   /* the cached machine (released by start_done) */
+} start_req_t;
+
+static int start_prelude(sfn_svc_t *svc, json_t *in, start_req_t *r, sy_err_t *err)
+{
+    memset(r, 0, sizeof *r);
+    r->sm = sfn_req_str(in, "stateMachineArn", err);
+    if (!r->sm) return SY_E_INVALID;
+    r->name = sy_json_str(in, "name");
+    r->input = sy_json_str(in, "input");
+    if (!r->input) r->input = "{}";
+    if (r->name && !sfn_name_ok(r->name))
+        return sy_err_set(err, SY_E_INVALID, 400, "InvalidName", "Invalid Name: '%s'", r->name);
+    int rc = check_input(r->input, &r->in_v, err);
+    if (rc < 0) return rc;
+    rc = sfn_mc_get(svc, r->sm, &r->mc, err);
+    if (rc < 0) {
+        json_decref(r->in_v);
+        r->in_v = NULL;
+    }
+    return rc;
+}
+
+static void start_done(sfn_svc_t *svc, start_req_t *r)
+{
+    if (r->mc) sfn_mc_release(svc, &r->mc);
+    json_decref(r->in_v);
+    r->in_v = NULL;
+}
+
 int sfn_api_start_execution(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
-    const char *sm = sfn_req_str(in, "stateMachineArn", err);
-    if (!sm) return SY_E_INVALID;
-    const char *name = sy_json_str(in, "name"), *input = sy_json_str(in, "input");
-    if (!input) input = "{}";
-    if (name && !sfn_name_ok(name)) return sy_err_set(err, SY_E_INVALID, 400, "InvalidName", "Invalid Name: '%s'", name);
-    json_t *in_v = NULL;
-    int rc = check_input(input, &in_v, err);
+    start_req_t q;
+    int rc = start_prelude(svc, in, &q, err);
     if (rc < 0) return rc;
-    sfn_mc_t *mc = NULL;
-    rc = sfn_mc_get(svc, sm, &mc, err);
-    if (rc < 0) {
-        json_decref(in_v);
-        return rc;
-    }
-    const sfn_machine_t *m = sfn_mc_machine(mc);
+    const sfn_machine_t *m = sfn_mc_machine(q.mc);
     if (!strcmp(m->type, "EXPRESS")) {
         json_t *o = NULL;
-        rc = run_express(svc, m, sfn_mc_def(mc), name, input, in_v, &o, err);
+        rc = run_express(svc, m, sfn_mc_def(q.mc), q.name, q.input, q.in_v, &o, err);
         if (rc == 0) *out = json_pack("{s:O,s:O}", "executionArn", json_object_get(o, "executionArn"), "startDate",
                                       json_object_get(o, "startDate"));
         json_decref(o);
-        sfn_mc_release(svc, &mc);
-        json_decref(in_v);
+        start_done(svc, &q);
         return rc;
     }
-    sfn_mc_release(svc, &mc);
-    json_decref(in_v);
-    sfn_start_t s = {.sm_arn = sm, .name = name, .input = input};
+    start_done(svc, &q);
+    sfn_start_t s = {.sm_arn = q.sm, .name = q.name, .input = q.input};
     char *arn = NULL;
     int64_t start = 0;
     rc = sfn_start_standard(svc, NULL, &s, &arn, &start, err);
@@ -109,27 +130,15 @@ int sfn_api_start_execution(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *
 
 int sfn_api_start_sync(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
-    const char *sm = sfn_req_str(in, "stateMachineArn", err);
-    if (!sm) return SY_E_INVALID;
-    const char *name = sy_json_str(in, "name"), *input = sy_json_str(in, "input");
-    if (!input) input = "{}";
-    if (name && !sfn_name_ok(name)) return sy_err_set(err, SY_E_INVALID, 400, "InvalidName", "Invalid Name: '%s'", name);
-    json_t *in_v = NULL;
-    int rc = check_input(input, &in_v, err);
+    start_req_t q;
+    int rc = start_prelude(svc, in, &q, err);
     if (rc < 0) return rc;
-    sfn_mc_t *mc = NULL;
-    rc = sfn_mc_get(svc, sm, &mc, err);
-    if (rc < 0) {
-        json_decref(in_v);
-        return rc;
-    }
-    const sfn_machine_t *m = sfn_mc_machine(mc);
+    const sfn_machine_t *m = sfn_mc_machine(q.mc);
     if (strcmp(m->type, "EXPRESS") != 0)
         rc = sy_err_set(err, SY_E_INVALID, 400, "StateMachineTypeNotSupported",
                         "This operation is not supported by this type of state machine");
-    else rc = run_express(svc, m, sfn_mc_def(mc), name, input, in_v, out, err);
-    sfn_mc_release(svc, &mc);
-    json_decref(in_v);
+    else rc = run_express(svc, m, sfn_mc_def(q.mc), q.name, q.input, q.in_v, out, err);
+    start_done(svc, &q);
     return rc;
 }
 
