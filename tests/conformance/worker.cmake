@@ -3,28 +3,18 @@ add_library(sy_test_handler MODULE ${CMAKE_SOURCE_DIR}/tests/worker/test_handler
 set_target_properties(sy_test_handler PROPERTIES PREFIX "" LIBRARY_OUTPUT_DIRECTORY
   ${CMAKE_BINARY_DIR}/tests/worker)
 if(CMOCKA_FOUND)
-  add_executable(test_worker_zmq ${CMAKE_SOURCE_DIR}/tests/worker/test_worker_zmq.c)
-  target_link_libraries(test_worker_zmq PRIVATE ${SY_ALL_LIBS} PkgConfig::CMOCKA PkgConfig::ZMQ
-    PkgConfig::JANSSON PkgConfig::PQ PkgConfig::MHD PkgConfig::CURL PkgConfig::CRYPTO
-    PkgConfig::PROTOBUFC Threads::Threads m dl)
-  add_dependencies(test_worker_zmq sy_test_handler switchyard)
-  add_test(NAME zmq_worker COMMAND test_worker_zmq)
-  set_tests_properties(zmq_worker PROPERTIES LABELS zmq TIMEOUT 300
-    ENVIRONMENT "${SY_TEST_ENV};SY_TEST_HANDLER=${CMAKE_BINARY_DIR}/tests/worker/sy_test_handler.so")
-  add_executable(test_worker_protocol ${CMAKE_SOURCE_DIR}/tests/worker/test_worker_protocol.c)
-  target_link_libraries(test_worker_protocol PRIVATE ${SY_ALL_LIBS} PkgConfig::CMOCKA PkgConfig::ZMQ
-    PkgConfig::JANSSON PkgConfig::PQ PkgConfig::MHD PkgConfig::CURL PkgConfig::CRYPTO
-    PkgConfig::PROTOBUFC Threads::Threads m dl)
-  add_dependencies(test_worker_protocol sy_test_handler switchyard)
-  add_test(NAME zmq_worker_protocol COMMAND test_worker_protocol)
-  set_tests_properties(zmq_worker_protocol PROPERTIES LABELS zmq TIMEOUT 300
-    ENVIRONMENT "${SY_TEST_ENV};SY_TEST_HANDLER=${CMAKE_BINARY_DIR}/tests/worker/sy_test_handler.so")
-  add_executable(test_worker_runtime ${CMAKE_SOURCE_DIR}/tests/worker/test_worker_runtime.c)
-  target_link_libraries(test_worker_runtime PRIVATE ${SY_ALL_LIBS} PkgConfig::CMOCKA PkgConfig::ZMQ
-    PkgConfig::JANSSON PkgConfig::PQ PkgConfig::MHD PkgConfig::CURL PkgConfig::CRYPTO
-    PkgConfig::PROTOBUFC Threads::Threads m dl)
-  add_dependencies(test_worker_runtime sy_test_handler switchyard)
-  add_test(NAME zmq_worker_runtime COMMAND test_worker_runtime)
-  set_tests_properties(zmq_worker_runtime PROPERTIES LABELS zmq TIMEOUT 300
-    ENVIRONMENT "${SY_TEST_ENV};SY_TEST_HANDLER=${CMAKE_BINARY_DIR}/tests/worker/sy_test_handler.so")
+  # one cmocka executable per test file, each run against real worker processes
+  function(sy_worker_test exe name)
+    add_executable(${exe} ${CMAKE_SOURCE_DIR}/tests/worker/${exe}.c)
+    target_link_libraries(${exe} PRIVATE ${SY_ALL_LIBS} PkgConfig::CMOCKA PkgConfig::ZMQ
+      PkgConfig::JANSSON PkgConfig::PQ PkgConfig::MHD PkgConfig::CURL PkgConfig::CRYPTO
+      PkgConfig::PROTOBUFC Threads::Threads m dl)
+    add_dependencies(${exe} sy_test_handler switchyard)
+    add_test(NAME ${name} COMMAND ${exe})
+    set_tests_properties(${name} PROPERTIES LABELS zmq TIMEOUT 300
+      ENVIRONMENT "${SY_TEST_ENV};SY_TEST_HANDLER=${CMAKE_BINARY_DIR}/tests/worker/sy_test_handler.so")
+  endfunction()
+  sy_worker_test(test_worker_zmq zmq_worker)
+  sy_worker_test(test_worker_protocol zmq_worker_protocol)
+  sy_worker_test(test_worker_runtime zmq_worker_runtime)
 endif()
