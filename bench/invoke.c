@@ -1,7 +1,8 @@
 /* bench/invoke.c - pool dispatch throughput and latency of the in-process
  * path: sy_pool_invoke -> ZeroMQ -> a real worker process running a trivial
  * echo C handler -> ACK -> callback. No HTTP. Prints one JSON object on its
- * last line. Usage: bench_invoke [seconds-per-phase] */
+ * last line. Usage: bench_invoke [seconds-per-phase]
+ * SY_BENCH_BUSY_POLL_US=-1 turns the pool's busy polling off (A/B). */
 #include <stdatomic.h>
 
 #include "../tests/worker/harness.h"
@@ -103,6 +104,8 @@ int main(int argc, char **argv)
     o += (size_t)snprintf(json + o, sizeof json - o, "{\"bench\":\"invoke\"");
     for (int workers = 1; workers <= 2; workers++) {
         sy_pool_opts_t opts = {0};
+        /* SY_BENCH_BUSY_POLL_US: the pool's busy-poll budget (-1 off) */
+        opts.busy_poll_us = atoi(h_env("SY_BENCH_BUSY_POLL_US", "0"));
         sy_err_t err;
         sy_pool_t *pool = sy_pool_new("tcp://127.0.0.1:*", &opts, &err);
         if (!pool) {

@@ -25,6 +25,7 @@ static const copt_t opts[] = {
     {"credentials", "SWITCHYARD_CREDENTIALS", NULL, "file of 'ACCESS_KEY_ID SECRET' lines; set: verify SigV4 on every request", CT_STR, S(credentials), 0, 0},
     {"worker-keys", "SWITCHYARD_WORKER_KEYS", NULL, "directory of allowed worker CurveZMQ public keys", CT_STR, S(worker_keys), 0, 0},
     {"worker-secret-key-file", "SWITCHYARD_WORKER_SECRET_KEY_FILE", NULL, "broker CurveZMQ secret key file (bare Z85 line or czmq secret-key = \"...\"); set: workers must use Curve", CT_STR, S(worker_secret_key_file), 0, 0},
+    {"worker-busy-poll-us", "SWITCHYARD_WORKER_BUSY_POLL_US", "200", "microseconds the worker pool keeps polling for a worker's answer before it sleeps (0: never poll)", CT_INT, S(worker_busy_poll_us), 0, 100000},
     {"worker-insecure", "SWITCHYARD_WORKER_INSECURE", "0", "1: allow plain TCP (no Curve) for workers on a non-loopback address", CT_INT, S(worker_insecure), 0, 1},
     {"public-url", "SWITCHYARD_PUBLIC_URL", NULL, "base URL for QueueUrls; unset: from the request's Host header", CT_STR, S(public_url), 0, 0},
     {"db-pool-size", "SWITCHYARD_DB_POOL_SIZE", "16", "PostgreSQL connections per broker", CT_INT, S(db_pool_size), 2, 512},

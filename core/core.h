@@ -109,6 +109,7 @@ typedef struct {
     char *public_url;    /* base URL used in QueueUrls; NULL: from Host header */
     char *worker_secret_key_file; /* broker CurveZMQ secret key; NULL: no Curve */
     int worker_insecure; /* 1: plain TCP for workers beyond loopback */
+    int worker_busy_poll_us; /* pool busy polling for sync answers; 0 off */
     int db_pool_size;
     double time_scale;   /* test clock: >1 fast-forwards waits and timers */
     int max_body_bytes;

@@ -113,6 +113,7 @@ static int start_functions(sy_ctx_t *ctx, sy_err_t *err)
         o.keys_dir = ctx->cfg.worker_keys;
     }
     o.insecure = ctx->cfg.worker_insecure != 0;
+    o.busy_poll_us = ctx->cfg.worker_busy_poll_us > 0 ? ctx->cfg.worker_busy_poll_us : -1;
     return sy_lambda_start(ctx, ctx->cfg.worker_listen, &o, err);
 }
 

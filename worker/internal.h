@@ -167,6 +167,7 @@ struct sy_pool {
     pool_session_t *sessions;
     pool_func_t *funcs;
     pool_inv_t *inflight; /* list */
+    int sync_inflight;    /* synchronous invocations among them */
     uint64_t next_id, lru_clock;
     pthread_mutex_t cmd_mu;
     pool_cmd_t *cmds, *cmds_tail;

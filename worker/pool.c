@@ -2,6 +2,7 @@
  * sessions of connected workers and pushes invocations to them within their
  * credit. Other threads talk to it through a command queue + eventfd. */
 #include <errno.h>
+#include <sched.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@ sy_pool_t *sy_pool_new(const char *endpoint, const sy_pool_opts_t *opts, sy_err_
     if (p->opts.liveness <= 0) p->opts.liveness = 3;
     if (p->opts.max_credit <= 0) p->opts.max_credit = 1024;
     if (p->opts.default_timeout_ms <= 0) p->opts.default_timeout_ms = 900000;
+    if (p->opts.busy_poll_us == 0) p->opts.busy_poll_us = SY_POOL_BUSY_POLL_US_DEFAULT;
     p->opts.keys_dir = NULL; /* borrowed strings are not kept */
     p->opts.curve_secret_key = NULL;
     if (opts && opts->lease) {
@@ -383,15 +385,37 @@ static void update_gauges(sy_pool_t *p)
     POOL_STAT_SET(p, inflight, inflight);
 }
 
+/* Block for up to 20 ms, or - while a synchronous caller waits for a worker
+ * and the last event is recent - only look (timeout 0) and yield the CPU.
+ * On a virtual machine, waking a halted vCPU costs tens of microseconds; a
+ * pool thread that stays runnable for the length of a short invocation
+ * takes the answer without that wake (docs/workers.md, busy polling). With
+ * many invocations outstanding, answers arrive back to back and the CPUs
+ * stay busy anyway: polling then only takes CPU time from the workers. */
+#define BUSY_POLL_MAX_INFLIGHT 8
+
+static int poll_timeout(const sy_pool_t *p, int64_t last_event_us)
+{
+    if (p->opts.busy_poll_us <= 0 || p->sync_inflight <= 0 ||
+        p->sync_inflight > BUSY_POLL_MAX_INFLIGHT)
+        return 20;
+    return wk_mono_us() - last_event_us < p->opts.busy_poll_us ? 0 : 20;
+}
+
 static void *pool_thread(void *arg)
 {
     sy_pool_t *p = arg;
-    int64_t last_timers = 0;
+    int64_t last_timers = 0, last_event_us = 0;
     while (!p->stop) {
         zmq_pollitem_t items[3] = {{p->router, 0, ZMQ_POLLIN, 0}, {NULL, p->evfd, ZMQ_POLLIN, 0},
                                    {p->zap, 0, ZMQ_POLLIN, 0}};
-        int n = zmq_poll(items, p->zap ? 3 : 2, 20);
+        int timeout = poll_timeout(p, last_event_us);
+        int n = zmq_poll(items, p->zap ? 3 : 2, timeout);
         if (n < 0 && errno != EINTR) break;
+        if (n > 0)
+            last_event_us = wk_mono_us();
+        else if (timeout == 0)
+            sched_yield();
         if (items[1].revents & ZMQ_POLLIN) take_cmds(p);
         if (items[0].revents & ZMQ_POLLIN) {
             for (int i = 0; i < 512; i++) {

@@ -64,6 +64,7 @@ void pool_inflight_remove(sy_pool_t *p, pool_inv_t *inv)
         if (*pp == inv) {
             *pp = inv->next;
             inv->next = NULL;
+            if (inv->sync) p->sync_inflight--;
             break;
         }
     }
@@ -148,6 +149,7 @@ static int deliver(sy_pool_t *p, pool_session_t *s, pool_inv_t *inv)
     sf->inflight++;
     s->lru = ++p->lru_clock;
     inv->session = s;
+    if (inv->sync) p->sync_inflight++;
     inv->next = p->inflight;
     p->inflight = inv;
     POOL_STAT_ADD(p, deliveries, 1);

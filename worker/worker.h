@@ -55,6 +55,8 @@ typedef struct {
     void *u;
 } sy_lease_source_t;
 
+#define SY_POOL_BUSY_POLL_US_DEFAULT 200
+
 typedef struct {
     int heartbeat_ivl_ms;      /* dictated to workers in WELCOME; default 1000 */
     int liveness;              /* missed intervals before a peer is dead; default 3 */
@@ -69,6 +71,11 @@ typedef struct {
     const char *curve_secret_key;
     const char *keys_dir;
     bool insecure;
+    /* Busy polling: while a synchronous invocation is in flight, the pool
+     * thread keeps polling (yielding the CPU between polls) for this many
+     * microseconds after its last event before it blocks, so the worker's
+     * answer does not have to wake an idle CPU. 0: default (200); < 0: off. */
+    int busy_poll_us;
 } sy_pool_opts_t;
 
 /* Result of a synchronous invocation, passed to the callback. */
