@@ -115,7 +115,7 @@ int main(int argc, char **argv)
         pid_t pids[2];
         for (int i = 0; i < workers; i++)
             pids[i] = h_spawn_worker("bench-worker.log", "--broker", sy_pool_endpoint(pool),
-                                     "--concurrency", "64", "--log-level", "warn", "--function",
+                                     "--concurrency", "64", "--inline-us", h_env("SY_BENCH_INLINE_US", "10000"), "--log-level", h_env("SY_BENCH_WORKER_LOG", "warn"), "--function",
                                      spec, NULL);
         if (!h_wait_workers(pool, (uint64_t)workers, 10000)) {
             fprintf(stderr, "workers did not register\n");

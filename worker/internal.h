@@ -258,6 +258,7 @@ struct wk_fn {
     wk_env_t *envs; /* runtime: one per slot */
     /* main thread accounting */
     int running;    /* handed to slots, including timed-out ones still running */
+    int64_t avg_run_us; /* C handlers: moving average of run times (atomic) */
 };
 
 typedef struct {
@@ -274,6 +275,22 @@ typedef struct {
     char session_id[37];
     wk_job_t *outbox, *outbox_tail; /* results waiting for a session */
 } wk_conn_t;
+
+/* Inline runs of C handlers on the loop thread (worker_inline.c). */
+typedef struct {
+    int64_t us;          /* --inline-us: longest inline run before the stand-by takes over; 0 off */
+    pthread_mutex_t mu;  /* guards the flags below; hand-overs of the loop go through it */
+    bool mu_ready;
+    bool standby;        /* the other thread waits, ready to take over */
+    bool running;        /* a handler runs inline */
+    bool taken;          /* ... and the stand-by took the loop meanwhile */
+    bool over;           /* the loop ended */
+    bool ticking;        /* the stand-by's timerfd runs */
+    int64_t started_us;  /* mono: this turn's inline runs began */
+    int tfd, exitfd;     /* the stand-by's tick; eventfd: the loop ended */
+    wk_job_t *jobs, *jobs_tail; /* picked to run inline at the end of this turn */
+    uint64_t ran, handed_over; /* counters (atomics) */
+} wk_inline_t;
 
 struct wk_worker {
     char worker_id[128];
@@ -293,6 +310,9 @@ struct wk_worker {
     int64_t reconnect_min_ms;
     char broker_key[41], public_key[41], secret_key[41];
     int exit_code;
+    wk_inline_t inl;
+    pthread_t standby_thread;
+    bool standby_started;
 };
 
 typedef struct wk_extend {
@@ -331,9 +351,22 @@ void wk_job_start_clock(wk_job_t *j, int64_t now);
 /* slot threads hand finished jobs to the main thread */
 void wk_done_push(wk_worker_t *w, wk_job_t *j);
 wk_job_t *wk_queue_pop(wk_fn_t *fn);
+void wk_queue_push(wk_fn_t *fn, wk_job_t *j); /* to the slot threads */
 /* worker_exec.c */
 int wk_exec_start(wk_fn_t *fn);  /* load the .so / prepare envs, start slot threads */
+void wk_exec_run(wk_fn_t *fn, wk_job_t *j); /* run a C handler's job on this thread */
 void wk_exec_stop(wk_fn_t *fn);  /* stop threads, kill runtime processes */
+/* worker_inline.c */
+int wk_inline_init(wk_worker_t *w);
+/* on DELIVER: keep j to run inline at the end of this loop turn? */
+bool wk_inline_take(wk_worker_t *w, wk_job_t *j);
+/* run the kept job; 0: still the leader, 1: the stand-by took the loop */
+int wk_inline_run(wk_worker_t *w);
+/* wait as the stand-by; true: took the loop over, false: the loop ended */
+bool wk_inline_standby(wk_worker_t *w);
+/* the loop ended; true when the other thread is still inside a handler */
+bool wk_inline_end(wk_worker_t *w);
+void wk_inline_free(wk_worker_t *w);
 /* worker_runtime.c */
 int wk_runtime_init(wk_fn_t *fn);
 void *wk_runtime_slot(void *arg);

@@ -22,6 +22,19 @@ wk_fn_t *wk_fn_find(wk_worker_t *w, const char *name)
     return NULL;
 }
 
+void wk_queue_push(wk_fn_t *fn, wk_job_t *j)
+{
+    pthread_mutex_lock(&fn->mu);
+    j->next = NULL;
+    if (fn->q_tail)
+        fn->q_tail->next = j;
+    else
+        fn->q_head = j;
+    fn->q_tail = j;
+    pthread_cond_signal(&fn->cv);
+    pthread_mutex_unlock(&fn->mu);
+}
+
 wk_job_t *wk_queue_pop(wk_fn_t *fn)
 {
     pthread_mutex_lock(&fn->mu);
@@ -132,24 +145,12 @@ static void drain_expire(wk_worker_t *w)
     }
 }
 
-static int worker_run(wk_worker_t *w)
+/* Run the event loop as the leader. Returns 1 when the loop ended (*rc is
+ * the exit code), 0 when the stand-by took the loop over while this thread
+ * ran a handler inline (worker_inline.c). */
+static int lead(wk_worker_t *w, int *rc)
 {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    for (int i = 0; i < w->nconns; i++) {
-        w->conns[i].granted = wk_calloc((size_t)w->nfns, sizeof(int));
-        w->conns[i].free_slots = wk_calloc((size_t)w->nfns, sizeof(int));
-        for (int f = 0; f < w->nfns; f++) {
-            int conc = w->fns[f].concurrency;
-            w->conns[i].free_slots[f] = conc / w->nconns + (i < conc % w->nconns ? 1 : 0);
-        }
-        w->conns[i].backoff_ms = w->reconnect_min_ms;
-        wk_conn_open(w, &w->conns[i]);
-    }
-    int rc = 0;
+    *rc = 0;
     zmq_pollitem_t *items = wk_calloc(2 * (size_t)w->nconns + 2, sizeof *items);
     for (;;) {
         int n = 0;
@@ -180,10 +181,14 @@ static int worker_run(wk_worker_t *w)
                 continue;
             }
             if (!w->conns[map[k]].sock) continue; /* reset by an earlier item */
-            rc = wk_on_message(w, map[k]);
-            if (rc) goto out;
+            *rc = wk_on_message(w, map[k]);
+            if (*rc) goto out;
         }
         if (items[0].revents & ZMQ_POLLIN) wk_take_done(w);
+        if (wk_inline_run(w)) {
+            free(items);
+            return 0;
+        }
         timers(w);
         if (w->draining) {
             if (w->inflight && wk_mono_ms() >= w->drain_deadline) {
@@ -207,7 +212,79 @@ out:
         }
         wk_log(WK_INFO, "worker", NULL, "drained, goodbye", (const char *)NULL);
     }
-    return rc;
+    return 1;
+}
+
+static void worker_free(wk_worker_t *w, bool stuck);
+
+static bool stuck_jobs(const wk_worker_t *w)
+{
+    return w->inflight != NULL;
+}
+
+/* The loop ended on this thread: tell the other one. When the loop ended on
+ * the stand-by while the main thread is still inside a handler that will not
+ * return (the drain deadline passed), the process ends here. */
+static void loop_over(wk_worker_t *w, int rc, bool on_main)
+{
+    w->exit_code = rc;
+    bool other_in_handler = wk_inline_end(w);
+    if (!on_main && other_in_handler && stuck_jobs(w)) {
+        worker_free(w, true);
+        _exit(rc);
+    }
+}
+
+static void *standby_main(void *arg)
+{
+    wk_worker_t *w = arg;
+    while (wk_inline_standby(w)) {
+        int rc;
+        if (lead(w, &rc)) {
+            loop_over(w, rc, false);
+            break;
+        }
+    }
+    return NULL;
+}
+
+static int worker_run(wk_worker_t *w)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    for (int i = 0; i < w->nconns; i++) {
+        w->conns[i].granted = wk_calloc((size_t)w->nfns, sizeof(int));
+        w->conns[i].free_slots = wk_calloc((size_t)w->nfns, sizeof(int));
+        for (int f = 0; f < w->nfns; f++) {
+            int conc = w->fns[f].concurrency;
+            w->conns[i].free_slots[f] = conc / w->nconns + (i < conc % w->nconns ? 1 : 0);
+        }
+        w->conns[i].backoff_ms = w->reconnect_min_ms;
+        wk_conn_open(w, &w->conns[i]);
+    }
+    wk_inline_init(w);
+    bool any_so = false;
+    for (int f = 0; f < w->nfns; f++) any_so |= w->fns[f].kind == WK_FN_SO;
+    if (w->inl.us > 0 && any_so)
+        w->standby_started = pthread_create(&w->standby_thread, NULL, standby_main, w) == 0;
+    if (!w->standby_started) w->inl.us = 0;
+    for (;;) {
+        int rc;
+        if (lead(w, &rc)) {
+            loop_over(w, rc, true);
+            break;
+        }
+        if (!wk_inline_standby(w)) break; /* ended on the other thread */
+    }
+    char ran[24], over[24];
+    snprintf(ran, sizeof ran, "%llu", (unsigned long long)w->inl.ran);
+    snprintf(over, sizeof over, "%llu", (unsigned long long)w->inl.handed_over);
+    wk_log(WK_DEBUG, "worker", NULL, "handlers run on the loop thread", "finished_inline", ran,
+           "handed_over", over, (const char *)NULL);
+    return w->exit_code;
 }
 
 static void worker_free(wk_worker_t *w, bool stuck)
@@ -255,6 +332,7 @@ static void worker_free(wk_worker_t *w, bool stuck)
     free(w->conns);
     if (w->evfd >= 0) close(w->evfd);
     if (w->sigfd >= 0) close(w->sigfd);
+    wk_inline_free(w);
 }
 
 int sy_worker_main(int argc, char **argv)
@@ -286,8 +364,8 @@ int sy_worker_main(int argc, char **argv)
     wk_log(WK_INFO, "worker", NULL, "worker starting", "worker_id", w.worker_id,
            (const char *)NULL);
     rc = worker_run(&w);
-    bool stuck = false;
-    for (wk_job_t *j = w.inflight; j; j = j->inext) stuck = true;
+    bool stuck = stuck_jobs(&w);
+    if (w.standby_started && !stuck) pthread_join(w.standby_thread, NULL);
     worker_free(&w, stuck);
     if (stuck) _exit(rc);
     pthread_mutex_destroy(&w.done_mu);

@@ -17,6 +17,8 @@ static const char USAGE[] =
     "  --timeout S              default function timeout in seconds (3)\n"
     "  --worker-id ID           stable worker id (default: hostname-pid)\n"
     "  --drain-timeout S        on SIGTERM, wait this long for in-flight work (30)\n"
+    "  --inline-us US           run fast C handlers on the socket thread; a stand-by\n"
+    "                           thread takes the sockets over after US (10000; 0 off)\n"
     "  --reconnect-ms MS        first reconnect back-off, doubling to 32 s (1000)\n"
     "  --broker-key Z85         broker's Curve public key (env SWITCHYARD_BROKER_KEY)\n"
     "  --public-key Z85         this worker's Curve public key (env SWITCHYARD_WORKER_PUBLIC_KEY)\n"
@@ -113,6 +115,7 @@ int wk_args_parse(wk_worker_t *w, int argc, char **argv)
     w->conns = wk_calloc((size_t)argc, sizeof *w->conns);
     w->drain_timeout_ms = 30000;
     w->reconnect_min_ms = 1000;
+    w->inl.us = 10000;
     char host[64] = "worker";
     gethostname(host, sizeof host - 1);
     snprintf(w->worker_id, sizeof w->worker_id, "%s-%d", host, (int)getpid());
@@ -146,6 +149,9 @@ int wk_args_parse(wk_worker_t *w, int argc, char **argv)
             snprintf(w->worker_id, sizeof w->worker_id, "%s", v);
         } else if (strcmp(a, "--drain-timeout") == 0) {
             w->drain_timeout_ms = (int64_t)(atof(v) * 1000);
+        } else if (strcmp(a, "--inline-us") == 0) {
+            w->inl.us = atoll(v);
+            if (w->inl.us < 0) return usage_error("bad --inline-us %s", v);
         } else if (strcmp(a, "--reconnect-ms") == 0) {
             w->reconnect_min_ms = atoll(v);
             if (w->reconnect_min_ms < 10) w->reconnect_min_ms = 10;

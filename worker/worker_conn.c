@@ -221,15 +221,7 @@ static void on_deliver(wk_worker_t *w, int ci, wk_frame_t *fr)
     j->started_mono = wk_mono_ms();
     j->inext = w->inflight;
     w->inflight = j;
-    pthread_mutex_lock(&fn->mu);
-    j->next = NULL;
-    if (fn->q_tail)
-        fn->q_tail->next = j;
-    else
-        fn->q_head = j;
-    fn->q_tail = j;
-    pthread_cond_signal(&fn->cv);
-    pthread_mutex_unlock(&fn->mu);
+    if (!wk_inline_take(w, j)) wk_queue_push(fn, j);
 }
 
 static void on_cancel(wk_worker_t *w, int ci, const Syw__Cancel *cn)

@@ -1,9 +1,12 @@
 /* switchyard/handler.h - the C handler ABI of `switchyard worker`.
  *
  * A handler is a function in a shared object, named on the worker's command
- * line as --function NAME=so:/path/libfoo.so:symbol. It runs on one of the
- * function's N threads (--concurrency N), so it must be thread-safe. It needs
- * nothing from Switchyard at link time: everything comes through the context.
+ * line as --function NAME=so:/path/libfoo.so:symbol. Up to N invocations run
+ * at once (--concurrency N), each on one of the function's N threads or, for
+ * fast handlers, on the worker's socket thread (--inline-us): a handler must
+ * be thread-safe and must not assume which thread it runs on (no per-thread
+ * state kept between invocations). It needs nothing from Switchyard at link
+ * time: everything comes through the context.
  *
  *   #include <switchyard/handler.h>
  *   int echo(const sy_handler_ctx_t *ctx, const char *event, size_t len) {

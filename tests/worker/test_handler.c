@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -32,8 +33,9 @@ int fail(const sy_handler_ctx_t *ctx, const char *event, size_t len)
     return 1;
 }
 
-/* {"sleep_ms": N}: sleeps, then answers with its pid and start/end times
- * (epoch us) so tests can measure how many ran at once, and where. */
+/* {"sleep_ms": N}: sleeps, then answers with its pid, thread id and
+ * start/end times (epoch us) so tests can measure how many ran at once, and
+ * where (tid == pid: the worker's main thread). */
 int slow(const sy_handler_ctx_t *ctx, const char *event, size_t len)
 {
     (void)len;
@@ -45,8 +47,10 @@ int slow(const sy_handler_ctx_t *ctx, const char *event, size_t len)
     usleep((useconds_t)ms * 1000);
     char out[256];
     int n = snprintf(out, sizeof out,
-                     "{\"pid\":%d,\"start_us\":%lld,\"end_us\":%lld,\"attempt\":%u,\"request_id\":\"%s\"}",
-                     (int)getpid(), start, now_us(), ctx->attempt, ctx->request_id);
+                     "{\"pid\":%d,\"tid\":%ld,\"start_us\":%lld,\"end_us\":%lld,\"attempt\":%u,"
+                     "\"request_id\":\"%s\"}",
+                     (int)getpid(), (long)syscall(SYS_gettid), start, now_us(), ctx->attempt,
+                     ctx->request_id);
     ctx->respond(ctx, out, (size_t)n);
     return 0;
 }
