@@ -200,7 +200,9 @@ static void push_cmd(sy_pool_t *p, pool_cmd_t *c)
         p->cmds = c;
     p->cmds_tail = c;
     pthread_mutex_unlock(&p->cmd_mu);
-    if (was_empty) {
+    /* a callback on the pool thread (an invocation finishing and starting
+     * the next) needs no wake: the thread looks at the queue before it polls */
+    if (was_empty && !(p->started && pthread_equal(pthread_self(), p->thread))) {
         uint64_t one = 1;
         (void)!write(p->evfd, &one, sizeof one);
     }
@@ -409,14 +411,17 @@ static void *pool_thread(void *arg)
     while (!p->stop) {
         zmq_pollitem_t items[3] = {{p->router, 0, ZMQ_POLLIN, 0}, {NULL, p->evfd, ZMQ_POLLIN, 0},
                                    {p->zap, 0, ZMQ_POLLIN, 0}};
-        int timeout = poll_timeout(p, last_event_us);
+        pthread_mutex_lock(&p->cmd_mu);
+        bool queued = p->cmds != NULL; /* pushed from this thread: no eventfd */
+        pthread_mutex_unlock(&p->cmd_mu);
+        int timeout = queued ? 0 : poll_timeout(p, last_event_us);
         int n = zmq_poll(items, p->zap ? 3 : 2, timeout);
         if (n < 0 && errno != EINTR) break;
-        if (n > 0)
+        if (n > 0 || queued)
             last_event_us = wk_mono_us();
         else if (timeout == 0)
             sched_yield();
-        if (items[1].revents & ZMQ_POLLIN) take_cmds(p);
+        if (queued || (items[1].revents & ZMQ_POLLIN)) take_cmds(p);
         if (items[0].revents & ZMQ_POLLIN) {
             for (int i = 0; i < 512; i++) {
                 wk_frame_t f;
