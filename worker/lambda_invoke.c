@@ -71,10 +71,20 @@ static bool take_slot(lm_svc_t *s, const char *name)
 static void give_slot(lm_svc_t *s, const char *name)
 {
     pthread_mutex_lock(&s->mu);
+    bool room_grew = false;
     for (lm_fn_t *f = s->fns; f; f = f->next)
-        if (strcmp(f->name, name) == 0 && f->sync_inflight > 0) f->sync_inflight--;
-    s->kick = true;
-    pthread_cond_signal(&s->wake);
+        if (strcmp(f->name, name) == 0 && f->sync_inflight > 0) {
+            f->sync_inflight--;
+            /* only reserved concurrency counts sync invocations against the
+             * async ones (function_room): otherwise the dispatcher has
+             * nothing new to look at, and waking it per sync invoke cost a
+             * database round trip each */
+            room_grew |= f->reserved >= 0;
+        }
+    if (room_grew) {
+        s->kick = true;
+        pthread_cond_signal(&s->wake);
+    }
     pthread_mutex_unlock(&s->mu);
 }
 
