@@ -294,7 +294,8 @@ static void refuse_stale(const lm_job_t *j, const char *why)
 }
 
 /* A mapping batch the broker does not hold in memory (it restarted since
- * the delivery): the token names the mapping and the receipt token every
+ * the delivery, or an EXTEND, which leaves the live lease in the map): the
+ * token names the mapping and the receipt token every
  * message of the batch was leased under; the messages it still leases,
  * locked in c's transaction, are the batch. NULL with *rc 0 when the token
  * is stale (the batch was settled or leased again) or invalid: refused. */
@@ -356,9 +357,11 @@ static lm_lease_t *batch_recover(lm_svc_t *s, PGconn *c, const lm_job_t *j, int 
         l->message_ids[i] = sy_strdup(msgs[i].message_id);
         if (msgs[i].receive_count > l->attempt) l->attempt = msgs[i].receive_count;
     }
-    sy_log(SY_LOG_INFO, "lambda", NULL, "batch lease recovered from the database", "function", l->function,
-           "event_source_mapping", esm);
-    sy_metric_inc("switchyard_lambda_recovered_leases_total", NULL, 1);
+    if (j->kind != 'x') { /* an EXTEND reads the batch this way every time */
+        sy_log(SY_LOG_INFO, "lambda", NULL, "batch lease recovered from the database", "function", l->function,
+               "event_source_mapping", esm);
+        sy_metric_inc("switchyard_lambda_recovered_leases_total", NULL, 1);
+    }
 done:
     for (int i = 0; i < n; i++) sy_msg_out_clear(&msgs[i]);
     free(msgs);
@@ -369,16 +372,13 @@ done:
 
 static int settle_one(lm_svc_t *s, PGconn *c, lm_job_t *j, sy_err_t *err)
 {
-    if (j->kind == 'x' && !j->lease) { /* extend: copy the receipts from the live lease */
-        if (j->token[0] == 'A') return settle_async(s, c, j, err);
-        return 0;
-    }
     if (j->token[0] != 'E') return settle_async(s, c, j, err);
     if (!j->lease) {
-        /* a batch from before a broker restart. A failed batch, or a
-         * release, leaves the messages as they are: they return with the
-         * queue's visibility timeout, as the first broker's would */
-        if (j->kind != 'a' || !j->ok) return 0;
+        /* An EXTEND (the live lease stays in the map), or a batch from
+         * before a broker restart: the messages leased under the batch's
+         * token are the batch. A failed batch leaves them as they are: they
+         * return with the queue's visibility timeout, as the live path does. */
+        if (j->kind == 'a' && !j->ok) return 0;
         int rc;
         j->lease = batch_recover(s, c, j, &rc, err);
         if (!j->lease) return rc;

@@ -5,6 +5,7 @@ test handlers (tests/worker/test_handler.c) and the tutorial shell bootstrap
 import json
 import os
 import re
+import signal
 import subprocess
 import threading
 import time
@@ -470,6 +471,41 @@ class LambdaBrokerRestart(LambdaBase):
         self.assertNotIn("stale lease token refused", self.broker.log_text())
         lam.delete_event_source_mapping(UUID=m["UUID"])
 
+    def test_mapping_batch_release_after_broker_restart(self):
+        """A worker drained while its batch still runs RELEASEs it; to a
+        broker that restarted since, the release is applied from the
+        database too: the record is visible again at once, not after the
+        queue's 120 s visibility timeout."""
+        sqs, lam = self.client("sqs"), self.client("lambda")
+        url = sqs.create_queue(QueueName="esm-rel", Attributes={"VisibilityTimeout": "120"})["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        w = self.start_worker("--broker", self.broker.worker_endpoint, "--log-level", "info",
+                              "--reconnect-ms", "100", "--drain-timeout", "1",
+                              "--function", so("consume", "sqs_partial_slow", timeout=60, concurrency=1),
+                              env={"SY_TEST_SLOW_MS": "60000"})
+        self.wait_hosted(lam, "consume")
+        lam.update_function_configuration(FunctionName="consume", Timeout=60)
+        sqs.send_message(QueueUrl=url, MessageBody="ok-echo")
+        time.sleep(1.1)  # config cache
+        m = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consume", BatchSize=10)
+        self.assertEventually(lambda: "sqs record started ok-echo" in w.log_text(), 20)
+        lam.update_event_source_mapping(UUID=m["UUID"], Enabled=False)  # nobody leases it again
+        time.sleep(1.5)  # the mapping list is reloaded every second
+
+        self.broker.kill9()
+        self.broker.start()
+        sqs = self.client("sqs")
+        self.assertEventually(lambda: w.log_text().count("registered with broker") >= 2, 30)
+
+        def visible():
+            a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            return int(a["ApproximateNumberOfMessages"]), int(a["ApproximateNumberOfMessagesNotVisible"])
+        self.assertEqual(visible(), (0, 1))  # still leased by the running batch
+        w.signal(signal.SIGTERM)  # drain: the batch cannot finish in 1 s -> RELEASE
+        self.assertEqual(w.wait(30), 0)
+        self.assertEventually(lambda: visible() == (1, 0), 15)
+        self.assertIn("batch lease recovered from the database", self.broker.log_text())
+
     def test_stale_mapping_batch_token_refused(self):
         """A batch whose messages were leased again since (new receipts) is
         refused: nothing is deleted."""
@@ -492,6 +528,36 @@ class LambdaBrokerRestart(LambdaBase):
         n = int(harness.psql_value("SELECT count(*) FROM sy_messages m JOIN sy_queues q ON q.id = m.queue_id "
                                    "WHERE q.name = 'esm-stale'", db=self.db))
         self.assertEqual(n, 1)  # not deleted by the stale ACK
+
+
+class LambdaMappingExtend(LambdaBase):
+    def test_handler_extends_its_mapping_batch(self):
+        """A mapping handler that asks for more time (ctx->extend) keeps its
+        batch leased past the queue's 4 s visibility timeout: the record is
+        not leased a second time (with maxReceiveCount 1 that would move it
+        to the DLQ) and is deleted when the handler succeeds."""
+        sqs, lam = self.client("sqs"), self.client("lambda")
+
+        def queue(name, **attrs):
+            u = sqs.create_queue(QueueName=name, Attributes={k: str(v) for k, v in attrs.items()})["QueueUrl"]
+            return u, sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_url, dlq_arn = queue("ext-dlq")
+        url, arn = queue("ext-src", VisibilityTimeout=4,
+                         RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1}))
+        self.start_worker("--broker", self.broker.worker_endpoint, "--log-level", "info",
+                          "--function", so("ext", "extender", timeout=30, concurrency=2),
+                          env={"SY_TEST_SLOW_MS": "8000"})
+        self.wait_hosted(lam, "ext")
+        lam.update_function_configuration(FunctionName="ext", Timeout=30)
+        sqs.send_message(QueueUrl=url, MessageBody="long-job")
+        time.sleep(1.1)  # config cache
+        lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="ext", BatchSize=10)
+
+        def counts(u):
+            a = sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["All"])["Attributes"]
+            return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+        self.assertEventually(lambda: counts(url) == 0, 40, interval=0.5)
+        self.assertEqual(counts(dlq_url), 0)
 
 
 class LambdaCurve(LambdaBase):

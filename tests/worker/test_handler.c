@@ -86,11 +86,13 @@ int ctxinfo(const sy_handler_ctx_t *ctx, const char *event, size_t len)
     return 0;
 }
 
-/* A long task that keeps its lease: one EXTEND, then a short sleep. */
+/* A long task that keeps its lease: one EXTEND, then a short sleep
+ * (SY_TEST_SLOW_MS in the worker's environment, default 100 ms). */
 int extender(const sy_handler_ctx_t *ctx, const char *event, size_t len)
 {
     ctx->extend(ctx, 60000);
-    usleep(100 * 1000);
+    const char *ms = getenv("SY_TEST_SLOW_MS");
+    usleep((useconds_t)(ms ? atol(ms) : 100) * 1000);
     ctx->respond(ctx, event, len);
     return 0;
 }
@@ -133,8 +135,9 @@ int sqs_partial(const sy_handler_ctx_t *ctx, const char *event, size_t len)
 }
 
 /* sqs_partial, slowly: logs "sqs record started <body>" for every record
- * (tests count runs per message), sleeps 4 s (a broker restart fits in),
- * then reports the records whose body contains "fail". */
+ * (tests count runs per message), sleeps 4 s (a broker restart fits in;
+ * SY_TEST_SLOW_MS in the worker's environment changes it), then reports
+ * the records whose body contains "fail". */
 int sqs_partial_slow(const sy_handler_ctx_t *ctx, const char *event, size_t len)
 {
     for (const char *p = strstr(event, "\"body\":\""); p; p = strstr(p + 1, "\"body\":\"")) {
@@ -144,6 +147,7 @@ int sqs_partial_slow(const sy_handler_ctx_t *ctx, const char *event, size_t len)
         snprintf(line, sizeof line, "sqs record started %.*s", (int)(e - b < 120 ? e - b : 120), b);
         ctx->log(ctx, SY_HANDLER_LOG_INFO, line);
     }
-    usleep(4000 * 1000);
+    const char *ms = getenv("SY_TEST_SLOW_MS");
+    usleep((useconds_t)(ms ? atol(ms) : 4000) * 1000);
     return sqs_partial(ctx, event, len);
 }
