@@ -171,12 +171,13 @@ struct sy_pool {
     uint64_t next_id, lru_clock;
     pthread_mutex_t cmd_mu;
     pool_cmd_t *cmds, *cmds_tail;
-    volatile int stop;
+    int stop; /* atomic: POOL_STOPPING */
     sy_pool_stats_t stats; /* atomics */
     sy_pool_stats_t published; /* last sy_pool_metrics_publish (metrics_mu) */
     pthread_mutex_t metrics_mu;
 };
 
+#define POOL_STOPPING(p) __atomic_load_n(&(p)->stop, __ATOMIC_ACQUIRE)
 #define POOL_STAT_ADD(p, field, v) __atomic_add_fetch(&(p)->stats.field, (v), __ATOMIC_RELAXED)
 #define POOL_STAT_SET(p, field, v) __atomic_store_n(&(p)->stats.field, (v), __ATOMIC_RELAXED)
 

@@ -117,7 +117,7 @@ void sy_pool_destroy(sy_pool_t **self_p)
     sy_pool_t *p = *self_p;
     *self_p = NULL;
     if (p->started) {
-        p->stop = 1;
+        __atomic_store_n(&p->stop, 1, __ATOMIC_RELEASE);
         uint64_t one = 1;
         (void)!write(p->evfd, &one, sizeof one);
         pthread_join(p->thread, NULL);
@@ -218,7 +218,7 @@ int sy_pool_invoke(sy_pool_t *p, const char *function, const void *payload, size
 int sy_pool_invoke_opts(sy_pool_t *p, const char *function, const void *payload, size_t len,
                         const sy_invoke_opts_t *o, sy_invoke_cb cb, void *u)
 {
-    if (!p || !function || !*function || !cb || !o || p->stop) return SY_E_INVALID;
+    if (!p || !function || !*function || !cb || !o || POOL_STOPPING(p)) return SY_E_INVALID;
     if (o->request_id && strlen(o->request_id) >= sizeof((pool_inv_t *)0)->request_id)
         return SY_E_INVALID;
     pool_inv_t *inv = wk_calloc(1, sizeof *inv);
@@ -246,7 +246,7 @@ int sy_pool_invoke_opts(sy_pool_t *p, const char *function, const void *payload,
 
 int sy_pool_offer(sy_pool_t *p, const char *function, sy_delivery_t *d, int n)
 {
-    if (!p || !function || !*function || n < 0 || (n && !d) || p->stop) return SY_E_INVALID;
+    if (!p || !function || !*function || n < 0 || (n && !d) || POOL_STOPPING(p)) return SY_E_INVALID;
     if (n == 0) return 0;
     pool_cmd_t *c = wk_calloc(1, sizeof *c);
     c->kind = 3;
@@ -408,7 +408,7 @@ static void *pool_thread(void *arg)
 {
     sy_pool_t *p = arg;
     int64_t last_timers = 0, last_event_us = 0;
-    while (!p->stop) {
+    while (!POOL_STOPPING(p)) {
         zmq_pollitem_t items[3] = {{p->router, 0, ZMQ_POLLIN, 0}, {NULL, p->evfd, ZMQ_POLLIN, 0},
                                    {p->zap, 0, ZMQ_POLLIN, 0}};
         pthread_mutex_lock(&p->cmd_mu);

@@ -50,6 +50,27 @@ wk_job_t *wk_queue_pop(wk_fn_t *fn)
     return j;
 }
 
+/* What the main thread may read of a job a slot thread runs: the fields set
+ * at DELIVER, none of the result fields (the slot thread owns those). */
+static void job_header(const wk_job_t *j, wk_job_t *t)
+{
+    memset(t, 0, sizeof *t);
+    t->delivery_id = j->delivery_id;
+    t->conn = j->conn;
+    t->conn_gen = j->conn_gen;
+    t->fn = j->fn;
+    memcpy(t->lease_token, j->lease_token, sizeof t->lease_token);
+    memcpy(t->message_id, j->message_id, sizeof t->message_id);
+    memcpy(t->request_id, j->request_id, sizeof t->request_id);
+    memcpy(t->traceparent, j->traceparent, sizeof t->traceparent);
+    t->attempt = j->attempt;
+    t->deadline_ms = j->deadline_ms;
+    t->fn_deadline = j->fn_deadline;
+    t->timeout_s = j->timeout_s;
+    t->caller_deadline_ms = j->caller_deadline_ms;
+    t->started_mono = j->started_mono;
+}
+
 static void timers(wk_worker_t *w)
 {
     int64_t now = wk_mono_ms(), wall = wk_now_ms();
@@ -80,9 +101,8 @@ static void timers(wk_worker_t *w)
     for (wk_job_t *j = w->inflight; j; j = j->inext) {
         if (j->reported || j->cancelled || j->fn->kind != WK_FN_SO || wall < j->deadline_ms)
             continue;
-        wk_job_t t = *j; /* report from a copy: the slot thread owns the result fields */
-        t.result = NULL;
-        t.error_type = t.error_message = NULL;
+        wk_job_t t; /* report from a copy: the slot thread owns the result fields */
+        job_header(j, &t);
         wk_job_set_timeout(&t);
         wk_conn_t *c = wk_active_conn(w, j->conn);
         if (c) wk_send_result(c, &t, 0);
@@ -138,7 +158,8 @@ static void drain_expire(wk_worker_t *w)
     for (wk_job_t *j = w->inflight; j; j = j->inext) {
         if (j->reported) continue;
         wk_conn_t *c = wk_active_conn(w, j->conn);
-        wk_job_t t = *j;
+        wk_job_t t;
+        job_header(j, &t);
         t.outcome = WK_OUT_RELEASE;
         if (c) wk_send_result(c, &t, 0);
         j->reported = true;
