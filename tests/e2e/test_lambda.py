@@ -48,6 +48,18 @@ class LambdaBase(harness.SwitchyardTestCase):
         body = r["Payload"].read()
         return r, (json.loads(body) if body else None)
 
+    @staticmethod
+    def make_queue(sqs, name, **attrs):
+        """(url, arn) of a new queue with these attributes."""
+        u = sqs.create_queue(QueueName=name, Attributes={k: str(v) for k, v in attrs.items()})["QueueUrl"]
+        return u, sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    @staticmethod
+    def queue_count(sqs, url):
+        """Messages in a queue, visible or not."""
+        a = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+
     def receive_all(self, sqs, url, want, timeout=30):
         got = []
         deadline = time.monotonic() + timeout
@@ -288,8 +300,7 @@ class LambdaAsync(LambdaBase):
         self.assertEqual(len(lam.list_event_source_mappings(FunctionName="consume")["EventSourceMappings"]), 1)
 
         def counts(u):
-            a = sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["All"])["Attributes"]
-            return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+            return self.queue_count(sqs, u)
         self.assertEventually(lambda: counts(url) == 0 and counts(dlq_url) == failing, 90, interval=1)
         lam.delete_event_source_mapping(UUID=m["UUID"])
 
@@ -433,13 +444,9 @@ class LambdaBrokerRestart(LambdaBase):
         records are deleted and never run again; the reported failure comes
         back by visibility and reaches the DLQ by redrive."""
         sqs, lam = self.client("sqs"), self.client("lambda")
-
-        def queue(name, **attrs):
-            u = sqs.create_queue(QueueName=name, Attributes={k: str(v) for k, v in attrs.items()})["QueueUrl"]
-            return u, sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        dlq_url, dlq_arn = queue("esm-dlq")
-        url, arn = queue("esm-src", VisibilityTimeout=12,
-                         RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}))
+        dlq_url, dlq_arn = self.make_queue(sqs, "esm-dlq")
+        url, arn = self.make_queue(sqs, "esm-src", VisibilityTimeout=12,
+                                   RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}))
         w = self.worker(so("consume", "sqs_partial_slow", timeout=30, concurrency=2))
         self.wait_hosted(lam, "consume")
         lam.update_function_configuration(FunctionName="consume", Timeout=30)
@@ -458,8 +465,7 @@ class LambdaBrokerRestart(LambdaBase):
         sqs = self.client("sqs")
 
         def count(u):
-            a = sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["All"])["Attributes"]
-            return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+            return self.queue_count(sqs, u)
         self.assertEventually(lambda: "batch lease recovered from the database" in self.broker.log_text(), 30)
         self.assertEqual(count(url), 1)  # the three successes deleted by the recovered ACK
         self.assertEventually(lambda: count(url) == 0 and count(dlq_url) == 1, 90, interval=1)
@@ -537,13 +543,9 @@ class LambdaMappingExtend(LambdaBase):
         not leased a second time (with maxReceiveCount 1 that would move it
         to the DLQ) and is deleted when the handler succeeds."""
         sqs, lam = self.client("sqs"), self.client("lambda")
-
-        def queue(name, **attrs):
-            u = sqs.create_queue(QueueName=name, Attributes={k: str(v) for k, v in attrs.items()})["QueueUrl"]
-            return u, sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        dlq_url, dlq_arn = queue("ext-dlq")
-        url, arn = queue("ext-src", VisibilityTimeout=4,
-                         RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1}))
+        dlq_url, dlq_arn = self.make_queue(sqs, "ext-dlq")
+        url, arn = self.make_queue(sqs, "ext-src", VisibilityTimeout=4,
+                                   RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1}))
         self.start_worker("--broker", self.broker.worker_endpoint, "--log-level", "info",
                           "--function", so("ext", "extender", timeout=30, concurrency=2),
                           env={"SY_TEST_SLOW_MS": "8000"})
@@ -554,8 +556,7 @@ class LambdaMappingExtend(LambdaBase):
         lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="ext", BatchSize=10)
 
         def counts(u):
-            a = sqs.get_queue_attributes(QueueUrl=u, AttributeNames=["All"])["Attributes"]
-            return int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"])
+            return self.queue_count(sqs, u)
         self.assertEventually(lambda: counts(url) == 0, 40, interval=0.5)
         self.assertEqual(counts(dlq_url), 0)
 
