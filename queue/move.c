@@ -95,7 +95,7 @@ int move_cancel(sy_ctx_t *ctx, const char *handle, int64_t *moved, sy_err_t *err
     return rc;
 }
 
-/* One step of every running task: move up to its per-tick budget. */
+/* One step of every running task: move up to its budget for this tick. */
 void move_tick(sy_ctx_t *ctx)
 {
     PGconn *c = sy_pg_acquire(ctx->pool);
@@ -103,22 +103,28 @@ void move_tick(sy_ctx_t *ctx)
     sy_err_t err;
     PGresult *b = sy_pg_exec(c, &err, "BEGIN", 0, NULL);
     PQclear(b);
+    /* a task's budget this tick: a fifth of its rate (ticks are 200 ms),
+     * rounded up, and no more than the rate allows since the task started
+     * (one message at once, then the rate per second): without that bound
+     * a rate below 5 would move a message every tick. <= 0: not yet */
     PGresult *t = sy_pg_exec(c, &err,
-                             "SELECT handle, source_queue_id, dest_arn, coalesce(max_per_second, 500) "
+                             "SELECT handle, source_queue_id, dest_arn, least((coalesce(max_per_second, 500) + 4) / 5, "
+                             "  floor(extract(epoch from now() - started_at) * coalesce(max_per_second, 500))::bigint "
+                             "  + 1 - moved) "
                              "FROM sy_move_tasks WHERE status = 'RUNNING' FOR UPDATE SKIP LOCKED LIMIT 8",
                              0, NULL);
     for (int i = 0; t && i < PQntuples(t); i++) {
         const char *handle = PQgetvalue(t, i, 0);
+        long long budget = atoll(PQgetvalue(t, i, 3));
+        if (budget < 1) continue;
         char *dest_name = NULL;
         if (!PQgetisnull(t, i, 2)) {
             const char *arn = PQgetvalue(t, i, 2);
             const char *col = strrchr(arn, ':');
             dest_name = sy_strdup(col ? col + 1 : arn);
         }
-        int budget = atoi(PQgetvalue(t, i, 3)) / 5; /* ticks are 200 ms */
-        if (budget < 1) budget = 1;
-        char lim[16];
-        snprintf(lim, sizeof lim, "%d", budget);
+        char lim[24];
+        snprintf(lim, sizeof lim, "%lld", budget);
         const char *p[5] = {PQgetvalue(t, i, 1), dest_name, lim, ctx->cfg.account_id, handle};
         PGresult *r = sy_pg_exec(c, &err,
             "WITH d AS (SELECT id FROM sy_queues WHERE account = $4 AND name = $2), "

@@ -24,6 +24,7 @@ Typical use:
 """
 
 import glob
+import http.client
 import json
 import os
 import re
@@ -70,13 +71,20 @@ def client_gen():
 CLIENT_GEN = client_gen()
 
 
-def free_port():
-    """A TCP port free right now on 127.0.0.1 (the caller retries on a race)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+def free_ports(n):
+    """n distinct TCP ports free right now on 127.0.0.1 (the caller retries
+    on a race). All n are held until all are chosen: a port picked and
+    closed can come back from the next pick."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            socks.append(s)
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def tail(path, lines=80):
@@ -254,8 +262,7 @@ class Broker(Process):
         self.database_url = database_url
         self.data_dir = data_dir
         self.extra_args = list(extra_args)
-        self.port = free_port()
-        self.worker_port = free_port()
+        self.port, self.worker_port = free_ports(2)
         super().__init__("broker", [], log_path, env=env)
         self._build_argv()
 
@@ -281,9 +288,11 @@ class Broker(Process):
                             timeout=timeout)
 
     def health(self, timeout=10):
+        """/health's status; None when nothing answers HTTP on the port (not
+        listening yet, or a process that took the port, e.g. a ZeroMQ endpoint)."""
         try:
             return self.http("GET", "/health", timeout=timeout)[0]
-        except OSError:
+        except (OSError, http.client.HTTPException):
             return None
 
     def start(self, wait=True, timeout=HEALTH_TIMEOUT):
@@ -295,7 +304,7 @@ class Broker(Process):
             if ok:
                 return self
             if not self.running() and re.search(r"in use|bind", self.tail(20), re.I) and attempt < 2:
-                self.port, self.worker_port = free_port(), free_port()  # lost a port race
+                self.port, self.worker_port = free_ports(2)  # lost a port race
                 self._build_argv()
                 continue
             state = "exited with %s" % self.proc.poll() if not self.running() else "still running"

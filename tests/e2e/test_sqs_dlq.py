@@ -159,6 +159,7 @@ class SqsDlq(SqsTestCase):
         self.need_move_tasks()
         src, dlq = self.fill_dlq(30)
         other = self.create("elsewhere")
+        t0 = time.monotonic()
         h = self.sqs.start_message_move_task(SourceArn=ARN % "dlq", DestinationArn=ARN % "elsewhere",
                                              MaxNumberOfMessagesPerSecond=1)["TaskHandle"]
         # one running task per source
@@ -169,11 +170,14 @@ class SqsDlq(SqsTestCase):
         self.assertEqual(t["DestinationArn"], ARN % "elsewhere")
         self.assertEqual(t["MaxNumberOfMessagesPerSecond"], 1)
         self.assertEqual(t["ApproximateNumberOfMessagesToMove"], 30)
-        self.assertEventually(lambda: self.count(other) >= 1, timeout=10)
+        self.assertEventually(lambda: self.count(other) >= 2, timeout=10)
         r = self.sqs.cancel_message_move_task(TaskHandle=h)
+        elapsed = time.monotonic() - t0
         moved = r["ApproximateNumberOfMessagesMoved"]
-        self.assertGreaterEqual(moved, 1)
+        self.assertGreaterEqual(moved, 2)
         self.assertLess(moved, 30)
+        # 1 per second: the first at once, then one more per second since the start
+        self.assertLessEqual(moved, int(elapsed) + 1, "moved %d in %.2f s at 1 per second" % (moved, elapsed))
         time.sleep(1.5)
         (t,) = self.sqs.list_message_move_tasks(SourceArn=ARN % "dlq")["Results"]
         self.assertEqual(t["Status"], "CANCELLED")
