@@ -483,8 +483,7 @@ class LambdaBrokerRestart(LambdaBase):
         database too: the record is visible again at once, not after the
         queue's 120 s visibility timeout."""
         sqs, lam = self.client("sqs"), self.client("lambda")
-        url = sqs.create_queue(QueueName="esm-rel", Attributes={"VisibilityTimeout": "120"})["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url, arn = self.make_queue(sqs, "esm-rel", VisibilityTimeout=120)
         w = self.start_worker("--broker", self.broker.worker_endpoint, "--log-level", "info",
                               "--reconnect-ms", "100", "--drain-timeout", "1",
                               "--function", so("consume", "sqs_partial_slow", timeout=60, concurrency=1),
