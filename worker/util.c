@@ -1,15 +1,12 @@
-/* worker/util.c - small helpers of worker/: allocation (core's, aborting on
- * failure), clocks, ids, and JSON log lines in core's format and level
- * (sy_log_level) that take their extra fields as a NULL-terminated list. */
-#include <errno.h>
-#include <fcntl.h>
+/* worker/util.c - small helpers of worker/: allocation, clocks and ids
+ * (core's, aborting on failure), and JSON log lines in core's format and
+ * level (sy_log_level) that take their extra fields as a NULL-terminated
+ * list. */
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "worker/internal.h"
@@ -49,54 +46,32 @@ char *wk_strdup_printf(const char *fmt, ...)
     return p;
 }
 
+/* clocks and ids: core's (core/ids.c) */
 int64_t wk_now_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return sy_now_ms();
 }
 
 int64_t wk_mono_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    return sy_mono_us();
 }
 
 int64_t wk_mono_ms(void)
 {
-    return wk_mono_us() / 1000;
-}
-
-static void rand_bytes(void *p, size_t n)
-{
-    size_t got = 0;
-    while (got < n) {
-        ssize_t r = getrandom((char *)p + got, n - got, 0);
-        if (r < 0) {
-            if (errno == EINTR) continue;
-            abort();
-        }
-        got += (size_t)r;
-    }
+    return sy_mono_us() / 1000;
 }
 
 uint32_t wk_rand32(void)
 {
     uint32_t v;
-    rand_bytes(&v, sizeof v);
+    sy_random_bytes(&v, sizeof v);
     return v;
 }
 
 void wk_uuid4(char out[37])
 {
-    unsigned char b[16];
-    rand_bytes(b, sizeof b);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-             b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-             b[14], b[15]);
+    sy_uuid4(out);
 }
 
 void wk_json_escape(const char *s, size_t len, char *out, size_t n)
