@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "bus/bus.h"
+#include "pattern/pattern.h"
 
 typedef struct {
     char **line;

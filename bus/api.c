@@ -1,6 +1,6 @@
 /* bus/api.c - AWSEvents.* (JSON 1.1): routing, shared helpers, event buses,
  * tags and permissions; start/stop of the service. */
-#include "bus/internal_eb.h"
+#include "bus/internal.h"
 
 #include <math.h>
 #include <stdarg.h>

@@ -2,7 +2,7 @@
  * ListArchives, UpdateArchive, DeleteArchive) and replays (StartReplay,
  * DescribeReplay, ListReplays, CancelReplay). Replays are run by the ticker
  * thread (eb_schedule.c). */
-#include "bus/internal_eb.h"
+#include "bus/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

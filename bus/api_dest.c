@@ -1,7 +1,7 @@
 /* bus/api_dest.c - connections and API destinations: Create / Describe /
  * List / Update / Delete of both. Secrets are stored in the database as
  * given (AWS keeps them in Secrets Manager) and never returned. */
-#include "bus/internal_eb.h"
+#include "bus/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,7 @@
  * then one group-commit job per call: the events of many concurrent calls
  * are matched and their deliveries written in one transaction (one rules
  * version check per batch); the call returns after the commit. */
-#include "bus/internal_eb.h"
+#include "bus/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

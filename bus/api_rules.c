@@ -2,7 +2,7 @@
  * DeleteRule, EnableRule, DisableRule, PutTargets, RemoveTargets,
  * ListTargetsByRule, ListRuleNamesByTarget, TestEventPattern. Every change
  * bumps the rules version in the same transaction. */
-#include "bus/internal_eb.h"
+#include "bus/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

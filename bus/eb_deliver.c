@@ -3,7 +3,7 @@
  * a function, an API destination, an SQS queue that was missing), retry
  * with the target's RetryPolicy (exponential back-off with jitter, as
  * queue visibility) and dead-letter with AWS's error attributes. */
-#include "bus/internal_eb.h"
+#include "bus/internal.h"
 #include "statemachine/statemachine.h"
 
 #include <math.h>

@@ -1,7 +1,7 @@
 /* bus/eb_http.c - API destination deliveries with libcurl: the
  * connection's authorization (basic, API key), the target's
  * HttpParameters, the destination's invocation rate limit (per broker). */
-#include "bus/internal_eb.h"
+#include "bus/internal.h"
 
 #include <curl/curl.h>
 #include <stdlib.h>

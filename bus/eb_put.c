@@ -1,6 +1,6 @@
 /* bus/eb_put.c - one event put by another service (e.g. a Lambda
  * destination record) inside the caller's open transaction */
-#include "bus/internal_eb.h"
+#include "bus/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

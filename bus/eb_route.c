@@ -2,7 +2,7 @@
  * write one delivery per matched target inside the caller's transaction
  * (SQS targets straight into their queue, the others through the internal
  * delivery queue), plus one row per matching archive. */
-#include "bus/internal_eb.h"
+#include "bus/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

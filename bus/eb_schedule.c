@@ -3,7 +3,7 @@
  * "Scheduled Event" is routed and the row moved to its next tick in the
  * same transaction, so each tick fires exactly once across brokers. The
  * ticker also runs replays (claimed the same way). */
-#include "bus/internal_eb.h"
+#include "bus/internal.h"
 
 #include <ctype.h>
 #include <stdlib.h>

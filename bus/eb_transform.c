@@ -1,6 +1,6 @@
 /* bus/eb_transform.c - a target's input: the event, Input (constant JSON),
  * InputPath (JSONPath) or InputTransformer (InputPathsMap + InputTemplate). */
-#include "bus/internal_eb.h"
+#include "bus/internal.h"
 #include "statemachine/statemachine.h"
 
 #include <stdlib.h>
@@ -95,7 +95,7 @@ char *eb_target_input(const json_t *target, const json_t *event, const char *eve
     if (path) {
         json_t *out = NULL;
         char *e = NULL;
-        if (sy_sfn_path_eval(path, event, NULL, &out, &e) < 0) {
+        if (sy_asl_path_eval(path, event, NULL, &out, &e) < 0) {
             bad(err, e ? e : "InputPath does not match the event");
             free(e);
             return NULL;
@@ -115,7 +115,7 @@ char *eb_target_input(const json_t *target, const json_t *event, const char *eve
         if (!json_is_string(v)) continue;
         json_t *out = NULL;
         char *e = NULL;
-        if (sy_sfn_path_eval(json_string_value(v), event, NULL, &out, &e) == 0) json_object_set_new(vars, k, out);
+        if (sy_asl_path_eval(json_string_value(v), event, NULL, &out, &e) == 0) json_object_set_new(vars, k, out);
         else json_object_set_new(vars, k, json_null()); /* a path the event lacks: null */
         free(e);
     }

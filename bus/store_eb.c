@@ -1,7 +1,7 @@
 /* bus/store_eb.c - EventBridge SQL helpers (the only file of the service
  * that talks to PostgreSQL directly; the statements themselves are kept next
  * to their callers as constants in the api_*.c files and passed here). */
-#include "bus/internal_eb.h"
+#include "bus/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

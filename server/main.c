@@ -5,7 +5,7 @@
 #include "statemachine/statemachine.h"
 #include "topic/topic.h"
 #include "server/server.h"
-#include "worker/worker.h"
+#include "lambda/lambda.h"
 
 #include <signal.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 #include "statemachine/statemachine.h"
 #include "server/server.h"
 #include "topic/topic.h"
-#include "worker/worker.h"
+#include "lambda/lambda.h"
 
 #include <stdlib.h>
 
@@ -15,7 +15,14 @@ static int bus_invokes_function(sy_ctx_t *ctx, PGconn *c, const sy_bus_invocatio
                                 sy_err_t *err)
 {
     (void)udata;
-    return sy_function_invoke_async(ctx, c, inv->function, inv->payload, inv->payload_len, NULL, err);
+    return sy_lambda_invoke_async(ctx, c, inv->function, inv->payload, inv->payload_len, NULL, err);
+}
+
+static int topic_invokes_function(sy_ctx_t *ctx, PGconn *c, const char *function, const char *payload, size_t len,
+                                  void *udata, sy_err_t *err)
+{
+    (void)udata;
+    return sy_lambda_invoke_async(ctx, c, function, payload, len, NULL, err);
 }
 
 static int function_puts_on_bus(sy_ctx_t *ctx, PGconn *c, const char *bus_arn, const char *source,
@@ -40,9 +47,10 @@ static int publish_to_topic(sy_ctx_t *ctx, PGconn *c, const char *topic_arn, con
 
 void sy_server_wire(sy_ctx_t *ctx)
 {
+    sy_topic_set_function_invoker(ctx, topic_invokes_function, NULL);
     sy_bus_set_topic_publisher(ctx, publish_to_topic, NULL);
-    sy_function_set_topic_sink(ctx, publish_to_topic, NULL);
+    sy_lambda_set_topic_sink(ctx, publish_to_topic, NULL);
     if (!getenv("SWITCHYARD_BUS_TEST_INVOKER")) sy_bus_set_function_invoker(ctx, bus_invokes_function, NULL);
-    sy_function_set_bus_sink(ctx, function_puts_on_bus, NULL);
+    sy_lambda_set_bus_sink(ctx, function_puts_on_bus, NULL);
     sy_sfn_set_integrations(ctx, sfn_publishes, sy_bus_put_event);
 }

@@ -86,17 +86,17 @@ static void unsupported_resources(const json_t *v, const char *loc, json_t *diag
 /* 0 when the definition is runnable; InvalidDefinition otherwise. */
 int sfn_check_definition(const char *def, const char *type, sy_err_t *err)
 {
-    int flags = type && !strcmp(type, "EXPRESS") ? SY_SFN_VALIDATE_EXPRESS : 0;
+    int flags = type && !strcmp(type, "EXPRESS") ? SY_ASL_VALIDATE_EXPRESS : 0;
     json_t *diags = NULL;
-    sy_sfn_def_t *d = sy_sfn_def_parse(def, strlen(def), flags, &diags);
+    sy_asl_def_t *d = sy_asl_def_parse(def, strlen(def), flags, &diags);
     if (d) {
         diags = json_array();
-        unsupported_resources(sy_sfn_def_json(d), "", diags);
-        sy_sfn_def_destroy(&d);
+        unsupported_resources(sy_asl_def_json(d), "", diags);
+        sy_asl_def_destroy(&d);
     }
     int rc = 0;
     if (json_array_size(diags)) {
-        char *m = sy_sfn_diagnostics_message(diags);
+        char *m = sy_asl_diagnostics_message(diags);
         rc = sy_err_set(err, SY_E_INVALID, 400, "InvalidDefinition", "%s", m);
         free(m);
     }
@@ -253,7 +253,7 @@ static int validate_sm(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     const char *def = sfn_req_str(in, "definition", err);
     if (!def) return SY_E_INVALID;
     const char *type = sy_json_str(in, "type");
-    json_t *d = sy_sfn_validate(def, strlen(def), type && !strcmp(type, "EXPRESS") ? SY_SFN_VALIDATE_EXPRESS : 0);
+    json_t *d = sy_asl_validate(def, strlen(def), type && !strcmp(type, "EXPRESS") ? SY_ASL_VALIDATE_EXPRESS : 0);
     *out = json_pack("{s:s,s:o,s:b}", "result", json_array_size(d) ? "FAIL" : "OK", "diagnostics", d, "truncated", 0);
     return 0;
 }

@@ -101,8 +101,8 @@ int sfn_api_test_state(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     json_decref(sm);
     json_decref(names);
     int rc = sfn_check_definition(text, "EXPRESS", err);
-    const sy_sfn_def_t *def = rc == 0 ? sfn_def_get(svc, text) : NULL;
-    sy_sfn_exec_t *x = NULL;
+    const sy_asl_def_t *def = rc == 0 ? sfn_def_get(svc, text) : NULL;
+    sy_asl_exec_t *x = NULL;
     if (rc == 0 && def) {
         char *arn = sy_arn(svc->ctx, "states", "express:TestState:test:test");
         json_t *cx = sfn_context_new(arn, "test", "arn:aws:states:::stateMachine:TestState", "TestState",
@@ -113,7 +113,7 @@ int sfn_api_test_state(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     }
     if (x) {
         json_t *o = json_object(), *insp = json_pack("{s:s}", "input", input);
-        const json_t *h = sy_sfn_exec_history(x);
+        const json_t *h = sy_asl_exec_history(x);
         size_t i;
         json_t *ev;
         const char *next = NULL;
@@ -132,22 +132,22 @@ int sfn_api_test_state(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
             if (sc) json_object_set(insp, "afterParameters", json_object_get(sc, "parameters"));
             (void)type;
         }
-        sy_sfn_status_t s = sy_sfn_exec_status(x);
+        sy_asl_status_t s = sy_asl_exec_status(x);
         if (next) json_object_set_new(o, "nextState", json_string(next));
-        if (s == SY_SFN_SUCCEEDED || next) {
+        if (s == SY_ASL_SUCCEEDED || next) {
             json_object_set_new(o, "status", json_string(next && sy_json_str(st, "Type") && strcmp(sy_json_str(st, "Type"), "Choice") &&
                                                                  !json_object_get(st, "Next") ? "CAUGHT_ERROR" : "SUCCEEDED"));
             if (stout) json_object_set(o, "output", stout);
-            else if (s == SY_SFN_SUCCEEDED) {
-                char *os = sy_json_dumps(sy_sfn_exec_output(x));
+            else if (s == SY_ASL_SUCCEEDED) {
+                char *os = sy_json_dumps(sy_asl_exec_output(x));
                 json_object_set_new(o, "output", json_string(os));
                 free(os);
             }
             if (stout) json_object_set(insp, "afterResultPath", stout);
         } else {
             json_object_set_new(o, "status", json_string("FAILED"));
-            if (sy_sfn_exec_error(x)) json_object_set_new(o, "error", json_string(sy_sfn_exec_error(x)));
-            if (sy_sfn_exec_cause(x)) json_object_set_new(o, "cause", json_string(sy_sfn_exec_cause(x)));
+            if (sy_asl_exec_error(x)) json_object_set_new(o, "error", json_string(sy_asl_exec_error(x)));
+            if (sy_asl_exec_cause(x)) json_object_set_new(o, "cause", json_string(sy_asl_exec_cause(x)));
         }
         const char *lvl = sy_json_str(in, "inspectionLevel");
         if (lvl && strcmp(lvl, "INFO") != 0) json_object_set_new(o, "inspectionData", insp);
@@ -156,7 +156,7 @@ int sfn_api_test_state(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     } else if (rc == 0) {
         rc = SY_E_INTERNAL;
     }
-    sy_sfn_exec_destroy(&x);
+    sy_asl_exec_destroy(&x);
     free(text);
     json_decref(st);
     json_decref(iv);

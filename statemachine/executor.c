@@ -6,8 +6,8 @@
  * the leased message in ONE transaction. Applying a message twice is a
  * no-op: request ids are never reused and resume answers -1 for a request
  * that is no longer outstanding. */
+#include "asl/internal.h" /* TODO(house): public asl accessors */
 #include "statemachine/internal.h"
-#include "statemachine/internal_svc.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@
 struct sfn_defc {
     uint64_t hash;
     char *text;
-    sy_sfn_def_t *def;
+    sy_asl_def_t *def;
     sfn_defc_t *next;
 };
 
@@ -38,7 +38,7 @@ static uint64_t fnv(const char *s)
     return h;
 }
 
-const sy_sfn_def_t *sfn_def_get(sfn_svc_t *svc, const char *text)
+const sy_asl_def_t *sfn_def_get(sfn_svc_t *svc, const char *text)
 {
     uint64_t h = fnv(text);
     pthread_mutex_lock(&svc->mu);
@@ -48,7 +48,7 @@ const sy_sfn_def_t *sfn_def_get(sfn_svc_t *svc, const char *text)
             return d->def;
         }
     pthread_mutex_unlock(&svc->mu);
-    sy_sfn_def_t *def = sy_sfn_def_parse(text, strlen(text), 0, NULL);
+    sy_asl_def_t *def = sy_asl_def_parse(text, strlen(text), 0, NULL);
     if (!def) return NULL;
     sfn_defc_t *d = sy_calloc(1, sizeof *d);
     d->hash = h;
@@ -66,7 +66,7 @@ void sfn_defs_free(sfn_svc_t *svc)
     while (svc->defs) {
         sfn_defc_t *d = svc->defs;
         svc->defs = d->next;
-        sy_sfn_def_destroy(&d->def);
+        sy_asl_def_destroy(&d->def);
         free(d->text);
         free(d);
     }
@@ -135,7 +135,7 @@ int sy_sfn_task_complete(sy_ctx_t *ctx, PGconn *c, const char *execution_arn, in
 }
 
 /* The state machine's top-level TimeoutSeconds (0: none). */
-int64_t sfn_def_timeout_s(const sy_sfn_def_t *def)
+int64_t sfn_def_timeout_s(const sy_asl_def_t *def)
 {
     json_t *v = def ? json_object_get(def->root, "TimeoutSeconds") : NULL;
     return json_is_integer(v) && json_integer_value(v) > 0 ? (int64_t)json_integer_value(v) : 0;
@@ -144,7 +144,7 @@ int64_t sfn_def_timeout_s(const sy_sfn_def_t *def)
 /* Arm the execution timeout: an "xto" message due TimeoutSeconds (scaled)
  * from now, tagged with the redrive count so that a redriven execution
  * ignores the timer of its previous run. */
-int sfn_arm_exec_timeout(sfn_run_t *r, const sy_sfn_def_t *def, int redrive_count, sy_err_t *err)
+int sfn_arm_exec_timeout(sfn_run_t *r, const sy_asl_def_t *def, int redrive_count, sy_err_t *err)
 {
     int64_t to = sfn_def_timeout_s(def);
     if (to <= 0) return 0;
@@ -163,19 +163,19 @@ static bool req_is_wait(const char *res)
     return n > 17 && strcmp(res + n - 17, ".waitForTaskToken") == 0;
 }
 
-int sfn_drive(sfn_run_t *r, sy_sfn_exec_t *x, sy_err_t *err)
+int sfn_drive(sfn_run_t *r, sy_asl_exec_t *x, sy_err_t *err)
 {
     for (int guard = 0; guard < 1000000; guard++) {
-        const sy_sfn_req_t *reqs;
+        const sy_asl_req_t *reqs;
         size_t n;
-        if (sy_sfn_exec_step(x, &reqs, &n) != SY_SFN_RUNNING) return 0;
-        sy_sfn_req_t *qs = n ? sy_malloc(n * sizeof *qs) : NULL;
+        if (sy_asl_exec_step(x, &reqs, &n) != SY_ASL_RUNNING) return 0;
+        sy_asl_req_t *qs = n ? sy_malloc(n * sizeof *qs) : NULL;
         if (n) memcpy(qs, reqs, n * sizeof *qs);
         json_t *sync = json_array();
         int rc = 0;
         for (size_t i = 0; i < n && rc == 0; i++) {
-            const sy_sfn_req_t *q = &qs[i];
-            if (q->kind == SY_SFN_REQ_TIMER) {
+            const sy_asl_req_t *q = &qs[i];
+            if (q->kind == SY_ASL_REQ_TIMER) {
                 int64_t now = sy_now_ms(), rel = (int64_t)((double)(q->wake_at_ms - now) / sfn_scale(r->ctx));
                 if (rel < 0) rel = 0;
                 if (r->express) {
@@ -204,7 +204,7 @@ int sfn_drive(sfn_run_t *r, sy_sfn_exec_t *x, sy_err_t *err)
                 json_array_append_new(sync, o);
                 rc = 0;
             } else if (rc == 0 && res) { /* a callback task was submitted */
-                sy_sfn_exec_task_submitted(x, q->id, res);
+                sy_asl_exec_task_submitted(x, q->id, res);
             }
             if (rc == 0 && !r->express) {
                 /* waiting: arm the durable timeout and heartbeat timers */
@@ -236,7 +236,7 @@ int sfn_drive(sfn_run_t *r, sy_sfn_exec_t *x, sy_err_t *err)
         size_t i;
         json_t *o;
         json_array_foreach(sync, i, o)
-            sy_sfn_exec_resume_task(x, sfn_geti(o, "r"), json_object_get(o, "res"), sfn_gets(o, "err"),
+            sy_asl_exec_resume_task(x, sfn_geti(o, "r"), json_object_get(o, "res"), sfn_gets(o, "err"),
                                     sfn_gets(o, "cause"));
         size_t nsync = json_array_size(sync);
         json_decref(sync);
@@ -248,19 +248,19 @@ int sfn_drive(sfn_run_t *r, sy_sfn_exec_t *x, sy_err_t *err)
     return 0;
 }
 
-static const char *status_name(sy_sfn_status_t s)
+static const char *status_name(sy_asl_status_t s)
 {
     switch (s) {
-    case SY_SFN_RUNNING: return "RUNNING";
-    case SY_SFN_SUCCEEDED: return "SUCCEEDED";
-    case SY_SFN_FAILED: return "FAILED";
-    case SY_SFN_TIMED_OUT: return "TIMED_OUT";
-    case SY_SFN_ABORTED: return "ABORTED";
+    case SY_ASL_RUNNING: return "RUNNING";
+    case SY_ASL_SUCCEEDED: return "SUCCEEDED";
+    case SY_ASL_FAILED: return "FAILED";
+    case SY_ASL_TIMED_OUT: return "TIMED_OUT";
+    case SY_ASL_ABORTED: return "ABORTED";
     }
     return "FAILED";
 }
 
-const char *sfn_status_name(sy_sfn_status_t s)
+const char *sfn_status_name(sy_asl_status_t s)
 {
     return status_name(s);
 }
@@ -284,21 +284,21 @@ static json_t *child_result(const char *arn, const char *sm_arn, const char *nam
     return o;
 }
 
-int sfn_persist_ex(sfn_run_t *r, sy_sfn_exec_t *x, const sfn_execrow_t *row, sy_err_t *err)
+int sfn_persist_ex(sfn_run_t *r, sy_asl_exec_t *x, const sfn_execrow_t *row, sy_err_t *err)
 {
     int rc = sfn_tx_begin(r, err);
     if (rc < 0) return rc;
-    sy_sfn_status_t st = sy_sfn_exec_status(x);
-    const json_t *hist = sy_sfn_exec_history(x);
-    if (st == SY_SFN_RUNNING) {
-        json_t *save = sy_sfn_exec_save(x);
+    sy_asl_status_t st = sy_asl_exec_status(x);
+    const json_t *hist = sy_asl_exec_history(x);
+    if (st == SY_ASL_RUNNING) {
+        json_t *save = sy_asl_exec_save(x);
         rc = store_exec_update(r->c, r->exec_arn, "RUNNING", save, NULL, NULL, NULL, 0, hist, err);
         json_decref(save);
         return rc;
     }
-    char *out = st == SY_SFN_SUCCEEDED ? sy_json_dumps(sy_sfn_exec_output(x)) : NULL;
+    char *out = st == SY_ASL_SUCCEEDED ? sy_json_dumps(sy_asl_exec_output(x)) : NULL;
     int64_t now = sy_now_ms();
-    rc = store_exec_update(r->c, r->exec_arn, status_name(st), NULL, out, sy_sfn_exec_error(x), sy_sfn_exec_cause(x),
+    rc = store_exec_update(r->c, r->exec_arn, status_name(st), NULL, out, sy_asl_exec_error(x), sy_asl_exec_cause(x),
                            now, hist, err);
     if (rc == 0) rc = store_tasks_done_exec(r->c, r->exec_arn, err);
     if (rc == 0 && row && row->parent && sfn_gets(row->parent, "e")) {
@@ -307,7 +307,7 @@ int sfn_persist_ex(sfn_run_t *r, sy_sfn_exec_t *x, const sfn_execrow_t *row, sy_
                                    row->input, out, m && !strcmp(m, "sync2"));
         json_t *b = json_pack("{s:s,s:s,s:I,s:s}", "k", "task", "e", sfn_gets(row->parent, "e"), "r",
                               (json_int_t)sfn_geti(row->parent, "r"), "src", "child");
-        if (st == SY_SFN_SUCCEEDED) {
+        if (st == SY_ASL_SUCCEEDED) {
             json_object_set_new(b, "res", res);
         } else {
             json_object_set_new(b, "err", json_string("States.TaskFailed"));
@@ -324,7 +324,7 @@ int sfn_persist_ex(sfn_run_t *r, sy_sfn_exec_t *x, const sfn_execrow_t *row, sy_
     return rc;
 }
 
-int sfn_persist(sfn_run_t *r, sy_sfn_exec_t *x, const json_t *parent, sy_err_t *err)
+int sfn_persist(sfn_run_t *r, sy_asl_exec_t *x, const json_t *parent, sy_err_t *err)
 {
     (void)parent;
     return sfn_persist_ex(r, x, NULL, err);
@@ -354,16 +354,16 @@ int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **a
     char *arn = sy_arn(ctx, "states", res);
     free(res);
     int64_t now = sy_now_ms();
-    const sy_sfn_def_t *def = sfn_def_get(svc, m.definition);
+    const sy_asl_def_t *def = sfn_def_get(svc, m.definition);
     json_t *cx = sfn_context_new(arn, name, m.arn, m.name, m.role_arn, now, 0);
-    sy_sfn_exec_t *x = def ? sy_sfn_exec_new(def, in, cx, now) : NULL;
+    sy_asl_exec_t *x = def ? sy_asl_exec_new(def, in, cx, now) : NULL;
     json_decref(cx);
     json_decref(in);
     if (!x) {
         rc = sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure", "could not start the execution");
         goto done;
     }
-    json_t *init = sy_sfn_exec_save(x);
+    json_t *init = sy_asl_exec_save(x);
     PGconn *own = c ? NULL : sy_pg_acquire(ctx->pool);
     sfn_run_t r = {.ctx = ctx, .svc = svc, .c = c ? c : own, .in_tx = c != NULL, .exec_arn = arn};
     if (!r.c) {
@@ -376,20 +376,20 @@ int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **a
     }
     if (rc == 0) rc = sfn_drive(&r, x, err);
     if (rc == 0) {
-        sy_sfn_status_t st = sy_sfn_exec_status(x);
-        char *out = st == SY_SFN_SUCCEEDED ? sy_json_dumps(sy_sfn_exec_output(x)) : NULL;
-        json_t *save = st == SY_SFN_RUNNING ? sy_sfn_exec_save(x) : st == SY_SFN_SUCCEEDED ? NULL : json_incref(init);
+        sy_asl_status_t st = sy_asl_exec_status(x);
+        char *out = st == SY_ASL_SUCCEEDED ? sy_json_dumps(sy_asl_exec_output(x)) : NULL;
+        json_t *save = st == SY_ASL_RUNNING ? sy_asl_exec_save(x) : st == SY_ASL_SUCCEEDED ? NULL : json_incref(init);
         sfn_execrow_t row = {.arn = arn, .machine_arn = m.arn, .name = (char *)name, .type = "STANDARD",
                              .status = (char *)status_name(st), .input = (char *)input, .output = out,
-                             .error = (char *)sy_sfn_exec_error(x), .cause = (char *)sy_sfn_exec_cause(x),
+                             .error = (char *)sy_asl_exec_error(x), .cause = (char *)sy_asl_exec_cause(x),
                              .definition = m.definition, .role_arn = m.role_arn, .state = save,
                              .parent = (json_t *)s->parent, .start_ms = now,
-                             .stop_ms = st == SY_SFN_RUNNING ? 0 : now};
+                             .stop_ms = st == SY_ASL_RUNNING ? 0 : now};
         bool existed = false;
-        rc = store_exec_insert(r.c, &row, sy_sfn_exec_history(x), &existed, err);
+        rc = store_exec_insert(r.c, &row, sy_asl_exec_history(x), &existed, err);
         json_decref(save);
         free(out);
-        if (rc == 0 && !existed && st == SY_SFN_RUNNING) rc = sfn_arm_exec_timeout(&r, def, 0, err);
+        if (rc == 0 && !existed && st == SY_ASL_RUNNING) rc = sfn_arm_exec_timeout(&r, def, 0, err);
         if (rc == 0 && existed) {
             if (c) store_exec(c, "ROLLBACK TO SAVEPOINT sfn_start", NULL);
             else if (r.in_tx) store_exec(r.c, "ROLLBACK", NULL);
@@ -414,10 +414,10 @@ int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **a
             goto done;
         }
         /* a nested .sync child that finished at once tells its parent now */
-        if (rc == 0 && st != SY_SFN_RUNNING && s->parent) {
+        if (rc == 0 && st != SY_ASL_RUNNING && s->parent) {
             sfn_execrow_t prow = {.arn = arn, .machine_arn = m.arn, .name = (char *)name, .input = (char *)input,
                                   .parent = (json_t *)s->parent, .start_ms = now};
-            sy_sfn_exec_history_clear(x);
+            sy_asl_exec_history_clear(x);
             rc = sfn_persist_ex(&r, x, &prow, err);
         }
     }
@@ -438,7 +438,7 @@ int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **a
         sy_metric_inc("switchyard_sfn_executions_started_total", "type=\"STANDARD\"", 1);
     }
 done:
-    sy_sfn_exec_destroy(&x);
+    sy_asl_exec_destroy(&x);
     free(arn);
     sfn_machine_clear(&m);
     return rc;

@@ -1,17 +1,17 @@
 /* statemachine/executor_loop.c - executor threads: lease work messages,
  * apply each to its execution in one transaction. */
+#include "asl/internal.h" /* TODO(house): public asl accessors */
 #include "statemachine/internal.h"
-#include "statemachine/internal_svc.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-static const sy_sfn_req_t *pending_req(sy_sfn_exec_t *x, int64_t id)
+static const sy_asl_req_t *pending_req(sy_asl_exec_t *x, int64_t id)
 {
-    const sy_sfn_req_t *reqs;
+    const sy_asl_req_t *reqs;
     size_t n;
-    sy_sfn_exec_pending(x, &reqs, &n);
+    sy_asl_exec_pending(x, &reqs, &n);
     for (size_t i = 0; i < n; i++)
         if (reqs[i].id == id) return &reqs[i];
     return NULL;
@@ -40,20 +40,20 @@ json_t *sfn_function_result(const char *resource, const json_t *out)
 
 /* Apply one message to the loaded execution. Returns 1 when the execution
  * changed (drive and persist), 0 when the message is stale. */
-static int apply(sfn_run_t *r, sy_sfn_exec_t *x, const json_t *b, sy_err_t *err)
+static int apply(sfn_run_t *r, sy_asl_exec_t *x, const json_t *b, sy_err_t *err)
 {
     const char *k = sfn_gets(b, "k");
     int64_t id = sfn_geti(b, "r");
     if (!strcmp(k, "adv")) return 1;
     if (!strcmp(k, "xto")) {
-        sy_sfn_exec_timeout(x);
+        sy_asl_exec_timeout(x);
         return 1;
     }
-    if (!strcmp(k, "timer")) return sy_sfn_exec_resume_timer(x, id) == 0;
-    const sy_sfn_req_t *q = pending_req(x, id);
-    if (!q || q->kind != SY_SFN_REQ_TASK) return 0;
+    if (!strcmp(k, "timer")) return sy_asl_exec_resume_timer(x, id) == 0;
+    const sy_asl_req_t *q = pending_req(x, id);
+    if (!q || q->kind != SY_ASL_REQ_TASK) return 0;
     if (!strcmp(k, "to"))
-        return sy_sfn_exec_resume_task(x, id, NULL, "States.Timeout", NULL) == 0;
+        return sy_asl_exec_resume_task(x, id, NULL, "States.Timeout", NULL) == 0;
     if (!strcmp(k, "hb")) {
         sfn_taskrow_t t;
         int rc = store_task_find(r->c, r->exec_arn, id, &t, err);
@@ -68,7 +68,7 @@ static int apply(sfn_run_t *r, sy_sfn_exec_t *x, const json_t *b, sy_err_t *err)
             json_decref(nb);
             return rc < 0 ? rc : 0;
         }
-        return sy_sfn_exec_resume_task(x, id, NULL, "States.HeartbeatTimeout", NULL) == 0;
+        return sy_asl_exec_resume_task(x, id, NULL, "States.HeartbeatTimeout", NULL) == 0;
     }
     if (strcmp(k, "task") != 0) return 0;
     const char *src = sfn_gets(b, "src");
@@ -77,14 +77,14 @@ static int apply(sfn_run_t *r, sy_sfn_exec_t *x, const json_t *b, sy_err_t *err)
     if (callback && src && strcmp(src, "token") != 0 && !e) { /* the submit itself returned */
         if (strcmp(src, "fn") != 0) return 0;
         json_t *out = sfn_function_result(q->resource, json_object_get(b, "res"));
-        int s = sy_sfn_exec_task_submitted(x, id, out);
+        int s = sy_asl_exec_task_submitted(x, id, out);
         json_decref(out);
         return s == 0;
     }
-    if (e) return sy_sfn_exec_resume_task(x, id, NULL, e, sfn_gets(b, "cause")) == 0;
+    if (e) return sy_asl_exec_resume_task(x, id, NULL, e, sfn_gets(b, "cause")) == 0;
     json_t *res = src && !strcmp(src, "fn") ? sfn_function_result(q->resource, json_object_get(b, "res"))
                                             : json_incref(json_object_get(b, "res"));
-    int rc = sy_sfn_exec_resume_task(x, id, res, NULL, NULL);
+    int rc = sy_asl_exec_resume_task(x, id, res, NULL, NULL);
     json_decref(res);
     return rc == 0;
 }
@@ -101,7 +101,7 @@ static int process_in_tx(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *m, sy_err_t *e
     json_t *b = json_loads(m->body, 0, NULL);
     const char *arn = sfn_gets(b, "e"), *k = sfn_gets(b, "k");
     sfn_execrow_t row = {0};
-    sy_sfn_exec_t *x = NULL;
+    sy_asl_exec_t *x = NULL;
     int rc = 0;
     sfn_run_t r = {.ctx = ctx, .svc = svc, .c = c, .in_tx = true, .exec_arn = arn};
     if (!arn || !k) goto consume;
@@ -119,13 +119,13 @@ static int process_in_tx(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *m, sy_err_t *e
         if (rc < 0) goto done;
         goto consume;
     }
-    const sy_sfn_def_t *def = sfn_def_get(svc, row.definition);
-    x = def ? sy_sfn_exec_load(def, row.state) : NULL;
+    const sy_asl_def_t *def = sfn_def_get(svc, row.definition);
+    x = def ? sy_asl_exec_load(def, row.state) : NULL;
     if (!x) {
         sy_log(SY_LOG_ERROR, "sfn", NULL, "could not load checkpoint", "execution", arn);
         goto consume;
     }
-    sy_sfn_exec_set_now(x, now);
+    sy_asl_exec_set_now(x, now);
     int a = apply(&r, x, b, err);
     if (a < 0) {
         rc = a;
@@ -142,7 +142,7 @@ consume:;
     rc = sy_queue_tx_delete(ctx, c, SFN_WORK_QUEUE, m->receipt, &deleted, err);
     if (rc == 0 && !deleted) rc = sy_err_set(err, SY_E_INVALID, 409, "LeaseLost", "lease lost");
 done:
-    sy_sfn_exec_destroy(&x);
+    sy_asl_exec_destroy(&x);
     sfn_execrow_clear(&row);
     json_decref(b);
     return rc;

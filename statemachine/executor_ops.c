@@ -1,7 +1,7 @@
 /* statemachine/executor_ops.c - operations on a durable execution from the
  * API: stop, redrive, callbacks (SendTask*). Each is one transaction. */
+#include "asl/internal.h" /* TODO(house): public asl accessors */
 #include "statemachine/internal.h"
-#include "statemachine/internal_svc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,16 +24,16 @@ int sfn_stop_execution(sfn_svc_t *svc, const char *arn, const char *error, const
     PGconn *c = sy_pg_acquire(svc->ctx->pool);
     if (!c) return sy_err_set(err, SY_E_DB, 500, "ServiceUnavailable", "database unavailable");
     sfn_execrow_t row = {0};
-    sy_sfn_exec_t *x = NULL;
+    sy_asl_exec_t *x = NULL;
     int rc = store_exec(c, "BEGIN", err);
     if (rc == 0) rc = store_exec_get(svc->ctx, c, arn, true, &row, err);
     if (rc == SY_E_NOTFOUND) rc = exec_missing(arn, err);
     if (rc == 0 && strcmp(row.status, "RUNNING") == 0) {
-        const sy_sfn_def_t *def = sfn_def_get(svc, row.definition);
-        x = def && row.state ? sy_sfn_exec_load(def, row.state) : NULL;
+        const sy_asl_def_t *def = sfn_def_get(svc, row.definition);
+        x = def && row.state ? sy_asl_exec_load(def, row.state) : NULL;
         if (x) {
-            sy_sfn_exec_set_now(x, sy_now_ms());
-            sy_sfn_exec_abort(x, error, cause);
+            sy_asl_exec_set_now(x, sy_now_ms());
+            sy_asl_exec_abort(x, error, cause);
             sfn_run_t r = {.ctx = svc->ctx, .svc = svc, .c = c, .in_tx = true, .exec_arn = arn};
             rc = sfn_persist_ex(&r, x, &row, err);
         }
@@ -43,7 +43,7 @@ int sfn_stop_execution(sfn_svc_t *svc, const char *arn, const char *error, const
     }
     rc = finish_tx(c, rc, err);
     sy_pg_release(svc->ctx->pool, c);
-    sy_sfn_exec_destroy(&x);
+    sy_asl_exec_destroy(&x);
     sfn_execrow_clear(&row);
     return rc;
 }
@@ -55,7 +55,7 @@ int sfn_redrive_execution(sfn_svc_t *svc, const char *arn, int64_t *redrive_ms, 
     PGconn *c = sy_pg_acquire(svc->ctx->pool);
     if (!c) return sy_err_set(err, SY_E_DB, 500, "ServiceUnavailable", "database unavailable");
     sfn_execrow_t row = {0};
-    sy_sfn_exec_t *x = NULL;
+    sy_asl_exec_t *x = NULL;
     int rc = store_exec(c, "BEGIN", err);
     if (rc == 0) rc = store_exec_get(svc->ctx, c, arn, true, &row, err);
     if (rc == SY_E_NOTFOUND) rc = exec_missing(arn, err);
@@ -73,34 +73,34 @@ int sfn_redrive_execution(sfn_svc_t *svc, const char *arn, int64_t *redrive_ms, 
     }
     json_t *saved = json_deep_copy(row.state);
     sfn_seti(saved, "next_event", maxid + 1);
-    sfn_seti(saved, "status", SY_SFN_RUNNING);
+    sfn_seti(saved, "status", SY_ASL_RUNNING);
     json_object_del(saved, "error");
     json_object_del(saved, "cause");
     json_t *ex = json_object_get(json_object_get(saved, "ctx"), "Execution");
     sfn_seti(ex, "RedriveCount", row.redrive_count + 1);
-    const sy_sfn_def_t *def = sfn_def_get(svc, row.definition);
-    x = def ? sy_sfn_exec_load(def, saved) : NULL;
+    const sy_asl_def_t *def = sfn_def_get(svc, row.definition);
+    x = def ? sy_asl_exec_load(def, saved) : NULL;
     json_decref(saved);
     if (!x) {
         rc = sy_err_set(err, SY_E_INVALID, 400, "ExecutionNotRedrivable", "Execution is not redrivable: '%s'", arn);
         goto done;
     }
     int64_t now = sy_now_ms();
-    sy_sfn_exec_set_now(x, now);
+    sy_asl_exec_set_now(x, now);
     sfn_emit(x, NULL, "ExecutionRedriven", "executionRedrivenEventDetails",
              json_pack("{s:i}", "redriveCount", row.redrive_count + 1));
     rc = store_exec_redrive(c, arn, now, err);
     sfn_run_t r = {.ctx = svc->ctx, .svc = svc, .c = c, .in_tx = true, .exec_arn = arn};
     /* re-issue what the checkpoint was waiting for */
-    const sy_sfn_req_t *reqs;
+    const sy_asl_req_t *reqs;
     size_t n;
-    sy_sfn_exec_pending(x, &reqs, &n);
-    sy_sfn_req_t *qs = n ? sy_malloc(n * sizeof *qs) : NULL;
+    sy_asl_exec_pending(x, &reqs, &n);
+    sy_asl_req_t *qs = n ? sy_malloc(n * sizeof *qs) : NULL;
     if (n) memcpy(qs, reqs, n * sizeof *qs);
     json_t *keep = json_array(); /* the borrowed inputs must outlive the resumes */
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (qs[i].kind == SY_SFN_REQ_TIMER) {
-            sy_sfn_exec_resume_timer(x, qs[i].id);
+        if (qs[i].kind == SY_ASL_REQ_TIMER) {
+            sy_asl_exec_resume_timer(x, qs[i].id);
             continue;
         }
         json_t *res = NULL;
@@ -110,7 +110,7 @@ int sfn_redrive_execution(sfn_svc_t *svc, const char *arn, int64_t *redrive_ms, 
         else if (d == 1) json_array_append_new(keep, json_pack("{s:I,s:o,s:s?,s:s?}", "r", (json_int_t)qs[i].id, "res",
                                                                res ? res : json_null(), "err", e, "cause", cs));
         else {
-            if (res) sy_sfn_exec_task_submitted(x, qs[i].id, res);
+            if (res) sy_asl_exec_task_submitted(x, qs[i].id, res);
             json_decref(res);
         }
         free(e);
@@ -120,7 +120,7 @@ int sfn_redrive_execution(sfn_svc_t *svc, const char *arn, int64_t *redrive_ms, 
     size_t i;
     json_t *o;
     json_array_foreach(keep, i, o)
-        sy_sfn_exec_resume_task(x, sfn_geti(o, "r"), json_object_get(o, "res"), sfn_gets(o, "err"), sfn_gets(o, "cause"));
+        sy_asl_exec_resume_task(x, sfn_geti(o, "r"), json_object_get(o, "res"), sfn_gets(o, "err"), sfn_gets(o, "cause"));
     json_decref(keep);
     if (rc == 0) rc = sfn_arm_exec_timeout(&r, def, row.redrive_count + 1, err);
     if (rc == 0) rc = sfn_drive(&r, x, err);
@@ -129,7 +129,7 @@ int sfn_redrive_execution(sfn_svc_t *svc, const char *arn, int64_t *redrive_ms, 
 done:
     rc = finish_tx(c, rc, err);
     sy_pg_release(svc->ctx->pool, c);
-    sy_sfn_exec_destroy(&x);
+    sy_asl_exec_destroy(&x);
     sfn_execrow_clear(&row);
     return rc;
 }

@@ -1,8 +1,8 @@
 /* statemachine/executor_tasks.c - Task resources: SQS (optimized and
  * aws-sdk), nested Step Functions, callbacks (.waitForTaskToken) and the
  * function-task seam (sy_sfn_set_function_invoker). */
+#include "asl/internal.h" /* TODO(house): public asl accessors */
 #include "statemachine/internal.h"
-#include "statemachine/internal_svc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -84,7 +84,7 @@ static int sqs_send(sfn_run_t *r, const json_t *in, bool sdk, json_t **res, char
 }
 
 /* ------------------------------------------------------ nested executions */
-static int start_child(sfn_run_t *r, const sy_sfn_req_t *q, const json_t *in, int mode, json_t **res, char **error,
+static int start_child(sfn_run_t *r, const sy_asl_req_t *q, const json_t *in, int mode, json_t **res, char **error,
                        char **cause, sy_err_t *err)
 {
     const char *sm = sy_json_str(in, "StateMachineArn");
@@ -301,7 +301,7 @@ void sy_sfn_set_function_invoker(sy_ctx_t *ctx, sy_sfn_invoke_fn fn, void *udata
     pthread_mutex_unlock(&svc->mu);
 }
 
-static int function_task(sfn_run_t *r, const sy_sfn_req_t *q, const char *base, const json_t *in, char **error,
+static int function_task(sfn_run_t *r, const sy_asl_req_t *q, const char *base, const json_t *in, char **error,
                          char **cause, sy_err_t *err)
 {
     bool legacy = strncmp(base, "arn:aws:lambda:", 15) == 0;
@@ -374,7 +374,7 @@ int sy_sfn_test_invoker(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv
 }
 
 /* ------------------------------------------------------------- dispatch */
-int sfn_dispatch(sfn_run_t *r, const sy_sfn_req_t *q, json_t **res, char **error, char **cause, sy_err_t *err)
+int sfn_dispatch(sfn_run_t *r, const sy_asl_req_t *q, json_t **res, char **error, char **cause, sy_err_t *err)
 {
     int mode;
     char *base = base_of(q->resource ? q->resource : "", &mode);

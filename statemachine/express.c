@@ -1,7 +1,7 @@
 /* statemachine/express.c - EXPRESS executions run in memory: timers sleep,
  * function results come back through sfn_express_deliver. */
+#include "asl/internal.h" /* TODO(house): public asl accessors */
 #include "statemachine/internal.h"
-#include "statemachine/internal_svc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -40,18 +40,18 @@ bool sfn_express_deliver(sfn_svc_t *svc, const char *exec_arn, int64_t req, cons
     return found;
 }
 
-static const sy_sfn_req_t *pending(sy_sfn_exec_t *x, int64_t id, size_t *n_out)
+static const sy_asl_req_t *pending(sy_asl_exec_t *x, int64_t id, size_t *n_out)
 {
-    const sy_sfn_req_t *reqs;
+    const sy_asl_req_t *reqs;
     size_t n;
-    sy_sfn_exec_pending(x, &reqs, &n);
+    sy_asl_exec_pending(x, &reqs, &n);
     if (n_out) *n_out = n;
     for (size_t i = 0; i < n; i++)
         if (reqs[i].id == id) return &reqs[i];
     return NULL;
 }
 
-int sfn_express_block(sfn_run_t *r, sy_sfn_exec_t *x, sy_err_t *err)
+int sfn_express_block(sfn_run_t *r, sy_asl_exec_t *x, sy_err_t *err)
 {
     (void)err;
     sfn_svc_t *svc = r->svc;
@@ -61,10 +61,10 @@ int sfn_express_block(sfn_run_t *r, sy_sfn_exec_t *x, sy_err_t *err)
             json_t *o = json_incref(json_array_get(r->waiter->results, 0));
             json_array_remove(r->waiter->results, 0);
             pthread_mutex_unlock(&svc->mu);
-            const sy_sfn_req_t *q = pending(x, sfn_geti(o, "r"), NULL);
-            if (q && q->kind == SY_SFN_REQ_TASK) {
+            const sy_asl_req_t *q = pending(x, sfn_geti(o, "r"), NULL);
+            if (q && q->kind == SY_ASL_REQ_TASK) {
                 json_t *res = sfn_gets(o, "err") ? NULL : sfn_function_result(q->resource, json_object_get(o, "res"));
-                sy_sfn_exec_resume_task(x, q->id, res, sfn_gets(o, "err"), sfn_gets(o, "cause"));
+                sy_asl_exec_resume_task(x, q->id, res, sfn_gets(o, "err"), sfn_gets(o, "cause"));
                 json_decref(res);
             }
             json_decref(o);
@@ -88,17 +88,17 @@ int sfn_express_block(sfn_run_t *r, sy_sfn_exec_t *x, sy_err_t *err)
             int64_t id = sfn_geti(json_array_get(r->timers, bi), "r");
             json_array_remove(r->timers, bi);
             pthread_mutex_unlock(&svc->mu);
-            sy_sfn_exec_resume_timer(x, id);
+            sy_asl_exec_resume_timer(x, id);
             return 1;
         }
         if (r->deadline_ms > 0 && now >= r->deadline_ms) { /* TimeoutSeconds or the 5-minute limit */
             pthread_mutex_unlock(&svc->mu);
-            sy_sfn_exec_timeout(x);
+            sy_asl_exec_timeout(x);
             return 0;
         }
         if (svc->stop || r->ctx->stopping) {
             pthread_mutex_unlock(&svc->mu);
-            sy_sfn_exec_abort(x, "States.Runtime", "the broker is shutting down");
+            sy_asl_exec_abort(x, "States.Runtime", "the broker is shutting down");
             return 0;
         }
         int64_t until = best >= 0 ? best : now + 1000;
@@ -113,16 +113,16 @@ int sfn_express_block(sfn_run_t *r, sy_sfn_exec_t *x, sy_err_t *err)
     }
 }
 
-sy_sfn_exec_t *sfn_express_run(sfn_svc_t *svc, const sy_sfn_def_t *def, const json_t *input, const json_t *context,
+sy_asl_exec_t *sfn_express_run(sfn_svc_t *svc, const sy_asl_def_t *def, const json_t *input, const json_t *context,
                                const char *exec_arn, bool history, sy_err_t *err)
 {
     int64_t start = sy_now_ms();
-    sy_sfn_exec_t *x = sy_sfn_exec_new(def, input, context, start);
+    sy_asl_exec_t *x = sy_asl_exec_new(def, input, context, start);
     if (!x) {
         sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure", "could not start the execution");
         return NULL;
     }
-    if (!history) sy_sfn_exec_set_history(x, false);
+    if (!history) sy_asl_exec_set_history(x, false);
     sfn_waiter_t w = {.arn = (char *)exec_arn, .results = json_array()};
     pthread_cond_init(&w.cv, NULL);
     pthread_mutex_lock(&svc->mu);

@@ -1,202 +1,177 @@
-/* statemachine internals: shared between the files of this folder only. */
+/* statemachine/internal.h - the Step Functions service (durable executor,
+ * express runner, API) shared by the api_*.c, executor*.c, express.c and
+ * store_sfn.c files of this folder only. The interpreter is asl/. */
 #ifndef SY_STATEMACHINE_INTERNAL_H
 #define SY_STATEMACHINE_INTERNAL_H
 
+#include "core/core.h"
+#include "asl/asl.h"
+#include "queue/queue.h"
 #include "statemachine/statemachine.h"
 
-#include <stdarg.h>
-#include <stdio.h>
+#include <pthread.h>
 
-/* ---- small helpers (sfn_util.c) ---- */
-void *sfn_xmalloc(size_t n);
-char *sfn_xstrdup(const char *s);
-char *sfn_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-char *sfn_dumps(const json_t *v);            /* compact JSON text, caller frees */
-size_t sfn_dump_len(const json_t *v);        /* strlen(sfn_dumps(v)) without building it */
-char *sfn_format_java(const json_t *v);      /* {k=v, k2=[1, 2]} as States.Format prints */
-void sfn_format_real(double d, char out[40]);
-json_t *sfn_loads_any(const char *s, size_t n); /* any JSON value or NULL */
-bool sfn_is_int(const json_t *v);            /* integer or integral real */
-bool sfn_parse_timestamp(const char *s, int64_t *epoch_ms); /* RFC 3339 with T and zone */
-void sfn_format_time(int64_t ms, char out[40]);              /* 2024-01-01T00:00:00.000Z */
-void sfn_uuid(char out[37]);                                 /* random v4 UUID */
+#define SFN_WORK_QUEUE "__sfn_work"
+#define SFN_EXECUTORS 4
 
-/* ---- JSONPath (jsonpath.c) ---- */
-/* The context object handed to path evaluation carries the thread's
- * variables under this key; "$$" never shows it and "$name" reads it. */
-#define SFN_VARS_KEY "$vars"
-typedef enum { JP_OK = 0, JP_MISSING = 1, JP_SYNTAX = -1 } jp_rc_t;
-/* Query doc. Definite paths give the value, indefinite ones (wildcards,
- * slices, filters, ..) an array of matches. On JP_MISSING *where is the
- * normalized path ($['a']['b']) up to the missing member (caller frees). */
-jp_rc_t sfn_jp_query(const char *path, const json_t *doc, json_t **out, char **where);
-bool sfn_jp_valid(const char *path);            /* syntax check ($ or $$ paths) */
-bool sfn_jp_is_reference(const char *path);     /* definite path: no *, .., [?], slices */
-char *sfn_jp_normalize(const char *path);       /* $['a']['b'] form, caller frees */
-/* ResultPath: put value (stolen) at path in *doc (which may be replaced). */
-int sfn_jp_set(json_t **doc, const char *path, json_t *value, char **err);
-
-/* ---- intrinsic functions (intrinsics.c) ---- */
-bool sfn_is_intrinsic(const char *s);  /* starts with States. */
-bool sfn_intrinsic_valid(const char *s, char **err);
-/* Evaluate an intrinsic call. Returns 0 and *out, or -1 with *err_name and
- * *err_cause (new strings). */
-int sfn_intrinsic_eval(const char *s, const char *field, const json_t *input, const json_t *ctx,
-                       json_t **out, char **err_name, char **err_cause);
-
-/* ---- data flow (payload.c) ---- */
-/* Evaluation error: AWS's error name and cause (new strings). */
-typedef struct {
-    char *error;
-    char *cause;
-} sfn_fault_t;
-void sfn_fault_set(sfn_fault_t *f, const char *error, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-void sfn_fault_clear(sfn_fault_t *f);
-/* A path or intrinsic used as a value: "$.x", "$$.x", "States.X(...)". */
-int sfn_value_eval(const char *expr, const char *field, const json_t *input, const json_t *ctx,
-                   json_t **out, sfn_fault_t *f);
-int sfn_payload_eval(const json_t *tmpl, const json_t *input, const json_t *ctx, json_t **out,
-                     sfn_fault_t *f);
-/* InputPath / OutputPath ("" when absent, NULL when JSON null). */
-int sfn_path_select(const json_t *state, const char *field, const json_t *input,
-                    const json_t *ctx, json_t **out, sfn_fault_t *f);
-int sfn_result_path(const json_t *state, const json_t *raw_input, json_t *result, json_t **out,
-                    sfn_fault_t *f);
-
-/* ---- Choice (choice.c) ---- */
-/* Returns the Next of the matching rule, the Default, or NULL (no match);
- * -1 on a runtime fault. */
-int sfn_choice_eval(const json_t *state, const json_t *input, const json_t *ctx, const char **next,
-                    const json_t **assign, sfn_fault_t *f);
-
-/* ---- errors (retry.c) ---- */
-bool sfn_error_matches(const json_t *error_equals, const char *error);
-
-/* ---- validation (validate.c, validate_state.c) ---- */
-typedef struct {
-    json_t *diags; /* array */
-    int flags;
-    bool jsonata;  /* top-level QueryLanguage JSONata */
-    bool state_jsonata; /* the state being checked is in JSONata mode */
-    bool ql_free;  /* inside a distributed Map processor: QueryLanguage may switch */
-    json_t *names; /* every state name seen so far (unique across the machine) */
-} sfn_vctx_t;
-void sfn_diag(sfn_vctx_t *v, const char *code, const char *loc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-void sfn_validate_scope(sfn_vctx_t *v, const json_t *scope, const char *loc);
-void sfn_validate_state(sfn_vctx_t *v, const char *name, const json_t *st, const char *loc);
-bool sfn_resource_supported(const char *res);
-
-
-/* ---- JSONPath parse tree (jsonpath_parse.c, used by jsonpath.c) ---- */
-typedef enum { S_NAME, S_INDEX, S_WILD, S_SLICE, S_NAMES, S_INDEXES, S_FILTER } seg_kind_t;
+typedef struct sfn_defc sfn_defc_t; /* parsed-definition cache entry */
+typedef struct sfn_waiter sfn_waiter_t; /* an express execution waiting for a function */
+typedef struct sfn_mc sfn_mc_t;         /* a cached state machine (machine_cache.c) */
+#define SFN_MC_BUCKETS 256
 
 typedef struct {
-    seg_kind_t kind;
-    bool deep;
-    char *name;             /* S_NAME, S_FILTER (expression text) */
-    long a, b, c;           /* S_INDEX (a), S_SLICE */
-    bool has_a, has_b;
-    char **names;           /* S_NAMES */
-    long *idx;              /* S_INDEXES */
-    int n;
-} seg_t;
+    sy_ctx_t *ctx;
+    pthread_t threads[SFN_EXECUTORS];
+    int nthreads;
+    volatile int stop;
+    sy_sfn_invoke_fn invoker;
+    void *invoker_udata;
+    sy_sfn_publish_fn publish;     /* sns:publish (NULL: unsupported) */
+    sy_sfn_put_event_fn put_event; /* events:putEvents */
+    pthread_mutex_t mu; /* guards defs and waiters */
+    sfn_defc_t *defs;
+    sfn_waiter_t *waiters;
+    sfn_mc_t *mc[SFN_MC_BUCKETS]; /* guarded by mu */
+} sfn_svc_t;
 
+sfn_svc_t *sfn_svc(const sy_ctx_t *ctx);
+/* A parsed definition, cached for the process lifetime (borrowed). NULL when
+ * the text does not parse. */
+const sy_asl_def_t *sfn_def_get(sfn_svc_t *svc, const char *text);
+double sfn_scale(const sy_ctx_t *ctx);
+
+/* ---- one run of the interpreter (durable or express) ---- */
 typedef struct {
-    seg_t *segs;
-    int n, cap;
-} jp_t;
-bool sfn_jp_tree_parse(const char *path, jp_t *jp);
-void sfn_jp_tree_free(jp_t *jp);
-bool sfn_jp_tree_definite(const jp_t *jp);
-bool sfn_jp_is_var_ref(const char *path);
-char *sfn_jp_rooted(const char *path);
-char *sfn_jp_parse_quoted(const char **pp); /* a quoted name; advances *pp */
+    sy_ctx_t *ctx;
+    sfn_svc_t *svc;
+    PGconn *c;            /* durable: the connection of the open transaction */
+    bool in_tx;           /* durable: BEGIN sent */
+    bool express;
+    const char *exec_arn;
+    json_t *timers;       /* express: [{r, due}] */
+    json_t *results;      /* express: task results delivered by the invoker */
+    sfn_waiter_t *waiter; /* express */
+    int64_t deadline_ms;  /* express: TimeoutSeconds (scaled) from the start; 0 none */
+} sfn_run_t;
+
+int sfn_tx_begin(sfn_run_t *r, sy_err_t *err);
+/* Step until blocked; synchronous task results are fed back in. Durable
+ * follow-up messages are written on r->c inside the transaction. */
+int sfn_drive(sfn_run_t *r, sy_asl_exec_t *x, sy_err_t *err);
+/* Dispatch one outstanding request of x (used after a redrive too). Returns
+ * 1 when the task completed synchronously (*res or *error set), 0 when it
+ * waits, <0 on a database error. */
+int sfn_dispatch(sfn_run_t *r, const sy_asl_req_t *q, json_t **res, char **error, char **cause, sy_err_t *err);
+/* Send a work message (durable, inside r's transaction). delay_ms is real time. */
+int sfn_work_send(sfn_run_t *r, json_t *body, int64_t delay_ms, sy_err_t *err);
+int sfn_work_send_c(sy_ctx_t *ctx, PGconn *c, json_t *body, int64_t delay_ms, sy_err_t *err);
+/* Deliver a function result to an express execution waiting in this process. */
+bool sfn_express_deliver(sfn_svc_t *svc, const char *exec_arn, int64_t req, const json_t *res,
+                         const char *error, const char *cause);
+
+/* The context object of an execution. */
+json_t *sfn_context_new(const char *exec_arn, const char *exec_name, const char *sm_arn, const char *sm_name,
+                        const char *role_arn, int64_t start_ms, int redrive_count);
+
+/* ---- executor (executor.c) ---- */
+int64_t sfn_def_timeout_s(const sy_asl_def_t *def); /* top-level TimeoutSeconds, 0 when none */
+int sfn_arm_exec_timeout(sfn_run_t *r, const sy_asl_def_t *def, int redrive_count, sy_err_t *err);
+int sfn_executor_start(sfn_svc_t *svc, sy_err_t *err);
+void sfn_defs_free(sfn_svc_t *svc);
+void sfn_executor_stop(sfn_svc_t *svc);
+/* Persist the outcome of a step: history, checkpoint or final status, and the
+ * parent's notification for nested .sync; on r->c inside the transaction. */
+int sfn_persist(sfn_run_t *r, sy_asl_exec_t *x, const json_t *parent, sy_err_t *err);
+typedef struct sfn_execrow sfn_execrow_t;
+/* row (may be NULL): the execution's row, for the nested .sync parent's notification */
+int sfn_persist_ex(sfn_run_t *r, sy_asl_exec_t *x, const sfn_execrow_t *row, sy_err_t *err);
+const char *sfn_status_name(sy_asl_status_t s);
+json_t *sfn_function_result(const char *resource, const json_t *out);
+/* express: wait for a timer or a function result; 1 resumed, 0 nothing to wait for, <0 error */
+int sfn_express_block(sfn_run_t *r, sy_asl_exec_t *x, sy_err_t *err);
+
+/* ---- operations (executor_ops.c) ---- */
+int sfn_stop_execution(sfn_svc_t *svc, const char *arn, const char *error, const char *cause, int64_t *stop_ms,
+                       sy_err_t *err);
+int sfn_redrive_execution(sfn_svc_t *svc, const char *arn, int64_t *redrive_ms, sy_err_t *err);
+int sfn_task_callback(sfn_svc_t *svc, const char *token, char kind, const json_t *output, const char *error,
+                      const char *cause, sy_err_t *err);
+
+/* ---- express (express.c) ---- */
+/* Run an execution in memory to the end; history: record the events (TestState). */
+sy_asl_exec_t *sfn_express_run(sfn_svc_t *svc, const sy_asl_def_t *def, const json_t *input,
+                               const json_t *context, const char *exec_arn, bool history, sy_err_t *err);
+
+/* ---- starting executions (shared by the API and nested startExecution) ---- */
+typedef struct {
+    const char *sm_arn;
+    const char *name;   /* NULL: a UUID */
+    const char *input;  /* JSON text; NULL: "{}" */
+    const json_t *parent; /* nested .sync: {"e","r","m"} */
+} sfn_start_t;
+/* Start a STANDARD execution durably. c: an open transaction to join, or
+ * NULL for a transaction of its own. *arn_out new, *start_ms set. */
+int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **arn_out, int64_t *start_ms,
+                       sy_err_t *err);
+
+/* ---- state machines by ARN, cached (machine_cache.c) ---- */
+typedef struct sfn_machine sfn_machine_t;
+/* A reference to the machine (StateMachineDoesNotExist when unknown); release it. */
+int sfn_mc_get(sfn_svc_t *svc, const char *arn, sfn_mc_t **out, sy_err_t *err);
+const sfn_machine_t *sfn_mc_machine(const sfn_mc_t *e);
+const sy_asl_def_t *sfn_mc_def(const sfn_mc_t *e); /* NULL when the definition does not parse */
+void sfn_mc_release(sfn_svc_t *svc, sfn_mc_t **e_p);
+void sfn_mc_forget(sfn_svc_t *svc, const char *arn); /* after a local update or delete */
+void sfn_mc_free(sfn_svc_t *svc);
+
+/* ---- store (store_sfn.c): the only SQL ---- */
+struct sfn_machine {
+    char *arn, *name, *type, *definition, *role_arn;
+    json_t *extra, *tags;
+    int64_t created_ms, updated_ms;
+};
+void sfn_machine_clear(sfn_machine_t *m);
+int store_machine_insert(sy_ctx_t *ctx, const sfn_machine_t *m, bool *existed, sy_err_t *err);
+int store_machine_get(sy_ctx_t *ctx, PGconn *c, const char *arn, sfn_machine_t *m, sy_err_t *err);
+int store_machine_update(sy_ctx_t *ctx, const char *arn, const char *definition, const char *role_arn,
+                         json_t *extra, int64_t now_ms, sy_err_t *err);
+int store_machine_delete(sy_ctx_t *ctx, const char *arn, sy_err_t *err);
+int store_machine_list(sy_ctx_t *ctx, int64_t after, int max, json_t **rows, sy_err_t *err);
+int store_machine_tags(sy_ctx_t *ctx, const char *arn, json_t *add, json_t *remove, json_t **tags_out,
+                       sy_err_t *err);
+
+struct sfn_execrow {
+    char *arn, *machine_arn, *name, *type, *status, *input, *output, *error, *cause, *definition, *role_arn;
+    json_t *state, *parent;
+    int64_t start_ms, stop_ms, redrive_ms;
+    int redrive_count;
+};
+void sfn_execrow_clear(sfn_execrow_t *e);
+int store_exec_get(sy_ctx_t *ctx, PGconn *c, const char *arn, bool for_update, sfn_execrow_t *e, sy_err_t *err);
+/* Insert a new execution with its first history; *existed when the ARN was
+ * taken (nothing written). */
+int store_exec_insert(PGconn *c, const sfn_execrow_t *e, const json_t *history, bool *existed, sy_err_t *err);
+int store_exec_update(PGconn *c, const char *arn, const char *status, const json_t *state, const char *output,
+                      const char *error, const char *cause, int64_t stop_ms, const json_t *history, sy_err_t *err);
+int store_exec_redrive(PGconn *c, const char *arn, int64_t now_ms, sy_err_t *err);
+int store_exec_list(sy_ctx_t *ctx, const char *sm_arn, const char *status, int64_t before_seq, int max,
+                    json_t **rows, sy_err_t *err);
+int store_history_page(sy_ctx_t *ctx, const char *arn, bool reverse, int64_t after, int max, json_t **events,
+                       sy_err_t *err);
+int64_t store_history_max(PGconn *c, const char *arn, sy_err_t *err);
+int store_task_insert(PGconn *c, const char *token, const char *exec_arn, int64_t req, int64_t hb_s,
+                      int64_t now_ms, sy_err_t *err);
+typedef struct {
+    char exec_arn[512];
+    int64_t req, hb_s, last_hb_ms;
+    bool done;
+} sfn_taskrow_t;
+/* 0 found, SY_E_NOTFOUND when the token is unknown. */
+int store_task_get(PGconn *c, const char *token, bool for_update, sfn_taskrow_t *t, sy_err_t *err);
+int store_task_find(PGconn *c, const char *exec_arn, int64_t req, sfn_taskrow_t *t, sy_err_t *err);
+int store_task_heartbeat(PGconn *c, const char *token, int64_t now_ms, sy_err_t *err);
+int store_task_done(PGconn *c, const char *token, sy_err_t *err);
+int store_tasks_done_exec(PGconn *c, const char *exec_arn, sy_err_t *err);
+int store_exec(PGconn *c, const char *sql, sy_err_t *err); /* BEGIN / COMMIT / ROLLBACK */
 
 #endif
-
-/* ---- definitions (def.c) ---- */
-struct sy_sfn_def {
-    json_t *root;   /* the validated definition */
-    char *text;
-};
-
-/* ---- execution core (exec.c) ----
- * Every thread of control (the execution, a Parallel branch, a Map
- * iteration) is a JSON object in st.threads, so the whole execution state is
- * plain data. Thread fields: id, parent, index, scope (array of keys from the
- * definition root to the object holding States), state, input, phase, prev
- * (last event id), entered, attempt, retries, item, eff, req, kids, status. */
-#define SFN_MAX_PAYLOAD 262144
-
-struct sy_sfn_exec {
-    const sy_sfn_def_t *def;
-    json_t *st;        /* checkpointed state */
-    json_t *history;   /* events since new/load */
-    sy_sfn_req_t *reqs;
-    size_t nreqs, capreqs;
-    json_t *issued;    /* request ids issued during the current step */
-    bool quiet;        /* history off: sfn_emit drops the events */
-};
-typedef struct sy_sfn_exec sfn_x_t;
-
-int64_t sfn_geti(const json_t *o, const char *k);
-void sfn_seti(json_t *o, const char *k, int64_t v);
-const char *sfn_gets(const json_t *o, const char *k);
-void sfn_sets(json_t *o, const char *k, const char *v);
-
-const json_t *sfn_state_def(const sfn_x_t *x, const json_t *t);   /* the current state's object */
-const json_t *sfn_scope_def(const sfn_x_t *x, const json_t *scope); /* object with StartAt/States */
-json_t *sfn_ctx(const sfn_x_t *x, const json_t *t);                /* new context object */
-int64_t sfn_now(const sfn_x_t *x);
-/* Append an event to the thread's chain; details stolen (may be NULL). */
-int64_t sfn_emit(sfn_x_t *x, json_t *t, const char *type, const char *dkey, json_t *details);
-json_t *sfn_payload_text(const json_t *v); /* new JSON string holding v's JSON text */
-/* Requests */
-int64_t sfn_request_task(sfn_x_t *x, json_t *t, const char *resource, const json_t *input);
-int64_t sfn_request_timer(sfn_x_t *x, json_t *t, int64_t wake_at_ms);
-sy_sfn_pattern_t sfn_task_pattern(const char *resource);
-/* Thread lifecycle */
-json_t *sfn_thread_new(sfn_x_t *x, int64_t parent, int64_t index, json_t *scope, json_t *input);
-json_t *sfn_thread_get(const sfn_x_t *x, int64_t id);
-void sfn_thread_drop(sfn_x_t *x, int64_t id); /* and its descendants */
-/* Finish the current state with output (stolen): Exited event, then Next or End. */
-void sfn_state_done(sfn_x_t *x, json_t *t, json_t *output);
-void sfn_finish_output(sfn_x_t *x, json_t *t, const json_t *st, json_t *result, json_t *ctx);
-void sfn_state_done_next(sfn_x_t *x, json_t *t, json_t *output, const char *next);
-int sfn_effective_input(sfn_x_t *x, json_t *t, const json_t *st, const json_t *ctx, json_t **eff,
-                        sfn_fault_t *f);
-/* Evaluate an Assign template against doc ($) with the variables from
- * before the state; applied when the state exits. */
-int sfn_assign(sfn_x_t *x, json_t *t, const json_t *assign, const json_t *doc, const json_t *ctx, sfn_fault_t *f);
-/* Runtime fault in the current state (States.Runtime etc., never caught). */
-void sfn_state_fault(sfn_x_t *x, json_t *t, const sfn_fault_t *f);
-/* Error of a Task/Parallel/Map: Retry, then Catch, then the thread fails. */
-void sfn_state_error(sfn_x_t *x, json_t *t, const char *error, const char *cause);
-/* Schedule a retry when a retrier matches and has attempts left. */
-bool sfn_try_retry(sfn_x_t *x, json_t *t, const json_t *st, const char *error);
-/* End the thread as failed (Fail state, unhandled error). */
-void sfn_thread_fail(sfn_x_t *x, json_t *t, const char *error, const char *cause);
-/* Called when a child thread ends. */
-void sfn_child_done(sfn_x_t *x, json_t *parent, json_t *child);
-/* Post-processing shared by Task/Parallel/Map: ResultSelector, ResultPath, OutputPath. */
-void sfn_finish_result(sfn_x_t *x, json_t *t, json_t *result);
-
-void sfn_reqs_rebuild(sfn_x_t *x, bool only_issued);
-json_t *sfn_thread_by_req(const sfn_x_t *x, int64_t req_id);
-
-/* ---- per-state entry points (state_*.c) ---- */
-void sfn_run_pass(sfn_x_t *x, json_t *t);
-void sfn_run_wait(sfn_x_t *x, json_t *t);
-void sfn_run_choice(sfn_x_t *x, json_t *t);
-void sfn_run_succeed(sfn_x_t *x, json_t *t);
-void sfn_run_fail(sfn_x_t *x, json_t *t);
-void sfn_run_task(sfn_x_t *x, json_t *t);
-void sfn_task_result(sfn_x_t *x, json_t *t);   /* phase "task_done" */
-json_t *sfn_task_details(const char *res);     /* {resource, resourceType} of an integration */
-void sfn_run_parallel(sfn_x_t *x, json_t *t);
-void sfn_run_map(sfn_x_t *x, json_t *t);
-void sfn_map_child_done(sfn_x_t *x, json_t *t, json_t *child);
-void sfn_parallel_child_done(sfn_x_t *x, json_t *t, json_t *child);
-const char *sfn_state_event_prefix(const char *type); /* "Task", "Pass", ... */

@@ -1,7 +1,7 @@
 /* statemachine/internal_api.h - shared by the api_*.c files only. */
 #ifndef SY_STATEMACHINE_INTERNAL_API_H
 #define SY_STATEMACHINE_INTERNAL_API_H
-#include "statemachine/internal_svc.h"
+#include "statemachine/internal.h"
 
 typedef int (*sfn_action_fn)(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err);
 const char *sfn_req_str(json_t *in, const char *key, sy_err_t *err);

@@ -13,7 +13,7 @@
 
 struct sfn_mc {
     sfn_machine_t m;
-    const sy_sfn_def_t *def;
+    const sy_asl_def_t *def;
     int64_t loaded_ms;
     int refs; /* guarded by svc->mu */
     sfn_mc_t *next;
@@ -82,7 +82,7 @@ const sfn_machine_t *sfn_mc_machine(const sfn_mc_t *e)
     return &e->m;
 }
 
-const sy_sfn_def_t *sfn_mc_def(const sfn_mc_t *e)
+const sy_asl_def_t *sfn_mc_def(const sfn_mc_t *e)
 {
     return e->def;
 }

@@ -1,5 +1,5 @@
 /* statemachine/store_sfn.c - the only SQL of the Step Functions service. */
-#include "statemachine/internal_svc.h"
+#include "statemachine/internal.h"
 
 #include <stdlib.h>
 #include <string.h>

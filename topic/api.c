@@ -200,6 +200,14 @@ tp_svc_t *tp_svc(const sy_ctx_t *ctx)
     return ctx->svc[SY_SVC_TOPIC];
 }
 
+void sy_topic_set_function_invoker(sy_ctx_t *ctx, sy_topic_invoke_fn fn, void *udata)
+{
+    tp_svc_t *s = tp_svc(ctx);
+    if (!s) return;
+    s->invoker = fn;
+    s->invoker_udata = udata;
+}
+
 int sy_topic_start(sy_ctx_t *ctx, sy_err_t *err)
 {
     tp_svc_t *s = sy_calloc(1, sizeof *s);

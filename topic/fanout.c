@@ -3,7 +3,6 @@
  * the deliveries, all written in the caller's transaction */
 #include "queue/queue.h"
 #include "topic/internal.h"
-#include "worker/worker.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -246,7 +245,11 @@ static int deliver(sy_ctx_t *ctx, PGconn *c, const tp_sub_t *sb, const tp_msg_t 
         rc = deliver_sqs(ctx, c, sb, m, msg, err);
     } else if (strcmp(sb->protocol, "lambda") == 0) {
         char *ev = tp_lambda_event(ctx, m->message_id, m->topic_arn, sb->arn, m->subject, msg, m->attrs);
-        rc = sy_function_invoke_async(ctx, c, sb->endpoint, ev, strlen(ev), NULL, err);
+        const tp_svc_t *s = tp_svc(ctx);
+        if (s->invoker)
+            rc = s->invoker(ctx, c, sb->endpoint, ev, strlen(ev), s->invoker_udata, err);
+        else
+            rc = sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure", "no function invoker");
         if (rc < 0 && rc != SY_E_DB) {
             sy_log(SY_LOG_WARN, "sns", NULL, "function invocation failed", "subscription", sb->arn, "error",
                    err->message);

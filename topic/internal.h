@@ -1,7 +1,7 @@
 /* topic/internal.h - shared inside topic/ only */
 #ifndef SY_TOPIC_INTERNAL_H
 #define SY_TOPIC_INTERNAL_H
-#include "bus/bus.h"
+#include "pattern/pattern.h"
 #include "core/core.h"
 #include "topic/topic.h"
 
@@ -36,6 +36,8 @@ typedef struct {
     tp_entry_t *cache;
     pthread_t http_thread;
     bool http_up;
+    sy_topic_invoke_fn invoker; /* Lambda subscriptions (seam, server/wiring.c) */
+    void *invoker_udata;
 } tp_svc_t;
 
 tp_svc_t *tp_svc(const sy_ctx_t *ctx);

@@ -18,4 +18,16 @@ void sy_topic_stop(sy_ctx_t *ctx);
  * given through the API. 0, or <0 with err in SNS's terms (NotFound 404). */
 int sy_topic_publish_tx(sy_ctx_t *ctx, PGconn *c, const char *topic_arn, const char *message, const char *subject,
                         json_t *msg_attrs, sy_err_t *err);
+
+/* The function-subscription seam. A subscription with Protocol "lambda"
+ * hands the notification record (the Lambda SNS event, JSON text) to the
+ * invoker inside the publish's open transaction on c, so an invoker that
+ * enqueues the invocation durably commits with the publish or not at all.
+ * 0 once accepted (asynchronous, as SNS invokes with InvocationType=Event),
+ * or <0 with err: logged and dropped for that subscription (a database
+ * error, SY_E_DB, fails the publish). Unset: such subscriptions are skipped
+ * with a warning. Set before the first publish (server/wiring.c). */
+typedef int (*sy_topic_invoke_fn)(sy_ctx_t *ctx, PGconn *c, const char *function, const char *payload, size_t len,
+                                  void *udata, sy_err_t *err);
+void sy_topic_set_function_invoker(sy_ctx_t *ctx, sy_topic_invoke_fn fn, void *udata);
 #endif

@@ -1,4 +1,4 @@
-# ASL interpreter conformance (statemachine/): execution and validation corpora.
+# ASL interpreter conformance (asl/): execution and validation corpora.
 add_executable(sfn_asl_conformance ${CMAKE_CURRENT_LIST_DIR}/sfn_asl_conformance.c ${CMAKE_CURRENT_LIST_DIR}/sfn_compare.c)
 target_link_libraries(sfn_asl_conformance PRIVATE ${SY_ALL_LIBS} PkgConfig::ZMQ PkgConfig::JANSSON PkgConfig::PQ
   PkgConfig::MHD PkgConfig::CURL PkgConfig::CRYPTO PkgConfig::PROTOBUFC Threads::Threads m dl)

@@ -13,8 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus/bus.h"
-#include "bus/internal.h"
+#include "pattern/pattern.h"
+#include "pattern/internal.h"
 
 typedef struct {
     const char *id;

@@ -42,11 +42,11 @@ static json_t *invoke_wrap(json_t *payload)
                      "SdkHttpMetadata", "SdkResponseMetadata", "StatusCode", 200);
 }
 
-static int stand_in_run(run_t *r, const sy_sfn_req_t *q, bool invoke, const char *fn, const json_t *event,
+static int stand_in_run(run_t *r, const sy_asl_req_t *q, bool invoke, const char *fn, const json_t *event,
                         json_t **out, char **err, char **cause);
 
 /* Run one stand-in Lambda. Returns 0 with *out, or 1 with error/cause. */
-static int stand_in(run_t *r, const sy_sfn_req_t *q, json_t **out, char **err, char **cause)
+static int stand_in(run_t *r, const sy_asl_req_t *q, json_t **out, char **err, char **cause)
 {
     bool invoke = !strcmp(q->resource, "arn:aws:states:::lambda:invoke");
     const char *fn = invoke ? json_string_value(json_object_get(q->input, "FunctionName")) : q->resource;
@@ -63,7 +63,7 @@ static int stand_in(run_t *r, const sy_sfn_req_t *q, json_t **out, char **err, c
     return rc;
 }
 
-static int stand_in_run(run_t *r, const sy_sfn_req_t *q, bool invoke, const char *fn, const json_t *event,
+static int stand_in_run(run_t *r, const sy_asl_req_t *q, bool invoke, const char *fn, const json_t *event,
                         json_t **out, char **err, char **cause)
 {
     const char *b = fn ? behaviour_of(json_object_get(r->c, "lambdas"), fn) : NULL;
@@ -123,7 +123,7 @@ static int stand_in_run(run_t *r, const sy_sfn_req_t *q, bool invoke, const char
     return 0;
 }
 
-static const char *status_name(sy_sfn_status_t s)
+static const char *status_name(sy_asl_status_t s)
 {
     static const char *n[] = {"RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"};
     return n[s];
@@ -142,44 +142,44 @@ static json_t *context_for(const json_t *c)
 }
 
 /* Drive one execution to the end. Returns the exec or NULL (skip set). */
-static sy_sfn_exec_t *drive(run_t *r, const sy_sfn_def_t *def)
+static sy_asl_exec_t *drive(run_t *r, const sy_asl_def_t *def)
 {
     json_t *ctx = context_for(r->c);
     r->now = 1700000000000LL;
-    sy_sfn_exec_t *x = sy_sfn_exec_new(def, json_object_get(r->c, "input"), ctx, r->now);
+    sy_asl_exec_t *x = sy_asl_exec_new(def, json_object_get(r->c, "input"), ctx, r->now);
     json_decref(ctx);
     for (int guard = 0; guard < 100000; guard++) {
-        const sy_sfn_req_t *reqs;
+        const sy_asl_req_t *reqs;
         size_t n;
-        if (sy_sfn_exec_step(x, &reqs, &n) != SY_SFN_RUNNING) {
-            json_array_extend(r->hist, (json_t *)sy_sfn_exec_history(x));
+        if (sy_asl_exec_step(x, &reqs, &n) != SY_ASL_RUNNING) {
+            json_array_extend(r->hist, (json_t *)sy_asl_exec_history(x));
             return x;
         }
         /* checkpoint round trip at every wait, as the durable executor would */
-        json_array_extend(r->hist, (json_t *)sy_sfn_exec_history(x));
-        json_t *saved = sy_sfn_exec_save(x);
-        sy_sfn_exec_destroy(&x);
-        x = sy_sfn_exec_load(def, saved);
+        json_array_extend(r->hist, (json_t *)sy_asl_exec_history(x));
+        json_t *saved = sy_asl_exec_save(x);
+        sy_asl_exec_destroy(&x);
+        x = sy_asl_exec_load(def, saved);
         json_decref(saved);
-        sy_sfn_exec_pending(x, &reqs, &n);
+        sy_asl_exec_pending(x, &reqs, &n);
         if (n == 0) {
             snprintf(r->skip, sizeof r->skip, "execution blocked with no requests");
             break;
         }
         int64_t id = reqs[0].id;
-        const sy_sfn_req_t *q = &reqs[0];
+        const sy_asl_req_t *q = &reqs[0];
         for (size_t i = 1; i < n; i++)
-            if (reqs[i].kind == SY_SFN_REQ_TASK && q->kind == SY_SFN_REQ_TIMER)
+            if (reqs[i].kind == SY_ASL_REQ_TASK && q->kind == SY_ASL_REQ_TIMER)
                 q = &reqs[i];
-            else if (reqs[i].kind == SY_SFN_REQ_TIMER && q->kind == SY_SFN_REQ_TIMER &&
+            else if (reqs[i].kind == SY_ASL_REQ_TIMER && q->kind == SY_ASL_REQ_TIMER &&
                      reqs[i].wake_at_ms < q->wake_at_ms)
                 q = &reqs[i];
         id = q->id;
-        if (q->kind == SY_SFN_REQ_TIMER) {
+        if (q->kind == SY_ASL_REQ_TIMER) {
             if (q->wake_at_ms > r->now)
                 r->now = q->wake_at_ms;
-            sy_sfn_exec_set_now(x, r->now);
-            sy_sfn_exec_resume_timer(x, id);
+            sy_asl_exec_set_now(x, r->now);
+            sy_asl_exec_resume_timer(x, id);
             continue;
         }
         json_t *out;
@@ -187,22 +187,22 @@ static sy_sfn_exec_t *drive(run_t *r, const sy_sfn_def_t *def)
         int rc = stand_in(r, q, &out, &err, &cause);
         if (rc < 0)
             break;
-        sy_sfn_exec_set_now(x, r->now);
-        sy_sfn_exec_resume_task(x, id, out, err, cause);
+        sy_asl_exec_set_now(x, r->now);
+        sy_asl_exec_resume_task(x, id, out, err, cause);
         json_decref(out);
         free(err);
         free(cause);
     }
     if (!r->skip[0])
         snprintf(r->skip, sizeof r->skip, "too many steps");
-    sy_sfn_exec_destroy(&x);
+    sy_asl_exec_destroy(&x);
     return NULL;
 }
 
-static bool check(run_t *r, sy_sfn_exec_t *x, char *why, size_t wl)
+static bool check(run_t *r, sy_asl_exec_t *x, char *why, size_t wl)
 {
-    return cmp_outcome(r->c, status_name(sy_sfn_exec_status(x)), sy_sfn_exec_output(x), sy_sfn_exec_error(x),
-                       sy_sfn_exec_cause(x), r->hist, why, wl);
+    return cmp_outcome(r->c, status_name(sy_asl_exec_status(x)), sy_asl_exec_output(x), sy_asl_exec_error(x),
+                       sy_asl_exec_cause(x), r->hist, why, wl);
 }
 
 static void record_failure(json_t *fails, const json_t *c, const char *name, const char *why)
@@ -273,20 +273,20 @@ static int run_case(const char *path, json_t *fails, json_t *skips, const json_t
             record_failure(fails, c, name, why);
     } else {
         json_t *diags = NULL;
-        sy_sfn_def_t *def = sy_sfn_def_parse(def_s, strlen(def_s), 0, &diags);
+        sy_asl_def_t *def = sy_asl_def_parse(def_s, strlen(def_s), 0, &diags);
         char why[800] = "";
         if (!def) {
-            char *m = sy_sfn_diagnostics_message(diags);
+            char *m = sy_asl_diagnostics_message(diags);
             snprintf(why, sizeof why, "definition rejected: %.500s", m);
             free(m);
             res = 1;
         } else {
-            sy_sfn_exec_t *x = drive(&r, def);
+            sy_asl_exec_t *x = drive(&r, def);
             if (x) {
                 res = check(&r, x, why, sizeof why) ? 0 : 1;
-                sy_sfn_exec_destroy(&x);
+                sy_asl_exec_destroy(&x);
             }
-            sy_sfn_def_destroy(&def);
+            sy_asl_def_destroy(&def);
         }
         json_decref(diags);
         if (res == 1)
@@ -371,8 +371,8 @@ static int run_validate(const char *dir, double min_valid_pct, double min_invali
             int flags = 0;
             const char *name = strrchr(json_string_value(f), '/') + 1;
             if (strstr(name, "express") || strstr(name, "EXPRESS"))
-                flags |= SY_SFN_VALIDATE_EXPRESS;
-            json_t *d = sy_sfn_validate(text, strlen(text), flags);
+                flags |= SY_ASL_VALIDATE_EXPRESS;
+            json_t *d = sy_asl_validate(text, strlen(text), flags);
             bool valid = json_array_size(d) == 0;
             total[v]++;
             if (valid == (v == 0))

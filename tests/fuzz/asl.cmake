@@ -1,4 +1,4 @@
-# Fuzz targets of statemachine/: replay mode under gcc (label fuzz), libFuzzer with -DSY_FUZZ=ON.
+# Fuzz targets of asl/: replay mode under gcc (label fuzz), libFuzzer with -DSY_FUZZ=ON.
 if(SY_FUZZ)
   add_executable(fuzz_asl ${CMAKE_CURRENT_LIST_DIR}/fuzz_asl.c)
   target_compile_definitions(fuzz_asl PRIVATE SY_FUZZ_LIBFUZZER)

@@ -1,7 +1,7 @@
 /* Fuzz targets for the ASL parser/validator and JSONPath. With -DSY_FUZZ=ON
  * (clang) this is a libFuzzer binary; otherwise main() replays the seeds
  * given on the command line plus pseudo-random mutations of them. */
-#include "statemachine/statemachine.h"
+#include "asl/asl.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,17 +11,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    json_t *d = sy_sfn_validate((const char *)data, size, SY_SFN_VALIDATE_RESOURCES);
+    json_t *d = sy_asl_validate((const char *)data, size, SY_ASL_VALIDATE_RESOURCES);
     json_decref(d);
-    sy_sfn_def_t *def = sy_sfn_def_parse((const char *)data, size, 0, NULL);
-    sy_sfn_def_destroy(&def);
+    sy_asl_def_t *def = sy_asl_def_parse((const char *)data, size, 0, NULL);
+    sy_asl_def_destroy(&def);
     char *p = malloc(size + 2);
     p[0] = '$';
     memcpy(p + 1, data, size);
     p[size + 1] = 0;
     json_t *doc = json_pack("{s:[i,{s:s}],s:{s:i}}", "a", 1, "b", "c", "x", "y", 2), *out = NULL;
     char *err = NULL;
-    sy_sfn_path_eval(p, doc, doc, &out, &err);
+    sy_asl_path_eval(p, doc, doc, &out, &err);
     json_decref(out);
     free(err);
     json_decref(doc);

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus/bus.h"
-#include "bus/internal.h"
+#include "pattern/pattern.h"
+#include "pattern/internal.h"
 
 static const char *const FIXED[] = {
     "{\"a\":[\"x\",1,null,true,{\"prefix\":\"p\"},{\"suffix\":\"s\"}]}",

@@ -1,4 +1,4 @@
-# tests/fuzz/pattern.cmake - fuzz target for bus/: the pattern compiler and
+# tests/fuzz/pattern.cmake - fuzz target for pattern/: the pattern compiler and
 # the event flattener/matcher (tests/fuzz/fuzz_pattern.c).
 # Normal builds: fuzz_pattern_replay (its own main: every pattern and event of
 # the conformance corpus as seeds, then deterministic mutations), run by

@@ -1,0 +1,145 @@
+/* asl/asl.h - the one public header of asl/ (a library): the Amazon States
+ * Language interpreter (JSONPath mode), with JSONPath and the intrinsic
+ * functions. It touches no database and no service: the Step Functions
+ * service (statemachine/) drives it, EventBridge (bus/) uses its JSONPath.
+ *
+ * A definition is parsed and validated once (sy_asl_def_parse). An execution
+ * is a resumable step machine: all of its state is plain JSON
+ * (sy_asl_exec_save / sy_asl_exec_load), so the durable executor can
+ * checkpoint it and resume it on any broker. sy_asl_exec_step runs in memory
+ * until every runnable branch is blocked on something external, and hands out
+ * requests (run a task, fire a timer). The caller answers each request with
+ * sy_asl_exec_resume_* and steps again. History events (AWS's types, ids,
+ * previousEventId and details) accumulate and can be read at any time. */
+#ifndef SY_ASL_H
+#define SY_ASL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct sy_asl_def sy_asl_def_t;
+typedef struct sy_asl_exec sy_asl_exec_t;
+
+/* Validation options. */
+enum {
+    SY_ASL_VALIDATE_EXPRESS = 1 << 0,   /* EXPRESS type: no .sync / .waitForTaskToken / activities */
+    SY_ASL_VALIDATE_RESOURCES = 1 << 1, /* reject Task resources Switchyard cannot run */
+};
+
+/* Validate a definition text the way ValidateStateMachineDefinition does.
+ * Returns a new array of diagnostics {severity, code, message, location};
+ * an empty array means valid. Never NULL. JSONata definitions are checked
+ * structurally (they are valid definitions even though they cannot run yet). */
+json_t *sy_asl_validate(const char *json, size_t len, int flags);
+
+/* Parse and validate a definition for execution. NULL on failure with
+ * *diagnostics (if given) set to a new array as above. A JSONata definition
+ * is rejected with code UNSUPPORTED_FEATURE ("jsonata mode not supported"). */
+sy_asl_def_t *sy_asl_def_parse(const char *json, size_t len, int flags, json_t **diagnostics);
+void sy_asl_def_destroy(sy_asl_def_t **self_p);
+const json_t *sy_asl_def_json(const sy_asl_def_t *def);
+
+/* "Invalid State Machine Definition: '<CODE>: <message> at <location>'" for
+ * diagnostics; caller frees. */
+char *sy_asl_diagnostics_message(const json_t *diagnostics);
+
+typedef enum {
+    SY_ASL_RUNNING = 0,
+    SY_ASL_SUCCEEDED,
+    SY_ASL_FAILED,
+    SY_ASL_TIMED_OUT,
+    SY_ASL_ABORTED,
+} sy_asl_status_t;
+
+typedef enum {
+    SY_ASL_REQ_TASK = 1, /* run resource with input; answer with resume_task */
+    SY_ASL_REQ_TIMER,    /* answer with resume_timer at or after wake_at_ms */
+} sy_asl_req_kind_t;
+
+/* How a TASK request completes (the suffix of the Resource ARN). */
+typedef enum {
+    SY_ASL_PATTERN_REQUEST_RESPONSE = 0, /* answer with the call's result */
+    SY_ASL_PATTERN_SYNC,                 /* ".sync": answer when the job (e.g. a child execution) ends */
+    SY_ASL_PATTERN_WAIT_FOR_TOKEN,       /* ".waitForTaskToken": answer on SendTaskSuccess/Failure */
+} sy_asl_pattern_t;
+
+/* A Map with an ItemReader first issues a TASK request for the reader's
+ * Resource and Parameters; answer it with the object's content (a JSON array
+ * or its JSON text), or with an error (States.ItemReaderFailed).
+ * An outstanding request. Borrowed: valid until the next call that changes
+ * the execution (step, resume, abort, load, destroy). */
+typedef struct {
+    int64_t id;
+    sy_asl_req_kind_t kind;
+    const char *state_name;
+    const char *resource;   /* TASK: as written in the definition */
+    const json_t *input;    /* TASK: the effective parameters */
+    int attempt;            /* TASK: 0 for the first try */
+    int64_t timeout_s;      /* TASK: 0 = none given (AWS default 99999999) */
+    int64_t heartbeat_s;    /* TASK: 0 = none */
+    int64_t wake_at_ms;     /* TIMER: epoch ms */
+    sy_asl_pattern_t pattern; /* TASK */
+    const char *task_token; /* TASK with WAIT_FOR_TOKEN: the token also in $$.Task.Token */
+} sy_asl_req_t;
+
+/* context: {"Execution": {"Id","Name","RoleArn","StartTime","RedriveCount"}, "StateMachine": {"Id","Name"}},
+ * (borrowed, copied); missing members get defaults. "RedriveCount": null
+ * leaves it out of $$.Execution, as for EXPRESS executions. now_ms is the start time. */
+sy_asl_exec_t *sy_asl_exec_new(const sy_asl_def_t *def, const json_t *input, const json_t *context,
+                               int64_t now_ms);
+void sy_asl_exec_destroy(sy_asl_exec_t **self_p);
+
+/* The clock the interpreter uses for timers and $$.State.EnteredTime. */
+void sy_asl_exec_set_now(sy_asl_exec_t *exec, int64_t now_ms);
+
+/* Run until blocked or finished. reqs and n receive the requests issued by this call
+ * (borrowed). Returns the status. */
+sy_asl_status_t sy_asl_exec_step(sy_asl_exec_t *exec, const sy_asl_req_t **reqs, size_t *n);
+/* All outstanding requests (after a load, re-issue these). */
+void sy_asl_exec_pending(const sy_asl_exec_t *exec, const sy_asl_req_t **reqs, size_t *n);
+
+/* Answer a request. Task: result (borrowed) on success, or error/cause on
+ * failure ("States.Timeout" and "States.HeartbeatTimeout" give TimedOut
+ * events). Returns 0, or -1 when the id is not outstanding. Call step next. */
+int sy_asl_exec_resume_task(sy_asl_exec_t *exec, int64_t req_id, const json_t *result,
+                            const char *error, const char *cause);
+int sy_asl_exec_resume_timer(sy_asl_exec_t *exec, int64_t req_id);
+/* .waitForTaskToken: the integration call itself succeeded (output borrowed,
+ * may be NULL); records TaskSubmitted and keeps waiting for the token.
+ * Returns 0, or -1 when the id is not an outstanding token request. */
+int sy_asl_exec_task_submitted(sy_asl_exec_t *exec, int64_t req_id, const json_t *output);
+/* The outstanding request waiting for token, or -1: SendTaskSuccess /
+ * SendTaskFailure / SendTaskHeartbeat map a token to the request to resume. */
+int64_t sy_asl_exec_token_request(const sy_asl_exec_t *exec, const char *token);
+/* StopExecution: ABORTED, pending requests dropped. */
+void sy_asl_exec_abort(sy_asl_exec_t *exec, const char *error, const char *cause);
+/* The state machine's TimeoutSeconds elapsed: TIMED_OUT. */
+void sy_asl_exec_timeout(sy_asl_exec_t *exec);
+
+sy_asl_status_t sy_asl_exec_status(const sy_asl_exec_t *exec);
+const json_t *sy_asl_exec_output(const sy_asl_exec_t *exec);  /* SUCCEEDED only */
+const char *sy_asl_exec_error(const sy_asl_exec_t *exec);     /* NULL when none */
+const char *sy_asl_exec_cause(const sy_asl_exec_t *exec);     /* NULL when none */
+/* History events so far ({id, previousEventId, type, timestamp, <x>EventDetails}),
+ * borrowed. Events produced since new/load only: the durable executor appends
+ * them to its own table and may call sy_asl_exec_history_clear. */
+const json_t *sy_asl_exec_history(const sy_asl_exec_t *exec);
+void sy_asl_exec_history_clear(sy_asl_exec_t *exec);
+/* Stop (false) or resume recording history events (on by default). Event
+ * ids still advance; EXPRESS executions that nobody reads the history of
+ * skip building the events' details (JSON text of every input and output). */
+void sy_asl_exec_set_history(sy_asl_exec_t *x, bool on);
+
+/* Checkpoint: a new JSON value holding the whole execution state (not the
+ * history). load returns NULL when the value does not fit the definition. */
+json_t *sy_asl_exec_save(const sy_asl_exec_t *exec);
+sy_asl_exec_t *sy_asl_exec_load(const sy_asl_def_t *def, const json_t *saved);
+
+/* JSONPath and intrinsics, exposed for tests and for other modules. */
+/* Evaluate path against doc ($) and ctx ($$). *out is new. Returns 0, or -1
+ * with *err (new string) set to AWS's explanation. */
+int sy_asl_path_eval(const char *path, const json_t *doc, const json_t *ctx, json_t **out, char **err);
+
+#endif

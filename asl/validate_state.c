@@ -1,0 +1,413 @@
+/* Per-state validation rules. */
+#include "asl/internal.h"
+
+#include <math.h>
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SVF "SCHEMA_VALIDATION_FAILED"
+
+static const char *COMMON[] = {"Type", "Comment", "QueryLanguage", "Assign", "Output", NULL};
+static const char *PASS[] = {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultPath", "Result", NULL};
+static const char *TASK[] = {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector",
+                             "ResultPath", "Retry", "Catch", "Resource", "TimeoutSeconds", "TimeoutSecondsPath",
+                             "HeartbeatSeconds", "HeartbeatSecondsPath", "Credentials", "Arguments", NULL};
+static const char *CHOICE[] = {"Choices", "Default", "InputPath", "OutputPath", NULL};
+static const char *WAIT[] = {"Next", "End", "InputPath", "OutputPath", "Seconds", "Timestamp", "SecondsPath",
+                             "TimestampPath", NULL};
+static const char *SUCCEED[] = {"InputPath", "OutputPath", NULL};
+static const char *FAIL[] = {"Error", "ErrorPath", "Cause", "CausePath", NULL};
+static const char *PARALLEL[] = {"Next", "End", "InputPath", "OutputPath", "Parameters", "ResultSelector",
+                                 "ResultPath", "Retry", "Catch", "Branches", "Arguments", NULL};
+static const char *MAP[] = {"Next", "End", "InputPath", "OutputPath", "ItemsPath", "ItemSelector", "Parameters",
+                            "ResultSelector", "ResultPath", "Retry", "Catch", "ItemProcessor", "Iterator",
+                            "MaxConcurrency", "MaxConcurrencyPath", "ToleratedFailureCount",
+                            "ToleratedFailureCountPath", "ToleratedFailurePercentage",
+                            "ToleratedFailurePercentagePath", "ItemReader", "ItemBatcher", "ResultWriter", "Label",
+                            "Items", NULL};
+static const char *JSONPATH_ONLY[] = {"InputPath", "OutputPath", "Parameters", "ResultSelector", "ResultPath",
+                                      "ItemsPath", "SecondsPath", "TimestampPath", "ErrorPath", "CausePath",
+                                      "TimeoutSecondsPath", "HeartbeatSecondsPath", "MaxConcurrencyPath",
+                                      "ToleratedFailureCountPath", "ToleratedFailurePercentagePath", NULL};
+
+static bool in_list(const char **l, const char *k)
+{
+    for (; *l; l++)
+        if (!strcmp(*l, k))
+            return true;
+    return false;
+}
+
+static bool is_jsonata_expr(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
+    return n >= 4 && !strncmp(s, "{%", 2) && !strcmp(s + n - 2, "%}");
+}
+
+static bool looks_jsonata(const json_t *v)
+{
+    const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
+    return s && ((n >= 2 && !strncmp(s, "{%", 2)) || (n >= 2 && !strcmp(s + n - 2, "%}")));
+}
+
+/* Light JSONata checks: balanced brackets, no dangling operators. */
+static void check_jsonata_value(sfn_vctx_t *v, const json_t *val, const char *loc)
+{
+    if (json_is_object(val) || json_is_array(val)) {
+        size_t i;
+        const char *k;
+        json_t *e;
+        if (json_is_array(val))
+            json_array_foreach(val, i, e) check_jsonata_value(v, e, loc);
+        else
+            json_object_foreach((json_t *)val, k, e) check_jsonata_value(v, e, loc);
+        return;
+    }
+    if (!json_is_string(val) || !looks_jsonata(val))
+        return;
+    const char *s = json_string_value(val);
+    size_t n = strlen(s);
+    if (!is_jsonata_expr(val) || n < 6 || s[2] != ' ' || s[n - 3] != ' ') {
+        sfn_diag(v, SVF, loc, "JSONata expressions must be of the form '{%% expression %%}'");
+        return;
+    }
+    int depth = 0;
+    char prev = 0;
+    for (size_t i = 2; i < n - 2; i++) {
+        char c = s[i];
+        if (c == '(' || c == '[' || c == '{')
+            depth++;
+        else if (c == ')' || c == ']' || c == '}')
+            depth--;
+        if (depth < 0)
+            break;
+        if (c == ' ' || c == '\n' || c == '\t')
+            continue;
+        if (strchr("+*/", c) && prev && strchr("+-*/", prev)) {
+            sfn_diag(v, SVF, loc, "Invalid JSONata expression: %s", s);
+            return;
+        }
+        if (c == '$' && prev == '$') {
+        }
+        prev = c;
+    }
+    if (depth != 0)
+        sfn_diag(v, SVF, loc, "Invalid JSONata expression: %s", s);
+    if (strstr(s, "{% $.") || strstr(s, "{% $$."))
+        sfn_diag(v, SVF, loc, "Invalid JSONata expression: %s", s);
+    if (strchr(s + 2, '\n') && n > 2 && strstr(s, "  %}"))
+        sfn_diag(v, SVF, loc, "JSONata expressions must be of the form '{%% expression %%}'");
+}
+
+static void check_path_field(sfn_vctx_t *v, const json_t *st, const char *k, const char *loc, bool ref, bool nullable)
+{
+    json_t *p = json_object_get(st, k);
+    if (!p)
+        return;
+    if (json_is_null(p)) {
+        if (!nullable)
+            sfn_diag(v, SVF, loc, "The value for the field '%s' must not be null", k);
+        return;
+    }
+    const char *s = json_string_value(p);
+    bool var = s && s[0] == '$' && (isalpha((unsigned char)s[1]) || s[1] == '_');
+    if (!s || !sfn_jp_valid(s) || (ref && !sfn_jp_is_reference(s)) ||
+        (!strcmp(k, "ResultPath") && (s[1] == '$' || var))) /* ResultPath writes the document only */
+        sfn_diag(v, SVF, loc, "The value for the field '%s' must be a valid JSONPath", k);
+}
+
+static void check_template(sfn_vctx_t *v, const json_t *t, const char *loc)
+{
+    if (json_is_array(t)) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(t, i, e) check_template(v, e, loc);
+        return;
+    }
+    if (!json_is_object(t))
+        return;
+    const char *k;
+    json_t *e;
+    json_object_foreach((json_t *)t, k, e)
+    {
+        size_t kl = strlen(k);
+        if (kl > 2 && !strcmp(k + kl - 2, ".$")) {
+            char *base = strndup(k, kl - 2);
+            if (json_object_get(t, base))
+                sfn_diag(v, SVF, loc, "The field '%s' appears twice (with and without '.$')", base);
+            free(base);
+            const char *s = json_string_value(e);
+            char *err = NULL;
+            bool ok = s && (sfn_is_intrinsic(s) ? sfn_intrinsic_valid(s, &err) : sfn_jp_valid(s));
+            if (!ok)
+                sfn_diag(v, SVF, loc,
+                         "The value for the field '%s' must be a valid JSONPath or a valid intrinsic function call",
+                         k);
+            free(err);
+        } else {
+            check_template(v, e, loc);
+        }
+    }
+}
+
+static bool pos_int(const json_t *x)
+{
+    return json_is_integer(x) && json_integer_value(x) > 0;
+}
+
+static bool nonneg_int(const json_t *x)
+{
+    return json_is_integer(x) && json_integer_value(x) >= 0;
+}
+
+static void check_error_equals(sfn_vctx_t *v, const json_t *list, bool last, const char *loc)
+{
+    if (!json_is_array(list) || json_array_size(list) == 0) {
+        sfn_diag(v, SVF, loc, "ErrorEquals must be a non-empty array of strings");
+        return;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        if (!json_is_string(e)) {
+            sfn_diag(v, SVF, loc, "ErrorEquals must be a non-empty array of strings");
+            return;
+        }
+        if (!strcmp(json_string_value(e), "States.ALL") && (json_array_size(list) != 1 || !last))
+            sfn_diag(v, SVF, loc, "States.ALL must appear alone in the last retrier or catcher");
+    }
+}
+
+static void check_retry(sfn_vctx_t *v, const json_t *retry, const char *loc)
+{
+    if (!json_is_array(retry)) {
+        sfn_diag(v, SVF, loc, "Retry must be an array");
+        return;
+    }
+    size_t i, n = json_array_size(retry);
+    json_t *r;
+    json_array_foreach(retry, i, r)
+    {
+        const char *k;
+        json_t *e;
+        json_object_foreach(r, k, e)
+        {
+            if (strcmp(k, "ErrorEquals") && strcmp(k, "IntervalSeconds") && strcmp(k, "MaxAttempts") &&
+                strcmp(k, "BackoffRate") && strcmp(k, "MaxDelaySeconds") && strcmp(k, "JitterStrategy") &&
+                strcmp(k, "Comment"))
+                sfn_diag(v, SVF, loc, "Field '%s' is not supported in a retrier", k);
+        }
+        check_error_equals(v, json_object_get(r, "ErrorEquals"), i == n - 1, loc);
+        json_t *x;
+        if ((x = json_object_get(r, "IntervalSeconds")) && (!pos_int(x) || json_integer_value(x) > 99999999))
+            sfn_diag(v, SVF, loc, "IntervalSeconds must be a positive integer");
+        if ((x = json_object_get(r, "MaxAttempts")) && (!nonneg_int(x) || json_integer_value(x) > 99999999))
+            sfn_diag(v, SVF, loc, "MaxAttempts must be a non-negative integer");
+        if ((x = json_object_get(r, "BackoffRate")) && (!json_is_number(x) || json_number_value(x) < 1.0))
+            sfn_diag(v, SVF, loc, "BackoffRate: allowed minimum is 1");
+        if ((x = json_object_get(r, "MaxDelaySeconds")) && !pos_int(x))
+            sfn_diag(v, SVF, loc, "MaxDelaySeconds must be a positive integer");
+        if ((x = json_object_get(r, "JitterStrategy")) &&
+            (!json_is_string(x) || (strcmp(json_string_value(x), "FULL") && strcmp(json_string_value(x), "NONE"))))
+            sfn_diag(v, SVF, loc, "JitterStrategy is not one of the allowed values [\"FULL\", \"NONE\"]");
+    }
+}
+
+static void check_catch(sfn_vctx_t *v, const json_t *c, const char *loc)
+{
+    if (!json_is_array(c)) {
+        sfn_diag(v, SVF, loc, "Catch must be an array");
+        return;
+    }
+    size_t i, n = json_array_size(c);
+    json_t *r;
+    json_array_foreach(c, i, r)
+    {
+        const char *k;
+        json_t *e;
+        json_object_foreach(r, k, e)
+        {
+            if (strcmp(k, "ErrorEquals") && strcmp(k, "Next") && strcmp(k, "ResultPath") && strcmp(k, "Comment") &&
+                strcmp(k, "Assign") && strcmp(k, "Output"))
+                sfn_diag(v, SVF, loc, "Field '%s' is not supported in a catcher", k);
+        }
+        check_error_equals(v, json_object_get(r, "ErrorEquals"), i == n - 1, loc);
+        if (!json_is_string(json_object_get(r, "Next")))
+            sfn_diag(v, SVF, loc, "The field 'Next' is required in a catcher");
+        check_path_field(v, r, "ResultPath", loc, true, true);
+    }
+}
+
+void sfn_validate_choice(sfn_vctx_t *v, const json_t *st, const char *loc);
+void sfn_validate_task(sfn_vctx_t *v, const json_t *st, const char *loc);
+void sfn_validate_map(sfn_vctx_t *v, const json_t *st, const char *loc);
+
+static const char **fields_for(const char *type)
+{
+    static const struct {
+        const char *t;
+        const char **f;
+    } tab[] = {{"Pass", PASS},       {"Task", TASK}, {"Choice", CHOICE},     {"Wait", WAIT},
+               {"Succeed", SUCCEED}, {"Fail", FAIL}, {"Parallel", PARALLEL}, {"Map", MAP}};
+    for (size_t i = 0; i < sizeof tab / sizeof *tab; i++)
+        if (!strcmp(type, tab[i].t))
+            return tab[i].f;
+    return NULL;
+}
+
+static void check_fields(sfn_vctx_t *v, const json_t *st, const char **allowed, bool jsonata, const char *loc)
+{
+    const char *k;
+    json_t *e;
+    json_object_foreach((json_t *)st, k, e)
+    {
+        if (in_list(COMMON, k) || in_list(allowed, k)) {
+            if (jsonata && in_list(JSONPATH_ONLY, k))
+                sfn_diag(v, SVF, loc, "The field '%s' is not supported when QueryLanguage is JSONata", k);
+            continue;
+        }
+        sfn_diag(v, SVF, loc, "Field '%s' is not supported", k);
+    }
+    if (!jsonata && json_object_get(st, "Output"))
+        sfn_diag(v, SVF, loc, "The field 'Output' is only supported when QueryLanguage is JSONata");
+    if (!jsonata && json_object_get(st, "Arguments"))
+        sfn_diag(v, SVF, loc, "The field 'Arguments' is only supported when QueryLanguage is JSONata");
+}
+
+static void check_next_end(sfn_vctx_t *v, const char *type, const json_t *st, const char *loc)
+{
+    bool flow = !strcmp(type, "Choice") || !strcmp(type, "Succeed") || !strcmp(type, "Fail");
+    json_t *next = json_object_get(st, "Next"), *end = json_object_get(st, "End");
+    if (flow) {
+        if (next || end)
+            sfn_diag(v, SVF, loc, "Field '%s' is not supported", next ? "Next" : "End");
+        return;
+    }
+    if (end && !json_is_boolean(end))
+        sfn_diag(v, SVF, loc, "The field 'End' must be a boolean");
+    bool is_end = json_is_true(end);
+    if (next && is_end)
+        sfn_diag(v, SVF, loc, "Only one of 'Next' or 'End' may be given");
+    else if (!next && !is_end)
+        sfn_diag(v, SVF, loc, "Either 'Next' or 'End' is required");
+    if (next && !json_is_string(next))
+        sfn_diag(v, SVF, loc, "The field 'Next' must be a string");
+}
+
+static void check_wait(sfn_vctx_t *v, const json_t *st, bool jsonata, const char *loc)
+{
+    static const char *k[] = {"Seconds", "Timestamp", "SecondsPath", "TimestampPath"};
+    int n = 0;
+    for (int i = 0; i < 4; i++)
+        n += json_object_get(st, k[i]) != NULL;
+    if (n != 1)
+        sfn_diag(v, SVF, loc, "A Wait state needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath");
+    json_t *s = json_object_get(st, "Seconds");
+    if (s && !(jsonata && is_jsonata_expr(s)) && !nonneg_int(s))
+        sfn_diag(v, SVF, loc, "Seconds must be a non-negative integer");
+    json_t *ts = json_object_get(st, "Timestamp");
+    if (ts && !(jsonata && is_jsonata_expr(ts)) &&
+        (!json_is_string(ts) || !sfn_parse_timestamp(json_string_value(ts), NULL))) {
+        char *l = sfn_printf("%s/Timestamp", loc);
+        sfn_diag(v, SVF, l, "String does not match RFC3339 timestamp");
+        free(l);
+    }
+    check_path_field(v, st, "SecondsPath", loc, true, false);
+    check_path_field(v, st, "TimestampPath", loc, true, false);
+}
+
+static void check_fail(sfn_vctx_t *v, const json_t *st, const char *loc)
+{
+    if (json_object_get(st, "Error") && json_object_get(st, "ErrorPath"))
+        sfn_diag(v, SVF, loc, "may have only one of [\"Error\", \"ErrorPath\"]");
+    if (json_object_get(st, "Cause") && json_object_get(st, "CausePath"))
+        sfn_diag(v, SVF, loc, "may have only one of [\"Cause\", \"CausePath\"]");
+    static const char *paths[] = {"ErrorPath", "CausePath"};
+    for (int i = 0; i < 2; i++) {
+        const char *p = sfn_gets(st, paths[i]);
+        if (json_object_get(st, paths[i]) &&
+            (!p || !(sfn_is_intrinsic(p) ? sfn_intrinsic_valid(p, NULL) : sfn_jp_valid(p))))
+            sfn_diag(v, SVF, loc, "The value for the field '%s' must be a valid JSONPath or intrinsic", paths[i]);
+    }
+}
+
+static void check_parallel(sfn_vctx_t *v, const json_t *st, const char *loc)
+{
+    json_t *b = json_object_get(st, "Branches");
+    char *l = sfn_printf("%s/Branches", loc);
+    if (!json_is_array(b) || json_array_size(b) == 0) {
+        sfn_diag(v, SVF, l, "Value cannot be empty");
+    } else {
+        size_t i;
+        json_t *e;
+        json_array_foreach(b, i, e)
+        {
+            char *bl = sfn_printf("%s[%zu]", l, i);
+            sfn_validate_scope(v, e, bl);
+            free(bl);
+        }
+    }
+    free(l);
+}
+
+void sfn_validate_state(sfn_vctx_t *v, const char *name, const json_t *st, const char *loc)
+{
+    (void)name;
+    if (!json_is_object(st)) {
+        sfn_diag(v, SVF, loc, "A state must be an object");
+        return;
+    }
+    const char *type = sfn_gets(st, "Type");
+    const char **allowed = type ? fields_for(type) : NULL;
+    if (!allowed) {
+        char *l = sfn_printf("%s/Type", loc);
+        sfn_diag(v, SVF, l, "The field 'Type' should have one of these values: [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]");
+        free(l);
+        return;
+    }
+    json_t *ql = json_object_get(st, "QueryLanguage");
+    if (ql && v->jsonata && !v->ql_free && json_is_string(ql) && !strcmp(json_string_value(ql), "JSONPath"))
+        sfn_diag(v, SVF, loc, "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine");
+    bool jsonata = ql ? (json_is_string(ql) && !strcmp(json_string_value(ql), "JSONata")) : v->jsonata;
+    v->state_jsonata = jsonata;
+    check_fields(v, st, allowed, jsonata, loc);
+    check_next_end(v, type, st, loc);
+    if (jsonata) {
+        const char *k;
+        json_t *e;
+        json_object_foreach((json_t *)st, k, e)
+        {
+            if (strcmp(k, "Comment") && strcmp(k, "Branches") && strcmp(k, "ItemProcessor") && strcmp(k, "Iterator"))
+                check_jsonata_value(v, e, loc);
+        }
+    } else {
+        check_path_field(v, st, "InputPath", loc, false, true);
+        check_path_field(v, st, "OutputPath", loc, false, true);
+        check_path_field(v, st, "ResultPath", loc, true, true);
+        check_path_field(v, st, "ItemsPath", loc, true, false);
+        check_template(v, json_object_get(st, "Parameters"), loc);
+        check_template(v, json_object_get(st, "ResultSelector"), loc);
+        check_template(v, json_object_get(st, "ItemSelector"), loc);
+        check_template(v, json_object_get(st, "Credentials"), loc);
+    }
+    if (json_object_get(st, "Retry"))
+        check_retry(v, json_object_get(st, "Retry"), loc);
+    if (json_object_get(st, "Catch"))
+        check_catch(v, json_object_get(st, "Catch"), loc);
+    if (!strcmp(type, "Wait"))
+        check_wait(v, st, jsonata, loc);
+    else if (!strcmp(type, "Fail"))
+        check_fail(v, st, loc);
+    else if (!strcmp(type, "Parallel"))
+        check_parallel(v, st, loc);
+    else if (!strcmp(type, "Choice"))
+        sfn_validate_choice(v, st, loc);
+    else if (!strcmp(type, "Task"))
+        sfn_validate_task(v, st, loc);
+    else if (!strcmp(type, "Map"))
+        sfn_validate_map(v, st, loc);
+}

@@ -1,0 +1,180 @@
+/* lambda/internal.h - shared inside lambda/ only: the function service,
+ * its config cache, the dispatcher and the settle queue. */
+#ifndef SY_LAMBDA_INTERNAL_H
+#define SY_LAMBDA_INTERNAL_H
+
+#include "core/core.h"
+#include "lambda/lambda.h"
+#include "worker/worker.h"
+#include "queue/queue.h"
+
+#define LM_QUEUE_PREFIX "__fn_"        /* internal queue of a function's async invocations */
+#define LM_NAME_MAX 64
+#define LM_DEFAULT_TIMEOUT_S 3
+#define LM_DEFAULT_RETRIES 2
+#define LM_DEFAULT_MAX_AGE_S 21600
+#define LM_ATTR_REPLY "sy-reply"       /* message attribute: {"e": execution arn, "t": task id} */
+#define LM_ATTR_REQUEST "sy-request-id"
+
+/* A function's settings as the hot paths need them (cached, 1 s TTL). */
+typedef struct lm_fn {
+    char name[LM_NAME_MAX + 1];
+    int timeout_s;
+    int reserved;          /* ReservedConcurrentExecutions, -1: none */
+    int max_retries;       /* async: 0..2 */
+    int max_age_s;         /* async: MaximumEventAgeInSeconds */
+    char *on_success, *on_failure; /* destination ARNs or NULL */
+    int64_t loaded_ms;     /* monotonic ms of the last load; 0: never */
+    bool queue_ok;         /* internal queue ensured */
+    int sync_inflight;     /* synchronous invocations running through this broker */
+    int outstanding;       /* durable deliveries offered to the pool, not yet settled */
+    int capacity;          /* summed concurrency of the workers hosting it (dispatcher) */
+    struct lm_fn *next;
+} lm_fn_t;
+
+/* A leased batch or async message handed to the pool, by lease token.
+ * Tokens are self-describing, so a restarted broker can settle them from
+ * the database: "A." + the receipt handle of an async invocation's
+ * message; "E." + mapping id + "." + the batch's shared receipt token. */
+typedef struct lm_lease {
+    char token[128];
+    char function[LM_NAME_MAX + 1];
+    char kind;             /* 'A' async invocation, 'E' event-source mapping batch */
+    char *queue;           /* queue the receipts belong to */
+    int n;
+    char **receipts;       /* n */
+    char **message_ids;    /* n */
+    int attempt;           /* 'A': receive count */
+    char *payload;         /* 'A': the event (for destination records) */
+    char *reply_exec;      /* 'A': Step Functions execution to report to */
+    int64_t reply_task;
+    char *request_id;
+    bool report_failures;  /* 'E': ReportBatchItemFailures */
+    char esm[37];          /* 'E': the mapping */
+    char shared[33];       /* 'E': the receipt token every message of the batch is leased under */
+    struct lm_lease *next;
+} lm_lease_t;
+void lm_lease_free(lm_lease_t *l);
+/* lambda_dispatch.c: the context of a leased async invocation, from its message */
+lm_lease_t *lm_lease_of_message(const char *function, const char *queue, const sy_msg_out_t *m);
+
+/* What a worker's ACK/RELEASE/EXTEND asks of the store, done off the pool
+ * thread by the settle threads. */
+typedef struct lm_job {
+    char kind;             /* 'a' ack, 'r' release, 'x' extend, 'e' expired (event age) */
+    char function[LM_NAME_MAX + 1];
+    char token[128];
+    lm_lease_t *lease;     /* taken from the map, may be NULL (unknown token) */
+    bool ok;
+    char *error_type, *error_message;
+    char *result;          /* ack body, NUL-terminated */
+    size_t result_len;
+    int64_t ms;            /* release delay / extend */
+    struct lm_job *next;
+} lm_job_t;
+void lm_job_free(lm_job_t *j);
+
+typedef struct lm_esm lm_esm_t;
+
+typedef struct {
+    sy_ctx_t *ctx;
+    sy_pool_t *pool;
+    sy_lease_source_t src;
+    pthread_mutex_t mu;    /* everything below */
+    pthread_cond_t wake;   /* dispatcher */
+    pthread_cond_t settle_cv;
+    lm_fn_t *fns;
+    lm_esm_t *esms;
+    int64_t esms_loaded_ms;
+    lm_lease_t *leases[1024];
+    lm_job_t *jobs, *jobs_tail;
+    int njobs;
+    bool kick;             /* work may be ready */
+    bool stop;
+    bool settle_stop;      /* set once the pool is gone */
+    pthread_t dispatcher, settlers[2];
+    bool threads_up;
+    sy_lambda_bus_sink_fn bus_sink;
+    void *bus_sink_u;
+    sy_lambda_topic_sink_fn topic_sink;
+    void *topic_sink_u;
+} lm_svc_t;
+
+lm_svc_t *lm_svc(sy_ctx_t *ctx);
+
+/* lambda.c */
+/* Normalise a name or function ARN (qualifier dropped) into out. -1 if invalid. */
+int lm_function_name(const char *in, char out[LM_NAME_MAX + 1]);
+char *lm_function_arn(const sy_ctx_t *ctx, const char *name);
+char *lm_queue_name(const char *function);
+/* Look a function up (cache, then the database; a function a worker hosts
+ * but nobody created is created with defaults). Copies the settings into
+ * *out (strings borrowed from the cache are NOT copied: on_success and
+ * on_failure are set NULL; use lm_fn_destinations). SY_E_NOTFOUND if it
+ * does not exist. */
+int lm_fn_lookup(lm_svc_t *s, const char *name, lm_fn_t *out, sy_err_t *err);
+void lm_fn_destinations(lm_svc_t *s, const char *name, char **on_success, char **on_failure);
+void lm_fn_invalidate(lm_svc_t *s, const char *name);
+bool lm_pool_hosts(lm_svc_t *s, const char *name);
+int lm_ensure_queue(lm_svc_t *s, const char *name, sy_err_t *err);
+double lm_scale(const lm_svc_t *s);
+
+/* lambda_store.c: the only SQL of the Lambda API */
+typedef struct {
+    char name[LM_NAME_MAX + 1];
+    json_t *config;        /* owned */
+    int reserved;          /* -1: none */
+    json_t *event_config;  /* owned or NULL */
+    char modified[40];     /* Lambda's LastModified format */
+    char revision[37];
+} lm_row_t;
+void lm_row_clear(lm_row_t *r);
+int lm_store_fn_create(sy_ctx_t *ctx, const char *name, json_t *config, bool if_absent, sy_err_t *err);
+int lm_store_fn_get(sy_ctx_t *ctx, const char *name, lm_row_t *out, sy_err_t *err);
+int lm_store_fn_list(sy_ctx_t *ctx, lm_row_t **rows, int *n, sy_err_t *err);
+int lm_store_fn_update(sy_ctx_t *ctx, const char *name, json_t *config_patch, sy_err_t *err);
+int lm_store_fn_delete(sy_ctx_t *ctx, const char *name, sy_err_t *err);
+int lm_store_fn_set_reserved(sy_ctx_t *ctx, const char *name, int reserved, sy_err_t *err);
+int lm_store_fn_set_event_config(sy_ctx_t *ctx, const char *name, json_t *cfg, sy_err_t *err);
+/* event-source mappings: rows as the API's JSON shape pieces */
+typedef struct {
+    char uuid[37];
+    char function[LM_NAME_MAX + 1];
+    char *source_arn;
+    int batch_size, window_s, max_concurrency; /* max_concurrency 0: none */
+    bool enabled, report_failures;
+    char modified[40];
+    int64_t modified_s;
+} lm_esm_row_t;
+void lm_esm_row_clear(lm_esm_row_t *r);
+int lm_store_esm_create(sy_ctx_t *ctx, lm_esm_row_t *r, sy_err_t *err);
+int lm_store_esm_get(sy_ctx_t *ctx, const char *uuid, lm_esm_row_t *out, sy_err_t *err);
+/* function/source NULL: any */
+int lm_store_esm_list(sy_ctx_t *ctx, const char *function, const char *source, lm_esm_row_t **rows, int *n,
+                      sy_err_t *err);
+int lm_store_esm_update(sy_ctx_t *ctx, const lm_esm_row_t *r, sy_err_t *err);
+int lm_store_esm_delete(sy_ctx_t *ctx, const char *uuid, sy_err_t *err);
+
+/* lambda_api.c / lambda_invoke.c / lambda_esm_api.c */
+void lm_api_handle(sy_req_t *req, sy_resp_t *resp, void *udata);
+void lm_api_invoke(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char *name);
+void lm_api_esm(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char *uuid);
+json_t *lm_function_config_json(const sy_ctx_t *ctx, const lm_row_t *r);
+
+/* lambda_dispatch.c */
+int lm_dispatch_start(lm_svc_t *s, sy_err_t *err); /* dispatcher + settle threads */
+void lm_dispatch_stop(lm_svc_t *s);   /* the dispatcher: no more offers */
+void lm_settle_stop(lm_svc_t *s);     /* after the pool is gone: settle what is left, join */
+void lm_esms_reload(lm_svc_t *s);     /* a mapping changed on this broker */
+void lm_dispatch_kick(lm_svc_t *s);
+extern const sy_lease_source_t lm_lease_source_proto; /* callbacks; .u set by the caller */
+
+/* lambda_settle.c */
+void lm_settle_push(lm_svc_t *s, lm_job_t *j);
+void *lm_settle_main(void *arg);
+/* Write an invocation record to a destination ARN inside c. */
+int lm_destination_send(lm_svc_t *s, PGconn *c, const char *arn, const char *function, bool success,
+                        const char *request_id, int attempts, const char *condition, const char *payload,
+                        const char *response, bool fn_error, sy_err_t *err);
+
+#endif

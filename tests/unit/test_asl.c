@@ -1,0 +1,414 @@
+/* Unit tests of the ASL interpreter: JSONPath, intrinsics, Choice, Retry/Catch, checkpoints. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "asl/asl.h"
+
+static json_t *path(const char *p, const char *doc)
+{
+    json_t *d = json_loads(doc, JSON_DECODE_ANY, NULL), *out = NULL;
+    char *err = NULL;
+    int rc = sy_asl_path_eval(p, d, NULL, &out, &err);
+    json_decref(d);
+    free(err);
+    return rc == 0 ? out : NULL;
+}
+
+static void expect_path(const char *p, const char *doc, const char *want)
+{
+    json_t *got = path(p, doc), *w = json_loads(want, JSON_DECODE_ANY, NULL);
+    if (!json_equal(got, w)) {
+        char *g = json_dumps(got, JSON_ENCODE_ANY);
+        fail_msg("%s on %s: got %s, want %s", p, doc, g ? g : "(none)", want);
+    }
+    json_decref(got);
+    json_decref(w);
+}
+
+static void test_jsonpath(void **state)
+{
+    (void)state;
+    const char *doc = "{\"a\":{\"b\":[1,2,3,4]},\"items\":[{\"x\":1},{\"x\":5}],\"k y\":7}";
+    expect_path("$.a.b[0]", doc, "1");
+    expect_path("$.a.b[-1]", doc, "4");
+    expect_path("$.a.b[1:3]", doc, "[2,3]");
+    expect_path("$.a.b[:1]", doc, "[1]");
+    expect_path("$.items[*].x", doc, "[1,5]");
+    expect_path("$.items[?(@.x > 1)]", doc, "[{\"x\":5}]");
+    expect_path("$..x", doc, "[1,5]");
+    expect_path("$['k y']", doc, "7");
+    expect_path("$.items[5:]", doc, "[]");
+    assert_null(path("$.nope", doc));
+    char *err = NULL;
+    json_t *out = NULL, *d = json_loads(doc, 0, NULL);
+    assert_int_equal(sy_asl_path_eval("$.no.such", d, NULL, &out, &err), -1);
+    assert_string_equal(err, "Invalid path '$.no.such' : Missing property in path $['no']");
+    free(err);
+    assert_int_equal(sy_asl_path_eval("$.nope", d, NULL, &out, &err), -1);
+    assert_string_equal(err, "Invalid path '$.nope' : No results for path: $['nope']");
+    free(err);
+    json_decref(d);
+}
+
+/* Run a one-state machine with no tasks and return its output. */
+static json_t *run_pass(const char *def_text, const char *input, char **error)
+{
+    json_t *diags = NULL;
+    sy_asl_def_t *def = sy_asl_def_parse(def_text, strlen(def_text), 0, &diags);
+    if (!def) {
+        char *m = sy_asl_diagnostics_message(diags);
+        fail_msg("rejected: %s", m);
+    }
+    json_t *in = json_loads(input, JSON_DECODE_ANY, NULL);
+    sy_asl_exec_t *x = sy_asl_exec_new(def, in, NULL, 1700000000000LL);
+    const sy_asl_req_t *reqs;
+    size_t n;
+    sy_asl_status_t s = sy_asl_exec_step(x, &reqs, &n);
+    json_t *out = s == SY_ASL_SUCCEEDED ? json_incref((json_t *)sy_asl_exec_output(x)) : NULL;
+    if (error)
+        *error = sy_asl_exec_error(x) ? strdup(sy_asl_exec_error(x)) : NULL;
+    sy_asl_exec_destroy(&x);
+    sy_asl_def_destroy(&def);
+    json_decref(in);
+    return out;
+}
+
+static void expect_intrinsic(const char *call, const char *input, const char *want)
+{
+    char def[1024];
+    json_t *c = json_string(call);
+    char *cs = json_dumps(c, JSON_ENCODE_ANY);
+    snprintf(def, sizeof def,
+             "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"Parameters\":{\"r.$\":%s},\"End\":true}}}", cs);
+    free(cs);
+    json_decref(c);
+    json_t *out = run_pass(def, input, NULL), *w = json_loads(want, JSON_DECODE_ANY, NULL);
+    if (!out || !json_equal(json_object_get(out, "r"), w)) {
+        char *g = json_dumps(out, JSON_ENCODE_ANY);
+        fail_msg("%s: got %s, want %s", call, g ? g : "(failed)", want);
+    }
+    json_decref(out);
+    json_decref(w);
+}
+
+static void test_intrinsics(void **state)
+{
+    (void)state;
+    expect_intrinsic("States.Format('a={} b={}', $.a, $.b)", "{\"a\":\"x\",\"b\":{\"k\":1}}", "\"a=x b={k=1}\"");
+    expect_intrinsic("States.Format('\\{} {}', 1)", "{}", "\"{} 1\"");
+    expect_intrinsic("States.StringToJson('{\"a\": 1}')", "{}", "{\"a\":1}");
+    expect_intrinsic("States.JsonToString($.v)", "{\"v\":{\"a\":[1,2.5]}}", "\"{\\\"a\\\":[1,2.5]}\"");
+    expect_intrinsic("States.Array(1, 'two', $.v)", "{\"v\":null}", "[1,\"two\",null]");
+    expect_intrinsic("States.ArrayPartition($.a, 2)", "{\"a\":[1,2,3]}", "[[1,2],[3]]");
+    expect_intrinsic("States.ArrayContains($.a, 2)", "{\"a\":[1,2,3]}", "true");
+    expect_intrinsic("States.ArrayRange(1, 9, 2)", "{}", "[1,3,5,7,9]");
+    expect_intrinsic("States.ArrayGetItem($.a, 1)", "{\"a\":[1,2,3]}", "2");
+    expect_intrinsic("States.ArrayLength($.a)", "{\"a\":[1,2,3]}", "3");
+    expect_intrinsic("States.ArrayUnique($.a)", "{\"a\":[1,1,2]}", "[1,2]");
+    expect_intrinsic("States.Base64Encode('Data to encode')", "{}", "\"RGF0YSB0byBlbmNvZGU=\"");
+    expect_intrinsic("States.Base64Decode('RGF0YSB0byBlbmNvZGU=')", "{}", "\"Data to encode\"");
+    expect_intrinsic("States.Hash('input data', 'SHA-1')", "{}", "\"aaff4a450a104cd177d28d18d74485e8cae074b7\"");
+    expect_intrinsic("States.JsonMerge($.a, $.b, false)", "{\"a\":{\"x\":1,\"y\":1},\"b\":{\"y\":2}}", "{\"x\":1,\"y\":2}");
+    expect_intrinsic("States.MathAdd(1.5, -1.51)", "{}", "0");
+    expect_intrinsic("States.StringSplit('a,,b', ',')", "{}", "[\"a\",\"b\"]");
+    expect_intrinsic("States.ArrayLength(States.StringSplit($.s, '-'))", "{\"s\":\"a-b-c\"}", "3");
+    json_t *out = run_pass("{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"Parameters\":{\"r.$\":\"States.MathRandom(1, 5)\"},\"End\":true}}}", "{}", NULL);
+    json_int_t r = json_integer_value(json_object_get(out, "r"));
+    assert_true(r >= 1 && r < 5);
+    json_decref(out);
+    char *err = NULL;
+    assert_null(run_pass("{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"Parameters\":{\"r.$\":\"States.ArrayGetItem($.a, 9)\"},\"End\":true}}}", "{\"a\":[1]}", &err));
+    assert_string_equal(err, "States.Runtime");
+    free(err);
+}
+
+static const char *choice_def =
+    "{\"StartAt\":\"C\",\"States\":{\"C\":{\"Type\":\"Choice\",\"Choices\":["
+    "{\"And\":[{\"Variable\":\"$.n\",\"NumericGreaterThan\":1},{\"Not\":{\"Variable\":\"$.s\",\"StringEquals\":\"no\"}}],\"Next\":\"A\"},"
+    "{\"Variable\":\"$.t\",\"TimestampLessThanPath\":\"$.u\",\"Next\":\"B\"},"
+    "{\"Variable\":\"$.m\",\"IsPresent\":false,\"Next\":\"D\"}],\"Default\":\"E\"},"
+    "\"A\":{\"Type\":\"Pass\",\"Result\":\"A\",\"End\":true},\"B\":{\"Type\":\"Pass\",\"Result\":\"B\",\"End\":true},"
+    "\"D\":{\"Type\":\"Pass\",\"Result\":\"D\",\"End\":true},\"E\":{\"Type\":\"Pass\",\"Result\":\"E\",\"End\":true}}}";
+
+static void expect_choice(const char *input, const char *want)
+{
+    json_t *out = run_pass(choice_def, input, NULL);
+    assert_non_null(out);
+    assert_string_equal(json_string_value(out), want);
+    json_decref(out);
+}
+
+static void test_choice(void **state)
+{
+    (void)state;
+    expect_choice("{\"n\":2.0,\"s\":\"yes\",\"m\":1}", "A");
+    expect_choice("{\"n\":2,\"s\":\"no\",\"t\":\"2020-01-01T00:00:00Z\",\"u\":\"2020-01-01T00:00:01+00:00\",\"m\":1}", "B");
+    expect_choice("{\"n\":\"2\",\"t\":\"bad\",\"u\":\"2020-01-01T00:00:01Z\"}", "D");
+    expect_choice("{\"n\":0,\"t\":\"2021-01-01T00:00:00Z\",\"u\":\"2020-01-01T00:00:01Z\",\"m\":1}", "E");
+}
+
+static const char *retry_def =
+    "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:states:::lambda:invoke\","
+    "\"Parameters\":{\"n.$\":\"$$.State.RetryCount\"},"
+    "\"Retry\":[{\"ErrorEquals\":[\"Boom\"],\"IntervalSeconds\":2,\"MaxAttempts\":2,\"BackoffRate\":3}],"
+    "\"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"ResultPath\":\"$.err\",\"Next\":\"P\"}],\"End\":true},"
+    "\"P\":{\"Type\":\"Pass\",\"End\":true}}}";
+
+static void test_retry_catch(void **state)
+{
+    (void)state;
+    sy_asl_def_t *def = sy_asl_def_parse(retry_def, strlen(retry_def), SY_ASL_VALIDATE_RESOURCES, NULL);
+    assert_non_null(def);
+    json_t *in = json_pack("{s:i}", "k", 1);
+    int64_t now = 1000000;
+    sy_asl_exec_t *x = sy_asl_exec_new(def, in, NULL, now);
+    const sy_asl_req_t *reqs;
+    size_t n;
+    int64_t expect_delay[] = {2000, 6000};
+    for (int attempt = 0; attempt < 3; attempt++) {
+        assert_int_equal(sy_asl_exec_step(x, &reqs, &n), SY_ASL_RUNNING);
+        assert_int_equal(n, 1);
+        assert_int_equal(reqs[0].kind, SY_ASL_REQ_TASK);
+        assert_int_equal(json_integer_value(json_object_get(reqs[0].input, "n")), attempt);
+        /* checkpoint and resume from the saved form */
+        json_t *saved = sy_asl_exec_save(x);
+        sy_asl_exec_destroy(&x);
+        x = sy_asl_exec_load(def, saved);
+        json_decref(saved);
+        sy_asl_exec_pending(x, &reqs, &n);
+        assert_int_equal(n, 1);
+        assert_int_equal(sy_asl_exec_resume_task(x, reqs[0].id, NULL, "Boom", "bad"), 0);
+        if (attempt < 2) {
+            assert_int_equal(sy_asl_exec_step(x, &reqs, &n), SY_ASL_RUNNING);
+            assert_int_equal(reqs[0].kind, SY_ASL_REQ_TIMER);
+            assert_int_equal(reqs[0].wake_at_ms - now, expect_delay[attempt]);
+            sy_asl_exec_resume_timer(x, reqs[0].id);
+        }
+    }
+    assert_int_equal(sy_asl_exec_step(x, &reqs, &n), SY_ASL_SUCCEEDED);
+    json_t *want = json_pack("{s:i,s:{s:s,s:s}}", "k", 1, "err", "Error", "Boom", "Cause", "bad");
+    assert_true(json_equal(sy_asl_exec_output(x), want));
+    json_decref(want);
+    json_decref(in);
+    sy_asl_exec_destroy(&x);
+    sy_asl_def_destroy(&def);
+}
+
+static void test_validate(void **state)
+{
+    (void)state;
+    const char *bad[] = {
+        "{}",
+        "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\"}}}",
+        "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"End\":true},\"B\":{\"Type\":\"Pass\",\"End\":true}}}",
+        "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Choice\",\"Choices\":[]}}}",
+        "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:states:::dynamodb:putItem\",\"End\":true}}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        json_t *d = sy_asl_validate(bad[i], strlen(bad[i]), SY_ASL_VALIDATE_RESOURCES);
+        assert_true(json_array_size(d) > 0);
+        json_decref(d);
+    }
+    json_t *diags = NULL;
+    const char *jsonata = "{\"QueryLanguage\":\"JSONata\",\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"End\":true}}}";
+    assert_null(sy_asl_def_parse(jsonata, strlen(jsonata), 0, &diags));
+    assert_string_equal(json_string_value(json_object_get(json_array_get(diags, 0), "message")), "jsonata mode not supported");
+    json_decref(diags);
+}
+
+
+/* Variables: Assign after the state's I/O, old values seen by the state's own
+ * paths, inner scopes read outer variables without changing them. */
+static void test_variables(void **state)
+{
+    (void)state;
+    const char *def =
+        "{\"StartAt\":\"S0\",\"States\":{"
+        "\"S0\":{\"Type\":\"Pass\",\"Result\":{\"q\":\"why\"},\"Assign\":{\"question.$\":\"$.q\",\"answer\":42,\"items\":[1,2]},\"Next\":\"S1\"},"
+        "\"S1\":{\"Type\":\"Pass\",\"InputPath\":\"$answer\",\"OutputPath\":\"$answer\",\"Assign\":{\"answer\":\"x\"},\"Next\":\"M\"},"
+        "\"M\":{\"Type\":\"Map\",\"ItemsPath\":\"$items\",\"ItemProcessor\":{\"StartAt\":\"I\",\"States\":{"
+        "\"I\":{\"Type\":\"Pass\",\"Assign\":{\"question\":\"inner\"},\"Parameters\":{\"a.$\":\"$answer\",\"f.$\":\"States.Format('{}!', $question)\"},\"End\":true}}},"
+        "\"Next\":\"F\"},"
+        "\"F\":{\"Type\":\"Pass\",\"Parameters\":{\"m.$\":\"$\",\"q.$\":\"$question\",\"ctx.$\":\"$$.State.Name\"},\"End\":true}}}";
+    json_t *out = run_pass(def, "{}", NULL);
+    assert_non_null(out);
+    json_t *want = json_loads("{\"m\":[{\"a\":\"x\",\"f\":\"why!\"},{\"a\":\"x\",\"f\":\"why!\"}],\"q\":\"why\",\"ctx\":\"F\"}", 0, NULL);
+    if (!json_equal(out, want)) {
+        char *g = json_dumps(out, 0);
+        fail_msg("variables: got %s", g);
+    }
+    json_decref(want);
+    json_decref(out);
+    /* $$ does not show variables */
+    out = run_pass("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Assign\":{\"v\":1},\"Next\":\"B\"},"
+                   "\"B\":{\"Type\":\"Pass\",\"Parameters\":{\"c.$\":\"$$\"},\"End\":true}}}", "{}", NULL);
+    assert_non_null(out);
+    assert_null(json_object_get(json_object_get(out, "c"), "$vars"));
+    assert_non_null(json_object_get(json_object_get(out, "c"), "Execution"));
+    json_decref(out);
+    char *err = NULL;
+    assert_null(run_pass("{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"InputPath\":\"$nope\",\"End\":true}}}", "{}", &err));
+    assert_string_equal(err, "States.Runtime");
+    free(err);
+    /* ResultPath cannot write a variable */
+    const char *bad = "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"ResultPath\":\"$v\",\"End\":true}}}";
+    json_t *d = sy_asl_validate(bad, strlen(bad), 0);
+    assert_true(json_array_size(d) > 0);
+    json_decref(d);
+}
+
+/* .waitForTaskToken: a token per attempt in $$.Task.Token and on the request;
+ * TaskSubmitted; resumed through the token; the pattern of .sync resources. */
+static void test_task_token(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"StartAt\":\"T\",\"States\":{\"T\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:states:::sqs:sendMessage.waitForTaskToken\","
+        "\"HeartbeatSeconds\":30,\"TimeoutSeconds\":60,\"Parameters\":{\"MessageBody\":{\"TaskToken.$\":\"$$.Task.Token\"}},\"Next\":\"J\"},"
+        "\"J\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:states:::states:startExecution.sync:2\",\"End\":true}}}";
+    sy_asl_def_t *def = sy_asl_def_parse(text, strlen(text), 0, NULL);
+    assert_non_null(def);
+    json_t *in = json_object();
+    sy_asl_exec_t *x = sy_asl_exec_new(def, in, NULL, 1700000000000LL);
+    const sy_asl_req_t *reqs;
+    size_t n;
+    assert_int_equal(sy_asl_exec_step(x, &reqs, &n), SY_ASL_RUNNING);
+    assert_int_equal(n, 1);
+    assert_int_equal(reqs[0].pattern, SY_ASL_PATTERN_WAIT_FOR_TOKEN);
+    assert_int_equal(reqs[0].heartbeat_s, 30);
+    assert_non_null(reqs[0].task_token);
+    const char *in_body = json_string_value(json_object_get(json_object_get(reqs[0].input, "MessageBody"), "TaskToken"));
+    assert_string_equal(in_body, reqs[0].task_token);
+    char *token = strdup(reqs[0].task_token);
+    int64_t id = reqs[0].id;
+    json_t *sent = json_pack("{s:s}", "MessageId", "m1");
+    assert_int_equal(sy_asl_exec_task_submitted(x, id, sent), 0);
+    assert_int_equal(sy_asl_exec_task_submitted(x, id, sent), -1);
+    json_decref(sent);
+    const json_t *h = sy_asl_exec_history(x);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(h, json_array_size(h) - 1), "type")),
+                        "TaskSubmitted");
+    /* survives a checkpoint */
+    json_t *saved = sy_asl_exec_save(x);
+    sy_asl_exec_destroy(&x);
+    x = sy_asl_exec_load(def, saved);
+    json_decref(saved);
+    assert_int_equal(sy_asl_exec_token_request(x, token), id);
+    assert_int_equal(sy_asl_exec_token_request(x, "no-such-token"), -1);
+    json_t *result = json_pack("{s:i}", "ok", 1);
+    assert_int_equal(sy_asl_exec_resume_task(x, sy_asl_exec_token_request(x, token), result, NULL, NULL), 0);
+    json_decref(result);
+    assert_int_equal(sy_asl_exec_step(x, &reqs, &n), SY_ASL_RUNNING);
+    assert_int_equal(n, 1);
+    assert_int_equal(reqs[0].pattern, SY_ASL_PATTERN_SYNC);
+    assert_null(reqs[0].task_token);
+    assert_int_equal(sy_asl_exec_token_request(x, token), -1);
+    assert_int_equal(sy_asl_exec_resume_task(x, reqs[0].id, NULL, "States.TaskFailed", "child failed"), 0);
+    assert_int_equal(sy_asl_exec_step(x, &reqs, &n), SY_ASL_FAILED);
+    free(token);
+    sy_asl_exec_destroy(&x);
+    sy_asl_def_destroy(&def);
+    json_decref(in);
+}
+
+/* ItemReader: the reader's resource is a TASK request; its answer (JSON text
+ * or an array) gives the items, cut to MaxItems. */
+static void test_item_reader(void **state)
+{
+    (void)state;
+    const char *text =
+        "{\"StartAt\":\"M\",\"States\":{\"M\":{\"Type\":\"Map\",\"ItemReader\":{\"Resource\":\"arn:aws:states:::s3:getObject\","
+        "\"ReaderConfig\":{\"InputType\":\"JSON\",\"MaxItems\":2},\"Parameters\":{\"Bucket.$\":\"$.b\",\"Key\":\"k.json\"}},"
+        "\"ItemProcessor\":{\"ProcessorConfig\":{\"Mode\":\"DISTRIBUTED\",\"ExecutionType\":\"STANDARD\"},"
+        "\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"End\":true}}},\"End\":true}}}";
+    sy_asl_def_t *def = sy_asl_def_parse(text, strlen(text), 0, NULL);
+    assert_non_null(def);
+    json_t *in = json_pack("{s:s}", "b", "bucket");
+    sy_asl_exec_t *x = sy_asl_exec_new(def, in, NULL, 1700000000000LL);
+    const sy_asl_req_t *reqs;
+    size_t n;
+    assert_int_equal(sy_asl_exec_step(x, &reqs, &n), SY_ASL_RUNNING);
+    assert_int_equal(n, 1);
+    assert_string_equal(reqs[0].resource, "arn:aws:states:::s3:getObject");
+    assert_string_equal(json_string_value(json_object_get(reqs[0].input, "Bucket")), "bucket");
+    json_t *body = json_string("[{\"a\":1},{\"a\":2},{\"a\":3}]");
+    assert_int_equal(sy_asl_exec_resume_task(x, reqs[0].id, body, NULL, NULL), 0);
+    json_decref(body);
+    assert_int_equal(sy_asl_exec_step(x, &reqs, &n), SY_ASL_SUCCEEDED);
+    json_t *want = json_loads("[{\"a\":1},{\"a\":2}]", 0, NULL);
+    assert_true(json_equal(sy_asl_exec_output(x), want));
+    json_decref(want);
+    sy_asl_exec_destroy(&x);
+    sy_asl_def_destroy(&def);
+    json_decref(in);
+}
+
+/* JSONata definitions (whole machine or one state) are refused, not mis-run. */
+static void test_jsonata_refused(void **state)
+{
+    (void)state;
+    const char *texts[] = {
+        "{\"QueryLanguage\":\"JSONata\",\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"Output\":\"{% 1 %}\",\"End\":true}}}",
+        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"QueryLanguage\":\"JSONata\",\"End\":true}}}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        json_t *diags = NULL;
+        assert_null(sy_asl_def_parse(texts[i], strlen(texts[i]), 0, &diags));
+        char *m = sy_asl_diagnostics_message(diags);
+        assert_non_null(strstr(m, "jsonata mode not supported"));
+        free(m);
+        json_decref(diags);
+    }
+}
+
+/* History on: event 2 has previousEventId 0 (as AWS records it), then the
+ * chain; payload text escapes as jansson does. History off: same output and
+ * no events (EXPRESS). */
+static void test_history_switch(void **state)
+{
+    (void)state;
+    const char *text = "{\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"Next\":\"B\"},"
+                       "\"B\":{\"Type\":\"Pass\",\"End\":true}}}";
+    sy_asl_def_t *def = sy_asl_def_parse(text, strlen(text), 0, NULL);
+    assert_non_null(def);
+    json_t *in = json_pack("{s:s}", "s", "q\"\\/\n\x01\xc3\xa9");
+    for (int on = 1; on >= 0; on--) {
+        sy_asl_exec_t *x = sy_asl_exec_new(def, in, NULL, 1700000000000LL);
+        sy_asl_exec_set_history(x, on);
+        assert_int_equal(sy_asl_exec_step(x, NULL, NULL), SY_ASL_SUCCEEDED);
+        assert_true(json_equal(sy_asl_exec_output(x), in));
+        const json_t *h = sy_asl_exec_history(x);
+        if (on) {
+            assert_int_equal(json_array_size(h), 6);
+            json_int_t want[] = {0, 0, 2, 3, 4, 5};
+            for (size_t i = 0; i < 6; i++)
+                assert_int_equal(json_integer_value(json_object_get(json_array_get(h, i), "previousEventId")), want[i]);
+            const char *shown = json_string_value(
+                json_object_get(json_object_get(json_array_get(h, 1), "stateEnteredEventDetails"), "input"));
+            char *j = json_dumps(in, JSON_COMPACT);
+            assert_string_equal(shown, j);
+            free(j);
+        } else {
+            assert_int_equal(json_array_size(h), 0);
+        }
+        sy_asl_exec_destroy(&x);
+    }
+    json_decref(in);
+    sy_asl_def_destroy(&def);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_jsonpath),     cmocka_unit_test(test_intrinsics), cmocka_unit_test(test_choice),
+        cmocka_unit_test(test_retry_catch), cmocka_unit_test(test_validate), cmocka_unit_test(test_variables),
+        cmocka_unit_test(test_task_token), cmocka_unit_test(test_item_reader), cmocka_unit_test(test_jsonata_refused),
+        cmocka_unit_test(test_history_switch),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
