@@ -5,13 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { CT_STR, CT_INT, CT_DBL } ctype_t;
-typedef struct {
-    const char *flag, *env, *def, *help;
-    ctype_t type;
-    size_t off;
-    double min, max;
-} copt_t;
+typedef sy_config_opt_t copt_t;
+#define CT_STR SY_CFG_STR
+#define CT_INT SY_CFG_INT
+#define CT_DBL SY_CFG_DBL
 
 #define S(f) offsetof(sy_config_t, f)
 static const copt_t opts[] = {
@@ -30,14 +27,26 @@ static const copt_t opts[] = {
     {"public-url", "SWITCHYARD_PUBLIC_URL", NULL, "base URL for QueueUrls; unset: from the request's Host header", CT_STR, S(public_url), 0, 0},
     {"db-pool-size", "SWITCHYARD_DB_POOL_SIZE", "16", "PostgreSQL connections per broker", CT_INT, S(db_pool_size), 2, 512},
     {"time-scale", "SWITCHYARD_TIME_SCALE", "1", "test clock: >1 fast-forwards waits and timers", CT_DBL, S(time_scale), 1, 1e6},
+    {"queue-min-retention-s", "SWITCHYARD_QUEUE_MIN_RETENTION_S", "60", "smallest MessageRetentionPeriod accepted (AWS: 60; lower only to test expiry)", CT_INT, S(queue_min_retention_s), 1, 60},
+    {"queue-sweep-ms", "SWITCHYARD_QUEUE_SWEEP_MS", "10000", "milliseconds between sweeps of expired messages and FIFO deduplication ids", CT_INT, S(queue_sweep_ms), 100, 3600000},
+    {"schema-dir", "SWITCHYARD_SCHEMA_DIR", SY_SCHEMA_DIR, "directory of the schema migrations (schema/NNN_*.sql)", CT_STR, S(schema_dir), 0, 0},
+    {"pg-bin", "SWITCHYARD_PG_BIN", NULL, "directory of initdb and pg_ctl for the embedded PostgreSQL; unset: PATH, then /usr/lib/postgresql/*/bin", CT_STR, S(pg_bin), 0, 0},
+    {"test-doubles", "SWITCHYARD_TEST_DOUBLES", NULL, "tests only: comma list of built-in doubles to wire instead of real services (bus-invoker, sfn-invoker)", CT_STR, S(test_doubles), 0, 0},
     {"max-body-bytes", "SWITCHYARD_MAX_BODY_BYTES", "3145728", "largest accepted request body", CT_INT, S(max_body_bytes), 65536, 1 << 30},
 };
 #undef S
-#define NOPTS (sizeof opts / sizeof opts[0])
+const sy_config_table_t sy_config_serve = {"serve", "usage: switchyard serve|migrate|worker|config [options]", opts,
+                                           sizeof opts / sizeof opts[0]};
 
-static int set_opt(sy_config_t *cfg, const copt_t *o, const char *v)
+static int set_opt(void *cfg, const copt_t *o, const char *v)
 {
     char *base = (char *)cfg + o->off;
+    if (o->type == SY_CFG_LIST) {
+        sy_strlist_t *l = (sy_strlist_t *)base;
+        l->v = sy_realloc(l->v, (size_t)(l->n + 1) * sizeof *l->v);
+        l->v[l->n++] = sy_strdup(v);
+        return 0;
+    }
     if (o->type == CT_STR) {
         char **p = (char **)base;
         free(*p);
@@ -62,23 +71,32 @@ static int set_opt(sy_config_t *cfg, const copt_t *o, const char *v)
     return 0;
 }
 
-int sy_config_load(sy_config_t *cfg, int argc, char **argv)
+int sy_config_parse(const sy_config_table_t *t, void *cfg, int argc, char **argv)
 {
-    memset(cfg, 0, sizeof *cfg);
+    const copt_t *o_all = t->opts;
+    const size_t NOPTS = t->n;
     for (size_t i = 0; i < NOPTS; i++)
-        if (opts[i].def && set_opt(cfg, &opts[i], opts[i].def) < 0) return -1;
+        if (o_all[i].def && set_opt(cfg, &o_all[i], o_all[i].def) < 0) return -1;
     for (size_t i = 0; i < NOPTS; i++) {
-        const char *e = getenv(opts[i].env);
-        if (e && *e && set_opt(cfg, &opts[i], e) < 0) return -1;
+        const char *e = o_all[i].env ? getenv(o_all[i].env) : NULL;
+        if (!e || !*e) continue;
+        if (o_all[i].type == SY_CFG_LIST) { /* comma-separated */
+            char *copy = sy_strdup(e), *save = NULL;
+            for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+                set_opt(cfg, &o_all[i], tok);
+            free(copy);
+        } else if (set_opt(cfg, &o_all[i], e) < 0) {
+            return -1;
+        }
     }
     for (int a = 0; a < argc; a++) {
         const char *arg = argv[a];
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
-            sy_config_print_help(stdout);
+            sy_config_help(t, stdout);
             return 1;
         }
         if (strncmp(arg, "--", 2) != 0) {
-            fprintf(stderr, "switchyard: unexpected argument '%s'\n", arg);
+            fprintf(stderr, "switchyard %s: unexpected argument '%s'\n", t->name, arg);
             return -1;
         }
         const char *name = arg + 2;
@@ -86,21 +104,29 @@ int sy_config_load(sy_config_t *cfg, int argc, char **argv)
         size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
         const copt_t *o = NULL;
         for (size_t i = 0; i < NOPTS; i++)
-            if (strlen(opts[i].flag) == nlen && strncmp(opts[i].flag, name, nlen) == 0) o = &opts[i];
+            if (strlen(o_all[i].flag) == nlen && strncmp(o_all[i].flag, name, nlen) == 0) o = &o_all[i];
         if (!o) {
-            fprintf(stderr, "switchyard: unknown option '--%.*s' (see --help)\n", (int)nlen, name);
+            fprintf(stderr, "switchyard %s: unknown option '--%.*s' (see --help)\n", t->name, (int)nlen, name);
             return -1;
         }
         const char *v = eq ? eq + 1 : NULL;
         if (!v) {
             if (a + 1 >= argc) {
-                fprintf(stderr, "switchyard: --%s needs a value\n", o->flag);
+                fprintf(stderr, "switchyard %s: --%s needs a value\n", t->name, o->flag);
                 return -1;
             }
             v = argv[++a];
         }
         if (set_opt(cfg, o, v) < 0) return -1;
     }
+    return 0;
+}
+
+int sy_config_load(sy_config_t *cfg, int argc, char **argv)
+{
+    memset(cfg, 0, sizeof *cfg);
+    int rc = sy_config_parse(&sy_config_serve, cfg, argc, argv);
+    if (rc != 0) return rc;
     int lvl = sy_log_level_parse(cfg->log_level);
     if (lvl < 0) {
         fprintf(stderr, "switchyard: invalid --log-level '%s'\n", cfg->log_level);
@@ -110,28 +136,64 @@ int sy_config_load(sy_config_t *cfg, int argc, char **argv)
     return 0;
 }
 
+void sy_config_release(const sy_config_table_t *t, void *cfg)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        char *base = (char *)cfg + t->opts[i].off;
+        if (t->opts[i].type == SY_CFG_STR) {
+            free(*(char **)base);
+            *(char **)base = NULL;
+        } else if (t->opts[i].type == SY_CFG_LIST) {
+            sy_strlist_t *l = (sy_strlist_t *)base;
+            for (int k = 0; k < l->n; k++) free(l->v[k]);
+            free(l->v);
+            l->v = NULL;
+            l->n = 0;
+        }
+    }
+}
+
 void sy_config_free(sy_config_t *cfg)
 {
-    for (size_t i = 0; i < NOPTS; i++)
-        if (opts[i].type == CT_STR) {
-            char **p = (char **)((char *)cfg + opts[i].off);
-            free(*p);
-            *p = NULL;
-        }
+    sy_config_release(&sy_config_serve, cfg);
+}
+
+void sy_config_help(const sy_config_table_t *t, FILE *out)
+{
+    fprintf(out, "%s\n\noptions (flag / environment / default):\n", t->usage);
+    for (size_t i = 0; i < t->n; i++)
+        fprintf(out, "  --%-16s %-28s %-22s %s\n", t->opts[i].flag, t->opts[i].env ? t->opts[i].env : "",
+                t->opts[i].def ? t->opts[i].def : "(unset)", t->opts[i].help);
+}
+
+void sy_config_markdown(const sy_config_table_t *t, FILE *out)
+{
+    fprintf(out, "| flag | environment | default | meaning |\n|---|---|---|---|\n");
+    for (size_t i = 0; i < t->n; i++) {
+        const copt_t *o = &t->opts[i];
+        fprintf(out, "| `--%s` | %s%s%s | %s%s%s | %s |\n", o->flag, o->env ? "`" : "", o->env ? o->env : "",
+                o->env ? "`" : "", o->def ? "`" : "", o->def ? o->def : "(unset)", o->def ? "`" : "", o->help);
+    }
 }
 
 void sy_config_print_help(FILE *out)
 {
-    fprintf(out, "usage: switchyard serve|migrate|worker|config [options]\n\noptions (flag / environment / default):\n");
-    for (size_t i = 0; i < NOPTS; i++)
-        fprintf(out, "  --%-16s %-28s %-22s %s\n", opts[i].flag, opts[i].env, opts[i].def ? opts[i].def : "(unset)",
-                opts[i].help);
+    sy_config_help(&sy_config_serve, out);
 }
 
 void sy_config_print_markdown(FILE *out)
 {
-    fprintf(out, "| flag | environment | default | meaning |\n|---|---|---|---|\n");
-    for (size_t i = 0; i < NOPTS; i++)
-        fprintf(out, "| `--%s` | `%s` | %s%s%s | %s |\n", opts[i].flag, opts[i].env, opts[i].def ? "`" : "",
-                opts[i].def ? opts[i].def : "(unset)", opts[i].def ? "`" : "", opts[i].help);
+    sy_config_markdown(&sy_config_serve, out);
+}
+
+bool sy_config_list_has(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const char *e = strchr(p, ',');
+        size_t l = e ? (size_t)(e - p) : strlen(p);
+        if (l == n && strncmp(p, name, n) == 0) return true;
+        p = e ? e + 1 : NULL;
+    }
+    return false;
 }

@@ -112,8 +112,47 @@ typedef struct {
     int worker_busy_poll_us; /* pool busy polling for sync answers; 0 off */
     int db_pool_size;
     double time_scale;   /* test clock: >1 fast-forwards waits and timers */
+    int queue_min_retention_s; /* smallest MessageRetentionPeriod (60; tests lower it) */
+    int queue_sweep_ms;  /* retention / dedup sweep period */
+    char *schema_dir;    /* migrations */
+    char *pg_bin;        /* initdb/pg_ctl of the embedded PostgreSQL; NULL: search */
+    char *test_doubles;  /* tests only: "bus-invoker,sfn-invoker"; NULL: none */
     int max_body_bytes;
 } sy_config_t;
+
+/* The config engine behind every table (the broker's below, the worker
+ * process's in worker/): one row per setting drives parsing, validation,
+ * --help and the README's table. Precedence: defaults < environment < flags.
+ * A LIST setting is repeatable (--broker a --broker b; its environment
+ * variable is comma-separated) and fills a sy_strlist_t. */
+typedef enum { SY_CFG_STR, SY_CFG_INT, SY_CFG_DBL, SY_CFG_LIST } sy_cfg_type_t;
+typedef struct {
+    char **v;
+    int n;
+} sy_strlist_t;
+typedef struct {
+    const char *flag, *env, *def, *help; /* env may be NULL: flag only */
+    sy_cfg_type_t type;
+    size_t off;       /* offsetof the field in the table's struct */
+    double min, max;  /* INT and DBL bounds */
+} sy_config_opt_t;
+typedef struct {
+    const char *name;  /* "serve", "worker": used in messages */
+    const char *usage; /* first line of --help */
+    const sy_config_opt_t *opts;
+    size_t n;
+} sy_config_table_t;
+/* Fill cfg (zeroed by the caller) from defaults, environment, then argv.
+ * 0; 1 after printing --help; -1 after printing the error. */
+int sy_config_parse(const sy_config_table_t *t, void *cfg, int argc, char **argv);
+/* Free what parse allocated (strings and lists); cfg stays zero-safe. */
+void sy_config_release(const sy_config_table_t *t, void *cfg);
+void sy_config_help(const sy_config_table_t *t, FILE *out);
+void sy_config_markdown(const sy_config_table_t *t, FILE *out);
+/* The broker's table (switchyard serve / migrate / config). */
+extern const sy_config_table_t sy_config_serve;
+/* Is name in the comma list `list` (e.g. cfg.test_doubles)? NULL list: no. */
+bool sy_config_list_has(const char *list, const char *name);
 
 /* Defaults < environment < argv flags. Returns 0, or prints the error and
  * returns -1; *consumed is set to the number of argv entries used. --help
@@ -163,6 +202,27 @@ int sy_pg_prepare(PGconn *c, sy_err_t *err, const char *name, const char *sql, i
 /* Map a failed result to sy_err_t (500 InternalFailure unless told). */
 int sy_pg_error(PGconn *c, const PGresult *r, sy_err_t *err);
 bool sy_pg_retryable(const char *sqlstate); /* 40001, 40P01 */
+
+/* The one transaction helper (core/pg_tx.c). begin/commit: 0 or SY_E_DB
+ * (err filled, SQLSTATE kept); after a failed commit the transaction is
+ * gone. rollback: NULL-safe, a no-op outside a transaction.
+ * send_begin queues BEGIN on a connection in pipeline mode. */
+int sy_pg_begin(PGconn *c, sy_err_t *err);
+int sy_pg_commit(PGconn *c, sy_err_t *err);
+void sy_pg_rollback(PGconn *c);
+int sy_pg_send_begin(PGconn *c);
+/* Run fn(c, u, err) between BEGIN and COMMIT: fn returns 0 to commit, <0
+ * to roll back (that status is returned, err as fn filled it). A
+ * serialization failure or deadlock (40001, 40P01) anywhere in it rolls
+ * back and re-runs the whole of fn, up to 6 times, with jittered back-off:
+ * fn must therefore keep no effects outside the transaction until it
+ * returns 0. sy_pg_tx borrows a connection from the pool for the call. */
+typedef int (*sy_pg_tx_fn)(PGconn *c, void *u, sy_err_t *err);
+int sy_pg_tx_on(PGconn *c, sy_pg_tx_fn fn, void *u, sy_err_t *err);
+int sy_pg_tx(sy_pg_pool_t *pool, sy_pg_tx_fn fn, void *u, sy_err_t *err);
+/* Sleep before retry `attempt` (0, 1, ...): 0.5-1 ms doubling to 32-64 ms,
+ * for the few loops that retry by hand (e.g. batches re-run one by one). */
+void sy_pg_retry_backoff(int attempt);
 
 /* Group commit: many callers' small writes run in one transaction.
  * Jobs that share a `run` function are handed to it together (in submit

@@ -42,7 +42,7 @@ static bool exec_ok(PGconn *c, const char *sql)
 /* Run jobs[0..n) grouped by run function inside one transaction. */
 static bool run_batch(PGconn *c, job_t **jobs, int n)
 {
-    if (n > 1 && !exec_ok(c, "BEGIN")) return false;
+    if (n > 1 && sy_pg_begin(c, NULL) < 0) return false;
     void **args = sy_malloc(sizeof(void *) * (size_t)n);
     int *rcs = sy_malloc(sizeof(int) * (size_t)n);
     sy_err_t *errs = sy_calloc((size_t)n, sizeof(sy_err_t));
@@ -53,7 +53,7 @@ static bool run_batch(PGconn *c, job_t **jobs, int n)
             args[j - i] = jobs[j]->arg;
             j++;
         }
-        if (n == 1 && !exec_ok(c, "BEGIN")) {
+        if (n == 1 && sy_pg_begin(c, NULL) < 0) {
             ok = false;
             break;
         }
@@ -61,8 +61,8 @@ static bool run_batch(PGconn *c, job_t **jobs, int n)
         if (PQtransactionStatus(c) == PQTRANS_INERROR || PQstatus(c) != CONNECTION_OK) ok = false;
         i = j;
     }
-    if (ok) ok = exec_ok(c, "COMMIT");
-    else if (PQstatus(c) == CONNECTION_OK) exec_ok(c, "ROLLBACK");
+    if (ok) ok = sy_pg_commit(c, NULL) == 0;
+    else if (PQstatus(c) == CONNECTION_OK) sy_pg_rollback(c);
     if (!ok && n == 1 && errs[0].code[0]) jobs[0]->local_err = errs[0];
     if (ok) {
         for (int i = 0; i < n; i++) {

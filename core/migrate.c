@@ -166,7 +166,7 @@ static int apply_one(PGconn *c, const migration_t *m, sy_err_t *err)
     if (!sql) return SY_E_INTERNAL;
     char what[300];
     snprintf(what, sizeof what, "migration %s failed", m->name);
-    int rc = run(c, "BEGIN", "could not begin migration", err);
+    int rc = sy_pg_begin(c, err);
     if (rc == 0) rc = run(c, sql, what, err);
     if (rc == 0) {
         char ver[16];
@@ -185,11 +185,8 @@ static int apply_one(PGconn *c, const migration_t *m, sy_err_t *err)
         }
         PQclear(r);
     }
-    if (rc == 0) rc = run(c, "COMMIT", "could not commit migration", err);
-    if (rc != 0) {
-        PGresult *r = PQexec(c, "ROLLBACK");
-        PQclear(r);
-    }
+    if (rc == 0) rc = sy_pg_commit(c, err);
+    if (rc != 0) sy_pg_rollback(c);
     free(sql);
     return rc;
 }

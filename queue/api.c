@@ -212,10 +212,8 @@ int sy_queue_start(sy_ctx_t *ctx, sy_err_t *err)
     pthread_mutex_init(&e->cache_mu, NULL);
     e->wake_seq = sy_calloc(WAKE_SLOTS, sizeof(uint64_t));
     e->waiting = sy_calloc(WAKE_SLOTS, sizeof(waiter_t *));
-    const char *mr = getenv("SWITCHYARD_TEST_MIN_RETENTION");
-    e->min_retention_s = mr && atoi(mr) > 0 ? atoi(mr) : 60;
-    const char *sw = getenv("SWITCHYARD_SWEEP_MS");
-    e->sweep_ms = sw && atoi(sw) > 0 ? atoi(sw) : 10000;
+    e->min_retention_s = ctx->cfg.queue_min_retention_s > 0 ? ctx->cfg.queue_min_retention_s : 60;
+    e->sweep_ms = ctx->cfg.queue_sweep_ms > 0 ? ctx->cfg.queue_sweep_ms : 10000;
     ctx->svc[SY_SVC_QUEUE] = e;
     e->lease_gc = sy_gc_new(sy_pg_conninfo(ctx->pool), 2, 64, SY_GC_ASYNC_COMMIT);
     if (waiters_start(e, err) < 0) return SY_E_INTERNAL;

@@ -12,16 +12,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#ifndef SY_SCHEMA_DIR
-#define SY_SCHEMA_DIR "schema"
-#endif
-
-static const char *schema_dir(void)
-{
-    const char *e = getenv("SWITCHYARD_SCHEMA_DIR");
-    return e && *e ? e : SY_SCHEMA_DIR;
-}
-
 /* Connect to the configured database, or start the embedded one. */
 static char *database_conninfo(sy_config_t *cfg, bool *embedded)
 {
@@ -29,7 +19,7 @@ static char *database_conninfo(sy_config_t *cfg, bool *embedded)
     if (cfg->database_url) return sy_strdup(cfg->database_url);
     char *conninfo = NULL;
     sy_err_t err;
-    if (sy_pg_embed_start(cfg->data_dir, &conninfo, &err) < 0) {
+    if (sy_pg_embed_start(cfg->data_dir, cfg->pg_bin, &conninfo, &err) < 0) {
         sy_log(SY_LOG_ERROR, "pg", NULL, "could not start embedded PostgreSQL", "error", err.message);
         return NULL;
     }
@@ -37,7 +27,7 @@ static char *database_conninfo(sy_config_t *cfg, bool *embedded)
     return conninfo;
 }
 
-static int run_migrations(const char *conninfo)
+static int run_migrations(const char *conninfo, const char *schema_dir)
 {
     PGconn *c = PQconnectdb(conninfo);
     if (PQstatus(c) != CONNECTION_OK) {
@@ -46,7 +36,7 @@ static int run_migrations(const char *conninfo)
         return -1;
     }
     sy_err_t err;
-    int n = sy_migrate(c, schema_dir(), &err);
+    int n = sy_migrate(c, schema_dir, &err);
     PQfinish(c);
     if (n < 0) {
         sy_log(SY_LOG_ERROR, "migrate", NULL, "migration failed", "error", err.message);
@@ -65,8 +55,8 @@ static int cmd_migrate(int argc, char **argv)
     if (rc != 0) return rc < 0 ? 2 : 0;
     bool embedded;
     char *conninfo = database_conninfo(&cfg, &embedded);
-    rc = conninfo && run_migrations(conninfo) == 0 ? 0 : 1;
-    if (embedded) sy_pg_embed_stop(cfg.data_dir);
+    rc = conninfo && run_migrations(conninfo, cfg.schema_dir) == 0 ? 0 : 1;
+    if (embedded) sy_pg_embed_stop(cfg.data_dir, cfg.pg_bin);
     free(conninfo);
     sy_config_free(&cfg);
     return rc;
@@ -148,7 +138,7 @@ static int cmd_serve(int argc, char **argv)
     bool embedded = false, queue_up = false;
     char *conninfo = database_conninfo(&ctx.cfg, &embedded);
     if (!conninfo) goto done;
-    if (run_migrations(conninfo) < 0) goto done;
+    if (run_migrations(conninfo, ctx.cfg.schema_dir) < 0) goto done;
     ctx.pool = sy_pg_pool_new(conninfo, ctx.cfg.db_pool_size);
     if (!ctx.pool) goto done;
     if (ctx.cfg.credentials) {
@@ -206,7 +196,7 @@ done:
     sy_gc_destroy(&ctx.gc);
     sy_pg_pool_destroy(&ctx.pool);
     sy_creds_destroy(&ctx.creds);
-    if (embedded) sy_pg_embed_stop(ctx.cfg.data_dir);
+    if (embedded) sy_pg_embed_stop(ctx.cfg.data_dir, ctx.cfg.pg_bin);
     free(conninfo);
     sy_config_free(&ctx.cfg);
     if (status == 0) sy_log(SY_LOG_INFO, "server", NULL, "stopped");

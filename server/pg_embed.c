@@ -83,16 +83,15 @@ static int mkdir_p(const char *path, mode_t mode)
 }
 
 /* Version-sorted newest /usr/lib/postgresql/N/bin, else initdb on PATH. */
-static int find_bin(embed_t *e, sy_err_t *err)
+static int find_bin(embed_t *e, const char *env, sy_err_t *err)
 {
-    const char *env = getenv("SWITCHYARD_PG_BIN");
     char probe[PATH_MAX + 16];
     if (env && *env) {
         snprintf(e->bin, sizeof e->bin, "%s", env);
         snprintf(probe, sizeof probe, "%s/initdb", e->bin);
         if (access(probe, X_OK) == 0) return 0;
         return sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure",
-                          "SWITCHYARD_PG_BIN=%s has no initdb", env);
+                          "--pg-bin %s has no initdb", env);
     }
     glob_t g;
     int best = -1;
@@ -123,7 +122,7 @@ static int find_bin(embed_t *e, sy_err_t *err)
     }
     return sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure",
                       "PostgreSQL server programs not found (no initdb in /usr/lib/postgresql/*/bin "
-                      "or PATH): install the postgresql package, set SWITCHYARD_PG_BIN, or pass "
+                      "or PATH): install the postgresql package, set --pg-bin (SWITCHYARD_PG_BIN), or pass "
                       "--database-url");
 }
 
@@ -638,7 +637,7 @@ static int ensure_database(const char *sock, const char *port, sy_err_t *err)
 
 /* ------------------------------------------------------------------ API */
 
-int sy_pg_embed_start(const char *data_dir, char **conninfo_out, sy_err_t *err)
+int sy_pg_embed_start(const char *data_dir, const char *pg_bin, char **conninfo_out, sy_err_t *err)
 {
     embed_t *e = sy_calloc(1, sizeof *e);
     char *rsock = NULL, *rport = NULL;
@@ -646,7 +645,7 @@ int sy_pg_embed_start(const char *data_dir, char **conninfo_out, sy_err_t *err)
     *conninfo_out = NULL;
 
     if ((rc = paths_init(e, data_dir, err)) != 0) goto done;
-    if ((rc = find_bin(e, err)) != 0) goto done;
+    if ((rc = find_bin(e, pg_bin, err)) != 0) goto done;
     if ((rc = resolve_user(&e->user, err)) != 0) goto done;
     /* one starter at a time per data directory */
     char lockpath[PATH_MAX + 32];
@@ -676,12 +675,12 @@ done:
     return rc;
 }
 
-void sy_pg_embed_stop(const char *data_dir)
+void sy_pg_embed_stop(const char *data_dir, const char *pg_bin)
 {
     embed_t *e = sy_calloc(1, sizeof *e);
     sy_err_t err;
     pidfile_t pf;
-    if (paths_init(e, data_dir, &err) != 0 || find_bin(e, &err) != 0 ||
+    if (paths_init(e, data_dir, &err) != 0 || find_bin(e, pg_bin, &err) != 0 ||
         resolve_user(&e->user, &err) != 0)
         goto done;
     if (read_pidfile(e->pg, &pf) != 0 || !postmaster_is_ours(pf.pid, e->pg)) goto done;

@@ -16,11 +16,12 @@
  * the `switchyard` database (caller frees). On failure returns a negative
  * SY_E_* and fills *err with a message that says what to fix.
  *
- * Environment: SWITCHYARD_PG_BIN overrides the directory of initdb/pg_ctl. */
-int sy_pg_embed_start(const char *data_dir, char **conninfo_out, sy_err_t *err);
+ * pg_bin (the --pg-bin setting) is the directory of initdb/pg_ctl; NULL:
+ * the newest /usr/lib/postgresql/N/bin, else PATH. */
+int sy_pg_embed_start(const char *data_dir, const char *pg_bin, char **conninfo_out, sy_err_t *err);
 /* Stop the cluster started (or reused) by sy_pg_embed_start: pg_ctl stop -m
  * fast, waiting for the postmaster to exit. Safe to call when not running. */
-void sy_pg_embed_stop(const char *data_dir);
+void sy_pg_embed_stop(const char *data_dir, const char *pg_bin);
 
 int sy_worker_main(int argc, char **argv);
 /* Connect the services' seams (server/wiring.c). */

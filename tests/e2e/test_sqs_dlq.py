@@ -192,7 +192,7 @@ class SqsRetention(SqsTestCase):
     START_BROKER = False
 
     def test_retention_expiry(self):
-        self.broker = self.start_broker(env={"SWITCHYARD_TEST_MIN_RETENTION": "1", "SWITCHYARD_SWEEP_MS": "200"})
+        self.broker = self.start_broker(env={"SWITCHYARD_QUEUE_MIN_RETENTION_S": "1", "SWITCHYARD_QUEUE_SWEEP_MS": "200"})
         self.sqs = self.client("sqs")
         url = self.create("shortlived", MessageRetentionPeriod=2)
         keep = self.create("longlived")
@@ -217,7 +217,7 @@ class SqsRetention(SqsTestCase):
 
     def test_expired_not_delivered_before_sweep(self):
         # the default sweep runs every 10 s; a message past its retention must not be handed out meanwhile
-        self.broker = self.start_broker(env={"SWITCHYARD_TEST_MIN_RETENTION": "1"})
+        self.broker = self.start_broker(env={"SWITCHYARD_QUEUE_MIN_RETENTION_S": "1"})
         self.sqs = self.client("sqs")
         url = self.create("expiring", MessageRetentionPeriod=1)
         fifo = self.create("expiring.fifo", FifoQueue="true", ContentBasedDeduplication="true",

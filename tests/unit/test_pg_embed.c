@@ -31,7 +31,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fx_t *fx = *state;
-    sy_pg_embed_stop(fx->data);
+    sy_pg_embed_stop(fx->data, NULL);
     rm_tree(fx->root);
     free(fx);
     return 0;
@@ -58,7 +58,7 @@ static char *start_ok(const fx_t *fx)
     char *ci = NULL;
     sy_err_t err;
     memset(&err, 0, sizeof err);
-    int rc = sy_pg_embed_start(fx->data, &ci, &err);
+    int rc = sy_pg_embed_start(fx->data, NULL, &ci, &err);
     if (rc != 0) fail_msg("start: %s", err.message);
     assert_non_null(ci);
     return ci;
@@ -87,7 +87,7 @@ static void test_start_stop_reuse(void **state)
     pid_t pid = postmaster_pid(fx);
     assert_true(pid > 0);
 
-    sy_pg_embed_stop(fx->data);
+    sy_pg_embed_stop(fx->data, NULL);
     assert_false(pid_alive(pid));
     char pidfile[PATH_MAX + 32];
     snprintf(pidfile, sizeof pidfile, "%s/pg/postmaster.pid", fx->data);
@@ -103,8 +103,8 @@ static void test_start_stop_reuse(void **state)
     PQclear(r);
     PQfinish(c);
     free(ci);
-    sy_pg_embed_stop(fx->data);
-    sy_pg_embed_stop(fx->data); /* idempotent */
+    sy_pg_embed_stop(fx->data, NULL);
+    sy_pg_embed_stop(fx->data, NULL); /* idempotent */
 }
 
 /* A broker killed with -9 leaves its postmaster running: reuse it. */
@@ -136,7 +136,7 @@ static void test_stale_pidfile_after_crash(void **state)
     free(ci);
 
     /* a pid file naming a recycled pid (a live process that is not postgres) */
-    sy_pg_embed_stop(fx->data);
+    sy_pg_embed_stop(fx->data, NULL);
     char path[PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/pg/postmaster.pid", fx->data);
     FILE *f = fopen(path, "w");
@@ -174,16 +174,16 @@ static void test_untraversable_parent(void **state)
     char *ci = NULL;
     sy_err_t err;
     memset(&err, 0, sizeof err);
-    assert_true(sy_pg_embed_start(data, &ci, &err) < 0);
+    assert_true(sy_pg_embed_start(data, NULL, &ci, &err) < 0);
     assert_null(ci);
     assert_non_null(strstr(err.message, "not traversable"));
     assert_non_null(strstr(err.message, locked));
     /* fixed as the message says, it starts */
     chmod(locked, 0711);
     memset(&err, 0, sizeof err);
-    if (sy_pg_embed_start(data, &ci, &err) != 0) fail_msg("after chmod: %s", err.message);
+    if (sy_pg_embed_start(data, NULL, &ci, &err) != 0) fail_msg("after chmod: %s", err.message);
     free(ci);
-    sy_pg_embed_stop(data);
+    sy_pg_embed_stop(data, NULL);
 }
 
 /* main.c blocks SIGTERM/SIGINT (for sigwait) and ignores SIGPIPE before it
@@ -210,7 +210,7 @@ static void test_parent_signal_mask_not_inherited(void **state)
         if (!strncmp(line, "SigBlk:", 7)) blk = strtoull(line + 7, NULL, 16);
     fclose(f);
     assert_int_equal(blk & ((1ULL << (SIGTERM - 1)) | (1ULL << (SIGINT - 1))), 0);
-    sy_pg_embed_stop(fx->data);
+    sy_pg_embed_stop(fx->data, NULL);
     assert_false(pid_alive(pid));
 }
 
@@ -224,7 +224,7 @@ static void test_long_data_dir(void **state)
              "and-some-more-of-it-here");
     char *ci = NULL;
     sy_err_t err;
-    if (sy_pg_embed_start(data, &ci, &err) != 0) fail_msg("long: %s", err.message);
+    if (sy_pg_embed_start(data, NULL, &ci, &err) != 0) fail_msg("long: %s", err.message);
     const char *sock = strstr(ci, "/tmp/switchyard-pg-");
     assert_non_null(sock);
     char sockdir[128];
@@ -232,7 +232,7 @@ static void test_long_data_dir(void **state)
     PGconn *c = must_connect(ci);
     PQfinish(c);
     free(ci);
-    sy_pg_embed_stop(data);
+    sy_pg_embed_stop(data, NULL);
     rm_tree(sockdir);
 }
 

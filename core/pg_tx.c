@@ -1,0 +1,85 @@
+/* core/pg_tx.c - the one transaction helper: BEGIN / COMMIT / ROLLBACK and
+ * the retry of a whole transaction on serialization failure or deadlock
+ * (SQLSTATE 40001, 40P01) with jittered back-off. Every module's
+ * transactions go through here (group commit and migrations included). */
+#include "core/core.h"
+
+#include <string.h>
+#include <time.h>
+
+#define TX_MAX_ATTEMPTS 6
+
+static bool exec_cmd(PGconn *c, const char *sql, sy_err_t *err)
+{
+    PGresult *r = PQexec(c, sql);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) sy_pg_error(c, r, err);
+    PQclear(r);
+    return ok;
+}
+
+int sy_pg_begin(PGconn *c, sy_err_t *err)
+{
+    return exec_cmd(c, "BEGIN", err) ? 0 : SY_E_DB;
+}
+
+int sy_pg_commit(PGconn *c, sy_err_t *err)
+{
+    return exec_cmd(c, "COMMIT", err) ? 0 : SY_E_DB;
+}
+
+void sy_pg_rollback(PGconn *c)
+{
+    if (!c) return;
+    PGTransactionStatusType ts = PQtransactionStatus(c);
+    if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR) return;
+    PQclear(PQexec(c, "ROLLBACK"));
+}
+
+int sy_pg_send_begin(PGconn *c)
+{
+    return PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ? 0 : SY_E_DB;
+}
+
+void sy_pg_retry_backoff(int attempt)
+{
+    static _Thread_local unsigned seed;
+    if (!seed) seed = (unsigned)sy_mono_us() | 1u;
+    seed ^= seed << 13;
+    seed ^= seed >> 17;
+    seed ^= seed << 5;
+    long base_us = 1000L << (attempt < 6 ? attempt : 6); /* 1, 2, 4 ... 64 ms */
+    long us = base_us / 2 + (long)(seed % (unsigned)(base_us / 2 + 1));
+    struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+    nanosleep(&ts, NULL);
+}
+
+int sy_pg_tx_on(PGconn *c, sy_pg_tx_fn fn, void *u, sy_err_t *err)
+{
+    for (int attempt = 0;; attempt++) {
+        sy_err_t e;
+        sy_err_clear(&e);
+        int rc = sy_pg_begin(c, &e);
+        if (rc == 0) {
+            rc = fn(c, u, &e);
+            if (rc == 0) rc = sy_pg_commit(c, &e);
+        }
+        if (rc < 0) sy_pg_rollback(c);
+        if (rc < 0 && attempt + 1 < TX_MAX_ATTEMPTS && sy_pg_retryable(e.sqlstate)) {
+            sy_metric_inc("switchyard_db_tx_retries_total", NULL, 1);
+            sy_pg_retry_backoff(attempt);
+            continue;
+        }
+        if (rc < 0 && err) *err = e;
+        return rc;
+    }
+}
+
+int sy_pg_tx(sy_pg_pool_t *pool, sy_pg_tx_fn fn, void *u, sy_err_t *err)
+{
+    PGconn *c = sy_pg_acquire(pool);
+    if (!c) return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
+    int rc = sy_pg_tx_on(c, fn, u, err);
+    sy_pg_release(pool, c);
+    return rc;
+}
