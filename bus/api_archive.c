@@ -51,7 +51,7 @@ static int nf(const sy_err_t *err)
     return !strcmp(err->code, "ResourceNotFoundException") ? SY_E_NOTFOUND : SY_E_DB;
 }
 
-static int create_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_create_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "ArchiveName", err);
     if (!name) return SY_E_INVALID;
@@ -94,7 +94,7 @@ static int create_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err
     return rc;
 }
 
-static int describe_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_describe_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "ArchiveName", err);
     if (!name) return SY_E_INVALID;
@@ -105,7 +105,7 @@ static int describe_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *e
     return 0;
 }
 
-static int list_archives(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_list_archives(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *p[4] = {sy_json_str(in, "NamePrefix") ?: "", sy_json_str(in, "EventSourceArn") ?: "",
                         sy_json_str(in, "State") ?: "", sy_json_str(in, "NextToken") ?: ""};
@@ -123,7 +123,7 @@ static int list_archives(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return 0;
 }
 
-static int update_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_update_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "ArchiveName", err);
     if (!name) return SY_E_INVALID;
@@ -155,7 +155,7 @@ static int update_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err
     return 0;
 }
 
-static int delete_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_delete_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)out;
     const char *name = eb_req_str(in, "ArchiveName", err);
@@ -198,7 +198,7 @@ static json_t *replay_json(const json_t *row, bool full)
     "name, arn, archive_arn, description, destination::text AS destination, start_ms, end_ms, state, reason, "   \
     "created_ms, ended_ms, last_ms"
 
-static int start_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_start_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "ReplayName", err);
     if (!name) return SY_E_INVALID;
@@ -246,7 +246,7 @@ static int start_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return rc;
 }
 
-static int describe_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_describe_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "ReplayName", err);
     if (!name) return SY_E_INVALID;
@@ -260,7 +260,7 @@ static int describe_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *er
     return rc;
 }
 
-static int list_replays(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_list_replays(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *p[4] = {sy_json_str(in, "NamePrefix") ?: "", sy_json_str(in, "EventSourceArn") ?: "",
                         sy_json_str(in, "State") ?: "", sy_json_str(in, "NextToken") ?: ""};
@@ -278,7 +278,7 @@ static int list_replays(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return 0;
 }
 
-static int cancel_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_cancel_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "ReplayName", err);
     if (!name) return SY_E_INVALID;
@@ -304,22 +304,4 @@ static int cancel_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     rc = store_eb_end(svc->ctx, c, rc < 0 ? rc : 0, err);
     json_decref(rows);
     return rc;
-}
-
-int eb_api_archives(const char *action, eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err, bool *handled)
-{
-    static const struct {
-        const char *name;
-        eb_action_fn fn;
-    } a[] = {{"CreateArchive", create_archive}, {"DescribeArchive", describe_archive},
-             {"ListArchives", list_archives},   {"UpdateArchive", update_archive},
-             {"DeleteArchive", delete_archive}, {"StartReplay", start_replay},
-             {"DescribeReplay", describe_replay}, {"ListReplays", list_replays},
-             {"CancelReplay", cancel_replay}};
-    for (size_t i = 0; i < sizeof a / sizeof *a; i++)
-        if (!strcmp(action, a[i].name)) {
-            *handled = true;
-            return a[i].fn(svc, in, out, err);
-        }
-    return 0;
 }

@@ -49,7 +49,7 @@ static int check_auth(const char *type, const json_t *auth, sy_err_t *err)
     return 0;
 }
 
-static int create_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_create_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
@@ -112,7 +112,7 @@ static json_t *connection_json(const json_t *row, bool full)
     return o;
 }
 
-static int describe_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_describe_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
@@ -123,7 +123,7 @@ static int describe_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t
     return 0;
 }
 
-static int list_connections(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_list_connections(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *p[2] = {sy_json_str(in, "NamePrefix") ?: "", sy_json_str(in, "NextToken") ?: ""};
     json_t *rows = store_eb_q(svc->ctx, err,
@@ -140,7 +140,7 @@ static int list_connections(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *e
     return 0;
 }
 
-static int update_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_update_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
@@ -170,7 +170,7 @@ static int update_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *
     return rc;
 }
 
-static int delete_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_delete_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
@@ -237,7 +237,7 @@ static json_t *dest_json(const json_t *row)
     return o;
 }
 
-static int create_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_create_api_destination(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
@@ -276,7 +276,7 @@ static int create_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return rc;
 }
 
-static int describe_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_describe_api_destination(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
@@ -287,7 +287,7 @@ static int describe_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return 0;
 }
 
-static int list_dests(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_list_api_destinations(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *p[3] = {sy_json_str(in, "NamePrefix") ?: "", sy_json_str(in, "ConnectionArn") ?: "",
                         sy_json_str(in, "NextToken") ?: ""};
@@ -306,7 +306,7 @@ static int list_dests(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return 0;
 }
 
-static int update_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_update_api_destination(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
@@ -338,7 +338,7 @@ static int update_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return rc;
 }
 
-static int delete_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_delete_api_destination(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)out;
     const char *name = eb_req_str(in, "Name", err);
@@ -353,22 +353,4 @@ static int delete_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
         rc = store_eb_end(svc->ctx, c, rc < 0 ? rc : 0, err);
     }
     return rc;
-}
-
-int eb_api_dests(const char *action, eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err, bool *handled)
-{
-    static const struct {
-        const char *name;
-        eb_action_fn fn;
-    } a[] = {{"CreateConnection", create_connection}, {"DescribeConnection", describe_connection},
-             {"ListConnections", list_connections},   {"UpdateConnection", update_connection},
-             {"DeleteConnection", delete_connection}, {"CreateApiDestination", create_dest},
-             {"DescribeApiDestination", describe_dest}, {"ListApiDestinations", list_dests},
-             {"UpdateApiDestination", update_dest},   {"DeleteApiDestination", delete_dest}};
-    for (size_t i = 0; i < sizeof a / sizeof *a; i++)
-        if (!strcmp(action, a[i].name)) {
-            *handled = true;
-            return a[i].fn(svc, in, out, err);
-        }
-    return 0;
 }

@@ -17,6 +17,14 @@ static bool rule_name_ok(const char *n)
     return true;
 }
 
+static char *rule_arn(const sy_ctx_t *ctx, const char *bus, const char *rule)
+{
+    char *res = strcmp(bus, "default") ? sy_asprintf("rule/%s/%s", bus, rule) : sy_asprintf("rule/%s", rule);
+    char *arn = sy_arn(ctx, "events", res);
+    free(res);
+    return arn;
+}
+
 static int bus_exists(eb_svc_t *svc, const char *bus, sy_err_t *err)
 {
     json_t *row = store_eb_bus_get(svc->ctx, bus, err);
@@ -57,7 +65,7 @@ static json_t *rule_json(const json_t *row)
     return o;
 }
 
-static int put_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_put_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     sy_ctx_t *ctx = svc->ctx;
     const char *name = eb_req_str(in, "Name", err);
@@ -81,7 +89,7 @@ static int put_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     if (sched && strcmp(bus, "default"))
         rc = eb_validation(err, "ScheduleExpression is supported only on the default event bus.");
     if (rc == 0) rc = bus_exists(svc, bus, err);
-    char *arn = eb_rule_arn(ctx, bus, name);
+    char *arn = rule_arn(ctx, bus, name);
     PGconn *c = NULL;
     if (rc == 0) rc = store_eb_tx(ctx, &c, err);
     if (rc == 0) {
@@ -119,7 +127,7 @@ static int put_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return rc < 0 ? rc : 0;
 }
 
-static int describe_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_describe_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
@@ -133,7 +141,7 @@ static int describe_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return 0;
 }
 
-static int list_rules(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_list_rules(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     char *bus = eb_bus_name(in, "EventBusName");
     int64_t limit = 100;
@@ -161,7 +169,7 @@ static int list_rules(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return 0;
 }
 
-static int delete_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_delete_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)out;
     const char *name = eb_req_str(in, "Name", err);
@@ -209,13 +217,13 @@ static int set_state(eb_svc_t *svc, json_t *in, const char *state, sy_err_t *err
     return rc;
 }
 
-static int enable_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_enable_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)out;
     return set_state(svc, in, "ENABLED", err);
 }
 
-static int disable_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_disable_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)out;
     return set_state(svc, in, "DISABLED", err);
@@ -263,7 +271,7 @@ static int check_target(eb_svc_t *svc, const json_t *t, sy_err_t *err)
     return 0;
 }
 
-static int put_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_put_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *rule = eb_req_str(in, "Rule", err);
     if (!rule) return SY_E_INVALID;
@@ -322,7 +330,7 @@ static int put_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return rc;
 }
 
-static int remove_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_remove_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *rule = eb_req_str(in, "Rule", err);
     if (!rule) return SY_E_INVALID;
@@ -353,7 +361,7 @@ static int remove_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err
     return rc;
 }
 
-static int list_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_list_targets_by_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *rule = eb_req_str(in, "Rule", err);
     if (!rule) return SY_E_INVALID;
@@ -380,7 +388,7 @@ static int list_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return rc;
 }
 
-static int list_rule_names_by_target(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_list_rule_names_by_target(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *arn = eb_req_str(in, "TargetArn", err);
     if (!arn) return SY_E_INVALID;
@@ -401,7 +409,7 @@ static int list_rule_names_by_target(eb_svc_t *svc, json_t *in, json_t **out, sy
     return 0;
 }
 
-static int test_event_pattern(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_test_event_pattern(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)svc;
     const char *pattern = eb_req_str(in, "EventPattern", err);
@@ -421,29 +429,5 @@ static int test_event_pattern(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t 
     sy_matcher_destroy(&m);
     if (rc < 0) return rc;
     *out = json_pack("{s:b}", "Result", n > 0);
-    return 0;
-}
-
-int eb_api_rules(const char *action, eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err, bool *handled)
-{
-    static const struct {
-        const char *name;
-        eb_action_fn fn;
-    } a[] = {{"PutRule", put_rule},
-             {"DescribeRule", describe_rule},
-             {"ListRules", list_rules},
-             {"DeleteRule", delete_rule},
-             {"EnableRule", enable_rule},
-             {"DisableRule", disable_rule},
-             {"PutTargets", put_targets},
-             {"RemoveTargets", remove_targets},
-             {"ListTargetsByRule", list_targets},
-             {"ListRuleNamesByTarget", list_rule_names_by_target},
-             {"TestEventPattern", test_event_pattern}};
-    for (size_t i = 0; i < sizeof a / sizeof *a; i++)
-        if (!strcmp(action, a[i].name)) {
-            *handled = true;
-            return a[i].fn(svc, in, out, err);
-        }
     return 0;
 }

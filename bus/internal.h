@@ -56,8 +56,9 @@ typedef struct {
     json_t *rate; /* api destination name -> next allowed time (us) */
 } eb_svc_t;
 
+/* service.c */
 eb_svc_t *eb_svc(const sy_ctx_t *ctx);
-double eb_scale(const sy_ctx_t *ctx);
+double eb_scale(const sy_ctx_t *ctx); /* the time scale (> 0) */
 
 /* The current snapshot (refreshed when the DB version moved; c: any
  * connection, may be inside a transaction). NULL on a database error. */
@@ -101,22 +102,15 @@ int eb_schedule_parse(const char *expr, sy_err_t *err);
 int64_t eb_schedule_next(const char *expr, int64_t from_ms, double scale);
 int eb_ticker_start(eb_svc_t *svc, sy_err_t *err);
 
-/* ---- API helpers (api_*.c) ---- */
-typedef int (*eb_action_fn)(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err);
+/* ---- the router (api.c) and the helpers of the api_*.c files (api_common.c) ---- */
+void eb_api_handle(sy_req_t *req, sy_resp_t *resp, void *udata);
 const char *eb_req_str(const json_t *in, const char *key, sy_err_t *err);
 int eb_validation(sy_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int eb_not_found(sy_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The bus name of EventBusName (a name or an ARN; NULL: "default"). New string. */
 char *eb_bus_name(const json_t *in, const char *key);
-char *eb_rule_arn(const sy_ctx_t *ctx, const char *bus, const char *rule);
 double eb_secs(int64_t ms);
 int64_t eb_in_time_ms(const json_t *v); /* a JSON timestamp (epoch seconds) or -1 */
-
-int eb_api_buses(const char *action, eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err, bool *handled);
-int eb_api_rules(const char *action, eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err, bool *handled);
-int eb_api_events(const char *action, eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err, bool *handled);
-int eb_api_archives(const char *action, eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err, bool *handled);
-int eb_api_dests(const char *action, eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err, bool *handled);
 
 /* ---- store (store_eb.c): the only SQL ---- */
 /* Run sql; rows as an array of objects {column: string|null} (new). */
