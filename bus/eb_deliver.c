@@ -4,7 +4,6 @@
  * with the target's RetryPolicy (exponential back-off with jitter, as
  * queue visibility) and dead-letter with AWS's error attributes. */
 #include "bus/internal.h"
-#include "statemachine/statemachine.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -60,9 +59,10 @@ static int deliver(eb_svc_t *svc, PGconn *c, const json_t *b, const sy_msg_out_t
         return rc;
     }
     if (!strncmp(arn, "arn:aws:states:", 15)) {
-        char *exec = NULL;
-        int rc = sy_sfn_execution_start(ctx, c, arn, NULL, body, &exec, err);
-        free(exec);
+        if (!svc->starter)
+            return sy_err_set(err, SY_E_INTERNAL, 500, "StepFunctions.ServiceUnavailable",
+                              "no execution starter registered");
+        int rc = svc->starter(ctx, c, arn, body, NULL, NULL, svc->starter_udata, err);
         if (rc < 0 && !err->sqlstate[0]) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", err->message);

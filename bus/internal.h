@@ -53,6 +53,8 @@ typedef struct {
     void *invoker_udata;
     sy_bus_topic_fn publisher; /* SNS topic targets (set by the composition root) */
     void *publisher_udata;
+    sy_bus_start_execution_fn starter; /* state machine targets (set by the composition root) */
+    void *starter_udata;
     json_t *rate; /* api destination name -> next allowed time (us) */
 } eb_svc_t;
 

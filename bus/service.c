@@ -31,6 +31,14 @@ void sy_bus_set_topic_publisher(sy_ctx_t *ctx, sy_bus_topic_fn fn, void *udata)
     svc->publisher_udata = udata;
 }
 
+void sy_bus_set_execution_starter(sy_ctx_t *ctx, sy_bus_start_execution_fn fn, void *udata)
+{
+    eb_svc_t *svc = eb_svc(ctx);
+    if (!svc) return;
+    svc->starter = fn;
+    svc->starter_udata = udata;
+}
+
 int sy_bus_start(sy_ctx_t *ctx, sy_err_t *err)
 {
     eb_svc_t *svc = sy_calloc(1, sizeof *svc);
