@@ -69,12 +69,6 @@ void sy_bus_set_execution_starter(sy_ctx_t *ctx, sy_bus_start_execution_fn fn, v
 int sy_bus_put_event(sy_ctx_t *ctx, PGconn *c, const char *bus, const char *source, const char *detail_type,
                      const char *detail_json, char event_id_out[37], sy_err_t *err); /* event_id_out may be NULL */
 
-/* The built-in test invoker (SWITCHYARD_BUS_TEST_INVOKER=1): a function whose
- * name contains "fail" fails with "Lambda.ServiceException"; any other
- * function NAME has its payload sent to the SQS queue "NAME-calls" (if it
- * exists) inside the delivery transaction. */
-int sy_bus_test_invoker(sy_ctx_t *ctx, PGconn *c, const sy_bus_invocation_t *inv, void *udata, sy_err_t *err);
-
 /* InputTransformer's InputTemplate rendering (AWS's rules: a template that
  * starts with '{', '[' or '"' is JSON: a string value in an unquoted
  * placeholder is written as a JSON string, inside quotes it is escaped

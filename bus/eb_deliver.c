@@ -266,25 +266,3 @@ int eb_deliver_start(eb_svc_t *svc, sy_err_t *err)
     }
     return 0;
 }
-
-int sy_bus_test_invoker(sy_ctx_t *ctx, PGconn *c, const sy_bus_invocation_t *inv, void *udata, sy_err_t *err)
-{
-    (void)udata;
-    const char *fn = strstr(inv->function, ":function:");
-    fn = fn ? fn + 10 : inv->function;
-    char name[160];
-    snprintf(name, sizeof name, "%.*s", (int)strcspn(fn, ":"), fn);
-    if (strstr(name, "fail"))
-        return sy_err_set(err, SY_E_INTERNAL, 500, "Lambda.ServiceException", "test function %s failed", name);
-    char *q = sy_asprintf("%s-calls", name);
-    sy_msg_in_t m = {.body = inv->payload, .body_len = inv->payload_len, .delay_s = -1};
-    sy_err_t e;
-    sy_err_clear(&e);
-    int rc = sy_queue_tx_send(ctx, c, q, &m, NULL, &e);
-    free(q);
-    if (rc < 0 && e.sqlstate[0]) {
-        *err = e;
-        return rc;
-    }
-    return 0;
-}

@@ -90,6 +90,10 @@ char *eb_target_input(const json_t *target, const json_t *event, const char *eve
 json_t *eb_envelope(const sy_ctx_t *ctx, const char *id, const char *detail_type, const char *source,
                     int64_t time_ms, const json_t *resources, const json_t *detail);
 
+/* test_double.c: install the doubles cfg.test_doubles names ("bus-invoker":
+ * a function invoker for tests); nothing when it names none of bus/'s. */
+void eb_test_doubles_install(eb_svc_t *svc);
+
 /* ---- deliveries (eb_deliver.c) ---- */
 int eb_deliver_start(eb_svc_t *svc, sy_err_t *err);
 /* Send a delivery message inside the open transaction. */

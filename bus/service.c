@@ -3,7 +3,6 @@
 #include "bus/internal.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 eb_svc_t *eb_svc(const sy_ctx_t *ctx)
 {
@@ -46,11 +45,7 @@ int sy_bus_start(sy_ctx_t *ctx, sy_err_t *err)
     svc->rate = json_object();
     pthread_mutex_init(&svc->mu, NULL);
     ctx->svc[SY_SVC_BUS] = svc;
-    const char *ti = getenv("SWITCHYARD_BUS_TEST_INVOKER");
-    if (ti && *ti && strcmp(ti, "0") != 0) {
-        svc->invoker = sy_bus_test_invoker;
-        sy_log(SY_LOG_WARN, "events", NULL, "test function invoker enabled");
-    }
+    eb_test_doubles_install(svc); /* tests only: cfg.test_doubles */
     int rc = store_eb_ensure_default(ctx, err);
     if (rc == 0) rc = eb_deliver_start(svc, err);
     if (rc == 0) rc = eb_ticker_start(svc, err);

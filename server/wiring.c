@@ -59,7 +59,8 @@ void sy_server_wire(sy_ctx_t *ctx)
     sy_bus_set_topic_publisher(ctx, publish_to_topic, NULL);
     sy_bus_set_execution_starter(ctx, bus_starts_execution, NULL);
     sy_lambda_set_topic_sink(ctx, publish_to_topic, NULL);
-    if (!getenv("SWITCHYARD_BUS_TEST_INVOKER")) sy_bus_set_function_invoker(ctx, bus_invokes_function, NULL);
+    if (!sy_config_list_has(ctx->cfg.test_doubles, "bus-invoker"))
+        sy_bus_set_function_invoker(ctx, bus_invokes_function, NULL);
     sy_lambda_set_bus_sink(ctx, function_puts_on_bus, NULL);
     sy_sfn_set_integrations(ctx, sfn_publishes, sy_bus_put_event);
 }
