@@ -41,6 +41,21 @@ static json_t *tags_from_list(const json_t *list)
 }
 
 /* ------------------------------------------------------------ buses */
+typedef struct {
+    const char *name, *arn, *description, *tags;
+    int64_t created_ms;
+} new_bus_t;
+
+static int insert_bus(PGconn *c, void *u, sy_err_t *err)
+{
+    const new_bus_t *b = u;
+    int rc = store_eb_bus_insert(c, b->name, b->arn, b->description, b->tags, b->created_ms, err);
+    if (rc == 0)
+        return sy_err_set(err, SY_E_EXISTS, 400, "ResourceAlreadyExistsException", "Event bus %s already exists.",
+                          b->name);
+    return rc < 0 ? rc : store_eb_bump(c, err);
+}
+
 int eb_create_event_bus(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
@@ -52,21 +67,9 @@ int eb_create_event_bus(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     char *res = sy_asprintf("event-bus/%s", name);
     char *arn = sy_arn(svc->ctx, "events", res);
     json_t *tags = tags_from_list(json_object_get(in, "Tags"));
-    char *tt = sy_json_dumps(tags), now[24];
-    snprintf(now, sizeof now, "%lld", (long long)sy_now_ms());
-    const char *p[5] = {name, arn, sy_json_str(in, "Description"), tt, now};
-    PGconn *c;
-    int rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc == 0) {
-        rc = store_eb_cmd(c, err,
-                          "INSERT INTO sy_eb_buses (name, arn, description, tags, created_ms) VALUES "
-                          "($1, $2, $3, $4::jsonb, $5) ON CONFLICT DO NOTHING",
-                          5, p);
-        if (rc == 0) rc = sy_err_set(err, SY_E_EXISTS, 400, "ResourceAlreadyExistsException",
-                                     "Event bus %s already exists.", name);
-        if (rc > 0) rc = store_eb_bump(c, err);
-        rc = store_eb_end(svc->ctx, c, rc, err);
-    }
+    char *tt = sy_json_dumps(tags);
+    new_bus_t b = {name, arn, sy_json_str(in, "Description"), tt, sy_now_ms()};
+    int rc = sy_pg_tx(svc->ctx->pool, insert_bus, &b, err);
     if (rc == 0) *out = json_pack("{s:s}", "EventBusArn", arn);
     free(res);
     free(arn);
@@ -75,24 +78,19 @@ int eb_create_event_bus(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return rc;
 }
 
+static int delete_bus(PGconn *c, void *name, sy_err_t *err)
+{
+    int rc = store_eb_bus_delete(c, name, err);
+    return rc < 0 ? rc : store_eb_bump(c, err);
+}
+
 int eb_delete_event_bus(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)out;
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
     if (!strcmp(name, "default")) return eb_validation(err, "Cannot delete event bus default.");
-    const char *p[1] = {name};
-    PGconn *c;
-    int rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc < 0) return rc;
-    rc = store_eb_cmd(c, err,
-                      "WITH r AS (DELETE FROM sy_eb_rules WHERE bus = $1 RETURNING arn), "
-                      "s AS (DELETE FROM sy_eb_schedules WHERE rule_arn IN (SELECT arn FROM r)), "
-                      "t AS (DELETE FROM sy_eb_targets WHERE bus = $1) "
-                      "DELETE FROM sy_eb_buses WHERE name = $1",
-                      1, p);
-    if (rc >= 0) rc = store_eb_bump(c, err);
-    return store_eb_end(svc->ctx, c, rc, err);
+    return sy_pg_tx(svc->ctx->pool, delete_bus, (void *)name, err);
 }
 
 static json_t *policy_doc(const char *policy_text)
@@ -133,9 +131,11 @@ static void bus_fields(json_t *o, const json_t *row, bool full)
 int eb_describe_event_bus(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     char *name = eb_bus_name(in, "Name");
-    json_t *row = store_eb_bus_get(svc->ctx, name, err);
+    json_t *row;
+    int rc = store_eb_bus_get(svc->ctx, name, &row, err);
+    if (rc == 0) rc = eb_not_found(err, "Event bus %s does not exist.", name);
     free(name);
-    if (!row) return err->code[0] && !strcmp(err->code, "ResourceNotFoundException") ? SY_E_NOTFOUND : SY_E_DB;
+    if (rc < 0) return rc;
     *out = json_object();
     bus_fields(*out, row, true);
     json_decref(row);
@@ -152,15 +152,9 @@ static int limit_of(const json_t *in)
 
 int eb_list_event_buses(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
-    char lim[16];
     int limit = limit_of(in);
-    snprintf(lim, sizeof lim, "%d", limit + 1);
-    const char *p[3] = {sy_json_str(in, "NamePrefix") ? sy_json_str(in, "NamePrefix") : "",
-                        sy_json_str(in, "NextToken") ? sy_json_str(in, "NextToken") : "", lim};
-    json_t *rows = store_eb_q(svc->ctx, err,
-                              "SELECT name, arn, policy::text AS policy, description, created_ms FROM sy_eb_buses "
-                              "WHERE starts_with(name, $1) AND name > $2 ORDER BY name LIMIT $3::int",
-                              3, p);
+    json_t *rows = store_eb_bus_list(svc->ctx, sy_json_str(in, "NamePrefix") ? sy_json_str(in, "NamePrefix") : "",
+                                     sy_json_str(in, "NextToken") ? sy_json_str(in, "NextToken") : "", limit + 1, err);
     if (!rows) return SY_E_DB;
     json_t *list = json_array();
     size_t i;
@@ -180,6 +174,29 @@ int eb_list_event_buses(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 }
 
 /* ------------------------------------------------------------ permissions */
+typedef struct {
+    const char *bus, *statements, *sid;
+    bool all; /* put: the statements replace the policy; remove: every statement */
+} policy_edit_t;
+
+static int put_policy(PGconn *c, void *u, sy_err_t *err)
+{
+    const policy_edit_t *e = u;
+    int rc = store_eb_bus_policy_put(c, e->bus, e->statements, e->all, err);
+    if (rc == 0) rc = eb_not_found(err, "Event bus %s does not exist.", e->bus);
+    return rc < 0 ? rc : 0;
+}
+
+static int remove_policy(PGconn *c, void *u, sy_err_t *err)
+{
+    const policy_edit_t *e = u;
+    int rc = store_eb_bus_policy_remove(c, e->bus, e->sid, e->all, err);
+    if (rc == 0)
+        rc = e->all ? eb_not_found(err, "Event bus %s does not exist.", e->bus)
+                    : eb_not_found(err, "Statement with the provided id does not exist.");
+    return rc < 0 ? rc : 0;
+}
+
 int eb_put_permission(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)out;
@@ -218,17 +235,8 @@ int eb_put_permission(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     }
     if (rc == 0) {
         char *st = sy_json_dumps(stmts);
-        const char *p[3] = {bus, st, json_is_string(pol) ? "1" : "0"};
-        PGconn *c;
-        rc = store_eb_tx(svc->ctx, &c, err);
-        if (rc == 0) {
-            rc = store_eb_cmd(c, err,
-                              "UPDATE sy_eb_buses SET policy = CASE WHEN $3 = '1' THEN $2::jsonb "
-                              "ELSE policy || $2::jsonb END WHERE name = $1",
-                              3, p);
-            if (rc == 0) rc = eb_not_found(err, "Event bus %s does not exist.", bus);
-            rc = store_eb_end(svc->ctx, c, rc < 0 ? rc : 0, err);
-        }
+        policy_edit_t e = {.bus = bus, .statements = st, .all = json_is_string(pol)};
+        rc = sy_pg_tx(svc->ctx->pool, put_policy, &e, err);
         free(st);
     }
     json_decref(stmts);
@@ -245,19 +253,8 @@ int eb_remove_permission(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     int rc = 0;
     if (!all && !sid) rc = eb_validation(err, "StatementId is required.");
     if (rc == 0) {
-        const char *p[3] = {bus, sid ? sid : "", all ? "1" : "0"};
-        PGconn *c;
-        rc = store_eb_tx(svc->ctx, &c, err);
-        if (rc == 0) {
-            rc = store_eb_cmd(c, err,
-                              "UPDATE sy_eb_buses SET policy = CASE WHEN $3 = '1' THEN '{}'::jsonb "
-                              "ELSE policy - $2 END WHERE name = $1 AND ($3 = '1' OR policy ? $2)",
-                              3, p);
-            if (rc == 0)
-                rc = all ? eb_not_found(err, "Event bus %s does not exist.", bus)
-                         : eb_not_found(err, "Statement with the provided id does not exist.");
-            rc = store_eb_end(svc->ctx, c, rc < 0 ? rc : 0, err);
-        }
+        policy_edit_t e = {.bus = bus, .sid = sid, .all = all};
+        rc = sy_pg_tx(svc->ctx->pool, remove_policy, &e, err);
     }
     free(bus);
     return rc;
@@ -277,12 +274,7 @@ static int tags_edit(eb_svc_t *svc, const char *arn, json_t *add, json_t *remove
     char k = tag_kind(arn);
     if (!k) return eb_not_found(err, "Resource %s does not exist.", arn);
     char *a = sy_json_dumps(add ? add : json_object()), *r = sy_json_dumps(remove ? remove : json_array());
-    const char *p[3] = {arn, a, r};
-    const char *q = k == 'b' ? "UPDATE sy_eb_buses SET tags = (tags || $2::jsonb) - ARRAY(SELECT "
-                               "jsonb_array_elements_text($3::jsonb)) WHERE arn = $1 RETURNING tags::text AS tags"
-                             : "UPDATE sy_eb_rules SET tags = (tags || $2::jsonb) - ARRAY(SELECT "
-                               "jsonb_array_elements_text($3::jsonb)) WHERE arn = $1 RETURNING tags::text AS tags";
-    json_t *rows = store_eb_q(svc->ctx, err, q, 3, p);
+    json_t *rows = store_eb_tags_edit(svc->ctx, k == 'r', arn, a, r, err);
     free(a);
     free(r);
     if (!rows) return SY_E_DB;

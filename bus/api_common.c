@@ -8,13 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 const char *eb_req_str(const json_t *in, const char *key, sy_err_t *err)
 {
     const char *v = sy_json_str(in, key);
     if (!v || !*v)
-        eb_validation(err, "1 validation error detected: Value null at '%c%s' failed to satisfy constraint: Member must "
-                           "not be null",
+        eb_validation(err,
+                      "1 validation error detected: Value null at '%c%s' failed to satisfy constraint: Member must "
+                      "not be null",
                       key[0] + ('a' - 'A'), key + 1);
     return v && *v ? v : NULL;
 }
