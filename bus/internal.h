@@ -61,8 +61,12 @@ typedef struct {
 /* service.c */
 eb_svc_t *eb_svc(const sy_ctx_t *ctx);
 double eb_scale(const sy_ctx_t *ctx); /* the time scale (> 0) */
+/* test_double.c: install the test doubles cfg.test_doubles names
+ * ("bus-invoker": the function invoker); tests only, never exported. */
+void eb_test_doubles_install(eb_svc_t *svc);
 
-/* The current snapshot (refreshed when the DB version moved; c: any
+/* ---- the rules cache (rules_cache.c) ----
+ * The current snapshot (refreshed when the DB version moved; c: any
  * connection, may be inside a transaction). NULL on a database error. */
 eb_snap_t *eb_snap_get(eb_svc_t *svc, PGconn *c, sy_err_t *err);
 void eb_snap_release(eb_svc_t *svc, eb_snap_t *s);
@@ -83,21 +87,19 @@ typedef struct {
  * the number of deliveries written, or <0 (database error: the
  * transaction is broken). */
 int eb_route(eb_svc_t *svc, eb_snap_t *s, PGconn *c, const eb_route_t *r, sy_err_t *err);
-/* Shape the input of one target. Returns a new string, or NULL with err. */
+/* Shape the input of one target (eb_transform.c). Returns a new string, or NULL with err. */
 char *eb_target_input(const json_t *target, const json_t *event, const char *event_text, const char *rule_arn,
                       const char *rule_name, sy_err_t *err);
 /* A new envelope. detail: borrowed object. */
 json_t *eb_envelope(const sy_ctx_t *ctx, const char *id, const char *detail_type, const char *source,
                     int64_t time_ms, const json_t *resources, const json_t *detail);
 
-/* test_double.c: install the doubles cfg.test_doubles names ("bus-invoker":
- * a function invoker for tests); nothing when it names none of bus/'s. */
-void eb_test_doubles_install(eb_svc_t *svc);
-
 /* ---- deliveries (eb_deliver.c) ---- */
 int eb_deliver_start(eb_svc_t *svc, sy_err_t *err);
 /* Send a delivery message inside the open transaction. */
 int eb_delivery_enqueue(sy_ctx_t *ctx, PGconn *c, const json_t *msg, sy_err_t *err);
+/* Deliver body to an API destination over HTTP (eb_http.c); 0, or <0 with
+ * err->code "HttpError" (4xx: not retried), "RetryableHttpError", ... */
 int eb_http_send(eb_svc_t *svc, const char *dest_arn, const json_t *target, const char *body, sy_err_t *err);
 
 /* ---- schedules (eb_schedule.c: expressions, eb_ticker.c: the ticker) ---- */
