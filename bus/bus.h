@@ -9,7 +9,8 @@
 #include "core/core.h"
 
 /* Register the routes and start the delivery and schedule threads
- * (ctx->svc[SY_SVC_BUS]). */
+ * (ctx->svc[SY_SVC_BUS]). With "bus-invoker" in ctx->cfg.test_doubles
+ * (tests only) a built-in test double is the function invoker. */
 int sy_bus_start(sy_ctx_t *ctx, sy_err_t *err);
 void sy_bus_stop(sy_ctx_t *ctx);
 
