@@ -30,19 +30,12 @@ static json_t *archive_json(const json_t *row, bool full)
     return o;
 }
 
-#define ARCHIVE_COLS                                                                                          \
-    "a.name, a.arn, a.bus_arn, a.pattern, a.description, a.retention_days, a.state, a.created_ms, "          \
-    "(SELECT count(*) FROM sy_eb_archive_events e WHERE e.archive = a.name) AS count, "                     \
-    "(SELECT COALESCE(sum(length(e.event)), 0) FROM sy_eb_archive_events e WHERE e.archive = a.name) AS size"
-
+/* The archive's row, or NULL with err (ResourceNotFoundException when there
+ * is none). */
 static json_t *archive_get(eb_svc_t *svc, const char *name, sy_err_t *err)
 {
-    const char *p[1] = {name};
-    json_t *rows = store_eb_q(svc->ctx, err, "SELECT " ARCHIVE_COLS " FROM sy_eb_archives a WHERE a.name = $1", 1, p);
-    if (!rows) return NULL;
-    json_t *row = json_array_size(rows) ? json_incref(json_array_get(rows, 0)) : NULL;
-    json_decref(rows);
-    if (!row) eb_not_found(err, "Archive %s does not exist.", name);
+    json_t *row;
+    if (store_eb_archive_get(svc->ctx, name, &row, err) == 0) eb_not_found(err, "Archive %s does not exist.", name);
     return row;
 }
 
@@ -51,7 +44,17 @@ static int nf(const sy_err_t *err)
     return !strcmp(err->code, "ResourceNotFoundException") ? SY_E_NOTFOUND : SY_E_DB;
 }
 
-static int create_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+static int insert_archive(PGconn *c, void *u, sy_err_t *err)
+{
+    const eb_archive_in_t *a = u;
+    int rc = store_eb_archive_insert(c, a, err);
+    if (rc == 0)
+        return sy_err_set(err, SY_E_EXISTS, 400, "ResourceAlreadyExistsException", "Archive %s already exists.",
+                          a->name);
+    return rc < 0 ? rc : store_eb_bump(c, err);
+}
+
+int eb_create_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "ArchiveName", err);
     if (!name) return SY_E_INVALID;
@@ -60,8 +63,10 @@ static int create_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err
     const char *bp = strstr(src, ":event-bus/");
     if (!bp) return eb_validation(err, "Parameter EventSourceArn is not valid.");
     const char *bus = bp + 11;
-    json_t *brow = store_eb_bus_get(svc->ctx, bus, err);
-    if (!brow) return nf(err);
+    json_t *brow;
+    int rc = store_eb_bus_get(svc->ctx, bus, &brow, err);
+    if (rc == 0) rc = eb_not_found(err, "Event bus %s does not exist.", bus);
+    if (rc < 0) return rc;
     json_decref(brow);
     const char *pattern = sy_json_str(in, "EventPattern");
     if (pattern && sy_pattern_validate(SY_PATTERN_EVENTBRIDGE, pattern, strlen(pattern), err) < 0) return SY_E_INVALID;
@@ -70,23 +75,10 @@ static int create_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err
     if (days < 0) return eb_validation(err, "RetentionDays must not be negative.");
     char *res = sy_asprintf("archive/%s", name);
     char *arn = sy_arn(svc->ctx, "events", res);
-    char d[24], now[24];
     int64_t now_ms = sy_now_ms();
-    snprintf(d, sizeof d, "%lld", (long long)days);
-    snprintf(now, sizeof now, "%lld", (long long)now_ms);
-    const char *p[8] = {name, arn, src, bus, pattern, sy_json_str(in, "Description"), d, now};
-    PGconn *c;
-    int rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc == 0) {
-        rc = store_eb_cmd(c, err,
-                          "INSERT INTO sy_eb_archives (name, arn, bus_arn, bus, pattern, description, retention_days, "
-                          "state, created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, 'ENABLED', $8) ON CONFLICT DO NOTHING",
-                          8, p);
-        if (rc == 0)
-            rc = sy_err_set(err, SY_E_EXISTS, 400, "ResourceAlreadyExistsException", "Archive %s already exists.", name);
-        if (rc > 0) rc = store_eb_bump(c, err);
-        rc = store_eb_end(svc->ctx, c, rc, err);
-    }
+    eb_archive_in_t a = {.name = name, .arn = arn, .bus_arn = src, .bus = bus, .pattern = pattern,
+                         .description = sy_json_str(in, "Description"), .retention_days = days, .created_ms = now_ms};
+    rc = sy_pg_tx(svc->ctx->pool, insert_archive, &a, err);
     if (rc == 0)
         *out = json_pack("{s:s,s:s,s:f}", "ArchiveArn", arn, "State", "ENABLED", "CreationTime", eb_secs(now_ms));
     free(res);
@@ -94,7 +86,7 @@ static int create_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err
     return rc;
 }
 
-static int describe_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_describe_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "ArchiveName", err);
     if (!name) return SY_E_INVALID;
@@ -105,14 +97,11 @@ static int describe_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *e
     return 0;
 }
 
-static int list_archives(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_list_archives(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
-    const char *p[4] = {sy_json_str(in, "NamePrefix") ?: "", sy_json_str(in, "EventSourceArn") ?: "",
-                        sy_json_str(in, "State") ?: "", sy_json_str(in, "NextToken") ?: ""};
-    json_t *rows = store_eb_q(svc->ctx, err,
-                              "SELECT " ARCHIVE_COLS " FROM sy_eb_archives a WHERE starts_with(a.name, $1) AND "
-                              "($2 = '' OR a.bus_arn = $2) AND ($3 = '' OR a.state = $3) AND a.name > $4 ORDER BY a.name",
-                              4, p);
+    json_t *rows = store_eb_archive_list(svc->ctx, sy_json_str(in, "NamePrefix") ?: "",
+                                         sy_json_str(in, "EventSourceArn") ?: "", sy_json_str(in, "State") ?: "",
+                                         sy_json_str(in, "NextToken") ?: "", err);
     if (!rows) return SY_E_DB;
     json_t *list = json_array();
     size_t i;
@@ -123,7 +112,20 @@ static int list_archives(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return 0;
 }
 
-static int update_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+typedef struct {
+    const char *name, *pattern, *description;
+    int64_t retention_days; /* <0: unchanged */
+} archive_edit_t;
+
+static int update_archive(PGconn *c, void *u, sy_err_t *err)
+{
+    const archive_edit_t *a = u;
+    int rc = store_eb_archive_update(c, a->name, a->pattern, a->description, a->retention_days, err);
+    if (rc == 0) rc = eb_not_found(err, "Archive %s does not exist.", a->name);
+    return rc < 0 ? rc : store_eb_bump(c, err);
+}
+
+int eb_update_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "ArchiveName", err);
     if (!name) return SY_E_INVALID;
@@ -131,21 +133,9 @@ static int update_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err
     if (pattern && sy_pattern_validate(SY_PATTERN_EVENTBRIDGE, pattern, strlen(pattern), err) < 0) return SY_E_INVALID;
     int64_t days = -1;
     sy_json_int(in, "RetentionDays", &days);
-    char d[24];
-    snprintf(d, sizeof d, "%lld", (long long)days);
-    const char *p[4] = {name, pattern, sy_json_str(in, "Description"), d};
-    PGconn *c;
-    int rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc == 0) {
-        rc = store_eb_cmd(c, err,
-                          "UPDATE sy_eb_archives SET pattern = COALESCE($2, pattern), description = COALESCE($3, "
-                          "description), retention_days = CASE WHEN $4::int >= 0 THEN $4::int ELSE retention_days END "
-                          "WHERE name = $1",
-                          4, p);
-        if (rc == 0) rc = eb_not_found(err, "Archive %s does not exist.", name);
-        if (rc > 0) rc = store_eb_bump(c, err);
-        rc = store_eb_end(svc->ctx, c, rc, err);
-    }
+    archive_edit_t a = {.name = name, .pattern = pattern, .description = sy_json_str(in, "Description"),
+                        .retention_days = days};
+    int rc = sy_pg_tx(svc->ctx->pool, update_archive, &a, err);
     if (rc < 0) return rc;
     json_t *row = archive_get(svc, name, err);
     if (!row) return nf(err);
@@ -155,24 +145,19 @@ static int update_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err
     return 0;
 }
 
-static int delete_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+static int delete_archive(PGconn *c, void *name, sy_err_t *err)
+{
+    int rc = store_eb_archive_delete(c, name, err);
+    if (rc == 0) rc = eb_not_found(err, "Archive %s does not exist.", (const char *)name);
+    return rc < 0 ? rc : store_eb_bump(c, err);
+}
+
+int eb_delete_archive(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)out;
     const char *name = eb_req_str(in, "ArchiveName", err);
     if (!name) return SY_E_INVALID;
-    const char *p[1] = {name};
-    PGconn *c;
-    int rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc == 0) {
-        rc = store_eb_cmd(c, err,
-                          "WITH e AS (DELETE FROM sy_eb_archive_events WHERE archive = $1) "
-                          "DELETE FROM sy_eb_archives WHERE name = $1",
-                          1, p);
-        if (rc == 0) rc = eb_not_found(err, "Archive %s does not exist.", name);
-        if (rc > 0) rc = store_eb_bump(c, err);
-        rc = store_eb_end(svc->ctx, c, rc, err);
-    }
-    return rc;
+    return sy_pg_tx(svc->ctx->pool, delete_archive, (void *)name, err);
 }
 
 /* ------------------------------------------------------------ replays */
@@ -194,11 +179,17 @@ static json_t *replay_json(const json_t *row, bool full)
     return o;
 }
 
-#define REPLAY_COLS                                                                                            \
-    "name, arn, archive_arn, description, destination::text AS destination, start_ms, end_ms, state, reason, "   \
-    "created_ms, ended_ms, last_ms"
+static int insert_replay(PGconn *c, void *u, sy_err_t *err)
+{
+    const eb_replay_in_t *r = u;
+    int rc = store_eb_replay_insert(c, r, err);
+    if (rc == 0)
+        rc = sy_err_set(err, SY_E_EXISTS, 400, "ResourceAlreadyExistsException", "Replay %s already exists.",
+                        r->name);
+    return rc < 0 ? rc : 0;
+}
 
-static int start_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_start_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "ReplayName", err);
     if (!name) return SY_E_INVALID;
@@ -219,24 +210,12 @@ static int start_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
         rc = eb_validation(err, "Parameter Destination.Arn is not valid. Reason: Cross event bus replay is not permitted.");
     char *res = sy_asprintf("replay/%s", name);
     char *arn = sy_arn(svc->ctx, "events", res);
-    char *dj = sy_json_dumps(dest), s[24], e[24], now[24];
+    char *dj = sy_json_dumps(dest);
     int64_t now_ms = sy_now_ms();
-    snprintf(s, sizeof s, "%lld", (long long)start);
-    snprintf(e, sizeof e, "%lld", (long long)end);
-    snprintf(now, sizeof now, "%lld", (long long)now_ms);
-    const char *p[9] = {name, arn, ap + 9, src, sy_json_str(in, "Description"), dj, s, e, now};
-    PGconn *c = NULL;
-    if (rc == 0) rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc == 0) {
-        rc = store_eb_cmd(c, err,
-                          "INSERT INTO sy_eb_replays (name, arn, archive, archive_arn, description, destination, "
-                          "start_ms, end_ms, state, created_ms) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, "
-                          "'STARTING', $9) ON CONFLICT DO NOTHING",
-                          9, p);
-        if (rc == 0)
-            rc = sy_err_set(err, SY_E_EXISTS, 400, "ResourceAlreadyExistsException", "Replay %s already exists.", name);
-        rc = store_eb_end(svc->ctx, c, rc < 0 ? rc : 0, err);
-    }
+    eb_replay_in_t r = {.name = name, .arn = arn, .archive = ap + 9, .archive_arn = src,
+                        .description = sy_json_str(in, "Description"), .destination = dj, .start_ms = start,
+                        .end_ms = end, .created_ms = now_ms};
+    if (rc == 0) rc = sy_pg_tx(svc->ctx->pool, insert_replay, &r, err);
     if (rc == 0)
         *out = json_pack("{s:s,s:s,s:f}", "ReplayArn", arn, "State", "STARTING", "ReplayStartTime", eb_secs(now_ms));
     json_decref(arow);
@@ -246,28 +225,24 @@ static int start_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return rc;
 }
 
-static int describe_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_describe_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "ReplayName", err);
     if (!name) return SY_E_INVALID;
-    const char *p[1] = {name};
-    json_t *rows = store_eb_q(svc->ctx, err, "SELECT " REPLAY_COLS " FROM sy_eb_replays WHERE name = $1", 1, p);
-    if (!rows) return SY_E_DB;
-    int rc = 0;
-    if (!json_array_size(rows)) rc = eb_not_found(err, "Replay %s does not exist.", name);
-    else *out = replay_json(json_array_get(rows, 0), true);
-    json_decref(rows);
-    return rc;
+    json_t *row;
+    int rc = store_eb_replay_get(svc->ctx, name, &row, err);
+    if (rc == 0) rc = eb_not_found(err, "Replay %s does not exist.", name);
+    if (rc < 0) return rc;
+    *out = replay_json(row, true);
+    json_decref(row);
+    return 0;
 }
 
-static int list_replays(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_list_replays(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
-    const char *p[4] = {sy_json_str(in, "NamePrefix") ?: "", sy_json_str(in, "EventSourceArn") ?: "",
-                        sy_json_str(in, "State") ?: "", sy_json_str(in, "NextToken") ?: ""};
-    json_t *rows = store_eb_q(svc->ctx, err,
-                              "SELECT " REPLAY_COLS " FROM sy_eb_replays WHERE starts_with(name, $1) AND "
-                              "($2 = '' OR archive_arn = $2) AND ($3 = '' OR state = $3) AND name > $4 ORDER BY name",
-                              4, p);
+    json_t *rows = store_eb_replay_list(svc->ctx, sy_json_str(in, "NamePrefix") ?: "",
+                                        sy_json_str(in, "EventSourceArn") ?: "", sy_json_str(in, "State") ?: "",
+                                        sy_json_str(in, "NextToken") ?: "", err);
     if (!rows) return SY_E_DB;
     json_t *list = json_array();
     size_t i;
@@ -278,48 +253,38 @@ static int list_replays(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return 0;
 }
 
-static int cancel_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+typedef struct {
+    const char *name;
+    char *arn; /* out: the replay's ARN */
+} replay_cancel_t;
+
+static int cancel_replay(PGconn *c, void *u, sy_err_t *err)
+{
+    replay_cancel_t *r = u;
+    json_t *row;
+    int rc = store_eb_replay_lock(c, r->name, &row, err);
+    if (rc == 0) rc = eb_not_found(err, "Replay %s does not exist.", r->name);
+    if (rc < 0) return rc;
+    const char *st = sy_json_str(row, "state");
+    if (strcmp(st, "STARTING") && strcmp(st, "RUNNING"))
+        rc = sy_err_set(err, SY_E_INVALID, 400, "IllegalStatusException",
+                        "Replay %s is not in a valid state for this operation.", r->name);
+    else rc = store_eb_replay_cancel(c, r->name, err);
+    if (rc >= 0) {
+        free(r->arn);
+        r->arn = sy_strdup(sy_json_str(row, "arn"));
+    }
+    json_decref(row);
+    return rc < 0 ? rc : 0;
+}
+
+int eb_cancel_replay(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "ReplayName", err);
     if (!name) return SY_E_INVALID;
-    const char *p[1] = {name};
-    PGconn *c;
-    int rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc < 0) return rc;
-    json_t *rows = store_eb_rows(c, err, "SELECT arn, state FROM sy_eb_replays WHERE name = $1 FOR UPDATE", 1, p);
-    if (!rows) rc = SY_E_DB;
-    else if (!json_array_size(rows)) rc = eb_not_found(err, "Replay %s does not exist.", name);
-    else {
-        const char *st = sy_json_str(json_array_get(rows, 0), "state");
-        if (strcmp(st, "STARTING") && strcmp(st, "RUNNING"))
-            rc = sy_err_set(err, SY_E_INVALID, 400, "IllegalStatusException", "Replay %s is not in a valid state for "
-                                                                              "this operation.", name);
-        else rc = store_eb_cmd(c, err,
-                               "UPDATE sy_eb_replays SET state = 'CANCELLED', reason = 'Cancelled by the user', "
-                               "ended_ms = (extract(epoch from now()) * 1000)::bigint WHERE name = $1",
-                               1, p);
-    }
-    if (rc >= 0)
-        *out = json_pack("{s:s,s:s}", "ReplayArn", sy_json_str(json_array_get(rows, 0), "arn"), "State", "CANCELLING");
-    rc = store_eb_end(svc->ctx, c, rc < 0 ? rc : 0, err);
-    json_decref(rows);
+    replay_cancel_t r = {.name = name};
+    int rc = sy_pg_tx(svc->ctx->pool, cancel_replay, &r, err);
+    if (rc == 0) *out = json_pack("{s:s,s:s}", "ReplayArn", r.arn, "State", "CANCELLING");
+    free(r.arn);
     return rc;
-}
-
-int eb_api_archives(const char *action, eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err, bool *handled)
-{
-    static const struct {
-        const char *name;
-        eb_action_fn fn;
-    } a[] = {{"CreateArchive", create_archive}, {"DescribeArchive", describe_archive},
-             {"ListArchives", list_archives},   {"UpdateArchive", update_archive},
-             {"DeleteArchive", delete_archive}, {"StartReplay", start_replay},
-             {"DescribeReplay", describe_replay}, {"ListReplays", list_replays},
-             {"CancelReplay", cancel_replay}};
-    for (size_t i = 0; i < sizeof a / sizeof *a; i++)
-        if (!strcmp(action, a[i].name)) {
-            *handled = true;
-            return a[i].fn(svc, in, out, err);
-        }
-    return 0;
 }

@@ -49,30 +49,46 @@ static int check_auth(const char *type, const json_t *auth, sy_err_t *err)
     return 0;
 }
 
-static int create_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+typedef struct {
+    const char *name, *arn, *description, *auth_type, *auth;
+    int64_t ms; /* created or updated */
+} connection_in_t;
+
+static int insert_connection(PGconn *c, void *u, sy_err_t *err)
+{
+    const connection_in_t *k = u;
+    int rc = store_eb_connection_insert(c, k->name, k->arn, k->description, k->auth_type, k->auth, k->ms, err);
+    return rc == 0 ? dup_or(0, err, "Connection", k->name) : rc < 0 ? rc : 0;
+}
+
+static int update_connection(PGconn *c, void *u, sy_err_t *err)
+{
+    const connection_in_t *k = u;
+    int rc = store_eb_connection_update(c, k->name, k->description, k->auth_type, k->auth, k->ms, err);
+    return rc < 0 ? rc : 0;
+}
+
+static int delete_connection(PGconn *c, void *name, sy_err_t *err)
+{
+    int rc = store_eb_connection_delete(c, name, err);
+    return rc < 0 ? rc : 0;
+}
+
+int eb_create_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
     const char *type = sy_json_str(in, "AuthorizationType");
     const json_t *auth = json_object_get(in, "AuthParameters");
     if (check_auth(type, auth, err) < 0) return SY_E_INVALID;
-    char uuid[37], now[24];
+    char uuid[37];
     sy_uuid4(uuid);
     int64_t now_ms = sy_now_ms();
-    snprintf(now, sizeof now, "%lld", (long long)now_ms);
     char *res = sy_asprintf("connection/%s/%s", name, uuid);
     char *arn = sy_arn(svc->ctx, "events", res);
     char *aj = sy_json_dumps(auth);
-    const char *p[6] = {name, arn, sy_json_str(in, "Description"), type, aj, now};
-    PGconn *c;
-    int rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc == 0) {
-        rc = store_eb_cmd(c, err,
-                          "INSERT INTO sy_eb_connections (name, arn, description, auth_type, auth, state, created_ms, "
-                          "updated_ms) VALUES ($1, $2, $3, $4, $5::jsonb, 'AUTHORIZED', $6, $6) ON CONFLICT DO NOTHING",
-                          6, p);
-        rc = store_eb_end(svc->ctx, c, rc == 0 ? dup_or(0, err, "Connection", name) : rc < 0 ? rc : 0, err);
-    }
+    connection_in_t k = {name, arn, sy_json_str(in, "Description"), type, aj, now_ms};
+    int rc = sy_pg_tx(svc->ctx->pool, insert_connection, &k, err);
     if (rc == 0)
         *out = json_pack("{s:s,s:s,s:f,s:f}", "ConnectionArn", arn, "ConnectionState", "AUTHORIZED", "CreationTime",
                          eb_secs(now_ms), "LastModifiedTime", eb_secs(now_ms));
@@ -84,15 +100,8 @@ static int create_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *
 
 static json_t *connection_get(eb_svc_t *svc, const char *name, sy_err_t *err)
 {
-    const char *p[1] = {name};
-    json_t *rows = store_eb_q(svc->ctx, err,
-                              "SELECT name, arn, description, auth_type, auth::text AS auth, state, created_ms, "
-                              "updated_ms FROM sy_eb_connections WHERE name = $1",
-                              1, p);
-    if (!rows) return NULL;
-    json_t *row = json_array_size(rows) ? json_incref(json_array_get(rows, 0)) : NULL;
-    json_decref(rows);
-    if (!row) eb_not_found(err, "Failed to describe the connection(s). Connection '%s' does not exist.", name);
+    json_t *row;
+    if (store_eb_connection_get(svc->ctx, name, &row, err) == 0) eb_not_found(err, "Failed to describe the connection(s). Connection '%s' does not exist.", name);
     return row;
 }
 
@@ -112,7 +121,7 @@ static json_t *connection_json(const json_t *row, bool full)
     return o;
 }
 
-static int describe_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_describe_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
@@ -123,13 +132,10 @@ static int describe_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t
     return 0;
 }
 
-static int list_connections(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_list_connections(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
-    const char *p[2] = {sy_json_str(in, "NamePrefix") ?: "", sy_json_str(in, "NextToken") ?: ""};
-    json_t *rows = store_eb_q(svc->ctx, err,
-                              "SELECT name, arn, auth_type, state, created_ms, updated_ms FROM sy_eb_connections "
-                              "WHERE starts_with(name, $1) AND name > $2 ORDER BY name",
-                              2, p);
+    json_t *rows =
+        store_eb_connection_list(svc->ctx, sy_json_str(in, "NamePrefix") ?: "", sy_json_str(in, "NextToken") ?: "", err);
     if (!rows) return SY_E_DB;
     json_t *list = json_array();
     size_t i;
@@ -140,7 +146,7 @@ static int list_connections(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *e
     return 0;
 }
 
-static int update_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_update_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
@@ -149,19 +155,10 @@ static int update_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *
     const char *type = sy_json_str(in, "AuthorizationType") ?: sy_json_str(row, "auth_type");
     const json_t *auth = json_object_get(in, "AuthParameters");
     int rc = auth ? check_auth(type, auth, err) : 0;
-    char *aj = auth ? sy_json_dumps(auth) : NULL, now[24];
+    char *aj = auth ? sy_json_dumps(auth) : NULL;
     int64_t now_ms = sy_now_ms();
-    snprintf(now, sizeof now, "%lld", (long long)now_ms);
-    const char *p[5] = {name, sy_json_str(in, "Description"), type, aj, now};
-    PGconn *c = NULL;
-    if (rc == 0) rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc == 0) {
-        rc = store_eb_cmd(c, err,
-                          "UPDATE sy_eb_connections SET description = COALESCE($2, description), auth_type = $3, "
-                          "auth = COALESCE($4::jsonb, auth), updated_ms = $5 WHERE name = $1",
-                          5, p);
-        rc = store_eb_end(svc->ctx, c, rc < 0 ? rc : 0, err);
-    }
+    connection_in_t k = {name, NULL, sy_json_str(in, "Description"), type, aj, now_ms};
+    if (rc == 0) rc = sy_pg_tx(svc->ctx->pool, update_connection, &k, err);
     if (rc == 0)
         *out = json_pack("{s:s,s:s,s:f,s:f}", "ConnectionArn", sy_json_str(row, "arn"), "ConnectionState",
                          "AUTHORIZED", "CreationTime", ms(row, "created_ms"), "LastModifiedTime", eb_secs(now_ms));
@@ -170,19 +167,13 @@ static int update_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *
     return rc;
 }
 
-static int delete_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_delete_connection(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
     json_t *row = connection_get(svc, name, err);
     if (!row) return err->code[0] == 'R' ? SY_E_NOTFOUND : SY_E_DB;
-    const char *p[1] = {name};
-    PGconn *c;
-    int rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc == 0) {
-        rc = store_eb_cmd(c, err, "DELETE FROM sy_eb_connections WHERE name = $1", 1, p);
-        rc = store_eb_end(svc->ctx, c, rc < 0 ? rc : 0, err);
-    }
+    int rc = sy_pg_tx(svc->ctx->pool, delete_connection, (void *)name, err);
     if (rc == 0)
         *out = json_pack("{s:s,s:s,s:f,s:f}", "ConnectionArn", sy_json_str(row, "arn"), "ConnectionState", "DELETING",
                          "CreationTime", ms(row, "created_ms"), "LastModifiedTime", ms(row, "updated_ms"));
@@ -213,15 +204,8 @@ static int check_dest(const json_t *in, bool create, sy_err_t *err)
 
 static json_t *dest_get(eb_svc_t *svc, const char *name, sy_err_t *err)
 {
-    const char *p[1] = {name};
-    json_t *rows = store_eb_q(svc->ctx, err,
-                              "SELECT name, arn, description, connection_arn, endpoint, method, rate, created_ms, "
-                              "updated_ms FROM sy_eb_destinations WHERE name = $1",
-                              1, p);
-    if (!rows) return NULL;
-    json_t *row = json_array_size(rows) ? json_incref(json_array_get(rows, 0)) : NULL;
-    json_decref(rows);
-    if (!row) eb_not_found(err, "Failed to describe the api-destination(s). An api-destination '%s' does not exist.", name);
+    json_t *row;
+    if (store_eb_dest_get(svc->ctx, name, &row, err) == 0) eb_not_found(err, "Failed to describe the api-destination(s). An api-destination '%s' does not exist.", name);
     return row;
 }
 
@@ -237,37 +221,47 @@ static json_t *dest_json(const json_t *row)
     return o;
 }
 
-static int create_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+static int insert_dest(PGconn *c, void *u, sy_err_t *err)
+{
+    const eb_dest_in_t *d = u;
+    int rc = store_eb_dest_insert(c, d, err);
+    return rc == 0 ? dup_or(0, err, "Api destination", d->name) : rc < 0 ? rc : 0;
+}
+
+static int update_dest(PGconn *c, void *u, sy_err_t *err)
+{
+    int rc = store_eb_dest_update(c, u, err);
+    return rc < 0 ? rc : 0;
+}
+
+static int delete_dest(PGconn *c, void *name, sy_err_t *err)
+{
+    int rc = store_eb_dest_delete(c, name, err);
+    if (rc == 0)
+        rc = eb_not_found(err, "Failed to delete the api-destination(s). An api-destination '%s' does not exist.",
+                          (const char *)name);
+    return rc < 0 ? rc : 0;
+}
+
+int eb_create_api_destination(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
     if (check_dest(in, true, err) < 0) return SY_E_INVALID;
     const char *carn = sy_json_str(in, "ConnectionArn");
-    const char *cp[1] = {carn};
-    json_t *crow = store_eb_q(svc->ctx, err, "SELECT name FROM sy_eb_connections WHERE arn = $1", 1, cp);
-    if (!crow) return SY_E_DB;
-    bool known = json_array_size(crow) > 0;
-    json_decref(crow);
-    if (!known) return eb_not_found(err, "Connection '%s' does not exist.", carn);
-    char uuid[37], now[24], rate[16];
+    int rc = store_eb_connection_exists(svc->ctx, carn, err);
+    if (rc == 0) rc = eb_not_found(err, "Connection '%s' does not exist.", carn);
+    if (rc < 0) return rc;
+    char uuid[37];
     sy_uuid4(uuid);
     int64_t now_ms = sy_now_ms(), r = 300;
     sy_json_int(in, "InvocationRateLimitPerSecond", &r);
-    snprintf(now, sizeof now, "%lld", (long long)now_ms);
-    snprintf(rate, sizeof rate, "%lld", (long long)r);
     char *res = sy_asprintf("api-destination/%s/%s", name, uuid);
     char *arn = sy_arn(svc->ctx, "events", res);
-    const char *p[8] = {name, arn, sy_json_str(in, "Description"), carn, sy_json_str(in, "InvocationEndpoint"),
-                        sy_json_str(in, "HttpMethod"), rate, now};
-    PGconn *c;
-    int rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc == 0) {
-        rc = store_eb_cmd(c, err,
-                          "INSERT INTO sy_eb_destinations (name, arn, description, connection_arn, endpoint, method, "
-                          "rate, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) ON CONFLICT DO NOTHING",
-                          8, p);
-        rc = store_eb_end(svc->ctx, c, rc == 0 ? dup_or(0, err, "Api destination", name) : rc < 0 ? rc : 0, err);
-    }
+    eb_dest_in_t d = {.name = name, .arn = arn, .description = sy_json_str(in, "Description"), .connection_arn = carn,
+                      .endpoint = sy_json_str(in, "InvocationEndpoint"), .method = sy_json_str(in, "HttpMethod"),
+                      .rate = r, .created_ms = now_ms};
+    rc = sy_pg_tx(svc->ctx->pool, insert_dest, &d, err);
     if (rc == 0)
         *out = json_pack("{s:s,s:s,s:f,s:f}", "ApiDestinationArn", arn, "ApiDestinationState", "ACTIVE",
                          "CreationTime", eb_secs(now_ms), "LastModifiedTime", eb_secs(now_ms));
@@ -276,7 +270,7 @@ static int create_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return rc;
 }
 
-static int describe_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_describe_api_destination(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
@@ -287,15 +281,10 @@ static int describe_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return 0;
 }
 
-static int list_dests(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_list_api_destinations(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
-    const char *p[3] = {sy_json_str(in, "NamePrefix") ?: "", sy_json_str(in, "ConnectionArn") ?: "",
-                        sy_json_str(in, "NextToken") ?: ""};
-    json_t *rows = store_eb_q(svc->ctx, err,
-                              "SELECT name, arn, description, connection_arn, endpoint, method, rate, created_ms, "
-                              "updated_ms FROM sy_eb_destinations WHERE starts_with(name, $1) AND "
-                              "($2 = '' OR connection_arn = $2) AND name > $3 ORDER BY name",
-                              3, p);
+    json_t *rows = store_eb_dest_list(svc->ctx, sy_json_str(in, "NamePrefix") ?: "",
+                                      sy_json_str(in, "ConnectionArn") ?: "", sy_json_str(in, "NextToken") ?: "", err);
     if (!rows) return SY_E_DB;
     json_t *list = json_array();
     size_t i;
@@ -306,7 +295,7 @@ static int list_dests(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return 0;
 }
 
-static int update_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_update_api_destination(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
@@ -315,22 +304,11 @@ static int update_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     if (!row) return err->code[0] == 'R' ? SY_E_NOTFOUND : SY_E_DB;
     int64_t r = -1, now_ms = sy_now_ms();
     sy_json_int(in, "InvocationRateLimitPerSecond", &r);
-    char rate[16], now[24];
-    snprintf(rate, sizeof rate, "%lld", (long long)r);
-    snprintf(now, sizeof now, "%lld", (long long)now_ms);
-    const char *p[7] = {name, sy_json_str(in, "Description"), sy_json_str(in, "ConnectionArn"),
-                        sy_json_str(in, "InvocationEndpoint"), sy_json_str(in, "HttpMethod"), rate, now};
-    PGconn *c;
-    int rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc == 0) {
-        rc = store_eb_cmd(c, err,
-                          "UPDATE sy_eb_destinations SET description = COALESCE($2, description), connection_arn = "
-                          "COALESCE($3, connection_arn), endpoint = COALESCE($4, endpoint), method = COALESCE($5, "
-                          "method), rate = CASE WHEN $6::int > 0 THEN $6::int ELSE rate END, updated_ms = $7 "
-                          "WHERE name = $1",
-                          7, p);
-        rc = store_eb_end(svc->ctx, c, rc < 0 ? rc : 0, err);
-    }
+    eb_dest_in_t d = {.name = name, .description = sy_json_str(in, "Description"),
+                      .connection_arn = sy_json_str(in, "ConnectionArn"),
+                      .endpoint = sy_json_str(in, "InvocationEndpoint"), .method = sy_json_str(in, "HttpMethod"),
+                      .rate = r, .updated_ms = now_ms};
+    int rc = sy_pg_tx(svc->ctx->pool, update_dest, &d, err);
     if (rc == 0)
         *out = json_pack("{s:s,s:s,s:f,s:f}", "ApiDestinationArn", sy_json_str(row, "arn"), "ApiDestinationState",
                          "ACTIVE", "CreationTime", ms(row, "created_ms"), "LastModifiedTime", eb_secs(now_ms));
@@ -338,37 +316,10 @@ static int update_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return rc;
 }
 
-static int delete_dest(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_delete_api_destination(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)out;
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
-    const char *p[1] = {name};
-    PGconn *c;
-    int rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc == 0) {
-        rc = store_eb_cmd(c, err, "DELETE FROM sy_eb_destinations WHERE name = $1", 1, p);
-        if (rc == 0)
-            rc = eb_not_found(err, "Failed to delete the api-destination(s). An api-destination '%s' does not exist.", name);
-        rc = store_eb_end(svc->ctx, c, rc < 0 ? rc : 0, err);
-    }
-    return rc;
-}
-
-int eb_api_dests(const char *action, eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err, bool *handled)
-{
-    static const struct {
-        const char *name;
-        eb_action_fn fn;
-    } a[] = {{"CreateConnection", create_connection}, {"DescribeConnection", describe_connection},
-             {"ListConnections", list_connections},   {"UpdateConnection", update_connection},
-             {"DeleteConnection", delete_connection}, {"CreateApiDestination", create_dest},
-             {"DescribeApiDestination", describe_dest}, {"ListApiDestinations", list_dests},
-             {"UpdateApiDestination", update_dest},   {"DeleteApiDestination", delete_dest}};
-    for (size_t i = 0; i < sizeof a / sizeof *a; i++)
-        if (!strcmp(action, a[i].name)) {
-            *handled = true;
-            return a[i].fn(svc, in, out, err);
-        }
-    return 0;
+    return sy_pg_tx(svc->ctx->pool, delete_dest, (void *)name, err);
 }

@@ -60,7 +60,7 @@ static json_t *entry_error(const char *code, const char *msg)
     return json_pack("{s:s,s:s}", "ErrorCode", code, "ErrorMessage", msg);
 }
 
-static int put_events(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_put_events(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     sy_ctx_t *ctx = svc->ctx;
     json_t *entries = json_object_get(in, "Entries");
@@ -132,13 +132,4 @@ static int put_events(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     }
     json_decref(results);
     return rc;
-}
-
-int eb_api_events(const char *action, eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err, bool *handled)
-{
-    if (!strcmp(action, "PutEvents")) {
-        *handled = true;
-        return put_events(svc, in, out, err);
-    }
-    return 0;
 }

@@ -17,25 +17,30 @@ static bool rule_name_ok(const char *n)
     return true;
 }
 
-static int bus_exists(eb_svc_t *svc, const char *bus, sy_err_t *err)
+static char *rule_arn(const sy_ctx_t *ctx, const char *bus, const char *rule)
 {
-    json_t *row = store_eb_bus_get(svc->ctx, bus, err);
-    if (!row) return strcmp(err->code, "ResourceNotFoundException") ? SY_E_DB : SY_E_NOTFOUND;
-    json_decref(row);
-    return 0;
+    char *res = strcmp(bus, "default") ? sy_asprintf("rule/%s/%s", bus, rule) : sy_asprintf("rule/%s", rule);
+    char *arn = sy_arn(ctx, "events", res);
+    free(res);
+    return arn;
 }
 
+static int bus_exists(eb_svc_t *svc, const char *bus, sy_err_t *err)
+{
+    json_t *row;
+    int rc = store_eb_bus_get(svc->ctx, bus, &row, err);
+    if (rc == 0) return eb_not_found(err, "Event bus %s does not exist.", bus);
+    json_decref(row);
+    return rc < 0 ? rc : 0;
+}
+
+/* The rule's row (c: inside that transaction, NULL: on a pool connection),
+ * or NULL with err (ResourceNotFoundException when there is none). */
 static json_t *rule_get(eb_svc_t *svc, PGconn *c, const char *bus, const char *name, sy_err_t *err)
 {
-    const char *p[2] = {bus, name};
-    static const char *sql = "SELECT bus, name, arn, pattern, schedule, state, description, role_arn, created_ms, "
-                             "(SELECT count(*) FROM sy_eb_targets t WHERE t.bus = r.bus AND t.rule = r.name) AS ntargets "
-                             "FROM sy_eb_rules r WHERE bus = $1 AND name = $2";
-    json_t *rows = c ? store_eb_rows(c, err, sql, 2, p) : store_eb_q(svc->ctx, err, sql, 2, p);
-    if (!rows) return NULL;
-    json_t *row = json_array_size(rows) ? json_incref(json_array_get(rows, 0)) : NULL;
-    json_decref(rows);
-    if (!row) eb_not_found(err, "Rule %s does not exist on EventBus %s.", name, bus);
+    json_t *row;
+    if (store_eb_rule_get(svc->ctx, c, bus, name, &row, err) == 0)
+        eb_not_found(err, "Rule %s does not exist on EventBus %s.", name, bus);
     return row;
 }
 
@@ -57,7 +62,20 @@ static json_t *rule_json(const json_t *row)
     return o;
 }
 
-static int put_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+typedef struct {
+    eb_rule_in_t rule;
+    int64_t next_ms; /* the first tick of a schedule */
+} rule_put_t;
+
+static int put_rule_tx(PGconn *c, void *u, sy_err_t *err)
+{
+    const rule_put_t *r = u;
+    int rc = store_eb_rule_put(c, &r->rule, err);
+    if (rc >= 0) rc = store_eb_schedule_put(c, r->rule.arn, r->rule.schedule, r->next_ms, err);
+    return rc < 0 ? rc : store_eb_bump(c, err);
+}
+
+int eb_put_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     sy_ctx_t *ctx = svc->ctx;
     const char *name = eb_req_str(in, "Name", err);
@@ -81,35 +99,19 @@ static int put_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     if (sched && strcmp(bus, "default"))
         rc = eb_validation(err, "ScheduleExpression is supported only on the default event bus.");
     if (rc == 0) rc = bus_exists(svc, bus, err);
-    char *arn = eb_rule_arn(ctx, bus, name);
-    PGconn *c = NULL;
-    if (rc == 0) rc = store_eb_tx(ctx, &c, err);
+    char *arn = rule_arn(ctx, bus, name);
     if (rc == 0) {
         json_t *tags = json_object();
         size_t i;
         json_t *t;
         json_array_foreach(json_object_get(in, "Tags"), i, t) if (sy_json_str(t, "Key"))
             json_object_set_new(tags, sy_json_str(t, "Key"), json_string(sy_json_str(t, "Value") ?: ""));
-        char *tt = sy_json_dumps(tags), now[24], next[24];
-        snprintf(now, sizeof now, "%lld", (long long)sy_now_ms());
-        snprintf(next, sizeof next, "%lld", (long long)(sched ? eb_schedule_next(sched, sy_now_ms(), eb_scale(ctx)) : 0));
-        const char *p[9] = {bus, name, arn, pattern, sched, state, sy_json_str(in, "Description"), tt, now};
-        rc = store_eb_cmd(c, err,
-                          "INSERT INTO sy_eb_rules (bus, name, arn, pattern, schedule, state, description, tags, "
-                          "created_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9) ON CONFLICT (bus, name) DO "
-                          "UPDATE SET pattern = $4, schedule = $5, state = $6, description = $7",
-                          9, p);
-        const char *ps[3] = {arn, sched, next};
-        if (rc >= 0)
-            rc = store_eb_cmd(c, err,
-                              sched ? "INSERT INTO sy_eb_schedules (rule_arn, expr, next_ms) VALUES ($1, $2, $3) "
-                                      "ON CONFLICT (rule_arn) DO UPDATE SET next_ms = CASE WHEN "
-                                      "sy_eb_schedules.expr = $2 THEN sy_eb_schedules.next_ms ELSE $3::bigint END, "
-                                      "expr = $2"
-                                    : "DELETE FROM sy_eb_schedules WHERE rule_arn = $1",
-                              sched ? 3 : 1, ps);
-        if (rc >= 0) rc = store_eb_bump(c, err);
-        rc = store_eb_end(ctx, c, rc, err);
+        char *tt = sy_json_dumps(tags);
+        rule_put_t r = {.rule = {.bus = bus, .name = name, .arn = arn, .pattern = pattern, .schedule = sched,
+                                 .state = state, .description = sy_json_str(in, "Description"), .tags = tt,
+                                 .created_ms = sy_now_ms()},
+                        .next_ms = sched ? eb_schedule_next(sched, sy_now_ms(), eb_scale(ctx)) : 0};
+        rc = sy_pg_tx(ctx->pool, put_rule_tx, &r, err);
         free(tt);
         json_decref(tags);
     }
@@ -119,7 +121,7 @@ static int put_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return rc < 0 ? rc : 0;
 }
 
-static int describe_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_describe_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
@@ -133,20 +135,14 @@ static int describe_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return 0;
 }
 
-static int list_rules(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_list_rules(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     char *bus = eb_bus_name(in, "EventBusName");
     int64_t limit = 100;
     if (!sy_json_int(in, "Limit", &limit) || limit < 1 || limit > 100) limit = 100;
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", (int)limit + 1);
-    const char *p[4] = {bus, sy_json_str(in, "NamePrefix") ?: "", sy_json_str(in, "NextToken") ?: "", lim};
     int rc = bus_exists(svc, bus, err);
-    json_t *rows = rc == 0 ? store_eb_q(svc->ctx, err,
-                                        "SELECT bus, name, arn, pattern, schedule, state, description, role_arn "
-                                        "FROM sy_eb_rules WHERE bus = $1 AND starts_with(name, $2) AND name > $3 "
-                                        "ORDER BY name LIMIT $4::int",
-                                        4, p)
+    json_t *rows = rc == 0 ? store_eb_rule_list(svc->ctx, bus, sy_json_str(in, "NamePrefix") ?: "",
+                                                sy_json_str(in, "NextToken") ?: "", (int)limit + 1, err)
                            : NULL;
     free(bus);
     if (rc < 0) return rc;
@@ -161,34 +157,46 @@ static int list_rules(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return 0;
 }
 
-static int delete_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+typedef struct {
+    eb_svc_t *svc;
+    const char *bus, *name, *state;
+    bool force;
+} rule_edit_t;
+
+static int delete_rule(PGconn *c, void *u, sy_err_t *err)
+{
+    const rule_edit_t *d = u;
+    json_t *row = rule_get(d->svc, c, d->bus, d->name, err);
+    int rc;
+    if (!row) rc = rule_err(err) == SY_E_NOTFOUND ? 0 : SY_E_DB; /* AWS: deleting a missing rule succeeds */
+    else if (strcmp(sy_json_str(row, "ntargets"), "0") && !d->force)
+        rc = eb_validation(err, "Rule can't be deleted since it has targets.");
+    else {
+        rc = store_eb_rule_delete(c, d->bus, d->name, sy_json_str(row, "arn"), err);
+        if (rc >= 0) rc = store_eb_bump(c, err);
+    }
+    json_decref(row);
+    return rc < 0 ? rc : 0;
+}
+
+int eb_delete_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)out;
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
     char *bus = eb_bus_name(in, "EventBusName");
-    PGconn *c;
-    int rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc == 0) {
-        json_t *row = rule_get(svc, c, bus, name, err);
-        if (!row) rc = rule_err(err) == SY_E_NOTFOUND ? 0 : SY_E_DB; /* AWS: deleting a missing rule succeeds */
-        else if (strcmp(sy_json_str(row, "ntargets"), "0") && !json_is_true(json_object_get(in, "Force")))
-            rc = eb_validation(err, "Rule can't be deleted since it has targets.");
-        else {
-            const char *p[3] = {bus, name, sy_json_str(row, "arn")};
-            rc = store_eb_cmd(c, err,
-                              "WITH t AS (DELETE FROM sy_eb_targets WHERE bus = $1 AND rule = $2), "
-                              "s AS (DELETE FROM sy_eb_schedules WHERE rule_arn = $3) "
-                              "DELETE FROM sy_eb_rules WHERE bus = $1 AND name = $2",
-                              3, p);
-            if (rc >= 0) rc = store_eb_bump(c, err);
-        }
-        if (row) sy_err_clear(rc == 0 ? err : NULL);
-        json_decref(row);
-        rc = store_eb_end(svc->ctx, c, rc, err);
-    }
+    rule_edit_t d = {.svc = svc, .bus = bus, .name = name, .force = json_is_true(json_object_get(in, "Force"))};
+    int rc = sy_pg_tx(svc->ctx->pool, delete_rule, &d, err);
     free(bus);
     return rc;
+}
+
+static int set_state_tx(PGconn *c, void *u, sy_err_t *err)
+{
+    const rule_edit_t *e = u;
+    int rc = store_eb_rule_set_state(c, e->bus, e->name, e->state, err);
+    if (rc == 0) rc = eb_not_found(err, "Rule %s does not exist on EventBus %s.", e->name, e->bus);
+    return rc < 0 ? rc : store_eb_bump(c, err);
 }
 
 static int set_state(eb_svc_t *svc, json_t *in, const char *state, sy_err_t *err)
@@ -196,26 +204,19 @@ static int set_state(eb_svc_t *svc, json_t *in, const char *state, sy_err_t *err
     const char *name = eb_req_str(in, "Name", err);
     if (!name) return SY_E_INVALID;
     char *bus = eb_bus_name(in, "EventBusName");
-    const char *p[3] = {bus, name, state};
-    PGconn *c;
-    int rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc == 0) {
-        rc = store_eb_cmd(c, err, "UPDATE sy_eb_rules SET state = $3 WHERE bus = $1 AND name = $2", 3, p);
-        if (rc == 0) rc = eb_not_found(err, "Rule %s does not exist on EventBus %s.", name, bus);
-        if (rc > 0) rc = store_eb_bump(c, err);
-        rc = store_eb_end(svc->ctx, c, rc, err);
-    }
+    rule_edit_t e = {.svc = svc, .bus = bus, .name = name, .state = state};
+    int rc = sy_pg_tx(svc->ctx->pool, set_state_tx, &e, err);
     free(bus);
     return rc;
 }
 
-static int enable_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_enable_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)out;
     return set_state(svc, in, "ENABLED", err);
 }
 
-static int disable_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_disable_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)out;
     return set_state(svc, in, "DISABLED", err);
@@ -263,7 +264,50 @@ static int check_target(eb_svc_t *svc, const json_t *t, sy_err_t *err)
     return 0;
 }
 
-static int put_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+typedef struct {
+    eb_svc_t *svc;
+    const char *bus, *rule;
+    json_t *targets; /* put: the Target objects */
+    const char *ids; /* remove: a JSON array of target ids */
+} targets_edit_t;
+
+static int put_targets_tx(PGconn *c, void *u, sy_err_t *err)
+{
+    const targets_edit_t *e = u;
+    int rc = 0;
+    json_t *row = rule_get(e->svc, c, e->bus, e->rule, err);
+    json_t *ids = row ? store_eb_target_ids_lock(c, e->bus, e->rule, err) : NULL;
+    size_t i;
+    json_t *t;
+    if (!row) rc = rule_err(err);
+    else if (!ids) rc = SY_E_DB;
+    else {
+        size_t n = json_array_size(ids);
+        json_array_foreach(e->targets, i, t)
+        {
+            bool known = false;
+            for (size_t k = 0; k < json_array_size(ids); k++)
+                if (!strcmp(sy_json_str(json_array_get(ids, k), "id"), sy_json_str(t, "Id"))) known = true;
+            if (!known) n++;
+        }
+        if (n > EB_MAX_TARGETS)
+            rc = sy_err_set(err, SY_E_LIMIT, 400, "LimitExceededException",
+                            "The requested resource exceeds the maximum number allowed.");
+    }
+    json_array_foreach(e->targets, i, t)
+    {
+        if (rc < 0) break;
+        char *spec = json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        rc = store_eb_target_put(c, e->bus, e->rule, sy_json_str(t, "Id"), sy_json_str(t, "Arn"), spec, err);
+        free(spec);
+    }
+    if (rc >= 0) rc = store_eb_bump(c, err);
+    json_decref(row);
+    json_decref(ids);
+    return rc;
+}
+
+int eb_put_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *rule = eb_req_str(in, "Rule", err);
     if (!rule) return SY_E_INVALID;
@@ -278,51 +322,25 @@ static int put_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     json_t *t;
     json_array_foreach(targets, i, t) if (check_target(svc, t, err) < 0) return SY_E_INVALID;
     char *bus = eb_bus_name(in, "EventBusName");
-    PGconn *c;
-    int rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc == 0) {
-        const char *p[2] = {bus, rule};
-        json_t *row = rule_get(svc, c, bus, rule, err);
-        json_t *ids = row ? store_eb_rows(c, err, "SELECT id FROM sy_eb_targets WHERE bus = $1 AND rule = $2 FOR UPDATE",
-                                          2, p)
-                          : NULL;
-        if (!row) rc = rule_err(err);
-        else if (!ids) rc = SY_E_DB;
-        else {
-            size_t n = json_array_size(ids);
-            json_array_foreach(targets, i, t)
-            {
-                bool known = false;
-                for (size_t k = 0; k < json_array_size(ids); k++)
-                    if (!strcmp(sy_json_str(json_array_get(ids, k), "id"), sy_json_str(t, "Id"))) known = true;
-                if (!known) n++;
-            }
-            if (n > EB_MAX_TARGETS)
-                rc = sy_err_set(err, SY_E_LIMIT, 400, "LimitExceededException",
-                                "The requested resource exceeds the maximum number allowed.");
-        }
-        json_array_foreach(targets, i, t)
-        {
-            if (rc < 0) break;
-            char *spec = json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER);
-            const char *q[5] = {bus, rule, sy_json_str(t, "Id"), sy_json_str(t, "Arn"), spec};
-            rc = store_eb_cmd(c, err,
-                              "INSERT INTO sy_eb_targets (bus, rule, id, arn, spec) VALUES ($1, $2, $3, $4, $5::jsonb) "
-                              "ON CONFLICT (bus, rule, id) DO UPDATE SET arn = $4, spec = $5::jsonb",
-                              5, q);
-            free(spec);
-        }
-        if (rc >= 0) rc = store_eb_bump(c, err);
-        rc = store_eb_end(svc->ctx, c, rc, err);
-        json_decref(row);
-        json_decref(ids);
-    }
+    targets_edit_t e = {.svc = svc, .bus = bus, .rule = rule, .targets = targets};
+    int rc = sy_pg_tx(svc->ctx->pool, put_targets_tx, &e, err);
     free(bus);
     if (rc == 0) *out = json_pack("{s:i,s:[]}", "FailedEntryCount", 0, "FailedEntries");
     return rc;
 }
 
-static int remove_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+static int remove_targets_tx(PGconn *c, void *u, sy_err_t *err)
+{
+    const targets_edit_t *e = u;
+    json_t *row = rule_get(e->svc, c, e->bus, e->rule, err);
+    int rc = row ? 0 : rule_err(err);
+    if (rc == 0) rc = store_eb_targets_delete(c, e->bus, e->rule, e->ids, err);
+    if (rc >= 0) rc = store_eb_bump(c, err);
+    json_decref(row);
+    return rc;
+}
+
+int eb_remove_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *rule = eb_req_str(in, "Rule", err);
     if (!rule) return SY_E_INVALID;
@@ -332,40 +350,22 @@ static int remove_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err
                                   "Member must not be null");
     char *bus = eb_bus_name(in, "EventBusName");
     char *idj = sy_json_dumps(ids);
-    PGconn *c;
-    int rc = store_eb_tx(svc->ctx, &c, err);
-    if (rc == 0) {
-        json_t *row = rule_get(svc, c, bus, rule, err);
-        if (!row) rc = rule_err(err);
-        const char *p[3] = {bus, rule, idj};
-        if (rc == 0)
-            rc = store_eb_cmd(c, err,
-                              "DELETE FROM sy_eb_targets WHERE bus = $1 AND rule = $2 AND id IN "
-                              "(SELECT jsonb_array_elements_text($3::jsonb))",
-                              3, p);
-        if (rc >= 0) rc = store_eb_bump(c, err);
-        rc = store_eb_end(svc->ctx, c, rc, err);
-        json_decref(row);
-    }
+    targets_edit_t e = {.svc = svc, .bus = bus, .rule = rule, .ids = idj};
+    int rc = sy_pg_tx(svc->ctx->pool, remove_targets_tx, &e, err);
     free(idj);
     free(bus);
     if (rc == 0) *out = json_pack("{s:i,s:[]}", "FailedEntryCount", 0, "FailedEntries");
     return rc;
 }
 
-static int list_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_list_targets_by_rule(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *rule = eb_req_str(in, "Rule", err);
     if (!rule) return SY_E_INVALID;
     char *bus = eb_bus_name(in, "EventBusName");
     json_t *row = rule_get(svc, NULL, bus, rule, err);
     int rc = row ? 0 : rule_err(err);
-    const char *p[3] = {bus, rule, sy_json_str(in, "NextToken") ?: ""};
-    json_t *rows = rc == 0 ? store_eb_q(svc->ctx, err,
-                                        "SELECT id, spec::text AS spec FROM sy_eb_targets WHERE bus = $1 AND rule = $2 "
-                                        "AND id > $3 ORDER BY id",
-                                        3, p)
-                           : NULL;
+    json_t *rows = rc == 0 ? store_eb_target_list(svc->ctx, bus, rule, sy_json_str(in, "NextToken") ?: "", err) : NULL;
     if (rc == 0 && !rows) rc = SY_E_DB;
     if (rc == 0) {
         json_t *list = json_array();
@@ -380,16 +380,12 @@ static int list_targets(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return rc;
 }
 
-static int list_rule_names_by_target(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_list_rule_names_by_target(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *arn = eb_req_str(in, "TargetArn", err);
     if (!arn) return SY_E_INVALID;
     char *bus = eb_bus_name(in, "EventBusName");
-    const char *p[3] = {arn, bus, sy_json_str(in, "NextToken") ?: ""};
-    json_t *rows = store_eb_q(svc->ctx, err,
-                              "SELECT DISTINCT rule FROM sy_eb_targets WHERE arn = $1 AND bus = $2 AND rule > $3 "
-                              "ORDER BY rule",
-                              3, p);
+    json_t *rows = store_eb_rules_by_target(svc->ctx, arn, bus, sy_json_str(in, "NextToken") ?: "", err);
     free(bus);
     if (!rows) return SY_E_DB;
     json_t *names = json_array();
@@ -401,7 +397,7 @@ static int list_rule_names_by_target(eb_svc_t *svc, json_t *in, json_t **out, sy
     return 0;
 }
 
-static int test_event_pattern(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int eb_test_event_pattern(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)svc;
     const char *pattern = eb_req_str(in, "EventPattern", err);
@@ -421,29 +417,5 @@ static int test_event_pattern(eb_svc_t *svc, json_t *in, json_t **out, sy_err_t 
     sy_matcher_destroy(&m);
     if (rc < 0) return rc;
     *out = json_pack("{s:b}", "Result", n > 0);
-    return 0;
-}
-
-int eb_api_rules(const char *action, eb_svc_t *svc, json_t *in, json_t **out, sy_err_t *err, bool *handled)
-{
-    static const struct {
-        const char *name;
-        eb_action_fn fn;
-    } a[] = {{"PutRule", put_rule},
-             {"DescribeRule", describe_rule},
-             {"ListRules", list_rules},
-             {"DeleteRule", delete_rule},
-             {"EnableRule", enable_rule},
-             {"DisableRule", disable_rule},
-             {"PutTargets", put_targets},
-             {"RemoveTargets", remove_targets},
-             {"ListTargetsByRule", list_targets},
-             {"ListRuleNamesByTarget", list_rule_names_by_target},
-             {"TestEventPattern", test_event_pattern}};
-    for (size_t i = 0; i < sizeof a / sizeof *a; i++)
-        if (!strcmp(action, a[i].name)) {
-            *handled = true;
-            return a[i].fn(svc, in, out, err);
-        }
     return 0;
 }

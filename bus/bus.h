@@ -9,7 +9,8 @@
 #include "core/core.h"
 
 /* Register the routes and start the delivery and schedule threads
- * (ctx->svc[SY_SVC_BUS]). */
+ * (ctx->svc[SY_SVC_BUS]). With "bus-invoker" in ctx->cfg.test_doubles
+ * (tests only) a built-in test double is the function invoker. */
 int sy_bus_start(sy_ctx_t *ctx, sy_err_t *err);
 void sy_bus_stop(sy_ctx_t *ctx);
 
@@ -45,17 +46,29 @@ void sy_bus_set_function_invoker(sy_ctx_t *ctx, sy_bus_invoke_fn fn, void *udata
 typedef int (*sy_bus_topic_fn)(sy_ctx_t *ctx, PGconn *c, const char *topic_arn, const char *message, void *udata,
                                sy_err_t *err);
 void sy_bus_set_topic_publisher(sy_ctx_t *ctx, sy_bus_topic_fn fn, void *udata);
+/* The state-machine-target seam. A rule target whose Arn is a state machine
+ * (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME) is delivered through the
+ * internal delivery queue; the delivery thread calls the starter inside its
+ * open transaction on c (the delivery message is deleted in the same
+ * transaction), so the execution and its first step commit with the
+ * delivery or not at all. input: the event or the transformed input (JSON
+ * text); name: NULL for a generated execution name; *execution_arn_out (if
+ * execution_arn_out is not NULL) receives the new execution's ARN, which the
+ * caller frees. Return 0, or <0 with err->code / err->message: the delivery
+ * is retried with the target's RetryPolicy and then goes to its
+ * DeadLetterConfig queue with ERROR_CODE "StepFunctions.<code>"; an error
+ * with err->sqlstate set means the transaction broke, and the delivery is
+ * tried again when its lease expires. Unset: such targets fail with
+ * ERROR_CODE "StepFunctions.ServiceUnavailable" and are retried, then
+ * dead-lettered. */
+typedef int (*sy_bus_start_execution_fn)(sy_ctx_t *ctx, PGconn *c, const char *state_machine_arn, const char *input,
+                                         const char *name, char **execution_arn_out, void *udata, sy_err_t *err);
+void sy_bus_set_execution_starter(sy_ctx_t *ctx, sy_bus_start_execution_fn fn, void *udata);
 /* Put one event on `bus` (a name or an event-bus ARN) inside the caller's
  * open transaction on c: matched and routed like PutEvents, committed with
  * the caller. Used for Lambda destinations naming a bus. */
 int sy_bus_put_event(sy_ctx_t *ctx, PGconn *c, const char *bus, const char *source, const char *detail_type,
                      const char *detail_json, char event_id_out[37], sy_err_t *err); /* event_id_out may be NULL */
-
-/* The built-in test invoker (SWITCHYARD_BUS_TEST_INVOKER=1): a function whose
- * name contains "fail" fails with "Lambda.ServiceException"; any other
- * function NAME has its payload sent to the SQS queue "NAME-calls" (if it
- * exists) inside the delivery transaction. */
-int sy_bus_test_invoker(sy_ctx_t *ctx, PGconn *c, const sy_bus_invocation_t *inv, void *udata, sy_err_t *err);
 
 /* InputTransformer's InputTemplate rendering (AWS's rules: a template that
  * starts with '{', '[' or '"' is JSON: a string value in an unquoted

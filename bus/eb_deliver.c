@@ -4,7 +4,6 @@
  * with the target's RetryPolicy (exponential back-off with jitter, as
  * queue visibility) and dead-letter with AWS's error attributes. */
 #include "bus/internal.h"
-#include "statemachine/statemachine.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -60,9 +59,10 @@ static int deliver(eb_svc_t *svc, PGconn *c, const json_t *b, const sy_msg_out_t
         return rc;
     }
     if (!strncmp(arn, "arn:aws:states:", 15)) {
-        char *exec = NULL;
-        int rc = sy_sfn_execution_start(ctx, c, arn, NULL, body, &exec, err);
-        free(exec);
+        if (!svc->starter)
+            return sy_err_set(err, SY_E_INTERNAL, 500, "StepFunctions.ServiceUnavailable",
+                              "no execution starter registered");
+        int rc = svc->starter(ctx, c, arn, body, NULL, NULL, svc->starter_udata, err);
         if (rc < 0 && !err->sqlstate[0]) {
             char msg[1024];
             snprintf(msg, sizeof msg, "%s", err->message);
@@ -182,27 +182,33 @@ static int backoff_s(eb_svc_t *svc, int n)
     return s < 1 ? 1 : s;
 }
 
+/* Commit (rc >= 0) or roll back the delivery transaction; give c back. */
+static void tx_close(sy_ctx_t *ctx, PGconn *c, int rc)
+{
+    if (rc >= 0) sy_pg_commit(c, NULL);
+    else sy_pg_rollback(c);
+    sy_pg_release(ctx->pool, c);
+}
+
 static void process(eb_svc_t *svc, sy_msg_out_t *m)
 {
     sy_ctx_t *ctx = svc->ctx;
     json_t *b = json_loads(m->body, 0, NULL);
-    PGconn *c = NULL;
     sy_err_t err, why;
     sy_err_clear(&err);
     sy_err_clear(&why);
-    int rc = store_eb_tx(ctx, &c, &err);
-    if (rc < 0) goto out;
+    PGconn *c = sy_pg_acquire(ctx->pool);
+    if (!c) goto out;
+    int rc = sy_pg_begin(c, &err);
+    if (rc < 0) goto end;
     bool retryable = true;
     rc = b ? deliver(svc, c, b, m, &retryable, &why) : 0;
-    if (rc < 0 && why.sqlstate[0]) { /* the transaction broke: let visibility retry it */
-        store_eb_end(ctx, c, rc, NULL);
-        c = NULL;
-        goto out;
-    }
+    if (rc < 0 && why.sqlstate[0]) goto end; /* the transaction broke: let visibility retry it */
     if (rc < 0) {
         /* a delivery failure: roll back what it may have written, then decide */
-        store_eb_cmd(c, NULL, "ROLLBACK", 0, NULL);
-        store_eb_cmd(c, NULL, "BEGIN", 0, NULL);
+        sy_pg_rollback(c);
+        rc = sy_pg_begin(c, &err);
+        if (rc < 0) goto end;
         const json_t *rp = json_object_get(json_object_get(b, "t"), "RetryPolicy");
         int64_t max_retries = 185, max_age = 86400;
         sy_json_int(rp, "MaximumRetryAttempts", &max_retries);
@@ -212,8 +218,7 @@ static void process(eb_svc_t *svc, sy_msg_out_t *m)
         bool expired = (double)age_ms >= (double)max_age * 1000.0 / eb_scale(ctx);
         sy_metric_inc("switchyard_events_delivery_failures_total", NULL, 1);
         if (retryable && attempt <= max_retries && !expired) {
-            store_eb_end(ctx, c, 0, NULL);
-            c = NULL;
+            tx_close(ctx, c, 0);
             sy_queue_change_visibility(ctx, EB_DELIVER_QUEUE, m->receipt, backoff_s(svc, attempt), NULL);
             goto out;
         }
@@ -225,10 +230,8 @@ static void process(eb_svc_t *svc, sy_msg_out_t *m)
     if (rc == 0 && !deleted) rc = SY_E_INVALID; /* lease lost: another thread has it now */
     if (rc == 0) sy_metric_inc("switchyard_events_delivered_total", NULL, 1);
 end:
-    store_eb_end(ctx, c, rc, &err);
-    c = NULL;
+    tx_close(ctx, c, rc);
 out:
-    if (c) store_eb_end(ctx, c, -1, NULL);
     json_decref(b);
 }
 
@@ -263,28 +266,6 @@ int eb_deliver_start(eb_svc_t *svc, sy_err_t *err)
         if (pthread_create(&svc->threads[svc->nthreads], NULL, deliver_main, svc) != 0)
             return sy_err_set(err, SY_E_INTERNAL, 500, "InternalException", "could not start delivery thread");
         svc->nthreads++;
-    }
-    return 0;
-}
-
-int sy_bus_test_invoker(sy_ctx_t *ctx, PGconn *c, const sy_bus_invocation_t *inv, void *udata, sy_err_t *err)
-{
-    (void)udata;
-    const char *fn = strstr(inv->function, ":function:");
-    fn = fn ? fn + 10 : inv->function;
-    char name[160];
-    snprintf(name, sizeof name, "%.*s", (int)strcspn(fn, ":"), fn);
-    if (strstr(name, "fail"))
-        return sy_err_set(err, SY_E_INTERNAL, 500, "Lambda.ServiceException", "test function %s failed", name);
-    char *q = sy_asprintf("%s-calls", name);
-    sy_msg_in_t m = {.body = inv->payload, .body_len = inv->payload_len, .delay_s = -1};
-    sy_err_t e;
-    sy_err_clear(&e);
-    int rc = sy_queue_tx_send(ctx, c, q, &m, NULL, &e);
-    free(q);
-    if (rc < 0 && e.sqlstate[0]) {
-        *err = e;
-        return rc;
     }
     return 0;
 }

@@ -63,19 +63,12 @@ static char *url_with(const char *endpoint, const json_t *hp, CURL *cu)
 int eb_http_send(eb_svc_t *svc, const char *dest_arn, const json_t *target, const char *body, sy_err_t *err)
 {
     sy_ctx_t *ctx = svc->ctx;
-    const char *p[1] = {dest_arn};
-    json_t *rows = store_eb_q(ctx, err,
-                              "SELECT d.name, d.endpoint, d.method, d.rate, c.auth_type, c.auth::text AS auth "
-                              "FROM sy_eb_destinations d LEFT JOIN sy_eb_connections c ON c.arn = d.connection_arn "
-                              "WHERE d.arn = $1",
-                              1, p);
-    if (!rows) return SY_E_DB;
-    if (!json_array_size(rows)) {
-        json_decref(rows);
+    json_t *d;
+    int found = store_eb_dest_for_delivery(ctx, dest_arn, &d, err);
+    if (found < 0) return found;
+    if (!found)
         return sy_err_set(err, SY_E_NOTFOUND, 404, "ApiDestination.NotFound", "API destination %s does not exist",
                           dest_arn);
-    }
-    json_t *d = json_array_get(rows, 0);
     rate_wait(svc, sy_json_str(d, "name"), atoi(sy_json_str(d, "rate") ?: "0"));
     CURL *cu = curl_easy_init();
     if (!cu) sy_panic("curl_easy_init");
@@ -134,6 +127,6 @@ int eb_http_send(eb_svc_t *svc, const char *dest_arn, const json_t *target, cons
     curl_easy_cleanup(cu);
     free(url);
     json_decref(auth);
-    json_decref(rows);
+    json_decref(d);
     return rc;
 }

@@ -1,7 +1,6 @@
 /* bus/eb_transform.c - a target's input: the event, Input (constant JSON),
  * InputPath (JSONPath) or InputTransformer (InputPathsMap + InputTemplate). */
 #include "bus/internal.h"
-#include "statemachine/statemachine.h"
 
 #include <stdlib.h>
 #include <string.h>

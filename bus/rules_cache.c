@@ -1,4 +1,4 @@
-/* bus/eb_snap.c - the in-memory rules snapshot of a broker: every bus's
+/* bus/rules_cache.c - the in-memory rules snapshot of a broker: every bus's
  * rules and archives compiled into one sy_matcher per bus. Rebuilt when the
  * rules version in sy_eb_meta moved (checked once per PutEvents batch), so
  * every broker sees rule changes committed by any other. */
@@ -59,21 +59,9 @@ static const char *col(const json_t *row, const char *k)
 static eb_snap_t *snap_load(eb_svc_t *svc, PGconn *c, int64_t version, sy_err_t *err)
 {
     (void)svc;
-    json_t *buses = store_eb_rows(c, err, "SELECT name FROM sy_eb_buses ORDER BY name", 0, NULL);
-    json_t *rules = buses ? store_eb_rows(c, err,
-                                          "SELECT r.bus, r.name, r.arn, r.pattern, r.schedule, r.state, "
-                                          "COALESCE((SELECT json_agg(t.spec ORDER BY t.id) FROM sy_eb_targets t "
-                                          "WHERE t.bus = r.bus AND t.rule = r.name), '[]')::text AS targets "
-                                          "FROM sy_eb_rules r ORDER BY r.bus, r.name",
-                                          0, NULL)
-                          : NULL;
-    json_t *archs = rules ? store_eb_rows(c, err, "SELECT name, bus, pattern FROM sy_eb_archives WHERE state = "
-                                                  "'ENABLED' ORDER BY name",
-                                          0, NULL)
-                          : NULL;
-    eb_snap_t *s = NULL;
-    if (!archs) goto done;
-    s = sy_calloc(1, sizeof *s);
+    json_t *buses, *rules, *archs;
+    if (store_eb_snapshot_rows(c, &buses, &rules, &archs, err) < 0) return NULL;
+    eb_snap_t *s = sy_calloc(1, sizeof *s);
     s->version = version;
     s->refs = 1;
     s->nbuses = json_array_size(buses);
@@ -125,7 +113,6 @@ static eb_snap_t *snap_load(eb_svc_t *svc, PGconn *c, int64_t version, sy_err_t 
             sy_log(SY_LOG_WARN, "events", NULL, "stored archive pattern does not compile", "archive",
                    s->archives[i].name);
     }
-done:
     json_decref(buses);
     json_decref(rules);
     json_decref(archs);

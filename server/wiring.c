@@ -1,6 +1,7 @@
 /* server/wiring.c - the composition root's seams between services:
- * EventBridge function targets invoke functions through worker/, and
- * Lambda destinations naming an event bus put through bus/; EventBridge
+ * EventBridge function targets invoke functions through worker/,
+ * EventBridge state machine targets start executions through statemachine/,
+ * and Lambda destinations naming an event bus put through bus/; EventBridge
  * targets and Lambda destinations naming an SNS topic publish through
  * topic/. */
 #include "bus/bus.h"
@@ -16,6 +17,13 @@ static int bus_invokes_function(sy_ctx_t *ctx, PGconn *c, const sy_bus_invocatio
 {
     (void)udata;
     return sy_lambda_invoke_async(ctx, c, inv->function, inv->payload, inv->payload_len, NULL, err);
+}
+
+static int bus_starts_execution(sy_ctx_t *ctx, PGconn *c, const char *state_machine_arn, const char *input,
+                                const char *name, char **execution_arn_out, void *udata, sy_err_t *err)
+{
+    (void)udata;
+    return sy_sfn_execution_start(ctx, c, state_machine_arn, name, input, execution_arn_out, err);
 }
 
 static int topic_invokes_function(sy_ctx_t *ctx, PGconn *c, const char *function, const char *payload, size_t len,
@@ -49,8 +57,10 @@ void sy_server_wire(sy_ctx_t *ctx)
 {
     sy_topic_set_function_invoker(ctx, topic_invokes_function, NULL);
     sy_bus_set_topic_publisher(ctx, publish_to_topic, NULL);
+    sy_bus_set_execution_starter(ctx, bus_starts_execution, NULL);
     sy_lambda_set_topic_sink(ctx, publish_to_topic, NULL);
-    if (!getenv("SWITCHYARD_BUS_TEST_INVOKER")) sy_bus_set_function_invoker(ctx, bus_invokes_function, NULL);
+    if (!sy_config_list_has(ctx->cfg.test_doubles, "bus-invoker"))
+        sy_bus_set_function_invoker(ctx, bus_invokes_function, NULL);
     sy_lambda_set_bus_sink(ctx, function_puts_on_bus, NULL);
     sy_sfn_set_integrations(ctx, sfn_publishes, sy_bus_put_event);
 }

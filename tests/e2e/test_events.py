@@ -46,7 +46,7 @@ class EventsTests(SwitchyardTestCase):
     BROKER_ARGS = ("--time-scale", "60")
 
     def setUp(self):
-        os.environ["SWITCHYARD_BUS_TEST_INVOKER"] = "1"
+        os.environ["SWITCHYARD_TEST_DOUBLES"] = "bus-invoker"
         super().setUp()
         self.ev = self.client("events")
         self.sqs = self.client("sqs")

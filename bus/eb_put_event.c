@@ -1,5 +1,5 @@
-/* bus/eb_put.c - one event put by another service (e.g. a Lambda
- * destination record) inside the caller's open transaction */
+/* bus/eb_put_event.c - sy_bus_put_event: one event put by another service
+ * (e.g. a Lambda destination record) inside the caller's open transaction */
 #include "bus/internal.h"
 
 #include <stdlib.h>
