@@ -1,10 +1,9 @@
-/* worker/lambda_settle.c - settle threads: what workers' ACK/RELEASE/EXTEND
+/* lambda/settle.c - settle threads: what workers' ACK/RELEASE/EXTEND
  * mean for the queues, written in batches (one transaction per batch: the
- * message deletes, Step Functions completions and destination records of
+ * message deletes, task replies (the reply seam) and destination records of
  * many invocations commit together), with Lambda's async retry policy. */
 #include "lambda/internal.h"
 #include "queue/queue.h"
-#include "statemachine/statemachine.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -197,12 +196,12 @@ static int settle_async(lm_svc_t *s, PGconn *c, lm_job_t *j, sy_err_t *err)
         if (rc == 0 && stale) { /* refused: the message was leased again */
         } else if (rc == 0 && j->kind == 'a' && j->ok) {
             json_t *v = result_json(j);
-            rc = sy_sfn_task_complete(s->ctx, c, l->reply_exec, l->reply_task, v, NULL, NULL, err);
+            rc = lm_reply(s, c, l->reply_exec, l->reply_task, v, NULL, NULL, err);
             json_decref(v);
         } else if (rc == 0) {
             char *cause = error_body(j);
             const char *type = j->kind == 'e' ? "Lambda.EventAgeExceeded" : j->error_type ? j->error_type : "Unhandled";
-            rc = sy_sfn_task_complete(s->ctx, c, l->reply_exec, l->reply_task, NULL, type, cause, err);
+            rc = lm_reply(s, c, l->reply_exec, l->reply_task, NULL, type, cause, err);
             free(cause);
         }
         if (rc == SY_E_NOTFOUND) rc = 0; /* the execution is gone */
