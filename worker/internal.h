@@ -11,26 +11,11 @@
 #include "proto/worker.pb-c.h"
 #include "worker/worker.h"
 
-/* ---------------------------------------------------------------- helpers */
-void *wk_malloc(size_t n);
-void *wk_calloc(size_t n, size_t m);
-void *wk_realloc(void *p, size_t n);
-char *wk_strdup(const char *s);
-char *wk_strndup(const char *s, size_t n);
-char *wk_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int64_t wk_now_ms(void);  /* epoch */
+/* ---------------------------------------------------------------- helpers
+ * Allocation (sy_malloc & co, aborting on failure), logging (sy_log),
+ * clocks and ids (sy_now_ms, sy_mono_us, sy_uuid4) are core's. */
 int64_t wk_mono_ms(void); /* monotonic */
-int64_t wk_mono_us(void);
-void wk_uuid4(char out[37]);
 uint32_t wk_rand32(void);
-
-/* One JSON line on stderr: level, component, msg, request_id, then extra
- * key/value string pairs terminated by NULL. */
-enum { WK_DEBUG = SY_LOG_DEBUG, WK_INFO = SY_LOG_INFO, WK_WARN = SY_LOG_WARN, WK_ERROR = SY_LOG_ERROR };
-void wk_log(int level, const char *component, const char *request_id, const char *msg, ...);
-/* printf-style message, no extra fields */
-void wk_logf(int level, const char *component, const char *request_id, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 /* JSON-escape s into out (size n); truncates. */
 void wk_json_escape(const char *s, size_t len, char *out, size_t n);
 

@@ -30,7 +30,7 @@ static int usage_error(const char *fmt, const char *arg)
 {
     char msg[512];
     snprintf(msg, sizeof msg, fmt, arg);
-    wk_log(WK_ERROR, "worker", NULL, msg, (const char *)NULL);
+    sy_log(SY_LOG_ERROR, "worker", NULL, msg);
     fputs(USAGE, stderr);
     return 2;
 }
@@ -41,10 +41,10 @@ static int parse_function(wk_worker_t *w, const char *arg, int def_conc, double 
     if (!eq || eq == arg) return usage_error("bad --function %s: expected NAME=SPEC", arg);
     wk_fn_t *fn = &w->fns[w->nfns];
     memset(fn, 0, sizeof *fn);
-    fn->name = wk_strndup(arg, (size_t)(eq - arg));
+    fn->name = sy_strndup(arg, (size_t)(eq - arg));
     fn->w = w;
     w->nfns++; /* from here on worker_free() owns what fn holds, on every path */
-    char *spec = wk_strdup(eq + 1);
+    char *spec = sy_strdup(eq + 1);
     char *opts = strchr(spec, ',');
     if (opts) *opts++ = 0;
     fn->concurrency = def_conc;
@@ -59,7 +59,7 @@ static int parse_function(wk_worker_t *w, const char *arg, int def_conc, double 
         else if (strncmp(opts, "init_timeout=", 13) == 0)
             fn->init_timeout_ms = (int64_t)(atof(opts + 13) * 1000.0 + 0.5);
         else if (strncmp(opts, "handler=", 8) == 0)
-            fn->handler = wk_strdup(opts + 8);
+            fn->handler = sy_strdup(opts + 8);
         else {
             free(spec);
             return usage_error("unknown function option %s", opts);
@@ -73,12 +73,12 @@ static int parse_function(wk_worker_t *w, const char *arg, int def_conc, double 
             rc = usage_error("bad spec %s: expected so:/path/lib.so:symbol", spec);
         } else {
             fn->kind = WK_FN_SO;
-            fn->path = wk_strndup(spec + 3, (size_t)(colon - (spec + 3)));
-            fn->symbol = wk_strdup(colon + 1);
+            fn->path = sy_strndup(spec + 3, (size_t)(colon - (spec + 3)));
+            fn->symbol = sy_strdup(colon + 1);
         }
     } else if (strncmp(spec, "runtime:", 8) == 0 && spec[8]) {
         fn->kind = WK_FN_RUNTIME;
-        fn->path = wk_strdup(spec + 8);
+        fn->path = sy_strdup(spec + 8);
     } else {
         rc = usage_error("bad spec %s: expected so:PATH:SYMBOL or runtime:PATH", spec);
     }
@@ -88,7 +88,7 @@ static int parse_function(wk_worker_t *w, const char *arg, int def_conc, double 
         return usage_error("bad concurrency for %s", fn->name);
     if (!(timeout > 0) || timeout > 86400) return usage_error("bad timeout for %s", fn->name);
     fn->timeout_ms = (int64_t)(timeout * 1000.0 + 0.5);
-    if (!fn->handler) fn->handler = wk_strdup("function.handler");
+    if (!fn->handler) fn->handler = sy_strdup("function.handler");
     if (fn->init_timeout_ms <= 0) fn->init_timeout_ms = 10000; /* Lambda's init limit */
     for (int i = 0; i < w->nfns - 1; i++)
         if (strcmp(w->fns[i].name, fn->name) == 0)
@@ -111,8 +111,8 @@ int wk_args_parse(wk_worker_t *w, int argc, char **argv)
         else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc) timeout = atof(argv[++i]);
     }
     if (conc < 1) return usage_error("bad --concurrency %s", "");
-    w->fns = wk_calloc((size_t)argc, sizeof *w->fns);
-    w->conns = wk_calloc((size_t)argc, sizeof *w->conns);
+    w->fns = sy_calloc((size_t)argc, sizeof *w->fns);
+    w->conns = sy_calloc((size_t)argc, sizeof *w->conns);
     w->drain_timeout_ms = 30000;
     w->reconnect_min_ms = 1000;
     w->inl.us = 10000;
@@ -140,7 +140,7 @@ int wk_args_parse(wk_worker_t *w, int argc, char **argv)
         int rc = 0;
         if (strcmp(a, "--broker") == 0) {
             if (w->nconns >= 16) return usage_error("at most 16 --broker (got more: %s)", v);
-            w->conns[w->nconns++].endpoint = wk_strdup(v);
+            w->conns[w->nconns++].endpoint = sy_strdup(v);
         } else if (strcmp(a, "--function") == 0) {
             rc = parse_function(w, v, conc, timeout);
         } else if (strcmp(a, "--concurrency") == 0 || strcmp(a, "--timeout") == 0) {
@@ -179,7 +179,7 @@ int wk_args_parse(wk_worker_t *w, int argc, char **argv)
                            "");
     for (int i = 0; i < w->nconns; i++)
         if (!curve && !wk_endpoint_is_loopback(w->conns[i].endpoint))
-            wk_log(WK_WARN, "worker", NULL, "plain TCP to a non-loopback broker (no curve keys)",
-                   "broker", w->conns[i].endpoint, (const char *)NULL);
+            sy_log(SY_LOG_WARN, "worker", NULL, "plain TCP to a non-loopback broker (no curve keys)",
+                   "broker", w->conns[i].endpoint);
     return 0;
 }
