@@ -278,7 +278,24 @@ typedef struct {
     uint64_t ran, handed_over; /* counters (atomics) */
 } wk_inline_t;
 
+/* The worker process's settings (worker_args.c: wk_config_table). */
+typedef struct {
+    sy_strlist_t brokers, functions;
+    int concurrency;
+    double timeout_s;
+    char *worker_id;        /* NULL: hostname-pid */
+    double drain_timeout_s;
+    int inline_us;
+    int reconnect_ms;
+    char *broker_key, *public_key, *secret_key;
+    char *log_level;
+    char *region;           /* AWS_REGION of runtime processes */
+    int keygen;
+} wk_config_t;
+extern const sy_config_table_t wk_config_table;
+
 struct wk_worker {
+    wk_config_t cfg;
     char worker_id[128];
     wk_fn_t *fns;
     int nfns;
@@ -328,6 +345,7 @@ void wk_conn_close(wk_conn_t *c); /* at exit */
 void wk_conn_monitor(wk_conn_t *c); /* read handshake-failure events */
 int wk_on_message(wk_worker_t *w, int ci); /* 0, or 3: fatal version mismatch */
 void wk_extend_push(wk_worker_t *w, const wk_job_t *j, int64_t ms);
+/* argv[0] is "worker". 0; 1: --help or --keygen done (exit 0); 2: usage error. */
 int wk_args_parse(wk_worker_t *w, int argc, char **argv);
 void wk_job_free(wk_job_t *j);
 void wk_job_set_error(wk_job_t *j, const char *type, const char *msg, bool retryable);

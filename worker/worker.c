@@ -352,6 +352,7 @@ static void worker_free(wk_worker_t *w, bool stuck)
     if (w->evfd >= 0) close(w->evfd);
     if (w->sigfd >= 0) close(w->sigfd);
     wk_inline_free(w);
+    sy_config_release(&wk_config_table, &w->cfg);
 }
 
 int sy_worker_main(int argc, char **argv)

@@ -249,7 +249,7 @@ static char **build_envp(wk_env_t *env)
     wk_fn_t *fn = env->fn;
     char *pathcopy = sy_strdup(fn->path);
     const char *root = dirname(pathcopy);
-    const char *region = getenv("AWS_REGION") ? getenv("AWS_REGION") : "us-east-1";
+    const char *region = fn->w->cfg.region;
     char *ours[32];
     int n = 0;
 #define ADD(...) ours[n++] = sy_asprintf(__VA_ARGS__)
