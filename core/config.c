@@ -55,11 +55,12 @@ static int set_opt(void *cfg, const copt_t *o, const char *v)
     }
     char *end = NULL;
     double d = strtod(v, &end);
-    if (!end || *end || end == v || d < o->min || d > o->max) {
-        fprintf(stderr, "switchyard: invalid value for --%s: '%s' (%g..%g)\n", o->flag, v, o->min, o->max);
+    double lo = o->type == SY_CFG_BOOL ? 0 : o->min, hi = o->type == SY_CFG_BOOL ? 1 : o->max;
+    if (!end || *end || end == v || d < lo || d > hi) {
+        fprintf(stderr, "switchyard: invalid value for --%s: '%s' (%g..%g)\n", o->flag, v, lo, hi);
         return -1;
     }
-    if (o->type == CT_INT) {
+    if (o->type == CT_INT || o->type == SY_CFG_BOOL) {
         if (d != (double)(int)d) {
             fprintf(stderr, "switchyard: --%s needs an integer\n", o->flag);
             return -1;
@@ -71,10 +72,21 @@ static int set_opt(void *cfg, const copt_t *o, const char *v)
     return 0;
 }
 
+static void list_clear(void *cfg, const copt_t *o)
+{
+    sy_strlist_t *l = (sy_strlist_t *)((char *)cfg + o->off);
+    for (int k = 0; k < l->n; k++) free(l->v[k]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
 int sy_config_parse(const sy_config_table_t *t, void *cfg, int argc, char **argv)
 {
     const copt_t *o_all = t->opts;
     const size_t NOPTS = t->n;
+    const copt_t *flagged_lists[8]; /* LISTs given as flags so far: they drop the environment's */
+    size_t nflagged = 0;
     for (size_t i = 0; i < NOPTS; i++)
         if (o_all[i].def && set_opt(cfg, &o_all[i], o_all[i].def) < 0) return -1;
     for (size_t i = 0; i < NOPTS; i++) {
@@ -110,6 +122,15 @@ int sy_config_parse(const sy_config_table_t *t, void *cfg, int argc, char **argv
             return -1;
         }
         const char *v = eq ? eq + 1 : NULL;
+        if (!v && o->type == SY_CFG_BOOL) v = "1";
+        if (o->type == SY_CFG_LIST) {
+            bool seen = false;
+            for (size_t k = 0; k < nflagged; k++) seen = seen || flagged_lists[k] == o;
+            if (!seen && nflagged < sizeof flagged_lists / sizeof flagged_lists[0]) {
+                list_clear(cfg, o);
+                flagged_lists[nflagged++] = o;
+            }
+        }
         if (!v) {
             if (a + 1 >= argc) {
                 fprintf(stderr, "switchyard %s: --%s needs a value\n", t->name, o->flag);
@@ -144,11 +165,7 @@ void sy_config_release(const sy_config_table_t *t, void *cfg)
             free(*(char **)base);
             *(char **)base = NULL;
         } else if (t->opts[i].type == SY_CFG_LIST) {
-            sy_strlist_t *l = (sy_strlist_t *)base;
-            for (int k = 0; k < l->n; k++) free(l->v[k]);
-            free(l->v);
-            l->v = NULL;
-            l->n = 0;
+            list_clear(cfg, &t->opts[i]);
         }
     }
 }

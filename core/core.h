@@ -124,8 +124,11 @@ typedef struct {
  * process's in worker/): one row per setting drives parsing, validation,
  * --help and the README's table. Precedence: defaults < environment < flags.
  * A LIST setting is repeatable (--broker a --broker b; its environment
- * variable is comma-separated) and fills a sy_strlist_t. */
-typedef enum { SY_CFG_STR, SY_CFG_INT, SY_CFG_DBL, SY_CFG_LIST } sy_cfg_type_t;
+ * variable is comma-separated) and fills a sy_strlist_t; given as flags it
+ * replaces what the environment said. A BOOL setting is an int: its flag
+ * takes no value and sets it to 1 (--keygen); --flag=0|1 and its
+ * environment variable take 0 or 1. */
+typedef enum { SY_CFG_STR, SY_CFG_INT, SY_CFG_DBL, SY_CFG_LIST, SY_CFG_BOOL } sy_cfg_type_t;
 typedef struct {
     char **v;
     int n;

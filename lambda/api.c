@@ -1,4 +1,4 @@
-/* worker/lambda_api.c - the Lambda API (rest-json): routing, functions'
+/* lambda/api.c - the Lambda API (rest-json): routing, functions'
  * configuration, reserved concurrency and async invocation config. */
 #include "lambda/internal.h"
 #include "queue/queue.h"

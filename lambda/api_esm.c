@@ -1,4 +1,4 @@
-/* worker/lambda_esm_api.c - event-source mappings from SQS queues:
+/* lambda/api_esm.c - event-source mappings from SQS queues:
  * Create/Get/List/Update/DeleteEventSourceMapping. */
 #include "lambda/internal.h"
 #include "queue/queue.h"

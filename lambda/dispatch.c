@@ -1,4 +1,4 @@
-/* worker/lambda_dispatch.c - the dispatcher thread: leases from the internal
+/* lambda/dispatch.c - the dispatcher thread: leases from the internal
  * queues of functions that have free concurrency (async invocations) and
  * from the SQS queues of event-source mappings (batches), and pushes them
  * to the pool with sy_pool_offer. The pool's lease callbacks (on the pool

@@ -46,7 +46,7 @@ typedef struct lm_lease {
     char **message_ids;    /* n */
     int attempt;           /* 'A': receive count */
     char *payload;         /* 'A': the event (for destination records) */
-    char *reply_exec;      /* 'A': Step Functions execution to report to */
+    char *reply_exec;      /* 'A': the task's execution to report to (the reply seam) */
     int64_t reply_task;
     char *request_id;
     bool report_failures;  /* 'E': ReportBatchItemFailures */
@@ -55,7 +55,7 @@ typedef struct lm_lease {
     struct lm_lease *next;
 } lm_lease_t;
 void lm_lease_free(lm_lease_t *l);
-/* lambda_dispatch.c: the context of a leased async invocation, from its message */
+/* dispatch.c: the context of a leased async invocation, from its message */
 lm_lease_t *lm_lease_of_message(const char *function, const char *queue, const sy_msg_out_t *m);
 
 /* What a worker's ACK/RELEASE/EXTEND asks of the store, done off the pool
@@ -98,11 +98,13 @@ typedef struct {
     void *bus_sink_u;
     sy_lambda_topic_sink_fn topic_sink;
     void *topic_sink_u;
+    sy_lambda_reply_fn reply_sink;
+    void *reply_sink_u;
 } lm_svc_t;
 
 lm_svc_t *lm_svc(sy_ctx_t *ctx);
 
-/* lambda.c */
+/* service.c */
 /* Normalise a name or function ARN (qualifier dropped) into out. -1 if invalid. */
 int lm_function_name(const char *in, char out[LM_NAME_MAX + 1]);
 char *lm_function_arn(const sy_ctx_t *ctx, const char *name);
@@ -117,9 +119,15 @@ void lm_fn_destinations(lm_svc_t *s, const char *name, char **on_success, char *
 void lm_fn_invalidate(lm_svc_t *s, const char *name);
 bool lm_pool_hosts(lm_svc_t *s, const char *name);
 int lm_ensure_queue(lm_svc_t *s, const char *name, sy_err_t *err);
+/* Report a task's outcome through the reply seam (c: the open settle
+ * transaction, or NULL). No seam set yet: with c SY_E_INTERNAL (the
+ * settle does not happen, the message returns with its visibility), with
+ * c NULL 0 (dropped with a warning). */
+int lm_reply(lm_svc_t *s, PGconn *c, const char *execution_arn, int64_t task_id, const json_t *result,
+             const char *error, const char *cause, sy_err_t *err);
 double lm_scale(const lm_svc_t *s);
 
-/* lambda_store.c: the only SQL of the Lambda API */
+/* store.c: the only SQL of the Lambda API */
 typedef struct {
     char name[LM_NAME_MAX + 1];
     json_t *config;        /* owned */
@@ -155,13 +163,13 @@ int lm_store_esm_list(sy_ctx_t *ctx, const char *function, const char *source, l
 int lm_store_esm_update(sy_ctx_t *ctx, const lm_esm_row_t *r, sy_err_t *err);
 int lm_store_esm_delete(sy_ctx_t *ctx, const char *uuid, sy_err_t *err);
 
-/* lambda_api.c / lambda_invoke.c / lambda_esm_api.c */
+/* api.c / invoke.c / api_esm.c */
 void lm_api_handle(sy_req_t *req, sy_resp_t *resp, void *udata);
 void lm_api_invoke(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char *name);
 void lm_api_esm(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char *uuid);
 json_t *lm_function_config_json(const sy_ctx_t *ctx, const lm_row_t *r);
 
-/* lambda_dispatch.c */
+/* dispatch.c */
 int lm_dispatch_start(lm_svc_t *s, sy_err_t *err); /* dispatcher + settle threads */
 void lm_dispatch_stop(lm_svc_t *s);   /* the dispatcher: no more offers */
 void lm_settle_stop(lm_svc_t *s);     /* after the pool is gone: settle what is left, join */
@@ -169,7 +177,7 @@ void lm_esms_reload(lm_svc_t *s);     /* a mapping changed on this broker */
 void lm_dispatch_kick(lm_svc_t *s);
 extern const sy_lease_source_t lm_lease_source_proto; /* callbacks; .u set by the caller */
 
-/* lambda_settle.c */
+/* settle.c */
 void lm_settle_push(lm_svc_t *s, lm_job_t *j);
 void *lm_settle_main(void *arg);
 /* Write an invocation record to a destination ARN inside c. */

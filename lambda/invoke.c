@@ -1,4 +1,4 @@
-/* worker/lambda_invoke.c - Invoke: RequestResponse straight to an idle
+/* lambda/invoke.c - Invoke: RequestResponse straight to an idle
  * worker through the pool (no database on the hot path beyond the cached
  * config), Event into the function's internal queue, DryRun. */
 #include "lambda/internal.h"

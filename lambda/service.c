@@ -1,9 +1,8 @@
-/* worker/lambda.c - the function service: start/stop, the config cache,
+/* lambda/service.c - the function service: start/stop, the config cache,
  * the internal entry point for asynchronous invocations from other
- * services, and the Step Functions function invoker. */
+ * services, and invocations for other services' tasks (Step Functions). */
 #include "lambda/internal.h"
 #include "queue/queue.h"
-#include "statemachine/statemachine.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +264,32 @@ void sy_lambda_set_bus_sink(sy_ctx_t *ctx, sy_lambda_bus_sink_fn fn, void *u)
     pthread_mutex_unlock(&s->mu);
 }
 
+void sy_lambda_set_reply_sink(sy_ctx_t *ctx, sy_lambda_reply_fn fn, void *udata)
+{
+    lm_svc_t *s = lm_svc(ctx);
+    pthread_mutex_lock(&s->mu);
+    s->reply_sink = fn;
+    s->reply_sink_u = udata;
+    pthread_mutex_unlock(&s->mu);
+}
+
+int lm_reply(lm_svc_t *s, PGconn *c, const char *execution_arn, int64_t task_id, const json_t *result,
+             const char *error, const char *cause, sy_err_t *err)
+{
+    pthread_mutex_lock(&s->mu);
+    sy_lambda_reply_fn sink = s->reply_sink;
+    void *u = s->reply_sink_u;
+    pthread_mutex_unlock(&s->mu);
+    if (!sink && c) /* not wired yet (start-up): leave the message leased, it returns */
+        return sy_err_set(err, SY_E_INTERNAL, 500, "ServiceException", "no reply seam is set");
+    if (!sink) {
+        sy_log(SY_LOG_WARN, "lambda", NULL, "no reply seam is set; task outcome dropped", "execution",
+               execution_arn);
+        return 0;
+    }
+    return sink(s->ctx, c, execution_arn, task_id, result, error, cause, u, err);
+}
+
 void sy_lambda_set_topic_sink(sy_ctx_t *ctx, sy_lambda_topic_sink_fn fn, void *u)
 {
     lm_svc_t *s = lm_svc(ctx);
@@ -274,9 +299,9 @@ void sy_lambda_set_topic_sink(sy_ctx_t *ctx, sy_lambda_topic_sink_fn fn, void *u
     pthread_mutex_unlock(&s->mu);
 }
 
-/* ---------------------------------------------------- Step Functions tasks */
+/* ------------------------------------------------ other services' tasks */
 typedef struct {
-    sy_ctx_t *ctx;
+    lm_svc_t *s;
     char *exec;
     int64_t task;
 } express_t;
@@ -288,7 +313,7 @@ static void express_done(const sy_invoke_result_t *res, void *u)
     if (res->status == SY_INVOKE_OK) {
         v = res->len ? json_loadb(res->result, res->len, JSON_DECODE_ANY, NULL) : json_null();
         if (!v) v = json_stringn(res->result, res->len);
-        sy_sfn_task_complete(x->ctx, NULL, x->exec, x->task, v, NULL, NULL, NULL);
+        lm_reply(x->s, NULL, x->exec, x->task, v, NULL, NULL, NULL);
     } else {
         const char *type = res->status == SY_INVOKE_FN_ERROR ? res->error_type
                            : res->status == SY_INVOKE_TIMEOUT ? "Sandbox.Timedout"
@@ -298,7 +323,7 @@ static void express_done(const sy_invoke_result_t *res, void *u)
         char *cause = res->status == SY_INVOKE_FN_ERROR && res->len ? sy_strndup(res->result, res->len)
                                                                      : sy_asprintf("{\"errorMessage\":\"%s\",\"errorType\":\"%s\"}",
                                                                                    res->error_message ? res->error_message : "invocation failed", type);
-        sy_sfn_task_complete(x->ctx, NULL, x->exec, x->task, NULL, type, cause, NULL);
+        lm_reply(x->s, NULL, x->exec, x->task, NULL, type, cause, NULL);
         free(cause);
     }
     json_decref(v);
@@ -309,7 +334,7 @@ static void express_done(const sy_invoke_result_t *res, void *u)
 /* The request body: lambda:invoke sends a string Payload as the raw body
  * (AWS's SDK does: Payload "0.0" invokes with the number 0.0); a legacy
  * function ARN gets the state's effective input as JSON. */
-static char *invocation_payload(const sy_sfn_invocation_t *inv)
+static char *invocation_payload(const sy_lambda_task_t *inv)
 {
     bool invoke = inv->resource && strncmp(inv->resource, "arn:aws:states:::lambda:invoke", 30) == 0;
     if (invoke && json_is_string(inv->payload)) {
@@ -323,9 +348,9 @@ static char *invocation_payload(const sy_sfn_invocation_t *inv)
     return sy_json_dumps(inv->payload);
 }
 
-static int sfn_invoker(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv, void *udata, sy_err_t *err)
+int sy_lambda_invoke_for_task(sy_ctx_t *ctx, PGconn *c, const sy_lambda_task_t *inv, sy_err_t *err)
 {
-    lm_svc_t *s = udata;
+    lm_svc_t *s = lm_svc(ctx);
     char name[LM_NAME_MAX + 1];
     if (lm_function_name(inv->function, name) < 0)
         return sy_err_set(err, SY_E_INVALID, 400, "Lambda.InvalidParameterValueException", "invalid function name: %s",
@@ -335,9 +360,11 @@ static int sfn_invoker(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv,
     if (inv->express || !c) {
         lm_fn_t f;
         rc = lm_fn_lookup(s, name, &f, err);
+        if (rc == 0 && !s->pool)
+            rc = sy_err_set(err, SY_E_INTERNAL, 500, "Lambda.ServiceException", "could not invoke %s", name);
         if (rc == 0) {
             express_t *x = sy_calloc(1, sizeof *x);
-            x->ctx = ctx;
+            x->s = s;
             x->exec = sy_strdup(inv->execution_arn);
             x->task = inv->task_id;
             int64_t t = inv->timeout_s > 0 && inv->timeout_s < f.timeout_s ? inv->timeout_s : f.timeout_s;
@@ -394,9 +421,6 @@ int sy_lambda_start(sy_ctx_t *ctx, const char *endpoint, const sy_pool_opts_t *o
     sy_http_route_path("/2017-10-31/functions", "lambda", lm_api_handle, s);
     sy_http_route_path("/2019-09-30/functions", "lambda", lm_api_handle, s);
     sy_http_route_path("/2019-09-25/functions", "lambda", lm_api_handle, s);
-    const char *test_inv = getenv("SWITCHYARD_SFN_TEST_INVOKER"); /* the sfn tests' own invoker wins */
-    if (ctx->svc[SY_SVC_SFN] && !(test_inv && strcmp(test_inv, "1") == 0))
-        sy_sfn_set_function_invoker(ctx, sfn_invoker, s);
     char port[16];
     snprintf(port, sizeof port, "%d", sy_pool_port(s->pool));
     sy_log(SY_LOG_INFO, "lambda", NULL, "worker endpoint listening", "endpoint", sy_pool_endpoint(s->pool), "port",

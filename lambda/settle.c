@@ -1,10 +1,9 @@
-/* worker/lambda_settle.c - settle threads: what workers' ACK/RELEASE/EXTEND
+/* lambda/settle.c - settle threads: what workers' ACK/RELEASE/EXTEND
  * mean for the queues, written in batches (one transaction per batch: the
- * message deletes, Step Functions completions and destination records of
+ * message deletes, task replies (the reply seam) and destination records of
  * many invocations commit together), with Lambda's async retry policy. */
 #include "lambda/internal.h"
 #include "queue/queue.h"
-#include "statemachine/statemachine.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -197,12 +196,12 @@ static int settle_async(lm_svc_t *s, PGconn *c, lm_job_t *j, sy_err_t *err)
         if (rc == 0 && stale) { /* refused: the message was leased again */
         } else if (rc == 0 && j->kind == 'a' && j->ok) {
             json_t *v = result_json(j);
-            rc = sy_sfn_task_complete(s->ctx, c, l->reply_exec, l->reply_task, v, NULL, NULL, err);
+            rc = lm_reply(s, c, l->reply_exec, l->reply_task, v, NULL, NULL, err);
             json_decref(v);
         } else if (rc == 0) {
             char *cause = error_body(j);
             const char *type = j->kind == 'e' ? "Lambda.EventAgeExceeded" : j->error_type ? j->error_type : "Unhandled";
-            rc = sy_sfn_task_complete(s->ctx, c, l->reply_exec, l->reply_task, NULL, type, cause, err);
+            rc = lm_reply(s, c, l->reply_exec, l->reply_task, NULL, type, cause, err);
             free(cause);
         }
         if (rc == SY_E_NOTFOUND) rc = 0; /* the execution is gone */
@@ -386,42 +385,41 @@ static int settle_one(lm_svc_t *s, PGconn *c, lm_job_t *j, sy_err_t *err)
     return settle_batch(s, c, j, err);
 }
 
-static bool exec_ok(PGconn *c, const char *sql)
+typedef struct {
+    lm_svc_t *s;
+    lm_job_t *j;
+} one_t;
+
+static int settle_tx_one(PGconn *c, void *u, sy_err_t *err)
 {
-    PGresult *r = PQexec(c, sql);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    return ok;
+    one_t *o = u;
+    return settle_one(o->s, c, o->j, err);
 }
 
-/* One transaction for the batch; if it breaks, each job alone. */
+/* One transaction for the batch; if it breaks, each job in a transaction
+ * of its own (re-run on serialization failure or deadlock by sy_pg_tx_on). */
 static void settle_batch_tx(lm_svc_t *s, lm_job_t *jobs)
 {
     PGconn *c = sy_pg_acquire(s->ctx->pool);
     if (!c) return;
     sy_err_t err;
-    bool ok = exec_ok(c, "BEGIN");
-    for (lm_job_t *j = jobs; ok && j; j = j->next) {
+    sy_err_clear(&err);
+    int rc = sy_pg_begin(c, &err);
+    for (lm_job_t *j = jobs; rc == 0 && j; j = j->next) {
         sy_err_clear(&err);
-        if (settle_one(s, c, j, &err) < 0) ok = false;
+        rc = settle_one(s, c, j, &err);
     }
-    if (ok && exec_ok(c, "COMMIT")) {
+    if (rc == 0 && sy_pg_commit(c, &err) == 0) {
         sy_pg_release(s->ctx->pool, c);
         return;
     }
-    exec_ok(c, "ROLLBACK");
+    sy_pg_rollback(c);
     for (lm_job_t *j = jobs; j; j = j->next) {
-        for (int attempt = 0; attempt < 3; attempt++) {
-            sy_err_clear(&err);
-            bool one = exec_ok(c, "BEGIN") && settle_one(s, c, j, &err) == 0 && exec_ok(c, "COMMIT");
-            if (one) break;
-            exec_ok(c, "ROLLBACK");
-            if (!sy_pg_retryable(err.sqlstate) || attempt == 2) {
-                sy_log(SY_LOG_WARN, "lambda", NULL, "could not settle an invocation", "function", j->function,
-                       "error", err.message);
-                break;
-            }
-        }
+        one_t o = {s, j};
+        sy_err_clear(&err);
+        if (sy_pg_tx_on(c, settle_tx_one, &o, &err) < 0)
+            sy_log(SY_LOG_WARN, "lambda", NULL, "could not settle an invocation", "function", j->function, "error",
+                   err.message);
     }
     sy_pg_release(s->ctx->pool, c);
 }

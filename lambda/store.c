@@ -1,4 +1,4 @@
-/* worker/lambda_store.c - the SQL of the Lambda API: functions'
+/* lambda/store.c - the SQL of the Lambda API: functions'
  * configuration and SQS event-source mappings (schema/002_functions.sql). */
 #include "lambda/internal.h"
 

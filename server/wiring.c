@@ -3,7 +3,8 @@
  * EventBridge state machine targets start executions through statemachine/,
  * and Lambda destinations naming an event bus put through bus/; EventBridge
  * targets and Lambda destinations naming an SNS topic publish through
- * topic/. */
+ * topic/; Step Functions function tasks invoke through lambda/, whose reply
+ * seam completes them. */
 #include "bus/bus.h"
 #include "statemachine/statemachine.h"
 #include "server/server.h"
@@ -40,6 +41,24 @@ static int function_puts_on_bus(sy_ctx_t *ctx, PGconn *c, const char *bus_arn, c
     return sy_bus_put_event(ctx, c, bus_arn, source, detail_type, detail_json, NULL, err);
 }
 
+static int sfn_invokes_function(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv, void *udata,
+                                sy_err_t *err)
+{
+    (void)udata;
+    sy_lambda_task_t t = {.execution_arn = inv->execution_arn, .task_id = inv->task_id, .resource = inv->resource,
+                          .function = inv->function, .payload = inv->payload, .timeout_s = inv->timeout_s,
+                          .express = inv->express};
+    return sy_lambda_invoke_for_task(ctx, c, &t, err);
+}
+
+static int function_replies_to_task(sy_ctx_t *ctx, PGconn *c, const char *execution_arn, int64_t task_id,
+                                    const json_t *result, const char *error, const char *cause, void *udata,
+                                    sy_err_t *err)
+{
+    (void)udata;
+    return sy_sfn_task_complete(ctx, c, execution_arn, task_id, result, error, cause, err);
+}
+
 static int sfn_publishes(sy_ctx_t *ctx, PGconn *c, const char *topic_arn, const char *message, const char *subject,
                          json_t *msg_attrs, sy_err_t *err)
 {
@@ -63,4 +82,7 @@ void sy_server_wire(sy_ctx_t *ctx)
         sy_bus_set_function_invoker(ctx, bus_invokes_function, NULL);
     sy_lambda_set_bus_sink(ctx, function_puts_on_bus, NULL);
     sy_sfn_set_integrations(ctx, sfn_publishes, sy_bus_put_event);
+    if (!sy_config_list_has(ctx->cfg.test_doubles, "sfn-invoker"))
+        sy_sfn_set_function_invoker(ctx, sfn_invokes_function, NULL);
+    sy_lambda_set_reply_sink(ctx, function_replies_to_task, NULL);
 }

@@ -11,26 +11,11 @@
 #include "proto/worker.pb-c.h"
 #include "worker/worker.h"
 
-/* ---------------------------------------------------------------- helpers */
-void *wk_malloc(size_t n);
-void *wk_calloc(size_t n, size_t m);
-void *wk_realloc(void *p, size_t n);
-char *wk_strdup(const char *s);
-char *wk_strndup(const char *s, size_t n);
-char *wk_strdup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-int64_t wk_now_ms(void);  /* epoch */
+/* ---------------------------------------------------------------- helpers
+ * Allocation (sy_malloc & co, aborting on failure), logging (sy_log),
+ * clocks and ids (sy_now_ms, sy_mono_us, sy_uuid4) are core's. */
 int64_t wk_mono_ms(void); /* monotonic */
-int64_t wk_mono_us(void);
-void wk_uuid4(char out[37]);
 uint32_t wk_rand32(void);
-
-/* One JSON line on stderr: level, component, msg, request_id, then extra
- * key/value string pairs terminated by NULL. */
-enum { WK_DEBUG = SY_LOG_DEBUG, WK_INFO = SY_LOG_INFO, WK_WARN = SY_LOG_WARN, WK_ERROR = SY_LOG_ERROR };
-void wk_log(int level, const char *component, const char *request_id, const char *msg, ...);
-/* printf-style message, no extra fields */
-void wk_logf(int level, const char *component, const char *request_id, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
 /* JSON-escape s into out (size n); truncates. */
 void wk_json_escape(const char *s, size_t len, char *out, size_t n);
 
@@ -293,7 +278,24 @@ typedef struct {
     uint64_t ran, handed_over; /* counters (atomics) */
 } wk_inline_t;
 
+/* The worker process's settings (worker_args.c: wk_config_table). */
+typedef struct {
+    sy_strlist_t brokers, functions;
+    int concurrency;
+    double timeout_s;
+    char *worker_id;        /* NULL: hostname-pid */
+    double drain_timeout_s;
+    int inline_us;
+    int reconnect_ms;
+    char *broker_key, *public_key, *secret_key;
+    char *log_level;
+    char *region;           /* AWS_REGION of runtime processes */
+    int keygen;
+} wk_config_t;
+extern const sy_config_table_t wk_config_table;
+
 struct wk_worker {
+    wk_config_t cfg;
     char worker_id[128];
     wk_fn_t *fns;
     int nfns;
@@ -343,6 +345,7 @@ void wk_conn_close(wk_conn_t *c); /* at exit */
 void wk_conn_monitor(wk_conn_t *c); /* read handshake-failure events */
 int wk_on_message(wk_worker_t *w, int ci); /* 0, or 3: fatal version mismatch */
 void wk_extend_push(wk_worker_t *w, const wk_job_t *j, int64_t ms);
+/* argv[0] is "worker". 0; 1: --help or --keygen done (exit 0); 2: usage error. */
 int wk_args_parse(wk_worker_t *w, int argc, char **argv);
 void wk_job_free(wk_job_t *j);
 void wk_job_set_error(wk_job_t *j, const char *type, const char *msg, bool retryable);

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <sched.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +21,7 @@ static void *pool_thread(void *arg);
 
 sy_pool_t *sy_pool_new(const char *endpoint, const sy_pool_opts_t *opts, sy_err_t *err)
 {
-    sy_pool_t *p = wk_calloc(1, sizeof *p);
+    sy_pool_t *p = sy_calloc(1, sizeof *p);
     if (opts) p->opts = *opts;
     if (p->opts.heartbeat_ivl_ms <= 0) p->opts.heartbeat_ivl_ms = 1000;
     if (p->opts.liveness <= 0) p->opts.liveness = 3;
@@ -97,8 +96,8 @@ sy_pool_t *sy_pool_new(const char *endpoint, const sy_pool_opts_t *opts, sy_err_
         goto fail;
     }
     p->started = true;
-    wk_log(WK_INFO, "pool", NULL, "worker endpoint bound", "endpoint", p->endpoint, "curve",
-           p->curve ? (p->zap ? "allow-list" : "any-key") : "off", (const char *)NULL);
+    sy_log(SY_LOG_INFO, "pool", NULL, "worker endpoint bound", "endpoint", p->endpoint, "curve",
+           p->curve ? (p->zap ? "allow-list" : "any-key") : "off");
     return p;
 fail:
     sy_pool_destroy(&p);
@@ -221,7 +220,7 @@ int sy_pool_invoke_opts(sy_pool_t *p, const char *function, const void *payload,
     if (!p || !function || !*function || !cb || !o || POOL_STOPPING(p)) return SY_E_INVALID;
     if (o->request_id && strlen(o->request_id) >= sizeof((pool_inv_t *)0)->request_id)
         return SY_E_INVALID;
-    pool_inv_t *inv = wk_calloc(1, sizeof *inv);
+    pool_inv_t *inv = sy_calloc(1, sizeof *inv);
     inv->sync = true;
     inv->cb = cb;
     inv->u = u;
@@ -230,16 +229,16 @@ int sy_pool_invoke_opts(sy_pool_t *p, const char *function, const void *payload,
     if (o->request_id && *o->request_id)
         snprintf(inv->request_id, sizeof inv->request_id, "%s", o->request_id);
     else
-        wk_uuid4(inv->request_id);
+        sy_uuid4(inv->request_id);
     if (o->traceparent)
         snprintf(inv->traceparent, sizeof inv->traceparent, "%s", o->traceparent);
-    inv->payload = wk_malloc(len);
+    inv->payload = sy_malloc(len);
     if (len) memcpy(inv->payload, payload, len);
     inv->len = len;
-    pool_cmd_t *c = wk_calloc(1, sizeof *c);
+    pool_cmd_t *c = sy_calloc(1, sizeof *c);
     c->kind = 1;
     c->inv = inv;
-    c->function = wk_strdup(function);
+    c->function = sy_strdup(function);
     push_cmd(p, c);
     return 0;
 }
@@ -248,10 +247,10 @@ int sy_pool_offer(sy_pool_t *p, const char *function, sy_delivery_t *d, int n)
 {
     if (!p || !function || !*function || n < 0 || (n && !d) || POOL_STOPPING(p)) return SY_E_INVALID;
     if (n == 0) return 0;
-    pool_cmd_t *c = wk_calloc(1, sizeof *c);
+    pool_cmd_t *c = sy_calloc(1, sizeof *c);
     c->kind = 3;
-    c->function = wk_strdup(function);
-    int64_t wall = wk_now_ms();
+    c->function = sy_strdup(function);
+    int64_t wall = sy_now_ms();
     pool_inv_t **tail = &c->inv;
     for (int i = 0; i < n; i++) {
         *tail = pool_inv_from_delivery(p, NULL, &d[i], wall);
@@ -264,9 +263,9 @@ int sy_pool_offer(sy_pool_t *p, const char *function, sy_delivery_t *d, int n)
 void sy_pool_wake(sy_pool_t *p, const char *function)
 {
     if (!p || !function) return;
-    pool_cmd_t *c = wk_calloc(1, sizeof *c);
+    pool_cmd_t *c = sy_calloc(1, sizeof *c);
     c->kind = 2;
-    c->function = wk_strdup(function);
+    c->function = sy_strdup(function);
     push_cmd(p, c);
 }
 
@@ -347,7 +346,7 @@ static void take_cmds(sy_pool_t *p)
         pool_func_t *pf = pool_func_get(p, c->function);
         if (c->kind == 1) {
             c->inv->pf = pf;
-            c->inv->no_worker_at = wk_now_ms() + 1000;
+            c->inv->no_worker_at = sy_now_ms() + 1000;
             POOL_STAT_ADD(p, pending, 1);
             pool_pending_push(pf, c->inv, false);
         } else if (c->kind == 3) {
@@ -401,7 +400,7 @@ static int poll_timeout(const sy_pool_t *p, int64_t last_event_us)
     if (p->opts.busy_poll_us <= 0 || p->sync_inflight <= 0 ||
         p->sync_inflight > BUSY_POLL_MAX_INFLIGHT)
         return 20;
-    return wk_mono_us() - last_event_us < p->opts.busy_poll_us ? 0 : 20;
+    return sy_mono_us() - last_event_us < p->opts.busy_poll_us ? 0 : 20;
 }
 
 static void *pool_thread(void *arg)
@@ -418,7 +417,7 @@ static void *pool_thread(void *arg)
         int n = zmq_poll(items, p->zap ? 3 : 2, timeout);
         if (n < 0 && errno != EINTR) break;
         if (n > 0 || queued)
-            last_event_us = wk_mono_us();
+            last_event_us = sy_mono_us();
         else if (timeout == 0)
             sched_yield();
         if (queued || (items[1].revents & ZMQ_POLLIN)) take_cmds(p);

@@ -50,7 +50,7 @@ int pool_auth_load(sy_pool_t *p, const char *dir, sy_err_t *err)
             if (strstr(line, "secret-key")) break; /* never trust a secret cert file */
             uint8_t key[32];
             if (parse_key_line(line, key)) {
-                p->allowed = wk_realloc(p->allowed, (p->nallowed + 1) * sizeof *p->allowed);
+                p->allowed = sy_realloc(p->allowed, (p->nallowed + 1) * sizeof *p->allowed);
                 memcpy(p->allowed[p->nallowed++], key, 32);
                 break;
             }
@@ -60,8 +60,7 @@ int pool_auth_load(sy_pool_t *p, const char *dir, sy_err_t *err)
     closedir(d);
     char n[16];
     snprintf(n, sizeof n, "%zu", p->nallowed);
-    wk_log(WK_INFO, "pool", NULL, "worker allow-list loaded", "dir", dir, "keys", n,
-           (const char *)NULL);
+    sy_log(SY_LOG_INFO, "pool", NULL, "worker allow-list loaded", "dir", dir, "keys", n);
     return 0;
 }
 
@@ -100,7 +99,7 @@ void pool_auth_handle(sy_pool_t *p)
         zmq_z85_encode(user, key, 32);
     }
     if (!allowed)
-        wk_log(WK_WARN, "pool", NULL, "refused worker key", "key", user, (const char *)NULL);
+        sy_log(SY_LOG_WARN, "pool", NULL, "refused worker key", "key", user);
     send_str(p->zap, "1.0", 1);
     if (n >= 2)
         zmq_send(p->zap, zmq_msg_data(&parts[1]), zmq_msg_size(&parts[1]), ZMQ_SNDMORE);

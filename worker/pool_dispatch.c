@@ -14,8 +14,8 @@ pool_func_t *pool_func_get(sy_pool_t *p, const char *name)
 {
     for (pool_func_t *f = p->funcs; f; f = f->next)
         if (strcmp(f->name, name) == 0) return f;
-    pool_func_t *f = wk_calloc(1, sizeof *f);
-    f->name = wk_strdup(name);
+    pool_func_t *f = sy_calloc(1, sizeof *f);
+    f->name = sy_strdup(name);
     f->lease_wanted = true;
     pthread_mutex_lock(&p->cmd_mu);
     f->next = p->funcs;
@@ -159,7 +159,7 @@ static int deliver(sy_pool_t *p, pool_session_t *s, pool_inv_t *inv)
 /* A leased message as a pending invocation (takes out->payload). */
 pool_inv_t *pool_inv_from_delivery(sy_pool_t *p, pool_func_t *pf, sy_delivery_t *d, int64_t wall)
 {
-    pool_inv_t *inv = wk_calloc(1, sizeof *inv);
+    pool_inv_t *inv = sy_calloc(1, sizeof *inv);
     inv->pf = pf;
     memcpy(inv->lease_token, d->lease_token, sizeof inv->lease_token);
     inv->lease_token[sizeof inv->lease_token - 1] = 0;
@@ -172,7 +172,7 @@ pool_inv_t *pool_inv_from_delivery(sy_pool_t *p, pool_func_t *pf, sy_delivery_t 
     inv->payload = d->payload;
     inv->len = d->len;
     d->payload = NULL;
-    wk_uuid4(inv->request_id);
+    sy_uuid4(inv->request_id);
     return inv;
 }
 
@@ -193,7 +193,7 @@ static void do_lease(sy_pool_t *p, pool_func_t *pf)
             return;
         }
         if (n > max) n = max;
-        int64_t wall = wk_now_ms();
+        int64_t wall = sy_now_ms();
         for (int i = 0; i < n; i++) {
             pool_inv_t *inv = pool_inv_from_delivery(p, pf, &out[i], wall);
             pool_pending_push(pf, inv, false);
@@ -238,7 +238,7 @@ static bool hosted(sy_pool_t *p, pool_func_t *pf)
 /* Heartbeats, dead sessions, deadlines, periodic lease polls. */
 void pool_timers(sy_pool_t *p)
 {
-    int64_t now = wk_mono_ms(), wall = wk_now_ms();
+    int64_t now = wk_mono_ms(), wall = sy_now_ms();
     int64_t dead_after = (int64_t)p->opts.heartbeat_ivl_ms * p->opts.liveness;
     for (pool_session_t *s = p->sessions, *n; s; s = n) {
         n = s->next;

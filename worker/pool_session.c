@@ -49,8 +49,8 @@ void pool_session_kill(sy_pool_t *p, pool_session_t *s, const char *why)
                 POOL_STAT_ADD(p, releases, 1);
                 inv->pf->lease_wanted = true; /* redeliver from the timers */
             }
-            wk_log(WK_WARN, "pool", inv->request_id, "released lease of lost worker", "worker_id",
-                   s->worker_id, "message_id", inv->message_id, (const char *)NULL);
+            sy_log(SY_LOG_WARN, "pool", inv->request_id, "released lease of lost worker", "worker_id",
+                   s->worker_id, "message_id", inv->message_id);
             free(inv->payload);
             free(inv);
         } else {
@@ -70,8 +70,8 @@ void pool_session_kill(sy_pool_t *p, pool_session_t *s, const char *why)
     }
     pthread_mutex_unlock(&p->cmd_mu);
     if (why)
-        wk_log(WK_INFO, "pool", NULL, "worker session closed", "worker_id", s->worker_id,
-               "session_id", s->session_id, "reason", why, (const char *)NULL);
+        sy_log(SY_LOG_INFO, "pool", NULL, "worker session closed", "worker_id", s->worker_id,
+               "session_id", s->session_id, "reason", why);
     free(s->funcs);
     free(s);
 }
@@ -89,14 +89,14 @@ static void hello(sy_pool_t *p, wk_frame_t *f, pool_session_t *old)
     }
     size_t rid_len = zmq_msg_size(&f->rid);
     if (rid_len > sizeof((pool_session_t *)0)->rid) return;
-    pool_session_t *s = wk_calloc(1, sizeof *s);
+    pool_session_t *s = sy_calloc(1, sizeof *s);
     memcpy(s->rid, zmq_msg_data(&f->rid), rid_len);
     s->rid_len = rid_len;
     snprintf(s->worker_id, sizeof s->worker_id, "%s", h->worker_id);
-    wk_uuid4(s->session_id);
+    sy_uuid4(s->session_id);
     s->last_recv = s->last_send = wk_mono_ms();
     s->lru = 0; /* newcomers first */
-    s->funcs = wk_calloc(h->n_functions, sizeof *s->funcs);
+    s->funcs = sy_calloc(h->n_functions, sizeof *s->funcs);
     for (size_t i = 0; i < h->n_functions; i++) {
         s->funcs[s->nfuncs].pf = pool_func_get(p, h->functions[i]->name);
         s->funcs[s->nfuncs].max_concurrency = (int)h->functions[i]->max_concurrency;
@@ -111,14 +111,14 @@ static void hello(sy_pool_t *p, wk_frame_t *f, pool_session_t *old)
     w.heartbeat_ivl_ms = (uint32_t)p->opts.heartbeat_ivl_ms;
     w.liveness = (uint32_t)p->opts.liveness;
     w.max_credit = (uint32_t)p->opts.max_credit;
-    w.server_time_ms = wk_now_ms();
+    w.server_time_ms = sy_now_ms();
     Syw__Envelope e = SYW__ENVELOPE__INIT;
     e.cmd_case = SYW__ENVELOPE__CMD_WELCOME;
     e.welcome = &w;
     char nf[16];
     snprintf(nf, sizeof nf, "%zu", s->nfuncs);
-    wk_log(WK_INFO, "pool", NULL, "worker registered", "worker_id", s->worker_id, "session_id",
-           s->session_id, "functions", nf, (const char *)NULL);
+    sy_log(SY_LOG_INFO, "pool", NULL, "worker registered", "worker_id", s->worker_id, "session_id",
+           s->session_id, "functions", nf);
     if (pool_send(p, s, &e, NULL, NULL, 0) != 0) pool_session_kill(p, s, "unreachable");
 }
 
@@ -231,8 +231,7 @@ static void protocol_error(sy_pool_t *p, wk_frame_t *f, pool_session_t *s, int r
                            const char *msg)
 {
     POOL_STAT_ADD(p, refused, 1);
-    wk_log(WK_WARN, "pool", NULL, msg, "signature", f->sig, "worker_id", s ? s->worker_id : "",
-           (const char *)NULL);
+    sy_log(SY_LOG_WARN, "pool", NULL, msg, "signature", f->sig, "worker_id", s ? s->worker_id : "");
     if (s) pool_session_kill(p, s, msg);
     pool_send_disconnect(p, zmq_msg_data(&f->rid), zmq_msg_size(&f->rid), reason, msg);
 }
@@ -289,8 +288,7 @@ void pool_handle_message(sy_pool_t *p, wk_frame_t *f, int rc)
     case SYW__ENVELOPE__CMD_DRAINING:
         s->draining = true;
         for (size_t i = 0; i < s->nfuncs; i++) s->funcs[i].credit = 0;
-        wk_log(WK_INFO, "pool", NULL, "worker draining", "worker_id", s->worker_id,
-               (const char *)NULL);
+        sy_log(SY_LOG_INFO, "pool", NULL, "worker draining", "worker_id", s->worker_id);
         break;
     case SYW__ENVELOPE__CMD_GOODBYE:
         pool_session_kill(p, s, "goodbye");

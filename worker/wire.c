@@ -167,7 +167,7 @@ int wk_wire_send(void *sock, const void *rid, size_t rid_len, const Syw__Envelop
 {
     uint8_t stackbuf[512];
     size_t n = syw__envelope__get_packed_size(env);
-    uint8_t *buf = n <= sizeof stackbuf ? stackbuf : wk_malloc(n);
+    uint8_t *buf = n <= sizeof stackbuf ? stackbuf : sy_malloc(n);
     syw__envelope__pack(env, buf);
     bool has_body = body_msg || body;
     int rc = 0;

@@ -73,7 +73,7 @@ static void job_header(const wk_job_t *j, wk_job_t *t)
 
 static void timers(wk_worker_t *w)
 {
-    int64_t now = wk_mono_ms(), wall = wk_now_ms();
+    int64_t now = wk_mono_ms(), wall = sy_now_ms();
     for (int i = 0; i < w->nconns; i++) {
         wk_conn_t *c = &w->conns[i];
         if (c->state == 0) {
@@ -82,15 +82,14 @@ static void timers(wk_worker_t *w)
         }
         if (c->state == 1) {
             if (now - c->hello_at > HELLO_TIMEOUT_MS) {
-                wk_log(WK_WARN, "worker", NULL, "no WELCOME from broker, reconnecting", "broker",
-                       c->endpoint, (const char *)NULL);
+                sy_log(SY_LOG_WARN, "worker", NULL, "no WELCOME from broker, reconnecting", "broker",
+                       c->endpoint);
                 wk_conn_reset(w, c, false);
             }
             continue;
         }
         if (now - c->last_recv > (int64_t)c->ivl_ms * c->liveness) {
-            wk_log(WK_WARN, "worker", NULL, "broker silent, reconnecting", "broker", c->endpoint,
-                   (const char *)NULL);
+            sy_log(SY_LOG_WARN, "worker", NULL, "broker silent, reconnecting", "broker", c->endpoint);
             wk_conn_reset(w, c, false);
             continue;
         }
@@ -110,8 +109,7 @@ static void timers(wk_worker_t *w)
         free(t.error_type);
         free(t.error_message);
         j->reported = true;
-        wk_log(WK_WARN, "worker", j->request_id, "handler timed out", "function", j->fn->name,
-               (const char *)NULL);
+        sy_log(SY_LOG_WARN, "worker", j->request_id, "handler timed out", "function", j->fn->name);
     }
 }
 
@@ -120,9 +118,9 @@ static void drain_start(wk_worker_t *w)
     if (w->draining) return;
     w->draining = true;
     w->drain_deadline = wk_mono_ms() + w->drain_timeout_ms;
-    wk_log(WK_INFO, "worker", NULL, "draining", (const char *)NULL);
+    sy_log(SY_LOG_INFO, "worker", NULL, "draining");
     Syw__Draining d = SYW__DRAINING__INIT;
-    d.deadline_ms = wk_now_ms() + w->drain_timeout_ms;
+    d.deadline_ms = sy_now_ms() + w->drain_timeout_ms;
     Syw__Envelope e = SYW__ENVELOPE__INIT;
     e.cmd_case = SYW__ENVELOPE__CMD_DRAINING;
     e.draining = &d;
@@ -172,7 +170,7 @@ static void drain_expire(wk_worker_t *w)
 static int lead(wk_worker_t *w, int *rc)
 {
     *rc = 0;
-    zmq_pollitem_t *items = wk_calloc(2 * (size_t)w->nconns + 2, sizeof *items);
+    zmq_pollitem_t *items = sy_calloc(2 * (size_t)w->nconns + 2, sizeof *items);
     for (;;) {
         int n = 0;
         items[n++] = (zmq_pollitem_t){NULL, w->evfd, ZMQ_POLLIN, 0};
@@ -231,7 +229,7 @@ out:
             int linger = 2000; /* let GOODBYE (and the last ACKs) leave */
             zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger);
         }
-        wk_log(WK_INFO, "worker", NULL, "drained, goodbye", (const char *)NULL);
+        sy_log(SY_LOG_INFO, "worker", NULL, "drained, goodbye");
     }
     return 1;
 }
@@ -277,8 +275,8 @@ static int worker_run(wk_worker_t *w)
     sigaddset(&set, SIGINT);
     w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
     for (int i = 0; i < w->nconns; i++) {
-        w->conns[i].granted = wk_calloc((size_t)w->nfns, sizeof(int));
-        w->conns[i].free_slots = wk_calloc((size_t)w->nfns, sizeof(int));
+        w->conns[i].granted = sy_calloc((size_t)w->nfns, sizeof(int));
+        w->conns[i].free_slots = sy_calloc((size_t)w->nfns, sizeof(int));
         for (int f = 0; f < w->nfns; f++) {
             int conc = w->fns[f].concurrency;
             w->conns[i].free_slots[f] = conc / w->nconns + (i < conc % w->nconns ? 1 : 0);
@@ -303,8 +301,8 @@ static int worker_run(wk_worker_t *w)
     char ran[24], over[24];
     snprintf(ran, sizeof ran, "%llu", (unsigned long long)w->inl.ran);
     snprintf(over, sizeof over, "%llu", (unsigned long long)w->inl.handed_over);
-    wk_log(WK_DEBUG, "worker", NULL, "handlers run on the loop thread", "finished_inline", ran,
-           "handed_over", over, (const char *)NULL);
+    sy_log(SY_LOG_DEBUG, "worker", NULL, "handlers run on the loop thread", "finished_inline", ran,
+           "handed_over", over);
     return w->exit_code;
 }
 
@@ -354,6 +352,7 @@ static void worker_free(wk_worker_t *w, bool stuck)
     if (w->evfd >= 0) close(w->evfd);
     if (w->sigfd >= 0) close(w->sigfd);
     wk_inline_free(w);
+    sy_config_release(&wk_config_table, &w->cfg);
 }
 
 int sy_worker_main(int argc, char **argv)
@@ -382,8 +381,7 @@ int sy_worker_main(int argc, char **argv)
         }
     }
     w.zctx = zmq_ctx_new();
-    wk_log(WK_INFO, "worker", NULL, "worker starting", "worker_id", w.worker_id,
-           (const char *)NULL);
+    sy_log(SY_LOG_INFO, "worker", NULL, "worker starting", "worker_id", w.worker_id);
     rc = worker_run(&w);
     bool stuck = stuck_jobs(&w);
     if (w.standby_started && !stuck) pthread_join(w.standby_thread, NULL);

@@ -37,13 +37,13 @@ static void mon_read(wk_conn_t *c)
         if (!c->auth_logged) {
             c->auth_logged = true;
             if (id == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
-                wk_log(WK_ERROR, "worker", NULL,
+                sy_log(SY_LOG_ERROR, "worker", NULL,
                        "broker refused this worker's key (not in its allow-list?)", "broker",
-                       c->endpoint, (const char *)NULL);
+                       c->endpoint);
             else
-                wk_log(WK_ERROR, "worker", NULL,
+                sy_log(SY_LOG_ERROR, "worker", NULL,
                        "handshake with broker failed (wrong broker key, or curve on one side only?)",
-                       "broker", c->endpoint, (const char *)NULL);
+                       "broker", c->endpoint);
         }
         zmq_msg_close(&addr);
         zmq_msg_close(&ev);
@@ -73,7 +73,7 @@ void wk_conn_open(wk_worker_t *w, wk_conn_t *c)
     c->sock = zmq_socket(w->zctx, ZMQ_DEALER);
     /* a fresh random routing id per session */
     char rid[37];
-    wk_uuid4(rid);
+    sy_uuid4(rid);
     zmq_setsockopt(c->sock, ZMQ_ROUTING_ID, rid, 36);
     int v = 0;
     zmq_setsockopt(c->sock, ZMQ_LINGER, &v, sizeof v);
@@ -102,8 +102,8 @@ void wk_conn_open(wk_worker_t *w, wk_conn_t *c)
         }
     }
     if (zmq_connect(c->sock, c->endpoint) != 0) {
-        wk_log(WK_ERROR, "worker", NULL, "could not connect", "broker", c->endpoint, "error",
-               zmq_strerror(errno), (const char *)NULL);
+        sy_log(SY_LOG_ERROR, "worker", NULL, "could not connect", "broker", c->endpoint, "error",
+               zmq_strerror(errno));
         wk_conn_reset(w, c, false);
         return;
     }
@@ -113,8 +113,8 @@ void wk_conn_open(wk_worker_t *w, wk_conn_t *c)
     char host[64] = "";
     gethostname(host, sizeof host - 1);
     h.node = host;
-    Syw__FunctionSpec *specs = wk_calloc((size_t)w->nfns, sizeof *specs);
-    Syw__FunctionSpec **sp = wk_calloc((size_t)w->nfns, sizeof *sp);
+    Syw__FunctionSpec *specs = sy_calloc((size_t)w->nfns, sizeof *specs);
+    Syw__FunctionSpec **sp = sy_calloc((size_t)w->nfns, sizeof *sp);
     for (int i = 0; i < w->nfns; i++) {
         syw__function_spec__init(&specs[i]);
         specs[i].name = w->fns[i].name;
@@ -143,11 +143,11 @@ static void on_welcome(wk_worker_t *w, wk_conn_t *c, const Syw__Welcome *wl)
     c->liveness = (int)wl->liveness;
     c->backoff_ms = w->reconnect_min_ms;
     snprintf(c->session_id, sizeof c->session_id, "%s", wl->session_id ? wl->session_id : "");
-    wk_log(WK_INFO, "worker", NULL, "registered with broker", "broker", c->endpoint,
-           "session_id", c->session_id, (const char *)NULL);
+    sy_log(SY_LOG_INFO, "worker", NULL, "registered with broker", "broker", c->endpoint,
+           "session_id", c->session_id);
     if (w->draining) {
         Syw__Draining d = SYW__DRAINING__INIT;
-        d.deadline_ms = wk_now_ms() + (w->drain_deadline - wk_mono_ms());
+        d.deadline_ms = sy_now_ms() + (w->drain_deadline - wk_mono_ms());
         Syw__Envelope e = SYW__ENVELOPE__INIT;
         e.cmd_case = SYW__ENVELOPE__CMD_DRAINING;
         e.draining = &d;
@@ -189,14 +189,14 @@ static void on_deliver(wk_worker_t *w, int ci, wk_frame_t *fr)
     }
     int f = (int)(fn - w->fns);
     if (c->granted[f] <= 0 || w->draining) {
-        wk_log(WK_WARN, "worker", d->request_id, "delivery without credit, released",
-               "function", fn->name, (const char *)NULL);
+        sy_log(SY_LOG_WARN, "worker", d->request_id, "delivery without credit, released",
+               "function", fn->name);
         release_now(w, c, d, w->draining ? "worker draining" : "no credit");
         return;
     }
     c->granted[f]--;
     fn->running++;
-    wk_job_t *j = wk_calloc(1, sizeof *j);
+    wk_job_t *j = sy_calloc(1, sizeof *j);
     j->delivery_id = d->delivery_id;
     j->conn = ci;
     j->conn_gen = c->gen;
@@ -207,14 +207,14 @@ static void on_deliver(wk_worker_t *w, int ci, wk_frame_t *fr)
     if (d->request_id && *d->request_id)
         snprintf(j->request_id, sizeof j->request_id, "%s", d->request_id);
     else
-        wk_uuid4(j->request_id);
+        sy_uuid4(j->request_id);
     j->attempt = d->attempt ? d->attempt : 1;
-    int64_t now = wk_now_ms();
+    int64_t now = sy_now_ms();
     j->caller_deadline_ms = d->deadline_ms > 0 ? d->deadline_ms : 0;
     wk_job_start_clock(j, now);
     size_t len;
     const void *body = wk_frame_body(fr, &len);
-    j->payload = wk_malloc(len + 1);
+    j->payload = sy_malloc(len + 1);
     memcpy(j->payload, body, len);
     ((char *)j->payload)[len] = 0;
     j->len = len;
@@ -230,8 +230,8 @@ static void on_cancel(wk_worker_t *w, int ci, const Syw__Cancel *cn)
         if (j->delivery_id != cn->delivery_id || j->conn != ci || j->conn_gen != w->conns[ci].gen)
             continue;
         j->cancelled = true;
-        wk_log(WK_INFO, "worker", j->request_id, "invocation cancelled by broker", "reason",
-               cn->reason ? cn->reason : "", (const char *)NULL);
+        sy_log(SY_LOG_INFO, "worker", j->request_id, "invocation cancelled by broker", "reason",
+               cn->reason ? cn->reason : "");
         if (j->fn->kind == WK_FN_RUNTIME) wk_runtime_cancel(j->fn, j);
     }
 }
@@ -252,13 +252,12 @@ int wk_on_message(wk_worker_t *w, int ci)
             char msg[160];
             snprintf(msg, sizeof msg, "protocol version mismatch: worker speaks %s, broker sent %s",
                      SY_WORKER_PROTOCOL, f.sig);
-            wk_log(WK_ERROR, "worker", NULL, msg, "broker", c->endpoint, (const char *)NULL);
+            sy_log(SY_LOG_ERROR, "worker", NULL, msg, "broker", c->endpoint);
             wk_frame_close(&f);
             return 3;
         }
         if (rc != WK_WIRE_OK) {
-            wk_log(WK_WARN, "worker", NULL, "malformed message from broker", "broker", c->endpoint,
-                   (const char *)NULL);
+            sy_log(SY_LOG_WARN, "worker", NULL, "malformed message from broker", "broker", c->endpoint);
             wk_frame_close(&f);
             continue;
         }
@@ -278,20 +277,20 @@ int wk_on_message(wk_worker_t *w, int ci)
             const Syw__Disconnect *d = f.env->disconnect;
             const char *why = d->message && *d->message ? d->message : "disconnect";
             if (d->reason == SYW__DISCONNECT_REASON__DISCONNECT_VERSION_MISMATCH) {
-                wk_log(WK_ERROR, "worker", NULL, "broker refused us: protocol version mismatch",
-                       "broker", c->endpoint, "detail", why, (const char *)NULL);
+                sy_log(SY_LOG_ERROR, "worker", NULL, "broker refused us: protocol version mismatch",
+                       "broker", c->endpoint, "detail", why);
                 wk_frame_close(&f);
                 return 3;
             }
-            wk_log(WK_WARN, "worker", NULL, "broker disconnected us, reconnecting", "broker",
-                   c->endpoint, "reason", why, (const char *)NULL);
+            sy_log(SY_LOG_WARN, "worker", NULL, "broker disconnected us, reconnecting", "broker",
+                   c->endpoint, "reason", why);
             wk_frame_close(&f);
             wk_conn_reset(w, c, true);
             return 0;
         }
         default:
-            wk_log(WK_WARN, "worker", NULL, "unexpected command from broker", "command",
-                   wk_cmd_name(f.env->cmd_case), (const char *)NULL);
+            sy_log(SY_LOG_WARN, "worker", NULL, "unexpected command from broker", "command",
+                   wk_cmd_name(f.env->cmd_case));
         }
         wk_frame_close(&f);
     }

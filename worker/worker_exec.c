@@ -14,15 +14,15 @@ void wk_job_set_error(wk_job_t *j, const char *type, const char *msg, bool retry
     free(j->error_message);
     free(j->result);
     j->outcome = WK_OUT_ERROR;
-    j->error_type = wk_strdup(type);
-    j->error_message = wk_strdup(msg);
+    j->error_type = sy_strdup(type);
+    j->error_message = sy_strdup(msg);
     j->retryable = retryable;
     /* Lambda's error body */
     char et[256], em[2048];
     wk_json_escape(type, strlen(type), et, sizeof et);
     wk_json_escape(msg, strlen(msg), em, sizeof em);
     size_t n = strlen(et) + strlen(em) + 64;
-    j->result = wk_malloc(n);
+    j->result = sy_malloc(n);
     j->result_len = (size_t)snprintf(j->result, n, "{\"errorMessage\":\"%s\",\"errorType\":\"%s\"}",
                                      em, et);
 }
@@ -56,20 +56,21 @@ typedef struct {
 
 static void ctx_log(const sy_handler_ctx_t *ctx, int level, const char *msg)
 {
-    wk_log(level, "handler", ctx->request_id, msg, "function", ctx->function_name,
-           (const char *)NULL);
+    if (level < sy_log_level) return;
+    int lv = level >= SY_LOG_DEBUG && level <= SY_LOG_ERROR ? level : SY_LOG_INFO; /* a handler's own number */
+    sy_log(lv, "handler", ctx->request_id, msg, "function", ctx->function_name);
 }
 
 static int64_t ctx_remaining(const sy_handler_ctx_t *ctx)
 {
-    return ctx->deadline_ms - wk_now_ms();
+    return ctx->deadline_ms - sy_now_ms();
 }
 
 static void ctx_respond(const sy_handler_ctx_t *ctx, const void *body, size_t len)
 {
     wk_job_t *j = ((const so_ctx_t *)ctx)->job;
     free(j->result);
-    j->result = wk_malloc(len);
+    j->result = sy_malloc(len);
     if (len) memcpy(j->result, body, len);
     j->result_len = len;
 }
@@ -79,8 +80,8 @@ static void ctx_fail(const sy_handler_ctx_t *ctx, const char *type, const char *
     wk_job_t *j = ((const so_ctx_t *)ctx)->job;
     free(j->error_type);
     free(j->error_message);
-    j->error_type = wk_strdup(type && *type ? type : "Unhandled");
-    j->error_message = wk_strdup(msg ? msg : "");
+    j->error_type = sy_strdup(type && *type ? type : "Unhandled");
+    j->error_message = sy_strdup(msg ? msg : "");
 }
 
 static void ctx_extend(const sy_handler_ctx_t *ctx, int64_t ms)
@@ -113,15 +114,15 @@ static void run_so(wk_fn_t *fn, wk_job_t *j)
     if (rc == 0) {
         j->outcome = WK_OUT_OK;
         if (!j->result) {
-            j->result = wk_strdup("null");
+            j->result = sy_strdup("null");
             j->result_len = 4;
         }
         free(j->error_type);
         free(j->error_message);
         j->error_type = j->error_message = NULL;
     } else {
-        char *type = j->error_type ? j->error_type : wk_strdup("Unhandled");
-        char *msg = j->error_message ? j->error_message : wk_strdup("handler failed");
+        char *type = j->error_type ? j->error_type : sy_strdup("Unhandled");
+        char *msg = j->error_message ? j->error_message : sy_strdup("handler failed");
         j->error_type = j->error_message = NULL;
         wk_job_set_error(j, type, msg, false);
         free(type);
@@ -131,10 +132,10 @@ static void run_so(wk_fn_t *fn, wk_job_t *j)
 
 void wk_exec_run(wk_fn_t *fn, wk_job_t *j)
 {
-    int64_t t0 = wk_mono_us();
+    int64_t t0 = sy_mono_us();
     run_so(fn, j);
     /* a moving average (1/8) of run times: worker_inline.c runs fast ones inline */
-    int64_t d = wk_mono_us() - t0;
+    int64_t d = sy_mono_us() - t0;
     int64_t avg = __atomic_load_n(&fn->avg_run_us, __ATOMIC_RELAXED);
     __atomic_store_n(&fn->avg_run_us, avg + (d - avg) / 8, __ATOMIC_RELAXED);
 }
@@ -158,31 +159,30 @@ int wk_exec_start(wk_fn_t *fn)
     if (fn->kind == WK_FN_SO) {
         fn->dl = dlopen(fn->path, RTLD_NOW | RTLD_LOCAL);
         if (!fn->dl) {
-            wk_log(WK_ERROR, "worker", NULL, "could not load handler", "function", fn->name,
-                   "error", dlerror(), (const char *)NULL);
+            sy_log(SY_LOG_ERROR, "worker", NULL, "could not load handler", "function", fn->name,
+                   "error", dlerror());
             return -1;
         }
         fn->handler_fn = dlsym(fn->dl, fn->symbol);
         if (!fn->handler_fn) {
-            wk_log(WK_ERROR, "worker", NULL, "handler symbol not found", "function", fn->name,
-                   "symbol", fn->symbol, (const char *)NULL);
+            sy_log(SY_LOG_ERROR, "worker", NULL, "handler symbol not found", "function", fn->name,
+                   "symbol", fn->symbol);
             return -1;
         }
         sy_function_init_fn init = (sy_function_init_fn)dlsym(fn->dl, "sy_handler_init");
         if (init && init(fn->name) != 0) {
-            wk_log(WK_ERROR, "worker", NULL, "sy_handler_init failed", "function", fn->name,
-                   (const char *)NULL);
+            sy_log(SY_LOG_ERROR, "worker", NULL, "sy_handler_init failed", "function", fn->name);
             return -1;
         }
     } else {
         if (wk_runtime_init(fn) != 0) return -1;
         slot = wk_runtime_slot;
     }
-    fn->threads = wk_calloc((size_t)fn->concurrency, sizeof *fn->threads);
+    fn->threads = sy_calloc((size_t)fn->concurrency, sizeof *fn->threads);
     for (int i = 0; i < fn->concurrency; i++) {
         void *arg = fn->kind == WK_FN_SO ? (void *)fn : wk_runtime_env_at(fn, i);
         if (pthread_create(&fn->threads[i], NULL, slot, arg) != 0) {
-            wk_log(WK_ERROR, "worker", NULL, "could not start slot thread", (const char *)NULL);
+            sy_log(SY_LOG_ERROR, "worker", NULL, "could not start slot thread");
             return -1;
         }
         fn->nthreads++;

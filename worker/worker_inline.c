@@ -58,8 +58,7 @@ int wk_inline_init(wk_worker_t *w)
     in->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     in->exitfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (in->tfd < 0 || in->exitfd < 0) {
-        wk_log(WK_WARN, "worker", NULL, "inline handlers off: no timerfd/eventfd",
-               (const char *)NULL);
+        sy_log(SY_LOG_WARN, "worker", NULL, "inline handlers off: no timerfd/eventfd");
         in->us = 0;
     }
     return 0;
@@ -111,7 +110,7 @@ int wk_inline_run(wk_worker_t *w)
     wk_inline_t *in = &w->inl;
     if (!in->jobs) return 0;
     pthread_mutex_lock(&in->mu);
-    in->started_us = wk_mono_us();
+    in->started_us = sy_mono_us();
     if (!in->ticking) { /* under mu: the stand-by stops the tick under it too */
         in->ticking = true;
         tick(in->tfd, in->us);
@@ -120,7 +119,7 @@ int wk_inline_run(wk_worker_t *w)
     for (;;) {
         pthread_mutex_lock(&in->mu);
         /* this turn's budget is spent: the rest run on the slot threads */
-        wk_job_t *j = wk_mono_us() - in->started_us < in->us / 10 ? pop(in) : NULL;
+        wk_job_t *j = sy_mono_us() - in->started_us < in->us / 10 ? pop(in) : NULL;
         if (j) {
             in->running = true;
             in->taken = false;
@@ -163,8 +162,7 @@ bool wk_inline_standby(wk_worker_t *w)
     for (;;) {
         struct pollfd pf[2] = {{in->tfd, POLLIN, 0}, {in->exitfd, POLLIN, 0}};
         if (poll(pf, 2, 1000) < 0 && errno != EINTR) {
-            wk_log(WK_ERROR, "worker", NULL, "stand-by poll failed", "error", strerror(errno),
-                   (const char *)NULL);
+            sy_log(SY_LOG_ERROR, "worker", NULL, "stand-by poll failed", "error", strerror(errno));
             return false;
         }
         uint64_t v;
@@ -175,7 +173,7 @@ bool wk_inline_standby(wk_worker_t *w)
             pthread_mutex_unlock(&in->mu);
             return false;
         }
-        int64_t now = wk_mono_us();
+        int64_t now = sy_mono_us();
         if (!in->running && in->ticking && now - in->started_us > TICK_IDLE_US) {
             in->ticking = false;
             tick(in->tfd, 0);

@@ -93,7 +93,7 @@ static enum MHD_Result next(wk_env_t *env, struct MHD_Connection *c)
     env->initialized = true;
     /* As Lambda: the function timeout covers the invocation, not the init
      * phase of a cold start. */
-    wk_job_start_clock(j, wk_now_ms());
+    wk_job_start_clock(j, sy_now_ms());
     struct MHD_Response *r =
         MHD_create_response_from_buffer(j->len, j->payload, MHD_RESPMEM_MUST_COPY);
     char deadline[32], arn[256], trace[128];
@@ -130,7 +130,7 @@ static enum MHD_Result post_result(wk_env_t *env, struct MHD_Connection *c, cons
                          false);
     } else if (!is_error) {
         j->outcome = WK_OUT_OK;
-        j->result = up->data ? up->data : wk_strdup("");
+        j->result = up->data ? up->data : sy_strdup("");
         j->result_len = up->len;
         up->data = NULL;
     } else {
@@ -163,7 +163,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     (void)version;
     wk_env_t *env = cls;
     if (!*con_cls) {
-        *con_cls = wk_calloc(1, sizeof(upload_t));
+        *con_cls = sy_calloc(1, sizeof(upload_t));
         return MHD_YES;
     }
     upload_t *up = *con_cls;
@@ -173,7 +173,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         } else {
             if (up->len + *data_size + 1 > up->cap) {
                 up->cap = (up->len + *data_size + 1) * 2;
-                up->data = wk_realloc(up->data, up->cap);
+                up->data = sy_realloc(up->data, up->cap);
             }
             memcpy(up->data + up->len, data, *data_size);
             up->len += *data_size;
@@ -191,8 +191,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         env->init_error = true;
         pthread_cond_broadcast(&env->cv);
         pthread_mutex_unlock(&env->mu);
-        wk_log(WK_ERROR, "runtime", NULL, "runtime init error", "function", env->fn->name, "body",
-               up->data ? up->data : "", (const char *)NULL);
+        sy_log(SY_LOG_ERROR, "runtime", NULL, "runtime init error", "function", env->fn->name, "body",
+               up->data ? up->data : "");
         return reply(c, 202, "{\"status\":\"OK\"}");
     }
     if (strncmp(rest, "invocation/", 11) == 0 && strcmp(method, "POST") == 0) {
@@ -237,7 +237,7 @@ static void *log_thread(void *arg)
     while (f && fgets(line, sizeof line, f)) {
         size_t n = strlen(line);
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-        wk_log(WK_INFO, "runtime", NULL, line, "function", lp->fn, "pid", pid, (const char *)NULL);
+        sy_log(SY_LOG_INFO, "runtime", NULL, line, "function", lp->fn, "pid", pid);
     }
     if (f) fclose(f);
     free(lp);
@@ -247,12 +247,12 @@ static void *log_thread(void *arg)
 static char **build_envp(wk_env_t *env)
 {
     wk_fn_t *fn = env->fn;
-    char *pathcopy = wk_strdup(fn->path);
+    char *pathcopy = sy_strdup(fn->path);
     const char *root = dirname(pathcopy);
-    const char *region = getenv("AWS_REGION") ? getenv("AWS_REGION") : "us-east-1";
+    const char *region = fn->w->cfg.region;
     char *ours[32];
     int n = 0;
-#define ADD(...) ours[n++] = wk_strdup_printf(__VA_ARGS__)
+#define ADD(...) ours[n++] = sy_asprintf(__VA_ARGS__)
     ADD("AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d", env->port);
     ADD("_HANDLER=%s", fn->handler);
     ADD("LAMBDA_TASK_ROOT=%s", root);
@@ -270,7 +270,7 @@ static char **build_envp(wk_env_t *env)
     free(pathcopy);
     size_t ne = 0;
     while (environ[ne]) ne++;
-    char **envp = wk_calloc(ne + (size_t)n + 1, sizeof *envp);
+    char **envp = sy_calloc(ne + (size_t)n + 1, sizeof *envp);
     size_t k = 0;
     for (size_t i = 0; i < ne; i++) {
         bool shadowed = false;
@@ -278,7 +278,7 @@ static char **build_envp(wk_env_t *env)
             size_t kl = (size_t)(strchr(ours[m], '=') - ours[m]);
             if (strncmp(environ[i], ours[m], kl) == 0 && environ[i][kl] == '=') shadowed = true;
         }
-        if (!shadowed) envp[k++] = wk_strdup(environ[i]);
+        if (!shadowed) envp[k++] = sy_strdup(environ[i]);
     }
     for (int m = 0; m < n; m++) envp[k++] = ours[m];
     envp[k] = NULL;
@@ -291,7 +291,7 @@ static int spawn(wk_env_t *env)
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) return -1;
     char *argv[] = {env->fn->path, NULL};
-    char *pathcopy = wk_strdup(env->fn->path);
+    char *pathcopy = sy_strdup(env->fn->path);
     char *root = dirname(pathcopy);
     pid_t pid = fork();
     if (pid == 0) {
@@ -316,8 +316,8 @@ static int spawn(wk_env_t *env)
     }
     env->pid = pid;
     env->initialized = false;
-    env->spawned_at = wk_now_ms();
-    logpipe_t *lp = wk_calloc(1, sizeof *lp);
+    env->spawned_at = sy_now_ms();
+    logpipe_t *lp = sy_calloc(1, sizeof *lp);
     lp->fd = out[0];
     lp->pid = pid;
     snprintf(lp->fn, sizeof lp->fn, "%s", env->fn->name);
@@ -330,8 +330,8 @@ static int spawn(wk_env_t *env)
     }
     char p[16];
     snprintf(p, sizeof p, "%d", (int)pid);
-    wk_log(WK_INFO, "runtime", NULL, "runtime process started", "function", env->fn->name, "pid",
-           p, (const char *)NULL);
+    sy_log(SY_LOG_INFO, "runtime", NULL, "runtime process started", "function", env->fn->name, "pid",
+           p);
     return 0;
 }
 
@@ -371,7 +371,7 @@ static void run_env(wk_env_t *env, wk_job_t *j)
             wk_job_set_error(j, "Runtime.InitError", "the runtime failed to initialise", true);
             break;
         }
-        int64_t now = wk_now_ms();
+        int64_t now = sy_now_ms();
         if (!env->handed && !env->initialized &&
             now >= env->spawned_at + env->fn->init_timeout_ms) {
             char msg[160];
@@ -390,8 +390,8 @@ static void run_env(wk_env_t *env, wk_job_t *j)
         if (now >= limit) {
             kill_env(env);
             wk_job_set_timeout(j);
-            wk_log(WK_WARN, "runtime", j->request_id, "invocation timed out, runtime recycled",
-                   "function", env->fn->name, (const char *)NULL);
+            sy_log(SY_LOG_WARN, "runtime", j->request_id, "invocation timed out, runtime recycled",
+                   "function", env->fn->name);
             break;
         }
         pid_t r = waitpid(env->pid, &status, WNOHANG);
@@ -408,13 +408,13 @@ static void run_env(wk_env_t *env, wk_job_t *j)
                          "RequestId: %s Error: Runtime exited with error: exit status %d",
                          j->request_id, WEXITSTATUS(status));
             wk_job_set_error(j, "Runtime.ExitError", msg, true);
-            wk_log(WK_WARN, "runtime", j->request_id, "runtime process exited", "function",
-                   env->fn->name, (const char *)NULL);
+            sy_log(SY_LOG_WARN, "runtime", j->request_id, "runtime process exited", "function",
+                   env->fn->name);
             break;
         }
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        int64_t wait_ms = limit - wk_now_ms();
+        int64_t wait_ms = limit - sy_now_ms();
         if (wait_ms > 20) wait_ms = 20;
         if (wait_ms < 1) wait_ms = 1;
         ts.tv_nsec += wait_ms * 1000000;
@@ -455,11 +455,11 @@ void wk_runtime_cancel(wk_fn_t *fn, const wk_job_t *j)
 int wk_runtime_init(wk_fn_t *fn)
 {
     if (access(fn->path, X_OK) != 0) {
-        wk_log(WK_ERROR, "worker", NULL, "bootstrap is not executable", "function", fn->name,
-               "path", fn->path, (const char *)NULL);
+        sy_log(SY_LOG_ERROR, "worker", NULL, "bootstrap is not executable", "function", fn->name,
+               "path", fn->path);
         return -1;
     }
-    fn->envs = wk_calloc((size_t)fn->concurrency, sizeof *fn->envs);
+    fn->envs = sy_calloc((size_t)fn->concurrency, sizeof *fn->envs);
     for (int i = 0; i < fn->concurrency; i++) {
         wk_env_t *env = &fn->envs[i];
         env->fn = fn;
@@ -475,8 +475,8 @@ int wk_runtime_init(wk_fn_t *fn)
             env, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
             completed, env, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
         if (!env->mhd) {
-            wk_log(WK_ERROR, "worker", NULL, "could not start the Runtime API server",
-                   "function", fn->name, (const char *)NULL);
+            sy_log(SY_LOG_ERROR, "worker", NULL, "could not start the Runtime API server",
+                   "function", fn->name);
             return -1;
         }
         env->port = MHD_get_daemon_info(env->mhd, MHD_DAEMON_INFO_BIND_PORT)->port;

@@ -31,7 +31,7 @@ void wk_done_push(wk_worker_t *w, wk_job_t *j)
 
 void wk_extend_push(wk_worker_t *w, const wk_job_t *j, int64_t ms)
 {
-    wk_extend_t *x = wk_calloc(1, sizeof *x);
+    wk_extend_t *x = sy_calloc(1, sizeof *x);
     x->conn = j->conn;
     x->delivery_id = j->delivery_id;
     snprintf(x->lease_token, sizeof x->lease_token, "%s", j->lease_token);
