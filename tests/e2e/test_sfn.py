@@ -38,6 +38,7 @@ class SfnBase(SwitchyardTestCase):
 
     def setUp(self):
         os.environ["SWITCHYARD_SFN_TEST_INVOKER"] = "1"
+        os.environ["SWITCHYARD_TEST_DOUBLES"] = "sfn-invoker"  # server/wiring.c: not the real invoker
         super().setUp()
         self.sfn = self.client("stepfunctions")
 
