@@ -279,7 +279,7 @@ int sqs_receive_message(const sy_req_t *req, json_t *in, json_t **out, sy_err_t 
     int n = 0;
     for (;;) {
         uint64_t seq = waiters_seq(e, q.id);
-        if ((rc = store_receive(CTX(req), &q, (int)max, (int)vis, got, &n, err)) < 0) goto done;
+        if ((rc = queue_receive(CTX(req), &q, (int)max, (int)vis, got, &n, err)) < 0) goto done;
         if (n > 0 || sy_mono_us() >= deadline || e->stop || req->ctx->stopping) break;
         waiters_wait(e, q.id, seq, (int)max, deadline);
     }

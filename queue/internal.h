@@ -48,11 +48,20 @@ typedef struct {
     pthread_mutex_t cache_mu;
     struct qcache_entry *cache[256];
 } queue_engine_t;
-void qcache_invalidate(queue_engine_t *e, const char *name);
-void qcache_free(queue_engine_t *e);
 #define WAKE_SLOTS 1024
 
-queue_engine_t *queue_engine(const sy_ctx_t *ctx);
+/* engine.c: the engine state, the settings cache, receive */
+queue_engine_t *queue_engine(const sy_ctx_t *ctx); /* NULL before sy_queue_start */
+/* A queue's settings by name, through the cache; QueueDoesNotExist when none. */
+int queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err);
+void qcache_invalidate(queue_engine_t *e, const char *name);
+void qcache_free(queue_engine_t *e);
+
+static inline int err_nonexistent(sy_err_t *err)
+{
+    return sy_err_set2(err, SY_E_NOTFOUND, 400, "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue",
+                       "The specified queue does not exist.");
+}
 
 /* attrs.c: validate and apply attributes */
 int attrs_defaults(bool fifo, json_t *out);
@@ -70,9 +79,11 @@ char *receipt_encode(int64_t qid, int64_t mid, const char *token);
 int receipt_decode(const char *handle, int64_t *qid, int64_t *mid, char *token, size_t tn);
 
 /* store_queue.c */
+/* One statement on a pooled connection (autocommit); NULL + err on failure. */
+PGresult *store_autocommit(sy_ctx_t *ctx, sy_err_t *err, const char *sql, int n, const char *const *p);
 int store_queue_create(sy_ctx_t *ctx, const char *name, bool fifo, json_t *attrs, json_t *tags, int retention_s,
                        bool internal, sy_queue_t *out, bool *created, sy_err_t *err);
-int store_queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err);
+int store_queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err); /* uncached: queue_get */
 int store_queue_delete(sy_ctx_t *ctx, int64_t id, sy_err_t *err);
 int store_queue_list(sy_ctx_t *ctx, const char *prefix, const char *after, int max, json_t *names, sy_err_t *err);
 int store_queue_set_attrs(sy_ctx_t *ctx, int64_t id, json_t *attrs, int retention_s, sy_err_t *err);
@@ -113,11 +124,16 @@ typedef struct {
     char *group_id, *dedup_id, *sender_id;
 } leased_t;
 void leased_clear(leased_t *l);
-int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
-                  sy_err_t *err);
-int store_receive_one(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
-                      sy_err_t *err);
-int store_receive_shared(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, const char *token,
+/* Lease up to max messages of q. dlq_id: the queue its over-received
+ * messages move to (0: none). combine: the group committer that merges
+ * concurrent leases of a standard queue into one statement, or NULL. */
+int store_receive(sy_ctx_t *ctx, sy_gc_t *combine, const sy_queue_t *q, int64_t dlq_id, int max, int visibility_s,
+                  leased_t *out, int *n, sy_err_t *err);
+int store_receive_shared(sy_ctx_t *ctx, const sy_queue_t *q, int64_t dlq_id, int max, int visibility_s,
+                         const char *token, leased_t *out, int *n, sy_err_t *err);
+/* engine.c: the same with the engine's combiner and q's dead-letter queue */
+int queue_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n, sy_err_t *err);
+int queue_receive_shared(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, const char *token,
                          leased_t *out, int *n, sy_err_t *err);
 /* *out: *n rows, caller frees each (leased_clear) and the array */
 int store_leased_batch(PGconn *c, int64_t queue_id, const char *token, leased_t **out, int *n, sy_err_t *err);
@@ -160,10 +176,12 @@ int move_list(sy_ctx_t *ctx, const sy_queue_t *src, int max, json_t *out, sy_err
 int move_cancel(sy_ctx_t *ctx, const char *handle, int64_t *moved, sy_err_t *err);
 void move_tick(sy_ctx_t *ctx);
 
+/* service.c: sy_queue_start / sy_queue_stop; api.c: the SQS routes */
+void sqs_routes(sy_ctx_t *ctx);
+
 /* api helpers */
 const char *queue_url(const sy_req_t *req, const char *name, char *buf, size_t n);
 char *queue_name_from_url(const char *url); /* NULL if malformed */
 int param_int(const json_t *in, const char *key, int64_t *out, bool *present, sy_err_t *err);
 int resolve_queue(const sy_req_t *req, sy_queue_t *q, sy_err_t *err);
-int err_nonexistent(sy_err_t *err);
 #endif

@@ -99,7 +99,7 @@ void send_result(const send_job_t *j, sy_msg_sent_t *out)
 int sy_queue_send_by_name(sy_ctx_t *ctx, const char *name, const sy_msg_in_t *m, sy_msg_sent_t *out, sy_err_t *err)
 {
     sy_queue_t q;
-    int rc = store_queue_get(ctx, name, &q, err);
+    int rc = queue_get(ctx, name, &q, err);
     if (rc < 0) return rc;
     send_job_t j;
     rc = send_prepare(queue_engine(ctx), &q, m, NULL, ctx->cfg.account_id, &j, err);
@@ -114,7 +114,7 @@ int sy_queue_tx_send(sy_ctx_t *ctx, PGconn *c, const char *name, const sy_msg_in
                      sy_err_t *err)
 {
     sy_queue_t q;
-    int rc = store_queue_get(ctx, name, &q, err);
+    int rc = queue_get(ctx, name, &q, err);
     if (rc < 0) return rc;
     send_job_t j;
     rc = send_prepare(queue_engine(ctx), &q, m, NULL, ctx->cfg.account_id, &j, err);

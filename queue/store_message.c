@@ -294,18 +294,6 @@ void leased_clear(leased_t *l)
     memset(l, 0, sizeof *l);
 }
 
-static int dlq_id(sy_ctx_t *ctx, const sy_queue_t *q, char out[24])
-{
-    out[0] = 0;
-    if (q->max_receive <= 0 || !q->dlq_name[0]) return 0;
-    sy_queue_t d;
-    sy_err_t e;
-    if (store_queue_get(ctx, q->dlq_name, &d, &e) < 0) return 0; /* DLQ gone: messages stay */
-    snprintf(out, 24, "%lld", (long long)d.id);
-    sy_queue_clear(&d);
-    return 1;
-}
-
 /* BEGIN, [lock the FIFO queue row], lease, COMMIT: one round trip. */
 static PGresult *lease_pipelined(PGconn *c, bool fifo, const char *sql, int np, const char *const *p,
                                  sy_err_t *err)
@@ -419,25 +407,6 @@ static void lease_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
     free(sql);
 }
 
-int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
-                  sy_err_t *err)
-{
-    queue_engine_t *e = queue_engine(ctx);
-    if (!q->fifo && e && e->lease_gc) {
-        lease_job_t j = {.queue_id = q->id, .max = max, .out = out};
-        snprintf(j.qid, sizeof j.qid, "%lld", (long long)q->id);
-        snprintf(j.vis, sizeof j.vis, "%d", visibility_s);
-        snprintf(j.ret, sizeof j.ret, "%d", q->retention_s);
-        j.has_dlq = dlq_id(ctx, q, j.dlq);
-        snprintf(j.maxrc, sizeof j.maxrc, "%d", j.has_dlq ? q->max_receive : 0);
-        *n = 0;
-        int rc = sy_gc_submit(e->lease_gc, lease_batch, NULL, &j, err);
-        if (rc == 0) *n = j.n;
-        return rc;
-    }
-    return store_receive_one(ctx, q, max, visibility_s, out, n, err);
-}
-
 /* The text parameters every lease statement takes: $1 queue, $2 limit,
  * $3 visibility, $4 maxReceiveCount (0: no DLQ), $5 DLQ id, $6 retention,
  * [$7 shared receipt token]. */
@@ -446,14 +415,16 @@ typedef struct {
     const char *p[7];
 } lease_params_t;
 
-static void lease_params(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, const char *token,
+static void lease_params(const sy_queue_t *q, int64_t dlq_id, int max, int visibility_s, const char *token,
                          lease_params_t *lp)
 {
     snprintf(lp->qid, sizeof lp->qid, "%lld", (long long)q->id);
     snprintf(lp->ret, sizeof lp->ret, "%d", q->retention_s);
     snprintf(lp->lim, sizeof lp->lim, "%d", max);
     snprintf(lp->vis, sizeof lp->vis, "%d", visibility_s);
-    bool has_dlq = dlq_id(ctx, q, lp->dlq);
+    bool has_dlq = dlq_id > 0;
+    lp->dlq[0] = 0;
+    if (has_dlq) snprintf(lp->dlq, sizeof lp->dlq, "%lld", (long long)dlq_id);
     snprintf(lp->maxrc, sizeof lp->maxrc, "%d", has_dlq ? q->max_receive : 0);
     /* past MessageRetentionPeriod: never delivered, even before the sweeper removes it */
     const char *p[7] = {lp->qid, lp->lim, lp->vis, lp->maxrc, has_dlq ? lp->dlq : NULL, lp->ret, token};
@@ -471,12 +442,12 @@ static int collect_leased(PGresult *r, int max, leased_t *out, int *n)
     return 0;
 }
 
-int store_receive_one(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
-                      sy_err_t *err)
+static int receive_one(sy_ctx_t *ctx, const sy_queue_t *q, int64_t dlq_id, int max, int visibility_s, leased_t *out,
+                       int *n, sy_err_t *err)
 {
     *n = 0;
     lease_params_t lp;
-    lease_params(ctx, q, max, visibility_s, NULL, &lp);
+    lease_params(q, dlq_id, max, visibility_s, NULL, &lp);
     char *sql = lease_sql(q->fifo, "gen_random_uuid()::text");
     PGconn *c = sy_pg_acquire(ctx->pool);
     if (!c) {
@@ -489,15 +460,34 @@ int store_receive_one(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibilit
     return collect_leased(r, max, out, n);
 }
 
+int store_receive(sy_ctx_t *ctx, sy_gc_t *combine, const sy_queue_t *q, int64_t dlq_id, int max, int visibility_s,
+                  leased_t *out, int *n, sy_err_t *err)
+{
+    if (!q->fifo && combine) {
+        lease_job_t j = {.queue_id = q->id, .max = max, .out = out};
+        snprintf(j.qid, sizeof j.qid, "%lld", (long long)q->id);
+        snprintf(j.vis, sizeof j.vis, "%d", visibility_s);
+        snprintf(j.ret, sizeof j.ret, "%d", q->retention_s);
+        j.has_dlq = dlq_id > 0;
+        if (j.has_dlq) snprintf(j.dlq, sizeof j.dlq, "%lld", (long long)dlq_id);
+        snprintf(j.maxrc, sizeof j.maxrc, "%d", j.has_dlq ? q->max_receive : 0);
+        *n = 0;
+        int rc = sy_gc_submit(combine, lease_batch, NULL, &j, err);
+        if (rc == 0) *n = j.n;
+        return rc;
+    }
+    return receive_one(ctx, q, dlq_id, max, visibility_s, out, n, err);
+}
+
 /* A lease whose messages all take the same receipt token (an event-source
  * mapping's batch: the token names the batch, so a broker that restarted
  * finds it again with store_leased_batch). Not combined with other leases. */
-int store_receive_shared(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, const char *token,
-                         leased_t *out, int *n, sy_err_t *err)
+int store_receive_shared(sy_ctx_t *ctx, const sy_queue_t *q, int64_t dlq_id, int max, int visibility_s,
+                         const char *token, leased_t *out, int *n, sy_err_t *err)
 {
     *n = 0;
     lease_params_t lp;
-    lease_params(ctx, q, max, visibility_s, token, &lp);
+    lease_params(q, dlq_id, max, visibility_s, token, &lp);
     char *sql = lease_sql(q->fifo, "$7");
     PGconn *c = sy_pg_acquire(ctx->pool);
     if (!c) {
