@@ -93,7 +93,7 @@ int store_queue_tags(sy_ctx_t *ctx, int64_t id, json_t *set, json_t *remove, jso
 int store_queue_permissions(sy_ctx_t *ctx, int64_t id, const char *label, json_t *stmt, sy_err_t *err);
 int store_queue_dlq_sources(sy_ctx_t *ctx, const char *dlq_arn, json_t *names, sy_err_t *err);
 
-/* store_message.c */
+/* store_send.c */
 typedef struct {
     queue_engine_t *engine; /* to wake local waiters after commit */
     int64_t queue_id;
