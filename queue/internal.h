@@ -112,8 +112,8 @@ typedef struct {
 } send_job_t;
 void store_send_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs);
 int store_send_one(PGconn *c, send_job_t *j, sy_err_t *err);
-void store_send_after(void **args, int n, const int *rcs);
 
+/* store_message.c */
 typedef struct {
     int64_t id;
     char uuid[37];
@@ -154,6 +154,9 @@ int send_prepare(queue_engine_t *e, const sy_queue_t *q, const sy_msg_in_t *m, j
                  const char *sender, send_job_t *j, sy_err_t *err);
 void send_job_clear(send_job_t *j);
 void send_result(const send_job_t *j, sy_msg_sent_t *out);
+/* group commit's after-commit step for sends: wake local waiters, queue the
+ * NOTIFY for other brokers */
+void send_after_commit(void **args, int n, const int *rcs);
 
 /* waiters.c: long polling, local and across brokers (LISTEN/NOTIFY) */
 uint64_t waiters_seq(queue_engine_t *e, int64_t qid);
@@ -166,8 +169,45 @@ void notify_later(queue_engine_t *e, int64_t qid);
 void waiters_wait(queue_engine_t *e, int64_t qid, uint64_t seq, int want, int64_t deadline_us);
 int waiters_start(queue_engine_t *e, sy_err_t *err);
 
+/* store_notify.c: a connection LISTENing on sy_queue (NULL when it could
+ * not connect or listen); the notifier's connection (asynchronous commit);
+ * one NOTIFY per queue id, or '*' for all (logged when it fails) */
+PGconn *store_listen_connect(const char *conninfo);
+PGconn *store_notify_connect(const char *conninfo);
+void store_notify(PGconn *c, const int64_t *ids, int n, bool all);
+
+/* store_message.c: retention and dedup expiry, orphans of deleted queues */
+int store_sweep(sy_ctx_t *ctx, int64_t *expired, sy_err_t *err);
+
 /* sweeper.c: retention, dedup expiry, message-move tasks */
 int sweeper_start(queue_engine_t *e);
+
+/* store_move.c */
+typedef struct {
+    char *handle, *status, *source_arn;
+    char *dest_arn, *failure; /* NULL when none */
+    int rate;                 /* MaxNumberOfMessagesPerSecond, 0: none */
+    int64_t moved, to_move, started_ms;
+} move_task_t;
+void move_task_clear(move_task_t *t);
+typedef struct {
+    char *handle;
+    int64_t source_id;
+    char *dest_arn; /* NULL: back to each message's source queue */
+    int64_t budget; /* messages to move this tick; < 1: none yet */
+} move_step_t;
+void move_step_clear(move_step_t *s);
+/* SY_E_EXISTS (err untouched) when a task already runs for the source */
+int store_move_insert(sy_ctx_t *ctx, const char *handle, int64_t src_id, const char *src_arn, const char *dest_arn,
+                      int rate, sy_err_t *err);
+/* *out: *n tasks, newest first; caller clears each and frees the array */
+int store_move_list(sy_ctx_t *ctx, int64_t src_id, int max, move_task_t **out, int *n, sy_err_t *err);
+/* SY_E_NOTFOUND (err untouched) when no such running task */
+int store_move_cancel(sy_ctx_t *ctx, const char *handle, int64_t *moved, sy_err_t *err);
+/* inside the caller's transaction: claim running tasks, move one step */
+int store_move_claim(PGconn *c, move_step_t **out, int *n, sy_err_t *err);
+int store_move_step(PGconn *c, const sy_ctx_t *ctx, const move_step_t *s, const char *dest_name, int64_t *moved,
+                    sy_err_t *err);
 
 /* move.c */
 int move_start(sy_ctx_t *ctx, const sy_queue_t *src, const char *src_arn, const char *dest_arn, int rate,

@@ -437,3 +437,28 @@ done:
     sy_buf_free(&secs);
     return rc;
 }
+
+/* ------------------------------------------------------------- upkeep */
+/* Messages past their queue's retention, FIFO dedup rows past their
+ * window, messages of deleted queues (sends that raced a DeleteQueue on
+ * another broker with cached settings). *expired: the first kind's count. */
+int store_sweep(sy_ctx_t *ctx, int64_t *expired, sy_err_t *err)
+{
+    *expired = 0;
+    PGconn *c = sy_pg_acquire(ctx->pool);
+    if (!c) return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
+    PGresult *r = sy_pg_exec(c, err,
+                             "DELETE FROM sy_messages m USING sy_queues q WHERE m.queue_id = q.id "
+                             "AND m.sent_at < now() - make_interval(secs => q.retention_s)",
+                             0, NULL);
+    if (r) *expired = atoll(PQcmdTuples(r));
+    PQclear(r);
+    r = sy_pg_exec(c, err, "DELETE FROM sy_dedup WHERE expires_at < now()", 0, NULL);
+    PQclear(r);
+    r = sy_pg_exec(c, err,
+                   "DELETE FROM sy_messages m WHERE NOT EXISTS (SELECT 1 FROM sy_queues q WHERE q.id = m.queue_id)", 0,
+                   NULL);
+    PQclear(r);
+    sy_pg_release(ctx->pool, c);
+    return 0;
+}
