@@ -96,16 +96,8 @@ void waiters_wait(queue_engine_t *e, int64_t qid, uint64_t seq, int want, int64_
     while (*tail) tail = &(*tail)->next;
     *tail = &w; /* oldest first */
     while (!w.woken && !e->stop) {
-        int64_t left = until - sy_mono_us();
-        if (left <= 0) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += left / 1000000;
-        ts.tv_nsec += (left % 1000000) * 1000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        if (until <= sy_mono_us()) break;
+        struct timespec ts = {until / 1000000, (until % 1000000) * 1000}; /* CLOCK_MONOTONIC, as sy_mono_us */
         pthread_cond_timedwait(&w.cv, &e->mu, &ts);
     }
     for (waiter_t **pp = &e->waiting[sl]; *pp; pp = &(*pp)->next)
