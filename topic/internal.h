@@ -40,7 +40,10 @@ typedef struct {
     void *invoker_udata;
 } tp_svc_t;
 
+/* service.c: the state hanging off ctx->svc[SY_SVC_TOPIC] (NULL before
+ * sy_topic_start); api.c: the SNS route */
 tp_svc_t *tp_svc(const sy_ctx_t *ctx);
+void sns_routes(sy_ctx_t *ctx);
 
 /* One message to fan out. */
 typedef struct {
