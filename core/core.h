@@ -209,11 +209,13 @@ bool sy_pg_retryable(const char *sqlstate); /* 40001, 40P01 */
 /* The one transaction helper (core/pg_tx.c). begin/commit: 0 or SY_E_DB
  * (err filled, SQLSTATE kept); after a failed commit the transaction is
  * gone. rollback: NULL-safe, a no-op outside a transaction.
- * send_begin queues BEGIN on a connection in pipeline mode. */
+ * send_begin / send_commit queue BEGIN / COMMIT on a connection in
+ * pipeline mode (0, or SY_E_DB when it could not be queued). */
 int sy_pg_begin(PGconn *c, sy_err_t *err);
 int sy_pg_commit(PGconn *c, sy_err_t *err);
 void sy_pg_rollback(PGconn *c);
 int sy_pg_send_begin(PGconn *c);
+int sy_pg_send_commit(PGconn *c);
 /* Run fn(c, u, err) between BEGIN and COMMIT: fn returns 0 to commit, <0
  * to roll back (that status is returned, err as fn filled it). A
  * serialization failure or deadlock (40001, 40P01) anywhere in it rolls

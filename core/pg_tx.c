@@ -41,6 +41,11 @@ int sy_pg_send_begin(PGconn *c)
     return PQsendQueryParams(c, "BEGIN", 0, NULL, NULL, NULL, NULL, 0) ? 0 : SY_E_DB;
 }
 
+int sy_pg_send_commit(PGconn *c)
+{
+    return PQsendQueryParams(c, "COMMIT", 0, NULL, NULL, NULL, NULL, 0) ? 0 : SY_E_DB;
+}
+
 void sy_pg_retry_backoff(int attempt)
 {
     static _Thread_local unsigned seed;

@@ -1,5 +1,6 @@
 /* queue/api.c - SQS over both wire protocols: decode (query or JSON 1.0)
- * into one request object, call the action, encode (XML or JSON) */
+ * into one request object, call the action, encode (XML or JSON); the
+ * decoding helpers the api_*.c files share */
 #include "queue/internal.h"
 
 #include <stdlib.h>
@@ -199,67 +200,13 @@ static void handle(sy_req_t *req, sy_resp_t *resp, void *udata)
     json_decref(in);
 }
 
-queue_engine_t *queue_engine(const sy_ctx_t *ctx)
+void sqs_routes(sy_ctx_t *ctx)
 {
-    return ctx->svc[SY_SVC_QUEUE];
-}
-
-int sy_queue_start(sy_ctx_t *ctx, sy_err_t *err)
-{
-    queue_engine_t *e = sy_calloc(1, sizeof *e);
-    e->ctx = ctx;
-    pthread_mutex_init(&e->mu, NULL);
-    pthread_mutex_init(&e->cache_mu, NULL);
-    e->wake_seq = sy_calloc(WAKE_SLOTS, sizeof(uint64_t));
-    e->waiting = sy_calloc(WAKE_SLOTS, sizeof(waiter_t *));
-    e->min_retention_s = ctx->cfg.queue_min_retention_s > 0 ? ctx->cfg.queue_min_retention_s : 60;
-    e->sweep_ms = ctx->cfg.queue_sweep_ms > 0 ? ctx->cfg.queue_sweep_ms : 10000;
-    ctx->svc[SY_SVC_QUEUE] = e;
-    e->lease_gc = sy_gc_new(sy_pg_conninfo(ctx->pool), 2, 64, SY_GC_ASYNC_COMMIT);
-    if (waiters_start(e, err) < 0) return SY_E_INTERNAL;
-    sweeper_start(e);
-    e->threads_up = true;
     sy_http_route_target("AmazonSQS.", "sqs", SY_PROTO_JSON10, handle, ctx);
     sy_http_route_query("2012-11-05", "sqs", handle, ctx);
-    return 0;
-}
-
-void sy_queue_wake_all(sy_ctx_t *ctx)
-{
-    queue_engine_t *e = queue_engine(ctx);
-    if (!e) return;
-    waiters_stop(e);
-}
-
-void sy_queue_stop(sy_ctx_t *ctx)
-{
-    queue_engine_t *e = queue_engine(ctx);
-    if (!e) return;
-    sy_queue_wake_all(ctx);
-    sy_gc_destroy(&e->lease_gc);
-    if (e->threads_up) {
-        pthread_join(e->listener, NULL);
-        pthread_join(e->sweeper, NULL);
-        pthread_join(e->notifier, NULL);
-    }
-    pthread_mutex_destroy(&e->mu);
-    qcache_free(e);
-    free(e->waiting);
-    pthread_mutex_destroy(&e->notify_mu);
-    pthread_cond_destroy(&e->notify_cv);
-    pthread_mutex_destroy(&e->cache_mu);
-    free(e->wake_seq);
-    free(e);
-    ctx->svc[SY_SVC_QUEUE] = NULL;
 }
 
 /* ------------------------------------------------------------ helpers */
-int err_nonexistent(sy_err_t *err)
-{
-    return sy_err_set2(err, SY_E_NOTFOUND, 400, "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue",
-                       "The specified queue does not exist.");
-}
-
 const char *queue_url(const sy_req_t *req, const char *name, char *buf, size_t n)
 {
     const sy_config_t *cfg = &req->ctx->cfg;
@@ -313,7 +260,7 @@ int resolve_queue(const sy_req_t *req, sy_queue_t *q, sy_err_t *err)
         return sy_err_set(err, SY_E_INVALID, 400, "MissingParameter", "The request must contain the parameter QueueUrl.");
     char *name = queue_name_from_url(url);
     if (!name) return err_nonexistent(err);
-    int rc = store_queue_get((sy_ctx_t *)req->ctx, name, q, err);
+    int rc = queue_get((sy_ctx_t *)req->ctx, name, q, err);
     free(name);
     return rc;
 }

@@ -71,7 +71,7 @@ int sqs_send_message(const sy_req_t *req, json_t *in, json_t **out, sy_err_t *er
     rc = send_prepare(queue_engine(req->ctx), &q, &m, json_object_get(in, "MessageSystemAttributes"),
                       sender_of(req, sender, sizeof sender), &j, err);
     if (rc < 0) goto done;
-    rc = sy_gc_submit(CTX(req)->gc, store_send_batch, store_send_after, &j, err);
+    rc = sy_gc_submit(CTX(req)->gc, store_send_batch, send_after_commit, &j, err);
     if (rc < 0) goto done;
     sy_msg_sent_t s;
     send_result(&j, &s);
@@ -168,7 +168,7 @@ int sqs_send_message_batch(const sy_req_t *req, json_t *in, json_t **out, sy_err
         args[nj] = &jobs[nj];
         idx[nj++] = (int)i;
     }
-    if (nj) sy_gc_submit_many(CTX(req)->gc, store_send_batch, store_send_after, args, nj, rcs, errs);
+    if (nj) sy_gc_submit_many(CTX(req)->gc, store_send_batch, send_after_commit, args, nj, rcs, errs);
     for (int k = 0; k < nj; k++) {
         const char *id = sy_json_str(json_array_get(entries, (size_t)idx[k]), "Id");
         if (rcs[k] < 0) {
@@ -279,7 +279,7 @@ int sqs_receive_message(const sy_req_t *req, json_t *in, json_t **out, sy_err_t 
     int n = 0;
     for (;;) {
         uint64_t seq = waiters_seq(e, q.id);
-        if ((rc = store_receive(CTX(req), &q, (int)max, (int)vis, got, &n, err)) < 0) goto done;
+        if ((rc = queue_receive(CTX(req), &q, (int)max, (int)vis, got, &n, err)) < 0) goto done;
         if (n > 0 || sy_mono_us() >= deadline || e->stop || req->ctx->stopping) break;
         waiters_wait(e, q.id, seq, (int)max, deadline);
     }

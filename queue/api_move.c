@@ -11,7 +11,7 @@ static int queue_by_arn(const sy_req_t *req, const char *arn, const char *param,
     if (!name)
         return sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue", "Value %s for parameter %s is invalid.",
                           arn ? arn : "(missing)", param);
-    int rc = store_queue_get((sy_ctx_t *)req->ctx, name, q, err);
+    int rc = queue_get((sy_ctx_t *)req->ctx, name, q, err);
     free(name);
     if (rc == SY_E_NOTFOUND)
         rc = sy_err_set(err, SY_E_NOTFOUND, 400, "ResourceNotFoundException", "The resource that you specified for the %s parameter doesn't exist.", param);

@@ -99,7 +99,7 @@ int sqs_get_queue_url(const sy_req_t *req, json_t *in, json_t **out, sy_err_t *e
     const char *name = sy_json_str(in, "QueueName");
     if (!name) return missing(err, "QueueName");
     sy_queue_t q;
-    int rc = store_queue_get(CTX(req), name, &q, err);
+    int rc = queue_get(CTX(req), name, &q, err);
     if (rc < 0) return rc;
     sy_queue_clear(&q);
     *out = url_out(req, name);

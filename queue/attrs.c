@@ -101,7 +101,7 @@ static int check_redrive(const queue_engine_t *e, bool fifo, const char *v, sy_e
     char *name = sy_queue_name_from_arn(e->ctx, arn);
     sy_queue_t dlq;
     sy_err_t ignored;
-    if (!name || store_queue_get(e->ctx, name, &dlq, &ignored) < 0)
+    if (!name || queue_get(e->ctx, name, &dlq, &ignored) < 0)
         rc = sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue",
                         "Value %s for parameter RedrivePolicy is invalid. Reason: Dead letter target does not exist.", v);
     else

@@ -48,11 +48,20 @@ typedef struct {
     pthread_mutex_t cache_mu;
     struct qcache_entry *cache[256];
 } queue_engine_t;
-void qcache_invalidate(queue_engine_t *e, const char *name);
-void qcache_free(queue_engine_t *e);
 #define WAKE_SLOTS 1024
 
-queue_engine_t *queue_engine(const sy_ctx_t *ctx);
+/* engine.c: the engine state, the settings cache, receive */
+queue_engine_t *queue_engine(const sy_ctx_t *ctx); /* NULL before sy_queue_start */
+/* A queue's settings by name, through the cache; QueueDoesNotExist when none. */
+int queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err);
+void qcache_invalidate(queue_engine_t *e, const char *name);
+void qcache_free(queue_engine_t *e);
+
+static inline int err_nonexistent(sy_err_t *err)
+{
+    return sy_err_set2(err, SY_E_NOTFOUND, 400, "QueueDoesNotExist", "AWS.SimpleQueueService.NonExistentQueue",
+                       "The specified queue does not exist.");
+}
 
 /* attrs.c: validate and apply attributes */
 int attrs_defaults(bool fifo, json_t *out);
@@ -70,9 +79,11 @@ char *receipt_encode(int64_t qid, int64_t mid, const char *token);
 int receipt_decode(const char *handle, int64_t *qid, int64_t *mid, char *token, size_t tn);
 
 /* store_queue.c */
+/* One statement on a pooled connection (autocommit); NULL + err on failure. */
+PGresult *store_autocommit(sy_ctx_t *ctx, sy_err_t *err, const char *sql, int n, const char *const *p);
 int store_queue_create(sy_ctx_t *ctx, const char *name, bool fifo, json_t *attrs, json_t *tags, int retention_s,
                        bool internal, sy_queue_t *out, bool *created, sy_err_t *err);
-int store_queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err);
+int store_queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err); /* uncached: queue_get */
 int store_queue_delete(sy_ctx_t *ctx, int64_t id, sy_err_t *err);
 int store_queue_list(sy_ctx_t *ctx, const char *prefix, const char *after, int max, json_t *names, sy_err_t *err);
 int store_queue_set_attrs(sy_ctx_t *ctx, int64_t id, json_t *attrs, int retention_s, sy_err_t *err);
@@ -82,7 +93,7 @@ int store_queue_tags(sy_ctx_t *ctx, int64_t id, json_t *set, json_t *remove, jso
 int store_queue_permissions(sy_ctx_t *ctx, int64_t id, const char *label, json_t *stmt, sy_err_t *err);
 int store_queue_dlq_sources(sy_ctx_t *ctx, const char *dlq_arn, json_t *names, sy_err_t *err);
 
-/* store_message.c */
+/* store_send.c */
 typedef struct {
     queue_engine_t *engine; /* to wake local waiters after commit */
     int64_t queue_id;
@@ -101,8 +112,8 @@ typedef struct {
 } send_job_t;
 void store_send_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs);
 int store_send_one(PGconn *c, send_job_t *j, sy_err_t *err);
-void store_send_after(void **args, int n, const int *rcs);
 
+/* store_message.c */
 typedef struct {
     int64_t id;
     char uuid[37];
@@ -113,11 +124,16 @@ typedef struct {
     char *group_id, *dedup_id, *sender_id;
 } leased_t;
 void leased_clear(leased_t *l);
-int store_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
-                  sy_err_t *err);
-int store_receive_one(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n,
-                      sy_err_t *err);
-int store_receive_shared(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, const char *token,
+/* Lease up to max messages of q. dlq_id: the queue its over-received
+ * messages move to (0: none). combine: the group committer that merges
+ * concurrent leases of a standard queue into one statement, or NULL. */
+int store_receive(sy_ctx_t *ctx, sy_gc_t *combine, const sy_queue_t *q, int64_t dlq_id, int max, int visibility_s,
+                  leased_t *out, int *n, sy_err_t *err);
+int store_receive_shared(sy_ctx_t *ctx, const sy_queue_t *q, int64_t dlq_id, int max, int visibility_s,
+                         const char *token, leased_t *out, int *n, sy_err_t *err);
+/* engine.c: the same with the engine's combiner and q's dead-letter queue */
+int queue_receive(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, leased_t *out, int *n, sy_err_t *err);
+int queue_receive_shared(sy_ctx_t *ctx, const sy_queue_t *q, int max, int visibility_s, const char *token,
                          leased_t *out, int *n, sy_err_t *err);
 /* *out: *n rows, caller frees each (leased_clear) and the array */
 int store_leased_batch(PGconn *c, int64_t queue_id, const char *token, leased_t **out, int *n, sy_err_t *err);
@@ -138,6 +154,9 @@ int send_prepare(queue_engine_t *e, const sy_queue_t *q, const sy_msg_in_t *m, j
                  const char *sender, send_job_t *j, sy_err_t *err);
 void send_job_clear(send_job_t *j);
 void send_result(const send_job_t *j, sy_msg_sent_t *out);
+/* group commit's after-commit step for sends: wake local waiters, queue the
+ * NOTIFY for other brokers */
+void send_after_commit(void **args, int n, const int *rcs);
 
 /* waiters.c: long polling, local and across brokers (LISTEN/NOTIFY) */
 uint64_t waiters_seq(queue_engine_t *e, int64_t qid);
@@ -150,8 +169,45 @@ void notify_later(queue_engine_t *e, int64_t qid);
 void waiters_wait(queue_engine_t *e, int64_t qid, uint64_t seq, int want, int64_t deadline_us);
 int waiters_start(queue_engine_t *e, sy_err_t *err);
 
+/* store_notify.c: a connection LISTENing on sy_queue (NULL when it could
+ * not connect or listen); the notifier's connection (asynchronous commit);
+ * one NOTIFY per queue id, or '*' for all (logged when it fails) */
+PGconn *store_listen_connect(const char *conninfo);
+PGconn *store_notify_connect(const char *conninfo);
+void store_notify(PGconn *c, const int64_t *ids, int n, bool all);
+
+/* store_message.c: retention and dedup expiry, orphans of deleted queues */
+int store_sweep(sy_ctx_t *ctx, int64_t *expired, sy_err_t *err);
+
 /* sweeper.c: retention, dedup expiry, message-move tasks */
 int sweeper_start(queue_engine_t *e);
+
+/* store_move.c */
+typedef struct {
+    char *handle, *status, *source_arn;
+    char *dest_arn, *failure; /* NULL when none */
+    int rate;                 /* MaxNumberOfMessagesPerSecond, 0: none */
+    int64_t moved, to_move, started_ms;
+} move_task_t;
+void move_task_clear(move_task_t *t);
+typedef struct {
+    char *handle;
+    int64_t source_id;
+    char *dest_arn; /* NULL: back to each message's source queue */
+    int64_t budget; /* messages to move this tick; < 1: none yet */
+} move_step_t;
+void move_step_clear(move_step_t *s);
+/* SY_E_EXISTS (err untouched) when a task already runs for the source */
+int store_move_insert(sy_ctx_t *ctx, const char *handle, int64_t src_id, const char *src_arn, const char *dest_arn,
+                      int rate, sy_err_t *err);
+/* *out: *n tasks, newest first; caller clears each and frees the array */
+int store_move_list(sy_ctx_t *ctx, int64_t src_id, int max, move_task_t **out, int *n, sy_err_t *err);
+/* SY_E_NOTFOUND (err untouched) when no such running task */
+int store_move_cancel(sy_ctx_t *ctx, const char *handle, int64_t *moved, sy_err_t *err);
+/* inside the caller's transaction: claim running tasks, move one step */
+int store_move_claim(PGconn *c, move_step_t **out, int *n, sy_err_t *err);
+int store_move_step(PGconn *c, const sy_ctx_t *ctx, const move_step_t *s, const char *dest_name, int64_t *moved,
+                    sy_err_t *err);
 
 /* move.c */
 int move_start(sy_ctx_t *ctx, const sy_queue_t *src, const char *src_arn, const char *dest_arn, int rate,
@@ -160,10 +216,12 @@ int move_list(sy_ctx_t *ctx, const sy_queue_t *src, int max, json_t *out, sy_err
 int move_cancel(sy_ctx_t *ctx, const char *handle, int64_t *moved, sy_err_t *err);
 void move_tick(sy_ctx_t *ctx);
 
+/* service.c: sy_queue_start / sy_queue_stop; api.c: the SQS routes */
+void sqs_routes(sy_ctx_t *ctx);
+
 /* api helpers */
 const char *queue_url(const sy_req_t *req, const char *name, char *buf, size_t n);
 char *queue_name_from_url(const char *url); /* NULL if malformed */
 int param_int(const json_t *in, const char *key, int64_t *out, bool *present, sy_err_t *err);
 int resolve_queue(const sy_req_t *req, sy_queue_t *q, sy_err_t *err);
-int err_nonexistent(sy_err_t *err);
 #endif

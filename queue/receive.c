@@ -25,13 +25,15 @@ static int lease(sy_ctx_t *ctx, const char *name, int max, int visibility_s, con
     *n = 0;
     if (max > 10) max = 10;
     sy_queue_t q;
-    int rc = store_queue_get(ctx, name, &q, err);
+    int rc = queue_get(ctx, name, &q, err);
     if (rc < 0) return rc;
     leased_t got[10];
     int got_n = 0;
     int vis = visibility_s >= 0 ? visibility_s : q.visibility_s;
-    if (token) rc = store_receive_shared(ctx, &q, max, vis, token, got, &got_n, err);
-    else rc = store_receive(ctx, &q, max, vis, got, &got_n, err);
+    if (token)
+        rc = queue_receive_shared(ctx, &q, max, vis, token, got, &got_n, err);
+    else
+        rc = queue_receive(ctx, &q, max, vis, got, &got_n, err);
     for (int i = 0; i < got_n; i++) msg_out_take(q.id, &got[i], &out[i]);
     *n = got_n;
     sy_queue_clear(&q);
@@ -60,7 +62,7 @@ int sy_queue_tx_leased_batch(sy_ctx_t *ctx, PGconn *c, const char *name, const c
     *out = NULL;
     *n = 0;
     sy_queue_t q;
-    int rc = store_queue_get(ctx, name, &q, err);
+    int rc = queue_get(ctx, name, &q, err);
     if (rc < 0) return rc;
     leased_t *got = NULL;
     int got_n = 0;
@@ -88,7 +90,7 @@ int sy_queue_tx_leased(sy_ctx_t *ctx, PGconn *c, const char *name, const char *r
 {
     memset(out, 0, sizeof *out);
     sy_queue_t q;
-    int rc = store_queue_get(ctx, name, &q, err);
+    int rc = queue_get(ctx, name, &q, err);
     if (rc < 0) return rc;
     receipt_job_t j;
     memset(&j, 0, sizeof j);
@@ -115,7 +117,7 @@ int sy_queue_tx_leased(sy_ctx_t *ctx, PGconn *c, const char *name, const char *r
 static int settle(sy_ctx_t *ctx, const char *name, const char *receipt, int vis, bool del, sy_err_t *err)
 {
     sy_queue_t q;
-    int rc = store_queue_get(ctx, name, &q, err);
+    int rc = queue_get(ctx, name, &q, err);
     if (rc < 0) return rc;
     receipt_job_t j;
     memset(&j, 0, sizeof j);
@@ -145,7 +147,7 @@ int sy_queue_change_visibility(sy_ctx_t *ctx, const char *name, const char *rece
 int sy_queue_tx_delete(sy_ctx_t *ctx, PGconn *c, const char *name, const char *receipt, bool *deleted, sy_err_t *err)
 {
     sy_queue_t q;
-    int rc = store_queue_get(ctx, name, &q, err);
+    int rc = queue_get(ctx, name, &q, err);
     if (rc < 0) return rc;
     receipt_job_t j;
     memset(&j, 0, sizeof j);
@@ -168,7 +170,7 @@ int sy_queue_tx_change_visibility(sy_ctx_t *ctx, PGconn *c, const char *name, co
                                   bool *changed, sy_err_t *err)
 {
     sy_queue_t q;
-    int rc = store_queue_get(ctx, name, &q, err);
+    int rc = queue_get(ctx, name, &q, err);
     if (rc < 0) return rc;
     receipt_job_t j;
     memset(&j, 0, sizeof j);

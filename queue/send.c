@@ -96,14 +96,31 @@ void send_result(const send_job_t *j, sy_msg_sent_t *out)
     if (j->fifo) snprintf(out->seq, sizeof out->seq, "%020lld", (long long)j->seq);
 }
 
+/* send committed here: wake local waiters at once */
+void send_after_commit(void **args, int n, const int *rcs)
+{
+    /* one wake per queue, sized by how many of its messages committed */
+    for (int i = 0; i < n; i++) {
+        send_job_t *j = args[i];
+        if (rcs[i] != 0 || !j->engine) continue;
+        bool seen = false;
+        for (int k = 0; k < i && !seen; k++) seen = rcs[k] == 0 && ((send_job_t *)args[k])->queue_id == j->queue_id;
+        if (seen) continue;
+        long count = 0;
+        for (int k = i; k < n; k++) count += rcs[k] == 0 && ((send_job_t *)args[k])->queue_id == j->queue_id;
+        waiters_wake_n(j->engine, j->queue_id, count);
+        notify_later(j->engine, j->queue_id);
+    }
+}
+
 int sy_queue_send_by_name(sy_ctx_t *ctx, const char *name, const sy_msg_in_t *m, sy_msg_sent_t *out, sy_err_t *err)
 {
     sy_queue_t q;
-    int rc = store_queue_get(ctx, name, &q, err);
+    int rc = queue_get(ctx, name, &q, err);
     if (rc < 0) return rc;
     send_job_t j;
     rc = send_prepare(queue_engine(ctx), &q, m, NULL, ctx->cfg.account_id, &j, err);
-    if (rc == 0) rc = sy_gc_submit(ctx->gc, store_send_batch, store_send_after, &j, err);
+    if (rc == 0) rc = sy_gc_submit(ctx->gc, store_send_batch, send_after_commit, &j, err);
     if (rc == 0 && out) send_result(&j, out);
     send_job_clear(&j);
     sy_queue_clear(&q);
@@ -114,7 +131,7 @@ int sy_queue_tx_send(sy_ctx_t *ctx, PGconn *c, const char *name, const sy_msg_in
                      sy_err_t *err)
 {
     sy_queue_t q;
-    int rc = store_queue_get(ctx, name, &q, err);
+    int rc = queue_get(ctx, name, &q, err);
     if (rc < 0) return rc;
     send_job_t j;
     rc = send_prepare(queue_engine(ctx), &q, m, NULL, ctx->cfg.account_id, &j, err);

@@ -16,7 +16,7 @@ static int row_to_queue(PGresult *r, int row, sy_queue_t *q)
     return 0;
 }
 
-static PGresult *run(sy_ctx_t *ctx, sy_err_t *err, const char *sql, int n, const char *const *p)
+PGresult *store_autocommit(sy_ctx_t *ctx, sy_err_t *err, const char *sql, int n, const char *const *p)
 {
     PGconn *c = sy_pg_acquire(ctx->pool);
     if (!c) {
@@ -41,14 +41,15 @@ int store_queue_create(sy_ctx_t *ctx, const char *name, bool fifo, json_t *attrs
      * row either: zero rows. The next statement's snapshot sees it. */
     for (int attempt = 0; attempt < 3; attempt++) {
         if (r) PQclear(r);
-        r = run(ctx, err,
-                "WITH ins AS (INSERT INTO sy_queues (account, name, fifo, attrs, tags, retention_s, internal) "
-                "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7) ON CONFLICT (account, name) DO NOTHING "
-                "RETURNING " QCOLS ") "
-                "SELECT *, true FROM ins UNION ALL "
-                "SELECT " QCOLS ", false FROM sy_queues WHERE account = $1 AND name = $2 "
-                "AND NOT EXISTS (SELECT 1 FROM ins)",
-                7, p);
+        r = store_autocommit(
+            ctx, err,
+            "WITH ins AS (INSERT INTO sy_queues (account, name, fifo, attrs, tags, retention_s, internal) "
+            "VALUES ($1, $2, $3, $4::jsonb, $5::jsonb, $6, $7) ON CONFLICT (account, name) DO NOTHING "
+            "RETURNING " QCOLS ") "
+            "SELECT *, true FROM ins UNION ALL "
+            "SELECT " QCOLS ", false FROM sy_queues WHERE account = $1 AND name = $2 "
+            "AND NOT EXISTS (SELECT 1 FROM ins)",
+            7, p);
         if (!r || PQntuples(r) == 1) break;
     }
     free(a);
@@ -65,89 +66,15 @@ int store_queue_create(sy_ctx_t *ctx, const char *name, bool fifo, json_t *attrs
     return rc;
 }
 
-struct qcache_entry {
-    struct qcache_entry *next;
-    sy_queue_t q; /* attrs is immutable once cached; copies take a reference */
-    int64_t fetched_us;
-};
-
-static unsigned qhash(const char *s)
-{
-    unsigned h = 2166136261u;
-    while (*s) h = (h ^ (unsigned char)*s++) * 16777619u;
-    return h % 256;
-}
-
-static bool cache_get(queue_engine_t *e, const char *name, sy_queue_t *out)
-{
-    bool hit = false;
-    int64_t now = sy_mono_us();
-    pthread_mutex_lock(&e->cache_mu);
-    for (struct qcache_entry *c = e->cache[qhash(name)]; c; c = c->next)
-        if (strcmp(c->q.name, name) == 0 && now - c->fetched_us < 1000000) {
-            *out = c->q;
-            json_incref(out->attrs);
-            hit = true;
-            break;
-        }
-    pthread_mutex_unlock(&e->cache_mu);
-    return hit;
-}
-
-static void cache_put(queue_engine_t *e, const sy_queue_t *q)
-{
-    unsigned h = qhash(q->name);
-    pthread_mutex_lock(&e->cache_mu);
-    struct qcache_entry **pp = &e->cache[h];
-    while (*pp && strcmp((*pp)->q.name, q->name) != 0) pp = &(*pp)->next;
-    struct qcache_entry *c = *pp;
-    if (!c) {
-        c = sy_calloc(1, sizeof *c);
-        *pp = c;
-    } else {
-        json_decref(c->q.attrs);
-    }
-    c->q = *q;
-    json_incref(c->q.attrs);
-    c->fetched_us = sy_mono_us();
-    pthread_mutex_unlock(&e->cache_mu);
-}
-
-void qcache_invalidate(queue_engine_t *e, const char *name)
-{
-    if (!e) return;
-    pthread_mutex_lock(&e->cache_mu);
-    for (struct qcache_entry *c = e->cache[qhash(name)]; c; c = c->next)
-        if (strcmp(c->q.name, name) == 0) c->fetched_us = 0;
-    pthread_mutex_unlock(&e->cache_mu);
-}
-
-void qcache_free(queue_engine_t *e)
-{
-    for (int i = 0; i < 256; i++) {
-        struct qcache_entry *c = e->cache[i];
-        while (c) {
-            struct qcache_entry *n = c->next;
-            json_decref(c->q.attrs);
-            free(c);
-            c = n;
-        }
-        e->cache[i] = NULL;
-    }
-}
-
 int store_queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err)
 {
-    queue_engine_t *e = queue_engine(ctx);
-    if (e && cache_get(e, name, out)) return 0;
     const char *p[2] = {ctx->cfg.account_id, name};
-    PGresult *r = run(ctx, err, "SELECT " QCOLS " FROM sy_queues WHERE account = $1 AND name = $2", 2, p);
+    PGresult *r = store_autocommit(ctx, err, "SELECT " QCOLS " FROM sy_queues WHERE account = $1 AND name = $2", 2, p);
     if (!r) return SY_E_DB;
     int rc = 0;
     if (PQntuples(r) == 0) rc = err_nonexistent(err);
     else row_to_queue(r, 0, out);
     PQclear(r);
-    if (rc == 0 && e) cache_put(e, out);
     return rc;
 }
 
@@ -156,12 +83,12 @@ int store_queue_delete(sy_ctx_t *ctx, int64_t id, sy_err_t *err)
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     const char *p[1] = {ids};
-    PGresult *r = run(ctx, err,
-                      "WITH q AS (DELETE FROM sy_queues WHERE id = $1 RETURNING id), "
-                      "m AS (DELETE FROM sy_messages WHERE queue_id = $1), "
-                      "d AS (DELETE FROM sy_dedup WHERE queue_id = $1) "
-                      "SELECT count(*) FROM q",
-                      1, p);
+    PGresult *r = store_autocommit(ctx, err,
+                                   "WITH q AS (DELETE FROM sy_queues WHERE id = $1 RETURNING id), "
+                                   "m AS (DELETE FROM sy_messages WHERE queue_id = $1), "
+                                   "d AS (DELETE FROM sy_dedup WHERE queue_id = $1) "
+                                   "SELECT count(*) FROM q",
+                                   1, p);
     if (!r) return SY_E_DB;
     int rc = atoi(PQgetvalue(r, 0, 0)) == 1 ? 0 : err_nonexistent(err);
     PQclear(r);
@@ -173,10 +100,10 @@ int store_queue_list(sy_ctx_t *ctx, const char *prefix, const char *after, int m
     char lim[16];
     snprintf(lim, sizeof lim, "%d", max);
     const char *p[4] = {ctx->cfg.account_id, prefix ? prefix : "", after ? after : "", lim};
-    PGresult *r = run(ctx, err,
-                      "SELECT name FROM sy_queues WHERE account = $1 AND NOT internal "
-                      "AND left(name, length($2)) = $2 AND name > $3 ORDER BY name LIMIT $4",
-                      4, p);
+    PGresult *r = store_autocommit(ctx, err,
+                                   "SELECT name FROM sy_queues WHERE account = $1 AND NOT internal "
+                                   "AND left(name, length($2)) = $2 AND name > $3 ORDER BY name LIMIT $4",
+                                   4, p);
     if (!r) return SY_E_DB;
     for (int i = 0; i < PQntuples(r); i++) json_array_append_new(names, json_string(PQgetvalue(r, i, 0)));
     PQclear(r);
@@ -190,9 +117,8 @@ int store_queue_set_attrs(sy_ctx_t *ctx, int64_t id, json_t *attrs, int retentio
     snprintf(ret, sizeof ret, "%d", retention_s);
     char *a = sy_json_dumps(attrs);
     const char *p[3] = {ids, a, ret};
-    PGresult *r = run(ctx, err,
-                      "UPDATE sy_queues SET attrs = $2::jsonb, retention_s = $3, modified_at = now() WHERE id = $1",
-                      3, p);
+    PGresult *r = store_autocommit(
+        ctx, err, "UPDATE sy_queues SET attrs = $2::jsonb, retention_s = $3, modified_at = now() WHERE id = $1", 3, p);
     free(a);
     if (!r) return SY_E_DB;
     int rc = atoi(PQcmdTuples(r)) == 1 ? 0 : err_nonexistent(err);
@@ -205,12 +131,12 @@ int store_queue_counts(sy_ctx_t *ctx, int64_t id, int64_t counts[3], sy_err_t *e
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     const char *p[1] = {ids};
-    PGresult *r = run(ctx, err,
-                      "SELECT count(*) FILTER (WHERE visible_at <= now()), "
-                      "count(*) FILTER (WHERE visible_at > now() AND receive_count > 0), "
-                      "count(*) FILTER (WHERE visible_at > now() AND receive_count = 0) "
-                      "FROM sy_messages WHERE queue_id = $1",
-                      1, p);
+    PGresult *r = store_autocommit(ctx, err,
+                                   "SELECT count(*) FILTER (WHERE visible_at <= now()), "
+                                   "count(*) FILTER (WHERE visible_at > now() AND receive_count > 0), "
+                                   "count(*) FILTER (WHERE visible_at > now() AND receive_count = 0) "
+                                   "FROM sy_messages WHERE queue_id = $1",
+                                   1, p);
     if (!r) return SY_E_DB;
     for (int i = 0; i < 3; i++) counts[i] = atoll(PQgetvalue(r, 0, i));
     PQclear(r);
@@ -222,13 +148,14 @@ int store_queue_purge(sy_ctx_t *ctx, int64_t id, sy_err_t *err)
     char ids[24];
     snprintf(ids, sizeof ids, "%lld", (long long)id);
     const char *p[1] = {ids};
-    PGresult *r = run(ctx, err,
-                      "WITH q AS (UPDATE sy_queues SET purged_at = now() WHERE id = $1 "
-                      "AND (purged_at IS NULL OR purged_at < now() - interval '60 seconds') RETURNING id), "
-                      "m AS (DELETE FROM sy_messages WHERE queue_id = $1 AND EXISTS (SELECT 1 FROM q) "
-                      "AND sent_at <= now()) "
-                      "SELECT count(*) FROM q",
-                      1, p);
+    PGresult *r =
+        store_autocommit(ctx, err,
+                         "WITH q AS (UPDATE sy_queues SET purged_at = now() WHERE id = $1 "
+                         "AND (purged_at IS NULL OR purged_at < now() - interval '60 seconds') RETURNING id), "
+                         "m AS (DELETE FROM sy_messages WHERE queue_id = $1 AND EXISTS (SELECT 1 FROM q) "
+                         "AND sent_at <= now()) "
+                         "SELECT count(*) FROM q",
+                         1, p);
     if (!r) return SY_E_DB;
     int rc = 0;
     if (atoi(PQgetvalue(r, 0, 0)) == 0)
@@ -247,10 +174,11 @@ int store_queue_tags(sy_ctx_t *ctx, int64_t id, json_t *set, json_t *remove, jso
     d = sy_json_dumps(remove ? remove : empty);
     json_decref(empty);
     const char *p[3] = {ids, s, d};
-    PGresult *r = run(ctx, err,
-                      "UPDATE sy_queues SET tags = (tags || $2::jsonb) - ARRAY(SELECT jsonb_array_elements_text($3::jsonb)) "
-                      "WHERE id = $1 RETURNING tags::text",
-                      3, p);
+    PGresult *r = store_autocommit(
+        ctx, err,
+        "UPDATE sy_queues SET tags = (tags || $2::jsonb) - ARRAY(SELECT jsonb_array_elements_text($3::jsonb)) "
+        "WHERE id = $1 RETURNING tags::text",
+        3, p);
     free(s);
     free(d);
     if (!r) return SY_E_DB;
@@ -269,14 +197,16 @@ int store_queue_permissions(sy_ctx_t *ctx, int64_t id, const char *label, json_t
     const char *p[3] = {ids, label, s};
     PGresult *r;
     if (stmt)
-        r = run(ctx, err,
-                "UPDATE sy_queues SET permissions = permissions || jsonb_build_object($2::text, $3::jsonb) "
-                "WHERE id = $1 AND NOT permissions ? $2 RETURNING 1",
-                3, p);
+        r = store_autocommit(
+            ctx, err,
+            "UPDATE sy_queues SET permissions = permissions || jsonb_build_object($2::text, $3::jsonb) "
+            "WHERE id = $1 AND NOT permissions ? $2 RETURNING 1",
+            3, p);
     else
-        r = run(ctx, err,
-                "UPDATE sy_queues SET permissions = permissions - $2::text WHERE id = $1 AND permissions ? $2 RETURNING 1",
-                2, p);
+        r = store_autocommit(
+            ctx, err,
+            "UPDATE sy_queues SET permissions = permissions - $2::text WHERE id = $1 AND permissions ? $2 RETURNING 1",
+            2, p);
     free(s);
     if (!r) return SY_E_DB;
     int rc = 0;
@@ -293,10 +223,10 @@ int store_queue_permissions(sy_ctx_t *ctx, int64_t id, const char *label, json_t
 int store_queue_dlq_sources(sy_ctx_t *ctx, const char *dlq_arn, json_t *names, sy_err_t *err)
 {
     const char *p[2] = {ctx->cfg.account_id, dlq_arn};
-    PGresult *r = run(ctx, err,
-                      "SELECT name FROM sy_queues WHERE account = $1 AND attrs ? 'RedrivePolicy' "
-                      "AND (attrs->>'RedrivePolicy')::jsonb->>'deadLetterTargetArn' = $2 ORDER BY name",
-                      2, p);
+    PGresult *r = store_autocommit(ctx, err,
+                                   "SELECT name FROM sy_queues WHERE account = $1 AND attrs ? 'RedrivePolicy' "
+                                   "AND (attrs->>'RedrivePolicy')::jsonb->>'deadLetterTargetArn' = $2 ORDER BY name",
+                                   2, p);
     if (!r) return SY_E_DB;
     for (int i = 0; i < PQntuples(r); i++) json_array_append_new(names, json_string(PQgetvalue(r, i, 0)));
     PQclear(r);

@@ -1,6 +1,7 @@
 /* queue/sweeper.c - background upkeep: retention expiry, FIFO dedup window,
  * message-move tasks. Safe with many brokers: every step is one statement
- * or claims its rows with SKIP LOCKED. */
+ * or claims its rows with SKIP LOCKED (the SQL: store_message.c,
+ * store_move.c). */
 #include "queue/internal.h"
 
 #include <stdlib.h>
@@ -8,26 +9,13 @@
 
 static void sweep_retention(sy_ctx_t *ctx)
 {
-    PGconn *c = sy_pg_acquire(ctx->pool);
-    if (!c) return;
+    int64_t expired;
     sy_err_t err;
-    PGresult *r = sy_pg_exec(c, &err,
-                             "DELETE FROM sy_messages m USING sy_queues q WHERE m.queue_id = q.id "
-                             "AND m.sent_at < now() - make_interval(secs => q.retention_s)",
-                             0, NULL);
-    if (r && atoll(PQcmdTuples(r)) > 0) {
-        sy_log(SY_LOG_INFO, "queue", NULL, "expired messages removed", "count", PQcmdTuples(r));
-        sy_metric_inc("switchyard_sqs_messages_expired_total", NULL, atof(PQcmdTuples(r)));
-    }
-    PQclear(r);
-    r = sy_pg_exec(c, &err, "DELETE FROM sy_dedup WHERE expires_at < now()", 0, NULL);
-    PQclear(r);
-    /* sends that raced a DeleteQueue on another broker (cached settings) */
-    r = sy_pg_exec(c, &err,
-                   "DELETE FROM sy_messages m WHERE NOT EXISTS (SELECT 1 FROM sy_queues q WHERE q.id = m.queue_id)",
-                   0, NULL);
-    PQclear(r);
-    sy_pg_release(ctx->pool, c);
+    if (store_sweep(ctx, &expired, &err) < 0 || expired <= 0) return;
+    char count[24];
+    snprintf(count, sizeof count, "%lld", (long long)expired);
+    sy_log(SY_LOG_INFO, "queue", NULL, "expired messages removed", "count", count);
+    sy_metric_inc("switchyard_sqs_messages_expired_total", NULL, (double)expired);
 }
 
 static void *sweeper_main(void *u)

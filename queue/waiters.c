@@ -96,16 +96,8 @@ void waiters_wait(queue_engine_t *e, int64_t qid, uint64_t seq, int want, int64_
     while (*tail) tail = &(*tail)->next;
     *tail = &w; /* oldest first */
     while (!w.woken && !e->stop) {
-        int64_t left = until - sy_mono_us();
-        if (left <= 0) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += left / 1000000;
-        ts.tv_nsec += (left % 1000000) * 1000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        if (until <= sy_mono_us()) break;
+        struct timespec ts = {until / 1000000, (until % 1000000) * 1000}; /* CLOCK_MONOTONIC, as sy_mono_us */
         pthread_cond_timedwait(&w.cv, &e->mu, &ts);
     }
     for (waiter_t **pp = &e->waiting[sl]; *pp; pp = &(*pp)->next)
@@ -118,49 +110,12 @@ out:
     pthread_cond_destroy(&w.cv);
 }
 
-/* send committed here: wake local waiters at once */
-void store_send_after(void **args, int n, const int *rcs)
-{
-    /* one wake per queue, sized by how many of its messages committed */
-    for (int i = 0; i < n; i++) {
-        send_job_t *j = args[i];
-        if (rcs[i] != 0 || !j->engine) continue;
-        bool seen = false;
-        for (int k = 0; k < i && !seen; k++)
-            seen = rcs[k] == 0 && ((send_job_t *)args[k])->queue_id == j->queue_id;
-        if (seen) continue;
-        long count = 0;
-        for (int k = i; k < n; k++) count += rcs[k] == 0 && ((send_job_t *)args[k])->queue_id == j->queue_id;
-        waiters_wake_n(j->engine, j->queue_id, count);
-        notify_later(j->engine, j->queue_id);
-    }
-}
-
-static void wake_everyone_locked(queue_engine_t *e);
-
-static PGconn *listen_connect(queue_engine_t *e)
-{
-    PGconn *c = PQconnectdb(sy_pg_conninfo(e->ctx->pool));
-    if (PQstatus(c) != CONNECTION_OK) {
-        PQfinish(c);
-        return NULL;
-    }
-    PGresult *r = PQexec(c, "LISTEN sy_queue");
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    PQclear(r);
-    if (!ok) {
-        PQfinish(c);
-        return NULL;
-    }
-    return c;
-}
-
 static void *listener_main(void *u)
 {
     queue_engine_t *e = u;
     PGconn *c = NULL;
     while (!e->stop) {
-        if (!c && !(c = listen_connect(e))) {
+        if (!c && !(c = store_listen_connect(sy_pg_conninfo(e->ctx->pool)))) {
             struct timespec ts = {0, 200 * 1000 * 1000};
             nanosleep(&ts, NULL);
             continue;
@@ -229,21 +184,10 @@ static void *notifier_main(void *u)
         if (n == 0 && !all && stop) break;
         if (!c || PQstatus(c) != CONNECTION_OK) {
             if (c) PQfinish(c);
-            c = PQconnectdb(sy_pg_conninfo(e->ctx->pool));
-            PGresult *r = PQexec(c, "SET synchronous_commit = off");
-            PQclear(r);
+            c = store_notify_connect(sy_pg_conninfo(e->ctx->pool));
             __atomic_store_n(&e->notifier_pid, PQbackendPID(c), __ATOMIC_RELAXED);
         }
-        sy_buf_t sql;
-        sy_buf_init(&sql);
-        sy_buf_puts(&sql, "SELECT ");
-        if (all) sy_buf_puts(&sql, "pg_notify('sy_queue', '*')");
-        for (int i = 0; i < n; i++) sy_buf_printf(&sql, "%spg_notify('sy_queue', '%lld')", i || all ? ", " : "", (long long)ids[i]);
-        PGresult *r = PQexec(c, sql.data);
-        if (PQresultStatus(r) != PGRES_TUPLES_OK)
-            sy_log(SY_LOG_WARN, "queue", NULL, "notify failed", "error", PQresultErrorMessage(r));
-        PQclear(r);
-        sy_buf_free(&sql);
+        store_notify(c, ids, n, all);
     }
     if (c) PQfinish(c);
     return NULL;

@@ -44,6 +44,17 @@ static const char *topic_arn_param(const json_t *in, sy_err_t *err)
     return arn;
 }
 
+typedef struct {
+    tp_svc_t *svc;
+    tp_msg_t *m;
+} publish_t;
+
+static int publish_tx(PGconn *c, void *u, sy_err_t *err)
+{
+    publish_t *p = u;
+    return tp_publish_tx(p->svc, c, p->m, err);
+}
+
 int sns_publish(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)req;
@@ -51,10 +62,8 @@ int sns_publish(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy
     if (!arn) return SY_E_INVALID;
     tp_msg_t m;
     if (entry_msg(in, arn, &m, err) < 0) return SY_E_INVALID;
-    PGconn *c = NULL;
-    int rc = tp_tx_begin(ctx, &c, err);
-    if (rc == 0) rc = tp_publish_tx(tp_svc(ctx), c, &m, err);
-    rc = tp_tx_end(ctx, c, rc, err);
+    publish_t p = {tp_svc(ctx), &m};
+    int rc = sy_pg_tx(ctx->pool, publish_tx, &p, err);
     if (rc < 0) return rc;
     *out = json_pack("{s:s}", "MessageId", m.message_id);
     if (m.seq[0]) json_object_set_new(*out, "SequenceNumber", json_string(m.seq));
@@ -65,6 +74,43 @@ static json_t *failed(const char *id, const sy_err_t *e)
 {
     return json_pack("{s:s,s:s,s:s,s:b}", "Id", id, "Code", e->code, "Message", e->message, "SenderFault",
                      e->status < 500);
+}
+
+/* The entries of a batch in one transaction; a savepoint around each keeps
+ * one bad entry from aborting the others. */
+typedef struct {
+    sy_ctx_t *ctx;
+    const char *arn;
+    json_t *entries;
+    tp_msg_t *ms;
+    bool *ok;
+    json_t *fail;
+} batch_t;
+
+static int publish_batch_tx(PGconn *c, void *u, sy_err_t *err)
+{
+    batch_t *b = u;
+    json_array_clear(b->fail); /* a retried transaction starts over */
+    for (size_t i = 0; i < json_array_size(b->entries); i++) {
+        json_t *e = json_array_get(b->entries, i);
+        sy_err_t ee;
+        sy_err_clear(&ee);
+        int r = entry_msg(e, b->arn, &b->ms[i], &ee);
+        if (r == 0) {
+            int rc = tp_savepoint(c, TP_SP_SET, err);
+            if (rc < 0) return rc;
+            r = tp_publish_tx(tp_svc(b->ctx), c, &b->ms[i], &ee);
+            if (r == SY_E_NOTFOUND) { /* the topic: the whole request fails */
+                *err = ee;
+                return r;
+            }
+            rc = tp_savepoint(c, r == 0 ? TP_SP_RELEASE : TP_SP_ROLLBACK, err);
+            if (rc < 0) return rc;
+        }
+        b->ok[i] = r == 0;
+        if (r < 0) json_array_append_new(b->fail, failed(sy_json_str(e, "Id"), &ee));
+    }
+    return 0;
 }
 
 int sns_publish_batch(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err)
@@ -98,29 +144,8 @@ int sns_publish_batch(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **o
     tp_msg_t *ms = sy_calloc(n, sizeof *ms);
     bool *ok = sy_calloc(n, sizeof *ok);
     json_t *succ = json_array(), *fail = json_array();
-    PGconn *c = NULL;
-    int rc = tp_tx_begin(ctx, &c, err);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        json_t *e = json_array_get(entries, i);
-        sy_err_t ee;
-        sy_err_clear(&ee);
-        int r = entry_msg(e, arn, &ms[i], &ee);
-        if (r == 0) {
-            /* a savepoint keeps one bad entry from aborting the others */
-            rc = tp_savepoint(c, TP_SP_SET, err);
-            if (rc < 0) break;
-            r = tp_publish_tx(tp_svc(ctx), c, &ms[i], &ee);
-            if (r == SY_E_NOTFOUND) { /* the topic: the whole request fails */
-                *err = ee;
-                rc = r;
-                break;
-            }
-            rc = tp_savepoint(c, r == 0 ? TP_SP_RELEASE : TP_SP_ROLLBACK, err);
-        }
-        ok[i] = r == 0;
-        if (r < 0) json_array_append_new(fail, failed(sy_json_str(e, "Id"), &ee));
-    }
-    rc = tp_tx_end(ctx, c, rc, err);
+    batch_t b = {ctx, arn, entries, ms, ok, fail};
+    int rc = sy_pg_tx(ctx->pool, publish_batch_tx, &b, err);
     if (rc == 0) {
         for (size_t i = 0; i < n; i++) {
             if (!ok[i]) continue;

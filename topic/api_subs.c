@@ -125,6 +125,57 @@ static char *confirmation(sy_ctx_t *ctx, const char *topic_arn, const char *toke
     return s;
 }
 
+/* The rows of a Subscribe, in one transaction. */
+typedef struct {
+    sy_ctx_t *ctx;
+    const char *topic, *topic_arn, *protocol, *endpoint, *new_arn, *attrs, *token, *now;
+    bool http;
+    char *found_arn; /* out: the existing subscription's ARN (idempotent) */
+    bool confirmed;  /* out */
+} subscribe_t;
+
+static int subscribe_tx(PGconn *c, void *u, sy_err_t *err)
+{
+    subscribe_t *s = u;
+    free(s->found_arn); /* a retried transaction starts over */
+    s->found_arn = NULL;
+    s->confirmed = !s->http;
+    const char *p1[1] = {s->topic};
+    json_t *rows = tp_rows(c, err, TP_Q_TOPIC_LOCK, p1);
+    if (!rows) return SY_E_DB;
+    size_t found = json_array_size(rows);
+    json_decref(rows);
+    if (!found) return tp_notfound(err, "Topic");
+    const char *p2[3] = {s->topic, s->protocol, s->endpoint};
+    rows = tp_rows(c, err, TP_Q_SUB_FIND, p2);
+    if (!rows) return SY_E_DB;
+    if (json_array_size(rows)) { /* idempotent */
+        s->found_arn = sy_strdup(sy_json_str(json_array_get(rows, 0), "arn"));
+        s->confirmed = !strcmp(sy_json_str(json_array_get(rows, 0), "confirmed"), "true");
+        json_decref(rows);
+        return 0;
+    }
+    json_decref(rows);
+    const char *p3[8] = {s->new_arn,
+                         s->topic,
+                         s->protocol,
+                         s->endpoint,
+                         s->attrs,
+                         s->confirmed ? "true" : "false",
+                         s->http ? s->token : NULL,
+                         s->now};
+    int rc = tp_cmd(c, err, TP_Q_SUB_INSERT, p3, NULL);
+    if (rc == 0) rc = bump(c, s->topic, err);
+    if (rc == 0 && s->http) {
+        char mid[37];
+        char *body = confirmation(s->ctx, s->topic_arn, s->token, mid);
+        rc = tp_http_enqueue(s->ctx, c, s->endpoint, "SubscriptionConfirmation", mid, s->topic_arn, s->new_arn, body,
+                             NULL, err);
+        free(body);
+    }
+    return rc;
+}
+
 int sns_subscribe(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)req;
@@ -158,55 +209,43 @@ int sns_subscribe(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, 
     snprintf(now, sizeof now, "%lld", (long long)sy_now_ms());
     char *arn = sy_asprintf("%s:%s", topic_arn, uuid);
     char *aj = sy_json_dumps(attrs ? attrs : json_object());
-    PGconn *c = NULL;
-    json_t *rows = NULL;
-    bool confirmed = !http;
-    int rc = tp_tx_begin(ctx, &c, err);
-    if (rc < 0) goto done;
-    const char *p1[1] = {topic};
-    rows = tp_rows(c, err, TP_Q_TOPIC_LOCK, p1);
-    if (!rows) {
-        rc = SY_E_DB;
-        goto done;
-    }
-    if (!json_array_size(rows)) {
-        rc = tp_notfound(err, "Topic");
-        goto done;
-    }
-    json_decref(rows);
-    const char *p2[3] = {topic, protocol, endpoint};
-    rows = tp_rows(c, err, TP_Q_SUB_FIND, p2);
-    if (!rows) {
-        rc = SY_E_DB;
-        goto done;
-    }
-    if (json_array_size(rows)) { /* idempotent */
-        free(arn);
-        arn = sy_strdup(sy_json_str(json_array_get(rows, 0), "arn"));
-        confirmed = !strcmp(sy_json_str(json_array_get(rows, 0), "confirmed"), "true");
-        goto done;
-    }
-    const char *p3[8] = {arn, topic, protocol, endpoint, aj, confirmed ? "true" : "false", http ? token : NULL, now};
-    rc = tp_cmd(c, err, TP_Q_SUB_INSERT, p3, NULL);
-    if (rc == 0) rc = bump(c, topic, err);
-    if (rc == 0 && http) {
-        char mid[37];
-        char *body = confirmation(ctx, topic_arn, token, mid);
-        rc = tp_http_enqueue(ctx, c, endpoint, "SubscriptionConfirmation", mid, topic_arn, arn, body, NULL, err);
-        free(body);
-    }
-done:
-    rc = tp_tx_end(ctx, c, rc, err);
+    subscribe_t s = {.ctx = ctx,
+                     .topic = topic,
+                     .topic_arn = topic_arn,
+                     .protocol = protocol,
+                     .endpoint = endpoint,
+                     .new_arn = arn,
+                     .attrs = aj,
+                     .token = token,
+                     .now = now,
+                     .http = http};
+    int rc = sy_pg_tx(ctx->pool, subscribe_tx, &s, err);
     if (rc == 0) {
         const char *ret = sy_json_str(in, "ReturnSubscriptionArn");
-        bool show = confirmed || (ret && !strcasecmp(ret, "true"));
-        *out = json_pack("{s:s}", "SubscriptionArn", show ? arn : "pending confirmation");
+        bool show = s.confirmed || (ret && !strcasecmp(ret, "true"));
+        *out = json_pack("{s:s}", "SubscriptionArn", show ? (s.found_arn ? s.found_arn : arn) : "pending confirmation");
     }
-    json_decref(rows);
+    free(s.found_arn);
     free(aj);
     free(arn);
     free(topic);
     return rc;
+}
+
+typedef struct {
+    const char *topic, *token;
+    json_t *rows; /* out: the confirmed subscription */
+} confirm_t;
+
+static int confirm_tx(PGconn *c, void *u, sy_err_t *err)
+{
+    confirm_t *cf = u;
+    json_decref(cf->rows); /* a retried transaction starts over */
+    const char *p[2] = {cf->topic, cf->token};
+    cf->rows = tp_rows(c, err, TP_Q_SUB_CONFIRM, p);
+    if (!cf->rows) return SY_E_DB;
+    if (!json_array_size(cf->rows)) return tp_invalid(err, "Token");
+    return bump(c, cf->topic, err);
 }
 
 int sns_confirm_subscription(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err)
@@ -219,23 +258,21 @@ int sns_confirm_subscription(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, jso
         free(topic);
         return tp_invalid(err, "Token");
     }
-    PGconn *c = NULL;
-    json_t *rows = NULL;
-    int rc = tp_tx_begin(ctx, &c, err);
-    if (rc == 0) {
-        const char *p[2] = {topic, token};
-        rows = tp_rows(c, err, TP_Q_SUB_CONFIRM, p);
-        if (!rows)
-            rc = SY_E_DB;
-        else if (!json_array_size(rows))
-            rc = tp_invalid(err, "Token");
-        else
-            rc = bump(c, topic, err);
-    }
-    rc = tp_tx_end(ctx, c, rc, err);
-    if (rc == 0) *out = json_pack("{s:s}", "SubscriptionArn", sy_json_str(json_array_get(rows, 0), "arn"));
-    json_decref(rows);
+    confirm_t cf = {topic, token, NULL};
+    int rc = sy_pg_tx(ctx->pool, confirm_tx, &cf, err);
+    if (rc == 0) *out = json_pack("{s:s}", "SubscriptionArn", sy_json_str(json_array_get(cf.rows, 0), "arn"));
+    json_decref(cf.rows);
     free(topic);
+    return rc;
+}
+
+static int unsubscribe_tx(PGconn *c, void *u, sy_err_t *err)
+{
+    const char *p[1] = {u};
+    json_t *rows = tp_rows(c, err, TP_Q_SUB_DELETE, p);
+    if (!rows) return SY_E_DB;
+    int rc = json_array_size(rows) ? bump(c, sy_json_str(json_array_get(rows, 0), "topic"), err) : 0;
+    json_decref(rows);
     return rc;
 }
 
@@ -245,20 +282,7 @@ int sns_unsubscribe(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out
     (void)out;
     const char *arn = sy_json_str(in, "SubscriptionArn");
     if (!arn || strncmp(arn, "arn:aws:sns:", 12)) return tp_invalid(err, "SubscriptionArn");
-    PGconn *c = NULL;
-    json_t *rows = NULL;
-    int rc = tp_tx_begin(ctx, &c, err);
-    if (rc == 0) {
-        const char *p[1] = {arn};
-        rows = tp_rows(c, err, TP_Q_SUB_DELETE, p);
-        if (!rows)
-            rc = SY_E_DB;
-        else if (json_array_size(rows))
-            rc = bump(c, sy_json_str(json_array_get(rows, 0), "topic"), err);
-    }
-    rc = tp_tx_end(ctx, c, rc, err);
-    json_decref(rows);
-    return rc;
+    return sy_pg_tx(ctx->pool, unsubscribe_tx, (void *)arn, err);
 }
 
 static json_t *sub_member(const sy_ctx_t *ctx, const json_t *r)
@@ -353,6 +377,19 @@ int sns_get_subscription_attributes(sy_ctx_t *ctx, const sy_req_t *req, json_t *
     return 0;
 }
 
+typedef struct {
+    const char *arn, *topic, *attrs;
+} set_attrs_t;
+
+static int set_attrs_tx(PGconn *c, void *u, sy_err_t *err)
+{
+    const set_attrs_t *sa = u;
+    const char *p[2] = {sa->arn, sa->attrs};
+    int rc = tp_cmd(c, err, TP_Q_SUB_SET_ATTRS, p, NULL);
+    if (rc == 0) rc = bump(c, sa->topic, err);
+    return rc;
+}
+
 int sns_set_subscription_attributes(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)req;
@@ -372,14 +409,8 @@ int sns_set_subscription_attributes(sy_ctx_t *ctx, const sy_req_t *req, json_t *
                             err);
     if (rc == 0 && !strcmp(k, "FilterPolicy") && !*v) json_object_del(stored, "FilterPolicy");
     char *aj = sy_json_dumps(stored);
-    PGconn *c = NULL;
-    if (rc == 0) rc = tp_tx_begin(ctx, &c, err);
-    if (rc == 0) {
-        const char *p[2] = {sy_json_str(r, "arn"), aj};
-        rc = tp_cmd(c, err, TP_Q_SUB_SET_ATTRS, p, NULL);
-        if (rc == 0) rc = bump(c, sy_json_str(r, "topic"), err);
-        rc = tp_tx_end(ctx, c, rc, err);
-    }
+    set_attrs_t sa = {sy_json_str(r, "arn"), sy_json_str(r, "topic"), aj};
+    if (rc == 0) rc = sy_pg_tx(ctx->pool, set_attrs_tx, &sa, err);
     free(aj);
     json_decref(stored);
     json_decref(r);

@@ -40,7 +40,10 @@ typedef struct {
     void *invoker_udata;
 } tp_svc_t;
 
+/* service.c: the state hanging off ctx->svc[SY_SVC_TOPIC] (NULL before
+ * sy_topic_start); api.c: the SNS route */
 tp_svc_t *tp_svc(const sy_ctx_t *ctx);
+void sns_routes(sy_ctx_t *ctx);
 
 /* One message to fan out. */
 typedef struct {
@@ -103,8 +106,7 @@ typedef enum {
     TP_Q_COUNT
 } tp_q_t;
 typedef enum { TP_SP_SET, TP_SP_RELEASE, TP_SP_ROLLBACK } tp_sp_t;
-int tp_tx_begin(sy_ctx_t *ctx, PGconn **c, sy_err_t *err);
-int tp_tx_end(sy_ctx_t *ctx, PGconn *c, int rc, sy_err_t *err);
+/* Transactions: core's sy_pg_tx; inside one, a savepoint per batch entry. */
 int tp_savepoint(PGconn *c, tp_sp_t op, sy_err_t *err);
 /* Run statement q on c; rows as an array of objects (text columns, JSON
  * null for NULL), or NULL + err. */

@@ -1,4 +1,5 @@
-/* topic/store.c - the only SQL of topic/: the named statements, transactions, rows */
+/* topic/store.c - the only SQL of topic/: the named statements, savepoints,
+ * rows (transactions are core's sy_pg_tx) */
 #include "topic/internal.h"
 
 #include <stdarg.h>
@@ -118,31 +119,6 @@ json_t *tp_rows(PGconn *c, sy_err_t *err, tp_q_t q, const char *const *p)
     }
     PQclear(r);
     return rows;
-}
-
-int tp_tx_begin(sy_ctx_t *ctx, PGconn **c, sy_err_t *err)
-{
-    *c = sy_pg_acquire(ctx->pool);
-    if (!*c) return sy_err_set(err, SY_E_DB, 500, "InternalError", "database unavailable");
-    int rc = plain(*c, err, "BEGIN");
-    if (rc < 0) {
-        sy_pg_release(ctx->pool, *c);
-        *c = NULL;
-    }
-    return rc;
-}
-
-int tp_tx_end(sy_ctx_t *ctx, PGconn *c, int rc, sy_err_t *err)
-{
-    if (!c) return rc;
-    if (rc >= 0) {
-        int r2 = plain(c, err, "COMMIT");
-        if (r2 < 0) rc = r2;
-    } else {
-        plain(c, NULL, "ROLLBACK");
-    }
-    sy_pg_release(ctx->pool, c);
-    return rc;
 }
 
 /* One statement in its own transaction (autocommit). */
