@@ -29,8 +29,8 @@ static const copt_t opts[] = {
     {"time-scale", "SWITCHYARD_TIME_SCALE", "1", "test clock: >1 fast-forwards waits and timers", CT_DBL, S(time_scale), 1, 1e6},
     {"queue-min-retention-s", "SWITCHYARD_QUEUE_MIN_RETENTION_S", "60", "smallest MessageRetentionPeriod accepted (AWS: 60; lower only to test expiry)", CT_INT, S(queue_min_retention_s), 1, 60},
     {"queue-sweep-ms", "SWITCHYARD_QUEUE_SWEEP_MS", "10000", "milliseconds between sweeps of expired messages and FIFO deduplication ids", CT_INT, S(queue_sweep_ms), 100, 3600000},
-    {"schema-dir", "SWITCHYARD_SCHEMA_DIR", SY_SCHEMA_DIR, "directory of the schema migrations (schema/NNN_*.sql)", CT_STR, S(schema_dir), 0, 0},
-    {"pg-bin", "SWITCHYARD_PG_BIN", NULL, "directory of initdb and pg_ctl for the embedded PostgreSQL; unset: PATH, then /usr/lib/postgresql/*/bin", CT_STR, S(pg_bin), 0, 0},
+    {"schema-dir", "SWITCHYARD_SCHEMA_DIR", NULL, "directory of the schema migrations (NNN_*.sql); unset: the source tree's schema/, compiled in", CT_STR, S(schema_dir), 0, 0},
+    {"pg-bin", "SWITCHYARD_PG_BIN", NULL, "directory of initdb and pg_ctl for the embedded PostgreSQL; unset: the newest /usr/lib/postgresql/*/bin, then PATH", CT_STR, S(pg_bin), 0, 0},
     {"test-doubles", "SWITCHYARD_TEST_DOUBLES", NULL, "tests only: comma list of built-in doubles to wire instead of real services (bus-invoker, sfn-invoker)", CT_STR, S(test_doubles), 0, 0},
     {"max-body-bytes", "SWITCHYARD_MAX_BODY_BYTES", "3145728", "largest accepted request body", CT_INT, S(max_body_bytes), 65536, 1 << 30},
 };

@@ -114,7 +114,7 @@ typedef struct {
     double time_scale;   /* test clock: >1 fast-forwards waits and timers */
     int queue_min_retention_s; /* smallest MessageRetentionPeriod (60; tests lower it) */
     int queue_sweep_ms;  /* retention / dedup sweep period */
-    char *schema_dir;    /* migrations */
+    char *schema_dir;    /* migrations; NULL: SY_SCHEMA_DIR (compiled in) */
     char *pg_bin;        /* initdb/pg_ctl of the embedded PostgreSQL; NULL: search */
     char *test_doubles;  /* tests only: "bus-invoker,sfn-invoker"; NULL: none */
     int max_body_bytes;

@@ -36,6 +36,7 @@ static int run_migrations(const char *conninfo, const char *schema_dir)
         return -1;
     }
     sy_err_t err;
+    if (!schema_dir) schema_dir = SY_SCHEMA_DIR;
     int n = sy_migrate(c, schema_dir, &err);
     PQfinish(c);
     if (n < 0) {
