@@ -1,4 +1,4 @@
-/* bus/snapshot.c - build the immutable compiled form of a rule set: the
+/* pattern/compile.c - build the immutable compiled form of a rule set: the
  * field-path table, one merged NFA per path, conditions, sub-rules. A new
  * snapshot replaces the old one atomically (copy-on-write); readers keep
  * the one they started with. */

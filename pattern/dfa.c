@@ -1,4 +1,4 @@
-/* bus/dfa.c - subset construction of a field's NFA into a DFA (Quamina's
+/* pattern/dfa.c - subset construction of a field's NFA into a DFA (Quamina's
  * nfa2Dfa idea), done once per snapshot when the result stays small, so a
  * value with wildcards/ignore-case/ranges costs one table step per byte. */
 #include <stdlib.h>

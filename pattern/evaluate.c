@@ -1,4 +1,4 @@
-/* bus/match.c - run the flattened fields through their paths' automata,
+/* pattern/evaluate.c - run the flattened fields through their paths' automata,
  * collect condition hits, and check the candidate sub-rules with array
  * consistency and exists:false. */
 #include <stdlib.h>

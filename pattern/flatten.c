@@ -1,4 +1,4 @@
-/* bus/flatten.c - flatten an event into (path, value, array trail) fields,
+/* pattern/flatten.c - flatten an event into (path, value, array trail) fields,
  * keeping only paths some pattern names and skipping every sub-tree whose
  * path is not a prefix of a used path while parsing. */
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* bus/internal.h - internals of the pattern compiler and matcher. */
+/* pattern/internal.h - internals of the pattern compiler and matcher. */
 #ifndef SY_PATTERN_INTERNAL_H
 #define SY_PATTERN_INTERNAL_H
 

@@ -1,4 +1,4 @@
-/* bus/matcher.c - the public matcher: rule storage, copy-on-write
+/* pattern/matcher.c - the public matcher: rule storage, copy-on-write
  * snapshots, thread-safe match, and the SNS message-attributes envelope. */
 #include <pthread.h>
 #include <sched.h>

@@ -1,4 +1,4 @@
-/* bus/nfa.c - the per-field byte automaton: a shared trie for exact values
+/* pattern/nfa.c - the per-field byte automaton: a shared trie for exact values
  * and prefixes, fresh nondeterministic branches for wildcards, ignore-case
  * alternatives and numeric/IP ranges (order-preserving fixed-width keys). */
 #include <locale.h>

@@ -1,4 +1,4 @@
-/* bus/num.c - number keys (Ruler's exact round-trip rule and the
+/* pattern/num.c - number keys (Ruler's exact round-trip rule and the
  * order-preserving binary64 transform) and IP address parsing for cidr. */
 #include <arpa/inet.h>
 #include <float.h>

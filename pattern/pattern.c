@@ -1,4 +1,4 @@
-/* bus/pattern.c - compile a pattern (or filter policy) into its DNF: a list
+/* pattern/pattern.c - compile a pattern (or filter policy) into its DNF: a list
  * of sub-rules, each a conjunction of field conditions on dot-joined paths.
  * `$or` is distributed here. */
 #include <stdio.h>

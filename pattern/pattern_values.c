@@ -1,4 +1,4 @@
-/* bus/pattern_values.c - the value matchers of one field: exact values and
+/* pattern/pattern_values.c - the value matchers of one field: exact values and
  * every operator object, validated with AWS's messages. */
 #include <math.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* bus/json.c - the small JSON reader used for patterns, plus the string and
+/* pattern/scan.c - the small JSON reader used for patterns, plus the string and
  * number scanners shared with the event flattener. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* bus/sns_attrs.c - SNS filter policies with FilterPolicyScope
+/* pattern/sns_attrs.c - SNS filter policies with FilterPolicyScope
  * MessageAttributes: the attributes become a flat event for the matcher. */
 #include <stdio.h>
 #include <stdlib.h>

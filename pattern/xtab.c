@@ -1,4 +1,4 @@
-/* bus/xtab.c - per-field table of exact values: the deterministic shortcut
+/* pattern/xtab.c - per-field table of exact values: the deterministic shortcut
  * of a field's automaton (Ruler's ShortcutTransition, Quamina's singleton
  * fast path, generalised to many values): one probe instead of a walk. */
 #include <stdlib.h>
