@@ -24,7 +24,7 @@ static void slots_grow(snapshot_t *s)
     uint32_t old = s->nslots;
     path_slot_t *os = s->slots;
     s->nslots = old ? old * 2 : 64;
-    s->slots = bus_xcalloc(s->nslots, sizeof(*s->slots));
+    s->slots = sy_calloc(s->nslots, sizeof(*s->slots));
     for (uint32_t i = 0; i < old; i++)
         if (os[i].seg) *slot_find(s, os[i].parent, os[i].seg, os[i].len, os[i].hash) = os[i];
     free(os);
@@ -39,16 +39,16 @@ static uint32_t path_get(snapshot_t *s, const char *p)
         const char *dot = memchr(p, '.', n);
         size_t l = dot ? (size_t)(dot - p) : n;
         if ((s->nused + 1) * 2 > s->nslots) slots_grow(s);
-        uint32_t h = bus_seg_hash(node, p, l);
+        uint32_t h = pat_seg_hash(node, p, l);
         path_slot_t *sl = slot_find(s, node, p, l, h);
         if (!sl->seg) {
-            sl->seg = bus_xstrndup(p, l);
+            sl->seg = sy_strndup(p, l);
             sl->len = (uint32_t)l;
             sl->hash = h;
             sl->parent = node;
             sl->node = ++s->nnodes;
             uint32_t cap = s->capnode_lens;
-            bus_grow((void **)&s->node_lens, &s->capnode_lens, s->nnodes + 1, sizeof(uint64_t));
+            pat_grow((void **)&s->node_lens, &s->capnode_lens, s->nnodes + 1, sizeof(uint64_t));
             memset(s->node_lens + cap, 0, (s->capnode_lens - cap) * sizeof(uint64_t));
             s->node_lens[node] |= 1ull << (l & 63);
             sl->path = -1;
@@ -61,7 +61,7 @@ static uint32_t path_get(snapshot_t *s, const char *p)
             continue;
         }
         if (sl->path < 0) {
-            bus_grow((void **)&s->paths, &s->cappaths, s->npaths + 1, sizeof(*s->paths));
+            pat_grow((void **)&s->paths, &s->cappaths, s->npaths + 1, sizeof(*s->paths));
             path_t *pt = &s->paths[s->npaths];
             memset(pt, 0, sizeof(*pt));
             pt->fwd = nfa_new_state(&s->nfa, true);
@@ -101,24 +101,24 @@ static void add_cond(snapshot_t *s, const cond_ir_t *c, uint32_t sub, bool requi
 {
     uint32_t pid = path_get(s, c->path);
     path_t *pt = &s->paths[pid];
-    bus_grow((void **)&s->conds, &s->capconds, s->nconds + 1, sizeof(*s->conds));
+    pat_grow((void **)&s->conds, &s->capconds, s->nconds + 1, sizeof(*s->conds));
     uint32_t cid = s->nconds++;
     s->conds[cid] = (cond_t){pid, sub, s->subs[sub].rule, required, c->absent_ok,
                              required && s->subs[sub].ncond == 1};
     for (uint32_t i = 0; i < c->npos; i++) {
         const vm_t *vm = &c->pos[i];
         if (vm->k == VM_EXISTS_TRUE) {
-            bus_grow((void **)&pt->exists_true, &pt->capexists, pt->nexists + 1, sizeof(uint32_t));
+            pat_grow((void **)&pt->exists_true, &pt->capexists, pt->nexists + 1, sizeof(uint32_t));
             pt->exists_true[pt->nexists++] = cid;
             continue;
         }
         add_vm(s, pt, vm, cid);
     }
     for (uint32_t g = 0; g < c->ngroups; g++) {
-        bus_grow((void **)&s->group_cond, &s->capgroups, s->ngroups + 1, sizeof(uint32_t));
+        pat_grow((void **)&s->group_cond, &s->capgroups, s->ngroups + 1, sizeof(uint32_t));
         uint32_t gid = s->ngroups++;
         s->group_cond[gid] = cid;
-        bus_grow((void **)&pt->groups, &pt->capgroups, pt->ngroups + 1, sizeof(uint32_t));
+        pat_grow((void **)&pt->groups, &pt->capgroups, pt->ngroups + 1, sizeof(uint32_t));
         pt->groups[pt->ngroups++] = gid;
         for (uint32_t i = 0; i < c->nneg[g]; i++) {
             add_vm(s, pt, &c->neg[g][i], gid | NFA_NEG);
@@ -126,22 +126,22 @@ static void add_cond(snapshot_t *s, const cond_ir_t *c, uint32_t sub, bool requi
     }
 }
 
-snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen,
+snapshot_t *pat_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen,
                                uint32_t dfa_limit)
 {
-    snapshot_t *s = bus_xcalloc(1, sizeof(*s));
+    snapshot_t *s = sy_calloc(1, sizeof(*s));
     s->gen = gen;
     slots_grow(s);
-    bus_grow((void **)&s->node_lens, &s->capnode_lens, 1, sizeof(uint64_t));
+    pat_grow((void **)&s->node_lens, &s->capnode_lens, 1, sizeof(uint64_t));
     memset(s->node_lens, 0, s->capnode_lens * sizeof(uint64_t));
-    s->rule_ids = bus_xcalloc(n ? n : 1, sizeof(char *));
+    s->rule_ids = sy_calloc(n ? n : 1, sizeof(char *));
     s->nrules = n;
     for (uint32_t r = 0; r < n; r++) {
-        s->rule_ids[r] = bus_xstrndup(rules[r].id, strlen(rules[r].id));
+        s->rule_ids[r] = sy_strndup(rules[r].id, strlen(rules[r].id));
         const rule_ir_t *ir = rules[r].ir;
         for (uint32_t k = 0; k < ir->n; k++) {
             const subrule_ir_t *sr = &ir->subs[k];
-            bus_grow((void **)&s->subs, &s->capsubs, s->nsubs + 1, sizeof(*s->subs));
+            pat_grow((void **)&s->subs, &s->capsubs, s->nsubs + 1, sizeof(*s->subs));
             uint32_t sid = s->nsubs++;
             sub_t *sub = &s->subs[sid];
             sub->rule = r;
@@ -157,7 +157,7 @@ snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen
                     if (req) s->subs[sid].nreq++;
                 }
             if (s->subs[sid].nreq == 0) {
-                bus_grow((void **)&s->always, &s->capalways, s->nalways + 1, sizeof(uint32_t));
+                pat_grow((void **)&s->always, &s->capalways, s->nalways + 1, sizeof(uint32_t));
                 s->always[s->nalways++] = sid;
             }
         }
@@ -174,7 +174,7 @@ snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen
     return s;
 }
 
-void bus_snapshot_free(snapshot_t *s)
+void pat_snapshot_free(snapshot_t *s)
 {
     if (!s) return;
     nfa_free(&s->nfa);

@@ -33,14 +33,14 @@ static void closure_add(const nfa_t *a, uint32_t s, uint32_t **v, uint32_t *n, u
 {
     if (seen[s]) return;
     seen[s] = 1;
-    bus_grow((void **)v, cap, *n + 1, sizeof(uint32_t));
+    pat_grow((void **)v, cap, *n + 1, sizeof(uint32_t));
     (*v)[(*n)++] = s;
     for (uint32_t e = 0; e < a->st[s].neps; e++) closure_add(a, a->st[s].eps[e], v, n, cap, seen);
 }
 
 static uint32_t set_hash(const uint32_t *v, uint32_t n)
 {
-    return bus_seg_hash(BUS_HASH_INIT, (const char *)v, n * sizeof(uint32_t));
+    return pat_seg_hash(BUS_HASH_INIT, (const char *)v, n * sizeof(uint32_t));
 }
 
 /* id of the set (sorted), adding it when new; *added tells which */
@@ -57,7 +57,7 @@ static uint32_t intern(builder_t *b, uint32_t *v, uint32_t n, bool *added)
             return b->tab[i] - 1;
         }
     }
-    bus_grow((void **)&b->sets, &b->capsets, b->nsets + 1, sizeof(set_t));
+    pat_grow((void **)&b->sets, &b->capsets, b->nsets + 1, sizeof(set_t));
     b->sets[b->nsets] = (set_t){v, n, h};
     b->tab[i] = ++b->nsets;
     *added = true;
@@ -76,7 +76,7 @@ static void outs_union(const nfa_t *a, const set_t *s, bool entry, uint32_t **o,
             bool dup = false;
             for (uint32_t q = first; q < *n && !dup; q++) dup = (*o)[q] == src[j];
             if (dup) continue;
-            bus_grow((void **)o, cap, *n + 1, sizeof(uint32_t));
+            pat_grow((void **)o, cap, *n + 1, sizeof(uint32_t));
             (*o)[(*n)++] = src[j];
         }
     }
@@ -86,10 +86,10 @@ bool dfa_build(const nfa_t *a, uint32_t root, dfa_t *d, uint32_t max_states)
 {
     builder_t b = {0};
     bool ok = true;
-    uint8_t *seen = bus_xcalloc(a->n, 1);
+    uint8_t *seen = sy_calloc(a->n, 1);
     b.ntab = 1;
     while (b.ntab < max_states * 2) b.ntab *= 2;
-    b.tab = bus_xcalloc(b.ntab, sizeof(uint32_t));
+    b.tab = sy_calloc(b.ntab, sizeof(uint32_t));
     memset(d, 0, sizeof(*d));
     uint32_t *v = NULL, n = 0, cap = 0;
     closure_add(a, root, &v, &n, &cap, seen);
@@ -100,7 +100,7 @@ bool dfa_build(const nfa_t *a, uint32_t root, dfa_t *d, uint32_t max_states)
     uint32_t capnext = 0;
     uint64_t work = 0; /* bound the construction time too, not only the size */
     for (uint32_t cur = 0; cur < b.nsets; cur++) {
-        bus_grow((void **)&d->next, &capnext, (cur + 1) * 256, sizeof(uint32_t));
+        pat_grow((void **)&d->next, &capnext, (cur + 1) * 256, sizeof(uint32_t));
         for (unsigned c = 0; c < 256; c++) {
             const set_t *s = &b.sets[cur];
             uint32_t *t = NULL, tn = 0, tcap = 0;
@@ -127,8 +127,8 @@ bool dfa_build(const nfa_t *a, uint32_t root, dfa_t *d, uint32_t max_states)
         }
     }
     d->n = b.nsets;
-    d->pout_off = bus_xcalloc(d->n + 1, sizeof(uint32_t));
-    d->out_off = bus_xcalloc(d->n + 1, sizeof(uint32_t));
+    d->pout_off = sy_calloc(d->n + 1, sizeof(uint32_t));
+    d->out_off = sy_calloc(d->n + 1, sizeof(uint32_t));
     uint32_t capp = 0, capo = 0;
     for (uint32_t k = 0; k < d->n; k++) {
         d->pout_off[k] = d->npout;

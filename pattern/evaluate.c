@@ -12,11 +12,11 @@
 static void fresh_zero(uint32_t **p, uint32_t *cap, uint32_t need)
 {
     free(*p);
-    *p = bus_xcalloc(need ? need : 1, sizeof(uint32_t));
+    *p = sy_calloc(need ? need : 1, sizeof(uint32_t));
     if (cap) *cap = need ? need : 1;
 }
 
-void bus_scratch_prepare(const snapshot_t *s, scratch_t *sc)
+void pat_scratch_prepare(const snapshot_t *s, scratch_t *sc)
 {
     if (sc->gen == s->gen && sc->st_stamp) return;
     sc->gen = s->gen;
@@ -32,7 +32,7 @@ void bus_scratch_prepare(const snapshot_t *s, scratch_t *sc)
     fresh_zero(&sc->group_stamp, &sc->capgroups, s->ngroups);
 }
 
-void bus_scratch_free(scratch_t *sc)
+void pat_scratch_free(scratch_t *sc)
 {
     if (!sc) return;
     free(sc->fields);
@@ -93,7 +93,7 @@ static void hit(run_t *r, uint32_t cid)
                 sc->sub_count[sub] = 0;
             }
             if (++sc->sub_count[sub] == s->subs[sub].nreq) {
-                bus_grow((void **)&sc->cands, &sc->capcands, sc->ncands + 1, sizeof(uint32_t));
+                pat_grow((void **)&sc->cands, &sc->capcands, sc->ncands + 1, sizeof(uint32_t));
                 sc->cands[sc->ncands++] = sub;
             }
         }
@@ -102,8 +102,8 @@ static void hit(run_t *r, uint32_t cid)
     }
     if (sc->nhits + 1 > sc->caphits) {
         uint32_t cap = sc->caphits;
-        bus_grow((void **)&sc->hit_field, &cap, sc->nhits + 1, sizeof(uint32_t));
-        sc->hit_next = bus_xrealloc(sc->hit_next, cap * sizeof(uint32_t));
+        pat_grow((void **)&sc->hit_field, &cap, sc->nhits + 1, sizeof(uint32_t));
+        sc->hit_next = sy_realloc(sc->hit_next, cap * sizeof(uint32_t));
         sc->caphits = cap;
     }
     sc->hit_field[sc->nhits] = r->field;
@@ -253,7 +253,7 @@ static void match_field(run_t *r, const field_t *f)
     if (p->fwd_live) run_fwd(r, p, v, f->vlen);
     if (f->type == FV_NUM && p->need_numkey) {
         uint64_t k;
-        if (bus_num_key(f->v, f->vlen, &k)) {
+        if (pat_num_key(f->v, f->vlen, &k)) {
             key[0] = 1;
             be(k, key + 1, 8);
             e = xtab_get(&p->exact, (const char *)key, 9);
@@ -262,7 +262,7 @@ static void match_field(run_t *r, const field_t *f)
         }
     }
     if (f->type == FV_STR && p->need_ip) {
-        int w = bus_ip_parse(f->v + 1, f->vlen - 2, key + 1);
+        int w = pat_ip_parse(f->v + 1, f->vlen - 2, key + 1);
         if (w) {
             key[0] = w == 4 ? 2 : 3;
             run_fwd(r, p, key, (size_t)w + 1);
@@ -337,7 +337,7 @@ static bool assign(const snapshot_t *s, scratch_t *sc, const sub_t *sub, uint32_
 static bool check_sub(const snapshot_t *s, scratch_t *sc, uint32_t sid)
 {
     const sub_t *sub = &s->subs[sid];
-    bus_grow((void **)&sc->chosen, &sc->capchosen, sub->ncond + 1, sizeof(uint32_t));
+    pat_grow((void **)&sc->chosen, &sc->capchosen, sub->ncond + 1, sizeof(uint32_t));
     sc->budget = BACKTRACK_BUDGET;
     return assign(s, sc, sub, 0);
 }
@@ -352,11 +352,11 @@ static int report(const snapshot_t *s, scratch_t *sc, uint32_t sid, sy_match_cb 
     return 1;
 }
 
-int bus_match_fields(const snapshot_t *s, scratch_t *sc, sy_match_cb cb, void *u)
+int pat_match_fields(const snapshot_t *s, scratch_t *sc, sy_match_cb cb, void *u)
 {
     if (++sc->epoch == 0) {
         sc->gen = 0; /* force a reset of every stamp array */
-        bus_scratch_prepare(s, sc);
+        pat_scratch_prepare(s, sc);
         sc->epoch = 1;
     }
     sc->nhits = sc->ncands = 0;

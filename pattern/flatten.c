@@ -266,7 +266,7 @@ static int skip_value(fl_t *f)
         f->p = q;
         return 0;
     }
-    size_t l = bus_json_number_len(f->p, (size_t)(f->end - f->p));
+    size_t l = pat_json_number_len(f->p, (size_t)(f->end - f->p));
     if (l) {
         f->p += l;
         return 0;
@@ -285,7 +285,7 @@ static int skip_value(fl_t *f)
 static void emit(fl_t *f, int32_t path, uint32_t type, const char *v, size_t n)
 {
     scratch_t *sc = f->sc;
-    bus_grow((void **)&sc->fields, &sc->capfields, sc->nfields + 1, sizeof(*sc->fields));
+    pat_grow((void **)&sc->fields, &sc->capfields, sc->nfields + 1, sizeof(*sc->fields));
     field_t *fd = &sc->fields[sc->nfields++];
     fd->path = (uint32_t)path;
     fd->type = type;
@@ -299,7 +299,7 @@ static void emit(fl_t *f, int32_t path, uint32_t type, const char *v, size_t n)
     fd->trail_off = sc->ntrails;
     fd->trail_len = sc->ntstack;
     if (sc->ntstack) {
-        bus_grow((void **)&sc->trails, &sc->captrails, sc->ntrails + sc->ntstack, sizeof(trail_t));
+        pat_grow((void **)&sc->trails, &sc->captrails, sc->ntrails + sc->ntstack, sizeof(trail_t));
         memcpy(sc->trails + sc->ntrails, sc->tstack, sc->ntstack * sizeof(trail_t));
         sc->ntrails += sc->ntstack;
     }
@@ -327,8 +327,8 @@ static int parse_object(fl_t *f, uint32_t node)
         const char *k = key;
         size_t kn = rawlen;
         if (esc) {
-            bus_grow((void **)&sc->path, &sc->cappath, (uint32_t)rawlen + 1, 1);
-            long l = bus_json_unescape(key, rawlen, sc->path);
+            pat_grow((void **)&sc->path, &sc->cappath, (uint32_t)rawlen + 1, 1);
+            long l = pat_json_unescape(key, rawlen, sc->path);
             if (l < 0) return -1;
             k = sc->path;
             kn = (size_t)l;
@@ -336,14 +336,14 @@ static int parse_object(fl_t *f, uint32_t node)
         }
         const path_slot_t *sl;
         if (!dot) {
-            sl = bus_path_child(f->s, node, k, kn);
+            sl = pat_path_child(f->s, node, k, kn);
         } else {
             /* an event key "a.b" is the path a.b, as if nested */
             uint32_t cur = node;
             for (;;) {
                 const char *d = memchr(k, '.', kn);
                 size_t l = d ? (size_t)(d - k) : kn;
-                sl = bus_path_child(f->s, cur, k, l);
+                sl = pat_path_child(f->s, cur, k, l);
                 if (!sl || !d) break;
                 cur = sl->node;
                 k += l + 1;
@@ -388,7 +388,7 @@ static int parse_value(fl_t *f, int32_t path, uint32_t node)
             goto done;
         }
         for (;;) {
-            bus_grow((void **)&sc->tstack, &sc->captstack, sc->ntstack + 1, sizeof(trail_t));
+            pat_grow((void **)&sc->tstack, &sc->captstack, sc->ntstack + 1, sizeof(trail_t));
             sc->tstack[sc->ntstack++] = (trail_t){id, idx++};
             rc = parse_value(f, path, node);
             sc->ntstack--;
@@ -425,7 +425,7 @@ static int parse_value(fl_t *f, int32_t path, uint32_t node)
             /* sc->buf was reserved for the whole event: pointers stay valid */
             char *o = sc->buf + sc->nbuf;
             o[0] = '"';
-            long l = bus_json_unescape(body, rawlen, o + 1);
+            long l = pat_json_unescape(body, rawlen, o + 1);
             if (l < 0) {
                 rc = -1;
                 goto done;
@@ -449,13 +449,13 @@ done:
     return rc;
 }
 
-int bus_flatten(const snapshot_t *s, scratch_t *sc, const char *json, size_t len)
+int pat_flatten(const snapshot_t *s, scratch_t *sc, const char *json, size_t len)
 {
     if (len > (1u << 30)) return SY_E_INVALID; /* far beyond any event size limit */
     for (size_t off = 64; off < len && off < 512; off += 64) __builtin_prefetch(json + off);
     fl_t f = {s, sc, json, json + len, 0};
     sc->nfields = sc->ntrails = sc->ntstack = sc->nbuf = sc->arrays = 0;
-    bus_grow((void **)&sc->buf, &sc->capbuf, (uint32_t)(len + len / 2 + 16), 1);
+    pat_grow((void **)&sc->buf, &sc->capbuf, (uint32_t)(len + len / 2 + 16), 1);
     ws(&f);
     if (f.p >= f.end || *f.p != '{') return SY_E_INVALID;
     if (parse_value(&f, -1, 0)) return SY_E_INVALID;

@@ -8,19 +8,15 @@
 
 #include "pattern/pattern.h"
 
-void *bus_xmalloc(size_t n);
-void *bus_xcalloc(size_t n, size_t m);
-void *bus_xrealloc(void *p, size_t n);
-char *bus_xstrndup(const char *s, size_t n);
 /* Grow *p (element size es) so that it holds at least need elements. */
-void bus_grow_slow(void **p, uint32_t *cap, uint32_t need, size_t es);
-static inline void bus_grow(void **p, uint32_t *cap, uint32_t need, size_t es)
+void pat_grow_slow(void **p, uint32_t *cap, uint32_t need, size_t es);
+static inline void pat_grow(void **p, uint32_t *cap, uint32_t need, size_t es)
 {
-    if (need > *cap) bus_grow_slow(p, cap, need, es);
+    if (need > *cap) pat_grow_slow(p, cap, need, es);
 }
 
 /* Equality of short byte strings without a call into libc. */
-static inline bool bus_bytes_eq(const char *a, const char *b, size_t n)
+static inline bool pat_bytes_eq(const char *a, const char *b, size_t n)
 {
     uint64_t x, y, u, v;
     if (n >= 8 && n <= 16) {
@@ -48,7 +44,7 @@ static inline bool bus_bytes_eq(const char *a, const char *b, size_t n)
 
 #define BUS_HASH_INIT 2166136261u
 /* Hash of one path segment (no dots), continued from h. */
-static inline uint32_t bus_seg_hash(uint32_t h, const char *s, size_t n)
+static inline uint32_t pat_seg_hash(uint32_t h, const char *s, size_t n)
 {
     const uint64_t K = 0x9E3779B97F4A7C15ull;
     uint64_t x = h, w;
@@ -102,17 +98,17 @@ void pj_free(pj_t *v);
 
 /* Decode a JSON string body (between the quotes, escapes included) into
  * out (capacity >= n). Returns the decoded length or -1. */
-long bus_json_unescape(const char *in, size_t n, char *out);
+long pat_json_unescape(const char *in, size_t n, char *out);
 /* Length of a valid JSON number at s (0 if none). */
-size_t bus_json_number_len(const char *s, size_t n);
+size_t pat_json_number_len(const char *s, size_t n);
 
 /* ---------------------------------------------------------- numbers, IPs */
 /* Order-preserving 64-bit key of a number lexeme; false when the number is
  * not exactly representable as a finite binary64 (Ruler's rule). */
-bool bus_num_key(const char *lex, size_t n, uint64_t *key);
-uint64_t bus_double_key(double d);
+bool pat_num_key(const char *lex, size_t n, uint64_t *key);
+uint64_t pat_double_key(double d);
 /* IP address text to bytes: 4 for IPv4, 16 for IPv6, 0 if not an address. */
-int bus_ip_parse(const char *s, size_t n, uint8_t out[16]);
+int pat_ip_parse(const char *s, size_t n, uint8_t out[16]);
 
 /* ------------------------------------------------------------ pattern IR */
 typedef enum {
@@ -162,16 +158,16 @@ typedef struct {
 /* Compile a pattern into its DNF ($or expanded). Returns 0 or SY_E_INVALID
  * with reason (AWS's wording, without the "Event pattern is not valid"
  * preamble) in msg. */
-int bus_pattern_compile(sy_pattern_kind_t kind, const char *pattern, size_t len, rule_ir_t *out,
+int pat_pattern_compile(sy_pattern_kind_t kind, const char *pattern, size_t len, rule_ir_t *out,
                         char *msg, size_t msglen);
-void bus_rule_ir_free(rule_ir_t *r);
+void pat_rule_ir_free(rule_ir_t *r);
 /* Same, with the error in AWS's shape. */
-int bus_pattern_compile_err(sy_pattern_kind_t kind, const char *pattern, size_t len, rule_ir_t *out,
+int pat_pattern_compile_err(sy_pattern_kind_t kind, const char *pattern, size_t len, rule_ir_t *out,
                             sy_err_t *err);
 /* Parse operators of one value array into c (used by pattern.c). */
-int bus_pattern_values(sy_pattern_kind_t kind, const pj_t *arr, cond_ir_t *c, char *msg,
+int pat_pattern_values(sy_pattern_kind_t kind, const pj_t *arr, cond_ir_t *c, char *msg,
                        size_t msglen);
-void bus_vm_free(vm_t *v);
+void pat_vm_free(vm_t *v);
 
 /* ------------------------------------------------------------------- NFA
  * Byte NFA with range transitions, epsilon moves, end-of-input outputs and
@@ -271,7 +267,7 @@ void xtab_add(xtab_t *t, const char *k, size_t n, uint32_t out);
 const xent_t *xtab_get_slow(const xtab_t *t, const char *k, size_t n, uint32_t h);
 static inline uint32_t xtab_hash(const char *k, size_t n)
 {
-    return bus_seg_hash(BUS_HASH_INIT, k, n);
+    return pat_seg_hash(BUS_HASH_INIT, k, n);
 }
 /* Bring the first probe slot into cache ahead of the lookup. */
 static inline void xtab_prefetch(const xtab_t *t, uint32_t h)
@@ -281,7 +277,7 @@ static inline void xtab_prefetch(const xtab_t *t, uint32_t h)
 static inline const xent_t *xtab_get_h(const xtab_t *t, const char *k, size_t n, uint32_t h)
 {
     if (t->single)
-        return t->single->len == n && bus_bytes_eq(xent_key(t->single), k, n) ? t->single
+        return t->single->len == n && pat_bytes_eq(xent_key(t->single), k, n) ? t->single
                                                                                     : NULL;
     return t->n ? xtab_get_slow(t, k, n, h) : NULL;
 }
@@ -331,30 +327,30 @@ typedef struct {
 } rule_src_t;
 
 /* dfa_limit: largest DFA built per field (0: always run the NFA). */
-snapshot_t *bus_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen,
+snapshot_t *pat_snapshot_build(const rule_src_t *rules, uint32_t n, uint64_t gen,
                                uint32_t dfa_limit);
-void bus_snapshot_free(snapshot_t *s);
+void pat_snapshot_free(snapshot_t *s);
 /* Find segment seg under node parent; NULL when no pattern uses it. */
-static inline const path_slot_t *bus_path_child(const snapshot_t *s, uint32_t parent,
+static inline const path_slot_t *pat_path_child(const snapshot_t *s, uint32_t parent,
                                                 const char *seg, size_t len);
 
-static inline const path_slot_t *bus_path_child(const snapshot_t *s, uint32_t parent,
+static inline const path_slot_t *pat_path_child(const snapshot_t *s, uint32_t parent,
                                                 const char *seg, size_t len)
 {
     if (!((s->node_lens[parent] >> (len & 63)) & 1)) return NULL;
-    uint32_t h = bus_seg_hash(parent, seg, len), mask = s->nslots - 1;
+    uint32_t h = pat_seg_hash(parent, seg, len), mask = s->nslots - 1;
     for (uint32_t i = h & mask;; i = (i + 1) & mask) {
         const path_slot_t *sl = &s->slots[i];
         if (!sl->seg) return NULL;
         if (sl->hash == h && sl->parent == parent && sl->len == len &&
-            bus_bytes_eq(sl->seg, seg, len))
+            pat_bytes_eq(sl->seg, seg, len))
             return sl;
     }
 }
 
 /* SNS MessageAttributes {"n":{"Type":..,"Value":..}} as a flat JSON event
  * (caller frees), or NULL when the attributes are not a JSON object. */
-char *bus_sns_attributes_event(const char *json, size_t len, size_t *outlen);
+char *pat_sns_attributes_event(const char *json, size_t len, size_t *outlen);
 
 /* ------------------------------------------------------------- flattener */
 enum { FV_STR, FV_NUM, FV_TRUE, FV_FALSE, FV_NULL };
@@ -403,10 +399,10 @@ typedef struct scratch {
 } scratch_t;
 
 /* Flatten event (a JSON object) into sc->fields, sorted by path. */
-int bus_flatten(const snapshot_t *s, scratch_t *sc, const char *json, size_t len);
+int pat_flatten(const snapshot_t *s, scratch_t *sc, const char *json, size_t len);
 /* Run matching over the flattened fields; returns matches. */
-int bus_match_fields(const snapshot_t *s, scratch_t *sc, sy_match_cb cb, void *u);
-void bus_scratch_prepare(const snapshot_t *s, scratch_t *sc);
-void bus_scratch_free(scratch_t *sc);
+int pat_match_fields(const snapshot_t *s, scratch_t *sc, sy_match_cb cb, void *u);
+void pat_scratch_prepare(const snapshot_t *s, scratch_t *sc);
+void pat_scratch_free(scratch_t *sc);
 
 #endif

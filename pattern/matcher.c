@@ -54,7 +54,7 @@ static void tls_free(void *p)
 {
     tls_cache_t *c = p;
     tls_cache = NULL;
-    for (int i = 0; i < TLS_SLOTS; i++) bus_scratch_free(c->slot[i]);
+    for (int i = 0; i < TLS_SLOTS; i++) pat_scratch_free(c->slot[i]);
     free(c);
 }
 
@@ -70,7 +70,7 @@ static scratch_t *scratch_get(uint64_t gen, bool *temp)
     tls_cache_t *c = tls_cache;
     if (!c) {
         pthread_once(&tls_once, tls_init);
-        c = bus_xcalloc(1, sizeof(*c));
+        c = sy_calloc(1, sizeof(*c));
         pthread_setspecific(tls_key, c);
         tls_cache = c;
     }
@@ -79,16 +79,16 @@ static scratch_t *scratch_get(uint64_t gen, bool *temp)
         if (c->slot[i] && c->slot[i]->gen == gen && !c->slot[i]->busy) return c->slot[i];
     for (int k = 0; k < TLS_SLOTS; k++) {
         unsigned i = (c->next++) % TLS_SLOTS;
-        if (!c->slot[i]) c->slot[i] = bus_xcalloc(1, sizeof(scratch_t));
+        if (!c->slot[i]) c->slot[i] = sy_calloc(1, sizeof(scratch_t));
         if (!c->slot[i]->busy) return c->slot[i];
     }
     *temp = true; /* nested matches from callbacks */
-    return bus_xcalloc(1, sizeof(scratch_t));
+    return sy_calloc(1, sizeof(scratch_t));
 }
 
 static uint32_t id_hash(const char *s)
 {
-    return bus_seg_hash(BUS_HASH_INIT, s, strlen(s));
+    return pat_seg_hash(BUS_HASH_INIT, s, strlen(s));
 }
 
 static void idx_rebuild(sy_matcher_t *m)
@@ -96,7 +96,7 @@ static void idx_rebuild(sy_matcher_t *m)
     uint32_t n = 64;
     while (n < m->nrules * 2 + 2) n *= 2;
     free(m->idx);
-    m->idx = bus_xcalloc(n, sizeof(uint32_t));
+    m->idx = sy_calloc(n, sizeof(uint32_t));
     m->nidx = n;
     for (uint32_t r = 0; r < m->nrules; r++) {
         uint32_t i = id_hash(m->rules[r].id) & (n - 1);
@@ -132,11 +132,11 @@ void sy_matcher_destroy(sy_matcher_t **self_p)
     sy_matcher_t *m = *self_p;
     for (uint32_t r = 0; r < m->nrules; r++) {
         free(m->rules[r].id);
-        bus_rule_ir_free(&m->rules[r].ir);
+        pat_rule_ir_free(&m->rules[r].ir);
     }
     free(m->rules);
     free(m->idx);
-    bus_snapshot_free(m->snap);
+    pat_snapshot_free(m->snap);
     pthread_mutex_destroy(&m->lock);
     free(m);
     *self_p = NULL;
@@ -146,16 +146,16 @@ int sy_matcher_add(sy_matcher_t *m, const char *rule_id, const char *pattern, si
                    sy_err_t *err)
 {
     rule_ir_t ir;
-    int rc = bus_pattern_compile_err(m->kind, pattern, len, &ir, err);
+    int rc = pat_pattern_compile_err(m->kind, pattern, len, &ir, err);
     if (rc) return rc;
     pthread_mutex_lock(&m->lock);
     int64_t at = idx_find(m, rule_id);
     if (at >= 0) {
-        bus_rule_ir_free(&m->rules[at].ir);
+        pat_rule_ir_free(&m->rules[at].ir);
         m->rules[at].ir = ir;
     } else {
-        bus_grow((void **)&m->rules, &m->caprules, m->nrules + 1, sizeof(*m->rules));
-        m->rules[m->nrules].id = bus_xstrndup(rule_id, strlen(rule_id));
+        pat_grow((void **)&m->rules, &m->caprules, m->nrules + 1, sizeof(*m->rules));
+        m->rules[m->nrules].id = sy_strndup(rule_id, strlen(rule_id));
         m->rules[m->nrules].ir = ir;
         m->nrules++;
         if (m->nrules * 2 + 2 > m->nidx) {
@@ -180,7 +180,7 @@ int sy_matcher_delete(sy_matcher_t *m, const char *rule_id)
         return SY_E_NOTFOUND;
     }
     free(m->rules[at].id);
-    bus_rule_ir_free(&m->rules[at].ir);
+    pat_rule_ir_free(&m->rules[at].ir);
     m->rules[at] = m->rules[--m->nrules];
     idx_rebuild(m);
     __atomic_store_n(&m->dirty, 1, __ATOMIC_RELEASE);
@@ -199,9 +199,9 @@ size_t sy_matcher_count(sy_matcher_t *m)
 /* Called with the lock held: publish a snapshot of the current rules. */
 static void rebuild(sy_matcher_t *m)
 {
-    rule_src_t *src = bus_xmalloc((m->nrules ? m->nrules : 1) * sizeof(*src));
+    rule_src_t *src = sy_malloc((m->nrules ? m->nrules : 1) * sizeof(*src));
     for (uint32_t r = 0; r < m->nrules; r++) src[r] = (rule_src_t){&m->rules[r].ir, m->rules[r].id};
-    snapshot_t *s = bus_snapshot_build(src, m->nrules, __atomic_add_fetch(&next_gen, 1, __ATOMIC_RELAXED),
+    snapshot_t *s = pat_snapshot_build(src, m->nrules, __atomic_add_fetch(&next_gen, 1, __ATOMIC_RELAXED),
                                        DFA_MAX_STATES);
     free(src);
     snapshot_t *old = __atomic_exchange_n(&m->snap, s, __ATOMIC_SEQ_CST);
@@ -209,7 +209,7 @@ static void rebuild(sy_matcher_t *m)
     __atomic_store_n(&m->epoch, e + 1, __ATOMIC_SEQ_CST);
     /* readers of epoch e may hold `old`; later ones see `s` */
     while (__atomic_load_n(&m->readers[e & 1], __ATOMIC_SEQ_CST) != 0) sched_yield();
-    bus_snapshot_free(old);
+    pat_snapshot_free(old);
     __atomic_store_n(&m->dirty, 0, __ATOMIC_RELEASE);
 }
 
@@ -234,12 +234,12 @@ static int match_json(sy_matcher_t *m, const char *json, size_t len, sy_match_cb
     bool temp;
     scratch_t *sc = scratch_get(s->gen, &temp);
     sc->busy = true;
-    bus_scratch_prepare(s, sc);
-    int rc = bus_flatten(s, sc, json, len);
-    if (rc == 0) rc = bus_match_fields(s, sc, cb, u);
+    pat_scratch_prepare(s, sc);
+    int rc = pat_flatten(s, sc, json, len);
+    if (rc == 0) rc = pat_match_fields(s, sc, cb, u);
     sc->busy = false;
     __atomic_sub_fetch(&m->readers[slot], 1, __ATOMIC_RELEASE);
-    if (temp) bus_scratch_free(sc);
+    if (temp) pat_scratch_free(sc);
     return rc;
 }
 
@@ -248,7 +248,7 @@ int sy_matcher_match(sy_matcher_t *m, const char *event_json, size_t len, sy_mat
     if (!m || !event_json) return SY_E_INVALID;
     if (m->kind != SY_PATTERN_SNS_ATTRIBUTES) return match_json(m, event_json, len, cb, u);
     size_t n = 0;
-    char *ev = bus_sns_attributes_event(event_json, len, &n);
+    char *ev = pat_sns_attributes_event(event_json, len, &n);
     if (!ev) return SY_E_INVALID;
     int rc = match_json(m, ev, n, cb, u);
     free(ev);

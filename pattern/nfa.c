@@ -11,7 +11,7 @@
 
 uint32_t nfa_new_state(nfa_t *a, bool share)
 {
-    bus_grow((void **)&a->st, &a->cap, a->n + 1, sizeof(*a->st));
+    pat_grow((void **)&a->st, &a->cap, a->n + 1, sizeof(*a->st));
     nfa_state_t *s = &a->st[a->n];
     memset(s, 0, sizeof(*s));
     s->share = share;
@@ -35,7 +35,7 @@ void nfa_free(nfa_t *a)
 static void add_tr(nfa_t *a, uint32_t from, uint8_t lo, uint8_t hi, uint32_t to)
 {
     nfa_state_t *s = &a->st[from];
-    bus_grow((void **)&s->tr, &s->captr, s->ntr + 1, sizeof(*s->tr));
+    pat_grow((void **)&s->tr, &s->captr, s->ntr + 1, sizeof(*s->tr));
     s->tr[s->ntr++] = (nfa_tr_t){lo, hi, to};
 }
 
@@ -43,7 +43,7 @@ static void add_u32(uint32_t **arr, uint32_t *n, uint32_t *cap, uint32_t v)
 {
     for (uint32_t i = 0; i < *n; i++)
         if ((*arr)[i] == v) return;
-    bus_grow((void **)arr, cap, *n + 1, sizeof(**arr));
+    pat_grow((void **)arr, cap, *n + 1, sizeof(**arr));
     (*arr)[(*n)++] = v;
 }
 
@@ -177,7 +177,7 @@ static void rev_bytes(uint8_t *b, size_t n)
 static uint32_t ic_chain(nfa_t *a, uint32_t st, const uint8_t *s, size_t n, bool reverse)
 {
     /* split into code points first */
-    size_t *starts = bus_xmalloc((n + 1) * sizeof(*starts));
+    size_t *starts = sy_malloc((n + 1) * sizeof(*starts));
     size_t ncp = 0, i = 0;
     while (i < n) {
         uint32_t cp;
@@ -288,7 +288,7 @@ void nfa_add_vm(nfa_t *a, uint32_t fwd, uint32_t rev, const vm_t *vm, uint32_t o
         add_u32(&a->st[s].pout, &a->st[s].npout, &a->st[s].cappout, out);
         break;
     case VM_SUFFIX: {
-        uint8_t *r = bus_xmalloc(vm->n + 1);
+        uint8_t *r = sy_malloc(vm->n + 1);
         memcpy(r, b, vm->n);
         rev_bytes(r, vm->n);
         s = shared(a, rev, r, vm->n);
@@ -350,7 +350,7 @@ void nfa_freeze(nfa_t *a)
         free(s->dense);
         s->dense = NULL;
         if (det && s->ntr > 4) {
-            s->dense = bus_xmalloc(256 * sizeof(uint32_t));
+            s->dense = sy_malloc(256 * sizeof(uint32_t));
             memset(s->dense, 0xFF, 256 * sizeof(uint32_t));
             for (uint32_t t = 0; t < s->ntr; t++)
                 for (unsigned c = s->tr[t].lo; c <= s->tr[t].hi; c++) s->dense[c] = s->tr[t].to;

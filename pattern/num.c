@@ -70,7 +70,7 @@ static bool dec_norm(const char *s, size_t n, dec_t *out)
     return true;
 }
 
-uint64_t bus_double_key(double d)
+uint64_t pat_double_key(double d)
 {
     uint64_t bits;
     if (d == 0) d = 0; /* -0 == 0 */
@@ -79,13 +79,13 @@ uint64_t bus_double_key(double d)
     return bits | (1ull << 63);
 }
 
-bool bus_num_key(const char *lex, size_t n, uint64_t *key)
+bool pat_num_key(const char *lex, size_t n, uint64_t *key)
 {
     dec_t a, b;
     char buf[64];
     if (!dec_norm(lex, n, &a)) return false;
     if (a.nd == 0) {
-        *key = bus_double_key(0.0);
+        *key = pat_double_key(0.0);
         return true;
     }
     if (a.nd > 17 || a.exp > 400 || a.exp < -400) return false;
@@ -102,11 +102,11 @@ bool bus_num_key(const char *lex, size_t n, uint64_t *key)
         if (!dec_norm(buf, strlen(buf), &b)) return false;
         if (b.nd != a.nd || b.exp != a.exp || memcmp(a.d, b.d, (size_t)a.nd) != 0) return false;
     }
-    *key = bus_double_key(d);
+    *key = pat_double_key(d);
     return true;
 }
 
-int bus_ip_parse(const char *s, size_t n, uint8_t out[16])
+int pat_ip_parse(const char *s, size_t n, uint8_t out[16])
 {
     char buf[64];
     if (n == 0 || n >= sizeof(buf)) return 0;

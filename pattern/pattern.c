@@ -19,10 +19,10 @@ static const char *const OPERATORS[] = {"prefix", "suffix", "equals-ignore-case"
 
 static void cond_free(cond_ir_t *c)
 {
-    for (uint32_t i = 0; i < c->npos; i++) bus_vm_free(&c->pos[i]);
+    for (uint32_t i = 0; i < c->npos; i++) pat_vm_free(&c->pos[i]);
     free(c->pos);
     for (uint32_t g = 0; g < c->ngroups; g++) {
-        for (uint32_t i = 0; i < c->nneg[g]; i++) bus_vm_free(&c->neg[g][i]);
+        for (uint32_t i = 0; i < c->nneg[g]; i++) pat_vm_free(&c->neg[g][i]);
         free(c->neg[g]);
     }
     free(c->neg);
@@ -32,10 +32,10 @@ static void cond_free(cond_ir_t *c)
 
 static vm_t *vms_dup(const vm_t *src, uint32_t n)
 {
-    vm_t *d = bus_xmalloc((n ? n : 1) * sizeof(*d));
+    vm_t *d = sy_malloc((n ? n : 1) * sizeof(*d));
     for (uint32_t i = 0; i < n; i++) {
         d[i] = src[i];
-        if (src[i].s) d[i].s = bus_xstrndup(src[i].s, src[i].n);
+        if (src[i].s) d[i].s = sy_strndup(src[i].s, src[i].n);
     }
     return d;
 }
@@ -43,13 +43,13 @@ static vm_t *vms_dup(const vm_t *src, uint32_t n)
 static void cond_dup(cond_ir_t *d, const cond_ir_t *s)
 {
     memset(d, 0, sizeof(*d));
-    d->path = bus_xstrndup(s->path, strlen(s->path));
+    d->path = sy_strndup(s->path, strlen(s->path));
     d->pos = vms_dup(s->pos, s->npos);
     d->npos = d->cappos = s->npos;
     d->absent_ok = s->absent_ok;
     d->ngroups = d->capgroups = s->ngroups;
-    d->neg = bus_xmalloc((s->ngroups ? s->ngroups : 1) * sizeof(*d->neg));
-    d->nneg = bus_xmalloc((s->ngroups ? s->ngroups : 1) * sizeof(*d->nneg));
+    d->neg = sy_malloc((s->ngroups ? s->ngroups : 1) * sizeof(*d->neg));
+    d->nneg = sy_malloc((s->ngroups ? s->ngroups : 1) * sizeof(*d->nneg));
     for (uint32_t g = 0; g < s->ngroups; g++) {
         d->neg[g] = vms_dup(s->neg[g], s->nneg[g]);
         d->nneg[g] = s->nneg[g];
@@ -67,12 +67,12 @@ static void sub_free(subrule_ir_t *s)
 static void sub_dup(subrule_ir_t *d, const subrule_ir_t *s)
 {
     memset(d, 0, sizeof(*d));
-    bus_grow((void **)&d->conds, &d->cap, s->n, sizeof(*d->conds));
+    pat_grow((void **)&d->conds, &d->cap, s->n, sizeof(*d->conds));
     for (uint32_t i = 0; i < s->n; i++) cond_dup(&d->conds[i], &s->conds[i]);
     d->n = s->n;
 }
 
-void bus_rule_ir_free(rule_ir_t *r)
+void pat_rule_ir_free(rule_ir_t *r)
 {
     if (!r) return;
     for (uint32_t i = 0; i < r->n; i++) sub_free(&r->subs[i]);
@@ -103,7 +103,7 @@ static bool is_or_operator(const pj_t *v)
 static char *join(const char *prefix, const char *key, size_t klen)
 {
     size_t pl = prefix ? strlen(prefix) : 0;
-    char *p = bus_xmalloc(pl + klen + 2);
+    char *p = sy_malloc(pl + klen + 2);
     if (pl) memcpy(p, prefix, pl);
     if (pl) p[pl++] = '.';
     memcpy(p + pl, key, klen);
@@ -119,7 +119,7 @@ static int walk_or(ctx_t *cx, const pj_t *alts, const char *prefix, rule_ir_t *d
     int rc = 0;
     for (size_t a = 0; a < alts->nk; a++) {
         rule_ir_t copy = {0};
-        bus_grow((void **)&copy.subs, &copy.cap, d->n, sizeof(*copy.subs));
+        pat_grow((void **)&copy.subs, &copy.cap, d->n, sizeof(*copy.subs));
         for (uint32_t i = 0; i < d->n; i++) sub_dup(&copy.subs[i], &d->subs[i]);
         copy.n = d->n;
         rc = walk(cx, alts->kids[a], prefix, &copy, depth + 1);
@@ -129,20 +129,20 @@ static int walk_or(ctx_t *cx, const pj_t *alts, const char *prefix, rule_ir_t *d
             rc = SY_E_INVALID;
         }
         if (rc) {
-            bus_rule_ir_free(&copy);
+            pat_rule_ir_free(&copy);
             goto done;
         }
-        bus_grow((void **)&out.subs, &out.cap, out.n + copy.n, sizeof(*out.subs));
+        pat_grow((void **)&out.subs, &out.cap, out.n + copy.n, sizeof(*out.subs));
         memcpy(out.subs + out.n, copy.subs, copy.n * sizeof(*copy.subs));
         out.n += copy.n;
         free(copy.subs);
     }
 done:
     if (rc) {
-        bus_rule_ir_free(&out);
+        pat_rule_ir_free(&out);
         return rc;
     }
-    bus_rule_ir_free(d);
+    pat_rule_ir_free(d);
     *d = out;
     return 0;
 }
@@ -173,7 +173,7 @@ static int walk(ctx_t *cx, const pj_t *obj, const char *prefix, rule_ir_t *d, in
             free(p);
         } else if (v->t == PJ_ARR) {
             cond_ir_t c = {0};
-            rc = bus_pattern_values(cx->kind, v, &c, cx->msg, cx->msglen);
+            rc = pat_pattern_values(cx->kind, v, &c, cx->msg, cx->msglen);
             if (rc) {
                 cond_free(&c);
                 return rc;
@@ -186,7 +186,7 @@ static int walk(ctx_t *cx, const pj_t *obj, const char *prefix, rule_ir_t *d, in
                 for (uint32_t k = 0; k < sr->n; k++)
                     if (!strcmp(sr->conds[k].path, c.path)) at = k;
                 if (at < sr->n) cond_free(&sr->conds[at]);
-                else bus_grow((void **)&sr->conds, &sr->cap, ++sr->n, sizeof(*sr->conds));
+                else pat_grow((void **)&sr->conds, &sr->cap, ++sr->n, sizeof(*sr->conds));
                 if (s + 1 == d->n) sr->conds[at] = c;
                 else cond_dup(&sr->conds[at], &c);
             }
@@ -229,7 +229,7 @@ static int sns_limits(const pj_t *root, const rule_ir_t *r, char *msg, size_t ms
     return 0;
 }
 
-int bus_pattern_compile(sy_pattern_kind_t kind, const char *pattern, size_t len, rule_ir_t *out,
+int pat_pattern_compile(sy_pattern_kind_t kind, const char *pattern, size_t len, rule_ir_t *out,
                         char *msg, size_t msglen)
 {
     char perr[128];
@@ -251,13 +251,13 @@ int bus_pattern_compile(sy_pattern_kind_t kind, const char *pattern, size_t len,
     }
     ctx_t cx = {kind, msg, msglen,
                 kind == SY_PATTERN_EVENTBRIDGE ? EB_MAX_COMBINATIONS : SNS_MAX_COMBINATIONS};
-    bus_grow((void **)&out->subs, &out->cap, 1, sizeof(*out->subs));
+    pat_grow((void **)&out->subs, &out->cap, 1, sizeof(*out->subs));
     memset(&out->subs[0], 0, sizeof(out->subs[0]));
     out->n = 1;
     rc = walk(&cx, root, NULL, out, 0);
     if (rc == 0 && kind != SY_PATTERN_EVENTBRIDGE) rc = sns_limits(root, out, msg, msglen);
 done:
-    if (rc) bus_rule_ir_free(out);
+    if (rc) pat_rule_ir_free(out);
     pj_free(root);
     return rc;
 }
@@ -271,12 +271,12 @@ static int set_err(sy_pattern_kind_t kind, sy_err_t *err, const char *reason)
                       "Invalid parameter: FilterPolicy: %s", reason);
 }
 
-int bus_pattern_compile_err(sy_pattern_kind_t kind, const char *pattern, size_t len, rule_ir_t *out,
+int pat_pattern_compile_err(sy_pattern_kind_t kind, const char *pattern, size_t len, rule_ir_t *out,
                             sy_err_t *err)
 {
     char msg[512];
     if (!pattern) return set_err(kind, err, "Filter is empty");
-    int rc = bus_pattern_compile(kind, pattern, len, out, msg, sizeof(msg));
+    int rc = pat_pattern_compile(kind, pattern, len, out, msg, sizeof(msg));
     if (rc) return set_err(kind, err, msg);
     return 0;
 }
@@ -284,7 +284,7 @@ int bus_pattern_compile_err(sy_pattern_kind_t kind, const char *pattern, size_t 
 int sy_pattern_validate(sy_pattern_kind_t kind, const char *pattern, size_t len, sy_err_t *err)
 {
     rule_ir_t r;
-    int rc = bus_pattern_compile_err(kind, pattern, len, &r, err);
-    if (rc == 0) bus_rule_ir_free(&r);
+    int rc = pat_pattern_compile_err(kind, pattern, len, &r, err);
+    if (rc == 0) pat_rule_ir_free(&r);
     return rc;
 }

@@ -17,7 +17,7 @@ static int bad(char *msg, size_t msglen, const char *fmt, const char *arg)
 
 static vm_t *push_vm(vm_t **arr, uint32_t *n, uint32_t *cap)
 {
-    bus_grow((void **)arr, cap, *n + 1, sizeof(vm_t));
+    pat_grow((void **)arr, cap, *n + 1, sizeof(vm_t));
     vm_t *v = &(*arr)[(*n)++];
     memset(v, 0, sizeof(*v));
     return v;
@@ -28,7 +28,7 @@ static void set_bytes(vm_t *v, vm_kind_t k, const char *pre, const char *s, size
 {
     size_t a = strlen(pre), b = strlen(post);
     v->k = k;
-    v->s = bus_xmalloc(a + n + b + 1);
+    v->s = sy_malloc(a + n + b + 1);
     memcpy(v->s, pre, a);
     memcpy(v->s + a, s, n);
     memcpy(v->s + a + n, post, b);
@@ -44,7 +44,7 @@ static void add_exact(vm_t **arr, uint32_t *n, uint32_t *cap, const pj_t *e)
     case PJ_STR: set_bytes(push_vm(arr, n, cap), VM_EXACT, "\"", e->s, e->n, "\""); break;
     case PJ_NUM:
         set_bytes(push_vm(arr, n, cap), VM_EXACT, "", e->s, e->n, "");
-        if (bus_num_key(e->s, e->n, &key)) {
+        if (pat_num_key(e->s, e->n, &key)) {
             vm_t *v = push_vm(arr, n, cap);
             v->k = VM_NUMKEY;
             v->lo = v->hi = key;
@@ -131,7 +131,7 @@ static int op_numeric(sy_pattern_kind_t kind, const pj_t *v, vm_t **arr, uint32_
         }
         const pj_t *num = v->kids[i + 1];
         uint64_t key;
-        if (!bus_num_key(num->s, num->n, &key))
+        if (!pat_num_key(num->s, num->n, &key))
             return bad(msg, msglen, "Cannot compare number %s", num->s);
         double d = strtod(num->s, NULL);
         if (kind != SY_PATTERN_EVENTBRIDGE && (d > 1e9 || d < -1e9))
@@ -152,8 +152,8 @@ static int op_numeric(sy_pattern_kind_t kind, const pj_t *v, vm_t **arr, uint32_
     if (has_lo && has_hi && !(lo < hi)) return bad(msg, msglen, "Bottom must be less than top%s", NULL);
     vm_t *m = push_vm(arr, n, cap);
     m->k = VM_NUMKEY;
-    m->lo = has_lo || eq ? bus_double_key(lo) : bus_double_key(-1.7976931348623157e308);
-    m->hi = has_hi || eq ? bus_double_key(hi) : bus_double_key(1.7976931348623157e308);
+    m->lo = has_lo || eq ? pat_double_key(lo) : pat_double_key(-1.7976931348623157e308);
+    m->hi = has_hi || eq ? pat_double_key(hi) : pat_double_key(1.7976931348623157e308);
     if (lo_open) m->lo++;
     if (hi_open) m->hi--;
     return 0;
@@ -174,7 +174,7 @@ static int op_cidr(const pj_t *v, vm_t **arr, uint32_t *n, uint32_t *cap, char *
     char addr[64];
     size_t alen = (size_t)(slash - v->s);
     snprintf(addr, sizeof(addr), "%.*s", (int)(alen < 60 ? alen : 60), v->s);
-    int w = bus_ip_parse(v->s, alen, ip);
+    int w = pat_ip_parse(v->s, alen, ip);
     if (!w) {
         if (strspn(addr, "0123456789.") == strlen(addr))
             return bad(msg, msglen, "Invalid IP address: %s", addr);
@@ -197,9 +197,9 @@ static int op_cidr(const pj_t *v, vm_t **arr, uint32_t *n, uint32_t *cap, char *
 /* anything-but: a value, a list, or {prefix|suffix|equals-ignore-case|wildcard: ...} */
 static int op_anything_but(const pj_t *v, cond_ir_t *c, char *msg, size_t msglen)
 {
-    bus_grow((void **)&c->neg, &c->capgroups, c->ngroups + 1, sizeof(*c->neg));
+    pat_grow((void **)&c->neg, &c->capgroups, c->ngroups + 1, sizeof(*c->neg));
     uint32_t capn = c->capgroups;
-    c->nneg = bus_xrealloc(c->nneg, capn * sizeof(*c->nneg));
+    c->nneg = sy_realloc(c->nneg, capn * sizeof(*c->nneg));
     vm_t **arr = &c->neg[c->ngroups];
     uint32_t *n = &c->nneg[c->ngroups];
     uint32_t cap = 0;
@@ -286,7 +286,7 @@ static int op_object(sy_pattern_kind_t kind, const pj_t *e, cond_ir_t *c, char *
     return bad(msg, msglen, "Unrecognized match type %s", op);
 }
 
-int bus_pattern_values(sy_pattern_kind_t kind, const pj_t *arr, cond_ir_t *c, char *msg,
+int pat_pattern_values(sy_pattern_kind_t kind, const pj_t *arr, cond_ir_t *c, char *msg,
                        size_t msglen)
 {
     if (arr->nk == 0) return bad(msg, msglen, "Empty arrays are not allowed%s", NULL);
@@ -304,7 +304,7 @@ int bus_pattern_values(sy_pattern_kind_t kind, const pj_t *arr, cond_ir_t *c, ch
     return 0;
 }
 
-void bus_vm_free(vm_t *v)
+void pat_vm_free(vm_t *v)
 {
     free(v->s);
 }

@@ -9,31 +9,11 @@
 #define PJ_MAX_DEPTH 128
 
 /* Allocation failure aborts with a log line (core's sy_malloc family). */
-void *bus_xmalloc(size_t n)
-{
-    return sy_malloc(n);
-}
-
-void *bus_xcalloc(size_t n, size_t m)
-{
-    return sy_calloc(n, m);
-}
-
-void *bus_xrealloc(void *p, size_t n)
-{
-    return sy_realloc(p, n);
-}
-
-char *bus_xstrndup(const char *s, size_t n)
-{
-    return sy_strndup(s, n);
-}
-
-void bus_grow_slow(void **p, uint32_t *cap, uint32_t need, size_t es)
+void pat_grow_slow(void **p, uint32_t *cap, uint32_t need, size_t es)
 {
     uint32_t c = *cap ? *cap : 4;
     while (c < need) c *= 2;
-    *p = bus_xrealloc(*p, (size_t)c * es);
+    *p = sy_realloc(*p, (size_t)c * es);
     *cap = c;
 }
 
@@ -80,7 +60,7 @@ static size_t put_utf8(char *o, unsigned long cp)
     return 4;
 }
 
-long bus_json_unescape(const char *in, size_t n, char *out)
+long pat_json_unescape(const char *in, size_t n, char *out)
 {
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
@@ -123,7 +103,7 @@ long bus_json_unescape(const char *in, size_t n, char *out)
     return (long)o;
 }
 
-size_t bus_json_number_len(const char *s, size_t n)
+size_t pat_json_number_len(const char *s, size_t n)
 {
     size_t i = 0;
     if (i < n && s[i] == '-') i++;
@@ -183,8 +163,8 @@ static char *read_str(pj_in_t *in, size_t *outlen)
     }
     if (in->i >= in->n) return NULL;
     size_t raw = in->i - start;
-    char *buf = bus_xmalloc(raw + 1);
-    long l = bus_json_unescape(in->s + start, raw, buf);
+    char *buf = sy_malloc(raw + 1);
+    long l = pat_json_unescape(in->s + start, raw, buf);
     if (l < 0) {
         free(buf);
         return NULL;
@@ -209,10 +189,10 @@ static void add_kid(pj_t *v, pj_t *k, char *key, size_t klen)
     }
     if (v->nk == v->cap) {
         v->cap = v->cap ? v->cap * 2 : 4;
-        v->kids = bus_xrealloc(v->kids, v->cap * sizeof(*v->kids));
+        v->kids = sy_realloc(v->kids, v->cap * sizeof(*v->kids));
         if (v->t == PJ_OBJ) {
-            v->keys = bus_xrealloc(v->keys, v->cap * sizeof(*v->keys));
-            v->klens = bus_xrealloc(v->klens, v->cap * sizeof(*v->klens));
+            v->keys = sy_realloc(v->keys, v->cap * sizeof(*v->keys));
+            v->klens = sy_realloc(v->klens, v->cap * sizeof(*v->klens));
         }
     }
     v->kids[v->nk] = k;
@@ -229,7 +209,7 @@ static pj_t *parse_value(pj_in_t *in, int depth)
     skip_ws(in);
     if (in->i >= in->n) return fail(in, "unexpected end of input");
     char c = in->s[in->i];
-    pj_t *v = bus_xcalloc(1, sizeof(*v));
+    pj_t *v = sy_calloc(1, sizeof(*v));
     if (c == '"') {
         v->t = PJ_STR;
         v->s = read_str(in, &v->n);
@@ -280,10 +260,10 @@ static pj_t *parse_value(pj_in_t *in, int depth)
         }
     }
     if (c == '-' || (c >= '0' && c <= '9')) {
-        size_t l = bus_json_number_len(in->s + in->i, in->n - in->i);
+        size_t l = pat_json_number_len(in->s + in->i, in->n - in->i);
         if (!l) goto bad;
         v->t = PJ_NUM;
-        v->s = bus_xstrndup(in->s + in->i, l);
+        v->s = sy_strndup(in->s + in->i, l);
         v->n = l;
         in->i += l;
         return v;

@@ -9,7 +9,7 @@
 /* SNS MessageAttributes: {"n":{"Type":"String","Value":"v"}} becomes the
  * event {"n":"v"}; Number values stay numbers, String.Array values are the
  * JSON array they hold; Binary attributes are dropped. */
-char *bus_sns_attributes_event(const char *json, size_t len, size_t *outlen)
+char *pat_sns_attributes_event(const char *json, size_t len, size_t *outlen)
 {
     char err[128];
     pj_t *root = pj_parse(json, len, err, sizeof(err));
@@ -22,7 +22,7 @@ char *bus_sns_attributes_event(const char *json, size_t len, size_t *outlen)
         for (size_t j = 0; a->t == PJ_OBJ && j < a->nk; j++)
             if (a->kids[j]->t == PJ_STR) cap += 6 * a->kids[j]->n + 4;
     }
-    out = bus_xmalloc(cap + 1);
+    out = sy_malloc(cap + 1);
     out[n++] = '{';
     bool first = true;
     for (size_t i = 0; i < root->nk; i++) {
@@ -37,7 +37,7 @@ char *bus_sns_attributes_event(const char *json, size_t len, size_t *outlen)
         bool is_num = !strncmp(type->s, "Number", 6);
         bool is_arr = !strcmp(type->s, "String.Array");
         if (!is_num && !is_arr && strncmp(type->s, "String", 6) != 0) continue;
-        if (is_num && bus_json_number_len(value->s, value->n) != value->n) is_num = false;
+        if (is_num && pat_json_number_len(value->s, value->n) != value->n) is_num = false;
         if (is_arr) {
             char e2[64];
             pj_t *arr = pj_parse(value->s, value->n, e2, sizeof(e2));

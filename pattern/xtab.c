@@ -11,7 +11,7 @@ static void xtab_grow(xtab_t *t)
     uint32_t old = t->cap;
     xent_t *oe = t->e;
     t->cap = old ? old * 2 : 8;
-    t->e = bus_xcalloc(t->cap, sizeof(*t->e));
+    t->e = sy_calloc(t->cap, sizeof(*t->e));
     for (uint32_t i = 0; i < old; i++) {
         if (!oe[i].nouts) continue;
         uint32_t j = oe[i].hash & (t->cap - 1);
@@ -23,7 +23,7 @@ static void xtab_grow(xtab_t *t)
 
 static inline bool same(const xent_t *e, uint32_t h, const char *k, size_t n)
 {
-    return e->hash == h && e->len == n && bus_bytes_eq(xent_key(e), k, n);
+    return e->hash == h && e->len == n && pat_bytes_eq(xent_key(e), k, n);
 }
 
 void xtab_add(xtab_t *t, const char *k, size_t n, uint32_t out)
@@ -37,7 +37,7 @@ void xtab_add(xtab_t *t, const char *k, size_t n, uint32_t out)
         e->len = (uint32_t)n;
         e->hash = h;
         if (n <= XTAB_INLINE) memcpy(e->inl, k, n);
-        else e->key = bus_xstrndup(k, n);
+        else e->key = sy_strndup(k, n);
         e->out0 = out;
         e->nouts = 1;
         t->n++;
@@ -47,10 +47,10 @@ void xtab_add(xtab_t *t, const char *k, size_t n, uint32_t out)
     for (uint32_t i = 0; i < e->nouts; i++)
         if (o[i] == out) return;
     if (e->nouts == 1) {
-        bus_grow((void **)&e->outs, &e->capouts, 2, sizeof(uint32_t));
+        pat_grow((void **)&e->outs, &e->capouts, 2, sizeof(uint32_t));
         e->outs[0] = e->out0;
     }
-    bus_grow((void **)&e->outs, &e->capouts, e->nouts + 1, sizeof(uint32_t));
+    pat_grow((void **)&e->outs, &e->capouts, e->nouts + 1, sizeof(uint32_t));
     e->outs[e->nouts++] = out;
 }
 

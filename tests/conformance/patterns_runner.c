@@ -59,7 +59,7 @@ static void nfa_add(nfa_set_t *ns, const char *id, const char *pat)
         ns->irs = realloc(ns->irs, ns->cap * sizeof(*ns->irs));
         ns->src = realloc(ns->src, ns->cap * sizeof(*ns->src));
     }
-    if (bus_pattern_compile(SY_PATTERN_EVENTBRIDGE, pat, strlen(pat), &ns->irs[ns->n], msg, sizeof(msg)))
+    if (pat_pattern_compile(SY_PATTERN_EVENTBRIDGE, pat, strlen(pat), &ns->irs[ns->n], msg, sizeof(msg)))
         return;
     ns->src[ns->n].id = id;
     ns->n++;
@@ -167,23 +167,23 @@ static tally_t run_file(const char *dir, const char *name)
         }
     }
     for (size_t k = 0; k < ns.n; k++) ns.src[k].ir = &ns.irs[k];
-    snapshot_t *snap = bus_snapshot_build(ns.src, (uint32_t)ns.n, 1, 0);
+    snapshot_t *snap = pat_snapshot_build(ns.src, (uint32_t)ns.n, 1, 0);
     scratch_t *sc = calloc(1, sizeof(*sc));
-    bus_scratch_prepare(snap, sc);
+    pat_scratch_prepare(snap, sc);
     json_array_foreach(all, i, v) {
         if (!active[i]) continue;
         const char *id = json_string_value(json_object_get(v, "id"));
         const char *ev = json_string_value(json_object_get(v, "event"));
         find_t f = {id, false};
-        if (bus_flatten(snap, sc, ev, strlen(ev)) == 0) bus_match_fields(snap, sc, on_match, &f);
+        if (pat_flatten(snap, sc, ev, strlen(ev)) == 0) pat_match_fields(snap, sc, on_match, &f);
         if (f.found != json_is_true(json_object_get(v, "match"))) {
             t.nfa_failed++;
             show("wrong result in merged NFA-only matcher", v);
         }
     }
-    bus_scratch_free(sc);
-    bus_snapshot_free(snap);
-    for (size_t k = 0; k < ns.n; k++) bus_rule_ir_free(&ns.irs[k]);
+    pat_scratch_free(sc);
+    pat_snapshot_free(snap);
+    for (size_t k = 0; k < ns.n; k++) pat_rule_ir_free(&ns.irs[k]);
     free(ns.irs);
     free(ns.src);
     free(active);

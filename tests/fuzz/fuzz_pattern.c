@@ -65,17 +65,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (kind != SY_PATTERN_SNS_ATTRIBUTES) {
             rule_ir_t ir;
             char msg[256];
-            if (bus_pattern_compile(kind, rest, plen, &ir, msg, sizeof(msg)) != 0) abort();
+            if (pat_pattern_compile(kind, rest, plen, &ir, msg, sizeof(msg)) != 0) abort();
             rule_src_t src = {&ir, "p"};
-            snapshot_t *snap = bus_snapshot_build(&src, 1, 1, 0);
-            scratch_t *sc = bus_xcalloc(1, sizeof(*sc));
-            bus_scratch_prepare(snap, sc);
-            int r2 = bus_flatten(snap, sc, ev, elen);
-            if (r2 == 0) r2 = bus_match_fields(snap, sc, NULL, NULL);
+            snapshot_t *snap = pat_snapshot_build(&src, 1, 1, 0);
+            scratch_t *sc = sy_calloc(1, sizeof(*sc));
+            pat_scratch_prepare(snap, sc);
+            int r2 = pat_flatten(snap, sc, ev, elen);
+            if (r2 == 0) r2 = pat_match_fields(snap, sc, NULL, NULL);
             if ((r < 0) != (r2 < 0) || (r >= 0 && r != r2)) abort(); /* DFA and NFA disagree */
-            bus_scratch_free(sc);
-            bus_snapshot_free(snap);
-            bus_rule_ir_free(&ir);
+            pat_scratch_free(sc);
+            pat_snapshot_free(snap);
+            pat_rule_ir_free(&ir);
         }
     }
     count = 0;

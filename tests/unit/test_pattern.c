@@ -77,10 +77,10 @@ static void test_numbers(void **state)
     assert_int_equal(match("{\"x\":[{\"numeric\":[\"<\",-1e300]}]}", "{\"x\":-1e299}"), 0);
     assert_int_equal(match("{\"x\":[{\"numeric\":[\">\",0]}]}", "{\"x\":\"5\"}"), 0);
     uint64_t a, b;
-    assert_true(bus_num_key("-2", 2, &a));
-    assert_true(bus_num_key("1e-3", 4, &b));
+    assert_true(pat_num_key("-2", 2, &a));
+    assert_true(pat_num_key("1e-3", 4, &b));
     assert_true(a < b);
-    assert_false(bus_num_key("0.10000000000000001", 19, &a));
+    assert_false(pat_num_key("0.10000000000000001", 19, &a));
     reason("{\"x\":[{\"numeric\":[\">\",1,\">\",2]}]}", "Bad numeric range operator: >");
     reason("{\"x\":[{\"numeric\":[\">\",5,\"<\",1]}]}", "Bottom must be less than top");
     reason("{\"x\":[{\"numeric\":[\"=\",\"5\"]}]}", "Value of equals must be numeric");
