@@ -249,7 +249,7 @@ int sy_migrate(PGconn *c, const char *schema_dir, sy_err_t *err)
 done:
     if (locked) {
         /* If the connection is in a failed transaction, end it first. */
-        if (PQtransactionStatus(c) != PQTRANS_IDLE) PQclear(PQexec(c, "ROLLBACK"));
+        sy_pg_rollback(c);
         PQclear(PQexec(c, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")"));
     }
     free(done);

@@ -84,10 +84,7 @@ PGconn *sy_pg_acquire(sy_pg_pool_t *p)
 void sy_pg_release(sy_pg_pool_t *p, PGconn *c)
 {
     if (!c) return;
-    if (PQtransactionStatus(c) != PQTRANS_IDLE && PQstatus(c) == CONNECTION_OK) {
-        PGresult *r = PQexec(c, "ROLLBACK");
-        PQclear(r);
-    }
+    if (PQstatus(c) == CONNECTION_OK) sy_pg_rollback(c); /* a no-op when idle */
     pthread_mutex_lock(&p->mu);
     p->in_use--;
     if (PQstatus(c) == CONNECTION_OK && p->nfree < p->size) {
