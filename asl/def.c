@@ -1,4 +1,4 @@
-/* Definitions: parse, validate, keep. */
+/* asl/def.c - definitions: parse, validate, keep; their top-level fields. */
 #include "asl/internal.h"
 
 #include <stdlib.h>
@@ -66,6 +66,12 @@ void sy_asl_def_destroy(sy_asl_def_t **self_p)
 const json_t *sy_asl_def_json(const sy_asl_def_t *def)
 {
     return def->root;
+}
+
+int64_t sy_asl_def_timeout_s(const sy_asl_def_t *def)
+{
+    json_t *v = def ? json_object_get(def->root, "TimeoutSeconds") : NULL;
+    return json_is_integer(v) && json_integer_value(v) > 0 ? (int64_t)json_integer_value(v) : 0;
 }
 
 char *sy_asl_diagnostics_message(const json_t *diags)

@@ -1,4 +1,4 @@
-/* Public execution API: create, step, resume, checkpoint. */
+/* asl/execution.c - the public execution API: create, step, resume, redrive, checkpoint. */
 #include "asl/internal.h"
 
 #include <stdlib.h>
@@ -310,6 +310,18 @@ void sy_asl_exec_timeout(sy_asl_exec_t *x)
     json_object_set_new(x->st, "threads", json_object());
 }
 
+const char *sy_asl_status_name(sy_asl_status_t s)
+{
+    switch (s) {
+    case SY_ASL_RUNNING: return "RUNNING";
+    case SY_ASL_SUCCEEDED: return "SUCCEEDED";
+    case SY_ASL_FAILED: return "FAILED";
+    case SY_ASL_TIMED_OUT: return "TIMED_OUT";
+    case SY_ASL_ABORTED: return "ABORTED";
+    }
+    return "FAILED";
+}
+
 sy_asl_status_t sy_asl_exec_status(const sy_asl_exec_t *x)
 {
     return (sy_asl_status_t)sfn_geti(x->st, "status");
@@ -370,5 +382,28 @@ sy_asl_exec_t *sy_asl_exec_load(const sy_asl_def_t *def, const json_t *saved)
             return NULL;
         }
     }
+    return x;
+}
+
+sy_asl_exec_t *sy_asl_exec_redrive(const sy_asl_def_t *def, const json_t *saved, int64_t next_event_id,
+                                   int redrive_count, int64_t now_ms)
+{
+    if (!def || !json_is_object(saved))
+        return NULL;
+    json_t *st = json_deep_copy(saved);
+    sfn_seti(st, "next_event", next_event_id);
+    sfn_seti(st, "status", SY_ASL_RUNNING);
+    json_object_del(st, "error");
+    json_object_del(st, "cause");
+    json_t *ex = json_object_get(json_object_get(st, "ctx"), "Execution");
+    if (ex)
+        sfn_seti(ex, "RedriveCount", redrive_count);
+    sfn_x_t *x = sy_asl_exec_load(def, st);
+    json_decref(st);
+    if (!x)
+        return NULL;
+    sy_asl_exec_set_now(x, now_ms);
+    sfn_emit(x, NULL, "ExecutionRedriven", "executionRedrivenEventDetails",
+             json_pack("{s:i}", "redriveCount", redrive_count));
     return x;
 }
