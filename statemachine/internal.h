@@ -116,7 +116,8 @@ int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **a
 
 /* ---- state machines by ARN, cached (machine_cache.c) ---- */
 typedef struct sfn_machine sfn_machine_t;
-/* A reference to the machine (StateMachineDoesNotExist when unknown); release it. */
+/* A reference to the machine (StateMachineDoesNotExist when unknown); release it.
+ * The caller has checked that arn is a state machine ARN. */
 int sfn_mc_get(sfn_svc_t *svc, const char *arn, sfn_mc_t **out, sy_err_t *err);
 const sfn_machine_t *sfn_mc_machine(const sfn_mc_t *e);
 const sy_asl_def_t *sfn_mc_def(const sfn_mc_t *e); /* NULL when the definition does not parse */
