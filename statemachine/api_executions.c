@@ -51,7 +51,7 @@ static int run_express(sfn_svc_t *svc, const sfn_machine_t *m, const sy_asl_def_
         sy_asl_status_t st = sy_asl_exec_status(x);
         *out = json_pack("{s:s,s:s,s:s,s:f,s:f,s:s,s:s,s:{s:b},s:{s:I,s:I}}", "executionArn", arn, "stateMachineArn",
                          m->arn, "name", name, "startDate", secs(start), "stopDate", secs(stop), "status",
-                         st == SY_ASL_RUNNING ? "FAILED" : sfn_status_name(st), "input", input, "inputDetails",
+                         st == SY_ASL_RUNNING ? "FAILED" : sy_asl_status_name(st), "input", input, "inputDetails",
                          "included", 1, "billingDetails", "billedMemoryUsedInMB", (json_int_t)64,
                          "billedDurationInMilliseconds", (json_int_t)((stop - start) < 100 ? 100 : stop - start));
         if (st == SY_ASL_SUCCEEDED) {

@@ -1,7 +1,6 @@
 /* statemachine/executor_tasks.c - Task resources: SQS (optimized and
  * aws-sdk), nested Step Functions, callbacks (.waitForTaskToken) and the
  * function-task seam (sy_sfn_set_function_invoker). */
-#include "asl/internal.h" /* TODO(house): public asl accessors */
 #include "statemachine/internal.h"
 
 #include <stdlib.h>

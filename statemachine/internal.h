@@ -1,6 +1,8 @@
 /* statemachine/internal.h - the Step Functions service (durable executor,
- * express runner, API) shared by the api_*.c, executor*.c, express.c and
- * store_sfn.c files of this folder only. The interpreter is asl/. */
+ * express runner, API) shared by the files of this folder only: api*.c
+ * (start/stop, actions) -> executor*.c, express.c,
+ * machine_cache.c (engine) -> store_sfn.c (the only SQL). The interpreter is
+ * asl/, used through asl/asl.h only. */
 #ifndef SY_STATEMACHINE_INTERNAL_H
 #define SY_STATEMACHINE_INTERNAL_H
 
@@ -39,6 +41,8 @@ sfn_svc_t *sfn_svc(const sy_ctx_t *ctx);
  * the text does not parse. */
 const sy_asl_def_t *sfn_def_get(sfn_svc_t *svc, const char *text);
 double sfn_scale(const sy_ctx_t *ctx);
+/* Integer member k of a work message or other JSON object; 0 when absent. */
+int64_t sfn_int(const json_t *o, const char *k);
 
 /* ---- one run of the interpreter (durable or express) ---- */
 typedef struct {
@@ -74,7 +78,6 @@ json_t *sfn_context_new(const char *exec_arn, const char *exec_name, const char 
                         const char *role_arn, int64_t start_ms, int redrive_count);
 
 /* ---- executor (executor.c) ---- */
-int64_t sfn_def_timeout_s(const sy_asl_def_t *def); /* top-level TimeoutSeconds, 0 when none */
 int sfn_arm_exec_timeout(sfn_run_t *r, const sy_asl_def_t *def, int redrive_count, sy_err_t *err);
 int sfn_executor_start(sfn_svc_t *svc, sy_err_t *err);
 void sfn_defs_free(sfn_svc_t *svc);
@@ -85,7 +88,6 @@ int sfn_persist(sfn_run_t *r, sy_asl_exec_t *x, const json_t *parent, sy_err_t *
 typedef struct sfn_execrow sfn_execrow_t;
 /* row (may be NULL): the execution's row, for the nested .sync parent's notification */
 int sfn_persist_ex(sfn_run_t *r, sy_asl_exec_t *x, const sfn_execrow_t *row, sy_err_t *err);
-const char *sfn_status_name(sy_asl_status_t s);
 json_t *sfn_function_result(const char *resource, const json_t *out);
 /* express: wait for a timer or a function result; 1 resumed, 0 nothing to wait for, <0 error */
 int sfn_express_block(sfn_run_t *r, sy_asl_exec_t *x, sy_err_t *err);
