@@ -94,7 +94,7 @@ json_t *sfn_context_new(const char *exec_arn, const char *exec_name, const char 
 int sfn_tx_begin(sfn_run_t *r, sy_err_t *err)
 {
     if (r->express || r->in_tx) return 0;
-    int rc = store_exec(r->c, "BEGIN", err);
+    int rc = sy_pg_begin(r->c, err);
     if (rc == 0) r->in_tx = true;
     return rc;
 }
@@ -353,7 +353,7 @@ int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **a
         goto done;
     }
     if (c) { /* a nested start: savepoint, so a name clash does not break the parent's transaction */
-        rc = store_exec(c, "SAVEPOINT sfn_start", err);
+        rc = store_savepoint(c, err);
     }
     if (rc == 0) rc = sfn_drive(&r, x, err);
     if (rc == 0) {
@@ -372,8 +372,8 @@ int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **a
         free(out);
         if (rc == 0 && !existed && st == SY_ASL_RUNNING) rc = sfn_arm_exec_timeout(&r, def, 0, err);
         if (rc == 0 && existed) {
-            if (c) store_exec(c, "ROLLBACK TO SAVEPOINT sfn_start", NULL);
-            else if (r.in_tx) store_exec(r.c, "ROLLBACK", NULL);
+            if (c) store_savepoint_rollback(c);
+            else if (r.in_tx) sy_pg_rollback(r.c);
             r.in_tx = false;
             sfn_execrow_t old;
             rc = store_exec_get(ctx, r.c, arn, false, &old, err);
@@ -403,12 +403,12 @@ int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **a
         }
     }
     if (c) {
-        if (rc == 0) rc = store_exec(c, "RELEASE SAVEPOINT sfn_start", err);
+        if (rc == 0) rc = store_savepoint_release(c, err);
         else if (err && strcmp(err->code, "ExecutionAlreadyExists") != 0)
-            store_exec(c, "ROLLBACK TO SAVEPOINT sfn_start", NULL);
+            store_savepoint_rollback(c);
     } else if (r.in_tx) {
-        if (rc == 0) rc = store_exec(r.c, "COMMIT", err);
-        else store_exec(r.c, "ROLLBACK", NULL);
+        if (rc == 0) rc = sy_pg_commit(r.c, err);
+        else sy_pg_rollback(r.c);
     }
     json_decref(init);
     if (own) sy_pg_release(ctx->pool, own);

@@ -147,14 +147,23 @@ done:
     return rc;
 }
 
-/* One leased message, one transaction. */
+/* One leased message, one transaction (sy_pg_tx_on re-runs it on a
+ * serialization failure or deadlock). */
+typedef struct {
+    sfn_svc_t *svc;
+    sy_msg_out_t *m;
+} one_t;
+
+static int process_one(PGconn *c, void *u, sy_err_t *err)
+{
+    one_t *o = u;
+    return process_in_tx(o->svc, c, o->m, err);
+}
+
 static int process(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *m, sy_err_t *err)
 {
-    int rc = store_exec(c, "BEGIN", err);
-    if (rc == 0) rc = process_in_tx(svc, c, m, err);
-    if (rc == 0) rc = store_exec(c, "COMMIT", err);
-    else store_exec(c, "ROLLBACK", NULL);
-    return rc;
+    one_t o = {.svc = svc, .m = m};
+    return sy_pg_tx_on(c, process_one, &o, err);
 }
 
 /* Several leased messages, one transaction (one commit instead of n). In
@@ -180,10 +189,10 @@ static int process_batch(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *ms, int n)
         }
     sy_err_t err;
     sy_err_clear(&err);
-    int rc = store_exec(c, "BEGIN", &err);
+    int rc = sy_pg_begin(c, &err);
     for (int i = 0; i < n && rc == 0; i++) rc = process_in_tx(svc, c, &ms[order[i]], &err);
-    if (rc == 0) rc = store_exec(c, "COMMIT", &err);
-    else store_exec(c, "ROLLBACK", NULL);
+    if (rc == 0) rc = sy_pg_commit(c, &err);
+    else sy_pg_rollback(c);
     for (int i = 0; i < n; i++) json_decref(bodies[i]);
     return rc;
 }
@@ -209,12 +218,8 @@ static void *executor_main(void *arg)
         bool batched = c && n > 1 && process_batch(svc, c, msgs, n) == 0;
         for (int i = 0; i < n; i++) {
             if (c && !batched) {
-                int rc = 0;
-                for (int attempt = 0; attempt < 3; attempt++) {
-                    sy_err_clear(&err);
-                    rc = process(svc, c, &msgs[i], &err);
-                    if (rc == 0 || !sy_pg_retryable(err.sqlstate)) break;
-                }
+                sy_err_clear(&err);
+                int rc = process(svc, c, &msgs[i], &err);
                 if (rc < 0) {
                     sy_log(SY_LOG_WARN, "sfn", NULL, "could not apply work message", "error", err.message,
                            "message_id", msgs[i].message_id);

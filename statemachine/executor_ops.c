@@ -7,8 +7,8 @@
 
 static int finish_tx(PGconn *c, int rc, sy_err_t *err)
 {
-    if (rc == 0) return store_exec(c, "COMMIT", err);
-    store_exec(c, "ROLLBACK", NULL);
+    if (rc == 0) return sy_pg_commit(c, err);
+    sy_pg_rollback(c);
     return rc;
 }
 
@@ -24,7 +24,7 @@ int sfn_stop_execution(sfn_svc_t *svc, const char *arn, const char *error, const
     if (!c) return sy_err_set(err, SY_E_DB, 500, "ServiceUnavailable", "database unavailable");
     sfn_execrow_t row = {0};
     sy_asl_exec_t *x = NULL;
-    int rc = store_exec(c, "BEGIN", err);
+    int rc = sy_pg_begin(c, err);
     if (rc == 0) rc = store_exec_get(svc->ctx, c, arn, true, &row, err);
     if (rc == SY_E_NOTFOUND) rc = exec_missing(arn, err);
     if (rc == 0 && strcmp(row.status, "RUNNING") == 0) {
@@ -55,7 +55,7 @@ int sfn_redrive_execution(sfn_svc_t *svc, const char *arn, int64_t *redrive_ms, 
     if (!c) return sy_err_set(err, SY_E_DB, 500, "ServiceUnavailable", "database unavailable");
     sfn_execrow_t row = {0};
     sy_asl_exec_t *x = NULL;
-    int rc = store_exec(c, "BEGIN", err);
+    int rc = sy_pg_begin(c, err);
     if (rc == 0) rc = store_exec_get(svc->ctx, c, arn, true, &row, err);
     if (rc == SY_E_NOTFOUND) rc = exec_missing(arn, err);
     if (rc < 0) goto done;
@@ -131,7 +131,7 @@ int sfn_task_callback(sfn_svc_t *svc, const char *token, char kind, const json_t
     if (!c) return sy_err_set(err, SY_E_DB, 500, "ServiceUnavailable", "database unavailable");
     sfn_taskrow_t t;
     sfn_execrow_t row = {0};
-    int rc = store_exec(c, "BEGIN", err);
+    int rc = sy_pg_begin(c, err);
     if (rc == 0) rc = store_task_get(c, token, kind != 'h', &t, err);
     if (rc == SY_E_NOTFOUND) rc = sy_err_set(err, SY_E_INVALID, 400, "InvalidToken", "Invalid Token: '%s'", token);
     if (rc == 0) rc = store_exec_get(svc->ctx, c, t.exec_arn, false, &row, err);

@@ -146,12 +146,10 @@ static int with_tx(sfn_run_t *r, in_tx_fn fn, const json_t *in, bool sdk, json_t
     }
     PGconn *c = sy_pg_acquire(r->ctx->pool);
     if (!c) return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
-    PGresult *b = PQexec(c, "BEGIN");
-    PQclear(b);
-    int rc = fn(r, c, in, sdk, res, e);
-    b = PQexec(c, rc == 0 ? "COMMIT" : "ROLLBACK");
-    if (rc == 0 && PQresultStatus(b) != PGRES_COMMAND_OK) rc = sy_pg_error(c, b, err);
-    PQclear(b);
+    int rc = sy_pg_begin(c, err);
+    if (rc == 0) rc = fn(r, c, in, sdk, res, e);
+    if (rc == 0) rc = sy_pg_commit(c, err);
+    else sy_pg_rollback(c);
     sy_pg_release(r->ctx->pool, c);
     return rc;
 }

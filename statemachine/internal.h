@@ -49,7 +49,7 @@ typedef struct {
     sy_ctx_t *ctx;
     sfn_svc_t *svc;
     PGconn *c;            /* durable: the connection of the open transaction */
-    bool in_tx;           /* durable: BEGIN sent */
+    bool in_tx;           /* durable: the transaction on c is open */
     bool express;
     const char *exec_arn;
     json_t *timers;       /* express: [{r, due}] */
@@ -58,6 +58,8 @@ typedef struct {
     int64_t deadline_ms;  /* express: TimeoutSeconds (scaled) from the start; 0 none */
 } sfn_run_t;
 
+/* Durable: open the run's transaction on r->c (sy_pg_begin) unless it is
+ * open already; EXPRESS: nothing to do. */
 int sfn_tx_begin(sfn_run_t *r, sy_err_t *err);
 /* Step until blocked; synchronous task results are fed back in. Durable
  * follow-up messages are written on r->c inside the transaction. */
@@ -175,6 +177,9 @@ int store_task_find(PGconn *c, const char *exec_arn, int64_t req, sfn_taskrow_t 
 int store_task_heartbeat(PGconn *c, const char *token, int64_t now_ms, sy_err_t *err);
 int store_task_done(PGconn *c, const char *token, sy_err_t *err);
 int store_tasks_done_exec(PGconn *c, const char *exec_arn, sy_err_t *err);
-int store_exec(PGconn *c, const char *sql, sy_err_t *err); /* BEGIN / COMMIT / ROLLBACK */
+/* The savepoint of a nested start inside the caller's transaction on c. */
+int store_savepoint(PGconn *c, sy_err_t *err);
+int store_savepoint_release(PGconn *c, sy_err_t *err);
+void store_savepoint_rollback(PGconn *c);
 
 #endif
