@@ -47,9 +47,9 @@ sy_asl_def_t *sy_asl_def_parse(const char *text, size_t len, int flags, json_t *
     json_decref(diags);
     if (diagnostics)
         *diagnostics = NULL;
-    sy_asl_def_t *d = sfn_xmalloc(sizeof *d);
+    sy_asl_def_t *d = sy_malloc(sizeof *d);
     d->root = root;
-    d->text = strndup(text, len);
+    d->text = sy_strndup(text, len);
     return d;
 }
 
@@ -77,16 +77,16 @@ int64_t sy_asl_def_timeout_s(const sy_asl_def_t *def)
 char *sy_asl_diagnostics_message(const json_t *diags)
 {
     size_t n = json_array_size(diags);
-    char *out = sfn_xstrdup("Invalid State Machine Definition: '");
+    char *out = sy_strdup("Invalid State Machine Definition: '");
     for (size_t i = 0; i < n; i++) {
         const json_t *d = json_array_get(diags, i);
-        const char *loc = sfn_gets(d, "location");
-        char *next = sfn_printf("%s%s%s: %s%s%s", out, i ? ", " : "", sfn_gets(d, "code"), sfn_gets(d, "message"),
+        const char *loc = asl_gets(d, "location");
+        char *next = sy_asprintf("%s%s%s: %s%s%s", out, i ? ", " : "", asl_gets(d, "code"), asl_gets(d, "message"),
                                 loc ? " at " : "", loc ? loc : "");
         free(out);
         out = next;
     }
-    char *next = sfn_printf("%s'", out);
+    char *next = sy_asprintf("%s'", out);
     free(out);
     return next;
 }

@@ -30,11 +30,11 @@ static int fail(ix_t *x, const char *name, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    x->err_cause = sfn_xmalloc((size_t)n + 1);
+    x->err_cause = sy_malloc((size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(x->err_cause, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    x->err_name = sfn_xstrdup(name);
+    x->err_name = sy_strdup(name);
     return -1;
 }
 
@@ -50,7 +50,7 @@ static int parse_string(ix_t *x, arg_t *a)
 {
     const char *p = x->p + 1;
     size_t cap = strlen(p) + 1, n = 0, rn = 0;
-    char *s = sfn_xmalloc(cap), *raw = sfn_xmalloc(cap);
+    char *s = sy_malloc(cap), *raw = sy_malloc(cap);
     while (*p && *p != '\'') {
         if (*p == '\\') {
             if (!strchr("'{}\\", p[1])) {
@@ -104,14 +104,14 @@ static int parse_path(ix_t *x, arg_t *a)
     char *path = strndup(x->p, (size_t)(end - x->p));
     x->p = p;
     int rc = 0;
-    if (!sfn_jp_valid(path)) {
+    if (!asl_jp_valid(path)) {
         rc = fail(x, "States.Runtime", "invalid path '%s' in intrinsic function", path);
     } else if (x->dry) {
         a->v = json_null();
     } else {
         char *err = NULL;
         if (sy_asl_path_eval(path, x->input, x->ctx, &a->v, &err) != 0) {
-            char *in = sfn_dumps(x->input);
+            char *in = asl_dumps(x->input);
             rc = fail(x, "States.Runtime",
                       "The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'",
                       path, x->field ? x->field : "", in);
@@ -128,7 +128,7 @@ static int parse_literal(ix_t *x, arg_t *a)
     const char *p = x->p;
     while (*p && *p != ',' && *p != ')' && !isspace((unsigned char)*p))
         p++;
-    a->v = sfn_loads_any(x->p, (size_t)(p - x->p));
+    a->v = asl_loads_any(x->p, (size_t)(p - x->p));
     if (!a->v || json_is_object(a->v) || json_is_array(a->v) || json_is_string(a->v)) {
         json_decref(a->v);
         a->v = NULL;
@@ -185,7 +185,7 @@ static int f_format(ix_t *x, arg_t *a, int n, json_t **out)
         return fail(x, "States.Runtime", "The first argument of States.Format must be a string literal");
     const char *t = a[0].raw ? a[0].raw : json_string_value(a[0].v);
     size_t cap = strlen(t) + 1, len = 0;
-    char *s = sfn_xmalloc(cap);
+    char *s = sy_malloc(cap);
     int k = 1;
     for (const char *p = t; *p; p++) {
         const char *piece = NULL;
@@ -200,7 +200,7 @@ static int f_format(ix_t *x, arg_t *a, int n, json_t **out)
                 return fail(x, "States.Runtime",
                             "Number of arguments in States.Format does not match the number of placeholders");
             }
-            tmp = sfn_format_java(a[k++].v);
+            tmp = asl_format_java(a[k++].v);
             piece = tmp;
             p++;
         } else {
@@ -210,7 +210,7 @@ static int f_format(ix_t *x, arg_t *a, int n, json_t **out)
         size_t pl = strlen(piece);
         if (len + pl + 1 > cap) {
             cap = (len + pl + 1) * 2;
-            char *ns = sfn_xmalloc(cap);
+            char *ns = sy_malloc(cap);
             memcpy(ns, s, len);
             free(s);
             s = ns;
@@ -244,7 +244,7 @@ static int f_string_to_json(ix_t *x, arg_t *a, int n, json_t **out)
         *out = json_null();
         return 0;
     }
-    *out = sfn_loads_any(s, strlen(s));
+    *out = asl_loads_any(s, strlen(s));
     if (!*out)
         return fail(x, "States.Runtime", "Function States.StringToJson: invalid JSON string '%s'", s);
     if (json_is_real(*out) && json_real_value(*out) == 0.0 && strchr(s, '.') == NULL) {
@@ -258,7 +258,7 @@ static int f_json_to_string(ix_t *x, arg_t *a, int n, json_t **out)
 {
     if (!want(x, "States.JsonToString", a, n, 1, 1))
         return -1;
-    char *s = sfn_dumps(a[0].v);
+    char *s = asl_dumps(a[0].v);
     *out = json_string(s);
     free(s);
     return 0;
@@ -275,7 +275,7 @@ static int f_array(ix_t *x, arg_t *a, int n, json_t **out)
 
 static bool get_int(const json_t *v, long long *out)
 {
-    if (!sfn_is_int(v))
+    if (!asl_is_int(v))
         return false;
     *out = json_is_integer(v) ? json_integer_value(v) : (long long)json_real_value(v);
     return true;
@@ -389,7 +389,7 @@ static int f_base64_encode(ix_t *x, arg_t *a, int n, json_t **out)
     size_t len = json_string_length(a[0].v);
     if (len > 10000)
         return fail(x, "States.Runtime", "Function States.Base64Encode: input exceeds 10000 characters");
-    unsigned char *buf = sfn_xmalloc(4 * ((len + 2) / 3) + 1);
+    unsigned char *buf = sy_malloc(4 * ((len + 2) / 3) + 1);
     EVP_EncodeBlock(buf, (const unsigned char *)json_string_value(a[0].v), (int)len);
     *out = json_string((char *)buf);
     free(buf);
@@ -406,7 +406,7 @@ static int f_base64_decode(ix_t *x, arg_t *a, int n, json_t **out)
     size_t len = strlen(s);
     if (len % 4 != 0)
         return fail(x, "States.Runtime", "Function States.Base64Decode: invalid base64 input");
-    unsigned char *buf = sfn_xmalloc(len / 4 * 3 + 1);
+    unsigned char *buf = sy_malloc(len / 4 * 3 + 1);
     int m = EVP_DecodeBlock(buf, (const unsigned char *)s, (int)len);
     if (m < 0) {
         free(buf);
@@ -440,7 +440,7 @@ static int f_hash(ix_t *x, arg_t *a, int n, json_t **out)
     if (!md)
         return fail(x, "States.Runtime",
                     "Function States.Hash: the hashing algorithm must be one of MD5, SHA-1, SHA-256, SHA-384, SHA-512");
-    char *data = json_is_string(a[0].v) ? sfn_xstrdup(json_string_value(a[0].v)) : sfn_dumps(a[0].v);
+    char *data = json_is_string(a[0].v) ? sy_strdup(json_string_value(a[0].v)) : asl_dumps(a[0].v);
     unsigned char dig[EVP_MAX_MD_SIZE];
     unsigned int dl = 0;
     EVP_Digest(data, strlen(data), dig, &dl, md, NULL);
@@ -529,7 +529,7 @@ static int f_uuid(ix_t *x, arg_t *a, int n, json_t **out)
     if (!want(x, "States.UUID", a, n, 0, 0))
         return -1;
     char s[37];
-    sfn_uuid(s);
+    sy_uuid4(s);
     *out = json_string(s);
     return 0;
 }
@@ -612,7 +612,7 @@ done:
     return rc;
 }
 
-bool sfn_is_intrinsic(const char *s)
+bool asl_is_intrinsic(const char *s)
 {
     return s && !strncmp(s, "States.", 7);
 }
@@ -640,7 +640,7 @@ static int run(const char *s, const char *field, const json_t *input, const json
     return 0;
 }
 
-bool sfn_intrinsic_valid(const char *s, char **err)
+bool asl_intrinsic_valid(const char *s, char **err)
 {
     json_t *v = NULL;
     char *name = NULL, *cause = NULL;
@@ -654,7 +654,7 @@ bool sfn_intrinsic_valid(const char *s, char **err)
     return rc == 0;
 }
 
-int sfn_intrinsic_eval(const char *s, const char *field, const json_t *input, const json_t *ctx,
+int asl_intrinsic_eval(const char *s, const char *field, const json_t *input, const json_t *ctx,
                        json_t **out, char **err_name, char **err_cause)
 {
     *out = NULL;
