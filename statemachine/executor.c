@@ -20,11 +20,6 @@ struct sfn_defc {
     sfn_defc_t *next;
 };
 
-sfn_svc_t *sfn_svc(const sy_ctx_t *ctx)
-{
-    return (sfn_svc_t *)ctx->svc[SY_SVC_SFN];
-}
-
 int64_t sfn_int(const json_t *o, const char *k)
 {
     json_t *v = json_object_get(o, k);

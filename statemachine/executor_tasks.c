@@ -1,6 +1,6 @@
 /* statemachine/executor_tasks.c - Task resources: SQS (optimized and
  * aws-sdk), nested Step Functions, callbacks (.waitForTaskToken) and the
- * function-task seam (sy_sfn_set_function_invoker). */
+ * function-task seam (the invoker set by sy_sfn_set_function_invoker). */
 #include "statemachine/internal.h"
 
 #include <stdlib.h>
@@ -125,16 +125,7 @@ static int start_child(sfn_run_t *r, const sy_asl_req_t *q, const json_t *in, in
     return mode == MODE_WAIT ? 0 : 1;
 }
 
-/* ------------------------------------------------------------- functions */
-void sy_sfn_set_integrations(sy_ctx_t *ctx, sy_sfn_publish_fn publish, sy_sfn_put_event_fn put_event)
-{
-    sfn_svc_t *svc = sfn_svc(ctx);
-    pthread_mutex_lock(&svc->mu);
-    svc->publish = publish;
-    svc->put_event = put_event;
-    pthread_mutex_unlock(&svc->mu);
-}
-
+/* ------------------------------------------------------ SNS, EventBridge */
 /* Run fn inside the execution's transaction; an EXPRESS execution has none,
  * so it gets one of its own. */
 typedef int (*in_tx_fn)(sfn_run_t *r, PGconn *c, const json_t *in, bool sdk, json_t **res, sy_err_t *e);
@@ -289,15 +280,7 @@ static bool sdk_call(sfn_run_t *r, const char *base, const json_t *in, json_t **
     return false;
 }
 
-void sy_sfn_set_function_invoker(sy_ctx_t *ctx, sy_sfn_invoke_fn fn, void *udata)
-{
-    sfn_svc_t *svc = sfn_svc(ctx);
-    pthread_mutex_lock(&svc->mu);
-    svc->invoker = fn;
-    svc->invoker_udata = udata;
-    pthread_mutex_unlock(&svc->mu);
-}
-
+/* ------------------------------------------------------------- functions */
 static int function_task(sfn_run_t *r, const sy_asl_req_t *q, const char *base, const json_t *in, char **error,
                          char **cause, sy_err_t *err)
 {

@@ -1,6 +1,6 @@
 /* statemachine/internal.h - the Step Functions service (durable executor,
- * express runner, API) shared by the files of this folder only: api*.c
- * (start/stop, actions) -> executor*.c, express.c,
+ * express runner, API) shared by the files of this folder only: service.c
+ * (start/stop, seams) -> api*.c (actions) -> executor*.c, express.c,
  * machine_cache.c (engine) -> store_sfn.c (the only SQL). The interpreter is
  * asl/, used through asl/asl.h only. */
 #ifndef SY_STATEMACHINE_INTERNAL_H
