@@ -320,39 +320,6 @@ static int function_task(sfn_run_t *r, const sy_asl_req_t *q, const char *base, 
     return rc;
 }
 
-/* The built-in test invoker: identity, raise, sleep. */
-int sy_sfn_test_invoker(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv, void *udata, sy_err_t *err)
-{
-    (void)udata;
-    const char *colon = strrchr(inv->function, ':');
-    const char *name = strstr(inv->function, ":function:") ? strstr(inv->function, ":function:") + 10
-                                                              : (colon ? colon + 1 : inv->function);
-    if (strstr(name, "raise")) {
-        const char *t = sy_json_str(inv->payload, "errorType");
-        const char *m = sy_json_str(inv->payload, "errorMessage");
-        char *cause = sy_asprintf("{\"errorMessage\":\"%s\",\"errorType\":\"%s\"}", m ? m : "raised",
-                                  t ? t : "TestError");
-        int rc = sy_sfn_task_complete(ctx, c, inv->execution_arn, inv->task_id, NULL, t ? t : "TestError", cause, err);
-        free(cause);
-        return rc;
-    }
-    if (strstr(name, "sleep")) {
-        json_t *sv = json_object_get(inv->payload, "seconds");
-        double s = json_is_number(sv) ? json_number_value(sv) : 1.0;
-        if (inv->express) {
-            struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-            nanosleep(&ts, NULL);
-            return sy_sfn_task_complete(ctx, NULL, inv->execution_arn, inv->task_id, inv->payload, NULL, NULL, err);
-        }
-        json_t *b = json_pack("{s:s,s:s,s:I,s:s,s:O}", "k", "task", "e", inv->execution_arn, "r",
-                              (json_int_t)inv->task_id, "src", "fn", "res", (json_t *)inv->payload);
-        int rc = sfn_work_send_c(ctx, c, b, (int64_t)(s * 1000.0), err);
-        json_decref(b);
-        return rc;
-    }
-    return sy_sfn_task_complete(ctx, c, inv->execution_arn, inv->task_id, inv->payload, NULL, NULL, err);
-}
-
 /* ------------------------------------------------------------- dispatch */
 int sfn_dispatch(sfn_run_t *r, const sy_asl_req_t *q, json_t **res, char **error, char **cause, sy_err_t *err)
 {

@@ -1,8 +1,8 @@
-/* statemachine/internal.h - the Step Functions service (durable executor,
- * express runner, API) shared by the files of this folder only: service.c
- * (start/stop, seams) -> api*.c (actions) -> executor*.c, express.c,
- * machine_cache.c (engine) -> store_sfn.c (the only SQL). The interpreter is
- * asl/, used through asl/asl.h only. */
+/* statemachine/internal.h - the Step Functions service, shared by the files
+ * of this folder only: service.c (start/stop, seams, test_double.c) ->
+ * api*.c (actions) -> executor*.c, express.c, machine_cache.c (engine) ->
+ * store_sfn.c (the only SQL). The interpreter is asl/, used through
+ * asl/asl.h only. */
 #ifndef SY_STATEMACHINE_INTERNAL_H
 #define SY_STATEMACHINE_INTERNAL_H
 
@@ -28,6 +28,7 @@ typedef struct {
     volatile int stop;
     sy_sfn_invoke_fn invoker;
     void *invoker_udata;
+    bool invoker_is_double; /* the test double is installed: setters leave it */
     sy_sfn_publish_fn publish;     /* sns:publish (NULL: unsupported) */
     sy_sfn_put_event_fn put_event; /* events:putEvents */
     pthread_mutex_t mu; /* guards defs and waiters */
@@ -43,6 +44,9 @@ const sy_asl_def_t *sfn_def_get(sfn_svc_t *svc, const char *text);
 double sfn_scale(const sy_ctx_t *ctx);
 /* Integer member k of a work message or other JSON object; 0 when absent. */
 int64_t sfn_int(const json_t *o, const char *k);
+/* Install the built-in test invoker (test_double.c); service.c does when
+ * the test_doubles setting names "sfn-invoker". */
+void sfn_test_double_install(sfn_svc_t *svc);
 
 /* ---- one run of the interpreter (durable or express) ---- */
 typedef struct {

@@ -1,10 +1,9 @@
 /* statemachine/service.c - the Step Functions service's life cycle: start
- * (the executor threads, the AWSStepFunctions.* route), stop, and the seam
- * setters server/wiring.c calls. */
+ * (the executor threads, the AWSStepFunctions.* route, the test double when
+ * configured), stop, and the seam setters server/wiring.c calls. */
 #include "statemachine/internal_api.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 sfn_svc_t *sfn_svc(const sy_ctx_t *ctx)
 {
@@ -17,11 +16,7 @@ int sy_sfn_start(sy_ctx_t *ctx, sy_err_t *err)
     svc->ctx = ctx;
     pthread_mutex_init(&svc->mu, NULL);
     ctx->svc[SY_SVC_SFN] = svc;
-    const char *ti = getenv("SWITCHYARD_SFN_TEST_INVOKER");
-    if (ti && *ti && strcmp(ti, "0") != 0) {
-        svc->invoker = sy_sfn_test_invoker;
-        sy_log(SY_LOG_WARN, "sfn", NULL, "test function invoker enabled");
-    }
+    if (sy_config_list_has(ctx->cfg.test_doubles, "sfn-invoker")) sfn_test_double_install(svc);
     int rc = sfn_executor_start(svc, err);
     if (rc < 0) return rc;
     sy_http_route_target("AWSStepFunctions.", "states", SY_PROTO_JSON10, sfn_api_handle, svc);
@@ -44,8 +39,10 @@ void sy_sfn_set_function_invoker(sy_ctx_t *ctx, sy_sfn_invoke_fn fn, void *udata
 {
     sfn_svc_t *svc = sfn_svc(ctx);
     pthread_mutex_lock(&svc->mu);
-    svc->invoker = fn;
-    svc->invoker_udata = udata;
+    if (!svc->invoker_is_double) { /* the configured test double stays */
+        svc->invoker = fn;
+        svc->invoker_udata = udata;
+    }
     pthread_mutex_unlock(&svc->mu);
 }
 
