@@ -34,7 +34,24 @@ char *asl_jp_normalize(const char *path);       /* $['a']['b'] form, caller free
 /* ResultPath: put value (stolen) at path in *doc (which may be replaced). */
 int asl_jp_set(json_t **doc, const char *path, json_t *value, char **err);
 
-/* ---- intrinsic functions (intrinsics.c) ---- */
+/* ---- intrinsic functions: the call parser (intrinsics.c), the functions
+ * and their table (intrinsic_fns.c) ---- */
+typedef struct {
+    json_t *v;
+    char *raw; /* string literal as written (escapes kept), for Format */
+} asl_ix_arg_t;
+typedef struct {
+    const char *p;
+    const json_t *input, *ctx;
+    bool dry; /* validate only: paths are not evaluated */
+    const char *field;
+    char *err_name, *err_cause;
+} asl_ix_t;
+/* Record the first error of the call (name and printf cause); returns -1. */
+int asl_ix_fail(asl_ix_t *x, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+typedef int (*asl_ix_fn_t)(asl_ix_t *x, asl_ix_arg_t *a, int n, json_t **out);
+/* The function named by name[0..len), or NULL. */
+asl_ix_fn_t asl_ix_lookup(const char *name, size_t len);
 bool asl_is_intrinsic(const char *s);  /* starts with States. */
 bool asl_intrinsic_valid(const char *s, char **err);
 /* Evaluate an intrinsic call. Returns 0 and *out, or -1 with *err_name and
