@@ -10,7 +10,15 @@
  * until every runnable branch is blocked on something external, and hands out
  * requests (run a task, fire a timer). The caller answers each request with
  * sy_asl_exec_resume_* and steps again. History events (AWS's types, ids,
- * previousEventId and details) accumulate and can be read at any time. */
+ * previousEventId and details) accumulate and can be read at any time.
+ *
+ * Ownership: a returned json_t * or char * named new/_message/_save is the
+ * caller's to free; a const pointer is borrowed (valid as long as the object
+ * it came from, or as said below). Thread safety: the entry points keep no
+ * global state; a definition, once parsed, is read-only and may be shared by
+ * any number of threads and executions; an execution must be used by one
+ * thread at a time. Errors: constructors return NULL (invalid input), int
+ * entry points -1; allocation failure aborts (core's sy_malloc). */
 #ifndef SY_ASL_H
 #define SY_ASL_H
 
@@ -39,7 +47,11 @@ json_t *sy_asl_validate(const char *json, size_t len, int flags);
  * is rejected with code UNSUPPORTED_FEATURE ("jsonata mode not supported"). */
 sy_asl_def_t *sy_asl_def_parse(const char *json, size_t len, int flags, json_t **diagnostics);
 void sy_asl_def_destroy(sy_asl_def_t **self_p);
+/* The validated definition as JSON (borrowed, read-only). */
 const json_t *sy_asl_def_json(const sy_asl_def_t *def);
+/* The definition's top-level TimeoutSeconds; 0 when none is given (or def
+ * is NULL). */
+int64_t sy_asl_def_timeout_s(const sy_asl_def_t *def);
 
 /* "Invalid State Machine Definition: '<CODE>: <message> at <location>'" for
  * diagnostics; caller frees. */
@@ -52,6 +64,9 @@ typedef enum {
     SY_ASL_TIMED_OUT,
     SY_ASL_ABORTED,
 } sy_asl_status_t;
+/* AWS's ExecutionStatus name ("RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT",
+ * "ABORTED"); static string, never NULL. */
+const char *sy_asl_status_name(sy_asl_status_t s);
 
 typedef enum {
     SY_ASL_REQ_TASK = 1, /* run resource with input; answer with resume_task */
@@ -86,7 +101,8 @@ typedef struct {
 
 /* context: {"Execution": {"Id","Name","RoleArn","StartTime","RedriveCount"}, "StateMachine": {"Id","Name"}},
  * (borrowed, copied); missing members get defaults. "RedriveCount": null
- * leaves it out of $$.Execution, as for EXPRESS executions. now_ms is the start time. */
+ * leaves it out of $$.Execution, as for EXPRESS executions. now_ms is the start time.
+ * NULL when def or input is NULL. */
 sy_asl_exec_t *sy_asl_exec_new(const sy_asl_def_t *def, const json_t *input, const json_t *context,
                                int64_t now_ms);
 void sy_asl_exec_destroy(sy_asl_exec_t **self_p);
@@ -136,6 +152,15 @@ void sy_asl_exec_set_history(sy_asl_exec_t *x, bool on);
  * history). load returns NULL when the value does not fit the definition. */
 json_t *sy_asl_exec_save(const sy_asl_exec_t *exec);
 sy_asl_exec_t *sy_asl_exec_load(const sy_asl_def_t *def, const json_t *saved);
+/* RedriveExecution: load the checkpoint `saved` (borrowed) of an execution
+ * that ended FAILED, TIMED_OUT or ABORTED as RUNNING again, from where it
+ * stopped. Event ids continue at next_event_id (one past the last event
+ * already recorded), $$.Execution.RedriveCount becomes redrive_count, the
+ * clock is set to now_ms and an ExecutionRedriven event is recorded. Then
+ * re-issue sy_asl_exec_pending's requests (tasks run again, timers may fire
+ * at once) and step. NULL when def is NULL or saved does not fit it. */
+sy_asl_exec_t *sy_asl_exec_redrive(const sy_asl_def_t *def, const json_t *saved, int64_t next_event_id,
+                                   int redrive_count, int64_t now_ms);
 
 /* JSONPath and intrinsics, exposed for tests and for other modules. */
 /* Evaluate path against doc ($) and ctx ($$). *out is new. Returns 0, or -1

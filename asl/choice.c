@@ -67,8 +67,8 @@ static bool compare(ctype_t t, cop_t op, const json_t *a, const json_t *b)
     case T_TIMESTAMP: {
         int64_t x, y;
         if (!json_is_string(a) || !json_is_string(b) ||
-            !sfn_parse_timestamp(json_string_value(a), &x) ||
-            !sfn_parse_timestamp(json_string_value(b), &y))
+            !asl_parse_timestamp(json_string_value(a), &x) ||
+            !asl_parse_timestamp(json_string_value(b), &y))
             return false;
         return apply(op, x < y ? -1 : x > y);
     }
@@ -113,15 +113,15 @@ static bool is_test(const char *k, const json_t *v, bool present)
     if (!strcmp(k, "IsBoolean"))
         return json_is_boolean(v);
     if (!strcmp(k, "IsTimestamp"))
-        return json_is_string(v) && sfn_parse_timestamp(json_string_value(v), NULL);
+        return json_is_string(v) && asl_parse_timestamp(json_string_value(v), NULL);
     return false;
 }
 
 static int rule_eval(const json_t *r, const json_t *input, const json_t *ctx, bool *out,
-                     sfn_fault_t *f);
+                     asl_fault_t *f);
 
 static int eval_list(const json_t *list, bool is_and, const json_t *input, const json_t *ctx,
-                     bool *out, sfn_fault_t *f)
+                     bool *out, asl_fault_t *f)
 {
     size_t i;
     json_t *e;
@@ -139,15 +139,15 @@ static int eval_list(const json_t *list, bool is_and, const json_t *input, const
     return 0;
 }
 
-static int missing(sfn_fault_t *f, const char *path, const char *err)
+static int missing(asl_fault_t *f, const char *path, const char *err)
 {
     (void)path;
-    sfn_fault_set(f, "States.Runtime", "%s", err);
+    asl_fault_set(f, "States.Runtime", "%s", err);
     return -1;
 }
 
 static int comparison(const json_t *r, const char *k, const json_t *operand, const json_t *input,
-                      const json_t *ctx, bool *out, sfn_fault_t *f)
+                      const json_t *ctx, bool *out, asl_fault_t *f)
 {
     const char *var = json_string_value(json_object_get(r, "Variable"));
     json_t *v = NULL;
@@ -193,7 +193,7 @@ done:
 }
 
 static int rule_eval(const json_t *r, const json_t *input, const json_t *ctx, bool *out,
-                     sfn_fault_t *f)
+                     asl_fault_t *f)
 {
     json_t *x;
     if ((x = json_object_get(r, "And")))
@@ -219,8 +219,8 @@ static int rule_eval(const json_t *r, const json_t *input, const json_t *ctx, bo
     return 0;
 }
 
-int sfn_choice_eval(const json_t *state, const json_t *input, const json_t *ctx, const char **next,
-                    const json_t **assign, sfn_fault_t *f)
+int asl_choice_eval(const json_t *state, const json_t *input, const json_t *ctx, const char **next,
+                    const json_t **assign, asl_fault_t *f)
 {
     size_t i;
     json_t *r;

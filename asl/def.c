@@ -1,4 +1,4 @@
-/* Definitions: parse, validate, keep. */
+/* asl/def.c - definitions: parse, validate, keep; their top-level fields. */
 #include "asl/internal.h"
 
 #include <stdlib.h>
@@ -47,9 +47,9 @@ sy_asl_def_t *sy_asl_def_parse(const char *text, size_t len, int flags, json_t *
     json_decref(diags);
     if (diagnostics)
         *diagnostics = NULL;
-    sy_asl_def_t *d = sfn_xmalloc(sizeof *d);
+    sy_asl_def_t *d = sy_malloc(sizeof *d);
     d->root = root;
-    d->text = strndup(text, len);
+    d->text = sy_strndup(text, len);
     return d;
 }
 
@@ -68,19 +68,25 @@ const json_t *sy_asl_def_json(const sy_asl_def_t *def)
     return def->root;
 }
 
+int64_t sy_asl_def_timeout_s(const sy_asl_def_t *def)
+{
+    json_t *v = def ? json_object_get(def->root, "TimeoutSeconds") : NULL;
+    return json_is_integer(v) && json_integer_value(v) > 0 ? (int64_t)json_integer_value(v) : 0;
+}
+
 char *sy_asl_diagnostics_message(const json_t *diags)
 {
     size_t n = json_array_size(diags);
-    char *out = sfn_xstrdup("Invalid State Machine Definition: '");
+    char *out = sy_strdup("Invalid State Machine Definition: '");
     for (size_t i = 0; i < n; i++) {
         const json_t *d = json_array_get(diags, i);
-        const char *loc = sfn_gets(d, "location");
-        char *next = sfn_printf("%s%s%s: %s%s%s", out, i ? ", " : "", sfn_gets(d, "code"), sfn_gets(d, "message"),
+        const char *loc = asl_gets(d, "location");
+        char *next = sy_asprintf("%s%s%s: %s%s%s", out, i ? ", " : "", asl_gets(d, "code"), asl_gets(d, "message"),
                                 loc ? " at " : "", loc ? loc : "");
         free(out);
         out = next;
     }
-    char *next = sfn_printf("%s'", out);
+    char *next = sy_asprintf("%s'", out);
     free(out);
     return next;
 }

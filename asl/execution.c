@@ -1,10 +1,10 @@
-/* Public execution API: create, step, resume, checkpoint. */
+/* asl/execution.c - the public execution API: create, step, resume, redrive, checkpoint. */
 #include "asl/internal.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-const char *sfn_state_event_prefix(const char *type)
+const char *asl_state_event_prefix(const char *type)
 {
     return type ? type : "";
 }
@@ -18,7 +18,7 @@ static json_t *default_ctx(const json_t *given, const json_t *input, int64_t now
         json_object_set_new(c, "Execution", e);
     }
     char ts[40];
-    sfn_format_time(now, ts);
+    sy_iso8601_ms(now, ts);
     if (!json_object_get(e, "Id"))
         json_object_set_new(e, "Id", json_string("arn:aws:states:us-east-1:000000000000:execution:sm:exec"));
     if (!json_object_get(e, "Name"))
@@ -44,9 +44,9 @@ static json_t *default_ctx(const json_t *given, const json_t *input, int64_t now
     return c;
 }
 
-static sfn_x_t *exec_alloc(const sy_asl_def_t *def)
+static asl_x_t *exec_alloc(const sy_asl_def_t *def)
 {
-    sfn_x_t *x = sfn_xmalloc(sizeof *x);
+    asl_x_t *x = sy_malloc(sizeof *x);
     memset(x, 0, sizeof *x);
     x->def = def;
     x->history = json_array();
@@ -59,21 +59,21 @@ sy_asl_exec_t *sy_asl_exec_new(const sy_asl_def_t *def, const json_t *input, con
 {
     if (!def || !input)
         return NULL;
-    sfn_x_t *x = exec_alloc(def);
+    asl_x_t *x = exec_alloc(def);
     x->st = json_object();
-    sfn_seti(x->st, "status", SY_ASL_RUNNING);
-    sfn_seti(x->st, "now", now_ms);
-    sfn_seti(x->st, "next_event", 1);
-    sfn_seti(x->st, "next_thread", 0);
-    sfn_seti(x->st, "next_req", 0);
+    asl_seti(x->st, "status", SY_ASL_RUNNING);
+    asl_seti(x->st, "now", now_ms);
+    asl_seti(x->st, "next_event", 1);
+    asl_seti(x->st, "next_thread", 0);
+    asl_seti(x->st, "next_req", 0);
     json_object_set_new(x->st, "threads", json_object());
     json_object_set_new(x->st, "ctx", default_ctx(context, input, now_ms));
     json_t *d = json_object();
-    json_object_set_new(d, "input", sfn_payload_text(input));
+    json_object_set_new(d, "input", asl_payload_text(input));
     json_object_set_new(d, "inputDetails", json_pack("{s:b}", "truncated", 0));
     json_object_set(d, "roleArn", json_object_get(json_object_get(json_object_get(x->st, "ctx"), "Execution"), "RoleArn"));
-    sfn_emit(x, NULL, "ExecutionStarted", "executionStartedEventDetails", d);
-    sfn_thread_new(x, -1, 0, json_array(), json_deep_copy(input));
+    asl_emit(x, NULL, "ExecutionStarted", "executionStartedEventDetails", d);
+    asl_thread_new(x, -1, 0, json_array(), json_deep_copy(input));
     return x;
 }
 
@@ -81,7 +81,7 @@ void sy_asl_exec_destroy(sy_asl_exec_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    sfn_x_t *x = *self_p;
+    asl_x_t *x = *self_p;
     json_decref(x->st);
     json_decref(x->history);
     json_decref(x->issued);
@@ -92,51 +92,51 @@ void sy_asl_exec_destroy(sy_asl_exec_t **self_p)
 
 void sy_asl_exec_set_now(sy_asl_exec_t *x, int64_t now_ms)
 {
-    sfn_seti(x->st, "now", now_ms);
+    asl_seti(x->st, "now", now_ms);
 }
 
-static void enter(sfn_x_t *x, json_t *t)
+static void enter(asl_x_t *x, json_t *t)
 {
-    const json_t *st = sfn_state_def(x, t);
+    const json_t *st = asl_state_def(x, t);
     char evt[64];
-    snprintf(evt, sizeof evt, "%sStateEntered", sfn_state_event_prefix(sfn_gets(st, "Type")));
+    snprintf(evt, sizeof evt, "%sStateEntered", asl_state_event_prefix(asl_gets(st, "Type")));
     json_t *d = NULL;
     if (!x->quiet) {
         d = json_object();
-        json_object_set_new(d, "name", json_string(sfn_gets(t, "state")));
-        json_object_set_new(d, "input", sfn_payload_text(json_object_get(t, "input")));
+        json_object_set_new(d, "name", json_string(asl_gets(t, "state")));
+        json_object_set_new(d, "input", asl_payload_text(json_object_get(t, "input")));
         json_object_set_new(d, "inputDetails", json_pack("{s:b}", "truncated", 0));
     }
-    int64_t id = sfn_emit(x, t, evt, "stateEnteredEventDetails", d);
-    sfn_seti(t, "entered", id);
+    int64_t id = asl_emit(x, t, evt, "stateEnteredEventDetails", d);
+    asl_seti(t, "entered", id);
     char ts[40];
-    sfn_format_time(sfn_now(x), ts);
-    sfn_sets(t, "entered_time", ts);
-    sfn_seti(t, "attempt", 0);
-    sfn_sets(t, "phase", "run");
+    sy_iso8601_ms(asl_now(x), ts);
+    asl_sets(t, "entered_time", ts);
+    asl_seti(t, "attempt", 0);
+    asl_sets(t, "phase", "run");
 }
 
-static void run(sfn_x_t *x, json_t *t)
+static void run(asl_x_t *x, json_t *t)
 {
-    const char *type = sfn_gets(sfn_state_def(x, t), "Type");
+    const char *type = asl_gets(asl_state_def(x, t), "Type");
     static const struct {
         const char *type;
-        void (*fn)(sfn_x_t *, json_t *);
-    } tab[] = {{"Pass", sfn_run_pass},       {"Wait", sfn_run_wait},         {"Choice", sfn_run_choice},
-               {"Succeed", sfn_run_succeed}, {"Fail", sfn_run_fail},         {"Task", sfn_run_task},
-               {"Parallel", sfn_run_parallel}, {"Map", sfn_run_map}};
+        void (*fn)(asl_x_t *, json_t *);
+    } tab[] = {{"Pass", asl_run_pass},       {"Wait", asl_run_wait},         {"Choice", asl_run_choice},
+               {"Succeed", asl_run_succeed}, {"Fail", asl_run_fail},         {"Task", asl_run_task},
+               {"Parallel", asl_run_parallel}, {"Map", asl_run_map}};
     for (size_t i = 0; i < sizeof tab / sizeof *tab; i++)
         if (type && !strcmp(type, tab[i].type)) {
             tab[i].fn(x, t);
             return;
         }
-    sfn_thread_fail(x, t, "States.Runtime", "unknown state type");
+    asl_thread_fail(x, t, "States.Runtime", "unknown state type");
 }
 
 /* One transition of one thread. Returns false when the thread is blocked. */
-static bool advance(sfn_x_t *x, json_t *t)
+static bool advance(asl_x_t *x, json_t *t)
 {
-    const char *ph = sfn_gets(t, "phase");
+    const char *ph = asl_gets(t, "phase");
     if (!ph)
         return false;
     if (!strcmp(ph, "enter"))
@@ -144,21 +144,21 @@ static bool advance(sfn_x_t *x, json_t *t)
     else if (!strcmp(ph, "run"))
         run(x, t);
     else if (!strcmp(ph, "task_done"))
-        sfn_task_result(x, t);
+        asl_task_result(x, t);
     else if (!strcmp(ph, "reader_done")) {
-        sfn_sets(t, "phase", "run");
-        if (sfn_gets(t, "fault_error")) {
-            char *err = sfn_xstrdup(sfn_gets(t, "fault_error")), *cause = sfn_xstrdup(sfn_gets(t, "fault_cause"));
+        asl_sets(t, "phase", "run");
+        if (asl_gets(t, "fault_error")) {
+            char *err = sy_strdup(asl_gets(t, "fault_error")), *cause = sy_strdup(asl_gets(t, "fault_cause"));
             json_object_del(t, "fault_error");
             json_object_del(t, "fault_cause");
-            sfn_state_error(x, t, err, cause);
+            asl_state_error(x, t, err, cause);
             free(err);
             free(cause);
         }
     }
     else if (!strcmp(ph, "timer_done")) {
         json_t *out = json_incref(json_object_get(t, "out"));
-        sfn_state_done(x, t, out);
+        asl_state_done(x, t, out);
     } else
         return false;
     return true;
@@ -168,37 +168,37 @@ sy_asl_status_t sy_asl_exec_step(sy_asl_exec_t *x, const sy_asl_req_t **reqs, si
 {
     json_array_clear(x->issued);
     bool progress = true;
-    while (progress && sfn_geti(x->st, "status") == SY_ASL_RUNNING) {
+    while (progress && asl_geti(x->st, "status") == SY_ASL_RUNNING) {
         progress = false;
         json_t *ids = json_array();
         const char *k;
         json_t *t;
         json_object_foreach(json_object_get(x->st, "threads"), k, t)
-            json_array_append_new(ids, json_integer(sfn_geti(t, "id")));
+            json_array_append_new(ids, json_integer(asl_geti(t, "id")));
         size_t i;
         json_t *id;
         json_array_foreach(ids, i, id)
         {
-            if (sfn_geti(x->st, "status") != SY_ASL_RUNNING)
+            if (asl_geti(x->st, "status") != SY_ASL_RUNNING)
                 break;
-            json_t *th = sfn_thread_get(x, json_integer_value(id));
+            json_t *th = asl_thread_get(x, json_integer_value(id));
             if (th && advance(x, th))
                 progress = true;
         }
         json_decref(ids);
     }
-    sfn_reqs_rebuild(x, true);
+    asl_reqs_rebuild(x, true);
     if (reqs)
         *reqs = x->reqs;
     if (n)
         *n = x->nreqs;
-    return (sy_asl_status_t)sfn_geti(x->st, "status");
+    return (sy_asl_status_t)asl_geti(x->st, "status");
 }
 
 void sy_asl_exec_pending(const sy_asl_exec_t *cx, const sy_asl_req_t **reqs, size_t *n)
 {
-    sfn_x_t *x = (sfn_x_t *)cx;
-    sfn_reqs_rebuild(x, false);
+    asl_x_t *x = (asl_x_t *)cx;
+    asl_reqs_rebuild(x, false);
     *reqs = x->reqs;
     *n = x->nreqs;
 }
@@ -206,41 +206,41 @@ void sy_asl_exec_pending(const sy_asl_exec_t *cx, const sy_asl_req_t **reqs, siz
 int sy_asl_exec_resume_task(sy_asl_exec_t *x, int64_t req_id, const json_t *result, const char *error,
                             const char *cause)
 {
-    json_t *t = sfn_thread_by_req(x, req_id);
-    if (t && !strcmp(sfn_gets(t, "phase"), "wait_reader")) { /* a Map's ItemReader */
+    json_t *t = asl_thread_by_req(x, req_id);
+    if (t && !strcmp(asl_gets(t, "phase"), "wait_reader")) { /* a Map's ItemReader */
         json_object_del(t, "req");
         if (error) {
-            sfn_sets(t, "fault_error", "States.ItemReaderFailed");
-            sfn_sets(t, "fault_cause", cause ? cause : error);
+            asl_sets(t, "fault_error", "States.ItemReaderFailed");
+            asl_sets(t, "fault_cause", cause ? cause : error);
         } else {
             json_object_set_new(t, "reader_result", result ? json_deep_copy(result) : json_null());
         }
-        sfn_sets(t, "phase", "reader_done");
+        asl_sets(t, "phase", "reader_done");
         return 0;
     }
-    if (!t || strcmp(sfn_gets(t, "phase"), "wait_task") != 0)
+    if (!t || strcmp(asl_gets(t, "phase"), "wait_task") != 0)
         return -1;
     if (error) {
-        sfn_sets(t, "fault_error", error);
-        sfn_sets(t, "fault_cause", cause);
+        asl_sets(t, "fault_error", error);
+        asl_sets(t, "fault_cause", cause);
     } else {
         json_object_set_new(t, "result", result ? json_deep_copy(result) : json_null());
     }
-    sfn_sets(t, "phase", "task_done");
+    asl_sets(t, "phase", "task_done");
     return 0;
 }
 
 int sy_asl_exec_resume_timer(sy_asl_exec_t *x, int64_t req_id)
 {
-    json_t *t = sfn_thread_by_req(x, req_id);
+    json_t *t = asl_thread_by_req(x, req_id);
     if (!t)
         return -1;
-    const char *ph = sfn_gets(t, "phase");
+    const char *ph = asl_gets(t, "phase");
     json_object_del(t, "req");
     if (!strcmp(ph, "wait_timer"))
-        sfn_sets(t, "phase", "timer_done");
+        asl_sets(t, "phase", "timer_done");
     else if (!strcmp(ph, "retry_wait"))
-        sfn_sets(t, "phase", "run");
+        asl_sets(t, "phase", "run");
     else
         return -1;
     return 0;
@@ -248,15 +248,15 @@ int sy_asl_exec_resume_timer(sy_asl_exec_t *x, int64_t req_id)
 
 int sy_asl_exec_task_submitted(sy_asl_exec_t *x, int64_t req_id, const json_t *output)
 {
-    json_t *t = sfn_thread_by_req(x, req_id);
+    json_t *t = asl_thread_by_req(x, req_id);
     json_t *r = json_object_get(t, "req");
-    if (!t || strcmp(sfn_gets(t, "phase"), "wait_task") != 0 ||
-        sfn_geti(r, "pattern") != SY_ASL_PATTERN_WAIT_FOR_TOKEN || json_is_true(json_object_get(t, "submitted")))
+    if (!t || strcmp(asl_gets(t, "phase"), "wait_task") != 0 ||
+        asl_geti(r, "pattern") != SY_ASL_PATTERN_WAIT_FOR_TOKEN || json_is_true(json_object_get(t, "submitted")))
         return -1;
-    json_t *d = sfn_task_details(sfn_gets(r, "resource"));
-    json_object_set_new(d, "output", sfn_payload_text(output ? output : json_null()));
+    json_t *d = asl_task_details(asl_gets(r, "resource"));
+    json_object_set_new(d, "output", asl_payload_text(output ? output : json_null()));
     json_object_set_new(d, "outputDetails", json_pack("{s:b}", "truncated", 0));
-    sfn_emit(x, t, "TaskSubmitted", "taskSubmittedEventDetails", d);
+    asl_emit(x, t, "TaskSubmitted", "taskSubmittedEventDetails", d);
     json_object_set_new(t, "submitted", json_true());
     return 0;
 }
@@ -270,49 +270,61 @@ int64_t sy_asl_exec_token_request(const sy_asl_exec_t *x, const char *token)
     json_object_foreach(json_object_get(x->st, "threads"), k, t)
     {
         json_t *r = json_object_get(t, "req");
-        const char *tok = sfn_gets(r, "token");
-        if (tok && !strcmp(tok, token) && !strcmp(sfn_gets(t, "phase"), "wait_task"))
-            return sfn_geti(r, "id");
+        const char *tok = asl_gets(r, "token");
+        if (tok && !strcmp(tok, token) && !strcmp(asl_gets(t, "phase"), "wait_task"))
+            return asl_geti(r, "id");
     }
     return -1;
 }
 
-static json_t *root_thread(const sfn_x_t *x)
+static json_t *root_thread(const asl_x_t *x)
 {
-    return sfn_thread_get(x, 0);
+    return asl_thread_get(x, 0);
 }
 
 void sy_asl_exec_abort(sy_asl_exec_t *x, const char *error, const char *cause)
 {
-    if (sfn_geti(x->st, "status") != SY_ASL_RUNNING)
+    if (asl_geti(x->st, "status") != SY_ASL_RUNNING)
         return;
     json_t *d = json_object();
     if (error)
         json_object_set_new(d, "error", json_string(error));
     if (cause)
         json_object_set_new(d, "cause", json_string(cause));
-    sfn_emit(x, root_thread(x), "ExecutionAborted", "executionAbortedEventDetails", d);
-    sfn_sets(x->st, "error", error);
-    sfn_sets(x->st, "cause", cause);
-    sfn_seti(x->st, "status", SY_ASL_ABORTED);
+    asl_emit(x, root_thread(x), "ExecutionAborted", "executionAbortedEventDetails", d);
+    asl_sets(x->st, "error", error);
+    asl_sets(x->st, "cause", cause);
+    asl_seti(x->st, "status", SY_ASL_ABORTED);
     json_object_set_new(x->st, "threads", json_object());
 }
 
 void sy_asl_exec_timeout(sy_asl_exec_t *x)
 {
-    if (sfn_geti(x->st, "status") != SY_ASL_RUNNING)
+    if (asl_geti(x->st, "status") != SY_ASL_RUNNING)
         return;
     json_t *d = json_object();
     json_object_set_new(d, "error", json_string("States.Timeout"));
-    sfn_emit(x, root_thread(x), "ExecutionTimedOut", "executionTimedOutEventDetails", d);
-    sfn_sets(x->st, "error", "States.Timeout");
-    sfn_seti(x->st, "status", SY_ASL_TIMED_OUT);
+    asl_emit(x, root_thread(x), "ExecutionTimedOut", "executionTimedOutEventDetails", d);
+    asl_sets(x->st, "error", "States.Timeout");
+    asl_seti(x->st, "status", SY_ASL_TIMED_OUT);
     json_object_set_new(x->st, "threads", json_object());
+}
+
+const char *sy_asl_status_name(sy_asl_status_t s)
+{
+    switch (s) {
+    case SY_ASL_RUNNING: return "RUNNING";
+    case SY_ASL_SUCCEEDED: return "SUCCEEDED";
+    case SY_ASL_FAILED: return "FAILED";
+    case SY_ASL_TIMED_OUT: return "TIMED_OUT";
+    case SY_ASL_ABORTED: return "ABORTED";
+    }
+    return "FAILED";
 }
 
 sy_asl_status_t sy_asl_exec_status(const sy_asl_exec_t *x)
 {
-    return (sy_asl_status_t)sfn_geti(x->st, "status");
+    return (sy_asl_status_t)asl_geti(x->st, "status");
 }
 
 const json_t *sy_asl_exec_output(const sy_asl_exec_t *x)
@@ -322,12 +334,12 @@ const json_t *sy_asl_exec_output(const sy_asl_exec_t *x)
 
 const char *sy_asl_exec_error(const sy_asl_exec_t *x)
 {
-    return sfn_gets(x->st, "error");
+    return asl_gets(x->st, "error");
 }
 
 const char *sy_asl_exec_cause(const sy_asl_exec_t *x)
 {
-    return sfn_gets(x->st, "cause");
+    return asl_gets(x->st, "cause");
 }
 
 const json_t *sy_asl_exec_history(const sy_asl_exec_t *x)
@@ -355,20 +367,43 @@ json_t *sy_asl_exec_save(const sy_asl_exec_t *x)
 
 sy_asl_exec_t *sy_asl_exec_load(const sy_asl_def_t *def, const json_t *saved)
 {
-    if (!def || !json_is_object(saved) || sfn_geti(saved, "version") != 1 ||
+    if (!def || !json_is_object(saved) || asl_geti(saved, "version") != 1 ||
         !json_is_object(json_object_get(saved, "threads")) || !json_is_object(json_object_get(saved, "ctx")))
         return NULL;
-    sfn_x_t *x = exec_alloc(def);
+    asl_x_t *x = exec_alloc(def);
     x->st = json_deep_copy(saved);
     json_object_del(x->st, "version");
     const char *k;
     json_t *t;
     json_object_foreach(json_object_get(x->st, "threads"), k, t)
     {
-        if (!sfn_state_def(x, t)) {
+        if (!asl_state_def(x, t)) {
             sy_asl_exec_destroy(&x);
             return NULL;
         }
     }
+    return x;
+}
+
+sy_asl_exec_t *sy_asl_exec_redrive(const sy_asl_def_t *def, const json_t *saved, int64_t next_event_id,
+                                   int redrive_count, int64_t now_ms)
+{
+    if (!def || !json_is_object(saved))
+        return NULL;
+    json_t *st = json_deep_copy(saved);
+    asl_seti(st, "next_event", next_event_id);
+    asl_seti(st, "status", SY_ASL_RUNNING);
+    json_object_del(st, "error");
+    json_object_del(st, "cause");
+    json_t *ex = json_object_get(json_object_get(st, "ctx"), "Execution");
+    if (ex)
+        asl_seti(ex, "RedriveCount", redrive_count);
+    asl_x_t *x = sy_asl_exec_load(def, st);
+    json_decref(st);
+    if (!x)
+        return NULL;
+    sy_asl_exec_set_now(x, now_ms);
+    asl_emit(x, NULL, "ExecutionRedriven", "executionRedrivenEventDetails",
+             json_pack("{s:i}", "redriveCount", redrive_count));
     return x;
 }

@@ -1,28 +1,16 @@
-/* Intrinsic functions: States.Format, States.Array..., parsed and evaluated
- * in one pass over the call text. */
+/* asl/intrinsics.c - intrinsic function calls (States.Format(...), ...):
+ * parsed and evaluated in one pass over the call text; the functions
+ * themselves are in intrinsic_fns.c. */
 #include "asl/internal.h"
 
 #include <ctype.h>
-#include <math.h>
-#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    json_t *v;
-    char *raw; /* string literal as written (escapes kept), for Format */
-} arg_t;
+typedef asl_ix_t ix_t;
+typedef asl_ix_arg_t arg_t;
 
-typedef struct {
-    const char *p;
-    const json_t *input, *ctx;
-    bool dry; /* validate only: paths are not evaluated */
-    const char *field;
-    char *err_name, *err_cause;
-} ix_t;
-
-static int fail(ix_t *x, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(ix_t *x, const char *name, const char *fmt, ...)
+int asl_ix_fail(ix_t *x, const char *name, const char *fmt, ...)
 {
     if (x->err_name)
         return -1;
@@ -30,11 +18,11 @@ static int fail(ix_t *x, const char *name, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    x->err_cause = sfn_xmalloc((size_t)n + 1);
+    x->err_cause = sy_malloc((size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(x->err_cause, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    x->err_name = sfn_xstrdup(name);
+    x->err_name = sy_strdup(name);
     return -1;
 }
 
@@ -50,13 +38,13 @@ static int parse_string(ix_t *x, arg_t *a)
 {
     const char *p = x->p + 1;
     size_t cap = strlen(p) + 1, n = 0, rn = 0;
-    char *s = sfn_xmalloc(cap), *raw = sfn_xmalloc(cap);
+    char *s = sy_malloc(cap), *raw = sy_malloc(cap);
     while (*p && *p != '\'') {
         if (*p == '\\') {
             if (!strchr("'{}\\", p[1])) {
                 free(s);
                 free(raw);
-                return fail(x, "States.Runtime", "invalid escape sequence in intrinsic string literal");
+                return asl_ix_fail(x, "States.Runtime", "invalid escape sequence in intrinsic string literal");
             }
             raw[rn++] = *p;
             p++;
@@ -69,13 +57,13 @@ static int parse_string(ix_t *x, arg_t *a)
     if (*p != '\'') {
         free(s);
         free(raw);
-        return fail(x, "States.Runtime", "unterminated string literal");
+        return asl_ix_fail(x, "States.Runtime", "unterminated string literal");
     }
     x->p = p + 1;
     a->v = json_string(s);
     a->raw = raw;
     free(s);
-    return a->v ? 0 : fail(x, "States.Runtime", "invalid UTF-8 in string literal");
+    return a->v ? 0 : asl_ix_fail(x, "States.Runtime", "invalid UTF-8 in string literal");
 }
 
 static int parse_path(ix_t *x, arg_t *a)
@@ -104,15 +92,15 @@ static int parse_path(ix_t *x, arg_t *a)
     char *path = strndup(x->p, (size_t)(end - x->p));
     x->p = p;
     int rc = 0;
-    if (!sfn_jp_valid(path)) {
-        rc = fail(x, "States.Runtime", "invalid path '%s' in intrinsic function", path);
+    if (!asl_jp_valid(path)) {
+        rc = asl_ix_fail(x, "States.Runtime", "invalid path '%s' in intrinsic function", path);
     } else if (x->dry) {
         a->v = json_null();
     } else {
         char *err = NULL;
         if (sy_asl_path_eval(path, x->input, x->ctx, &a->v, &err) != 0) {
-            char *in = sfn_dumps(x->input);
-            rc = fail(x, "States.Runtime",
+            char *in = asl_dumps(x->input);
+            rc = asl_ix_fail(x, "States.Runtime",
                       "The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'",
                       path, x->field ? x->field : "", in);
             free(in);
@@ -128,11 +116,11 @@ static int parse_literal(ix_t *x, arg_t *a)
     const char *p = x->p;
     while (*p && *p != ',' && *p != ')' && !isspace((unsigned char)*p))
         p++;
-    a->v = sfn_loads_any(x->p, (size_t)(p - x->p));
+    a->v = asl_loads_any(x->p, (size_t)(p - x->p));
     if (!a->v || json_is_object(a->v) || json_is_array(a->v) || json_is_string(a->v)) {
         json_decref(a->v);
         a->v = NULL;
-        return fail(x, "States.Runtime", "invalid argument '%.*s' in intrinsic function",
+        return asl_ix_fail(x, "States.Runtime", "invalid argument '%.*s' in intrinsic function",
                     (int)(p - x->p), x->p);
     }
     x->p = p;
@@ -160,404 +148,6 @@ static void free_args(arg_t *args, int n)
     free(args);
 }
 
-/* ---- the functions ---- */
-typedef int (*ifn_t)(ix_t *x, arg_t *a, int n, json_t **out);
-
-static bool want(ix_t *x, const char *fn, arg_t *a, int n, int lo, int hi)
-{
-    if (n < lo || n > hi) {
-        fail(x, "States.Runtime", "Function %s expects %d argument(s), but %d were given", fn, lo, n);
-        return false;
-    }
-    (void)a;
-    return true;
-}
-
-static int bad_type(ix_t *x, const char *fn, int i, const char *type)
-{
-    return fail(x, "States.Runtime", "Function %s: argument %d must be a %s", fn, i + 1, type);
-}
-
-static int f_format(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    /* a string literal, or a path (e.g. a variable) holding a string */
-    if (n < 1 || (!a[0].raw && !json_is_string(a[0].v)))
-        return fail(x, "States.Runtime", "The first argument of States.Format must be a string literal");
-    const char *t = a[0].raw ? a[0].raw : json_string_value(a[0].v);
-    size_t cap = strlen(t) + 1, len = 0;
-    char *s = sfn_xmalloc(cap);
-    int k = 1;
-    for (const char *p = t; *p; p++) {
-        const char *piece = NULL;
-        char *tmp = NULL;
-        char one[2] = {0, 0};
-        if (*p == '\\' && p[1]) {
-            one[0] = *++p;
-            piece = one;
-        } else if (p[0] == '{' && p[1] == '}') {
-            if (k >= n) {
-                free(s);
-                return fail(x, "States.Runtime",
-                            "Number of arguments in States.Format does not match the number of placeholders");
-            }
-            tmp = sfn_format_java(a[k++].v);
-            piece = tmp;
-            p++;
-        } else {
-            one[0] = *p;
-            piece = one;
-        }
-        size_t pl = strlen(piece);
-        if (len + pl + 1 > cap) {
-            cap = (len + pl + 1) * 2;
-            char *ns = sfn_xmalloc(cap);
-            memcpy(ns, s, len);
-            free(s);
-            s = ns;
-        }
-        memcpy(s + len, piece, pl);
-        len += pl;
-        free(tmp);
-    }
-    s[len] = 0;
-    if (k != n) {
-        free(s);
-        return fail(x, "States.Runtime",
-                    "Number of arguments in States.Format does not match the number of placeholders");
-    }
-    *out = json_string(s);
-    free(s);
-    return 0;
-}
-
-static int f_string_to_json(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    if (!want(x, "States.StringToJson", a, n, 1, 1))
-        return -1;
-    if (!json_is_string(a[0].v))
-        return bad_type(x, "States.StringToJson", 0, "string");
-    const char *s = json_string_value(a[0].v);
-    const char *p = s;
-    while (isspace((unsigned char)*p))
-        p++;
-    if (!*p) {
-        *out = json_null();
-        return 0;
-    }
-    *out = sfn_loads_any(s, strlen(s));
-    if (!*out)
-        return fail(x, "States.Runtime", "Function States.StringToJson: invalid JSON string '%s'", s);
-    if (json_is_real(*out) && json_real_value(*out) == 0.0 && strchr(s, '.') == NULL) {
-        json_decref(*out);
-        *out = json_integer(0);
-    }
-    return 0;
-}
-
-static int f_json_to_string(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    if (!want(x, "States.JsonToString", a, n, 1, 1))
-        return -1;
-    char *s = sfn_dumps(a[0].v);
-    *out = json_string(s);
-    free(s);
-    return 0;
-}
-
-static int f_array(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    (void)x;
-    *out = json_array();
-    for (int i = 0; i < n; i++)
-        json_array_append(*out, a[i].v);
-    return 0;
-}
-
-static bool get_int(const json_t *v, long long *out)
-{
-    if (!sfn_is_int(v))
-        return false;
-    *out = json_is_integer(v) ? json_integer_value(v) : (long long)json_real_value(v);
-    return true;
-}
-
-static int f_array_partition(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    long long size;
-    if (!want(x, "States.ArrayPartition", a, n, 2, 2))
-        return -1;
-    if (!json_is_array(a[0].v))
-        return bad_type(x, "States.ArrayPartition", 0, "array");
-    if (!get_int(a[1].v, &size) || size <= 0)
-        return fail(x, "States.Runtime", "Function States.ArrayPartition: chunk size must be a positive integer");
-    *out = json_array();
-    json_t *chunk = NULL;
-    size_t i;
-    json_t *e;
-    json_array_foreach(a[0].v, i, e)
-    {
-        if (!chunk || json_array_size(chunk) == (size_t)size) {
-            chunk = json_array();
-            json_array_append_new(*out, chunk);
-        }
-        json_array_append(chunk, e);
-    }
-    return 0;
-}
-
-static int f_array_contains(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    if (!want(x, "States.ArrayContains", a, n, 2, 2))
-        return -1;
-    if (!json_is_array(a[0].v))
-        return bad_type(x, "States.ArrayContains", 0, "array");
-    bool found = false;
-    size_t i;
-    json_t *e;
-    json_array_foreach(a[0].v, i, e) if (json_equal(e, a[1].v)) found = true;
-    *out = json_boolean(found);
-    return 0;
-}
-
-static int f_array_range(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    long long lo, hi, step;
-    if (!want(x, "States.ArrayRange", a, n, 3, 3))
-        return -1;
-    if (!get_int(a[0].v, &lo) || !get_int(a[1].v, &hi) || !get_int(a[2].v, &step))
-        return fail(x, "States.Runtime", "Function States.ArrayRange: arguments must be integers");
-    if (step == 0)
-        return fail(x, "States.Runtime", "Function States.ArrayRange: step cannot be zero");
-    long long count = (hi - lo) / step + 1;
-    if (count > 1000)
-        return fail(x, "States.Runtime",
-                    "Function States.ArrayRange: the result would exceed 1000 elements");
-    *out = json_array();
-    for (long long v = lo; step > 0 ? v <= hi : v >= hi; v += step)
-        json_array_append_new(*out, json_integer(v));
-    return 0;
-}
-
-static int f_array_get_item(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    long long i;
-    if (!want(x, "States.ArrayGetItem", a, n, 2, 2))
-        return -1;
-    if (!json_is_array(a[0].v))
-        return bad_type(x, "States.ArrayGetItem", 0, "array");
-    if (!get_int(a[1].v, &i) || i < 0 || (size_t)i >= json_array_size(a[0].v))
-        return fail(x, "States.Runtime", "Function States.ArrayGetItem: index out of bounds");
-    *out = json_incref(json_array_get(a[0].v, (size_t)i));
-    return 0;
-}
-
-static int f_array_length(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    if (!want(x, "States.ArrayLength", a, n, 1, 1))
-        return -1;
-    if (!json_is_array(a[0].v))
-        return bad_type(x, "States.ArrayLength", 0, "array");
-    *out = json_integer((json_int_t)json_array_size(a[0].v));
-    return 0;
-}
-
-static int f_array_unique(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    if (!want(x, "States.ArrayUnique", a, n, 1, 1))
-        return -1;
-    if (!json_is_array(a[0].v))
-        return bad_type(x, "States.ArrayUnique", 0, "array");
-    *out = json_array();
-    size_t i, j;
-    json_t *e, *f;
-    json_array_foreach(a[0].v, i, e)
-    {
-        bool dup = false;
-        json_array_foreach(*out, j, f) if (json_equal(e, f)) dup = true;
-        if (!dup)
-            json_array_append(*out, e);
-    }
-    return 0;
-}
-
-static int f_base64_encode(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    if (!want(x, "States.Base64Encode", a, n, 1, 1))
-        return -1;
-    if (!json_is_string(a[0].v))
-        return bad_type(x, "States.Base64Encode", 0, "string");
-    size_t len = json_string_length(a[0].v);
-    if (len > 10000)
-        return fail(x, "States.Runtime", "Function States.Base64Encode: input exceeds 10000 characters");
-    unsigned char *buf = sfn_xmalloc(4 * ((len + 2) / 3) + 1);
-    EVP_EncodeBlock(buf, (const unsigned char *)json_string_value(a[0].v), (int)len);
-    *out = json_string((char *)buf);
-    free(buf);
-    return 0;
-}
-
-static int f_base64_decode(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    if (!want(x, "States.Base64Decode", a, n, 1, 1))
-        return -1;
-    if (!json_is_string(a[0].v))
-        return bad_type(x, "States.Base64Decode", 0, "string");
-    const char *s = json_string_value(a[0].v);
-    size_t len = strlen(s);
-    if (len % 4 != 0)
-        return fail(x, "States.Runtime", "Function States.Base64Decode: invalid base64 input");
-    unsigned char *buf = sfn_xmalloc(len / 4 * 3 + 1);
-    int m = EVP_DecodeBlock(buf, (const unsigned char *)s, (int)len);
-    if (m < 0) {
-        free(buf);
-        return fail(x, "States.Runtime", "Function States.Base64Decode: invalid base64 input");
-    }
-    while (len > 0 && s[len - 1] == '=') {
-        len--;
-        m--;
-    }
-    *out = json_stringn((char *)buf, (size_t)m);
-    free(buf);
-    if (!*out)
-        return fail(x, "States.Runtime", "Function States.Base64Decode: result is not UTF-8");
-    return 0;
-}
-
-static int f_hash(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    static const struct {
-        const char *name, *evp;
-    } algs[] = {{"MD5", "MD5"}, {"SHA-1", "SHA1"}, {"SHA-256", "SHA256"}, {"SHA-384", "SHA384"},
-                {"SHA-512", "SHA512"}};
-    if (!want(x, "States.Hash", a, n, 2, 2))
-        return -1;
-    if (!json_is_string(a[1].v))
-        return bad_type(x, "States.Hash", 1, "string");
-    const EVP_MD *md = NULL;
-    for (size_t i = 0; i < sizeof algs / sizeof *algs; i++)
-        if (!strcmp(json_string_value(a[1].v), algs[i].name))
-            md = EVP_get_digestbyname(algs[i].evp);
-    if (!md)
-        return fail(x, "States.Runtime",
-                    "Function States.Hash: the hashing algorithm must be one of MD5, SHA-1, SHA-256, SHA-384, SHA-512");
-    char *data = json_is_string(a[0].v) ? sfn_xstrdup(json_string_value(a[0].v)) : sfn_dumps(a[0].v);
-    unsigned char dig[EVP_MAX_MD_SIZE];
-    unsigned int dl = 0;
-    EVP_Digest(data, strlen(data), dig, &dl, md, NULL);
-    free(data);
-    char hex[2 * EVP_MAX_MD_SIZE + 1];
-    for (unsigned int i = 0; i < dl; i++)
-        snprintf(hex + 2 * i, 3, "%02x", dig[i]);
-    *out = json_string(hex);
-    return 0;
-}
-
-static int f_json_merge(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    if (!want(x, "States.JsonMerge", a, n, 3, 3))
-        return -1;
-    if (!json_is_object(a[0].v) || !json_is_object(a[1].v))
-        return fail(x, "States.Runtime", "Function States.JsonMerge: the first two arguments must be objects");
-    if (!json_is_false(a[2].v))
-        return fail(x, "States.Runtime", "Function States.JsonMerge: deep merging is not supported");
-    *out = json_copy(a[0].v);
-    json_object_update(*out, a[1].v);
-    return 0;
-}
-
-static long long java_round(double d)
-{
-    return (long long)floor(d + 0.5);
-}
-
-static int f_math_random(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    if (!want(x, "States.MathRandom", a, n, 2, 3))
-        return -1;
-    if (!json_is_number(a[0].v) || !json_is_number(a[1].v) || (n == 3 && !json_is_number(a[2].v)))
-        return fail(x, "States.Runtime", "Function States.MathRandom: arguments must be numbers");
-    long long lo = java_round(json_number_value(a[0].v)), hi = java_round(json_number_value(a[1].v));
-    if (hi <= lo)
-        return fail(x, "States.Runtime", "Function States.MathRandom: end must be greater than start");
-    unsigned long long r;
-    if (n == 3) {
-        unsigned long long z = (unsigned long long)java_round(json_number_value(a[2].v)) + 0x9E3779B97F4A7C15ULL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-        r = z ^ (z >> 31);
-    } else {
-        r = ((unsigned long long)rand() << 32) ^ (unsigned long long)rand() ^ (unsigned long long)clock();
-    }
-    *out = json_integer((json_int_t)(lo + (long long)(r % (unsigned long long)(hi - lo))));
-    return 0;
-}
-
-static int f_math_add(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    if (!want(x, "States.MathAdd", a, n, 2, 2))
-        return -1;
-    if (!json_is_number(a[0].v) || !json_is_number(a[1].v))
-        return fail(x, "States.Runtime", "Function States.MathAdd: arguments must be numbers");
-    *out = json_integer(java_round(json_number_value(a[0].v)) + java_round(json_number_value(a[1].v)));
-    return 0;
-}
-
-static int f_string_split(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    if (!want(x, "States.StringSplit", a, n, 2, 2))
-        return -1;
-    if (!json_is_string(a[0].v) || !json_is_string(a[1].v))
-        return fail(x, "States.Runtime", "Function States.StringSplit: arguments must be strings");
-    const char *s = json_string_value(a[0].v), *d = json_string_value(a[1].v);
-    *out = json_array();
-    const char *p = s;
-    while (*p) {
-        size_t k = strcspn(p, d);
-        if (k > 0) {
-            json_t *piece = json_stringn(p, k);
-            json_array_append_new(*out, piece ? piece : json_string(""));
-        }
-        p += k;
-        if (*p)
-            p++;
-    }
-    return 0;
-}
-
-static int f_uuid(ix_t *x, arg_t *a, int n, json_t **out)
-{
-    if (!want(x, "States.UUID", a, n, 0, 0))
-        return -1;
-    char s[37];
-    sfn_uuid(s);
-    *out = json_string(s);
-    return 0;
-}
-
-static const struct {
-    const char *name;
-    ifn_t fn;
-} FNS[] = {
-    {"States.Format", f_format},
-    {"States.StringToJson", f_string_to_json},
-    {"States.JsonToString", f_json_to_string},
-    {"States.Array", f_array},
-    {"States.ArrayPartition", f_array_partition},
-    {"States.ArrayContains", f_array_contains},
-    {"States.ArrayRange", f_array_range},
-    {"States.ArrayGetItem", f_array_get_item},
-    {"States.ArrayLength", f_array_length},
-    {"States.ArrayUnique", f_array_unique},
-    {"States.Base64Encode", f_base64_encode},
-    {"States.Base64Decode", f_base64_decode},
-    {"States.Hash", f_hash},
-    {"States.JsonMerge", f_json_merge},
-    {"States.MathRandom", f_math_random},
-    {"States.MathAdd", f_math_add},
-    {"States.StringSplit", f_string_split},
-    {"States.UUID", f_uuid},
-};
-
 static int parse_call(ix_t *x, json_t **out)
 {
     ws(x);
@@ -565,24 +155,18 @@ static int parse_call(ix_t *x, json_t **out)
     while (isalnum((unsigned char)*x->p) || *x->p == '.')
         x->p++;
     size_t len = (size_t)(x->p - start);
-    ifn_t fn = NULL;
-    for (size_t i = 0; i < sizeof FNS / sizeof *FNS; i++)
-        if (strlen(FNS[i].name) == len && !strncmp(FNS[i].name, start, len))
-            fn = FNS[i].fn;
+    asl_ix_fn_t fn = asl_ix_lookup(start, len);
     if (!fn)
-        return fail(x, "States.Runtime", "unknown intrinsic function '%.*s'", (int)len, start);
+        return asl_ix_fail(x, "States.Runtime", "unknown intrinsic function '%.*s'", (int)len, start);
     ws(x);
     if (*x->p != '(')
-        return fail(x, "States.Runtime", "expected '(' after %.*s", (int)len, start);
+        return asl_ix_fail(x, "States.Runtime", "expected '(' after %.*s", (int)len, start);
     x->p++;
     arg_t *args = NULL;
     int n = 0, rc = 0;
     ws(x);
     while (*x->p != ')') {
-        arg_t *na = realloc(args, sizeof(arg_t) * (size_t)(n + 1));
-        if (!na)
-            abort();
-        args = na;
+        args = sy_realloc(args, sizeof(arg_t) * (size_t)(n + 1));
         memset(&args[n], 0, sizeof(arg_t));
         if (parse_arg(x, &args[n++]) != 0) {
             rc = -1;
@@ -593,11 +177,11 @@ static int parse_call(ix_t *x, json_t **out)
             x->p++;
             ws(x);
             if (*x->p == ')') {
-                rc = fail(x, "States.Runtime", "missing argument");
+                rc = asl_ix_fail(x, "States.Runtime", "missing argument");
                 goto done;
             }
         } else if (*x->p != ')') {
-            rc = fail(x, "States.Runtime", "expected ',' or ')' in intrinsic function");
+            rc = asl_ix_fail(x, "States.Runtime", "expected ',' or ')' in intrinsic function");
             goto done;
         }
     }
@@ -612,7 +196,7 @@ done:
     return rc;
 }
 
-bool sfn_is_intrinsic(const char *s)
+bool asl_is_intrinsic(const char *s)
 {
     return s && !strncmp(s, "States.", 7);
 }
@@ -628,7 +212,7 @@ static int run(const char *s, const char *field, const json_t *input, const json
         if (*x.p) {
             json_decref(v);
             v = NULL;
-            rc = fail(&x, "States.Runtime", "unexpected text after intrinsic function");
+            rc = asl_ix_fail(&x, "States.Runtime", "unexpected text after intrinsic function");
         }
     }
     if (rc != 0) {
@@ -640,7 +224,7 @@ static int run(const char *s, const char *field, const json_t *input, const json
     return 0;
 }
 
-bool sfn_intrinsic_valid(const char *s, char **err)
+bool asl_intrinsic_valid(const char *s, char **err)
 {
     json_t *v = NULL;
     char *name = NULL, *cause = NULL;
@@ -654,7 +238,7 @@ bool sfn_intrinsic_valid(const char *s, char **err)
     return rc == 0;
 }
 
-int sfn_intrinsic_eval(const char *s, const char *field, const json_t *input, const json_t *ctx,
+int asl_intrinsic_eval(const char *s, const char *field, const json_t *input, const json_t *ctx,
                        json_t **out, char **err_name, char **err_cause)
 {
     *out = NULL;

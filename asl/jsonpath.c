@@ -1,4 +1,4 @@
-/* statemachine/jsonpath.c - JSONPath evaluation: filters, queries,
+/* asl/jsonpath.c - JSONPath evaluation: filters, queries,
  * ResultPath-style assignment, variable references; parsing is in
  * jsonpath_parse.c. */
 #include "asl/internal.h"
@@ -34,16 +34,16 @@ static bool fx_operand(fx_t *x, json_t **v)
         const char *start = p + 1;
         while (*p && !strchr(" =!<>&|)", *p))
             p++;
-        char *sub = sfn_printf("$%.*s", (int)(p - start), start);
+        char *sub = sy_asprintf("$%.*s", (int)(p - start), start);
         json_t *out = NULL;
-        if (sfn_jp_query(sub, base, &out, NULL) == JP_OK)
+        if (asl_jp_query(sub, base, &out, NULL) == JP_OK)
             *v = out;
         free(sub);
         x->p = p;
         return true;
     }
     if (*p == '\'' || *p == '"') {
-        char *s = sfn_jp_parse_quoted(&x->p);
+        char *s = asl_jp_parse_quoted(&x->p);
         if (!s)
             return false;
         *v = json_string(s);
@@ -53,7 +53,7 @@ static bool fx_operand(fx_t *x, json_t **v)
     const char *start = p;
     while (*p && !strchr(" =!<>&|)", *p))
         p++;
-    json_t *lit = sfn_loads_any(start, (size_t)(p - start));
+    json_t *lit = asl_loads_any(start, (size_t)(p - start));
     if (!lit)
         return false;
     *v = lit;
@@ -276,22 +276,22 @@ static void where_append(char **where, const seg_t *s)
 {
     char *w = *where;
     if (s->kind == S_NAME)
-        *where = sfn_printf("%s['%s']", w, s->name);
+        *where = sy_asprintf("%s['%s']", w, s->name);
     else
-        *where = sfn_printf("%s[%ld]", w, s->a);
+        *where = sy_asprintf("%s[%ld]", w, s->a);
     free(w);
 }
 
-jp_rc_t sfn_jp_query(const char *path, const json_t *doc, json_t **out, char **where)
+jp_rc_t asl_jp_query(const char *path, const json_t *doc, json_t **out, char **where)
 {
     jp_t jp;
     *out = NULL;
     if (where)
         *where = NULL;
-    if (!path || !sfn_jp_tree_parse(path, &jp))
+    if (!path || !asl_jp_tree_parse(path, &jp))
         return JP_SYNTAX;
-    bool definite = sfn_jp_tree_definite(&jp);
-    char *w = sfn_xstrdup("$");
+    bool definite = asl_jp_tree_definite(&jp);
+    char *w = sy_strdup("$");
     json_t *cur = json_array();
     json_array_append(cur, (json_t *)doc);
     jp_rc_t rc = JP_OK;
@@ -324,36 +324,36 @@ jp_rc_t sfn_jp_query(const char *path, const json_t *doc, json_t **out, char **w
     }
     free(w);
     json_decref(cur);
-    sfn_jp_tree_free(&jp);
+    asl_jp_tree_free(&jp);
     return rc;
 }
 
-char *sfn_jp_normalize(const char *path)
+char *asl_jp_normalize(const char *path)
 {
     jp_t jp;
-    if (!sfn_jp_tree_parse(path, &jp))
-        return sfn_xstrdup(path);
-    char *w = sfn_xstrdup("$");
+    if (!asl_jp_tree_parse(path, &jp))
+        return sy_strdup(path);
+    char *w = sy_strdup("$");
     for (int i = 0; i < jp.n; i++)
         if (jp.segs[i].kind == S_NAME || jp.segs[i].kind == S_INDEX)
             where_append(&w, &jp.segs[i]);
-    sfn_jp_tree_free(&jp);
+    asl_jp_tree_free(&jp);
     return w;
 }
 
-int sfn_jp_set(json_t **doc, const char *path, json_t *value, char **err)
+int asl_jp_set(json_t **doc, const char *path, json_t *value, char **err)
 {
     jp_t jp;
     *err = NULL;
-    if (!sfn_jp_tree_parse(path, &jp) || !sfn_jp_tree_definite(&jp)) {
-        *err = sfn_printf("Invalid path '%s'", path);
+    if (!asl_jp_tree_parse(path, &jp) || !asl_jp_tree_definite(&jp)) {
+        *err = sy_asprintf("Invalid path '%s'", path);
         json_decref(value);
         return -1;
     }
     if (jp.n == 0) {
         json_decref(*doc);
         *doc = value;
-        sfn_jp_tree_free(&jp);
+        asl_jp_tree_free(&jp);
         return 0;
     }
     json_t *cur = *doc;
@@ -382,15 +382,15 @@ int sfn_jp_set(json_t **doc, const char *path, json_t *value, char **err)
             }
             cur = json_array_get(cur, (size_t)s->a);
         } else {
-            char *where = sfn_jp_normalize(path);
-            *err = sfn_printf("Invalid path '%s' : Missing property in path %s", path, where);
+            char *where = asl_jp_normalize(path);
+            *err = sy_asprintf("Invalid path '%s' : Missing property in path %s", path, where);
             free(where);
             rc = -1;
             break;
         }
     }
     json_decref(value);
-    sfn_jp_tree_free(&jp);
+    asl_jp_tree_free(&jp);
     return rc;
 }
 
@@ -401,19 +401,19 @@ static int var_eval(const char *path, const json_t *ctx, json_t **out, char **er
     while (path[n] && path[n] != '.' && path[n] != '[')
         n++;
     char *name = strndup(path + 1, n - 1);
-    const json_t *v = json_object_get(json_object_get(ctx, SFN_VARS_KEY), name);
+    const json_t *v = json_object_get(json_object_get(ctx, ASL_VARS_KEY), name);
     if (!v) {
-        *err = sfn_printf("Invalid path '%s' : variable '%s' is not defined", path, name);
+        *err = sy_asprintf("Invalid path '%s' : variable '%s' is not defined", path, name);
         free(name);
         return -1;
     }
     free(name);
-    char *rest = sfn_printf("$%s", path + n);
+    char *rest = sy_asprintf("$%s", path + n);
     char *where = NULL;
-    jp_rc_t rc = sfn_jp_query(rest, v, out, &where);
+    jp_rc_t rc = asl_jp_query(rest, v, out, &where);
     if (rc != JP_OK)
-        *err = rc == JP_SYNTAX ? sfn_printf("invalid path '%s'", path)
-                               : sfn_printf("Invalid path '%s' : No results for path: %s", path, where);
+        *err = rc == JP_SYNTAX ? sy_asprintf("invalid path '%s'", path)
+                               : sy_asprintf("Invalid path '%s' : No results for path: %s", path, where);
     free(where);
     free(rest);
     return rc == JP_OK ? 0 : -1;
@@ -424,31 +424,31 @@ int sy_asl_path_eval(const char *path, const json_t *doc, const json_t *ctx, jso
     *out = NULL;
     *err = NULL;
     if (!path || path[0] != '$') {
-        *err = sfn_printf("invalid path '%s'", path ? path : "");
+        *err = sy_asprintf("invalid path '%s'", path ? path : "");
         return -1;
     }
-    if (sfn_jp_is_var_ref(path))
+    if (asl_jp_is_var_ref(path))
         return var_eval(path, ctx, out, err);
     bool context = path[1] == '$';
     char *where = NULL;
-    jp_rc_t rc = sfn_jp_query(context ? path + 1 : path, context ? ctx : doc, out, &where);
+    jp_rc_t rc = asl_jp_query(context ? path + 1 : path, context ? ctx : doc, out, &where);
     if (rc == JP_OK) {
-        if (context && json_is_object(*out) && json_object_get(*out, SFN_VARS_KEY)) {
+        if (context && json_is_object(*out) && json_object_get(*out, ASL_VARS_KEY)) {
             json_t *c = json_deep_copy(*out); /* variables are not part of $$ */
-            json_object_del(c, SFN_VARS_KEY);
+            json_object_del(c, ASL_VARS_KEY);
             json_decref(*out);
             *out = c;
         }
         return 0;
     }
     if (rc == JP_SYNTAX)
-        *err = sfn_printf("invalid path '%s'", path);
+        *err = sy_asprintf("invalid path '%s'", path);
     else {
-        char *full = sfn_jp_normalize(context ? path + 1 : path);
+        char *full = asl_jp_normalize(context ? path + 1 : path);
         if (!strcmp(full, where))
-            *err = sfn_printf("Invalid path '%s' : No results for path: %s", path, where);
+            *err = sy_asprintf("Invalid path '%s' : No results for path: %s", path, where);
         else
-            *err = sfn_printf("Invalid path '%s' : Missing property in path %s", path, where);
+            *err = sy_asprintf("Invalid path '%s' : Missing property in path %s", path, where);
         free(full);
     }
     free(where);

@@ -1,4 +1,4 @@
-/* statemachine/jsonpath_parse.c - JSONPath parsing, AWS's subset: $, .name,
+/* asl/jsonpath_parse.c - JSONPath parsing, AWS's subset: $, .name,
  * ['name'], [n], [a:b:c], [*], .*, .., unions [0,1] / ['a','b'] and filters
  * [?(@.x > 1)]; evaluation is in jsonpath.c. */
 #include "asl/internal.h"
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sfn_jp_tree_free(jp_t *jp)
+void asl_jp_tree_free(jp_t *jp)
 {
     for (int i = 0; i < jp->n; i++) {
         seg_t *s = &jp->segs[i];
@@ -25,7 +25,7 @@ static seg_t *jp_add(jp_t *jp, seg_kind_t k, bool deep)
 {
     if (jp->n == jp->cap) {
         jp->cap = jp->cap ? jp->cap * 2 : 8;
-        seg_t *n = sfn_xmalloc(sizeof(seg_t) * (size_t)jp->cap);
+        seg_t *n = sy_malloc(sizeof(seg_t) * (size_t)jp->cap);
         if (jp->segs)
             memcpy(n, jp->segs, sizeof(seg_t) * (size_t)jp->n);
         free(jp->segs);
@@ -38,12 +38,12 @@ static seg_t *jp_add(jp_t *jp, seg_kind_t k, bool deep)
     return s;
 }
 
-char *sfn_jp_parse_quoted(const char **pp)
+char *asl_jp_parse_quoted(const char **pp)
 {
     const char *p = *pp;
     char q = *p++;
     size_t cap = strlen(p) + 1, n = 0;
-    char *out = sfn_xmalloc(cap);
+    char *out = sy_malloc(cap);
     while (*p && *p != q) {
         if (*p == '\\' && (p[1] == q || p[1] == '\\')) /* other backslashes are literal */
             p++;
@@ -114,7 +114,7 @@ static bool parse_bracket_names(jp_t *jp, const char **pp, bool deep)
             p++;
         if (*p != '\'' && *p != '"')
             goto fail;
-        char *nm = sfn_jp_parse_quoted(&p);
+        char *nm = asl_jp_parse_quoted(&p);
         if (!nm)
             goto fail;
         char **nn = realloc(names, sizeof(char *) * (size_t)(n + 1));
@@ -256,7 +256,7 @@ static bool parse_dot_name(jp_t *jp, const char **pp, bool deep)
 }
 
 /* path must start with '$' (a single one: callers strip the context '$'). */
-bool sfn_jp_tree_parse(const char *path, jp_t *jp)
+bool asl_jp_tree_parse(const char *path, jp_t *jp)
 {
     memset(jp, 0, sizeof *jp);
     const char *p = path;
@@ -277,7 +277,7 @@ bool sfn_jp_tree_parse(const char *path, jp_t *jp)
             ok = false;
         }
         if (!ok) {
-            sfn_jp_tree_free(jp);
+            asl_jp_tree_free(jp);
             memset(jp, 0, sizeof *jp);
             return false;
         }
@@ -285,7 +285,7 @@ bool sfn_jp_tree_parse(const char *path, jp_t *jp)
     return true;
 }
 
-bool sfn_jp_tree_definite(const jp_t *jp)
+bool asl_jp_tree_definite(const jp_t *jp)
 {
     for (int i = 0; i < jp->n; i++)
         if (jp->segs[i].deep || (jp->segs[i].kind != S_NAME && jp->segs[i].kind != S_INDEX))
@@ -294,36 +294,36 @@ bool sfn_jp_tree_definite(const jp_t *jp)
 }
 
 /* "$name..." refers to a variable (Assign); "$$" to the context object. */
-bool sfn_jp_is_var_ref(const char *path)
+bool asl_jp_is_var_ref(const char *path)
 {
     return path[0] == '$' && (isalpha((unsigned char)path[1]) || path[1] == '_');
 }
 
 /* The path with its root ("$", "$$" or "$name") replaced by "$", or NULL. */
-char *sfn_jp_rooted(const char *path)
+char *asl_jp_rooted(const char *path)
 {
     if (!path || path[0] != '$')
         return NULL;
     if (path[1] == '$')
-        return sfn_xstrdup(path + 1);
-    if (!sfn_jp_is_var_ref(path))
-        return sfn_xstrdup(path);
+        return sy_strdup(path + 1);
+    if (!asl_jp_is_var_ref(path))
+        return sy_strdup(path);
     size_t n = 1;
     while (path[n] && path[n] != '.' && path[n] != '[') {
         if (!isalnum((unsigned char)path[n]) && path[n] != '_')
             return NULL;
         n++;
     }
-    return sfn_printf("$%s", path + n);
+    return sy_asprintf("$%s", path + n);
 }
 
-bool sfn_jp_valid(const char *path)
+bool asl_jp_valid(const char *path)
 {
-    char *p = sfn_jp_rooted(path);
+    char *p = asl_jp_rooted(path);
     jp_t jp;
-    bool ok = p && sfn_jp_tree_parse(p, &jp);
+    bool ok = p && asl_jp_tree_parse(p, &jp);
     if (ok)
-        sfn_jp_tree_free(&jp);
+        asl_jp_tree_free(&jp);
     /* Script expressions ("$[(@.length-1)]") are valid JSONPath (Jayway
      * accepts them) though this engine does not evaluate them. */
     if (!ok && p && strstr(p, "[(") && strstr(p, ")]"))
@@ -332,16 +332,16 @@ bool sfn_jp_valid(const char *path)
     return ok;
 }
 
-bool sfn_jp_is_reference(const char *path)
+bool asl_jp_is_reference(const char *path)
 {
     jp_t jp;
-    char *rp = sfn_jp_rooted(path);
+    char *rp = asl_jp_rooted(path);
     const char *p = rp;
-    bool parsed = p && sfn_jp_tree_parse(p, &jp);
+    bool parsed = p && asl_jp_tree_parse(p, &jp);
     free(rp);
     if (!parsed)
         return false;
-    bool d = sfn_jp_tree_definite(&jp);
-    sfn_jp_tree_free(&jp);
+    bool d = asl_jp_tree_definite(&jp);
+    asl_jp_tree_free(&jp);
     return d;
 }

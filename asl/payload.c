@@ -5,36 +5,36 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sfn_fault_set(sfn_fault_t *f, const char *error, const char *fmt, ...)
+void asl_fault_set(asl_fault_t *f, const char *error, const char *fmt, ...)
 {
-    sfn_fault_clear(f);
+    asl_fault_clear(f);
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    f->cause = sfn_xmalloc((size_t)n + 1);
+    f->cause = sy_malloc((size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(f->cause, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    f->error = sfn_xstrdup(error);
+    f->error = sy_strdup(error);
 }
 
-void sfn_fault_clear(sfn_fault_t *f)
+void asl_fault_clear(asl_fault_t *f)
 {
     free(f->error);
     free(f->cause);
     f->error = f->cause = NULL;
 }
 
-int sfn_value_eval(const char *expr, const char *field, const json_t *input, const json_t *ctx,
-                   json_t **out, sfn_fault_t *f)
+int asl_value_eval(const char *expr, const char *field, const json_t *input, const json_t *ctx,
+                   json_t **out, asl_fault_t *f)
 {
     *out = NULL;
-    if (sfn_is_intrinsic(expr)) {
+    if (asl_is_intrinsic(expr)) {
         char *name = NULL, *cause = NULL;
-        if (sfn_intrinsic_eval(expr, field, input, ctx, out, &name, &cause) == 0)
+        if (asl_intrinsic_eval(expr, field, input, ctx, out, &name, &cause) == 0)
             return 0;
-        sfn_fault_set(f, name, "%s", cause);
+        asl_fault_set(f, name, "%s", cause);
         free(name);
         free(cause);
         return -1;
@@ -43,16 +43,16 @@ int sfn_value_eval(const char *expr, const char *field, const json_t *input, con
     if (sy_asl_path_eval(expr, input, ctx, out, &err) == 0)
         return 0;
     free(err);
-    char *in = sfn_dumps(input);
-    sfn_fault_set(f, "States.Runtime",
+    char *in = asl_dumps(input);
+    asl_fault_set(f, "States.Runtime",
                   "The JSONPath '%s' specified for the field '%s' could not be found in the input '%s'",
                   expr, field, in);
     free(in);
     return -1;
 }
 
-int sfn_payload_eval(const json_t *tmpl, const json_t *input, const json_t *ctx, json_t **out,
-                     sfn_fault_t *f)
+int asl_payload_eval(const json_t *tmpl, const json_t *input, const json_t *ctx, json_t **out,
+                     asl_fault_t *f)
 {
     *out = NULL;
     if (json_is_array(tmpl)) {
@@ -62,7 +62,7 @@ int sfn_payload_eval(const json_t *tmpl, const json_t *input, const json_t *ctx,
         json_array_foreach(tmpl, i, e)
         {
             json_t *v;
-            if (sfn_payload_eval(e, input, ctx, &v, f) != 0) {
+            if (asl_payload_eval(e, input, ctx, &v, f) != 0) {
                 json_decref(arr);
                 return -1;
             }
@@ -84,14 +84,14 @@ int sfn_payload_eval(const json_t *tmpl, const json_t *input, const json_t *ctx,
         json_t *v = NULL;
         int rc;
         if (kl > 2 && !strcmp(k + kl - 2, ".$") && json_is_string(e)) {
-            rc = sfn_value_eval(json_string_value(e), k, input, ctx, &v, f);
+            rc = asl_value_eval(json_string_value(e), k, input, ctx, &v, f);
             if (rc == 0) {
                 char *name = strndup(k, kl - 2);
                 json_object_set_new(obj, name, v);
                 free(name);
             }
         } else {
-            rc = sfn_payload_eval(e, input, ctx, &v, f);
+            rc = asl_payload_eval(e, input, ctx, &v, f);
             if (rc == 0)
                 json_object_set_new(obj, k, v);
         }
@@ -104,8 +104,8 @@ int sfn_payload_eval(const json_t *tmpl, const json_t *input, const json_t *ctx,
     return 0;
 }
 
-int sfn_path_select(const json_t *state, const char *field, const json_t *input,
-                    const json_t *ctx, json_t **out, sfn_fault_t *f)
+int asl_path_select(const json_t *state, const char *field, const json_t *input,
+                    const json_t *ctx, json_t **out, asl_fault_t *f)
 {
     json_t *p = json_object_get(state, field);
     *out = NULL;
@@ -120,13 +120,13 @@ int sfn_path_select(const json_t *state, const char *field, const json_t *input,
     char *err = NULL;
     if (sy_asl_path_eval(json_string_value(p), input, ctx, out, &err) == 0)
         return 0;
-    sfn_fault_set(f, "States.Runtime", "%s", err);
+    asl_fault_set(f, "States.Runtime", "%s", err);
     free(err);
     return -1;
 }
 
-int sfn_result_path(const json_t *state, const json_t *raw_input, json_t *result, json_t **out,
-                    sfn_fault_t *f)
+int asl_result_path(const json_t *state, const json_t *raw_input, json_t *result, json_t **out,
+                    asl_fault_t *f)
 {
     json_t *p = json_object_get(state, "ResultPath");
     *out = NULL;
@@ -146,8 +146,8 @@ int sfn_result_path(const json_t *state, const json_t *raw_input, json_t *result
         doc = json_object();
     }
     char *err = NULL;
-    if (sfn_jp_set(&doc, path, result, &err) != 0) {
-        sfn_fault_set(f, "States.Runtime", "%s", err);
+    if (asl_jp_set(&doc, path, result, &err) != 0) {
+        asl_fault_set(f, "States.Runtime", "%s", err);
         free(err);
         json_decref(doc);
         return -1;

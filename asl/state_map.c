@@ -6,24 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-json_t *sfn_child_scope(const json_t *t, const char *k1, int64_t idx);
-void sfn_drop_children(sfn_x_t *x, json_t *t);
+json_t *asl_child_scope(const json_t *t, const char *k1, int64_t idx);
+void asl_drop_children(asl_x_t *x, json_t *t);
 
 static int int_field(const json_t *st, const char *lit, const char *pathk, const json_t *in,
-                     const json_t *ctx, bool real, double *out, sfn_fault_t *f)
+                     const json_t *ctx, bool real, double *out, asl_fault_t *f)
 {
     json_t *v = json_object_get(st, lit);
     if (v) {
         *out = json_number_value(v);
         return 0;
     }
-    const char *p = sfn_gets(st, pathk);
+    const char *p = asl_gets(st, pathk);
     if (!p)
         return 0;
-    if (sfn_value_eval(p, pathk, in, ctx, &v, f) != 0)
+    if (asl_value_eval(p, pathk, in, ctx, &v, f) != 0)
         return -1;
     if (json_is_string(v)) { /* AWS also takes a number written as a string ("1") */
-        json_t *num = sfn_loads_any(json_string_value(v), strlen(json_string_value(v)));
+        json_t *num = asl_loads_any(json_string_value(v), strlen(json_string_value(v)));
         if (json_is_number(num)) {
             json_decref(v);
             v = num;
@@ -31,9 +31,9 @@ static int int_field(const json_t *st, const char *lit, const char *pathk, const
             json_decref(num);
         }
     }
-    if (real ? !json_is_number(v) : !sfn_is_int(v)) {
-        char *s = json_is_string(v) ? sfn_xstrdup(json_string_value(v)) : sfn_dumps(v);
-        sfn_fault_set(f, "States.Runtime", "The %s field refers to value \"%s\" which is not a valid %s: %s",
+    if (real ? !json_is_number(v) : !asl_is_int(v)) {
+        char *s = json_is_string(v) ? sy_strdup(json_string_value(v)) : asl_dumps(v);
+        asl_fault_set(f, "States.Runtime", "The %s field refers to value \"%s\" which is not a valid %s: %s",
                       pathk, s, real ? "float" : "integer", p);
         free(s);
         json_decref(v);
@@ -45,27 +45,27 @@ static int int_field(const json_t *st, const char *lit, const char *pathk, const
 }
 
 /* MaxConcurrency is read before MapStateStarted, the tolerated failures after. */
-static int map_concurrency(const json_t *st, const json_t *in, const json_t *ctx, json_t *kids, sfn_fault_t *f)
+static int map_concurrency(const json_t *st, const json_t *in, const json_t *ctx, json_t *kids, asl_fault_t *f)
 {
     double maxc = 0;
     if (int_field(st, "MaxConcurrency", "MaxConcurrencyPath", in, ctx, false, &maxc, f) != 0)
         return -1;
-    sfn_seti(kids, "maxc", (int64_t)maxc);
+    asl_seti(kids, "maxc", (int64_t)maxc);
     return 0;
 }
 
-static int map_limits(const json_t *st, const json_t *in, const json_t *ctx, json_t *kids, sfn_fault_t *f)
+static int map_limits(const json_t *st, const json_t *in, const json_t *ctx, json_t *kids, asl_fault_t *f)
 {
     double tolc = -1, tolp = -1;
     if (int_field(st, "ToleratedFailureCount", "ToleratedFailureCountPath", in, ctx, false, &tolc, f) != 0 ||
         int_field(st, "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", in, ctx, true, &tolp, f) != 0)
         return -1;
     if (json_object_get(st, "ToleratedFailureCountPath") && tolc < 0) {
-        sfn_fault_set(f, "States.Runtime", "ToleratedFailureCount cannot be negative.");
+        asl_fault_set(f, "States.Runtime", "ToleratedFailureCount cannot be negative.");
         return -1;
     }
     if (json_object_get(st, "ToleratedFailurePercentagePath") && (tolp < 0 || tolp > 100)) {
-        sfn_fault_set(f, "States.Runtime", "ToleratedFailurePercentage must be between 0 and 100.");
+        asl_fault_set(f, "States.Runtime", "ToleratedFailurePercentage must be between 0 and 100.");
         return -1;
     }
     json_object_set_new(kids, "tolc", json_real(tolc));
@@ -73,7 +73,7 @@ static int map_limits(const json_t *st, const json_t *in, const json_t *ctx, jso
     return 0;
 }
 
-static json_t *batch_items(const json_t *st, json_t *items, const json_t *in, const json_t *ctx, sfn_fault_t *f)
+static json_t *batch_items(const json_t *st, json_t *items, const json_t *in, const json_t *ctx, asl_fault_t *f)
 {
     json_t *b = json_object_get(st, "ItemBatcher");
     if (!b)
@@ -85,7 +85,7 @@ static json_t *batch_items(const json_t *st, json_t *items, const json_t *in, co
     }
     json_t *binput = NULL;
     if (json_object_get(b, "BatchInput") &&
-        sfn_payload_eval(json_object_get(b, "BatchInput"), in, ctx, &binput, f) != 0) {
+        asl_payload_eval(json_object_get(b, "BatchInput"), in, ctx, &binput, f) != 0) {
         json_decref(items);
         return NULL;
     }
@@ -111,21 +111,21 @@ static json_t *batch_items(const json_t *st, json_t *items, const json_t *in, co
 /* ItemReader: the caller answered the reader's TASK request with the object's
  * content (a JSON array, or its JSON text). Only InputType JSON is read here. */
 static int reader_items(json_t *t, const json_t *reader, const json_t *in, const json_t *ctx, json_t **items,
-                        sfn_fault_t *f)
+                        asl_fault_t *f)
 {
     const json_t *cfg = json_object_get(reader, "ReaderConfig");
-    const char *type = sfn_gets(cfg, "InputType");
+    const char *type = asl_gets(cfg, "InputType");
     json_t *got = json_object_get(t, "reader_result");
     if (type && strcmp(type, "JSON") != 0) {
-        sfn_fault_set(f, "States.ItemReaderFailed", "ItemReader InputType %s is not supported", type);
+        asl_fault_set(f, "States.ItemReaderFailed", "ItemReader InputType %s is not supported", type);
         return -1;
     }
-    *items = json_is_string(got) ? sfn_loads_any(json_string_value(got), strlen(json_string_value(got)))
+    *items = json_is_string(got) ? asl_loads_any(json_string_value(got), strlen(json_string_value(got)))
                                  : json_incref(got);
     if (!json_is_array(*items)) {
         json_decref(*items);
         *items = NULL;
-        sfn_fault_set(f, "States.ItemReaderFailed", "Attempting to map over non-iterable node.");
+        asl_fault_set(f, "States.ItemReaderFailed", "Attempting to map over non-iterable node.");
         return -1;
     }
     double max = 0;
@@ -139,21 +139,21 @@ static int reader_items(json_t *t, const json_t *reader, const json_t *in, const
     return 0;
 }
 
-static int map_items(sfn_x_t *x, json_t *t, const json_t *st, const json_t *in, const json_t *ctx,
-                     json_t **items, sfn_fault_t *f)
+static int map_items(asl_x_t *x, json_t *t, const json_t *st, const json_t *in, const json_t *ctx,
+                     json_t **items, asl_fault_t *f)
 {
     (void)x;
     (void)t;
-    const char *ip = sfn_gets(st, "ItemsPath");
+    const char *ip = asl_gets(st, "ItemsPath");
     *items = NULL;
     json_t *reader = json_object_get(st, "ItemReader");
     if (reader)
         return reader_items(t, reader, in, ctx, items, f);
-    if (sfn_value_eval(ip ? ip : "$", "ItemsPath", in, ctx, items, f) != 0)
+    if (asl_value_eval(ip ? ip : "$", "ItemsPath", in, ctx, items, f) != 0)
         return -1;
     if (!json_is_array(*items)) {
-        char *s = sfn_dumps(*items);
-        sfn_fault_set(f, "States.Runtime", "Invalid path '%s': The value \"%s\" is not an array",
+        char *s = asl_dumps(*items);
+        asl_fault_set(f, "States.Runtime", "Invalid path '%s': The value \"%s\" is not an array",
                       ip ? ip : "$", s);
         free(s);
         json_decref(*items);
@@ -168,23 +168,23 @@ static json_t *iter_details(const json_t *t, int64_t i)
 {
     json_t *d = json_object();
     json_object_set_new(d, "index", json_integer(i));
-    json_object_set_new(d, "name", json_string(sfn_gets(t, "state")));
+    json_object_set_new(d, "name", json_string(asl_gets(t, "state")));
     return d;
 }
 
-static int start_iteration(sfn_x_t *x, json_t *t, json_t *kids, int64_t i, sfn_fault_t *f)
+static int start_iteration(asl_x_t *x, json_t *t, json_t *kids, int64_t i, asl_fault_t *f)
 {
-    const json_t *st = sfn_state_def(x, t);
+    const json_t *st = asl_state_def(x, t);
     json_t *item = json_array_get(json_object_get(kids, "items"), (size_t)i);
     json_t *sel = json_object_get(st, "ItemSelector");
     if (!sel)
         sel = json_object_get(st, "Parameters");
     json_t *input;
     if (sel) {
-        json_t *ctx = sfn_ctx(x, t);
+        json_t *ctx = asl_ctx(x, t);
         json_t *m = json_pack("{s:{s:I,s:O}}", "Item", "Index", (json_int_t)i, "Value", item);
         json_object_set_new(ctx, "Map", m);
-        int rc = sfn_payload_eval(sel, json_object_get(kids, "eff"), ctx, &input, f);
+        int rc = asl_payload_eval(sel, json_object_get(kids, "eff"), ctx, &input, f);
         json_decref(ctx);
         if (rc != 0)
             return -1;
@@ -192,120 +192,120 @@ static int start_iteration(sfn_x_t *x, json_t *t, json_t *kids, int64_t i, sfn_f
         input = json_deep_copy(item);
     }
     if (!json_is_true(json_object_get(t, "distributed"))) /* a map run has its own history */
-        sfn_emit(x, t, "MapIterationStarted", "mapIterationStartedEventDetails", iter_details(t, i));
+        asl_emit(x, t, "MapIterationStarted", "mapIterationStartedEventDetails", iter_details(t, i));
     const char *k = json_object_get(st, "ItemProcessor") ? "ItemProcessor" : "Iterator";
-    sfn_thread_new(x, sfn_geti(t, "id"), i, sfn_child_scope(t, k, -1), input);
-    sfn_seti(kids, "running", sfn_geti(kids, "running") + 1);
+    asl_thread_new(x, asl_geti(t, "id"), i, asl_child_scope(t, k, -1), input);
+    asl_seti(kids, "running", asl_geti(kids, "running") + 1);
     return 0;
 }
 
-static void launch(sfn_x_t *x, json_t *t)
+static void launch(asl_x_t *x, json_t *t)
 {
     json_t *kids = json_object_get(t, "kids");
     int64_t n = (int64_t)json_array_size(json_object_get(kids, "items"));
-    int64_t maxc = sfn_geti(kids, "maxc");
-    while (sfn_geti(kids, "next") < n && (maxc <= 0 || sfn_geti(kids, "running") < maxc)) {
-        int64_t i = sfn_geti(kids, "next");
-        sfn_seti(kids, "next", i + 1);
-        sfn_fault_t f = {0};
+    int64_t maxc = asl_geti(kids, "maxc");
+    while (asl_geti(kids, "next") < n && (maxc <= 0 || asl_geti(kids, "running") < maxc)) {
+        int64_t i = asl_geti(kids, "next");
+        asl_seti(kids, "next", i + 1);
+        asl_fault_t f = {0};
         if (start_iteration(x, t, kids, i, &f) != 0) {
-            sfn_drop_children(x, t);
+            asl_drop_children(x, t);
             json_object_del(t, "kids");
-            sfn_state_fault(x, t, &f);
-            sfn_fault_clear(&f);
+            asl_state_fault(x, t, &f);
+            asl_fault_clear(&f);
             return;
         }
     }
 }
 
-static void map_succeeded(sfn_x_t *x, json_t *t)
+static void map_succeeded(asl_x_t *x, json_t *t)
 {
     json_t *kids = json_object_get(t, "kids");
     json_t *results = json_incref(json_object_get(kids, "results"));
     /* MapStateSucceeded follows the last MapIterationSucceeded; MapStateExited
      * is chained to the same event as MapStateSucceeded. */
     if (json_object_get(kids, "last_done"))
-        sfn_seti(t, "prev", sfn_geti(kids, "last_done"));
+        asl_seti(t, "prev", asl_geti(kids, "last_done"));
     json_object_del(t, "kids");
     if (json_is_true(json_object_get(t, "distributed")))
-        sfn_emit(x, t, "MapRunSucceeded", NULL, NULL);
-    int64_t prev = sfn_geti(t, "prev");
-    sfn_emit(x, t, "MapStateSucceeded", NULL, NULL);
-    sfn_seti(t, "prev", prev);
+        asl_emit(x, t, "MapRunSucceeded", NULL, NULL);
+    int64_t prev = asl_geti(t, "prev");
+    asl_emit(x, t, "MapStateSucceeded", NULL, NULL);
+    asl_seti(t, "prev", prev);
     json_object_del(t, "distributed");
-    sfn_sets(t, "phase", "run");
-    sfn_finish_result(x, t, results);
+    asl_sets(t, "phase", "run");
+    asl_finish_result(x, t, results);
 }
 
 /* arn:aws:states:<region>:<account>:mapRun:<state machine>/<label or state>:<uuid> */
-static char *map_run_arn(const sfn_x_t *x, const json_t *t, const json_t *st)
+static char *map_run_arn(const asl_x_t *x, const json_t *t, const json_t *st)
 {
-    const char *sm = sfn_gets(json_object_get(json_object_get(x->st, "ctx"), "StateMachine"), "Id");
-    const char *label = sfn_gets(st, "Label");
+    const char *sm = asl_gets(json_object_get(json_object_get(x->st, "ctx"), "StateMachine"), "Id");
+    const char *label = asl_gets(st, "Label");
     char uuid[37];
-    sfn_uuid(uuid);
+    sy_uuid4(uuid);
     const char *p = sm ? strstr(sm, ":stateMachine:") : NULL;
     if (!p)
-        return sfn_printf("%s/%s:%s", sm ? sm : "", label ? label : sfn_gets(t, "state"), uuid);
-    return sfn_printf("%.*s:mapRun:%s/%s:%s", (int)(p - sm), sm, p + 14, label ? label : sfn_gets(t, "state"), uuid);
+        return sy_asprintf("%s/%s:%s", sm ? sm : "", label ? label : asl_gets(t, "state"), uuid);
+    return sy_asprintf("%.*s:mapRun:%s/%s:%s", (int)(p - sm), sm, p + 14, label ? label : asl_gets(t, "state"), uuid);
 }
 
-void sfn_run_map(sfn_x_t *x, json_t *t)
+void asl_run_map(asl_x_t *x, json_t *t)
 {
-    const json_t *st = sfn_state_def(x, t);
-    json_t *ctx = sfn_ctx(x, t), *in = NULL, *items = NULL;
-    sfn_fault_t f = {0};
+    const json_t *st = asl_state_def(x, t);
+    json_t *ctx = asl_ctx(x, t), *in = NULL, *items = NULL;
+    asl_fault_t f = {0};
     const json_t *reader = json_object_get(st, "ItemReader");
     if (reader && !json_object_get(t, "reader_result")) {
         /* fetch the items first: a TASK request for the reader's resource */
         json_t *params = NULL;
-        if (sfn_path_select(st, "InputPath", json_object_get(t, "input"), ctx, &in, &f) != 0 ||
-            sfn_payload_eval(json_object_get(reader, "Parameters") ? json_object_get(reader, "Parameters")
+        if (asl_path_select(st, "InputPath", json_object_get(t, "input"), ctx, &in, &f) != 0 ||
+            asl_payload_eval(json_object_get(reader, "Parameters") ? json_object_get(reader, "Parameters")
                                                                     : json_object_get(reader, "Arguments"),
                              in, ctx, &params, &f) != 0) {
             json_decref(in);
             json_decref(ctx);
-            sfn_state_fault(x, t, &f);
-            sfn_fault_clear(&f);
+            asl_state_fault(x, t, &f);
+            asl_fault_clear(&f);
             return;
         }
-        sfn_request_task(x, t, sfn_gets(reader, "Resource"), params);
-        sfn_sets(t, "phase", "wait_reader");
+        asl_request_task(x, t, asl_gets(reader, "Resource"), params);
+        asl_sets(t, "phase", "wait_reader");
         json_decref(params);
         json_decref(in);
         json_decref(ctx);
         return;
     }
     json_t *kids = json_object();
-    if (sfn_path_select(st, "InputPath", json_object_get(t, "input"), ctx, &in, &f) != 0 ||
+    if (asl_path_select(st, "InputPath", json_object_get(t, "input"), ctx, &in, &f) != 0 ||
         map_items(x, t, st, in, ctx, &items, &f) != 0 || map_concurrency(st, in, ctx, kids, &f) != 0) {
         json_decref(items);
         json_decref(kids);
         json_decref(in);
         json_decref(ctx);
-        sfn_state_fault(x, t, &f);
-        sfn_fault_clear(&f);
+        asl_state_fault(x, t, &f);
+        asl_fault_clear(&f);
         return;
     }
     size_t n = json_array_size(items);
-    sfn_emit(x, t, "MapStateStarted", "mapStateStartedEventDetails", json_pack("{s:I}", "length", (json_int_t)n));
+    asl_emit(x, t, "MapStateStarted", "mapStateStartedEventDetails", json_pack("{s:I}", "length", (json_int_t)n));
     if (map_limits(st, in, ctx, kids, &f) != 0) {
         json_decref(kids);
         json_decref(in);
         json_decref(items);
         json_decref(ctx);
-        sfn_state_fault(x, t, &f);
-        sfn_fault_clear(&f);
+        asl_state_fault(x, t, &f);
+        asl_fault_clear(&f);
         return;
     }
     json_decref(ctx);
     json_object_del(t, "reader_result");
     const json_t *proc = json_object_get(st, "ItemProcessor");
-    const char *mode = sfn_gets(json_object_get(proc ? proc : json_object_get(st, "Iterator"), "ProcessorConfig"), "Mode");
+    const char *mode = asl_gets(json_object_get(proc ? proc : json_object_get(st, "Iterator"), "ProcessorConfig"), "Mode");
     if (mode && !strcmp(mode, "DISTRIBUTED")) {
         json_object_set_new(t, "distributed", json_true());
         char *arn = map_run_arn(x, t, st);
-        sfn_emit(x, t, "MapRunStarted", "mapRunStartedEventDetails", json_pack("{s:s}", "mapRunArn", arn));
+        asl_emit(x, t, "MapRunStarted", "mapRunStartedEventDetails", json_pack("{s:s}", "mapRunArn", arn));
         free(arn);
     }
     json_t *results = json_array();
@@ -314,9 +314,9 @@ void sfn_run_map(sfn_x_t *x, json_t *t)
     json_object_set_new(kids, "results", results);
     json_object_set_new(kids, "items", items);
     json_object_set_new(kids, "eff", in);
-    sfn_seti(kids, "pending", (int64_t)n);
+    asl_seti(kids, "pending", (int64_t)n);
     json_object_set_new(t, "kids", kids);
-    sfn_sets(t, "phase", "wait_kids");
+    asl_sets(t, "phase", "wait_kids");
     if (n == 0) {
         map_succeeded(x, t);
         return;
@@ -326,7 +326,7 @@ void sfn_run_map(sfn_x_t *x, json_t *t)
 
 static bool tolerated(const json_t *kids)
 {
-    double failed = (double)sfn_geti(kids, "failed");
+    double failed = (double)asl_geti(kids, "failed");
     double total = (double)json_array_size(json_object_get(kids, "items"));
     double tolc = json_real_value(json_object_get(kids, "tolc"));
     double tolp = json_real_value(json_object_get(kids, "tolp"));
@@ -337,50 +337,50 @@ static bool tolerated(const json_t *kids)
     return false;
 }
 
-void sfn_map_child_done(sfn_x_t *x, json_t *t, json_t *child)
+void asl_map_child_done(asl_x_t *x, json_t *t, json_t *child)
 {
     json_t *kids = json_object_get(t, "kids");
     if (!kids)
         return;
-    int64_t i = sfn_geti(child, "index");
-    bool ok = !strcmp(sfn_gets(child, "status"), "ok");
-    int64_t last = sfn_geti(child, "prev");
-    sfn_emit(x, child, ok ? "MapIterationSucceeded" : "MapIterationFailed",
+    int64_t i = asl_geti(child, "index");
+    bool ok = !strcmp(asl_gets(child, "status"), "ok");
+    int64_t last = asl_geti(child, "prev");
+    asl_emit(x, child, ok ? "MapIterationSucceeded" : "MapIterationFailed",
              ok ? "mapIterationSucceededEventDetails" : "mapIterationFailedEventDetails", iter_details(t, i));
     /* The next MapIterationStarted and a MapStateFailed follow the finished
      * iteration's last state event; MapStateSucceeded the last MapIterationSucceeded. */
-    sfn_seti(t, "prev", last);
+    asl_seti(t, "prev", last);
     if (ok)
-        sfn_seti(kids, "last_done", sfn_geti(child, "prev"));
-    sfn_seti(kids, "running", sfn_geti(kids, "running") - 1);
+        asl_seti(kids, "last_done", asl_geti(child, "prev"));
+    asl_seti(kids, "running", asl_geti(kids, "running") - 1);
     if (ok) {
         json_array_set(json_object_get(kids, "results"), (size_t)i, json_object_get(child, "output"));
     } else {
-        sfn_seti(kids, "failed", sfn_geti(kids, "failed") + 1);
+        asl_seti(kids, "failed", asl_geti(kids, "failed") + 1);
         if (!tolerated(kids)) {
             bool had_tolerance = json_real_value(json_object_get(kids, "tolc")) >= 0 ||
                                  json_real_value(json_object_get(kids, "tolp")) >= 0;
             const char *err = had_tolerance ? "States.ExceedToleratedFailureThreshold"
-                              : sfn_gets(child, "error") ? sfn_gets(child, "error") : "";
+                              : asl_gets(child, "error") ? asl_gets(child, "error") : "";
             const char *cause = had_tolerance ? "The specified tolerated failure threshold was exceeded"
-                                              : sfn_gets(child, "cause");
-            sfn_drop_children(x, t);
+                                              : asl_gets(child, "cause");
+            asl_drop_children(x, t);
             json_object_del(t, "kids");
             bool distributed = json_is_true(json_object_get(t, "distributed"));
             json_object_del(t, "distributed");
-            sfn_sets(t, "phase", "run");
+            asl_sets(t, "phase", "run");
             /* A retried Map starts again without a MapStateFailed event. */
-            if (!distributed && sfn_try_retry(x, t, sfn_state_def(x, t), err))
+            if (!distributed && asl_try_retry(x, t, asl_state_def(x, t), err))
                 return;
             if (distributed)
-                sfn_emit(x, t, "MapRunFailed", NULL, NULL);
-            sfn_emit(x, t, "MapStateFailed", NULL, NULL);
-            sfn_state_error(x, t, err, cause);
+                asl_emit(x, t, "MapRunFailed", NULL, NULL);
+            asl_emit(x, t, "MapStateFailed", NULL, NULL);
+            asl_state_error(x, t, err, cause);
             return;
         }
     }
-    int64_t pending = sfn_geti(kids, "pending") - 1;
-    sfn_seti(kids, "pending", pending);
+    int64_t pending = asl_geti(kids, "pending") - 1;
+    asl_seti(kids, "pending", pending);
     if (pending == 0) {
         map_succeeded(x, t);
         return;

@@ -20,15 +20,15 @@ static void split_resource(const char *res, char **type, char **name)
     if (!strncmp(p, "aws-sdk:", 8) && colon)
         colon = strchr(colon + 1, ':');
     if (!colon) {
-        *type = sfn_xstrdup(p);
-        *name = sfn_xstrdup("");
+        *type = sy_strdup(p);
+        *name = sy_strdup("");
         return;
     }
     *type = strndup(p, (size_t)(colon - p));
-    *name = sfn_xstrdup(colon + 1);
+    *name = sy_strdup(colon + 1);
 }
 
-json_t *sfn_task_details(const char *res)
+json_t *asl_task_details(const char *res)
 {
     char *type, *name;
     split_resource(res, &type, &name);
@@ -41,7 +41,7 @@ json_t *sfn_task_details(const char *res)
 }
 
 static int seconds_field(const json_t *st, const char *lit, const char *pathk, const json_t *in,
-                         const json_t *ctx, int64_t *out, sfn_fault_t *f)
+                         const json_t *ctx, int64_t *out, asl_fault_t *f)
 {
     json_t *v = json_object_get(st, lit);
     *out = 0;
@@ -49,14 +49,14 @@ static int seconds_field(const json_t *st, const char *lit, const char *pathk, c
         *out = (int64_t)json_number_value(v);
         return 0;
     }
-    const char *p = sfn_gets(st, pathk);
+    const char *p = asl_gets(st, pathk);
     if (!p)
         return 0;
-    if (sfn_value_eval(p, pathk, in, ctx, &v, f) != 0)
+    if (asl_value_eval(p, pathk, in, ctx, &v, f) != 0)
         return -1;
-    if (!sfn_is_int(v) || json_number_value(v) <= 0) {
-        char *s = sfn_dumps(v);
-        sfn_fault_set(f, "States.Runtime", "The %s field refers to value \"%s\" which is not a valid integer: %s",
+    if (!asl_is_int(v) || json_number_value(v) <= 0) {
+        char *s = asl_dumps(v);
+        asl_fault_set(f, "States.Runtime", "The %s field refers to value \"%s\" which is not a valid integer: %s",
                       pathk, s, p);
         free(s);
         json_decref(v);
@@ -67,109 +67,109 @@ static int seconds_field(const json_t *st, const char *lit, const char *pathk, c
     return 0;
 }
 
-static void emit_scheduled(sfn_x_t *x, json_t *t, const char *res, const json_t *eff)
+static void emit_scheduled(asl_x_t *x, json_t *t, const char *res, const json_t *eff)
 {
-    int64_t to = sfn_geti(t, "timeout_s"), hb = sfn_geti(t, "heartbeat_s");
+    int64_t to = asl_geti(t, "timeout_s"), hb = asl_geti(t, "heartbeat_s");
     if (is_legacy_lambda(res)) {
         json_t *d = json_object();
         json_object_set_new(d, "resource", json_string(res));
-        json_object_set_new(d, "input", sfn_payload_text(eff));
+        json_object_set_new(d, "input", asl_payload_text(eff));
         json_object_set_new(d, "inputDetails", json_pack("{s:b}", "truncated", 0));
         if (to)
             json_object_set_new(d, "timeoutInSeconds", json_integer(to));
-        sfn_emit(x, t, "LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", d);
-        sfn_emit(x, t, "LambdaFunctionStarted", NULL, NULL);
+        asl_emit(x, t, "LambdaFunctionScheduled", "lambdaFunctionScheduledEventDetails", d);
+        asl_emit(x, t, "LambdaFunctionStarted", NULL, NULL);
         return;
     }
-    json_t *d = sfn_task_details(res);
+    json_t *d = asl_task_details(res);
     json_object_set_new(d, "region", json_string("us-east-1"));
-    json_object_set_new(d, "parameters", sfn_payload_text(eff));
+    json_object_set_new(d, "parameters", asl_payload_text(eff));
     if (to)
         json_object_set_new(d, "timeoutInSeconds", json_integer(to));
     if (hb)
         json_object_set_new(d, "heartbeatInSeconds", json_integer(hb));
-    sfn_emit(x, t, "TaskScheduled", "taskScheduledEventDetails", d);
-    sfn_emit(x, t, "TaskStarted", "taskStartedEventDetails", sfn_task_details(res));
+    asl_emit(x, t, "TaskScheduled", "taskScheduledEventDetails", d);
+    asl_emit(x, t, "TaskStarted", "taskStartedEventDetails", asl_task_details(res));
 }
 
-void sfn_run_task(sfn_x_t *x, json_t *t)
+void asl_run_task(asl_x_t *x, json_t *t)
 {
-    const json_t *st = sfn_state_def(x, t);
-    const char *res = sfn_gets(st, "Resource");
-    json_t *ctx = sfn_ctx(x, t), *eff = NULL;
-    sfn_fault_t f = {0};
+    const json_t *st = asl_state_def(x, t);
+    const char *res = asl_gets(st, "Resource");
+    json_t *ctx = asl_ctx(x, t), *eff = NULL;
+    asl_fault_t f = {0};
     if (!res) { /* an unresolved CloudFormation reference */
         json_decref(ctx);
-        sfn_fault_set(&f, "States.Runtime", "The resource of state '%s' is not a string", sfn_gets(t, "state"));
-        sfn_state_fault(x, t, &f);
-        sfn_fault_clear(&f);
+        asl_fault_set(&f, "States.Runtime", "The resource of state '%s' is not a string", asl_gets(t, "state"));
+        asl_state_fault(x, t, &f);
+        asl_fault_clear(&f);
         return;
     }
     int64_t to = 0, hb = 0;
     const json_t *in = json_object_get(t, "input");
-    if (sfn_task_pattern(res) == SY_ASL_PATTERN_WAIT_FOR_TOKEN) {
+    if (asl_task_pattern(res) == SY_ASL_PATTERN_WAIT_FOR_TOKEN) {
         /* a fresh token per attempt, visible to Parameters as $$.Task.Token */
         char uuid[37];
-        sfn_uuid(uuid);
-        char *token = sfn_printf("%s:%s", uuid, sfn_gets(json_object_get(json_object_get(x->st, "ctx"), "Execution"), "Name"));
-        sfn_sets(t, "token", token);
+        sy_uuid4(uuid);
+        char *token = sy_asprintf("%s:%s", uuid, asl_gets(json_object_get(json_object_get(x->st, "ctx"), "Execution"), "Name"));
+        asl_sets(t, "token", token);
         free(token);
         json_decref(ctx);
-        ctx = sfn_ctx(x, t);
+        ctx = asl_ctx(x, t);
     }
     if (seconds_field(st, "TimeoutSeconds", "TimeoutSecondsPath", in, ctx, &to, &f) != 0 ||
         seconds_field(st, "HeartbeatSeconds", "HeartbeatSecondsPath", in, ctx, &hb, &f) != 0 ||
-        sfn_effective_input(x, t, st, ctx, &eff, &f) != 0) {
+        asl_effective_input(x, t, st, ctx, &eff, &f) != 0) {
         json_decref(ctx);
-        sfn_state_fault(x, t, &f);
-        sfn_fault_clear(&f);
+        asl_state_fault(x, t, &f);
+        asl_fault_clear(&f);
         return;
     }
-    sfn_seti(t, "timeout_s", to);
-    sfn_seti(t, "heartbeat_s", hb);
+    asl_seti(t, "timeout_s", to);
+    asl_seti(t, "heartbeat_s", hb);
     emit_scheduled(x, t, res, eff);
-    sfn_request_task(x, t, res, eff);
-    sfn_sets(t, "phase", "wait_task");
+    asl_request_task(x, t, res, eff);
+    asl_sets(t, "phase", "wait_task");
     json_decref(eff);
     json_decref(ctx);
 }
 
-static void emit_failed(sfn_x_t *x, json_t *t, const char *res, const char *error, const char *cause)
+static void emit_failed(asl_x_t *x, json_t *t, const char *res, const char *error, const char *cause)
 {
     bool timeout = !strcmp(error, "States.Timeout") || !strcmp(error, "States.HeartbeatTimeout");
-    json_t *d = is_legacy_lambda(res) ? json_object() : sfn_task_details(res);
+    json_t *d = is_legacy_lambda(res) ? json_object() : asl_task_details(res);
     json_object_set_new(d, "error", json_string(error));
     if (cause)
         json_object_set_new(d, "cause", json_string(cause));
     if (is_legacy_lambda(res))
-        sfn_emit(x, t, timeout ? "LambdaFunctionTimedOut" : "LambdaFunctionFailed",
+        asl_emit(x, t, timeout ? "LambdaFunctionTimedOut" : "LambdaFunctionFailed",
                  timeout ? "lambdaFunctionTimedOutEventDetails" : "lambdaFunctionFailedEventDetails", d);
     else
-        sfn_emit(x, t, timeout ? "TaskTimedOut" : "TaskFailed",
+        asl_emit(x, t, timeout ? "TaskTimedOut" : "TaskFailed",
                  timeout ? "taskTimedOutEventDetails" : "taskFailedEventDetails", d);
 }
 
 static bool oversized(const json_t *v)
 {
-    char *s = sfn_dumps(v);
-    bool big = strlen(s) > SFN_MAX_PAYLOAD;
+    char *s = asl_dumps(v);
+    bool big = strlen(s) > ASL_MAX_PAYLOAD;
     free(s);
     return big;
 }
 
-void sfn_task_result(sfn_x_t *x, json_t *t)
+void asl_task_result(asl_x_t *x, json_t *t)
 {
-    const json_t *st = sfn_state_def(x, t);
-    const char *res = sfn_gets(st, "Resource");
+    const json_t *st = asl_state_def(x, t);
+    const char *res = asl_gets(st, "Resource");
     json_object_del(t, "req");
     json_object_del(t, "submitted");
-    if (sfn_gets(t, "fault_error")) {
-        char *err = sfn_xstrdup(sfn_gets(t, "fault_error"));
-        char *cause = sfn_gets(t, "fault_cause") ? sfn_xstrdup(sfn_gets(t, "fault_cause")) : NULL;
+    if (asl_gets(t, "fault_error")) {
+        char *err = sy_strdup(asl_gets(t, "fault_error"));
+        char *cause = asl_gets(t, "fault_cause") ? sy_strdup(asl_gets(t, "fault_cause")) : NULL;
         json_object_del(t, "fault_error");
         json_object_del(t, "fault_cause");
         emit_failed(x, t, res, err, cause);
-        sfn_state_error(x, t, err, cause);
+        asl_state_error(x, t, err, cause);
         free(err);
         free(cause);
         return;
@@ -182,21 +182,21 @@ void sfn_task_result(sfn_x_t *x, json_t *t)
         char *type = NULL, *name = NULL;
         if (!is_legacy_lambda(res))
             split_resource(res, &type, &name);
-        char *cause = sfn_printf("The state/task '%s' returned a result with a size exceeding the "
+        char *cause = sy_asprintf("The state/task '%s' returned a result with a size exceeding the "
                                  "maximum number of bytes service limit.", type ? type : res);
         free(type);
         free(name);
         emit_failed(x, t, res, "States.DataLimitExceeded", cause);
-        sfn_state_error(x, t, "States.DataLimitExceeded", cause);
+        asl_state_error(x, t, "States.DataLimitExceeded", cause);
         free(cause);
         return;
     }
-    json_t *d = is_legacy_lambda(res) ? json_object() : sfn_task_details(res);
-    json_object_set_new(d, "output", sfn_payload_text(result));
+    json_t *d = is_legacy_lambda(res) ? json_object() : asl_task_details(res);
+    json_object_set_new(d, "output", asl_payload_text(result));
     json_object_set_new(d, "outputDetails", json_pack("{s:b}", "truncated", 0));
     if (is_legacy_lambda(res))
-        sfn_emit(x, t, "LambdaFunctionSucceeded", "lambdaFunctionSucceededEventDetails", d);
+        asl_emit(x, t, "LambdaFunctionSucceeded", "lambdaFunctionSucceededEventDetails", d);
     else
-        sfn_emit(x, t, "TaskSucceeded", "taskSucceededEventDetails", d);
-    sfn_finish_result(x, t, result);
+        asl_emit(x, t, "TaskSucceeded", "taskSucceededEventDetails", d);
+    asl_finish_result(x, t, result);
 }

@@ -6,13 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sfn_diag(sfn_vctx_t *v, const char *code, const char *loc, const char *fmt, ...)
+void asl_diag(asl_vctx_t *v, const char *code, const char *loc, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
     int n = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    char *msg = sfn_xmalloc((size_t)n + 1);
+    char *msg = sy_malloc((size_t)n + 1);
     va_start(ap, fmt);
     vsnprintf(msg, (size_t)n + 1, fmt, ap);
     va_end(ap);
@@ -39,22 +39,22 @@ static json_t *targets_of(const json_t *st)
 {
     json_t *t = json_array();
     for (size_t i = 0; i < 2; i++)
-        add_target(t, sfn_gets(st, transition_fields[i]));
+        add_target(t, asl_gets(st, transition_fields[i]));
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(st, "Choices"), i, e) add_target(t, sfn_gets(e, "Next"));
-    json_array_foreach(json_object_get(st, "Catch"), i, e) add_target(t, sfn_gets(e, "Next"));
+    json_array_foreach(json_object_get(st, "Choices"), i, e) add_target(t, asl_gets(e, "Next"));
+    json_array_foreach(json_object_get(st, "Catch"), i, e) add_target(t, asl_gets(e, "Next"));
     return t;
 }
 
 static bool is_terminal(const json_t *st)
 {
-    const char *type = sfn_gets(st, "Type");
+    const char *type = asl_gets(st, "Type");
     return json_is_true(json_object_get(st, "End")) ||
            (type && (!strcmp(type, "Succeed") || !strcmp(type, "Fail")));
 }
 
-static void check_graph(sfn_vctx_t *v, const json_t *states, const char *start, const char *loc)
+static void check_graph(asl_vctx_t *v, const json_t *states, const char *start, const char *loc)
 {
     const char *name;
     json_t *st;
@@ -66,7 +66,7 @@ static void check_graph(sfn_vctx_t *v, const json_t *states, const char *start, 
         json_array_foreach(tg, i, e)
         {
             if (!json_object_get(states, json_string_value(e)))
-                sfn_diag(v, "SCHEMA_VALIDATION_FAILED", loc, "Missing 'Next' target: %s at /States/%s",
+                asl_diag(v, "SCHEMA_VALIDATION_FAILED", loc, "Missing 'Next' target: %s at /States/%s",
                          json_string_value(e), name);
         }
         json_decref(tg);
@@ -77,7 +77,7 @@ static void check_graph(sfn_vctx_t *v, const json_t *states, const char *start, 
     if (json_object_get(states, start))
         json_array_append_new(work, json_string(start));
     while (json_array_size(work) > 0) {
-        char *n = sfn_xstrdup(json_string_value(json_array_get(work, json_array_size(work) - 1)));
+        char *n = sy_strdup(json_string_value(json_array_get(work, json_array_size(work) - 1)));
         json_array_remove(work, json_array_size(work) - 1);
         json_t *s = json_object_get(states, n);
         if (s && !json_object_get(seen, n)) {
@@ -92,25 +92,25 @@ static void check_graph(sfn_vctx_t *v, const json_t *states, const char *start, 
     json_object_foreach((json_t *)states, name, st)
     {
         if (!json_object_get(seen, name))
-            sfn_diag(v, "SCHEMA_VALIDATION_FAILED", loc, "State '%s' is not reachable", name);
+            asl_diag(v, "SCHEMA_VALIDATION_FAILED", loc, "State '%s' is not reachable", name);
     }
     if (!terminal && json_object_size(seen) > 0)
-        sfn_diag(v, "SCHEMA_VALIDATION_FAILED", loc, "No terminal state found in the state machine");
+        asl_diag(v, "SCHEMA_VALIDATION_FAILED", loc, "No terminal state found in the state machine");
     json_decref(seen);
     json_decref(work);
 }
 
-void sfn_validate_scope(sfn_vctx_t *v, const json_t *scope, const char *loc)
+void asl_validate_scope(asl_vctx_t *v, const json_t *scope, const char *loc)
 {
     if (!json_is_object(scope)) {
-        sfn_diag(v, "SCHEMA_VALIDATION_FAILED", loc, "Expected an object");
+        asl_diag(v, "SCHEMA_VALIDATION_FAILED", loc, "Expected an object");
         return;
     }
     json_t *states = json_object_get(scope, "States");
     json_t *start = json_object_get(scope, "StartAt");
     if (!states || !start) {
         const char *m = !states && !start ? "[States, StartAt]" : !states ? "[States]" : "[StartAt]";
-        sfn_diag(v, "SCHEMA_VALIDATION_FAILED", *loc ? loc : "/", "These fields are required: %s", m);
+        asl_diag(v, "SCHEMA_VALIDATION_FAILED", *loc ? loc : "/", "These fields are required: %s", m);
         return;
     }
     const char *k;
@@ -119,27 +119,27 @@ void sfn_validate_scope(sfn_vctx_t *v, const json_t *scope, const char *loc)
     {
         if (strcmp(k, "States") && strcmp(k, "StartAt") && strcmp(k, "Comment") && strcmp(k, "Version") &&
             strcmp(k, "TimeoutSeconds") && strcmp(k, "QueryLanguage") && strcmp(k, "ProcessorConfig"))
-            sfn_diag(v, "SCHEMA_VALIDATION_FAILED", *loc ? loc : "/", "Field '%s' is not supported", k);
+            asl_diag(v, "SCHEMA_VALIDATION_FAILED", *loc ? loc : "/", "Field '%s' is not supported", k);
     }
     if (!json_is_object(states) || json_object_size(states) == 0 || !json_is_string(start)) {
-        sfn_diag(v, "SCHEMA_VALIDATION_FAILED", *loc ? loc : "/", "'States' must be a non-empty object and 'StartAt' a string");
+        asl_diag(v, "SCHEMA_VALIDATION_FAILED", *loc ? loc : "/", "'States' must be a non-empty object and 'StartAt' a string");
         return;
     }
     if (!json_object_get(states, json_string_value(start)))
-        sfn_diag(v, "SCHEMA_VALIDATION_FAILED", *loc ? loc : "/", "Missing 'Next' target: %s at %s/StartAt",
+        asl_diag(v, "SCHEMA_VALIDATION_FAILED", *loc ? loc : "/", "Missing 'Next' target: %s at %s/StartAt",
                  json_string_value(start), loc);
     const char *name;
     json_t *st;
     json_object_foreach(states, name, st)
     {
-        char *sloc = sfn_printf("%s/States/%s", loc, name);
+        char *sloc = sy_asprintf("%s/States/%s", loc, name);
         if (strlen(name) > 80)
-            sfn_diag(v, "SCHEMA_VALIDATION_FAILED", sloc, "State name cannot be longer than 80 characters");
+            asl_diag(v, "SCHEMA_VALIDATION_FAILED", sloc, "State name cannot be longer than 80 characters");
         if (v->names && json_object_get(v->names, name))
-            sfn_diag(v, "SCHEMA_VALIDATION_FAILED", sloc, "State name '%s' is not unique in the state machine", name);
+            asl_diag(v, "SCHEMA_VALIDATION_FAILED", sloc, "State name '%s' is not unique in the state machine", name);
         else if (v->names)
             json_object_set_new(v->names, name, json_true());
-        sfn_validate_state(v, name, st, sloc);
+        asl_validate_state(v, name, st, sloc);
         free(sloc);
     }
     check_graph(v, states, json_string_value(start), *loc ? loc : "/");
@@ -169,20 +169,20 @@ json_t *sy_asl_validate(const char *text, size_t len, int flags)
     if (json_array_size(diags) > 0)
         return diags;
     json_t *root = json_loadb(text, len, 0, NULL);
-    sfn_vctx_t v = {.diags = diags, .flags = flags, .names = json_object()};
+    asl_vctx_t v = {.diags = diags, .flags = flags, .names = json_object()};
     json_t *ql = json_object_get(root, "QueryLanguage");
     if (ql && (!json_is_string(ql) || (strcmp(json_string_value(ql), "JSONata") &&
                                        strcmp(json_string_value(ql), "JSONPath"))))
-        sfn_diag(&v, "SCHEMA_VALIDATION_FAILED", "/QueryLanguage",
+        asl_diag(&v, "SCHEMA_VALIDATION_FAILED", "/QueryLanguage",
                  "The field 'QueryLanguage' should have one of these values: [JSONPath, JSONata]");
     v.jsonata = ql && json_is_string(ql) && !strcmp(json_string_value(ql), "JSONata");
     json_t *to = json_object_get(root, "TimeoutSeconds");
     if (to && (!json_is_integer(to) || json_integer_value(to) <= 0))
-        sfn_diag(&v, "SCHEMA_VALIDATION_FAILED", "/TimeoutSeconds", "TimeoutSeconds must be a positive integer");
+        asl_diag(&v, "SCHEMA_VALIDATION_FAILED", "/TimeoutSeconds", "TimeoutSeconds must be a positive integer");
     json_t *ver = json_object_get(root, "Version");
     if (ver && !json_is_string(ver))
-        sfn_diag(&v, "SCHEMA_VALIDATION_FAILED", "/Version", "Version must be a string");
-    sfn_validate_scope(&v, root, "");
+        asl_diag(&v, "SCHEMA_VALIDATION_FAILED", "/Version", "Version must be a string");
+    asl_validate_scope(&v, root, "");
     json_decref(v.names);
     json_decref(root);
     return diags;

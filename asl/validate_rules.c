@@ -44,20 +44,20 @@ static bool operand_ok(const char *op, const json_t *val)
     if (!strncmp(op, "Boolean", 7))
         return json_is_boolean(val);
     if (!strncmp(op, "Timestamp", 9))
-        return json_is_string(val) && sfn_parse_timestamp(json_string_value(val), NULL);
+        return json_is_string(val) && asl_parse_timestamp(json_string_value(val), NULL);
     return false;
 }
 
-static void check_rule(sfn_vctx_t *v, const json_t *r, bool top, bool jsonata, const char *loc)
+static void check_rule(asl_vctx_t *v, const json_t *r, bool top, bool jsonata, const char *loc)
 {
     if (!json_is_object(r)) {
-        sfn_diag(v, SVF, loc, "A choice rule must be an object");
+        asl_diag(v, SVF, loc, "A choice rule must be an object");
         return;
     }
     if (top && !json_is_string(json_object_get(r, "Next")))
-        sfn_diag(v, SVF, loc, "The field 'Next' is required in a choice rule");
+        asl_diag(v, SVF, loc, "The field 'Next' is required in a choice rule");
     if (!top && json_object_get(r, "Next"))
-        sfn_diag(v, SVF, loc, "The field 'Next' is only allowed in a top-level choice rule");
+        asl_diag(v, SVF, loc, "The field 'Next' is only allowed in a top-level choice rule");
     int ops = 0;
     const char *k;
     json_t *e;
@@ -70,36 +70,36 @@ static void check_rule(sfn_vctx_t *v, const json_t *r, bool top, bool jsonata, c
         ops++;
         if (!strcmp(k, "Condition")) {
             if (!jsonata)
-                sfn_diag(v, SVF, loc, "The field 'Condition' is only supported when QueryLanguage is JSONata");
+                asl_diag(v, SVF, loc, "The field 'Condition' is only supported when QueryLanguage is JSONata");
         } else if (!strcmp(k, "And") || !strcmp(k, "Or")) {
             if (!json_is_array(e) || json_array_size(e) == 0)
-                sfn_diag(v, SVF, loc, "'%s' must be a non-empty array", k);
+                asl_diag(v, SVF, loc, "'%s' must be a non-empty array", k);
             size_t i;
             json_t *s;
             json_array_foreach(e, i, s) check_rule(v, s, false, jsonata, loc);
         } else if (!strcmp(k, "Not")) {
             check_rule(v, e, false, jsonata, loc);
         } else if (op_known(k, &is_path, &is_test)) {
-            const char *var = sfn_gets(r, "Variable");
-            if (!var || !sfn_jp_valid(var))
-                sfn_diag(v, SVF, loc, "The field 'Variable' must be a valid JSONPath");
+            const char *var = asl_gets(r, "Variable");
+            if (!var || !asl_jp_valid(var))
+                asl_diag(v, SVF, loc, "The field 'Variable' must be a valid JSONPath");
             if (is_test ? !json_is_boolean(e)
-                        : is_path ? !(json_is_string(e) && sfn_jp_valid(json_string_value(e)))
+                        : is_path ? !(json_is_string(e) && asl_jp_valid(json_string_value(e)))
                                   : !operand_ok(k, e))
-                sfn_diag(v, SVF, loc, "The value of '%s' has the wrong type", k);
+                asl_diag(v, SVF, loc, "The value of '%s' has the wrong type", k);
         } else {
-            sfn_diag(v, SVF, loc, "Field '%s' is not supported in a choice rule", k);
+            asl_diag(v, SVF, loc, "Field '%s' is not supported in a choice rule", k);
         }
     }
     if (ops != 1)
-        sfn_diag(v, SVF, loc, "A choice rule needs exactly one comparison operator");
+        asl_diag(v, SVF, loc, "A choice rule needs exactly one comparison operator");
 }
 
-void sfn_validate_choice(sfn_vctx_t *v, const json_t *st, const char *loc)
+void asl_validate_choice(asl_vctx_t *v, const json_t *st, const char *loc)
 {
     json_t *c = json_object_get(st, "Choices");
     if (!json_is_array(c) || json_array_size(c) == 0) {
-        sfn_diag(v, SVF, loc, "Choices must be a non-empty array");
+        asl_diag(v, SVF, loc, "Choices must be a non-empty array");
         return;
     }
     json_t *ql = json_object_get(st, "QueryLanguage");
@@ -108,20 +108,20 @@ void sfn_validate_choice(sfn_vctx_t *v, const json_t *st, const char *loc)
     json_t *r;
     json_array_foreach(c, i, r)
     {
-        char *l = sfn_printf("%s/Choices[%zu]", loc, i);
+        char *l = sy_asprintf("%s/Choices[%zu]", loc, i);
         check_rule(v, r, true, jsonata, l);
         free(l);
     }
 }
 
-bool sfn_resource_supported(const char *res)
+bool asl_resource_supported(const char *res)
 {
     static const char *opt[] = {"arn:aws:states:::lambda:invoke", "arn:aws:states:::sqs:sendMessage",
                                 "arn:aws:states:::sns:publish", "arn:aws:states:::events:putEvents",
                                 "arn:aws:states:::states:startExecution",
                                 "arn:aws:states:::states:startExecution.sync",
                                 "arn:aws:states:::states:startExecution.sync:2", NULL};
-    char *r = sfn_xstrdup(res);
+    char *r = sy_strdup(res);
     size_t n = strlen(r);
     const char *wt = ".waitForTaskToken";
     if (n > strlen(wt) && !strcmp(r + n - strlen(wt), wt))
@@ -186,57 +186,57 @@ static bool resource_form_ok(const char *res)
     return *p == ':' && p[1];
 }
 
-void sfn_validate_task(sfn_vctx_t *v, const json_t *st, const char *loc)
+void asl_validate_task(asl_vctx_t *v, const json_t *st, const char *loc)
 {
     json_t *rj = json_object_get(st, "Resource");
     const char *res = json_string_value(rj);
-    char *rl = sfn_printf("%s/Resource", loc);
+    char *rl = sy_asprintf("%s/Resource", loc);
     if (json_is_object(rj) && !(v->flags & SY_ASL_VALIDATE_RESOURCES)) {
         /* {"Fn::GetAtt": ...} / {"Ref": ...}: a CloudFormation template, resolved at deploy time */
     } else if (!res) {
-        sfn_diag(v, SVF, loc, "The field 'Resource' is required");
+        asl_diag(v, SVF, loc, "The field 'Resource' is required");
     } else if (!resource_form_ok(res) || (strncmp(res, "arn:", 4) && (v->flags & SY_ASL_VALIDATE_RESOURCES))) {
-        sfn_diag(v, SVF, rl, "The resource provided %s is not recognized", res);
-    } else if ((v->flags & SY_ASL_VALIDATE_RESOURCES) && !sfn_resource_supported(res)) {
-        sfn_diag(v, SVF, rl, "The resource provided %s is not recognized. The value is not a valid resource ARN, "
+        asl_diag(v, SVF, rl, "The resource provided %s is not recognized", res);
+    } else if ((v->flags & SY_ASL_VALIDATE_RESOURCES) && !asl_resource_supported(res)) {
+        asl_diag(v, SVF, rl, "The resource provided %s is not recognized. The value is not a valid resource ARN, "
                  "or the resource is not available in this region.", res);
     }
     if (res && (v->flags & SY_ASL_VALIDATE_EXPRESS)) {
         if (strstr(res, ".sync"))
-            sfn_diag(v, SVF, rl, "Express state machine does not support '.sync' service integration");
+            asl_diag(v, SVF, rl, "Express state machine does not support '.sync' service integration");
         else if (strstr(res, ".waitForTaskToken"))
-            sfn_diag(v, SVF, rl, "Express state machine does not support '.waitForTaskToken' service integration ");
+            asl_diag(v, SVF, rl, "Express state machine does not support '.waitForTaskToken' service integration ");
         else if (strstr(res, ":activity:"))
-            sfn_diag(v, SVF, rl, "Express state machine does not support Activity ARN");
+            asl_diag(v, SVF, rl, "Express state machine does not support Activity ARN");
     }
     free(rl);
     json_t *to = json_object_get(st, "TimeoutSeconds"), *hb = json_object_get(st, "HeartbeatSeconds");
     if (to && json_object_get(st, "TimeoutSecondsPath"))
-        sfn_diag(v, SVF, loc, "may have only one of [\"TimeoutSeconds\", \"TimeoutSecondsPath\"]");
+        asl_diag(v, SVF, loc, "may have only one of [\"TimeoutSeconds\", \"TimeoutSecondsPath\"]");
     if (hb && json_object_get(st, "HeartbeatSecondsPath"))
-        sfn_diag(v, SVF, loc, "may have only one of [\"HeartbeatSeconds\", \"HeartbeatSecondsPath\"]");
+        asl_diag(v, SVF, loc, "may have only one of [\"HeartbeatSeconds\", \"HeartbeatSecondsPath\"]");
     bool expr_to = json_is_string(to), expr_hb = json_is_string(hb);
     if (to && !expr_to && (!json_is_integer(to) || json_integer_value(to) <= 0 || json_integer_value(to) > 99999999))
-        sfn_diag(v, SVF, loc, "TimeoutSeconds must be a positive integer");
+        asl_diag(v, SVF, loc, "TimeoutSeconds must be a positive integer");
     if (hb && !expr_hb && (!json_is_integer(hb) || json_integer_value(hb) <= 0 || json_integer_value(hb) > 99999999))
-        sfn_diag(v, SVF, loc, "HeartbeatSeconds must be a positive integer");
+        asl_diag(v, SVF, loc, "HeartbeatSeconds must be a positive integer");
     if (json_is_integer(to) && json_is_integer(hb) && json_integer_value(hb) >= json_integer_value(to))
-        sfn_diag(v, SVF, loc, "HeartbeatSeconds must be smaller than TimeoutSeconds");
+        asl_diag(v, SVF, loc, "HeartbeatSeconds must be smaller than TimeoutSeconds");
     /* In JSONPath mode Credentials is a payload template; a JSONata state must name RoleArn. */
     json_t *cred = json_object_get(st, "Credentials");
     if (cred && (!json_is_object(cred) ||
                  (v->state_jsonata && !json_object_get(cred, "RoleArn") && !json_object_get(cred, "RoleArn.$")))) {
-        char *cl = sfn_printf("%s/Credentials", loc);
-        sfn_diag(v, SVF, cl, "The field 'RoleArn' is required but was missing");
+        char *cl = sy_asprintf("%s/Credentials", loc);
+        asl_diag(v, SVF, cl, "The field 'RoleArn' is required but was missing");
         free(cl);
     }
 }
 
-static void check_label(sfn_vctx_t *v, const json_t *label, const char *loc)
+static void check_label(asl_vctx_t *v, const json_t *label, const char *loc)
 {
     const char *s = json_string_value(label);
     if (!s || !*s) {
-        sfn_diag(v, SVF, loc, "Label cannot be empty");
+        asl_diag(v, SVF, loc, "Label cannot be empty");
         return;
     }
     size_t chars = 0;
@@ -244,75 +244,75 @@ static void check_label(sfn_vctx_t *v, const json_t *label, const char *loc)
         if ((*p & 0xC0) != 0x80)
             chars++;
         if (*p < 0x20 || *p == 0x7f || strchr(" <>{}[]?*\"#%\\^|~`$&,;:/", *p)) {
-            sfn_diag(v, SVF, loc, "Label contains invalid character: '%c'", *p);
+            asl_diag(v, SVF, loc, "Label contains invalid character: '%c'", *p);
             return;
         }
         if (*p == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-            sfn_diag(v, SVF, loc, "Label contains invalid character");
+            asl_diag(v, SVF, loc, "Label contains invalid character");
             return;
         }
     }
     if (chars > 40)
-        sfn_diag(v, SVF, loc, "Label cannot exceed 40 characters");
+        asl_diag(v, SVF, loc, "Label cannot exceed 40 characters");
 }
 
-void sfn_validate_map(sfn_vctx_t *v, const json_t *st, const char *loc)
+void asl_validate_map(asl_vctx_t *v, const json_t *st, const char *loc)
 {
     json_t *proc = json_object_get(st, "ItemProcessor");
     json_t *iter = json_object_get(st, "Iterator");
     if (!proc && !iter) {
-        sfn_diag(v, SVF, loc, "The field 'ItemProcessor' is required");
+        asl_diag(v, SVF, loc, "The field 'ItemProcessor' is required");
     } else {
-        char *l = sfn_printf("%s/%s", loc, proc ? "ItemProcessor" : "Iterator");
+        char *l = sy_asprintf("%s/%s", loc, proc ? "ItemProcessor" : "Iterator");
         json_t *pc = json_object_get(proc ? proc : iter, "ProcessorConfig");
-        const char *mode = sfn_gets(pc, "Mode");
+        const char *mode = asl_gets(pc, "Mode");
         /* a distributed Map's processor runs as child executions, which may
          * choose their own query language */
         bool saved = v->ql_free;
         if (mode && !strcmp(mode, "DISTRIBUTED"))
             v->ql_free = true;
-        sfn_validate_scope(v, proc ? proc : iter, l);
+        asl_validate_scope(v, proc ? proc : iter, l);
         v->ql_free = saved;
         if (pc && mode && strcmp(mode, "INLINE") && strcmp(mode, "DISTRIBUTED"))
-            sfn_diag(v, SVF, l, "ProcessorConfig.Mode must be INLINE or DISTRIBUTED");
+            asl_diag(v, SVF, l, "ProcessorConfig.Mode must be INLINE or DISTRIBUTED");
         bool distributed = mode && !strcmp(mode, "DISTRIBUTED");
         /* without a ProcessorConfig the mode follows from these fields */
         if (pc && !distributed && (json_object_get(st, "ItemReader") || json_object_get(st, "ResultWriter") ||
                              json_object_get(st, "Label") || json_object_get(st, "ItemBatcher")))
-            sfn_diag(v, SVF, loc, "ItemReader, ItemBatcher, ResultWriter and Label need a DISTRIBUTED Map");
+            asl_diag(v, SVF, loc, "ItemReader, ItemBatcher, ResultWriter and Label need a DISTRIBUTED Map");
         free(l);
     }
     if (json_object_get(st, "Items") && json_object_get(st, "ItemsPath"))
-        sfn_diag(v, SVF, loc, "Items and ItemsPath are mutually exclusive");
+        asl_diag(v, SVF, loc, "Items and ItemsPath are mutually exclusive");
     if (json_object_get(st, "ItemSelector") && json_object_get(st, "Parameters"))
-        sfn_diag(v, SVF, loc, "ItemSelector and Parameters are mutually exclusive");
+        asl_diag(v, SVF, loc, "ItemSelector and Parameters are mutually exclusive");
     if (proc && iter)
-        sfn_diag(v, SVF, loc, "ItemProcessor and Iterator are mutually exclusive");
+        asl_diag(v, SVF, loc, "ItemProcessor and Iterator are mutually exclusive");
     static const char *const PAIRS[][2] = {{"MaxConcurrency", "MaxConcurrencyPath"},
                                            {"ToleratedFailureCount", "ToleratedFailureCountPath"},
                                            {"ToleratedFailurePercentage", "ToleratedFailurePercentagePath"}};
     for (size_t i = 0; i < sizeof PAIRS / sizeof *PAIRS; i++)
         if (json_object_get(st, PAIRS[i][0]) && json_object_get(st, PAIRS[i][1]))
-            sfn_diag(v, SVF, loc, "may have only one of [\"%s\", \"%s\"]", PAIRS[i][0], PAIRS[i][1]);
+            asl_diag(v, SVF, loc, "may have only one of [\"%s\", \"%s\"]", PAIRS[i][0], PAIRS[i][1]);
     json_t *x;
     if ((x = json_object_get(st, "MaxConcurrency")) && !json_is_string(x) &&
         (!json_is_integer(x) || json_integer_value(x) < 0))
-        sfn_diag(v, SVF, loc, "MaxConcurrency must be a non-negative integer");
+        asl_diag(v, SVF, loc, "MaxConcurrency must be a non-negative integer");
     if ((x = json_object_get(st, "ToleratedFailureCount")) && !json_is_string(x) &&
         (!json_is_integer(x) || json_integer_value(x) < 0))
-        sfn_diag(v, SVF, loc, "ToleratedFailureCount must be a non-negative integer");
+        asl_diag(v, SVF, loc, "ToleratedFailureCount must be a non-negative integer");
     if ((x = json_object_get(st, "ToleratedFailurePercentage")) && !json_is_string(x) &&
         (!json_is_number(x) || json_number_value(x) < 0 || json_number_value(x) > 100))
-        sfn_diag(v, SVF, loc, "ToleratedFailurePercentage must be between 0 and 100");
+        asl_diag(v, SVF, loc, "ToleratedFailurePercentage must be between 0 and 100");
     if ((x = json_object_get(st, "Label")))
         check_label(v, x, loc);
     json_t *b = json_object_get(st, "ItemBatcher");
     if (b) {
         if (!json_is_object(b))
-            sfn_diag(v, SVF, loc, "ItemBatcher must be an object");
+            asl_diag(v, SVF, loc, "ItemBatcher must be an object");
         else if (json_object_get(b, "MaxItemsPerBatch") && json_object_get(b, "MaxItemsPerBatchPath"))
-            sfn_diag(v, SVF, loc, "may have only one of [\"MaxItemsPerBatch\", \"MaxItemsPerBatchPath\"]");
+            asl_diag(v, SVF, loc, "may have only one of [\"MaxItemsPerBatch\", \"MaxItemsPerBatchPath\"]");
         else if (json_object_get(b, "MaxInputBytesPerBatch") && json_object_get(b, "MaxInputBytesPerBatchPath"))
-            sfn_diag(v, SVF, loc, "may have only one of [\"MaxInputBytesPerBatch\", \"MaxInputBytesPerBatchPath\"]");
+            asl_diag(v, SVF, loc, "may have only one of [\"MaxInputBytesPerBatch\", \"MaxInputBytesPerBatchPath\"]");
     }
 }

@@ -54,7 +54,7 @@ static bool looks_jsonata(const json_t *v)
 }
 
 /* Light JSONata checks: balanced brackets, no dangling operators. */
-static void check_jsonata_value(sfn_vctx_t *v, const json_t *val, const char *loc)
+static void check_jsonata_value(asl_vctx_t *v, const json_t *val, const char *loc)
 {
     if (json_is_object(val) || json_is_array(val)) {
         size_t i;
@@ -71,7 +71,7 @@ static void check_jsonata_value(sfn_vctx_t *v, const json_t *val, const char *lo
     const char *s = json_string_value(val);
     size_t n = strlen(s);
     if (!is_jsonata_expr(val) || n < 6 || s[2] != ' ' || s[n - 3] != ' ') {
-        sfn_diag(v, SVF, loc, "JSONata expressions must be of the form '{%% expression %%}'");
+        asl_diag(v, SVF, loc, "JSONata expressions must be of the form '{%% expression %%}'");
         return;
     }
     int depth = 0;
@@ -87,7 +87,7 @@ static void check_jsonata_value(sfn_vctx_t *v, const json_t *val, const char *lo
         if (c == ' ' || c == '\n' || c == '\t')
             continue;
         if (strchr("+*/", c) && prev && strchr("+-*/", prev)) {
-            sfn_diag(v, SVF, loc, "Invalid JSONata expression: %s", s);
+            asl_diag(v, SVF, loc, "Invalid JSONata expression: %s", s);
             return;
         }
         if (c == '$' && prev == '$') {
@@ -95,31 +95,31 @@ static void check_jsonata_value(sfn_vctx_t *v, const json_t *val, const char *lo
         prev = c;
     }
     if (depth != 0)
-        sfn_diag(v, SVF, loc, "Invalid JSONata expression: %s", s);
+        asl_diag(v, SVF, loc, "Invalid JSONata expression: %s", s);
     if (strstr(s, "{% $.") || strstr(s, "{% $$."))
-        sfn_diag(v, SVF, loc, "Invalid JSONata expression: %s", s);
+        asl_diag(v, SVF, loc, "Invalid JSONata expression: %s", s);
     if (strchr(s + 2, '\n') && n > 2 && strstr(s, "  %}"))
-        sfn_diag(v, SVF, loc, "JSONata expressions must be of the form '{%% expression %%}'");
+        asl_diag(v, SVF, loc, "JSONata expressions must be of the form '{%% expression %%}'");
 }
 
-static void check_path_field(sfn_vctx_t *v, const json_t *st, const char *k, const char *loc, bool ref, bool nullable)
+static void check_path_field(asl_vctx_t *v, const json_t *st, const char *k, const char *loc, bool ref, bool nullable)
 {
     json_t *p = json_object_get(st, k);
     if (!p)
         return;
     if (json_is_null(p)) {
         if (!nullable)
-            sfn_diag(v, SVF, loc, "The value for the field '%s' must not be null", k);
+            asl_diag(v, SVF, loc, "The value for the field '%s' must not be null", k);
         return;
     }
     const char *s = json_string_value(p);
     bool var = s && s[0] == '$' && (isalpha((unsigned char)s[1]) || s[1] == '_');
-    if (!s || !sfn_jp_valid(s) || (ref && !sfn_jp_is_reference(s)) ||
+    if (!s || !asl_jp_valid(s) || (ref && !asl_jp_is_reference(s)) ||
         (!strcmp(k, "ResultPath") && (s[1] == '$' || var))) /* ResultPath writes the document only */
-        sfn_diag(v, SVF, loc, "The value for the field '%s' must be a valid JSONPath", k);
+        asl_diag(v, SVF, loc, "The value for the field '%s' must be a valid JSONPath", k);
 }
 
-static void check_template(sfn_vctx_t *v, const json_t *t, const char *loc)
+static void check_template(asl_vctx_t *v, const json_t *t, const char *loc)
 {
     if (json_is_array(t)) {
         size_t i;
@@ -137,13 +137,13 @@ static void check_template(sfn_vctx_t *v, const json_t *t, const char *loc)
         if (kl > 2 && !strcmp(k + kl - 2, ".$")) {
             char *base = strndup(k, kl - 2);
             if (json_object_get(t, base))
-                sfn_diag(v, SVF, loc, "The field '%s' appears twice (with and without '.$')", base);
+                asl_diag(v, SVF, loc, "The field '%s' appears twice (with and without '.$')", base);
             free(base);
             const char *s = json_string_value(e);
             char *err = NULL;
-            bool ok = s && (sfn_is_intrinsic(s) ? sfn_intrinsic_valid(s, &err) : sfn_jp_valid(s));
+            bool ok = s && (asl_is_intrinsic(s) ? asl_intrinsic_valid(s, &err) : asl_jp_valid(s));
             if (!ok)
-                sfn_diag(v, SVF, loc,
+                asl_diag(v, SVF, loc,
                          "The value for the field '%s' must be a valid JSONPath or a valid intrinsic function call",
                          k);
             free(err);
@@ -163,10 +163,10 @@ static bool nonneg_int(const json_t *x)
     return json_is_integer(x) && json_integer_value(x) >= 0;
 }
 
-static void check_error_equals(sfn_vctx_t *v, const json_t *list, bool last, const char *loc)
+static void check_error_equals(asl_vctx_t *v, const json_t *list, bool last, const char *loc)
 {
     if (!json_is_array(list) || json_array_size(list) == 0) {
-        sfn_diag(v, SVF, loc, "ErrorEquals must be a non-empty array of strings");
+        asl_diag(v, SVF, loc, "ErrorEquals must be a non-empty array of strings");
         return;
     }
     size_t i;
@@ -174,18 +174,18 @@ static void check_error_equals(sfn_vctx_t *v, const json_t *list, bool last, con
     json_array_foreach(list, i, e)
     {
         if (!json_is_string(e)) {
-            sfn_diag(v, SVF, loc, "ErrorEquals must be a non-empty array of strings");
+            asl_diag(v, SVF, loc, "ErrorEquals must be a non-empty array of strings");
             return;
         }
         if (!strcmp(json_string_value(e), "States.ALL") && (json_array_size(list) != 1 || !last))
-            sfn_diag(v, SVF, loc, "States.ALL must appear alone in the last retrier or catcher");
+            asl_diag(v, SVF, loc, "States.ALL must appear alone in the last retrier or catcher");
     }
 }
 
-static void check_retry(sfn_vctx_t *v, const json_t *retry, const char *loc)
+static void check_retry(asl_vctx_t *v, const json_t *retry, const char *loc)
 {
     if (!json_is_array(retry)) {
-        sfn_diag(v, SVF, loc, "Retry must be an array");
+        asl_diag(v, SVF, loc, "Retry must be an array");
         return;
     }
     size_t i, n = json_array_size(retry);
@@ -199,28 +199,28 @@ static void check_retry(sfn_vctx_t *v, const json_t *retry, const char *loc)
             if (strcmp(k, "ErrorEquals") && strcmp(k, "IntervalSeconds") && strcmp(k, "MaxAttempts") &&
                 strcmp(k, "BackoffRate") && strcmp(k, "MaxDelaySeconds") && strcmp(k, "JitterStrategy") &&
                 strcmp(k, "Comment"))
-                sfn_diag(v, SVF, loc, "Field '%s' is not supported in a retrier", k);
+                asl_diag(v, SVF, loc, "Field '%s' is not supported in a retrier", k);
         }
         check_error_equals(v, json_object_get(r, "ErrorEquals"), i == n - 1, loc);
         json_t *x;
         if ((x = json_object_get(r, "IntervalSeconds")) && (!pos_int(x) || json_integer_value(x) > 99999999))
-            sfn_diag(v, SVF, loc, "IntervalSeconds must be a positive integer");
+            asl_diag(v, SVF, loc, "IntervalSeconds must be a positive integer");
         if ((x = json_object_get(r, "MaxAttempts")) && (!nonneg_int(x) || json_integer_value(x) > 99999999))
-            sfn_diag(v, SVF, loc, "MaxAttempts must be a non-negative integer");
+            asl_diag(v, SVF, loc, "MaxAttempts must be a non-negative integer");
         if ((x = json_object_get(r, "BackoffRate")) && (!json_is_number(x) || json_number_value(x) < 1.0))
-            sfn_diag(v, SVF, loc, "BackoffRate: allowed minimum is 1");
+            asl_diag(v, SVF, loc, "BackoffRate: allowed minimum is 1");
         if ((x = json_object_get(r, "MaxDelaySeconds")) && !pos_int(x))
-            sfn_diag(v, SVF, loc, "MaxDelaySeconds must be a positive integer");
+            asl_diag(v, SVF, loc, "MaxDelaySeconds must be a positive integer");
         if ((x = json_object_get(r, "JitterStrategy")) &&
             (!json_is_string(x) || (strcmp(json_string_value(x), "FULL") && strcmp(json_string_value(x), "NONE"))))
-            sfn_diag(v, SVF, loc, "JitterStrategy is not one of the allowed values [\"FULL\", \"NONE\"]");
+            asl_diag(v, SVF, loc, "JitterStrategy is not one of the allowed values [\"FULL\", \"NONE\"]");
     }
 }
 
-static void check_catch(sfn_vctx_t *v, const json_t *c, const char *loc)
+static void check_catch(asl_vctx_t *v, const json_t *c, const char *loc)
 {
     if (!json_is_array(c)) {
-        sfn_diag(v, SVF, loc, "Catch must be an array");
+        asl_diag(v, SVF, loc, "Catch must be an array");
         return;
     }
     size_t i, n = json_array_size(c);
@@ -233,18 +233,18 @@ static void check_catch(sfn_vctx_t *v, const json_t *c, const char *loc)
         {
             if (strcmp(k, "ErrorEquals") && strcmp(k, "Next") && strcmp(k, "ResultPath") && strcmp(k, "Comment") &&
                 strcmp(k, "Assign") && strcmp(k, "Output"))
-                sfn_diag(v, SVF, loc, "Field '%s' is not supported in a catcher", k);
+                asl_diag(v, SVF, loc, "Field '%s' is not supported in a catcher", k);
         }
         check_error_equals(v, json_object_get(r, "ErrorEquals"), i == n - 1, loc);
         if (!json_is_string(json_object_get(r, "Next")))
-            sfn_diag(v, SVF, loc, "The field 'Next' is required in a catcher");
+            asl_diag(v, SVF, loc, "The field 'Next' is required in a catcher");
         check_path_field(v, r, "ResultPath", loc, true, true);
     }
 }
 
-void sfn_validate_choice(sfn_vctx_t *v, const json_t *st, const char *loc);
-void sfn_validate_task(sfn_vctx_t *v, const json_t *st, const char *loc);
-void sfn_validate_map(sfn_vctx_t *v, const json_t *st, const char *loc);
+void asl_validate_choice(asl_vctx_t *v, const json_t *st, const char *loc);
+void asl_validate_task(asl_vctx_t *v, const json_t *st, const char *loc);
+void asl_validate_map(asl_vctx_t *v, const json_t *st, const char *loc);
 
 static const char **fields_for(const char *type)
 {
@@ -259,7 +259,7 @@ static const char **fields_for(const char *type)
     return NULL;
 }
 
-static void check_fields(sfn_vctx_t *v, const json_t *st, const char **allowed, bool jsonata, const char *loc)
+static void check_fields(asl_vctx_t *v, const json_t *st, const char **allowed, bool jsonata, const char *loc)
 {
     const char *k;
     json_t *e;
@@ -267,111 +267,111 @@ static void check_fields(sfn_vctx_t *v, const json_t *st, const char **allowed, 
     {
         if (in_list(COMMON, k) || in_list(allowed, k)) {
             if (jsonata && in_list(JSONPATH_ONLY, k))
-                sfn_diag(v, SVF, loc, "The field '%s' is not supported when QueryLanguage is JSONata", k);
+                asl_diag(v, SVF, loc, "The field '%s' is not supported when QueryLanguage is JSONata", k);
             continue;
         }
-        sfn_diag(v, SVF, loc, "Field '%s' is not supported", k);
+        asl_diag(v, SVF, loc, "Field '%s' is not supported", k);
     }
     if (!jsonata && json_object_get(st, "Output"))
-        sfn_diag(v, SVF, loc, "The field 'Output' is only supported when QueryLanguage is JSONata");
+        asl_diag(v, SVF, loc, "The field 'Output' is only supported when QueryLanguage is JSONata");
     if (!jsonata && json_object_get(st, "Arguments"))
-        sfn_diag(v, SVF, loc, "The field 'Arguments' is only supported when QueryLanguage is JSONata");
+        asl_diag(v, SVF, loc, "The field 'Arguments' is only supported when QueryLanguage is JSONata");
 }
 
-static void check_next_end(sfn_vctx_t *v, const char *type, const json_t *st, const char *loc)
+static void check_next_end(asl_vctx_t *v, const char *type, const json_t *st, const char *loc)
 {
     bool flow = !strcmp(type, "Choice") || !strcmp(type, "Succeed") || !strcmp(type, "Fail");
     json_t *next = json_object_get(st, "Next"), *end = json_object_get(st, "End");
     if (flow) {
         if (next || end)
-            sfn_diag(v, SVF, loc, "Field '%s' is not supported", next ? "Next" : "End");
+            asl_diag(v, SVF, loc, "Field '%s' is not supported", next ? "Next" : "End");
         return;
     }
     if (end && !json_is_boolean(end))
-        sfn_diag(v, SVF, loc, "The field 'End' must be a boolean");
+        asl_diag(v, SVF, loc, "The field 'End' must be a boolean");
     bool is_end = json_is_true(end);
     if (next && is_end)
-        sfn_diag(v, SVF, loc, "Only one of 'Next' or 'End' may be given");
+        asl_diag(v, SVF, loc, "Only one of 'Next' or 'End' may be given");
     else if (!next && !is_end)
-        sfn_diag(v, SVF, loc, "Either 'Next' or 'End' is required");
+        asl_diag(v, SVF, loc, "Either 'Next' or 'End' is required");
     if (next && !json_is_string(next))
-        sfn_diag(v, SVF, loc, "The field 'Next' must be a string");
+        asl_diag(v, SVF, loc, "The field 'Next' must be a string");
 }
 
-static void check_wait(sfn_vctx_t *v, const json_t *st, bool jsonata, const char *loc)
+static void check_wait(asl_vctx_t *v, const json_t *st, bool jsonata, const char *loc)
 {
     static const char *k[] = {"Seconds", "Timestamp", "SecondsPath", "TimestampPath"};
     int n = 0;
     for (int i = 0; i < 4; i++)
         n += json_object_get(st, k[i]) != NULL;
     if (n != 1)
-        sfn_diag(v, SVF, loc, "A Wait state needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath");
+        asl_diag(v, SVF, loc, "A Wait state needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath");
     json_t *s = json_object_get(st, "Seconds");
     if (s && !(jsonata && is_jsonata_expr(s)) && !nonneg_int(s))
-        sfn_diag(v, SVF, loc, "Seconds must be a non-negative integer");
+        asl_diag(v, SVF, loc, "Seconds must be a non-negative integer");
     json_t *ts = json_object_get(st, "Timestamp");
     if (ts && !(jsonata && is_jsonata_expr(ts)) &&
-        (!json_is_string(ts) || !sfn_parse_timestamp(json_string_value(ts), NULL))) {
-        char *l = sfn_printf("%s/Timestamp", loc);
-        sfn_diag(v, SVF, l, "String does not match RFC3339 timestamp");
+        (!json_is_string(ts) || !asl_parse_timestamp(json_string_value(ts), NULL))) {
+        char *l = sy_asprintf("%s/Timestamp", loc);
+        asl_diag(v, SVF, l, "String does not match RFC3339 timestamp");
         free(l);
     }
     check_path_field(v, st, "SecondsPath", loc, true, false);
     check_path_field(v, st, "TimestampPath", loc, true, false);
 }
 
-static void check_fail(sfn_vctx_t *v, const json_t *st, const char *loc)
+static void check_fail(asl_vctx_t *v, const json_t *st, const char *loc)
 {
     if (json_object_get(st, "Error") && json_object_get(st, "ErrorPath"))
-        sfn_diag(v, SVF, loc, "may have only one of [\"Error\", \"ErrorPath\"]");
+        asl_diag(v, SVF, loc, "may have only one of [\"Error\", \"ErrorPath\"]");
     if (json_object_get(st, "Cause") && json_object_get(st, "CausePath"))
-        sfn_diag(v, SVF, loc, "may have only one of [\"Cause\", \"CausePath\"]");
+        asl_diag(v, SVF, loc, "may have only one of [\"Cause\", \"CausePath\"]");
     static const char *paths[] = {"ErrorPath", "CausePath"};
     for (int i = 0; i < 2; i++) {
-        const char *p = sfn_gets(st, paths[i]);
+        const char *p = asl_gets(st, paths[i]);
         if (json_object_get(st, paths[i]) &&
-            (!p || !(sfn_is_intrinsic(p) ? sfn_intrinsic_valid(p, NULL) : sfn_jp_valid(p))))
-            sfn_diag(v, SVF, loc, "The value for the field '%s' must be a valid JSONPath or intrinsic", paths[i]);
+            (!p || !(asl_is_intrinsic(p) ? asl_intrinsic_valid(p, NULL) : asl_jp_valid(p))))
+            asl_diag(v, SVF, loc, "The value for the field '%s' must be a valid JSONPath or intrinsic", paths[i]);
     }
 }
 
-static void check_parallel(sfn_vctx_t *v, const json_t *st, const char *loc)
+static void check_parallel(asl_vctx_t *v, const json_t *st, const char *loc)
 {
     json_t *b = json_object_get(st, "Branches");
-    char *l = sfn_printf("%s/Branches", loc);
+    char *l = sy_asprintf("%s/Branches", loc);
     if (!json_is_array(b) || json_array_size(b) == 0) {
-        sfn_diag(v, SVF, l, "Value cannot be empty");
+        asl_diag(v, SVF, l, "Value cannot be empty");
     } else {
         size_t i;
         json_t *e;
         json_array_foreach(b, i, e)
         {
-            char *bl = sfn_printf("%s[%zu]", l, i);
-            sfn_validate_scope(v, e, bl);
+            char *bl = sy_asprintf("%s[%zu]", l, i);
+            asl_validate_scope(v, e, bl);
             free(bl);
         }
     }
     free(l);
 }
 
-void sfn_validate_state(sfn_vctx_t *v, const char *name, const json_t *st, const char *loc)
+void asl_validate_state(asl_vctx_t *v, const char *name, const json_t *st, const char *loc)
 {
     (void)name;
     if (!json_is_object(st)) {
-        sfn_diag(v, SVF, loc, "A state must be an object");
+        asl_diag(v, SVF, loc, "A state must be an object");
         return;
     }
-    const char *type = sfn_gets(st, "Type");
+    const char *type = asl_gets(st, "Type");
     const char **allowed = type ? fields_for(type) : NULL;
     if (!allowed) {
-        char *l = sfn_printf("%s/Type", loc);
-        sfn_diag(v, SVF, l, "The field 'Type' should have one of these values: [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]");
+        char *l = sy_asprintf("%s/Type", loc);
+        asl_diag(v, SVF, l, "The field 'Type' should have one of these values: [Task, Wait, Pass, Succeed, Fail, Choice, Parallel, Map]");
         free(l);
         return;
     }
     json_t *ql = json_object_get(st, "QueryLanguage");
     if (ql && v->jsonata && !v->ql_free && json_is_string(ql) && !strcmp(json_string_value(ql), "JSONPath"))
-        sfn_diag(v, SVF, loc, "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine");
+        asl_diag(v, SVF, loc, "'QueryLanguage' can not be 'JSONPath' if set to 'JSONata' for whole state machine");
     bool jsonata = ql ? (json_is_string(ql) && !strcmp(json_string_value(ql), "JSONata")) : v->jsonata;
     v->state_jsonata = jsonata;
     check_fields(v, st, allowed, jsonata, loc);
@@ -405,9 +405,9 @@ void sfn_validate_state(sfn_vctx_t *v, const char *name, const json_t *st, const
     else if (!strcmp(type, "Parallel"))
         check_parallel(v, st, loc);
     else if (!strcmp(type, "Choice"))
-        sfn_validate_choice(v, st, loc);
+        asl_validate_choice(v, st, loc);
     else if (!strcmp(type, "Task"))
-        sfn_validate_task(v, st, loc);
+        asl_validate_task(v, st, loc);
     else if (!strcmp(type, "Map"))
-        sfn_validate_map(v, st, loc);
+        asl_validate_map(v, st, loc);
 }

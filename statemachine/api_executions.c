@@ -1,4 +1,4 @@
-/* statemachine/api_exec.c - execution actions: start (durable or express),
+/* statemachine/api_executions.c - execution actions: start (durable or express),
  * describe, list, history, stop, redrive. */
 #include "statemachine/internal_api.h"
 
@@ -51,7 +51,7 @@ static int run_express(sfn_svc_t *svc, const sfn_machine_t *m, const sy_asl_def_
         sy_asl_status_t st = sy_asl_exec_status(x);
         *out = json_pack("{s:s,s:s,s:s,s:f,s:f,s:s,s:s,s:{s:b},s:{s:I,s:I}}", "executionArn", arn, "stateMachineArn",
                          m->arn, "name", name, "startDate", secs(start), "stopDate", secs(stop), "status",
-                         st == SY_ASL_RUNNING ? "FAILED" : sfn_status_name(st), "input", input, "inputDetails",
+                         st == SY_ASL_RUNNING ? "FAILED" : sy_asl_status_name(st), "input", input, "inputDetails",
                          "included", 1, "billingDetails", "billedMemoryUsedInMB", (json_int_t)64,
                          "billedDurationInMilliseconds", (json_int_t)((stop - start) < 100 ? 100 : stop - start));
         if (st == SY_ASL_SUCCEEDED) {
@@ -87,7 +87,12 @@ static int start_prelude(sfn_svc_t *svc, json_t *in, start_req_t *r, sy_err_t *e
     if (r->name && !sfn_name_ok(r->name))
         return sy_err_set(err, SY_E_INVALID, 400, "InvalidName", "Invalid Name: '%s'", r->name);
     int rc = check_input(r->input, &r->in_v, err);
-    if (rc < 0) return rc;
+    if (rc == 0) rc = sfn_arn_check(r->sm, ":stateMachine:", err);
+    if (rc < 0) {
+        json_decref(r->in_v);
+        r->in_v = NULL;
+        return rc;
+    }
     rc = sfn_mc_get(svc, r->sm, &r->mc, err);
     if (rc < 0) {
         json_decref(r->in_v);

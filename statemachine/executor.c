@@ -6,7 +6,6 @@
  * the leased message in ONE transaction. Applying a message twice is a
  * no-op: request ids are never reused and resume answers -1 for a request
  * that is no longer outstanding. */
-#include "asl/internal.h" /* TODO(house): public asl accessors */
 #include "statemachine/internal.h"
 
 #include <math.h>
@@ -21,9 +20,10 @@ struct sfn_defc {
     sfn_defc_t *next;
 };
 
-sfn_svc_t *sfn_svc(const sy_ctx_t *ctx)
+int64_t sfn_int(const json_t *o, const char *k)
 {
-    return (sfn_svc_t *)ctx->svc[SY_SVC_SFN];
+    json_t *v = json_object_get(o, k);
+    return json_is_integer(v) ? json_integer_value(v) : 0;
 }
 
 double sfn_scale(const sy_ctx_t *ctx)
@@ -89,7 +89,7 @@ json_t *sfn_context_new(const char *exec_arn, const char *exec_name, const char 
 int sfn_tx_begin(sfn_run_t *r, sy_err_t *err)
 {
     if (r->express || r->in_tx) return 0;
-    int rc = store_exec(r->c, "BEGIN", err);
+    int rc = sy_pg_begin(r->c, err);
     if (rc == 0) r->in_tx = true;
     return rc;
 }
@@ -134,19 +134,12 @@ int sy_sfn_task_complete(sy_ctx_t *ctx, PGconn *c, const char *execution_arn, in
     return rc;
 }
 
-/* The state machine's top-level TimeoutSeconds (0: none). */
-int64_t sfn_def_timeout_s(const sy_asl_def_t *def)
-{
-    json_t *v = def ? json_object_get(def->root, "TimeoutSeconds") : NULL;
-    return json_is_integer(v) && json_integer_value(v) > 0 ? (int64_t)json_integer_value(v) : 0;
-}
-
 /* Arm the execution timeout: an "xto" message due TimeoutSeconds (scaled)
  * from now, tagged with the redrive count so that a redriven execution
  * ignores the timer of its previous run. */
 int sfn_arm_exec_timeout(sfn_run_t *r, const sy_asl_def_t *def, int redrive_count, sy_err_t *err)
 {
-    int64_t to = sfn_def_timeout_s(def);
+    int64_t to = sy_asl_def_timeout_s(def);
     if (to <= 0) return 0;
     int64_t rel = (int64_t)((double)to * 1000.0 / sfn_scale(r->ctx));
     json_t *b = json_pack("{s:s,s:s,s:i,s:I}", "k", "xto", "e", r->exec_arn, "n", redrive_count, "due",
@@ -236,8 +229,8 @@ int sfn_drive(sfn_run_t *r, sy_asl_exec_t *x, sy_err_t *err)
         size_t i;
         json_t *o;
         json_array_foreach(sync, i, o)
-            sy_asl_exec_resume_task(x, sfn_geti(o, "r"), json_object_get(o, "res"), sfn_gets(o, "err"),
-                                    sfn_gets(o, "cause"));
+            sy_asl_exec_resume_task(x, sfn_int(o, "r"), json_object_get(o, "res"), sy_json_str(o, "err"),
+                                    sy_json_str(o, "cause"));
         size_t nsync = json_array_size(sync);
         json_decref(sync);
         if (nsync) continue;
@@ -246,23 +239,6 @@ int sfn_drive(sfn_run_t *r, sy_asl_exec_t *x, sy_err_t *err)
         if (w <= 0) return w;
     }
     return 0;
-}
-
-static const char *status_name(sy_asl_status_t s)
-{
-    switch (s) {
-    case SY_ASL_RUNNING: return "RUNNING";
-    case SY_ASL_SUCCEEDED: return "SUCCEEDED";
-    case SY_ASL_FAILED: return "FAILED";
-    case SY_ASL_TIMED_OUT: return "TIMED_OUT";
-    case SY_ASL_ABORTED: return "ABORTED";
-    }
-    return "FAILED";
-}
-
-const char *sfn_status_name(sy_asl_status_t s)
-{
-    return status_name(s);
 }
 
 /* The nested .sync parent's task result: DescribeExecution's shape. */
@@ -298,15 +274,15 @@ int sfn_persist_ex(sfn_run_t *r, sy_asl_exec_t *x, const sfn_execrow_t *row, sy_
     }
     char *out = st == SY_ASL_SUCCEEDED ? sy_json_dumps(sy_asl_exec_output(x)) : NULL;
     int64_t now = sy_now_ms();
-    rc = store_exec_update(r->c, r->exec_arn, status_name(st), NULL, out, sy_asl_exec_error(x), sy_asl_exec_cause(x),
+    rc = store_exec_update(r->c, r->exec_arn, sy_asl_status_name(st), NULL, out, sy_asl_exec_error(x), sy_asl_exec_cause(x),
                            now, hist, err);
     if (rc == 0) rc = store_tasks_done_exec(r->c, r->exec_arn, err);
-    if (rc == 0 && row && row->parent && sfn_gets(row->parent, "e")) {
-        const char *m = sfn_gets(row->parent, "m");
-        json_t *res = child_result(row->arn, row->machine_arn, row->name, status_name(st), row->start_ms, now,
+    if (rc == 0 && row && row->parent && sy_json_str(row->parent, "e")) {
+        const char *m = sy_json_str(row->parent, "m");
+        json_t *res = child_result(row->arn, row->machine_arn, row->name, sy_asl_status_name(st), row->start_ms, now,
                                    row->input, out, m && !strcmp(m, "sync2"));
-        json_t *b = json_pack("{s:s,s:s,s:I,s:s}", "k", "task", "e", sfn_gets(row->parent, "e"), "r",
-                              (json_int_t)sfn_geti(row->parent, "r"), "src", "child");
+        json_t *b = json_pack("{s:s,s:s,s:I,s:s}", "k", "task", "e", sy_json_str(row->parent, "e"), "r",
+                              (json_int_t)sfn_int(row->parent, "r"), "src", "child");
         if (st == SY_ASL_SUCCEEDED) {
             json_object_set_new(b, "res", res);
         } else {
@@ -372,7 +348,7 @@ int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **a
         goto done;
     }
     if (c) { /* a nested start: savepoint, so a name clash does not break the parent's transaction */
-        rc = store_exec(c, "SAVEPOINT sfn_start", err);
+        rc = store_savepoint(c, err);
     }
     if (rc == 0) rc = sfn_drive(&r, x, err);
     if (rc == 0) {
@@ -380,7 +356,7 @@ int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **a
         char *out = st == SY_ASL_SUCCEEDED ? sy_json_dumps(sy_asl_exec_output(x)) : NULL;
         json_t *save = st == SY_ASL_RUNNING ? sy_asl_exec_save(x) : st == SY_ASL_SUCCEEDED ? NULL : json_incref(init);
         sfn_execrow_t row = {.arn = arn, .machine_arn = m.arn, .name = (char *)name, .type = "STANDARD",
-                             .status = (char *)status_name(st), .input = (char *)input, .output = out,
+                             .status = (char *)sy_asl_status_name(st), .input = (char *)input, .output = out,
                              .error = (char *)sy_asl_exec_error(x), .cause = (char *)sy_asl_exec_cause(x),
                              .definition = m.definition, .role_arn = m.role_arn, .state = save,
                              .parent = (json_t *)s->parent, .start_ms = now,
@@ -391,8 +367,8 @@ int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **a
         free(out);
         if (rc == 0 && !existed && st == SY_ASL_RUNNING) rc = sfn_arm_exec_timeout(&r, def, 0, err);
         if (rc == 0 && existed) {
-            if (c) store_exec(c, "ROLLBACK TO SAVEPOINT sfn_start", NULL);
-            else if (r.in_tx) store_exec(r.c, "ROLLBACK", NULL);
+            if (c) store_savepoint_rollback(c);
+            else if (r.in_tx) sy_pg_rollback(r.c);
             r.in_tx = false;
             sfn_execrow_t old;
             rc = store_exec_get(ctx, r.c, arn, false, &old, err);
@@ -422,12 +398,12 @@ int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **a
         }
     }
     if (c) {
-        if (rc == 0) rc = store_exec(c, "RELEASE SAVEPOINT sfn_start", err);
+        if (rc == 0) rc = store_savepoint_release(c, err);
         else if (err && strcmp(err->code, "ExecutionAlreadyExists") != 0)
-            store_exec(c, "ROLLBACK TO SAVEPOINT sfn_start", NULL);
+            store_savepoint_rollback(c);
     } else if (r.in_tx) {
-        if (rc == 0) rc = store_exec(r.c, "COMMIT", err);
-        else store_exec(r.c, "ROLLBACK", NULL);
+        if (rc == 0) rc = sy_pg_commit(r.c, err);
+        else sy_pg_rollback(r.c);
     }
     json_decref(init);
     if (own) sy_pg_release(ctx->pool, own);

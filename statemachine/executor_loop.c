@@ -1,6 +1,5 @@
 /* statemachine/executor_loop.c - executor threads: lease work messages,
  * apply each to its execution in one transaction. */
-#include "asl/internal.h" /* TODO(house): public asl accessors */
 #include "statemachine/internal.h"
 
 #include <stdlib.h>
@@ -42,8 +41,8 @@ json_t *sfn_function_result(const char *resource, const json_t *out)
  * changed (drive and persist), 0 when the message is stale. */
 static int apply(sfn_run_t *r, sy_asl_exec_t *x, const json_t *b, sy_err_t *err)
 {
-    const char *k = sfn_gets(b, "k");
-    int64_t id = sfn_geti(b, "r");
+    const char *k = sy_json_str(b, "k");
+    int64_t id = sfn_int(b, "r");
     if (!strcmp(k, "adv")) return 1;
     if (!strcmp(k, "xto")) {
         sy_asl_exec_timeout(x);
@@ -71,8 +70,8 @@ static int apply(sfn_run_t *r, sy_asl_exec_t *x, const json_t *b, sy_err_t *err)
         return sy_asl_exec_resume_task(x, id, NULL, "States.HeartbeatTimeout", NULL) == 0;
     }
     if (strcmp(k, "task") != 0) return 0;
-    const char *src = sfn_gets(b, "src");
-    const char *e = sfn_gets(b, "err");
+    const char *src = sy_json_str(b, "src");
+    const char *e = sy_json_str(b, "err");
     bool callback = ends_with(q->resource, ".waitForTaskToken");
     if (callback && src && strcmp(src, "token") != 0 && !e) { /* the submit itself returned */
         if (strcmp(src, "fn") != 0) return 0;
@@ -81,7 +80,7 @@ static int apply(sfn_run_t *r, sy_asl_exec_t *x, const json_t *b, sy_err_t *err)
         json_decref(out);
         return s == 0;
     }
-    if (e) return sy_asl_exec_resume_task(x, id, NULL, e, sfn_gets(b, "cause")) == 0;
+    if (e) return sy_asl_exec_resume_task(x, id, NULL, e, sy_json_str(b, "cause")) == 0;
     json_t *res = src && !strcmp(src, "fn") ? sfn_function_result(q->resource, json_object_get(b, "res"))
                                             : json_incref(json_object_get(b, "res"));
     int rc = sy_asl_exec_resume_task(x, id, res, NULL, NULL);
@@ -99,7 +98,7 @@ static int process_in_tx(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *m, sy_err_t *e
 {
     sy_ctx_t *ctx = svc->ctx;
     json_t *b = json_loads(m->body, 0, NULL);
-    const char *arn = sfn_gets(b, "e"), *k = sfn_gets(b, "k");
+    const char *arn = sy_json_str(b, "e"), *k = sy_json_str(b, "k");
     sfn_execrow_t row = {0};
     sy_asl_exec_t *x = NULL;
     int rc = 0;
@@ -112,8 +111,8 @@ static int process_in_tx(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *m, sy_err_t *e
     }
     if (rc < 0) goto done;
     if (strcmp(row.status, "RUNNING") != 0 || !row.state) goto consume;
-    int64_t now = sy_now_ms(), due = sfn_geti(b, "due");
-    if (!strcmp(k, "xto") && sfn_geti(b, "n") != row.redrive_count) goto consume; /* an earlier run's */
+    int64_t now = sy_now_ms(), due = sfn_int(b, "due");
+    if (!strcmp(k, "xto") && sfn_int(b, "n") != row.redrive_count) goto consume; /* an earlier run's */
     if (timer_kind(k) && due > now + 20) { /* longer than one delay: re-arm */
         rc = sfn_work_send(&r, b, due - now, err);
         if (rc < 0) goto done;
@@ -148,14 +147,23 @@ done:
     return rc;
 }
 
-/* One leased message, one transaction. */
+/* One leased message, one transaction (sy_pg_tx_on re-runs it on a
+ * serialization failure or deadlock). */
+typedef struct {
+    sfn_svc_t *svc;
+    sy_msg_out_t *m;
+} one_t;
+
+static int process_one(PGconn *c, void *u, sy_err_t *err)
+{
+    one_t *o = u;
+    return process_in_tx(o->svc, c, o->m, err);
+}
+
 static int process(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *m, sy_err_t *err)
 {
-    int rc = store_exec(c, "BEGIN", err);
-    if (rc == 0) rc = process_in_tx(svc, c, m, err);
-    if (rc == 0) rc = store_exec(c, "COMMIT", err);
-    else store_exec(c, "ROLLBACK", NULL);
-    return rc;
+    one_t o = {.svc = svc, .m = m};
+    return sy_pg_tx_on(c, process_one, &o, err);
 }
 
 /* Several leased messages, one transaction (one commit instead of n). In
@@ -169,7 +177,7 @@ static int process_batch(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *ms, int n)
     json_t *bodies[16];
     for (int i = 0; i < n; i++) {
         bodies[i] = json_loads(ms[i].body, 0, NULL);
-        keys[i] = sfn_gets(bodies[i], "e");
+        keys[i] = sy_json_str(bodies[i], "e");
         if (!keys[i]) keys[i] = "";
         order[i] = i;
     }
@@ -181,10 +189,10 @@ static int process_batch(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *ms, int n)
         }
     sy_err_t err;
     sy_err_clear(&err);
-    int rc = store_exec(c, "BEGIN", &err);
+    int rc = sy_pg_begin(c, &err);
     for (int i = 0; i < n && rc == 0; i++) rc = process_in_tx(svc, c, &ms[order[i]], &err);
-    if (rc == 0) rc = store_exec(c, "COMMIT", &err);
-    else store_exec(c, "ROLLBACK", NULL);
+    if (rc == 0) rc = sy_pg_commit(c, &err);
+    else sy_pg_rollback(c);
     for (int i = 0; i < n; i++) json_decref(bodies[i]);
     return rc;
 }
@@ -210,12 +218,8 @@ static void *executor_main(void *arg)
         bool batched = c && n > 1 && process_batch(svc, c, msgs, n) == 0;
         for (int i = 0; i < n; i++) {
             if (c && !batched) {
-                int rc = 0;
-                for (int attempt = 0; attempt < 3; attempt++) {
-                    sy_err_clear(&err);
-                    rc = process(svc, c, &msgs[i], &err);
-                    if (rc == 0 || !sy_pg_retryable(err.sqlstate)) break;
-                }
+                sy_err_clear(&err);
+                int rc = process(svc, c, &msgs[i], &err);
                 if (rc < 0) {
                     sy_log(SY_LOG_WARN, "sfn", NULL, "could not apply work message", "error", err.message,
                            "message_id", msgs[i].message_id);

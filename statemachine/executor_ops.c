@@ -1,6 +1,5 @@
 /* statemachine/executor_ops.c - operations on a durable execution from the
  * API: stop, redrive, callbacks (SendTask*). Each is one transaction. */
-#include "asl/internal.h" /* TODO(house): public asl accessors */
 #include "statemachine/internal.h"
 
 #include <stdlib.h>
@@ -8,8 +7,8 @@
 
 static int finish_tx(PGconn *c, int rc, sy_err_t *err)
 {
-    if (rc == 0) return store_exec(c, "COMMIT", err);
-    store_exec(c, "ROLLBACK", NULL);
+    if (rc == 0) return sy_pg_commit(c, err);
+    sy_pg_rollback(c);
     return rc;
 }
 
@@ -25,7 +24,7 @@ int sfn_stop_execution(sfn_svc_t *svc, const char *arn, const char *error, const
     if (!c) return sy_err_set(err, SY_E_DB, 500, "ServiceUnavailable", "database unavailable");
     sfn_execrow_t row = {0};
     sy_asl_exec_t *x = NULL;
-    int rc = store_exec(c, "BEGIN", err);
+    int rc = sy_pg_begin(c, err);
     if (rc == 0) rc = store_exec_get(svc->ctx, c, arn, true, &row, err);
     if (rc == SY_E_NOTFOUND) rc = exec_missing(arn, err);
     if (rc == 0 && strcmp(row.status, "RUNNING") == 0) {
@@ -56,7 +55,7 @@ int sfn_redrive_execution(sfn_svc_t *svc, const char *arn, int64_t *redrive_ms, 
     if (!c) return sy_err_set(err, SY_E_DB, 500, "ServiceUnavailable", "database unavailable");
     sfn_execrow_t row = {0};
     sy_asl_exec_t *x = NULL;
-    int rc = store_exec(c, "BEGIN", err);
+    int rc = sy_pg_begin(c, err);
     if (rc == 0) rc = store_exec_get(svc->ctx, c, arn, true, &row, err);
     if (rc == SY_E_NOTFOUND) rc = exec_missing(arn, err);
     if (rc < 0) goto done;
@@ -71,24 +70,13 @@ int sfn_redrive_execution(sfn_svc_t *svc, const char *arn, int64_t *redrive_ms, 
         rc = (int)maxid;
         goto done;
     }
-    json_t *saved = json_deep_copy(row.state);
-    sfn_seti(saved, "next_event", maxid + 1);
-    sfn_seti(saved, "status", SY_ASL_RUNNING);
-    json_object_del(saved, "error");
-    json_object_del(saved, "cause");
-    json_t *ex = json_object_get(json_object_get(saved, "ctx"), "Execution");
-    sfn_seti(ex, "RedriveCount", row.redrive_count + 1);
     const sy_asl_def_t *def = sfn_def_get(svc, row.definition);
-    x = def ? sy_asl_exec_load(def, saved) : NULL;
-    json_decref(saved);
+    int64_t now = sy_now_ms();
+    x = sy_asl_exec_redrive(def, row.state, maxid + 1, row.redrive_count + 1, now);
     if (!x) {
         rc = sy_err_set(err, SY_E_INVALID, 400, "ExecutionNotRedrivable", "Execution is not redrivable: '%s'", arn);
         goto done;
     }
-    int64_t now = sy_now_ms();
-    sy_asl_exec_set_now(x, now);
-    sfn_emit(x, NULL, "ExecutionRedriven", "executionRedrivenEventDetails",
-             json_pack("{s:i}", "redriveCount", row.redrive_count + 1));
     rc = store_exec_redrive(c, arn, now, err);
     sfn_run_t r = {.ctx = svc->ctx, .svc = svc, .c = c, .in_tx = true, .exec_arn = arn};
     /* re-issue what the checkpoint was waiting for */
@@ -120,7 +108,8 @@ int sfn_redrive_execution(sfn_svc_t *svc, const char *arn, int64_t *redrive_ms, 
     size_t i;
     json_t *o;
     json_array_foreach(keep, i, o)
-        sy_asl_exec_resume_task(x, sfn_geti(o, "r"), json_object_get(o, "res"), sfn_gets(o, "err"), sfn_gets(o, "cause"));
+        sy_asl_exec_resume_task(x, sfn_int(o, "r"), json_object_get(o, "res"), sy_json_str(o, "err"),
+                                sy_json_str(o, "cause"));
     json_decref(keep);
     if (rc == 0) rc = sfn_arm_exec_timeout(&r, def, row.redrive_count + 1, err);
     if (rc == 0) rc = sfn_drive(&r, x, err);
@@ -142,7 +131,7 @@ int sfn_task_callback(sfn_svc_t *svc, const char *token, char kind, const json_t
     if (!c) return sy_err_set(err, SY_E_DB, 500, "ServiceUnavailable", "database unavailable");
     sfn_taskrow_t t;
     sfn_execrow_t row = {0};
-    int rc = store_exec(c, "BEGIN", err);
+    int rc = sy_pg_begin(c, err);
     if (rc == 0) rc = store_task_get(c, token, kind != 'h', &t, err);
     if (rc == SY_E_NOTFOUND) rc = sy_err_set(err, SY_E_INVALID, 400, "InvalidToken", "Invalid Token: '%s'", token);
     if (rc == 0) rc = store_exec_get(svc->ctx, c, t.exec_arn, false, &row, err);

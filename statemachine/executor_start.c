@@ -1,4 +1,4 @@
-/* statemachine/start_ext.c - sy_sfn_execution_start: StartExecution for
+/* statemachine/executor_start.c - sy_sfn_execution_start: StartExecution for
  * other services (EventBridge targets), inside their transaction. */
 #include "statemachine/internal.h"
 

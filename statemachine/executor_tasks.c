@@ -1,7 +1,6 @@
 /* statemachine/executor_tasks.c - Task resources: SQS (optimized and
  * aws-sdk), nested Step Functions, callbacks (.waitForTaskToken) and the
- * function-task seam (sy_sfn_set_function_invoker). */
-#include "asl/internal.h" /* TODO(house): public asl accessors */
+ * function-task seam (the invoker set by sy_sfn_set_function_invoker). */
 #include "statemachine/internal.h"
 
 #include <stdlib.h>
@@ -126,16 +125,7 @@ static int start_child(sfn_run_t *r, const sy_asl_req_t *q, const json_t *in, in
     return mode == MODE_WAIT ? 0 : 1;
 }
 
-/* ------------------------------------------------------------- functions */
-void sy_sfn_set_integrations(sy_ctx_t *ctx, sy_sfn_publish_fn publish, sy_sfn_put_event_fn put_event)
-{
-    sfn_svc_t *svc = sfn_svc(ctx);
-    pthread_mutex_lock(&svc->mu);
-    svc->publish = publish;
-    svc->put_event = put_event;
-    pthread_mutex_unlock(&svc->mu);
-}
-
+/* ------------------------------------------------------ SNS, EventBridge */
 /* Run fn inside the execution's transaction; an EXPRESS execution has none,
  * so it gets one of its own. */
 typedef int (*in_tx_fn)(sfn_run_t *r, PGconn *c, const json_t *in, bool sdk, json_t **res, sy_err_t *e);
@@ -147,12 +137,10 @@ static int with_tx(sfn_run_t *r, in_tx_fn fn, const json_t *in, bool sdk, json_t
     }
     PGconn *c = sy_pg_acquire(r->ctx->pool);
     if (!c) return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
-    PGresult *b = PQexec(c, "BEGIN");
-    PQclear(b);
-    int rc = fn(r, c, in, sdk, res, e);
-    b = PQexec(c, rc == 0 ? "COMMIT" : "ROLLBACK");
-    if (rc == 0 && PQresultStatus(b) != PGRES_COMMAND_OK) rc = sy_pg_error(c, b, err);
-    PQclear(b);
+    int rc = sy_pg_begin(c, err);
+    if (rc == 0) rc = fn(r, c, in, sdk, res, e);
+    if (rc == 0) rc = sy_pg_commit(c, err);
+    else sy_pg_rollback(c);
     sy_pg_release(r->ctx->pool, c);
     return rc;
 }
@@ -292,15 +280,7 @@ static bool sdk_call(sfn_run_t *r, const char *base, const json_t *in, json_t **
     return false;
 }
 
-void sy_sfn_set_function_invoker(sy_ctx_t *ctx, sy_sfn_invoke_fn fn, void *udata)
-{
-    sfn_svc_t *svc = sfn_svc(ctx);
-    pthread_mutex_lock(&svc->mu);
-    svc->invoker = fn;
-    svc->invoker_udata = udata;
-    pthread_mutex_unlock(&svc->mu);
-}
-
+/* ------------------------------------------------------------- functions */
 static int function_task(sfn_run_t *r, const sy_asl_req_t *q, const char *base, const json_t *in, char **error,
                          char **cause, sy_err_t *err)
 {
@@ -338,39 +318,6 @@ static int function_task(sfn_run_t *r, const sy_asl_req_t *q, const char *base, 
     }
     json_decref(empty);
     return rc;
-}
-
-/* The built-in test invoker: identity, raise, sleep. */
-int sy_sfn_test_invoker(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv, void *udata, sy_err_t *err)
-{
-    (void)udata;
-    const char *colon = strrchr(inv->function, ':');
-    const char *name = strstr(inv->function, ":function:") ? strstr(inv->function, ":function:") + 10
-                                                              : (colon ? colon + 1 : inv->function);
-    if (strstr(name, "raise")) {
-        const char *t = sy_json_str(inv->payload, "errorType");
-        const char *m = sy_json_str(inv->payload, "errorMessage");
-        char *cause = sy_asprintf("{\"errorMessage\":\"%s\",\"errorType\":\"%s\"}", m ? m : "raised",
-                                  t ? t : "TestError");
-        int rc = sy_sfn_task_complete(ctx, c, inv->execution_arn, inv->task_id, NULL, t ? t : "TestError", cause, err);
-        free(cause);
-        return rc;
-    }
-    if (strstr(name, "sleep")) {
-        json_t *sv = json_object_get(inv->payload, "seconds");
-        double s = json_is_number(sv) ? json_number_value(sv) : 1.0;
-        if (inv->express) {
-            struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-            nanosleep(&ts, NULL);
-            return sy_sfn_task_complete(ctx, NULL, inv->execution_arn, inv->task_id, inv->payload, NULL, NULL, err);
-        }
-        json_t *b = json_pack("{s:s,s:s,s:I,s:s,s:O}", "k", "task", "e", inv->execution_arn, "r",
-                              (json_int_t)inv->task_id, "src", "fn", "res", (json_t *)inv->payload);
-        int rc = sfn_work_send_c(ctx, c, b, (int64_t)(s * 1000.0), err);
-        json_decref(b);
-        return rc;
-    }
-    return sy_sfn_task_complete(ctx, c, inv->execution_arn, inv->task_id, inv->payload, NULL, NULL, err);
 }
 
 /* ------------------------------------------------------------- dispatch */

@@ -1,6 +1,5 @@
 /* statemachine/express.c - EXPRESS executions run in memory: timers sleep,
  * function results come back through sfn_express_deliver. */
-#include "asl/internal.h" /* TODO(house): public asl accessors */
 #include "statemachine/internal.h"
 
 #include <errno.h>
@@ -61,10 +60,11 @@ int sfn_express_block(sfn_run_t *r, sy_asl_exec_t *x, sy_err_t *err)
             json_t *o = json_incref(json_array_get(r->waiter->results, 0));
             json_array_remove(r->waiter->results, 0);
             pthread_mutex_unlock(&svc->mu);
-            const sy_asl_req_t *q = pending(x, sfn_geti(o, "r"), NULL);
+            const sy_asl_req_t *q = pending(x, sfn_int(o, "r"), NULL);
             if (q && q->kind == SY_ASL_REQ_TASK) {
-                json_t *res = sfn_gets(o, "err") ? NULL : sfn_function_result(q->resource, json_object_get(o, "res"));
-                sy_asl_exec_resume_task(x, q->id, res, sfn_gets(o, "err"), sfn_gets(o, "cause"));
+                const char *e = sy_json_str(o, "err");
+                json_t *res = e ? NULL : sfn_function_result(q->resource, json_object_get(o, "res"));
+                sy_asl_exec_resume_task(x, q->id, res, e, sy_json_str(o, "cause"));
                 json_decref(res);
             }
             json_decref(o);
@@ -79,13 +79,13 @@ int sfn_express_block(sfn_run_t *r, sy_asl_exec_t *x, sy_err_t *err)
         int64_t now = sy_now_ms(), best = -1;
         size_t bi = 0, i;
         json_t *t;
-        json_array_foreach(r->timers, i, t) if (best < 0 || sfn_geti(t, "due") < best)
+        json_array_foreach(r->timers, i, t) if (best < 0 || sfn_int(t, "due") < best)
         {
-            best = sfn_geti(t, "due");
+            best = sfn_int(t, "due");
             bi = i;
         }
         if (best >= 0 && best <= now) {
-            int64_t id = sfn_geti(json_array_get(r->timers, bi), "r");
+            int64_t id = sfn_int(json_array_get(r->timers, bi), "r");
             json_array_remove(r->timers, bi);
             pthread_mutex_unlock(&svc->mu);
             sy_asl_exec_resume_timer(x, id);
@@ -131,7 +131,7 @@ sy_asl_exec_t *sfn_express_run(sfn_svc_t *svc, const sy_asl_def_t *def, const js
     pthread_mutex_unlock(&svc->mu);
     sfn_run_t r = {.ctx = svc->ctx, .svc = svc, .express = true, .exec_arn = exec_arn, .timers = json_array(),
                    .waiter = &w};
-    int64_t to = sfn_def_timeout_s(def);
+    int64_t to = sy_asl_def_timeout_s(def);
     if (to <= 0 || to > SFN_EXPRESS_MAX_S) to = SFN_EXPRESS_MAX_S;
     r.deadline_ms = start + (int64_t)((double)to * 1000.0 / sfn_scale(svc->ctx));
     sfn_drive(&r, x, err);

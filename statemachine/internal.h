@@ -1,6 +1,8 @@
-/* statemachine/internal.h - the Step Functions service (durable executor,
- * express runner, API) shared by the api_*.c, executor*.c, express.c and
- * store_sfn.c files of this folder only. The interpreter is asl/. */
+/* statemachine/internal.h - the Step Functions service, shared by the files
+ * of this folder only: service.c (start/stop, seams, test_double.c) ->
+ * api*.c (actions) -> executor*.c, express.c, machine_cache.c (engine) ->
+ * store_sfn.c (the only SQL). The interpreter is asl/, used through
+ * asl/asl.h only. */
 #ifndef SY_STATEMACHINE_INTERNAL_H
 #define SY_STATEMACHINE_INTERNAL_H
 
@@ -26,6 +28,7 @@ typedef struct {
     volatile int stop;
     sy_sfn_invoke_fn invoker;
     void *invoker_udata;
+    bool invoker_is_double; /* the test double is installed: setters leave it */
     sy_sfn_publish_fn publish;     /* sns:publish (NULL: unsupported) */
     sy_sfn_put_event_fn put_event; /* events:putEvents */
     pthread_mutex_t mu; /* guards defs and waiters */
@@ -39,13 +42,18 @@ sfn_svc_t *sfn_svc(const sy_ctx_t *ctx);
  * the text does not parse. */
 const sy_asl_def_t *sfn_def_get(sfn_svc_t *svc, const char *text);
 double sfn_scale(const sy_ctx_t *ctx);
+/* Integer member k of a work message or other JSON object; 0 when absent. */
+int64_t sfn_int(const json_t *o, const char *k);
+/* Install the built-in test invoker (test_double.c); service.c does when
+ * the test_doubles setting names "sfn-invoker". */
+void sfn_test_double_install(sfn_svc_t *svc);
 
 /* ---- one run of the interpreter (durable or express) ---- */
 typedef struct {
     sy_ctx_t *ctx;
     sfn_svc_t *svc;
     PGconn *c;            /* durable: the connection of the open transaction */
-    bool in_tx;           /* durable: BEGIN sent */
+    bool in_tx;           /* durable: the transaction on c is open */
     bool express;
     const char *exec_arn;
     json_t *timers;       /* express: [{r, due}] */
@@ -54,6 +62,8 @@ typedef struct {
     int64_t deadline_ms;  /* express: TimeoutSeconds (scaled) from the start; 0 none */
 } sfn_run_t;
 
+/* Durable: open the run's transaction on r->c (sy_pg_begin) unless it is
+ * open already; EXPRESS: nothing to do. */
 int sfn_tx_begin(sfn_run_t *r, sy_err_t *err);
 /* Step until blocked; synchronous task results are fed back in. Durable
  * follow-up messages are written on r->c inside the transaction. */
@@ -74,7 +84,6 @@ json_t *sfn_context_new(const char *exec_arn, const char *exec_name, const char 
                         const char *role_arn, int64_t start_ms, int redrive_count);
 
 /* ---- executor (executor.c) ---- */
-int64_t sfn_def_timeout_s(const sy_asl_def_t *def); /* top-level TimeoutSeconds, 0 when none */
 int sfn_arm_exec_timeout(sfn_run_t *r, const sy_asl_def_t *def, int redrive_count, sy_err_t *err);
 int sfn_executor_start(sfn_svc_t *svc, sy_err_t *err);
 void sfn_defs_free(sfn_svc_t *svc);
@@ -85,7 +94,6 @@ int sfn_persist(sfn_run_t *r, sy_asl_exec_t *x, const json_t *parent, sy_err_t *
 typedef struct sfn_execrow sfn_execrow_t;
 /* row (may be NULL): the execution's row, for the nested .sync parent's notification */
 int sfn_persist_ex(sfn_run_t *r, sy_asl_exec_t *x, const sfn_execrow_t *row, sy_err_t *err);
-const char *sfn_status_name(sy_asl_status_t s);
 json_t *sfn_function_result(const char *resource, const json_t *out);
 /* express: wait for a timer or a function result; 1 resumed, 0 nothing to wait for, <0 error */
 int sfn_express_block(sfn_run_t *r, sy_asl_exec_t *x, sy_err_t *err);
@@ -116,7 +124,8 @@ int sfn_start_standard(sfn_svc_t *svc, PGconn *c, const sfn_start_t *s, char **a
 
 /* ---- state machines by ARN, cached (machine_cache.c) ---- */
 typedef struct sfn_machine sfn_machine_t;
-/* A reference to the machine (StateMachineDoesNotExist when unknown); release it. */
+/* A reference to the machine (StateMachineDoesNotExist when unknown); release it.
+ * The caller has checked that arn is a state machine ARN. */
 int sfn_mc_get(sfn_svc_t *svc, const char *arn, sfn_mc_t **out, sy_err_t *err);
 const sfn_machine_t *sfn_mc_machine(const sfn_mc_t *e);
 const sy_asl_def_t *sfn_mc_def(const sfn_mc_t *e); /* NULL when the definition does not parse */
@@ -172,6 +181,9 @@ int store_task_find(PGconn *c, const char *exec_arn, int64_t req, sfn_taskrow_t 
 int store_task_heartbeat(PGconn *c, const char *token, int64_t now_ms, sy_err_t *err);
 int store_task_done(PGconn *c, const char *token, sy_err_t *err);
 int store_tasks_done_exec(PGconn *c, const char *exec_arn, sy_err_t *err);
-int store_exec(PGconn *c, const char *sql, sy_err_t *err); /* BEGIN / COMMIT / ROLLBACK */
+/* The savepoint of a nested start inside the caller's transaction on c. */
+int store_savepoint(PGconn *c, sy_err_t *err);
+int store_savepoint_release(PGconn *c, sy_err_t *err);
+void store_savepoint_rollback(PGconn *c);
 
 #endif

@@ -4,7 +4,7 @@
  * Another broker's update is seen within the TTL (AWS's UpdateStateMachine
  * is eventually consistent too). Entries are reference counted: a request
  * holds one while it runs, a refresh swaps in a new entry. */
-#include "statemachine/internal_api.h"
+#include "statemachine/internal.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,7 +60,9 @@ int sfn_mc_get(sfn_svc_t *svc, const char *arn, sfn_mc_t **out, sy_err_t *err)
         }
     pthread_mutex_unlock(&svc->mu);
     sfn_mc_t *e = sy_calloc(1, sizeof *e);
-    int rc = sfn_machine_load(svc, arn, &e->m, err);
+    int rc = store_machine_get(svc->ctx, NULL, arn, &e->m, err);
+    if (rc == SY_E_NOTFOUND)
+        rc = sy_err_set(err, rc, 400, "StateMachineDoesNotExist", "State Machine Does Not Exist: '%s'", arn);
     if (rc < 0) {
         free(e);
         return rc;

@@ -1,7 +1,8 @@
 /* statemachine/statemachine.h - the one public header of statemachine/:
  * the Step Functions service: durable executor, express runner and the
- * AWSStepFunctions.* API (api_*.c, executor*.c, express.c, store_sfn.c). The
- * States Language itself is interpreted by asl/. */
+ * AWSStepFunctions.* API (service.c, api*.c, executor*.c, express.c,
+ * machine_cache.c, store_sfn.c). The States Language itself is interpreted
+ * by asl/. */
 #ifndef SY_STATEMACHINE_H
 #define SY_STATEMACHINE_H
 
@@ -33,7 +34,10 @@ typedef struct {
 } sy_sfn_invocation_t;
 typedef int (*sy_sfn_invoke_fn)(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv, void *udata,
                                 sy_err_t *err);
-/* Set the invoker (NULL: function tasks fail with Lambda.ServiceException). */
+/* Set the invoker (NULL: function tasks fail with Lambda.ServiceException).
+ * Call after sy_sfn_start. When the broker's test_doubles setting names
+ * "sfn-invoker", sy_sfn_start installs a built-in test invoker and this call
+ * leaves it in place. */
 void sy_sfn_set_function_invoker(sy_ctx_t *ctx, sy_sfn_invoke_fn fn, void *udata);
 /* Report a function task's outcome: result (borrowed; the function's
  * output) on success, or error + cause on failure. c: an open transaction to
@@ -41,12 +45,6 @@ void sy_sfn_set_function_invoker(sy_ctx_t *ctx, sy_sfn_invoke_fn fn, void *udata
  * the second report finds the task no longer outstanding and is dropped. */
 int sy_sfn_task_complete(sy_ctx_t *ctx, PGconn *c, const char *execution_arn, int64_t task_id,
                          const json_t *result, const char *error, const char *cause, sy_err_t *err);
-/* The built-in test invoker (enabled by SWITCHYARD_SFN_TEST_INVOKER=1):
- * functions named *identity return their input, *raise* fail with
- * {"errorType"} from the payload or "TestError", *sleep* answer after
- * payload.seconds (durable: a delayed message), anything else identity. */
-int sy_sfn_test_invoker(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocation_t *inv, void *udata, sy_err_t *err);
-
 /* Start an execution of the STANDARD state machine sm_arn for another
  * service (an EventBridge rule target, ...). name NULL: a UUID; input: JSON
  * text (NULL: "{}"). c: an open transaction to join (the execution and its

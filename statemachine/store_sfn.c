@@ -44,9 +44,22 @@ static int run_cmd(sy_ctx_t *ctx, PGconn *c, sy_err_t *err, const char *sql, int
     return 0;
 }
 
-int store_exec(PGconn *c, const char *sql, sy_err_t *err)
+/* A nested start (StartExecution from a Task or another service) runs
+ * under a savepoint of the caller's transaction, so that a name clash does
+ * not break it. */
+int store_savepoint(PGconn *c, sy_err_t *err)
 {
-    return run_cmd(NULL, c, err, sql, 0, NULL, NULL);
+    return run_cmd(NULL, c, err, "SAVEPOINT sfn_start", 0, NULL, NULL);
+}
+
+int store_savepoint_release(PGconn *c, sy_err_t *err)
+{
+    return run_cmd(NULL, c, err, "RELEASE SAVEPOINT sfn_start", 0, NULL, NULL);
+}
+
+void store_savepoint_rollback(PGconn *c)
+{
+    run_cmd(NULL, c, NULL, "ROLLBACK TO SAVEPOINT sfn_start", 0, NULL, NULL);
 }
 
 #define I64(buf, v) (snprintf(buf, sizeof buf, "%lld", (long long)(v)), buf)

@@ -37,8 +37,7 @@ class SfnBase(SwitchyardTestCase):
     BROKER_ARGS = ("--time-scale", "100")
 
     def setUp(self):
-        os.environ["SWITCHYARD_SFN_TEST_INVOKER"] = "1"
-        os.environ["SWITCHYARD_TEST_DOUBLES"] = "sfn-invoker"  # server/wiring.c: not the real invoker
+        os.environ["SWITCHYARD_TEST_DOUBLES"] = "sfn-invoker"
         super().setUp()
         self.sfn = self.client("stepfunctions")
 

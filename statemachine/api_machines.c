@@ -1,37 +1,9 @@
-/* statemachine/api_sfn.c - AWSStepFunctions.* (JSON 1.0): routing, the
- * state machine actions, start/stop of the service. */
+/* statemachine/api_machines.c - AWSStepFunctions.* state machine actions:
+ * create, describe, update, delete, list, validate, tags. */
 #include "statemachine/internal_api.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-const char *sfn_req_str(json_t *in, const char *key, sy_err_t *err)
-{
-    const char *v = sy_json_str(in, key);
-    if (!v)
-        sy_err_set(err, SY_E_INVALID, 400, "ValidationException",
-                   "1 validation error detected: Value null at '%s' failed to satisfy constraint: Member must not be null",
-                   key);
-    return v;
-}
-
-bool sfn_name_ok(const char *n)
-{
-    size_t len = strlen(n);
-    if (len < 1 || len > 80) return false;
-    for (const unsigned char *p = (const unsigned char *)n; *p; p++)
-        if (*p <= 0x20 || *p == 0x7f || strchr("<>{}[]?*\"#%\\^|~`$&,;:/", *p)) return false;
-    return true;
-}
-
-int sfn_arn_check(const char *arn, const char *kind, sy_err_t *err)
-{
-    char *want = sy_asprintf("arn:aws:states:");
-    bool ok = strncmp(arn, want, strlen(want)) == 0 && strstr(arn, kind);
-    free(want);
-    if (!ok) return sy_err_set(err, SY_E_INVALID, 400, "InvalidArn", "Invalid Arn: 'Resource type not valid in this context: %s'", arn);
-    return 0;
-}
 
 /* Integrations whose services do not exist yet: AWS's validation error. */
 static void unsupported_resources(const json_t *v, const char *loc, json_t *diags)
@@ -123,7 +95,7 @@ static json_t *tags_from_list(const json_t *l)
     return o;
 }
 
-static int create_sm(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int sfn_api_create_machine(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *name = sfn_req_str(in, "name", err), *def = sfn_req_str(in, "definition", err),
                *role = sfn_req_str(in, "roleArn", err);
@@ -182,7 +154,7 @@ json_t *sfn_machine_json(const sfn_machine_t *m)
     return o;
 }
 
-static int describe_sm(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int sfn_api_describe_machine(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *arn = sfn_req_str(in, "stateMachineArn", err);
     if (!arn) return SY_E_INVALID;
@@ -194,7 +166,7 @@ static int describe_sm(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return 0;
 }
 
-static int update_sm(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int sfn_api_update_machine(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *arn = sfn_req_str(in, "stateMachineArn", err);
     if (!arn) return SY_E_INVALID;
@@ -215,7 +187,7 @@ static int update_sm(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return rc;
 }
 
-static int delete_sm(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int sfn_api_delete_machine(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *arn = sfn_req_str(in, "stateMachineArn", err);
     if (!arn) return SY_E_INVALID;
@@ -226,7 +198,7 @@ static int delete_sm(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return rc;
 }
 
-static int list_sm(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int sfn_api_list_machines(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     int64_t max = 100, off = 0;
     sy_json_int(in, "maxResults", &max);
@@ -247,7 +219,7 @@ static int list_sm(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return 0;
 }
 
-static int validate_sm(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int sfn_api_validate_machine(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)svc;
     const char *def = sfn_req_str(in, "definition", err);
@@ -258,7 +230,7 @@ static int validate_sm(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return 0;
 }
 
-static int tag_resource(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int sfn_api_tag_resource(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *arn = sfn_req_str(in, "resourceArn", err);
     if (!arn) return SY_E_INVALID;
@@ -270,7 +242,7 @@ static int tag_resource(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     return rc;
 }
 
-static int untag_resource(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int sfn_api_untag_resource(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *arn = sfn_req_str(in, "resourceArn", err);
     if (!arn) return SY_E_INVALID;
@@ -281,7 +253,7 @@ static int untag_resource(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *er
     return rc;
 }
 
-static int list_tags(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
+int sfn_api_list_tags(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
 {
     const char *arn = sfn_req_str(in, "resourceArn", err);
     if (!arn) return SY_E_INVALID;
@@ -292,92 +264,4 @@ static int list_tags(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     *out = json_pack("{s:o}", "tags", tags_to_list(m.tags));
     sfn_machine_clear(&m);
     return 0;
-}
-
-static const struct {
-    const char *name;
-    sfn_action_fn fn;
-} actions[] = {
-    {"CreateStateMachine", create_sm},
-    {"DescribeStateMachine", describe_sm},
-    {"UpdateStateMachine", update_sm},
-    {"DeleteStateMachine", delete_sm},
-    {"ListStateMachines", list_sm},
-    {"ValidateStateMachineDefinition", validate_sm},
-    {"TagResource", tag_resource},
-    {"UntagResource", untag_resource},
-    {"ListTagsForResource", list_tags},
-    {"StartExecution", sfn_api_start_execution},
-    {"StartSyncExecution", sfn_api_start_sync},
-    {"DescribeExecution", sfn_api_describe_execution},
-    {"ListExecutions", sfn_api_list_executions},
-    {"GetExecutionHistory", sfn_api_history},
-    {"StopExecution", sfn_api_stop_execution},
-    {"RedriveExecution", sfn_api_redrive},
-    {"DescribeStateMachineForExecution", sfn_api_describe_sm_for_execution},
-    {"SendTaskSuccess", sfn_api_task_success},
-    {"SendTaskFailure", sfn_api_task_failure},
-    {"SendTaskHeartbeat", sfn_api_task_heartbeat},
-    {"DescribeMapRun", sfn_api_describe_map_run},
-    {"ListMapRuns", sfn_api_list_map_runs},
-    {"TestState", sfn_api_test_state},
-};
-
-static void handle(sy_req_t *req, sy_resp_t *resp, void *udata)
-{
-    sfn_svc_t *svc = udata;
-    sy_err_t err;
-    sy_err_clear(&err);
-    sfn_action_fn fn = NULL;
-    for (size_t i = 0; i < sizeof actions / sizeof *actions; i++)
-        if (req->action && !strcmp(req->action, actions[i].name)) fn = actions[i].fn;
-    if (!fn) {
-        sy_err_set(&err, SY_E_INVALID, 400, "UnknownOperationException", "Unknown operation %s",
-                   req->action ? req->action : "");
-        sy_resp_error(resp, req, &err, NULL);
-        return;
-    }
-    json_t *in = json_is_object(req->json) ? json_incref(req->json) : json_object();
-    json_t *out = NULL;
-    int rc = fn(svc, in, &out, &err);
-    if (rc < 0) {
-        if (!err.code[0]) sy_err_set(&err, rc, 500, "InternalFailure", "internal error");
-        sy_metric_inc("switchyard_sfn_errors_total", NULL, 1);
-        sy_resp_error(resp, req, &err, NULL);
-    } else {
-        json_t *o = out ? json_incref(out) : json_object();
-        sy_resp_json(resp, req, o);
-        json_decref(o);
-    }
-    json_decref(out);
-    json_decref(in);
-}
-
-int sy_sfn_start(sy_ctx_t *ctx, sy_err_t *err)
-{
-    sfn_svc_t *svc = sy_calloc(1, sizeof *svc);
-    svc->ctx = ctx;
-    pthread_mutex_init(&svc->mu, NULL);
-    ctx->svc[SY_SVC_SFN] = svc;
-    const char *ti = getenv("SWITCHYARD_SFN_TEST_INVOKER");
-    if (ti && *ti && strcmp(ti, "0") != 0) {
-        svc->invoker = sy_sfn_test_invoker;
-        sy_log(SY_LOG_WARN, "sfn", NULL, "test function invoker enabled");
-    }
-    int rc = sfn_executor_start(svc, err);
-    if (rc < 0) return rc;
-    sy_http_route_target("AWSStepFunctions.", "states", SY_PROTO_JSON10, handle, svc);
-    return 0;
-}
-
-void sy_sfn_stop(sy_ctx_t *ctx)
-{
-    sfn_svc_t *svc = sfn_svc(ctx);
-    if (!svc) return;
-    sfn_executor_stop(svc);
-    sfn_mc_free(svc);
-    sfn_defs_free(svc);
-    pthread_mutex_destroy(&svc->mu);
-    free(svc);
-    ctx->svc[SY_SVC_SFN] = NULL;
 }

@@ -1,47 +1,17 @@
-/* Small helpers of the interpreter: allocation, JSON text, timestamps. */
+/* asl/json_text.c - JSON text as the States Language prints it (compact
+ * dumps, States.Format's Java-style rendering, real numbers), lenient
+ * parsing and RFC 3339 timestamps. Allocation, UUIDs and clocks are core's. */
 #include "asl/internal.h"
 
 #include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-void *sfn_xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fprintf(stderr, "{\"level\":\"error\",\"component\":\"sfn\",\"msg\":\"out of memory\"}\n");
-        abort();
-    }
-    return p;
-}
-
-char *sfn_xstrdup(const char *s)
-{
-    size_t n = strlen(s);
-    char *d = sfn_xmalloc(n + 1);
-    memcpy(d, s, n + 1);
-    return d;
-}
-
-char *sfn_printf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    char *s = sfn_xmalloc((size_t)n + 1);
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
 
 typedef struct {
     char *p;
     size_t n, cap;
-    bool count; /* only count the bytes (sfn_dump_len) */
+    bool count; /* only count the bytes (asl_dump_len) */
 } sbuf_t;
 
 static void sb_put(sbuf_t *b, const char *s, size_t n)
@@ -52,7 +22,7 @@ static void sb_put(sbuf_t *b, const char *s, size_t n)
     }
     if (b->n + n + 1 > b->cap) {
         size_t cap = (b->cap + n + 1) * 2;
-        char *np = sfn_xmalloc(cap);
+        char *np = sy_malloc(cap);
         if (b->p)
             memcpy(np, b->p, b->n);
         free(b->p);
@@ -69,7 +39,7 @@ static void sb_puts(sbuf_t *b, const char *s)
     sb_put(b, s, strlen(s));
 }
 
-void sfn_format_real(double d, char out[40])
+void asl_format_real(double d, char out[40])
 {
     if (d == floor(d) && fabs(d) < 1e16) {
         snprintf(out, 40, "%.1f", d);
@@ -164,7 +134,7 @@ static void dump(sbuf_t *b, const json_t *v, bool java)
         sb_puts(b, num);
         break;
     case JSON_REAL:
-        sfn_format_real(json_real_value(v), num);
+        asl_format_real(json_real_value(v), num);
         sb_puts(b, num);
         break;
     case JSON_TRUE:
@@ -179,33 +149,33 @@ static void dump(sbuf_t *b, const json_t *v, bool java)
     }
 }
 
-char *sfn_dumps(const json_t *v)
+char *asl_dumps(const json_t *v)
 {
     sbuf_t b = {0};
     dump(&b, v, false);
-    return b.p ? b.p : sfn_xstrdup("");
+    return b.p ? b.p : sy_strdup("");
 }
 
-size_t sfn_dump_len(const json_t *v)
+size_t asl_dump_len(const json_t *v)
 {
     sbuf_t b = {.count = true};
     dump(&b, v, false);
     return b.n;
 }
 
-char *sfn_format_java(const json_t *v)
+char *asl_format_java(const json_t *v)
 {
     sbuf_t b = {0};
     dump(&b, v, true);
-    return b.p ? b.p : sfn_xstrdup("");
+    return b.p ? b.p : sy_strdup("");
 }
 
-json_t *sfn_loads_any(const char *s, size_t n)
+json_t *asl_loads_any(const char *s, size_t n)
 {
     return json_loadb(s, n, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
 }
 
-bool sfn_is_int(const json_t *v)
+bool asl_is_int(const json_t *v)
 {
     if (json_is_integer(v))
         return true;
@@ -243,7 +213,7 @@ static bool leap(int y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-bool sfn_parse_timestamp(const char *s, int64_t *epoch_ms)
+bool asl_parse_timestamp(const char *s, int64_t *epoch_ms)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     const char *p = s;
@@ -303,29 +273,4 @@ bool sfn_parse_timestamp(const char *s, int64_t *epoch_ms)
     if (epoch_ms)
         *epoch_ms = secs * 1000 + ms;
     return true;
-}
-
-void sfn_format_time(int64_t ms, char out[40])
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    size_t n = strftime(out, 40, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(out + n, 40 - n, ".%03dZ", (int)(ms % 1000));
-}
-
-void sfn_uuid(char out[37])
-{
-    unsigned char b[16];
-    FILE *f = fopen("/dev/urandom", "rb");
-    if (!f || fread(b, 1, 16, f) != 16) {
-        for (size_t i = 0; i < 16; i++)
-            b[i] = (unsigned char)rand();
-    }
-    if (f)
-        fclose(f);
-    b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
-    b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
-             b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
 }
