@@ -21,6 +21,7 @@ SY_BUILD_DIR); logs in <build>/e2e-logs/asl-api/.
 
 import argparse
 import concurrent.futures
+import datetime
 import glob
 import json
 import os
@@ -67,7 +68,25 @@ def skip_reason(case):
         return "jsonata mode not supported"
     if case["expected"].get("status") == "ABORTED":
         return "outcome comes from a StopExecution call by the test"
+    if date_bound(case):
+        return "a boundary case of the recording date: the timestamp is no longer too far in the future"
     return None
+
+
+def date_bound(case):
+    """A Wait whose TimestampPath was just over AWS's limit (2^31 s ahead) when
+    it was recorded: against today's clock the delay is allowed, the
+    execution waits for decades and the recorded FAILED cannot be replayed."""
+    if "Wait state delay is too long" not in (case["expected"].get("cause") or ""):
+        return False
+    for v in (case.get("input") or {}).values() if isinstance(case.get("input"), dict) else []:
+        try:
+            ts = datetime.datetime.fromisoformat(str(v).replace("Z", "+00:00")).timestamp()
+        except ValueError:
+            continue
+        if ts - time.time() <= 2 ** 31 - 1:
+            return True
+    return False
 
 
 def function_name(arn):
