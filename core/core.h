@@ -62,6 +62,10 @@ void *sy_realloc(void *p, size_t n);
 char *sy_strdup(const char *s);
 char *sy_strndup(const char *s, size_t n);
 char *sy_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The directory of the first executable `program` on the process's PATH
+ * (the operating system's search path, not a Switchyard setting), or NULL.
+ * Caller frees. */
+char *sy_path_find(const char *program);
 
 /* ----------------------------------------------------------------- buffer */
 typedef struct {

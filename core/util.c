@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 int sy_log_level = SY_LOG_INFO;
 static const char *level_names[] = {"debug", "info", "warn", "error"};
@@ -222,4 +223,18 @@ char *sy_buf_take(sy_buf_t *b)
     char *d = b->data;
     sy_buf_init(b);
     return d;
+}
+
+char *sy_path_find(const char *program)
+{
+    const char *path = getenv("PATH");
+    if (!path) return NULL;
+    char *dup = sy_strdup(path), *save = NULL, *found = NULL;
+    for (char *d = strtok_r(dup, ":", &save); d && !found; d = strtok_r(NULL, ":", &save)) {
+        char *probe = sy_asprintf("%s/%s", d, program);
+        if (access(probe, X_OK) == 0) found = sy_strdup(d);
+        free(probe);
+    }
+    free(dup);
+    return found;
 }

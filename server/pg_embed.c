@@ -107,18 +107,11 @@ static int find_bin(embed_t *e, const char *env, sy_err_t *err)
         globfree(&g);
     }
     if (best >= 0) return 0;
-    const char *path = getenv("PATH");
-    if (path) {
-        char *dup = sy_strdup(path), *save = NULL;
-        for (char *d = strtok_r(dup, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-            snprintf(probe, sizeof probe, "%s/initdb", d);
-            if (access(probe, X_OK) == 0) {
-                snprintf(e->bin, sizeof e->bin, "%s", d);
-                free(dup);
-                return 0;
-            }
-        }
-        free(dup);
+    char *dir = sy_path_find("initdb");
+    if (dir) {
+        snprintf(e->bin, sizeof e->bin, "%s", dir);
+        free(dir);
+        return 0;
     }
     return sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure",
                       "PostgreSQL server programs not found (no initdb in /usr/lib/postgresql/*/bin "
