@@ -109,7 +109,7 @@ void eb_api_handle(sy_req_t *req, sy_resp_t *resp, void *udata)
     size_t i = 0;
     while (i < sizeof ACTIONS / sizeof *ACTIONS && strcmp(action, ACTIONS[i].name)) i++;
     int rc = i < sizeof ACTIONS / sizeof *ACTIONS
-                 ? ACTIONS[i].fn(svc, in, &out, &err)
+                 ? (svc->ctx->authz && eb_authorize(req, in, &err) < 0 ? SY_E_INVALID : ACTIONS[i].fn(svc, in, &out, &err))
                  : sy_err_set(&err, SY_E_INVALID, 400, "UnknownOperationException", "Unknown operation %s", action);
     if (rc < 0) {
         if (!err.code[0]) sy_err_set(&err, rc, 500, "InternalException", "internal error");

@@ -60,6 +60,8 @@ typedef struct {
 
 /* service.c */
 eb_svc_t *eb_svc(const sy_ctx_t *ctx);
+/* authz.c: the access check of one request; 0 when allowed */
+int eb_authorize(const sy_req_t *req, const json_t *in, sy_err_t *err);
 double eb_scale(const sy_ctx_t *ctx); /* the time scale (> 0) */
 /* test_double.c: install the test doubles cfg.test_doubles names
  * ("bus-invoker": the function invoker); tests only, never exported. */

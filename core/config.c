@@ -20,6 +20,7 @@ static const copt_t opts[] = {
     {"account-id", "SWITCHYARD_ACCOUNT_ID", "000000000000", "account id used in ARNs and URLs", CT_STR, S(account_id), 0, 0},
     {"log-level", "SWITCHYARD_LOG_LEVEL", "info", "debug, info, warn or error", CT_STR, S(log_level), 0, 0},
     {"credentials", "SWITCHYARD_CREDENTIALS", NULL, "file of 'ACCESS_KEY_ID SECRET' lines; set: verify SigV4 on every request", CT_STR, S(credentials), 0, 0},
+    {"policies", "SWITCHYARD_POLICIES", NULL, "JSON file of identities and their IAM policies (needs --credentials); set: evaluate access policies", CT_STR, S(policies), 0, 0},
     {"worker-keys", "SWITCHYARD_WORKER_KEYS", NULL, "directory of allowed worker CurveZMQ public keys", CT_STR, S(worker_keys), 0, 0},
     {"worker-secret-key-file", "SWITCHYARD_WORKER_SECRET_KEY_FILE", NULL, "broker CurveZMQ secret key file (bare Z85 line or czmq secret-key = \"...\"); set: workers must use Curve", CT_STR, S(worker_secret_key_file), 0, 0},
     {"worker-busy-poll-us", "SWITCHYARD_WORKER_BUSY_POLL_US", "200", "microseconds the worker pool keeps polling for a worker's answer before it sleeps (0: never poll)", CT_INT, S(worker_busy_poll_us), 0, 100000},

@@ -109,6 +109,7 @@ typedef struct {
     char *account_id;
     char *log_level;
     char *credentials;   /* file of "AKID SECRET" lines; NULL: accept any */
+    char *policies;      /* JSON file of identities and their policies; NULL: no policies */
     char *worker_keys;   /* dir of allowed worker public keys (CurveZMQ) */
     char *public_url;    /* base URL used in QueueUrls; NULL: from Host header */
     char *worker_secret_key_file; /* broker CurveZMQ secret key; NULL: no Curve */
@@ -378,6 +379,40 @@ int sy_sigv4_verify(const sy_creds_t *creds, const sy_sigv4_req_t *r, const char
 int sy_sigv4_parse_scope(const char *authorization, char *akid, size_t akid_n, char *region,
                          size_t region_n, char *service, size_t service_n);
 
+/* ------------------------------------------------------- access policies */
+/* AWS's JSON policy language (core/policy.c): one document, validated and
+ * evaluated. Condition keys in `context` are lower-cased ("aws:sourceip"). */
+typedef enum { SY_POLICY_NONE = 0, SY_POLICY_ALLOW, SY_POLICY_DENY } sy_policy_effect_t;
+typedef struct {
+    const char *action;            /* "sqs:SendMessage" */
+    const char *resource;          /* an ARN, or "*" */
+    const char *principal_arn;     /* the caller; NULL for a service */
+    const char *principal_account;
+    const char *principal_service; /* "sns.amazonaws.com" when a service calls */
+    const json_t *context;         /* condition keys -> string or list of strings */
+} sy_policy_req_t;
+/* 0 valid; -1 and *why (caller frees). Resource policies need a Principal,
+ * identity policies must not have one. */
+int sy_policy_validate(const json_t *doc, bool resource_policy, char **why);
+sy_policy_effect_t sy_policy_eval(const json_t *doc, bool resource_policy, const sy_policy_req_t *r);
+
+/* Identities and decisions (core/authz.c). The file: {"Identities": [
+ * {"AccessKeyId", "Arn", "Policies": [documents]}]}. */
+typedef struct sy_authz sy_authz_t;
+sy_authz_t *sy_authz_load(const char *path, const char *account_id, sy_err_t *err);
+void sy_authz_destroy(sy_authz_t **self_p);
+/* The whole decision as an object (decision "allowed" | "explicitDeny" |
+ * "implicitDeny", because, principal, the context used...). `key` is an
+ * access key id or a principal ARN; `context` may be NULL. */
+json_t *sy_authz_decide(const sy_authz_t *a, const char *key, const char *action, const char *resource,
+                        const json_t *resource_policy, json_t *context);
+/* For a service: 0 allowed; -1 refused with *err in the service's shape
+ * (SQS AccessDenied 403, SNS AuthorizationError 403, Lambda
+ * AccessDeniedException 403, EventBridge/Step Functions AccessDeniedException
+ * 400). Always 0 without policies or for in-process calls. */
+int sy_authz_check(const sy_req_t *req, const char *action, const char *resource, const json_t *resource_policy,
+                   sy_err_t *err);
+
 /* ---------------------------------------------------------- process ctx */
 /* The one process context: passed to every service, never global. */
 struct sy_ctx {
@@ -385,6 +420,7 @@ struct sy_ctx {
     sy_pg_pool_t *pool;
     sy_gc_t *gc;
     sy_creds_t *creds;
+    sy_authz_t *authz; /* NULL: every authenticated request is allowed */
     volatile int stopping;
     void *svc[8]; /* per-service engine state, indexed by SY_SVC_* */
 };

@@ -185,7 +185,8 @@ static void handle(sy_req_t *req, sy_resp_t *resp, void *udata)
         return;
     }
     json_t *out = NULL;
-    int rc = fn(req, in, &out, &err);
+    int rc = req->ctx->authz ? sqs_authorize(req, in, &err) : 0;
+    if (rc == 0) rc = fn(req, in, &out, &err);
     if (rc < 0) {
         sy_metric_inc("switchyard_sqs_errors_total", NULL, 1);
         sy_resp_error(resp, req, &err, SQS_XMLNS);

@@ -345,9 +345,20 @@ int sqs_add_permission(const sy_req_t *req, json_t *in, json_t **out, sy_err_t *
     sy_queue_t q;
     int rc = resolve_queue(req, &q, err);
     if (rc < 0) return rc;
-    json_t *stmt = json_pack("{s:O,s:O}", "AWSAccountIds", accounts, "Actions", acts);
-    rc = store_queue_permissions(CTX(req), q.id, label, stmt, err);
+    /* the statement AWS writes: the accounts' roots may perform SQS:<action> on this queue */
+    char *arn = sy_arn(req->ctx, "sqs", q.name);
+    json_t *principals = json_array(), *actions = json_array();
+    size_t i;
+    json_t *v;
+    json_array_foreach(accounts, i, v) if (json_is_string(v))
+        json_array_append_new(principals, json_sprintf("arn:aws:iam::%s:root", json_string_value(v)));
+    json_array_foreach(acts, i, v) if (json_is_string(v))
+        json_array_append_new(actions, json_sprintf("SQS:%s", json_string_value(v)));
+    json_t *stmt = json_pack("{s:s, s:s, s:{s:o}, s:o, s:s}", "Sid", label, "Effect", "Allow", "Principal", "AWS",
+                             principals, "Action", actions, "Resource", arn);
+    rc = store_queue_permissions(CTX(req), q.id, arn, label, stmt, err);
     json_decref(stmt);
+    free(arn);
     sy_queue_clear(&q);
     return rc;
 }
@@ -360,7 +371,9 @@ int sqs_remove_permission(const sy_req_t *req, json_t *in, json_t **out, sy_err_
     sy_queue_t q;
     int rc = resolve_queue(req, &q, err);
     if (rc < 0) return rc;
-    rc = store_queue_permissions(CTX(req), q.id, label, NULL, err);
+    char *arn = sy_arn(req->ctx, "sqs", q.name);
+    rc = store_queue_permissions(CTX(req), q.id, arn, label, NULL, err);
+    free(arn);
     sy_queue_clear(&q);
     return rc;
 }

@@ -179,9 +179,15 @@ int attrs_apply(const queue_engine_t *e, bool fifo, bool creating, json_t *in, j
             if (*v && strcmp(name, "RedriveAllowPolicy") == 0 && check_allow(v, err) < 0) return SY_E_INVALID;
             if (*v && strcmp(name, "Policy") == 0) {
                 json_t *p = json_loads(v, 0, NULL);
-                bool ok = json_is_object(p);
+                char *why = NULL;
+                bool ok = sy_policy_validate(p, true, &why) == 0;
                 json_decref(p);
-                if (!ok) return bad_value(err, name, "invalid policy document");
+                if (!ok) {
+                    sy_err_set(err, SY_E_INVALID, 400, "InvalidAttributeValue",
+                               "Invalid value for the parameter Policy. Reason: %s.", why ? why : "not a JSON object");
+                    free(why);
+                    return SY_E_INVALID;
+                }
             }
             break;
         default:

@@ -90,7 +90,10 @@ int store_queue_set_attrs(sy_ctx_t *ctx, int64_t id, json_t *attrs, int retentio
 int store_queue_counts(sy_ctx_t *ctx, int64_t id, int64_t counts[3], sy_err_t *err);
 int store_queue_purge(sy_ctx_t *ctx, int64_t id, sy_err_t *err);
 int store_queue_tags(sy_ctx_t *ctx, int64_t id, json_t *set, json_t *remove, json_t **out, sy_err_t *err);
-int store_queue_permissions(sy_ctx_t *ctx, int64_t id, const char *label, json_t *stmt, sy_err_t *err);
+int store_queue_permissions(sy_ctx_t *ctx, int64_t id, const char *queue_arn, const char *label, json_t *stmt,
+                            sy_err_t *err);
+/* The access check of one request (queue/authz.c); 0 when allowed. */
+int sqs_authorize(const sy_req_t *req, const json_t *in, sy_err_t *err);
 int store_queue_dlq_sources(sy_ctx_t *ctx, const char *dlq_arn, json_t *names, sy_err_t *err);
 
 /* store_send.c */

@@ -189,35 +189,79 @@ int store_queue_tags(sy_ctx_t *ctx, int64_t id, json_t *set, json_t *remove, jso
     return rc;
 }
 
-int store_queue_permissions(sy_ctx_t *ctx, int64_t id, const char *label, json_t *stmt, sy_err_t *err)
+/* AddPermission / RemovePermission edit the queue's Policy attribute, as on
+ * AWS: a statement whose Sid is the label. `stmt` NULL removes it. The row is
+ * locked so concurrent edits do not lose each other's statements. */
+typedef struct {
+    int64_t id;
+    const char *label;
+    json_t *stmt;
+    const char *queue_arn;
+} perm_tx_t;
+
+static int perm_tx(PGconn *c, void *u, sy_err_t *err)
 {
+    perm_tx_t *t = u;
     char ids[24];
-    snprintf(ids, sizeof ids, "%lld", (long long)id);
-    char *s = stmt ? sy_json_dumps(stmt) : NULL;
-    const char *p[3] = {ids, label, s};
-    PGresult *r;
-    if (stmt)
-        r = store_autocommit(
-            ctx, err,
-            "UPDATE sy_queues SET permissions = permissions || jsonb_build_object($2::text, $3::jsonb) "
-            "WHERE id = $1 AND NOT permissions ? $2 RETURNING 1",
-            3, p);
-    else
-        r = store_autocommit(
-            ctx, err,
-            "UPDATE sy_queues SET permissions = permissions - $2::text WHERE id = $1 AND permissions ? $2 RETURNING 1",
-            2, p);
-    free(s);
+    snprintf(ids, sizeof ids, "%lld", (long long)t->id);
+    const char *p1[1] = {ids};
+    PGresult *r = sy_pg_exec(c, err, "SELECT attrs->>'Policy' FROM sy_queues WHERE id = $1 FOR UPDATE", 1, p1);
     if (!r) return SY_E_DB;
-    int rc = 0;
-    if (PQntuples(r) == 0)
-        rc = stmt ? sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue",
-                               "Value %s for parameter Label is invalid. Reason: Already exists.", label)
-                  : sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue",
-                               "Value %s for parameter Label is invalid. Reason: can't find label on existing policy.",
-                               label);
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        return sy_err_set(err, SY_E_NOTFOUND, 400, "AWS.SimpleQueueService.NonExistentQueue",
+                          "The specified queue does not exist.");
+    }
+    json_t *pol = PQgetisnull(r, 0, 0) ? NULL : json_loads(PQgetvalue(r, 0, 0), 0, NULL);
     PQclear(r);
+    if (!json_is_object(pol)) {
+        json_decref(pol);
+        pol = json_pack("{s:s, s:s++, s:[]}", "Version", "2012-10-17", "Id", t->queue_arn, "/SQSDefaultPolicy",
+                        "Statement");
+    }
+    json_t *st = json_object_get(pol, "Statement");
+    if (json_is_object(st)) {
+        st = json_pack("[O]", st);
+        json_object_set_new(pol, "Statement", st);
+    } else if (!json_is_array(st)) {
+        st = json_array();
+        json_object_set_new(pol, "Statement", st);
+    }
+    size_t i, found = (size_t)-1;
+    json_t *e;
+    json_array_foreach(st, i, e) if (sy_json_str(e, "Sid") && !strcmp(sy_json_str(e, "Sid"), t->label)) found = i;
+    int rc = 0;
+    if (t->stmt && found != (size_t)-1)
+        rc = sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue",
+                        "Value %s for parameter Label is invalid. Reason: Already exists.", t->label);
+    else if (!t->stmt && found == (size_t)-1)
+        rc = sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue",
+                        "Value %s for parameter Label is invalid. Reason: can't find label on existing policy.",
+                        t->label);
+    if (rc == 0) {
+        if (t->stmt) json_array_append(st, t->stmt);
+        else json_array_remove(st, found);
+        char *text = json_array_size(st) ? sy_json_dumps(pol) : NULL;
+        const char *p2[2] = {ids, text};
+        r = text ? sy_pg_exec(c, err,
+                              "UPDATE sy_queues SET attrs = attrs || jsonb_build_object('Policy', $2::text), "
+                              "modified_at = now() WHERE id = $1",
+                              2, p2)
+                 : sy_pg_exec(c, err, "UPDATE sy_queues SET attrs = attrs - 'Policy', modified_at = now() WHERE id = $1",
+                              1, p2);
+        free(text);
+        if (!r) rc = SY_E_DB;
+        PQclear(r);
+    }
+    json_decref(pol);
     return rc;
+}
+
+int store_queue_permissions(sy_ctx_t *ctx, int64_t id, const char *queue_arn, const char *label, json_t *stmt,
+                            sy_err_t *err)
+{
+    perm_tx_t t = {id, label, stmt, queue_arn};
+    return sy_pg_tx(ctx->pool, perm_tx, &t, err);
 }
 
 int store_queue_dlq_sources(sy_ctx_t *ctx, const char *dlq_arn, json_t *names, sy_err_t *err)

@@ -149,6 +149,17 @@ static int cmd_serve(int argc, char **argv)
             goto done;
         }
     }
+    if (ctx.cfg.policies) {
+        if (!ctx.cfg.credentials) {
+            sy_log(SY_LOG_ERROR, "auth", NULL, "--policies needs --credentials (policies apply to signed requests)");
+            goto done;
+        }
+        ctx.authz = sy_authz_load(ctx.cfg.policies, ctx.cfg.account_id, &err);
+        if (!ctx.authz) {
+            sy_log(SY_LOG_ERROR, "auth", NULL, "could not load policies", "error", err.message);
+            goto done;
+        }
+    }
     ctx.gc = sy_gc_new(conninfo, 2, 256, 0);
     if (sy_queue_start(&ctx, &err) < 0) {
         sy_log(SY_LOG_ERROR, "queue", NULL, "could not start", "error", err.message);
@@ -197,6 +208,7 @@ done:
     sy_gc_destroy(&ctx.gc);
     sy_pg_pool_destroy(&ctx.pool);
     sy_creds_destroy(&ctx.creds);
+    sy_authz_destroy(&ctx.authz);
     if (embedded) sy_pg_embed_stop(ctx.cfg.data_dir, ctx.cfg.pg_bin);
     free(conninfo);
     sy_config_free(&ctx.cfg);
@@ -212,6 +224,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "serve") == 0) return cmd_serve(argc - shift, argv + shift);
     if (strcmp(cmd, "migrate") == 0) return cmd_migrate(argc - shift, argv + shift);
     if (strcmp(cmd, "worker") == 0) return sy_worker_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "policy") == 0) return sy_policy_main(argc - 2, argv + 2);
     if (strcmp(cmd, "config") == 0) {
         sy_config_print_markdown(stdout);
         return 0;
@@ -220,6 +233,6 @@ int main(int argc, char **argv)
         sy_config_print_help(stdout);
         return 0;
     }
-    fprintf(stderr, "switchyard: unknown command '%s' (serve, migrate, worker, config)\n", cmd);
+    fprintf(stderr, "switchyard: unknown command '%s' (serve, migrate, worker, policy, config)\n", cmd);
     return 2;
 }

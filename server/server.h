@@ -24,6 +24,8 @@ int sy_pg_embed_start(const char *data_dir, const char *pg_bin, char **conninfo_
 void sy_pg_embed_stop(const char *data_dir, const char *pg_bin);
 
 int sy_worker_main(int argc, char **argv);
+/* `switchyard policy simulate|validate` (server/policy_cmd.c) */
+int sy_policy_main(int argc, char **argv);
 /* Connect the services' seams (server/wiring.c). */
 void sy_server_wire(sy_ctx_t *ctx);
 

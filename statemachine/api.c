@@ -80,7 +80,7 @@ void sfn_api_handle(sy_req_t *req, sy_resp_t *resp, void *udata)
     }
     json_t *in = json_is_object(req->json) ? json_incref(req->json) : json_object();
     json_t *out = NULL;
-    int rc = fn(svc, in, &out, &err);
+    int rc = req->ctx->authz && sfn_authorize(req, in, &err) < 0 ? SY_E_INVALID : fn(svc, in, &out, &err);
     if (rc < 0) {
         if (!err.code[0]) sy_err_set(&err, rc, 500, "InternalFailure", "internal error");
         sy_metric_inc("switchyard_sfn_errors_total", NULL, 1);

@@ -37,6 +37,9 @@ typedef struct {
     sfn_mc_t *mc[SFN_MC_BUCKETS]; /* guarded by mu */
 } sfn_svc_t;
 
+/* authz.c: the access check of one request; 0 when allowed */
+int sfn_authorize(const sy_req_t *req, const json_t *in, sy_err_t *err);
+
 sfn_svc_t *sfn_svc(const sy_ctx_t *ctx);
 /* A parsed definition, cached for the process lifetime (borrowed). NULL when
  * the text does not parse. */

@@ -183,7 +183,7 @@ static void handle(sy_req_t *req, sy_resp_t *resp, void *udata)
         return;
     }
     json_t *out = NULL;
-    int rc = fn(ctx, req, in, &out, &err);
+    int rc = ctx->authz && tp_authorize(ctx, req, in, &err) < 0 ? SY_E_INVALID : fn(ctx, req, in, &out, &err);
     if (rc < 0) {
         sy_metric_inc("switchyard_sns_errors_total", NULL, 1);
         if (rc == SY_E_DB && !err.code[0]) sy_err_set(&err, rc, 500, "InternalError", "database error");

@@ -49,7 +49,18 @@ static int check_topic_attr(const char *k, const char *v, sy_err_t *err)
     if ((!strcmp(k, "FifoTopic") || !strcmp(k, "ContentBasedDeduplication")) && strcasecmp(v, "true") != 0 &&
         strcasecmp(v, "false") != 0)
         return tp_invalid(err, "Attributes Reason: %s must be true or false", k);
-    if (!strcmp(k, "Policy") || !strcmp(k, "DeliveryPolicy")) {
+    if (!strcmp(k, "Policy")) {
+        json_t *j = json_loads(v, 0, NULL);
+        char *why = NULL;
+        bool ok = sy_policy_validate(j, true, &why) == 0;
+        json_decref(j);
+        if (!ok) {
+            tp_invalid(err, "Attributes Reason: Policy: %s", why ? why : "not a valid policy document");
+            free(why);
+            return SY_E_INVALID;
+        }
+    }
+    if (!strcmp(k, "DeliveryPolicy")) {
         json_t *j = json_loads(v, 0, NULL);
         bool ok = json_is_object(j);
         json_decref(j);

@@ -119,4 +119,6 @@ int tp_db(sy_ctx_t *ctx, sy_err_t *err, tp_q_t q, const char *const *p, json_t *
 int tp_invalid(sy_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int tp_notfound(sy_err_t *err, const char *what);
 char *tp_topic_name(const char *arn); /* NULL when not an SNS topic ARN */
+/* authz.c: the access check of one request; 0 when allowed */
+int tp_authorize(sy_ctx_t *ctx, const sy_req_t *req, const json_t *in, sy_err_t *err);
 #endif
