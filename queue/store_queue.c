@@ -216,9 +216,10 @@ static int perm_tx(PGconn *c, void *u, sy_err_t *err)
     PQclear(r);
     if (!json_is_object(pol)) {
         json_decref(pol);
-        pol = json_pack("{s:s, s:s++, s:[]}", "Version", "2012-10-17", "Id", t->queue_arn, "/SQSDefaultPolicy",
+        pol = json_pack("{s:s, s:s+, s:[]}", "Version", "2012-10-17", "Id", t->queue_arn, "/SQSDefaultPolicy",
                         "Statement");
     }
+    if (!pol) return sy_err_set(err, SY_E_INVALID, 500, "InternalError", "could not build the queue policy");
     json_t *st = json_object_get(pol, "Statement");
     if (json_is_object(st)) {
         st = json_pack("[O]", st);
