@@ -31,6 +31,7 @@ typedef struct {
     zmq_msg_t rid; /* ROUTER side: the peer's routing id */
     bool has_rid;
     char sig[16];  /* signature as received (NUL-terminated, truncated) */
+    char user[41]; /* ROUTER side: ZAP User-Id (the Curve key, Z85), "" without */
     Syw__Envelope *env;
     zmq_msg_t body; /* first payload frame, if any */
     bool has_body;
@@ -147,6 +148,7 @@ struct sy_pool {
     char public_key[41];
     bool curve;
     uint8_t (*allowed)[32];
+    char **allowed_fns; /* per allowed key: "a, b*" function patterns, NULL = any */
     size_t nallowed;
     int port;
     pool_session_t *sessions;
@@ -183,6 +185,9 @@ pool_inv_t *pool_inflight_find(sy_pool_t *p, uint64_t id);
 void pool_pending_push(pool_func_t *pf, pool_inv_t *inv, bool front);
 void pool_timers(sy_pool_t *p);
 /* pool_auth.c */
+/* May the worker whose Curve key is `user` (Z85, the ZAP User-Id) host
+ * `function`? Always true without an allow-list. */
+bool pool_auth_may_host(const sy_pool_t *p, const char *user, const char *function);
 int pool_auth_load(sy_pool_t *p, const char *dir, sy_err_t *err);
 void pool_auth_handle(sy_pool_t *p);
 

@@ -168,6 +168,8 @@ void sy_pool_destroy(sy_pool_t **self_p)
     if (p->zap) zmq_close(p->zap);
     if (p->zctx) zmq_ctx_term(p->zctx);
     if (p->evfd >= 0) close(p->evfd);
+    for (size_t i = 0; i < p->nallowed; i++) free(p->allowed_fns[i]);
+    free(p->allowed_fns);
     free(p->allowed);
     pthread_mutex_destroy(&p->cmd_mu);
     pthread_mutex_destroy(&p->metrics_mu);

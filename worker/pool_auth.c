@@ -44,17 +44,33 @@ int pool_auth_load(sy_pool_t *p, const char *dir, sy_err_t *err)
         FILE *f = fopen(path, "r");
         if (!f) continue;
         char line[512];
-        bool secret = strstr(de->d_name, "_secret") != NULL;
+        bool secret = strstr(de->d_name, "_secret") != NULL, have_key = false;
+        uint8_t key[32];
+        char *fns = NULL;
         while (!secret && fgets(line, sizeof line, f)) {
             if (line[0] == '#') continue;
-            if (strstr(line, "secret-key")) break; /* never trust a secret cert file */
-            uint8_t key[32];
-            if (parse_key_line(line, key)) {
-                p->allowed = sy_realloc(p->allowed, (p->nallowed + 1) * sizeof *p->allowed);
-                memcpy(p->allowed[p->nallowed++], key, 32);
+            if (strstr(line, "secret-key")) { /* never trust a secret cert file */
+                have_key = false;
                 break;
             }
+            const char *fl = line;
+            while (*fl == ' ' || *fl == '\t') fl++;
+            if (!strncmp(fl, "functions", 9) && strchr(fl, '=')) { /* functions = orders-*, payments */
+                free(fns);
+                fns = sy_strdup(strchr(fl, '=') + 1);
+                fns[strcspn(fns, "\r\n")] = 0;
+            } else if (!have_key && parse_key_line(line, key)) {
+                have_key = true;
+            }
         }
+        if (have_key) {
+            p->allowed = sy_realloc(p->allowed, (p->nallowed + 1) * sizeof *p->allowed);
+            p->allowed_fns = sy_realloc(p->allowed_fns, (p->nallowed + 1) * sizeof *p->allowed_fns);
+            memcpy(p->allowed[p->nallowed], key, 32);
+            p->allowed_fns[p->nallowed++] = fns;
+            fns = NULL;
+        }
+        free(fns);
         fclose(f);
     }
     closedir(d);
@@ -62,6 +78,37 @@ int pool_auth_load(sy_pool_t *p, const char *dir, sy_err_t *err)
     snprintf(n, sizeof n, "%zu", p->nallowed);
     sy_log(SY_LOG_INFO, "pool", NULL, "worker allow-list loaded", "dir", dir, "keys", n);
     return 0;
+}
+
+/* One comma-separated glob list ('*' only) against a function name. */
+static bool listed(const char *list, const char *name)
+{
+    const char *p = list;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t') p++;
+        size_t n = strcspn(p, ", \t");
+        if (!n) break;
+        char pat[256];
+        snprintf(pat, sizeof pat, "%.*s", (int)n, p);
+        char *star = strchr(pat, '*');
+        if (star ? !strncmp(pat, name, (size_t)(star - pat)) &&
+                       strlen(name) >= strlen(pat) - 1 &&
+                       !strcmp(name + strlen(name) - strlen(star + 1), star + 1)
+                 : !strcmp(pat, name))
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+bool pool_auth_may_host(const sy_pool_t *p, const char *user, const char *function)
+{
+    if (!p->zap) return true;
+    uint8_t key[32];
+    if (!user || strlen(user) != 40 || !zmq_z85_decode(key, user)) return false;
+    for (size_t i = 0; i < p->nallowed; i++)
+        if (!memcmp(p->allowed[i], key, 32)) return !p->allowed_fns[i] || listed(p->allowed_fns[i], function);
+    return false;
 }
 
 static void send_str(void *s, const char *v, int more)

@@ -89,6 +89,20 @@ static void hello(sy_pool_t *p, wk_frame_t *f, pool_session_t *old)
     }
     size_t rid_len = zmq_msg_size(&f->rid);
     if (rid_len > sizeof((pool_session_t *)0)->rid) return;
+    if (p->zap) { /* a key may be limited to some functions (docs/security.md) */
+        const char *user = f->user;
+        for (size_t i = 0; i < h->n_functions; i++) {
+            if (pool_auth_may_host(p, user, h->functions[i]->name)) continue;
+            char why[320];
+            snprintf(why, sizeof why, "this worker key may not host function %s", h->functions[i]->name);
+            sy_log(SY_LOG_WARN, "pool", NULL, "refused worker function", "worker_id", h->worker_id, "function",
+                   h->functions[i]->name, "key", user ? user : "");
+            sy_metric_inc("switchyard_worker_refused_total", "reason=\"function\"", 1);
+            pool_send_disconnect(p, zmq_msg_data(&f->rid), rid_len, SYW__DISCONNECT_REASON__DISCONNECT_UNAUTHORIZED,
+                                 why);
+            return;
+        }
+    }
     pool_session_t *s = sy_calloc(1, sizeof *s);
     memcpy(s->rid, zmq_msg_data(&f->rid), rid_len);
     s->rid_len = rid_len;

@@ -125,6 +125,10 @@ int wk_wire_recv(void *sock, bool router, wk_frame_t *f, int flags)
         zmq_msg_close(&m);
         return router ? WK_WIRE_BAD : WK_WIRE_AGAIN;
     }
+    if (router) { /* the peer's Curve key as the ZAP handler named it; the routing id frame has no metadata */
+        const char *user = zmq_msg_gets(&m, "User-Id");
+        if (user) snprintf(f->user, sizeof f->user, "%s", user);
+    }
     size_t sl = zmq_msg_size(&m);
     size_t cl = sl < sizeof f->sig - 1 ? sl : sizeof f->sig - 1;
     memcpy(f->sig, zmq_msg_data(&m), cl);

@@ -282,6 +282,12 @@ int wk_on_message(wk_worker_t *w, int ci)
                 wk_frame_close(&f);
                 return 3;
             }
+            if (d->reason == SYW__DISCONNECT_REASON__DISCONNECT_UNAUTHORIZED) { /* our key may not host that */
+                sy_log(SY_LOG_ERROR, "worker", NULL, "broker refused us: not authorized", "broker", c->endpoint,
+                       "detail", why);
+                wk_frame_close(&f);
+                return 3;
+            }
             sy_log(SY_LOG_WARN, "worker", NULL, "broker disconnected us, reconnecting", "broker",
                    c->endpoint, "reason", why);
             wk_frame_close(&f);

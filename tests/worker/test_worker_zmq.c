@@ -525,11 +525,12 @@ static void test_curve_allow_list(void **state)
     pid_t b = h_spawn_worker(blog, "--broker", sy_pool_endpoint(p), "--broker-key",
                              spub, "--public-key", bpub, "--secret-key", bsec, "--function",
                              so_spec("echo", NULL), NULL);
-    h_sleep_ms(1500);
+    for (int64_t end = h_now_ms() + 20000; !file_contains(blog, "broker refused this worker's key") && h_now_ms() < end;)
+        h_sleep_ms(50);
+    assert_true(file_contains(blog, "broker refused this worker's key"));
     sy_pool_stats_t st;
     sy_pool_stats(p, &st);
     assert_int_equal(st.workers, 0); /* unknown key: refused by ZAP */
-    assert_true(file_contains(blog, "broker refused this worker's key"));
     pid_t a = h_spawn_worker(logfile("curve_a"), "--broker", sy_pool_endpoint(p), "--broker-key",
                              spub, "--public-key", apub, "--secret-key", asec, "--function",
                              so_spec("echo", NULL), NULL);
@@ -543,6 +544,36 @@ static void test_curve_allow_list(void **state)
     assert_int_equal(st.workers, 1); /* still only a */
     h_kill(a);
     h_kill(b);
+
+    /* a key limited to some functions: announcing another one is refused
+     * (UNAUTHORIZED, the worker stops); the allowed one is served */
+    char cpub[41], csec[41];
+    assert_int_equal(zmq_curve_keypair(cpub, csec), 0);
+    char cpath[700];
+    snprintf(cpath, sizeof cpath, "%s/worker-c.key", kdir);
+    FILE *kf = fopen(cpath, "w");
+    assert_non_null(kf);
+    fprintf(kf, "%s\nfunctions = ec*, nothing-else\n", cpub);
+    fclose(kf);
+    sy_pool_destroy(&p);
+    p = sy_pool_new("tcp://127.0.0.1:*", &o, &err);
+    assert_non_null(p);
+    const char *clog = logfile("curve_c_refused");
+    pid_t c1 = h_spawn_worker(clog, "--broker", sy_pool_endpoint(p), "--broker-key", spub, "--public-key", cpub,
+                              "--secret-key", csec, "--function", so_spec("echo", NULL), "--function",
+                              so_spec("slow", NULL), NULL);
+    for (int64_t end = h_now_ms() + 20000; !file_contains(clog, "may not host function slow") && h_now_ms() < end;)
+        h_sleep_ms(50);
+    assert_true(file_contains(clog, "may not host function slow"));
+    sy_pool_stats(p, &st);
+    assert_int_equal(st.workers, 0);
+    pid_t c2 = h_spawn_worker(logfile("curve_c_allowed"), "--broker", sy_pool_endpoint(p), "--broker-key", spub,
+                              "--public-key", cpub, "--secret-key", csec, "--function", so_spec("echo", NULL), NULL);
+    assert_true(h_wait_workers(p, 1, 10000));
+    assert_int_equal(h_invoke(p, "echo", "\"limited\"", 5000, &c), 0);
+    assert_int_equal(c.status, SY_INVOKE_OK);
+    h_kill(c1);
+    h_kill(c2);
     sy_pool_destroy(&p);
 }
 
