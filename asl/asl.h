@@ -27,6 +27,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Quotas of AWS that the interpreter enforces. */
+#define SY_ASL_HISTORY_MAX 25000          /* events of one execution's history */
+#define SY_ASL_DEFINITION_MAX 1048576     /* characters of a definition */
+
 typedef struct sy_asl_def sy_asl_def_t;
 typedef struct sy_asl_exec sy_asl_exec_t;
 

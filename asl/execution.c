@@ -164,6 +164,21 @@ static bool advance(asl_x_t *x, json_t *t)
     return true;
 }
 
+/* AWS's quota: a STANDARD execution's history holds at most 25,000 events;
+ * one that needs more fails. */
+static void history_full(asl_x_t *x)
+{
+    const char *k;
+    json_t *t;
+    json_object_foreach(json_object_get(x->st, "threads"), k, t) {
+        if (asl_geti(t, "parent") < 0) {
+            asl_thread_fail(x, t, "States.Runtime",
+                            "The execution reached the maximum number of history events (25000).");
+            return;
+        }
+    }
+}
+
 sy_asl_status_t sy_asl_exec_step(sy_asl_exec_t *x, const sy_asl_req_t **reqs, size_t *n)
 {
     json_array_clear(x->issued);
@@ -186,6 +201,9 @@ sy_asl_status_t sy_asl_exec_step(sy_asl_exec_t *x, const sy_asl_req_t **reqs, si
                 progress = true;
         }
         json_decref(ids);
+        if (!x->quiet && asl_geti(x->st, "status") == SY_ASL_RUNNING &&
+            asl_geti(x->st, "next_event") > SY_ASL_HISTORY_MAX + 1)
+            history_full(x);
     }
     asl_reqs_rebuild(x, true);
     if (reqs)

@@ -58,6 +58,13 @@ static void unsupported_resources(const json_t *v, const char *loc, json_t *diag
 /* 0 when the definition is runnable; InvalidDefinition otherwise. */
 int sfn_check_definition(const char *def, const char *type, sy_err_t *err)
 {
+    size_t chars = 0; /* AWS's quota counts characters, not bytes */
+    for (const unsigned char *p = (const unsigned char *)def; *p; p++) chars += (*p & 0xC0) != 0x80;
+    if (chars > SY_ASL_DEFINITION_MAX)
+        return sy_err_set(err, SY_E_LIMIT, 400, "ValidationException",
+                          "1 validation error detected: Value at 'definition' failed to satisfy constraint: Member "
+                          "must have length less than or equal to %d",
+                          SY_ASL_DEFINITION_MAX);
     int flags = type && !strcmp(type, "EXPRESS") ? SY_ASL_VALIDATE_EXPRESS : 0;
     json_t *diags = NULL;
     sy_asl_def_t *d = sy_asl_def_parse(def, strlen(def), flags, &diags);

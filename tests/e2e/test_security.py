@@ -202,6 +202,33 @@ class TestOtherServices(SecurityTestCase):
         self.assertNotIn("wrong-secret", text)
 
 
+class TestLimits(harness.SwitchyardTestCase):
+    ROLE = "arn:aws:iam::000000000000:role/r"
+
+    def definition(self, chars):
+        base = '{"Comment":"%s","StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}'
+        d = base % ("x" * (chars - len(base % "")))
+        self.assertEqual(len(d), chars)
+        return d
+
+    def test_definition_size_quota(self):
+        sfn = self.client("stepfunctions")
+        arn = sfn.create_state_machine(name="at-quota", definition=self.definition(1048576),
+                                       roleArn=self.ROLE)["stateMachineArn"]
+        self.assertTrue(arn.endswith(":at-quota"))
+        from botocore.exceptions import ClientError
+        with self.assertRaises(ClientError) as cm:
+            sfn.create_state_machine(name="over-quota", definition=self.definition(1048577), roleArn=self.ROLE)
+        e = cm.exception.response
+        self.assertEqual((e["Error"]["Code"], e["ResponseMetadata"]["HTTPStatusCode"]), ("ValidationException", 400))
+        self.assertIn("1048576", e["Error"]["Message"])
+        with self.assertRaises(ClientError) as cm:
+            sfn.update_state_machine(stateMachineArn=arn, definition=self.definition(1048577))
+        self.assertEqual(cm.exception.response["Error"]["Code"], "ValidationException")
+        names = [m["name"] for m in sfn.list_state_machines()["stateMachines"]]
+        self.assertEqual(names, ["at-quota"])
+
+
 class TestPolicyCommand(harness.SwitchyardTestCase):
     START_BROKER = False
 

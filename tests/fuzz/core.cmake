@@ -7,7 +7,7 @@
 # and every module library is instrumented for coverage (fuzzer-no-link).
 # See docs/fuzzing.md.
 set(SY_FUZZ_DIR ${CMAKE_CURRENT_LIST_DIR})
-set(SY_FUZZ_CORE_TARGETS fuzz_sigv4)
+set(SY_FUZZ_CORE_TARGETS fuzz_sigv4 fuzz_policy)
 # bus/: the InputTransformer template renderer
 if(EXISTS ${CMAKE_SOURCE_DIR}/bus/eb_transform.c)
   list(APPEND SY_FUZZ_CORE_TARGETS fuzz_transform)

@@ -402,13 +402,50 @@ static void test_history_switch(void **state)
     sy_asl_def_destroy(&def);
 }
 
+/* AWS's quota: a STANDARD execution's history holds 25,000 events; one that
+ * needs more fails with States.Runtime. A loop of 4 events an iteration. */
+static void test_history_quota(void **state)
+{
+    (void)state;
+    for (int limit = 5000; limit <= 7000; limit += 2000) {
+        char text[640];
+        snprintf(text, sizeof text,
+                 "{\"StartAt\":\"Loop\",\"States\":{"
+                 "\"Loop\":{\"Type\":\"Pass\",\"Parameters\":{\"i.$\":\"States.MathAdd($.i, 1)\"},\"Next\":\"Check\"},"
+                 "\"Check\":{\"Type\":\"Choice\",\"Choices\":[{\"Variable\":\"$.i\",\"NumericLessThan\":%d,"
+                 "\"Next\":\"Loop\"}],\"Default\":\"Done\"},\"Done\":{\"Type\":\"Succeed\"}}}",
+                 limit);
+        sy_asl_def_t *def = sy_asl_def_parse(text, strlen(text), 0, NULL);
+        assert_non_null(def);
+        json_t *in = json_pack("{s:i}", "i", 0);
+        sy_asl_exec_t *x = sy_asl_exec_new(def, in, NULL, 1700000000000LL);
+        sy_asl_status_t st = sy_asl_exec_step(x, NULL, NULL);
+        const json_t *h = sy_asl_exec_history(x);
+        if (limit == 5000) { /* started + 4 a loop + Succeed entered/exited + succeeded */
+            assert_int_equal(st, SY_ASL_SUCCEEDED);
+            assert_int_equal(json_array_size(h), 1 + 4 * 5000 + 2 + 1);
+        } else { /* 28,000 would be needed */
+            assert_int_equal(st, SY_ASL_FAILED);
+            assert_string_equal(sy_asl_exec_error(x), "States.Runtime");
+            assert_non_null(strstr(sy_asl_exec_cause(x), "25000"));
+            const json_t *last = json_array_get(h, json_array_size(h) - 1);
+            assert_string_equal(json_string_value(json_object_get(last, "type")), "ExecutionFailed");
+            assert_true(json_array_size(h) <= SY_ASL_HISTORY_MAX + 3);
+            assert_true(json_array_size(h) > SY_ASL_HISTORY_MAX);
+        }
+        json_decref(in);
+        sy_asl_exec_destroy(&x);
+        sy_asl_def_destroy(&def);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonpath),     cmocka_unit_test(test_intrinsics), cmocka_unit_test(test_choice),
         cmocka_unit_test(test_retry_catch), cmocka_unit_test(test_validate), cmocka_unit_test(test_variables),
         cmocka_unit_test(test_task_token), cmocka_unit_test(test_item_reader), cmocka_unit_test(test_jsonata_refused),
-        cmocka_unit_test(test_history_switch),
+        cmocka_unit_test(test_history_switch), cmocka_unit_test(test_history_quota),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
