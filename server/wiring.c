@@ -82,6 +82,7 @@ static void console_endpoints(sy_ctx_t *ctx)
     sy_server_console_add("queue/peek", sy_queue_console_peek);
     sy_server_console_add("topic/match", sy_topic_console_match);
     sy_server_console_add("topic/summary", sy_topic_console_summary);
+    sy_server_console_add("topic/list", sy_topic_console_list);
     sy_server_console_add("bus/summary", sy_bus_console_summary);
     sy_server_console_add("sfn/summary", sy_sfn_console_summary);
     sy_server_console_add("lambda/workers", sy_lambda_console_workers);

@@ -99,3 +99,23 @@ int sy_topic_console_summary(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_e
     *out = tp_store_console_summary(ctx, err);
     return *out ? 0 : SY_E_DB;
 }
+
+/* {"Prefix"?, "NextToken"?, "MaxResults"? (1..100, 25)} -> {"Topics":[{Name,
+ * TopicArn, Subscriptions}], "NextToken"?}: ListTopics has no name filter */
+int sy_topic_console_list(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err)
+{
+    const char *prefix = sy_json_str(in, "Prefix"), *after = sy_json_str(in, "NextToken");
+    int64_t max = 25;
+    if (json_object_get(in, "MaxResults") && (!sy_json_int(in, "MaxResults", &max) || max < 1 || max > 100))
+        return sy_err_set(err, SY_E_INVALID, 400, "ValidationException", "MaxResults must be between 1 and 100");
+    json_t *rows = tp_store_console_list(ctx, prefix ? prefix : "", after ? after : "", (int)max, err);
+    if (!rows) return SY_E_DB;
+    json_t *o = json_object();
+    if (json_array_size(rows) > (size_t)max) {
+        json_array_remove(rows, (size_t)max);
+        json_object_set_new(o, "NextToken", json_string(sy_json_str(json_array_get(rows, (size_t)max - 1), "Name")));
+    }
+    json_object_set_new(o, "Topics", rows);
+    *out = o;
+    return 0;
+}

@@ -116,6 +116,7 @@ int tp_cmd(PGconn *c, sy_err_t *err, tp_q_t q, const char *const *p, int *affect
 int tp_db(sy_ctx_t *ctx, sy_err_t *err, tp_q_t q, const char *const *p, json_t **rows);
 /* store_console.c: counts for the web console's overview, NULL on error */
 json_t *tp_store_console_summary(sy_ctx_t *ctx, sy_err_t *err);
+json_t *tp_store_console_list(sy_ctx_t *ctx, const char *prefix, const char *after, int max, sy_err_t *err);
 
 /* errors */
 int tp_invalid(sy_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -38,4 +38,7 @@ void sy_topic_set_function_invoker(sy_ctx_t *ctx, sy_topic_invoke_fn fn, void *u
  * summary: {} -> {Topics, Subscriptions, PendingConfirmation}. */
 int sy_topic_console_match(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
 int sy_topic_console_summary(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
+/* list: {"Prefix"?, "NextToken"?, "MaxResults"?} -> {"Topics":[{Name, TopicArn,
+ * Subscriptions}], "NextToken"?} (ListTopics has no name filter) */
+int sy_topic_console_list(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
 #endif
