@@ -130,7 +130,7 @@ function layoutBlock(def, ctx) {
     for (const v of row) {
       const n = nodes.get(v);
       n.x = x;
-      n.y = y + (rowH[r] - n.h) / 2;
+      n.y = y; // top-aligned: an edge into a row never crosses a tall neighbour
       x += n.w + COL_GAP;
     }
     y += rowH[r] + ROW_GAP;
@@ -152,11 +152,12 @@ function drawBlock(g, L, ctx, scope) {
     } else {
       const my = (y1 + y2) / 2;
       d = `M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}`;
-      lx = (x1 + x2) / 2 + 4; ly = my - 2;
+      // labels near the target end, where edges leaving one state have parted
+      lx = x2 + (x2 >= x1 ? 4 : -4); ly = y2 - 8;
     }
     const p = svgEl('path', { d, class: 'edge ' + e.kind, 'marker-end': 'url(#arrow)', 'data-from': e.from, 'data-to': e.to });
     g.append(p);
-    if (e.label) g.append(svgEl('text', { x: lx, y: ly, class: 'edge-label' }, e.label));
+    if (e.label) g.append(svgEl('text', { x: lx, y: ly, class: 'edge-label', 'text-anchor': e.back || lx >= x1 ? 'start' : 'end' }, e.label));
   }
   for (const n of L.nodes) {
     if (n.term) {

@@ -111,9 +111,9 @@ export async function renderExecution(view, params, arn) {
     graph.querySelectorAll('.selected').forEach((x) => x.classList.remove('selected'));
     const g = graph.querySelector(`[data-state="${CSS.escape(name)}"]`);
     if (g) g.classList.add('selected');
-    step.replaceChildren(h('h2', {}, name, ' ', s ? h('span.status.' + ({ succeeded: 'SUCCEEDED', failed: 'FAILED', caught: 'ABORTED', running: 'RUNNING' }[s.status] || ''), {}, s.status) : h('span.muted', {}, 'not run')),
+    step.replaceChildren(...[h('h2', {}, name, ' ', s ? h('span.status.' + ({ succeeded: 'SUCCEEDED', failed: 'FAILED', caught: 'ABORTED', running: 'RUNNING' }[s.status] || ''), {}, s.status) : h('span.muted', {}, 'not run')),
       s && s.error ? h('div.error', {}, h('b', {}, s.error), s.cause ? ': ' + s.cause : '') : null,
-      s ? [h('h3', {}, 'Input'), pre(s.input ?? ''), h('h3', {}, 'Output'), s.output !== undefined ? pre(s.output) : h('p.muted', {}, 'no output')] : null);
+      s ? [h('h3', {}, 'Input'), pre(s.input ?? ''), h('h3', {}, 'Output'), s.output !== undefined ? pre(s.output) : h('p.muted', {}, 'no output')] : null].flat().filter(Boolean));
   };
   graph = draw(sm.definition, { statuses, onSelect: (name) => pick(name) });
 
@@ -136,7 +136,7 @@ export async function renderExecution(view, params, arn) {
     h('div.cols', {}, h('div.graph', { id: 'graph' }, graph), h('div', {}, step,
       h('div.panel', {}, h('h2', {}, 'Execution input'), pre(ex.input ?? ''), ex.output ? [h('h2', {}, 'Output'), pre(ex.output)] : null))),
     h('div.panel', {}, h('h2', {}, 'History ', h('small', {}, `${events.length} events${token ? ' (first 10,000 shown)' : ''}`)), timeline(events, pick)));
-  const failed = Object.entries(st).find(([, v]) => v.status === 'failed');
+  const failed = Object.entries(st).filter(([, v]) => v.status === 'failed').pop(); // the innermost: entered last
   if (failed) pick(failed[0]);
   if (ex.status === 'RUNNING') {
     const timer = setTimeout(() => dispatchEvent(new HashChangeEvent('hashchange')), 3000);
