@@ -102,17 +102,38 @@ function layoutBlock(def, ctx) {
   for (const [k, r] of rank) if (k !== '__end') maxRank = Math.max(maxRank, r);
   rank.set('__end', maxRank + 1);
 
+  // an edge across several ranks runs through one small dummy node per rank
+  // it crosses (as in Sugiyama's method), so it is routed around the states
+  // of those ranks instead of through them
+  const segs = []; // [from, to] of forward edges, dummies included
+  let dn = 0;
+  for (const e of edges) {
+    if (e.back) continue;
+    let prev = e.from;
+    e.via = [];
+    for (let r = rank.get(e.from) + 1; r < rank.get(e.to); r++) {
+      const id = '__d' + dn++;
+      nodes.set(id, { id, dummy: true, w: 8, h: 0 });
+      rank.set(id, r);
+      order.push(id);
+      e.via.push(id);
+      segs.push([prev, id]);
+      prev = id;
+    }
+    segs.push([prev, e.to]);
+  }
+
   // rows, ordered by discovery, then by the barycentre of predecessors
   const rows = [];
   for (const v of order) (rows[rank.get(v)] = rows[rank.get(v)] || []).push(v);
   for (let i = 0; i < rows.length; i++) rows[i] = rows[i] || [];
   const pos = new Map();
   rows.forEach((row) => row.forEach((v, i) => pos.set(v, i)));
-  for (let sweep = 0; sweep < 2; sweep++) {
+  for (let sweep = 0; sweep < 3; sweep++) {
     for (let r = 1; r < rows.length; r++) {
       const bc = new Map(rows[r].map((v) => {
-        const preds = edges.filter((e) => e.to === v && !e.back && rank.get(e.from) < r).map((e) => pos.get(e.from) / Math.max(1, rows[rank.get(e.from)].length));
-        return [v, preds.length ? preds.reduce((a, b) => a + b, 0) / preds.length : pos.get(v) / rows[r].length];
+        const preds = segs.filter(([a, b]) => b === v && rank.get(a) === r - 1).map(([a]) => (pos.get(a) + 0.5) / rows[r - 1].length);
+        return [v, preds.length ? preds.reduce((a, b) => a + b, 0) / preds.length : (pos.get(v) + 0.5) / rows[r].length];
       }));
       rows[r].sort((a, b) => bc.get(a) - bc.get(b));
       rows[r].forEach((v, i) => pos.set(v, i));
@@ -120,7 +141,7 @@ function layoutBlock(def, ctx) {
   }
 
   // coordinates: rows centred on the widest
-  const rowW = rows.map((row) => row.reduce((a, v) => a + nodes.get(v).w, 0) + COL_GAP * Math.max(0, row.length - 1));
+  const rowW = rows.map((row) => row.reduce((a, v) => a + nodes.get(v).w + (nodes.get(v).dummy ? COL_GAP / 2 : COL_GAP), 0) - COL_GAP);
   const rowH = rows.map((row) => row.reduce((a, v) => Math.max(a, nodes.get(v).h), 0));
   const backs = edges.filter((e) => e.back).length;
   const width = Math.max(...rowW, 40) + (backs ? 40 + 14 * backs : 0);
@@ -131,11 +152,12 @@ function layoutBlock(def, ctx) {
       const n = nodes.get(v);
       n.x = x;
       n.y = y; // top-aligned: an edge into a row never crosses a tall neighbour
-      x += n.w + COL_GAP;
+      if (n.dummy) n.h = rowH[r]; // the edge runs straight down through the row
+      x += n.w + (n.dummy ? COL_GAP / 2 : COL_GAP);
     }
     y += rowH[r] + ROW_GAP;
   });
-  return { w: width, h: y - ROW_GAP, nodes: [...nodes.values()], edges, rank, backs, byId: nodes };
+  return { w: width, h: y - ROW_GAP, nodes: [...nodes.values()].filter((n) => !n.dummy), edges, rank, backs, byId: nodes };
 }
 
 function drawBlock(g, L, ctx, scope) {
@@ -150,14 +172,25 @@ function drawBlock(g, L, ctx, scope) {
       d = `M${a.x + a.w},${sy} C${gx},${sy} ${gx},${sy} ${gx},${(sy + ty) / 2} S${gx},${ty} ${b.x + b.w},${ty}`;
       lx = gx + 4; ly = (sy + ty) / 2;
     } else {
-      const my = (y1 + y2) / 2;
-      d = `M${x1},${y1} C${x1},${my} ${x2},${my} ${x2},${y2}`;
+      // through the dummies: a curve between rows, a straight run through each row
+      const pts = [[x1, y1]];
+      for (const id of e.via || []) {
+        const dm = L.byId.get(id);
+        pts.push([dm.x + dm.w / 2, dm.y], [dm.x + dm.w / 2, dm.y + dm.h]);
+      }
+      pts.push([x2, y2]);
+      d = `M${pts[0][0]},${pts[0][1]}`;
+      for (let i = 1; i < pts.length; i++) {
+        const [px, py] = pts[i - 1], [qx, qy] = pts[i];
+        if (i % 2 === 1) { const my = (py + qy) / 2; d += ` C${px},${my} ${qx},${my} ${qx},${qy}`; } else d += ` L${qx},${qy}`;
+      }
+      const [sx] = pts[pts.length - 2];
       // labels near the target end, where edges leaving one state have parted
-      lx = x2 + (x2 >= x1 ? 4 : -4); ly = y2 - 8;
+      lx = x2 + (x2 >= sx ? 4 : -4); ly = y2 - 8;
     }
     const p = svgEl('path', { d, class: 'edge ' + e.kind, 'marker-end': 'url(#arrow)', 'data-from': e.from, 'data-to': e.to });
     g.append(p);
-    if (e.label) g.append(svgEl('text', { x: lx, y: ly, class: 'edge-label', 'text-anchor': e.back || lx >= x1 ? 'start' : 'end' }, e.label));
+    if (e.label) g.append(svgEl('text', { x: lx, y: ly, class: 'edge-label', 'text-anchor': e.back || lx >= x2 ? 'start' : 'end' }, e.label));
   }
   for (const n of L.nodes) {
     if (n.term) {

@@ -38,7 +38,7 @@ const detailsOf = (ev) => {
 // Walk the history: the outcome, error, input and output of every state.
 // An event belongs to the state whose StateEntered starts its chain
 // (previousEventId links the events of one thread of the execution).
-export function outcomes(events, execStatus) {
+export function outcomes(events, execStatus, types) {
   const owner = new Map(), st = {}, open = [];
   for (const ev of events) {
     const d = detailsOf(ev) || {};
@@ -63,18 +63,27 @@ export function outcomes(events, execStatus) {
     if (/^Execution/.test(ev.type)) continue;
     if (d && d.error !== undefined && /(Failed|TimedOut)$/.test(ev.type)) {
       const target = who || open[open.length - 1];
-      if (target && st[target]) Object.assign(st[target], { error: d.error, cause: d.cause, failedTask: true });
+      if (target && st[target]) Object.assign(st[target], { error: d.error, cause: d.cause, failedTask: true, own: true });
     } else if (/(Succeeded)$/.test(ev.type) && who && st[who]) {
       st[who].failedTask = false; // a retry that succeeded
     }
   }
   const failedEv = events.find((e) => e.executionFailedEventDetails || e.executionTimedOutEventDetails || e.executionAbortedEventDetails);
   const fd = failedEv ? detailsOf(failedEv) : null;
+  // states still open when the execution ended: the one that failed (its own
+  // error, a Fail state, or the Parallel/Map holding it) is red; a sibling
+  // branch's state that was still working was cancelled with it
+  const culprit = open.some((n) => st[n].own || types[n] === 'Fail');
   for (const name of open) {
     const s = st[name];
     if (execStatus === 'RUNNING') { s.status = 'running'; continue; }
-    s.status = 'failed';
-    if (!s.error && fd) { s.error = fd.error || failedEv.type.replace(/^Execution/, 'States.'); s.cause = fd.cause; }
+    const container = types[name] === 'Parallel' || types[name] === 'Map';
+    if (s.own || types[name] === 'Fail' || container || !culprit) {
+      s.status = 'failed';
+      if (!s.error && fd) { s.error = fd.error || failedEv.type.replace(/^Execution/, 'States.'); s.cause = fd.cause; }
+    } else {
+      s.status = 'cancelled';
+    }
   }
   return st;
 }
@@ -101,7 +110,15 @@ export async function renderExecution(view, params, arn) {
     events = events.concat(r.events || []);
     token = r.nextToken;
   } while (token && ++pages < 10);
-  const st = outcomes(events, ex.status);
+  const types = {};
+  (function walk(b) {
+    for (const [n, x] of Object.entries(b.States || {})) {
+      types[n] = x.Type;
+      (x.Branches || []).forEach(walk);
+      if (x.ItemProcessor || x.Iterator) walk(x.ItemProcessor || x.Iterator);
+    }
+  })(JSON.parse(sm.definition));
+  const st = outcomes(events, ex.status, types);
   const statuses = {};
   for (const [k, v] of Object.entries(st)) statuses[k] = { status: v.status, error: v.error, cause: v.cause };
   const step = h('div.panel', { id: 'step' }, h('p.muted', {}, 'Click a state (or a timeline entry) for its input and output.'));
@@ -111,7 +128,7 @@ export async function renderExecution(view, params, arn) {
     graph.querySelectorAll('.selected').forEach((x) => x.classList.remove('selected'));
     const g = graph.querySelector(`[data-state="${CSS.escape(name)}"]`);
     if (g) g.classList.add('selected');
-    step.replaceChildren(...[h('h2', {}, name, ' ', s ? h('span.status.' + ({ succeeded: 'SUCCEEDED', failed: 'FAILED', caught: 'ABORTED', running: 'RUNNING' }[s.status] || ''), {}, s.status) : h('span.muted', {}, 'not run')),
+    step.replaceChildren(...[h('h2', {}, name, ' ', s ? h('span.status.' + ({ succeeded: 'SUCCEEDED', failed: 'FAILED', caught: 'ABORTED', running: 'RUNNING', cancelled: 'CANCELLED' }[s.status] || ''), {}, s.status) : h('span.muted', {}, 'not run')),
       s && s.error ? h('div.error', {}, h('b', {}, s.error), s.cause ? ': ' + s.cause : '') : null,
       s ? [h('h3', {}, 'Input'), pre(s.input ?? ''), h('h3', {}, 'Output'), s.output !== undefined ? pre(s.output) : h('p.muted', {}, 'no output')] : null].flat().filter(Boolean));
   };
@@ -132,11 +149,12 @@ export async function renderExecution(view, params, arn) {
   view.replaceChildren(
     h('h1', {}, link('#/machines', 'State machines'), ' / ', link('#/machines/' + enc(machineArn), machineArn.split(':').pop()), ' / ', link('#/executions/' + enc(machineArn), 'executions'), ' / ', ex.name),
     h('div.panel', {}, actions, ex.error ? h('div.error', { id: 'exec-error' }, h('b', {}, ex.error), ex.cause ? ': ' + ex.cause : '') : null),
-    h('div.legend', {}, h('span', {}, h('i.s'), 'succeeded'), h('span', {}, h('i.f'), 'failed'), h('span', {}, h('i.c'), 'failed, caught'), h('span', {}, h('i.r'), 'running'), h('span', {}, h('i.n'), 'not run')),
+    h('div.legend', {}, h('span', {}, h('i.s'), 'succeeded'), h('span', {}, h('i.f'), 'failed'), h('span', {}, h('i.c'), 'failed, caught'), h('span', {}, h('i.r'), 'running'), h('span', {}, h('i.x'), 'cancelled'), h('span', {}, h('i.n'), 'not run')),
     h('div.cols', {}, h('div.graph', { id: 'graph' }, graph), h('div', {}, step,
       h('div.panel', {}, h('h2', {}, 'Execution input'), pre(ex.input ?? ''), ex.output ? [h('h2', {}, 'Output'), pre(ex.output)] : null))),
     h('div.panel', {}, h('h2', {}, 'History ', h('small', {}, `${events.length} events${token ? ' (first 10,000 shown)' : ''}`)), timeline(events, pick)));
-  const failed = Object.entries(st).filter(([, v]) => v.status === 'failed').pop(); // the innermost: entered last
+  const failedStates = Object.entries(st).filter(([, v]) => v.status === 'failed');
+  const failed = failedStates.filter(([, v]) => v.own).pop() || failedStates.pop(); // where the error arose
   if (failed) pick(failed[0]);
   if (ex.status === 'RUNNING') {
     const timer = setTimeout(() => dispatchEvent(new HashChangeEvent('hashchange')), 3000);

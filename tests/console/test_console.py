@@ -209,6 +209,7 @@ class ConsolePages(ConsoleCase):
         st = seen["stateStatus"]
         self.assertEqual(st["ChargePayment"], "failed")
         self.assertEqual(st["PrepareOrder"], "failed")
+        self.assertIn(st["NotifyRestaurant"], ("succeeded", "cancelled"))  # the other branch: done, or cut short
         for n in ("WaitForKitchen", "PickupOrDelivery", "DispatchCourier", "Delivered", "Cancelled"):
             self.assertEqual(st[n], "not-run", n)
         self.assertEqual(seen["paymentFill"], "rgb(254, 215, 215)")  # red
