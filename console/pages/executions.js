@@ -144,7 +144,7 @@ export async function renderExecution(view, params, arn) {
     try { await states('RedriveExecution', { executionArn: arn }); notice(actions.parentNode, okBox('redriven')); setTimeout(() => dispatchEvent(new HashChangeEvent('hashchange')), 500); } catch (e) { notice(actions.parentNode, errorBox(e)); }
   };
   actions.append(h('span.status.' + ex.status, { id: 'exec-status' }, ex.status), h('span.muted', {}, 'started ' + when(ex.startDate) + (ex.stopDate ? ' · stopped ' + when(ex.stopDate) : '')),
-    h('span.grow'), settings.write ? null : h('span.muted', {}, 'read-only console'), redriveBtn, stopBtn);
+    h('span.grow'), settings.write ? '' : h('span.muted', {}, 'read-only console'), redriveBtn, stopBtn);
   const machineArn = ex.stateMachineArn;
   view.replaceChildren(
     h('h1', {}, link('#/machines', 'State machines'), ' / ', link('#/machines/' + enc(machineArn), machineArn.split(':').pop()), ' / ', link('#/executions/' + enc(machineArn), 'executions'), ' / ', ex.name),

@@ -85,8 +85,8 @@ export async function renderQueue(view, params, name) {
       await refreshStats();
     } catch (e) { notice(sendPanel, errorBox(e)); }
   };
-  sendPanel.append(h('h2', {}, 'Send a test message'), field('Body', body), group ? field('Message group id', group) : null,
-    h('div.actions', {}, settings.write ? null : h('span.muted', {}, 'read-only console: the broker will refuse'), sendBtn));
+  sendPanel.append(...[h('h2', {}, 'Send a test message'), field('Body', body), group ? field('Message group id', group) : null,
+    h('div.actions', {}, settings.write ? null : h('span.muted', {}, 'read-only console: the broker will refuse'), sendBtn)].filter(Boolean));
 
   // DLQ redrive (this queue is the dead-letter queue of others)
   const srcNames = (sources.queueUrls || []).map(nameOf);

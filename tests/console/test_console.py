@@ -225,6 +225,90 @@ class ConsolePages(ConsoleCase):
         self.assertTrue(all(r["console"] and not r["signed"] for r in seen["requests"]))
 
 
+class ConsoleServing(ConsoleCase):
+    """The files compiled into the binary: content types, caching, no
+    traversal; and the read-only gate in every protocol's error shape."""
+
+    def test_files_and_gate(self):
+        self.broker = self.start_broker()
+        b = self.broker
+
+        def raw(path):  # sent as is: no redirect following, no client-side normalisation
+            conn = harness.http.client.HTTPConnection("127.0.0.1", b.port, timeout=10)
+            conn.request("GET", path)
+            r = conn.getresponse()
+            out = (r.status, r.getheader("Location"), r.read())
+            conn.close()
+            return out
+        self.assertEqual(raw("/console")[:2], (301, "/console/"))
+        st, hd, body = b.http("GET", "/console/")
+        self.assertEqual(st, 200)
+        self.assertEqual(hd["content-type"], "text/html; charset=utf-8")
+        self.assertIn(b'<script type="module" src="app.js">', body)
+        self.assertEqual(hd["cache-control"], "no-cache")
+        self.assertIn("default-src 'self'", hd["content-security-policy"])
+        self.assertEqual(hd["x-content-type-options"], "nosniff")
+        with open(os.path.join(harness.SOURCE_DIR, "console", "index.html"), "rb") as f:
+            self.assertEqual(body, f.read())  # the file as committed, compiled in
+        etag = hd["etag"]
+        st, _, body = b.http("GET", "/console/", headers={"If-None-Match": etag})
+        self.assertEqual((st, body), (304, b""))
+        for path, ctype in (("/console/app.js", "text/javascript; charset=utf-8"),
+                            ("/console/pages/queues.js", "text/javascript; charset=utf-8"),
+                            ("/console/style.css", "text/css; charset=utf-8"),
+                            ("/console/favicon.svg", "image/svg+xml")):
+            st, hd, _ = b.http("GET", path)
+            self.assertEqual((st, hd["content-type"]), (200, ctype), path)
+        for path in ("/console/../metrics", "/console/..%2f..%2fetc%2fpasswd", "/console/pages/", "/console/nope.js",
+                     "/console/%2e%2e/CMakeLists.txt", "/console//etc/passwd"):
+            st, _, body = raw(path)
+            self.assertEqual(st, 404, path)
+            self.assertNotIn(b"root:", body)
+        st, _, body = b.http("GET", "/console/config.json")
+        self.assertEqual(json.loads(body), {"write": False, "signed": False, "region": REGION, "account": ACCOUNT})
+
+        sqs, sns = self.client("sqs"), self.client("sns")
+        topic = sns.create_topic(Name="t")["TopicArn"]
+        url = sqs.create_queue(QueueName="q")["QueueUrl"]
+        console = {"X-Switchyard-Console": "1"}
+        # query protocol (SNS Publish): 403 AccessDenied in XML
+        st, _, body = b.http("POST", "/", body="Action=Publish&Version=2010-03-31&TopicArn=%s&Message=x" % topic,
+                             headers=dict(console, **{"Content-Type": "application/x-www-form-urlencoded"}))
+        self.assertEqual(st, 403)
+        self.assertIn(b"<Code>AccessDenied</Code>", body)
+        self.assertIn(b"sns.amazonaws.com", body)
+        # JSON protocol (SQS SendMessage): 403 AccessDeniedException; nothing sent
+        st, hd, body = b.http("POST", "/", body=json.dumps({"QueueUrl": url, "MessageBody": "x"}), headers=dict(
+            console, **{"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS.SendMessage"}))
+        self.assertEqual((st, json.loads(body)["__type"]), (403, "AccessDeniedException"))
+        self.assertEqual(self.count(sqs, url), 0)
+        # REST (Lambda): reads pass, writes do not
+        st, hd, _ = b.http("POST", "/2015-03-31/functions", body="{}", headers=dict(console, **{"Content-Type": "application/json"}))
+        self.assertEqual((st, hd.get("x-amzn-errortype")), (403, "AccessDeniedException"))
+        st, _, _ = b.http("GET", "/2015-03-31/functions/", headers=console)
+        self.assertEqual(st, 200)
+        # reads pass; without the header nothing changes for SDKs
+        st, _, body = b.http("POST", "/", body="{}", headers=dict(
+            console, **{"Content-Type": "application/x-amz-json-1.0", "X-Amz-Target": "AmazonSQS.ListQueues"}))
+        self.assertEqual(st, 200)
+        sqs.send_message(QueueUrl=url, MessageBody="from an SDK")
+        self.assertEqual(self.count(sqs, url), 1)
+        # the console's endpoints: bad input gets a REST error and changes nothing
+        for name, payload, code in (("queue/peek", {}, 400), ("queue/peek", {"QueueName": "q", "MaxMessages": 500}, 400),
+                                    ("queue/peek", {"QueueName": "nope"}, 400), ("queue/stats", {"QueueNames": "q"}, 400),
+                                    ("topic/match", {"TopicArn": topic}, 400), ("nope", {}, 404)):
+            st, hd, body = b.http("POST", "/console/api/" + name, body=json.dumps(payload),
+                                  headers={"Content-Type": "application/json"})
+            self.assertEqual(st, code, (name, payload, body))
+            self.assertTrue(hd.get("x-amzn-errortype"), (name, body))
+        st, _, body = b.http("POST", "/console/api/queue/peek", body="[1]", headers={"Content-Type": "application/json"})
+        self.assertEqual(st, 400)
+        st, _, body = b.http("POST", "/console/api/queue/peek", body=json.dumps({"QueueName": "q"}),
+                             headers={"Content-Type": "application/json"})
+        self.assertEqual([m["Body"] for m in json.loads(body)["Messages"]], ["from an SDK"])
+        self.assertEqual(self.count(sqs, url), 1)  # still visible: a peek is not a receive
+
+
 class ConsoleRedrive(ConsoleCase):
     """A DLQ redrive started from the console moves the messages, with
     signed requests (the broker verifies SigV4) and writes enabled."""
@@ -285,7 +369,7 @@ class ConsoleScale(ConsoleCase):
         harness.psql(
             "INSERT INTO sy_sfn_executions (arn, machine_arn, name, type, status, input, output, definition, role_arn, "
             "start_ms, stop_ms) SELECT replace(arn, 'e-real', 'e-' || lpad(g::text, 5, '0')), machine_arn, "
-            "'e-' || lpad(g::text, 5, '0'), type, CASE WHEN g % 10 = 0 THEN 'FAILED' ELSE 'SUCCEEDED' END, input, "
+            "'e-' || lpad(g::text, 5, '0'), type, CASE WHEN g %% 10 = 0 THEN 'FAILED' ELSE 'SUCCEEDED' END, input, "
             "output, definition, role_arn, start_ms + g, stop_ms + g FROM sy_sfn_executions, generate_series(1, %d) g "
             "WHERE name = 'e-real'" % (self.N - 1), db=self.db)
         seen = self.drive("scale", {"queuePrefix": "q0999", "machineArn": sm})
