@@ -144,10 +144,11 @@ function layoutBlock(def, ctx) {
   const rowW = rows.map((row) => row.reduce((a, v) => a + nodes.get(v).w + (nodes.get(v).dummy ? COL_GAP / 2 : COL_GAP), 0) - COL_GAP);
   const rowH = rows.map((row) => row.reduce((a, v) => Math.max(a, nodes.get(v).h), 0));
   const backs = edges.filter((e) => e.back).length;
-  const width = Math.max(...rowW, 40) + (backs ? 40 + 14 * backs : 0);
+  const gutter = backs ? 40 + 14 * backs + Math.max(0, ...edges.filter((e) => e.back).map((e) => textW(e.label || '', 6))) : 0;
+  const width = Math.max(...rowW, 40) + gutter;
   let y = 0;
   rows.forEach((row, r) => {
-    let x = (width - (backs ? 40 + 14 * backs : 0) - rowW[r]) / 2;
+    let x = (width - gutter - rowW[r]) / 2;
     for (const v of row) {
       const n = nodes.get(v);
       n.x = x;
@@ -157,7 +158,7 @@ function layoutBlock(def, ctx) {
     }
     y += rowH[r] + ROW_GAP;
   });
-  return { w: width, h: y - ROW_GAP, nodes: [...nodes.values()].filter((n) => !n.dummy), edges, rank, backs, byId: nodes };
+  return { w: width, gutter, h: y - ROW_GAP, nodes: [...nodes.values()].filter((n) => !n.dummy), edges, rank, backs, byId: nodes };
 }
 
 function drawBlock(g, L, ctx, scope) {
@@ -167,7 +168,7 @@ function drawBlock(g, L, ctx, scope) {
     const x1 = a.x + a.w / 2, y1 = a.y + a.h, x2 = b.x + b.w / 2, y2 = b.y;
     let d, lx, ly;
     if (e.back) {
-      const gx = L.w - 20 - 14 * backIdx++;
+      const gx = L.w - L.gutter + 20 + 14 * backIdx++;
       const sy = a.y + a.h / 2, ty = b.y + b.h / 2;
       d = `M${a.x + a.w},${sy} C${gx},${sy} ${gx},${sy} ${gx},${(sy + ty) / 2} S${gx},${ty} ${b.x + b.w},${ty}`;
       lx = gx + 4; ly = (sy + ty) / 2;
@@ -188,7 +189,7 @@ function drawBlock(g, L, ctx, scope) {
       // labels near the target end, where edges leaving one state have parted
       lx = x2 + (x2 >= sx ? 4 : -4); ly = y2 - 8;
     }
-    const p = svgEl('path', { d, class: 'edge ' + e.kind, 'marker-end': 'url(#arrow)', 'data-from': e.from, 'data-to': e.to });
+    const p = svgEl('path', { d, class: 'edge ' + e.kind, 'marker-end': 'url(#arrow)', 'data-from': e.from, 'data-to': e.to, 'data-back': e.back ? '1' : null });
     g.append(p);
     if (e.label) g.append(svgEl('text', { x: lx, y: ly, class: 'edge-label', 'text-anchor': e.back || lx >= x2 ? 'start' : 'end' }, e.label));
   }

@@ -151,6 +151,16 @@ const scenarios = {
     });
     await shot(page, 'machine');
 
+    await open(page, '#/machines/' + encodeURIComponent(P.loopMachineArn));
+    await page.waitForSelector('#graph svg');
+    seen.loopStates = await page.$$eval('#graph [data-state]', (els) => els.map((e) => e.dataset.state));
+    seen.loopNested = await page.$$eval('#graph [data-state]', (els) => Object.fromEntries(els.map((e) => [e.dataset.state, e.parentElement.closest('[data-state]') ? e.parentElement.closest('[data-state]').dataset.state : null])));
+    seen.loopBackEdges = await page.$$eval('#graph path.edge[data-back]', (els) => els.map((e) => `${e.dataset.from}->${e.dataset.to}`));
+    await open(page, '#/execution/' + encodeURIComponent(P.loopExecutionArn));
+    await page.waitForSelector('#graph svg');
+    seen.loopStatus = await page.$$eval('#graph [data-state]', (els) => Object.fromEntries(els.map((e) => [e.dataset.state, e.dataset.status])));
+    await shot(page, 'execution-map-loop');
+
     await open(page, '#/executions/' + encodeURIComponent(P.machineArn) + '?status=FAILED');
     await page.waitForSelector('table[data-list="executions"] tbody tr');
     seen.failedExecutions = await page.$$eval('table[data-list="executions"] tbody tr', (rows) => rows.map((r) => Array.from(r.cells, (c) => c.innerText.trim())));
@@ -194,6 +204,15 @@ const scenarios = {
     seen.task = await text(page, 'table[data-list="move-tasks"] tbody tr');
     seen.after = await text(page, '[data-count="Visible"] .big');
     await shot(page, 'dlq-redrive');
+    // stop a running execution, then redrive it
+    await open(page, '#/execution/' + encodeURIComponent(P.executionArn));
+    seen.waitingState = await page.getAttribute('#graph [data-state="Nap"]', 'data-status');
+    await page.click('#stop');
+    await page.waitForFunction(() => document.querySelector('#exec-status') && document.querySelector('#exec-status').innerText.trim() === 'ABORTED', null, { timeout: 30000 });
+    seen.afterStop = await text(page, '#exec-status');
+    await page.click('#redrive');
+    await page.waitForFunction(() => document.querySelector('#exec-status') && /RUNNING|SUCCEEDED/.test(document.querySelector('#exec-status').innerText), null, { timeout: 30000 });
+    seen.afterRedrive = await text(page, '#exec-status');
   },
 
   // 10,000 queues and 10,000 executions: one page at a time
