@@ -78,4 +78,9 @@ int sy_bus_put_event(sy_ctx_t *ctx, PGconn *c, const char *bus, const char *sour
  * placeholder as written. Returns the rendered text (caller frees). */
 char *sy_bus_template_render(const char *tmpl, size_t len, const json_t *vars);
 
+
+/* The web console's read-only endpoint (bus/console.c; issue 16), added in
+ * server/wiring.c. summary: {} -> {EventBuses, Rules, Targets, Archives,
+ * ReplaysRunning}. */
+int sy_bus_console_summary(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
 #endif

@@ -234,4 +234,6 @@ int store_eb_dest_delete(PGconn *c, const char *name, sy_err_t *err);
 /* A destination by ARN with its connection's auth_type and auth. */
 int store_eb_dest_for_delivery(sy_ctx_t *ctx, const char *arn, json_t **row, sy_err_t *err);
 
+/* store_console.c: counts for the web console's overview, NULL on error */
+json_t *eb_store_console_summary(sy_ctx_t *ctx, sy_err_t *err);
 #endif

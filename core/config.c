@@ -34,6 +34,7 @@ static const copt_t opts[] = {
     {"pg-bin", "SWITCHYARD_PG_BIN", NULL, "directory of initdb and pg_ctl for the embedded PostgreSQL; unset: the newest /usr/lib/postgresql/*/bin, then PATH", CT_STR, S(pg_bin), 0, 0},
     {"test-doubles", "SWITCHYARD_TEST_DOUBLES", NULL, "tests only: comma list of built-in doubles to wire instead of real services (bus-invoker, sfn-invoker)", CT_STR, S(test_doubles), 0, 0},
     {"max-body-bytes", "SWITCHYARD_MAX_BODY_BYTES", "3145728", "largest accepted request body", CT_INT, S(max_body_bytes), 65536, 1 << 30},
+    {"console-write", "SWITCHYARD_CONSOLE_WRITE", "0", "1: the web console at /console/ may change things (send, publish, redrive, stop); 0: read-only", CT_INT, S(console_write), 0, 1},
 };
 #undef S
 const sy_config_table_t sy_config_serve = {"serve", "usage: switchyard serve|migrate|worker|config [options]", opts,

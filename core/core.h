@@ -123,6 +123,7 @@ typedef struct {
     char *pg_bin;        /* initdb/pg_ctl of the embedded PostgreSQL; NULL: search */
     char *test_doubles;  /* tests only: "bus-invoker,sfn-invoker"; NULL: none */
     int max_body_bytes;
+    int console_write;   /* 1: the web console may call write actions (issue 16) */
 } sy_config_t;
 
 /* The config engine behind every table (the broker's below, the worker
@@ -347,6 +348,16 @@ void sy_http_route_target(const char *target_prefix, const char *service, sy_pro
                           sy_handler_fn fn, void *udata);
 void sy_http_route_query(const char *version, const char *service, sy_handler_fn fn, void *udata);
 void sy_http_route_path(const char *path_prefix, const char *service, sy_handler_fn fn, void *udata);
+/* Static files (the web console): GET/HEAD under path_prefix, answered
+ * without SigV4 (a browser cannot sign a page load); the handler sets the
+ * whole response. */
+void sy_http_route_static(const char *path_prefix, sy_handler_fn fn, void *udata);
+/* The web console's requests carry this header. Unless the broker runs with
+ * --console-write=1 such a request may only read: List*, Get*, Describe*,
+ * Validate*, TestEventPattern, Lambda GETs and the console's own endpoints
+ * (service "console"). false: refused, with AWS's AccessDenied shape in resp. */
+#define SY_CONSOLE_HEADER "X-Switchyard-Console"
+bool sy_http_console_allows(const sy_req_t *req, sy_resp_t *resp);
 
 /* Call a JSON-protocol action in process, through the same routes as the
  * wire (Step Functions' aws-sdk tasks): target e.g. "AmazonSQS.SendMessage",

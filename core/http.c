@@ -15,7 +15,7 @@
 #define MAX_ROUTES 32
 
 typedef struct {
-    char kind; /* 't' target prefix, 'q' query version, 'p' path prefix */
+    char kind; /* 't' target prefix, 'q' query version, 'p' path prefix, 's' static files */
     const char *key, *service;
     sy_proto_t proto;
     sy_handler_fn fn;
@@ -42,6 +42,10 @@ void sy_http_route_query(const char *version, const char *service, sy_handler_fn
 void sy_http_route_path(const char *p, const char *service, sy_handler_fn fn, void *u)
 {
     add_route('p', p, service, SY_PROTO_REST, fn, u);
+}
+void sy_http_route_static(const char *p, sy_handler_fn fn, void *u)
+{
+    add_route('s', p, "console", SY_PROTO_REST, fn, u);
 }
 
 struct sy_http {
@@ -292,6 +296,7 @@ static void route(sy_ctx_t *ctx, sy_req_t *req, sy_resp_t *resp, conn_state_t *s
         req->proto = SY_PROTO_REST;
         req->service = rt->service;
     }
+    if (!sy_http_console_allows(req, resp)) return;
     rt->fn(req, resp, rt->udata);
 }
 
@@ -407,8 +412,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     sy_form_t form = {0};
     sy_resp_t resp = {.status = 200, .close = h->draining};
     sy_buf_init(&resp.body);
+    const route_t *st_rt = NULL;
     if (strcmp(method, "GET") == 0 && strcmp(req.path, "/health") == 0) {
         health(h->ctx, &resp);
+    } else if ((strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0) &&
+               (st_rt = find_route('s', req.path, NULL)) != NULL && !find_route('p', req.path, NULL)) {
+        req.proto = SY_PROTO_REST;
+        req.service = st_rt->service;
+        st_rt->fn(&req, &resp, st_rt->udata);
     } else if (strcmp(method, "GET") == 0 && strcmp(req.path, "/metrics") == 0) {
         metrics(h->ctx, &resp);
     } else if (authorize(h->ctx, &req, &resp)) {

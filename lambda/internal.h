@@ -103,6 +103,8 @@ typedef struct {
 } lm_svc_t;
 
 lm_svc_t *lm_svc(sy_ctx_t *ctx);
+/* store_console.c: counts for the web console's overview, NULL on error */
+json_t *lm_store_console_summary(sy_ctx_t *ctx, sy_err_t *err);
 
 /* service.c */
 /* Normalise a name or function ARN (qualifier dropped) into out. -1 if invalid. */

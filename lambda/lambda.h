@@ -97,4 +97,11 @@ typedef struct {
  * database error of c's transaction. Thread-safe. */
 int sy_lambda_invoke_for_task(sy_ctx_t *ctx, PGconn *c, const sy_lambda_task_t *t, sy_err_t *err);
 
+
+/* The web console's read-only endpoints (lambda/console.c; issue 16), added
+ * in server/wiring.c. workers: {} -> {"Workers":[...] (see
+ * sy_pool_workers_json), "Functions":[{Name, Workers, Concurrency,
+ * FreeCredit}]}; summary: {} -> {Functions, EventSourceMappings, Workers}. */
+int sy_lambda_console_workers(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
+int sy_lambda_console_summary(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
 #endif

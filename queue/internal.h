@@ -95,6 +95,10 @@ int store_queue_permissions(sy_ctx_t *ctx, int64_t id, const char *queue_arn, co
 /* The access check of one request (queue/authz.c); 0 when allowed. */
 int sqs_authorize(const sy_req_t *req, const json_t *in, sy_err_t *err);
 int store_queue_dlq_sources(sy_ctx_t *ctx, const char *dlq_arn, json_t *names, sy_err_t *err);
+/* the web console's reads (store_console.c): one JSON document each, NULL on error */
+json_t *store_console_stats(sy_ctx_t *ctx, const char *names_json, sy_err_t *err);
+json_t *store_console_summary(sy_ctx_t *ctx, sy_err_t *err);
+json_t *store_console_peek(sy_ctx_t *ctx, int64_t queue_id, int max, sy_err_t *err);
 
 /* store_send.c */
 typedef struct {

@@ -85,4 +85,15 @@ int sy_queue_tx_leased(sy_ctx_t *ctx, PGconn *c, const char *name, const char *r
 int sy_queue_delete_receipt(sy_ctx_t *ctx, const char *name, const char *receipt, sy_err_t *err);
 int sy_queue_change_visibility(sy_ctx_t *ctx, const char *name, const char *receipt, int visibility_s,
                                sy_err_t *err);
+
+/* The web console's read-only endpoints (queue/console.c; issue 16), added
+ * in server/wiring.c: a JSON object in, *out a JSON object (caller decrefs).
+ * stats: {"QueueNames":[<=100]} -> {"Queues":{name:{Visible, InFlight,
+ * Delayed, OldestAgeSeconds, Fifo, DeadLetterTargetArn, MaxReceiveCount}}};
+ * summary: {} -> {Queues, Messages, InFlight, OldestAgeSeconds};
+ * peek: {"QueueName","MaxMessages"<=50} -> {"Messages":[...]} without
+ * leasing or counting a receive. */
+int sy_queue_console_stats(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
+int sy_queue_console_summary(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
+int sy_queue_console_peek(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
 #endif

@@ -29,4 +29,12 @@ int sy_policy_main(int argc, char **argv);
 /* Connect the services' seams (server/wiring.c). */
 void sy_server_wire(sy_ctx_t *ctx);
 
+/* The web console (server/console.c): its files at /console/ and its own
+ * read-only endpoints at POST /console/api/<name>. An endpoint belongs to the
+ * service that has the data (a public sy_<module>_console_<verb> of that
+ * signature: a JSON object in, *out a JSON object); server/wiring.c adds them. */
+typedef int (*sy_console_fn)(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
+void sy_server_console_add(const char *name, sy_console_fn fn);
+void sy_server_console_start(sy_ctx_t *ctx);
+
 #endif

@@ -10,6 +10,7 @@
 #include "server/server.h"
 #include "topic/topic.h"
 #include "lambda/lambda.h"
+#include "queue/queue.h"
 
 #include <stdlib.h>
 
@@ -72,6 +73,23 @@ static int publish_to_topic(sy_ctx_t *ctx, PGconn *c, const char *topic_arn, con
     return sy_topic_publish_tx(ctx, c, topic_arn, message, NULL, NULL, err);
 }
 
+/* The web console's read-only endpoints (issue 16), each owned by the
+ * service that has the data: POST /console/api/<name>. */
+static void console_endpoints(sy_ctx_t *ctx)
+{
+    sy_server_console_add("queue/stats", sy_queue_console_stats);
+    sy_server_console_add("queue/summary", sy_queue_console_summary);
+    sy_server_console_add("queue/peek", sy_queue_console_peek);
+    sy_server_console_add("topic/match", sy_topic_console_match);
+    sy_server_console_add("topic/summary", sy_topic_console_summary);
+    sy_server_console_add("topic/list", sy_topic_console_list);
+    sy_server_console_add("bus/summary", sy_bus_console_summary);
+    sy_server_console_add("sfn/summary", sy_sfn_console_summary);
+    sy_server_console_add("lambda/workers", sy_lambda_console_workers);
+    sy_server_console_add("lambda/summary", sy_lambda_console_summary);
+    sy_server_console_start(ctx);
+}
+
 void sy_server_wire(sy_ctx_t *ctx)
 {
     sy_topic_set_function_invoker(ctx, topic_invokes_function, NULL);
@@ -85,4 +103,5 @@ void sy_server_wire(sy_ctx_t *ctx)
     if (!sy_config_list_has(ctx->cfg.test_doubles, "sfn-invoker"))
         sy_sfn_set_function_invoker(ctx, sfn_invokes_function, NULL);
     sy_lambda_set_reply_sink(ctx, function_replies_to_task, NULL);
+    console_endpoints(ctx);
 }

@@ -189,4 +189,6 @@ int store_savepoint(PGconn *c, sy_err_t *err);
 int store_savepoint_release(PGconn *c, sy_err_t *err);
 void store_savepoint_rollback(PGconn *c);
 
+/* store_console.c: counts for the web console, NULL on error */
+json_t *sfn_store_console_summary(sy_ctx_t *ctx, const char *machine_arn, sy_err_t *err);
 #endif

@@ -65,4 +65,9 @@ typedef int (*sy_sfn_put_event_fn)(sy_ctx_t *ctx, PGconn *c, const char *bus, co
                                    const char *detail_type, const char *detail_json, char event_id[37], sy_err_t *err);
 void sy_sfn_set_integrations(sy_ctx_t *ctx, sy_sfn_publish_fn publish, sy_sfn_put_event_fn put_event);
 
+
+/* The web console's read-only endpoint (statemachine/console.c; issue 16),
+ * added in server/wiring.c. summary: {"StateMachineArn"?} ->
+ * {StateMachines, Executions: {STATUS: count}}. */
+int sy_sfn_console_summary(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
 #endif

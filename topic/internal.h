@@ -114,6 +114,9 @@ json_t *tp_rows(PGconn *c, sy_err_t *err, tp_q_t q, const char *const *p);
 int tp_cmd(PGconn *c, sy_err_t *err, tp_q_t q, const char *const *p, int *affected);
 /* The same on a pooled connection, autocommit; rows may be NULL. */
 int tp_db(sy_ctx_t *ctx, sy_err_t *err, tp_q_t q, const char *const *p, json_t **rows);
+/* store_console.c: counts for the web console's overview, NULL on error */
+json_t *tp_store_console_summary(sy_ctx_t *ctx, sy_err_t *err);
+json_t *tp_store_console_list(sy_ctx_t *ctx, const char *prefix, const char *after, int max, sy_err_t *err);
 
 /* errors */
 int tp_invalid(sy_err_t *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

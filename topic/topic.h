@@ -30,4 +30,15 @@ int sy_topic_publish_tx(sy_ctx_t *ctx, PGconn *c, const char *topic_arn, const c
 typedef int (*sy_topic_invoke_fn)(sy_ctx_t *ctx, PGconn *c, const char *function, const char *payload, size_t len,
                                   void *udata, sy_err_t *err);
 void sy_topic_set_function_invoker(sy_ctx_t *ctx, sy_topic_invoke_fn fn, void *udata);
+
+/* The web console's read-only endpoints (topic/console.c; issue 16), added in
+ * server/wiring.c. match: {"TopicArn","Message","MessageAttributes"?} ->
+ * {"Subscriptions":[{SubscriptionArn, Protocol, Endpoint, FilterPolicy,
+ * FilterPolicyScope, Confirmed, Matches, Reason}]}, nothing published;
+ * summary: {} -> {Topics, Subscriptions, PendingConfirmation}. */
+int sy_topic_console_match(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
+int sy_topic_console_summary(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
+/* list: {"Prefix"?, "NextToken"?, "MaxResults"?} -> {"Topics":[{Name, TopicArn,
+ * Subscriptions}], "NextToken"?} (ListTopics has no name filter) */
+int sy_topic_console_list(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
 #endif

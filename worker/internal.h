@@ -116,6 +116,18 @@ typedef struct {
     int inflight;
 } pool_sfunc_t;
 
+#define POOL_RECENT_ERRORS 5
+typedef struct { /* written on the pool thread under cmd_mu, read under it */
+    char node[64], version[32];
+    int64_t connected_ms; /* epoch */
+    uint64_t acks, errors, cold_starts;
+    struct {
+        int64_t at_ms;
+        char function[64], type[64], message[160];
+    } recent[POOL_RECENT_ERRORS]; /* ring, newest at (nrecent - 1) % N */
+    uint64_t nrecent;
+} pool_session_info_t;
+
 struct pool_session {
     uint8_t rid[256];
     size_t rid_len;
@@ -127,6 +139,7 @@ struct pool_session {
     pool_sfunc_t *funcs;
     size_t nfuncs;
     pool_session_t *next;
+    pool_session_info_t info; /* what the web console shows (pool_console.c) */
 };
 
 typedef struct pool_cmd {
@@ -181,6 +194,9 @@ pool_inv_t *pool_inv_from_delivery(sy_pool_t *p, pool_func_t *pf, sy_delivery_t 
 void pool_dispatch(sy_pool_t *p, pool_func_t *pf);
 void pool_inv_finish(sy_pool_t *p, pool_inv_t *inv, const sy_invoke_result_t *res);
 void pool_inflight_remove(sy_pool_t *p, pool_inv_t *inv);
+/* pool_console.c: what the web console shows of a session */
+void pool_session_note_hello(sy_pool_t *p, pool_session_t *s, const Syw__Hello *h);
+void pool_session_note_ack(sy_pool_t *p, pool_session_t *s, const Syw__Ack *a);
 pool_inv_t *pool_inflight_find(sy_pool_t *p, uint64_t id);
 void pool_pending_push(pool_func_t *pf, pool_inv_t *inv, bool front);
 void pool_timers(sy_pool_t *p);

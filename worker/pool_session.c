@@ -110,6 +110,7 @@ static void hello(sy_pool_t *p, wk_frame_t *f, pool_session_t *old)
     sy_uuid4(s->session_id);
     s->last_recv = s->last_send = wk_mono_ms();
     s->lru = 0; /* newcomers first */
+    pool_session_note_hello(p, s, h);
     s->funcs = sy_calloc(h->n_functions, sizeof *s->funcs);
     for (size_t i = 0; i < h->n_functions; i++) {
         s->funcs[s->nfuncs].pf = pool_func_get(p, h->functions[i]->name);
@@ -199,6 +200,7 @@ static void ack(sy_pool_t *p, wk_frame_t *f, pool_session_t *s)
             if (rc < 0) POOL_STAT_ADD(p, stale_acks, 1);
         }
     }
+    if (s) pool_session_note_ack(p, s, a);
     add_credit(p, s, pf, str_or(a->function, ""), a->credit);
 }
 

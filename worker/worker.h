@@ -173,6 +173,12 @@ typedef struct {
 } sy_pool_function_info_t;
 void sy_pool_functions(sy_pool_t *self, void (*fn)(const sy_pool_function_info_t *info, void *u),
                        void *u);
+/* The connected workers for the web console (issue 16): a JSON array of
+ * {WorkerId, SessionId, Node, Version, ConnectedAt, LastSeenMsAgo, Draining,
+ * Functions:[{Name, MaxConcurrency, InUse, FreeCredit}], Acks, Errors,
+ * ColdStarts, RecentErrors:[{At, Function, ErrorType, ErrorMessage}]}
+ * (caller decrefs). Thread-safe. */
+json_t *sy_pool_workers_json(sy_pool_t *self);
 /* Free credit currently offered for one function (summed over workers). */
 int sy_pool_function_credit(sy_pool_t *self, const char *function);
 
