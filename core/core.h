@@ -346,6 +346,10 @@ void sy_http_route_target(const char *target_prefix, const char *service, sy_pro
                           sy_handler_fn fn, void *udata);
 void sy_http_route_query(const char *version, const char *service, sy_handler_fn fn, void *udata);
 void sy_http_route_path(const char *path_prefix, const char *service, sy_handler_fn fn, void *udata);
+/* GET of a path under path_prefix, answered without SigV4 even when
+ * --credentials is set (documents anyone may fetch, e.g. the SNS signing
+ * certificate at SigningCertURL). */
+void sy_http_route_public(const char *path_prefix, const char *service, sy_handler_fn fn, void *udata);
 
 /* Call a JSON-protocol action in process, through the same routes as the
  * wire (Step Functions' aws-sdk tasks): target e.g. "AmazonSQS.SendMessage",

@@ -210,7 +210,8 @@ static int deliver_sqs(sy_ctx_t *ctx, PGconn *c, const tp_sub_t *sb, const tp_ms
     bool raw = attr_true(sb->attrs, "RawMessageDelivery");
     char *body =
         raw ? NULL
-            : tp_envelope(ctx, "Notification", m->message_id, m->topic_arn, sb->arn, m->subject, msg, m->attrs, m->seq);
+            : tp_envelope(ctx, "Notification", m->message_id, m->topic_arn, sb->arn, m->subject, msg, m->attrs, m->seq,
+                          m->sigver);
     bool fifo = strlen(q) > 5 && strcmp(q + strlen(q) - 5, ".fifo") == 0;
     sy_msg_in_t mi = {.body = raw ? msg : body,
                       .body_len = strlen(raw ? msg : body),
@@ -244,7 +245,7 @@ static int deliver(sy_ctx_t *ctx, PGconn *c, const tp_sub_t *sb, const tp_msg_t 
     if (strcmp(sb->protocol, "sqs") == 0) {
         rc = deliver_sqs(ctx, c, sb, m, msg, err);
     } else if (strcmp(sb->protocol, "lambda") == 0) {
-        char *ev = tp_lambda_event(ctx, m->message_id, m->topic_arn, sb->arn, m->subject, msg, m->attrs);
+        char *ev = tp_lambda_event(ctx, m->message_id, m->topic_arn, sb->arn, m->subject, msg, m->attrs, m->sigver);
         const tp_svc_t *s = tp_svc(ctx);
         if (s->invoker)
             rc = s->invoker(ctx, c, sb->endpoint, ev, strlen(ev), s->invoker_udata, err);
@@ -260,10 +261,12 @@ static int deliver(sy_ctx_t *ctx, PGconn *c, const tp_sub_t *sb, const tp_msg_t 
         bool raw = attr_true(sb->attrs, "RawMessageDelivery");
         char *body = raw ? sy_strdup(msg)
                          : tp_envelope(ctx, "Notification", m->message_id, m->topic_arn, sb->arn, m->subject, msg,
-                                       m->attrs, m->seq);
+                                       m->attrs, m->seq, m->sigver);
         char *dlq = tp_sub_dlq(sb->attrs);
-        rc =
-            tp_http_enqueue(ctx, c, sb->endpoint, "Notification", m->message_id, m->topic_arn, sb->arn, body, dlq, err);
+        tp_policy_t pol;
+        tp_policy_resolve(m->topic_dp, sy_json_str(sb->attrs, "DeliveryPolicy"), &pol);
+        rc = tp_http_enqueue(ctx, c, sb->endpoint, "Notification", m->message_id, m->topic_arn, sb->arn, body, dlq,
+                             &pol, err);
         free(dlq);
         free(body);
     }
@@ -288,7 +291,11 @@ int tp_publish_tx(tp_svc_t *s, PGconn *c, tp_msg_t *m, sy_err_t *err)
         rc = tp_notfound(err, "Topic");
         goto done;
     }
-    int64_t version = strtoll(sy_json_str(json_array_get(rows, 0), "version"), NULL, 10);
+    const json_t *row = json_array_get(rows, 0);
+    int64_t version = strtoll(sy_json_str(row, "version"), NULL, 10);
+    m->sigver = tp_sigver(sy_json_str(row, "sigver"));
+    free(m->topic_dp);
+    m->topic_dp = sy_json_str(row, "dpolicy") ? sy_strdup(sy_json_str(row, "dpolicy")) : NULL;
     e = entry_get(s, c, topic, version, err);
     if (!e) {
         rc = SY_E_DB;
@@ -327,6 +334,8 @@ done:
     if (e) entry_release(s, e);
     json_decref(rows);
     free(topic);
+    free(m->topic_dp);
+    m->topic_dp = NULL;
     return rc;
 }
 
