@@ -12,6 +12,7 @@
 #define TP_HTTP_LEASE_S 30 /* a delivery in flight; longer than a POST's timeout */
 #define TP_HTTP_TIMEOUT_S 15 /* AWS's HTTP(S) delivery timeout */
 #define TP_CACHE_MAX 1024 /* topics whose matchers a broker keeps */
+#define TP_SIGVER_SLOTS 64 /* topics whose SignatureVersion a broker remembers */
 
 /* One topic's subscriptions and filter matchers as of `version`. Shared
  * (refcounted) between publishers; replaced when the version moves. */
@@ -49,12 +50,27 @@ typedef struct {
     struct evp_pkey_st *sign_key; /* signing.c: the cluster's key pair (EVP_PKEY) */
     char *cert_pem, *cert_path;   /* its certificate and the path it is served at */
     tp_pace_t *paces;             /* http.c, its thread only */
+    struct {
+        char arn[300];
+        int ver;
+    } sigvers[TP_SIGVER_SLOTS]; /* last SignatureVersion seen per topic (under mu) */
 } tp_svc_t;
 
 /* service.c: the state hanging off ctx->svc[SY_SVC_TOPIC] (NULL before
  * sy_topic_start); api.c: the SNS route */
 tp_svc_t *tp_svc(const sy_ctx_t *ctx);
 void sns_routes(sy_ctx_t *ctx);
+
+/* A Notification's signature, made once per publish and reused by every
+ * subscription that receives the same text (the signed string does not
+ * name the subscription). */
+typedef struct {
+    int ver;
+    char ts[32]; /* the publish's Timestamp */
+    char mid[37]; /* and MessageId */
+    char *msg, *sig;
+} tp_sig_t;
+void tp_sig_clear(tp_sig_t *c);
 
 /* One message to fan out. */
 typedef struct {
@@ -66,6 +82,7 @@ typedef struct {
     const char *group_id, *dedup_id;
     int sigver;          /* the topic's SignatureVersion (1, 2), set by tp_publish_tx */
     char *topic_dp;      /* the topic's DeliveryPolicy (owned, set by tp_publish_tx) */
+    tp_sig_t sig;        /* owned: tp_sig_clear */
     char message_id[37];
     char seq[24];
     char dedup_buf[65]; /* content-based deduplication id */
@@ -79,11 +96,18 @@ void tp_cache_free(tp_svc_t *s);
 /* envelope.c */
 char *tp_base_url(const sy_ctx_t *ctx);
 json_t *tp_attrs_envelope(const json_t *attrs); /* {"n":{"Type","Value"}} */
+/* sig: the publish's signature cache (NULL: sign here, now). */
 char *tp_envelope(const sy_ctx_t *ctx, const char *type, const char *message_id, const char *topic_arn,
                   const char *sub_arn, const char *subject, const char *message, const json_t *attrs, const char *seq,
-                  int sigver);
+                  int sigver, tp_sig_t *sig);
 char *tp_lambda_event(const sy_ctx_t *ctx, const char *message_id, const char *topic_arn, const char *sub_arn,
-                      const char *subject, const char *message, const json_t *attrs, int sigver);
+                      const char *subject, const char *message, const json_t *attrs, int sigver, tp_sig_t *sig);
+/* Sign m's default text ahead of the transaction (on the request's thread,
+ * with the topic's last known SignatureVersion): the group commit's writer
+ * then only copies the signature. */
+void tp_presign(tp_svc_t *s, tp_msg_t *m);
+char *tp_message_for(const tp_msg_t *m, const char *protocol); /* fanout.c */
+void tp_sigver_remember(tp_svc_t *s, const char *topic_arn, int ver);
 /* A SubscriptionConfirmation or UnsubscribeConfirmation, signed. */
 char *tp_confirmation(const sy_ctx_t *ctx, const char *type, const char *topic_arn, const char *sub_arn,
                       const char *token, int sigver, char message_id[37]);
