@@ -358,6 +358,10 @@ void sy_http_route_static(const char *path_prefix, sy_handler_fn fn, void *udata
  * (service "console"). false: refused, with AWS's AccessDenied shape in resp. */
 #define SY_CONSOLE_HEADER "X-Switchyard-Console"
 bool sy_http_console_allows(const sy_req_t *req, sy_resp_t *resp);
+/* GET of a path under path_prefix, answered without SigV4 even when
+ * --credentials is set (documents anyone may fetch, e.g. the SNS signing
+ * certificate at SigningCertURL). */
+void sy_http_route_public(const char *path_prefix, const char *service, sy_handler_fn fn, void *udata);
 
 /* Call a JSON-protocol action in process, through the same routes as the
  * wire (Step Functions' aws-sdk tasks): target e.g. "AmazonSQS.SendMessage",

@@ -48,6 +48,11 @@ void sy_http_route_static(const char *p, sy_handler_fn fn, void *u)
     add_route('s', p, "console", SY_PROTO_REST, fn, u);
 }
 
+void sy_http_route_public(const char *p, const char *service, sy_handler_fn fn, void *u)
+{
+    add_route('P', p, service, SY_PROTO_REST, fn, u);
+}
+
 struct sy_http {
     sy_ctx_t *ctx;
     struct MHD_Daemon *d;
@@ -410,6 +415,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     req.query = st->raw_query;
 
     sy_form_t form = {0};
+    const route_t *pub = NULL;
     sy_resp_t resp = {.status = 200, .close = h->draining};
     sy_buf_init(&resp.body);
     const route_t *st_rt = NULL;
@@ -422,6 +428,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st_rt->fn(&req, &resp, st_rt->udata);
     } else if (strcmp(method, "GET") == 0 && strcmp(req.path, "/metrics") == 0) {
         metrics(h->ctx, &resp);
+    } else if (strcmp(method, "GET") == 0 && (pub = find_route('P', req.path, NULL))) {
+        req.proto = SY_PROTO_REST; /* public documents (the SNS signing certificate): no SigV4 */
+        req.service = pub->service;
+        pub->fn(&req, &resp, pub->udata);
     } else if (authorize(h->ctx, &req, &resp)) {
         route(h->ctx, &req, &resp, st, &form);
     }

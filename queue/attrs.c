@@ -93,8 +93,8 @@ static int check_redrive(const queue_engine_t *e, bool fifo, const char *v, sy_e
         goto done;
     }
     bool dlq_fifo = strlen(arn) > 5 && strcmp(arn + strlen(arn) - 5, ".fifo") == 0;
-    if (dlq_fifo != fifo) {
-        rc = sy_err_set(err, SY_E_INVALID, 400, "InvalidAttributeValue",
+    if (dlq_fifo != fifo) { /* AWS answers this one with InvalidParameterValue */
+        rc = sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValue",
                         "Value %s for parameter RedrivePolicy is invalid. Reason: Dead-letter queue must be same type of queue as the source.", v);
         goto done;
     }

@@ -44,15 +44,23 @@ static const char *topic_arn_param(const json_t *in, sy_err_t *err)
     return arn;
 }
 
+/* Group commit (core's sy_gc, shared with SQS sends): concurrent publishes
+ * on this broker share transactions. Each job's fan-out runs inside the
+ * writer's open transaction; a publish that fails does so before it writes
+ * (topic missing, deduplication id missing) or by a failed statement, which
+ * breaks the transaction, and then core re-runs every job alone. */
 typedef struct {
     tp_svc_t *svc;
     tp_msg_t *m;
 } publish_t;
 
-static int publish_tx(PGconn *c, void *u, sy_err_t *err)
+static void publish_gc(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
 {
-    publish_t *p = u;
-    return tp_publish_tx(p->svc, c, p->m, err);
+    for (int i = 0; i < n; i++) {
+        publish_t *p = args[i];
+        sy_err_clear(&errs[i]);
+        rcs[i] = tp_publish_tx(p->svc, c, p->m, &errs[i]);
+    }
 }
 
 int sns_publish(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err)
@@ -63,7 +71,9 @@ int sns_publish(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy
     tp_msg_t m;
     if (entry_msg(in, arn, &m, err) < 0) return SY_E_INVALID;
     publish_t p = {tp_svc(ctx), &m};
-    int rc = sy_pg_tx(ctx->pool, publish_tx, &p, err);
+    tp_presign(p.svc, &m);
+    int rc = sy_gc_submit(ctx->gc, publish_gc, NULL, &p, err);
+    tp_sig_clear(&m.sig);
     if (rc < 0) return rc;
     *out = json_pack("{s:s}", "MessageId", m.message_id);
     if (m.seq[0]) json_object_set_new(*out, "SequenceNumber", json_string(m.seq));
@@ -74,43 +84,6 @@ static json_t *failed(const char *id, const sy_err_t *e)
 {
     return json_pack("{s:s,s:s,s:s,s:b}", "Id", id, "Code", e->code, "Message", e->message, "SenderFault",
                      e->status < 500);
-}
-
-/* The entries of a batch in one transaction; a savepoint around each keeps
- * one bad entry from aborting the others. */
-typedef struct {
-    sy_ctx_t *ctx;
-    const char *arn;
-    json_t *entries;
-    tp_msg_t *ms;
-    bool *ok;
-    json_t *fail;
-} batch_t;
-
-static int publish_batch_tx(PGconn *c, void *u, sy_err_t *err)
-{
-    batch_t *b = u;
-    json_array_clear(b->fail); /* a retried transaction starts over */
-    for (size_t i = 0; i < json_array_size(b->entries); i++) {
-        json_t *e = json_array_get(b->entries, i);
-        sy_err_t ee;
-        sy_err_clear(&ee);
-        int r = entry_msg(e, b->arn, &b->ms[i], &ee);
-        if (r == 0) {
-            int rc = tp_savepoint(c, TP_SP_SET, err);
-            if (rc < 0) return rc;
-            r = tp_publish_tx(tp_svc(b->ctx), c, &b->ms[i], &ee);
-            if (r == SY_E_NOTFOUND) { /* the topic: the whole request fails */
-                *err = ee;
-                return r;
-            }
-            rc = tp_savepoint(c, r == 0 ? TP_SP_RELEASE : TP_SP_ROLLBACK, err);
-            if (rc < 0) return rc;
-        }
-        b->ok[i] = r == 0;
-        if (r < 0) json_array_append_new(b->fail, failed(sy_json_str(e, "Id"), &ee));
-    }
-    return 0;
 }
 
 int sns_publish_batch(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err)
@@ -144,8 +117,42 @@ int sns_publish_batch(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **o
     tp_msg_t *ms = sy_calloc(n, sizeof *ms);
     bool *ok = sy_calloc(n, sizeof *ok);
     json_t *succ = json_array(), *fail = json_array();
-    batch_t b = {ctx, arn, entries, ms, ok, fail};
-    int rc = sy_pg_tx(ctx->pool, publish_batch_tx, &b, err);
+    /* entries that pass validation go to the group commit together, each
+     * with its own outcome (signed here, on the request's thread) */
+    publish_t *jobs = sy_calloc(n, sizeof *jobs);
+    void **args = sy_calloc(n, sizeof *args);
+    int *rcs = sy_calloc(n, sizeof *rcs), *idx = sy_calloc(n, sizeof *idx);
+    sy_err_t *errs = sy_calloc(n, sizeof *errs);
+    int nj = 0, rc = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(entries, i);
+        sy_err_t ee;
+        sy_err_clear(&ee);
+        if (entry_msg(e, arn, &ms[i], &ee) < 0) {
+            json_array_append_new(fail, failed(sy_json_str(e, "Id"), &ee));
+            continue;
+        }
+        jobs[nj] = (publish_t){tp_svc(ctx), &ms[i]};
+        tp_presign(jobs[nj].svc, &ms[i]);
+        args[nj] = &jobs[nj];
+        idx[nj++] = (int)i;
+    }
+    if (nj) sy_gc_submit_many(ctx->gc, publish_gc, NULL, args, nj, rcs, errs);
+    for (int k = 0; k < nj && rc == 0; k++) /* the topic is gone, or the database: the whole request fails */
+        if (rcs[k] == SY_E_NOTFOUND || errs[k].status >= 500) {
+            *err = errs[k];
+            rc = rcs[k];
+        }
+    for (int k = 0; k < nj && rc == 0; k++) {
+        ok[idx[k]] = rcs[k] == 0;
+        if (rcs[k] < 0)
+            json_array_append_new(fail, failed(sy_json_str(json_array_get(entries, (size_t)idx[k]), "Id"), &errs[k]));
+    }
+    free(jobs);
+    free(args);
+    free(rcs);
+    free(idx);
+    free(errs);
     if (rc == 0) {
         for (size_t i = 0; i < n; i++) {
             if (!ok[i]) continue;
@@ -158,6 +165,7 @@ int sns_publish_batch(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **o
     }
     json_decref(succ);
     json_decref(fail);
+    for (size_t i = 0; i < n; i++) tp_sig_clear(&ms[i].sig);
     free(ok);
     free(ms);
     return rc;

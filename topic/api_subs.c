@@ -19,7 +19,8 @@ static int bump(PGconn *c, const char *topic, sy_err_t *err)
 }
 
 /* One subscription attribute against the protocol and the others. */
-static int check_sub_attr(const char *protocol, const json_t *all, const char *k, const char *v, sy_err_t *err)
+static int check_sub_attr(const char *protocol, const json_t *all, const char *k, const char *v, bool in_attrs,
+                          sy_err_t *err)
 {
     bool known = false;
     for (const char **a = SUB_ATTRS; *a; a++) known |= strcmp(*a, k) == 0;
@@ -43,7 +44,8 @@ static int check_sub_attr(const char *protocol, const json_t *all, const char *k
         if (sy_pattern_validate(body ? SY_PATTERN_SNS_BODY : SY_PATTERN_SNS_ATTRIBUTES, v, strlen(v), err) < 0)
             return SY_E_INVALID;
     }
-    if (!strcmp(k, "RedrivePolicy") || !strcmp(k, "DeliveryPolicy")) {
+    if (!strcmp(k, "DeliveryPolicy") && *v) return tp_policy_check(v, false, in_attrs, err);
+    if (!strcmp(k, "RedrivePolicy")) {
         json_t *j = json_loads(v, 0, NULL);
         bool ok = json_is_object(j);
         json_decref(j);
@@ -99,32 +101,6 @@ static int check_fifo(const char *topic, const char *protocol, const char *endpo
     return 0;
 }
 
-static char *confirmation(sy_ctx_t *ctx, const char *topic_arn, const char *token, char message_id[37])
-{
-    sy_uuid4(message_id);
-    char *base = tp_base_url(ctx);
-    char *enc_topic = sy_strdup(topic_arn); /* ARNs need no escaping but ':' is fine in a query */
-    char *url =
-        sy_asprintf("%s/?Action=ConfirmSubscription&Version=2010-03-31&TopicArn=%s&Token=%s", base, enc_topic, token);
-    char ts[32];
-    sy_iso8601_ms(sy_now_ms(), ts);
-    char *msg = sy_asprintf("You have chosen to subscribe to the topic %s.\nTo confirm the subscription, visit the "
-                            "SubscribeURL included in this message.",
-                            topic_arn);
-    char *cert = sy_asprintf("%s/SimpleNotificationService-switchyard.pem", base);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Type", "SubscriptionConfirmation", "MessageId",
-                          message_id, "Token", token, "TopicArn", topic_arn, "Message", msg, "SubscribeURL", url,
-                          "Timestamp", ts, "SignatureVersion", "1", "Signature", "", "SigningCertURL", cert);
-    char *s = sy_json_dumps(o);
-    json_decref(o);
-    free(cert);
-    free(msg);
-    free(url);
-    free(enc_topic);
-    free(base);
-    return s;
-}
-
 /* The rows of a Subscribe, in one transaction. */
 typedef struct {
     sy_ctx_t *ctx;
@@ -141,18 +117,25 @@ static int subscribe_tx(PGconn *c, void *u, sy_err_t *err)
     s->found_arn = NULL;
     s->confirmed = !s->http;
     const char *p1[1] = {s->topic};
-    json_t *rows = tp_rows(c, err, TP_Q_TOPIC_LOCK, p1);
-    if (!rows) return SY_E_DB;
-    size_t found = json_array_size(rows);
-    json_decref(rows);
-    if (!found) return tp_notfound(err, "Topic");
+    json_t *topic = tp_rows(c, err, TP_Q_TOPIC_LOCK, p1);
+    if (!topic) return SY_E_DB;
+    const json_t *trow = json_array_get(topic, 0);
+    if (!trow) {
+        json_decref(topic);
+        return tp_notfound(err, "Topic");
+    }
+    json_t *rows;
     const char *p2[3] = {s->topic, s->protocol, s->endpoint};
     rows = tp_rows(c, err, TP_Q_SUB_FIND, p2);
-    if (!rows) return SY_E_DB;
+    if (!rows) {
+        json_decref(topic);
+        return SY_E_DB;
+    }
     if (json_array_size(rows)) { /* idempotent */
         s->found_arn = sy_strdup(sy_json_str(json_array_get(rows, 0), "arn"));
         s->confirmed = !strcmp(sy_json_str(json_array_get(rows, 0), "confirmed"), "true");
         json_decref(rows);
+        json_decref(topic);
         return 0;
     }
     json_decref(rows);
@@ -168,11 +151,17 @@ static int subscribe_tx(PGconn *c, void *u, sy_err_t *err)
     if (rc == 0) rc = bump(c, s->topic, err);
     if (rc == 0 && s->http) {
         char mid[37];
-        char *body = confirmation(s->ctx, s->topic_arn, s->token, mid);
+        char *body = tp_confirmation(s->ctx, "SubscriptionConfirmation", s->topic_arn, s->new_arn, s->token,
+                                     tp_sigver(sy_json_str(trow, "sigver")), mid);
+        json_t *a = json_loads(s->attrs, 0, NULL);
+        tp_policy_t pol;
+        tp_policy_resolve(sy_json_str(trow, "dpolicy"), sy_json_str(a, "DeliveryPolicy"), &pol);
+        json_decref(a);
         rc = tp_http_enqueue(s->ctx, c, s->endpoint, "SubscriptionConfirmation", mid, s->topic_arn, s->new_arn, body,
-                             NULL, err);
+                             NULL, &pol, err);
         free(body);
     }
+    json_decref(topic);
     return rc;
 }
 
@@ -195,7 +184,7 @@ int sns_subscribe(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, 
     json_t *attrs = json_object_get(in, "Attributes");
     const char *k;
     json_t *v;
-    json_object_foreach(attrs, k, v) if (check_sub_attr(protocol, attrs, k, json_string_value(v), err) < 0)
+    json_object_foreach(attrs, k, v) if (check_sub_attr(protocol, attrs, k, json_string_value(v), true, err) < 0)
     {
         free(topic);
         return SY_E_INVALID;
@@ -244,7 +233,24 @@ static int confirm_tx(PGconn *c, void *u, sy_err_t *err)
     const char *p[2] = {cf->topic, cf->token};
     cf->rows = tp_rows(c, err, TP_Q_SUB_CONFIRM, p);
     if (!cf->rows) return SY_E_DB;
-    if (!json_array_size(cf->rows)) return tp_invalid(err, "Token");
+    if (!json_array_size(cf->rows)) { /* the SubscribeURL of an UnsubscribeConfirmation: restore */
+        json_t *t = tp_rows(c, err, TP_Q_TOMB_TAKE, p);
+        if (!t) return SY_E_DB;
+        const json_t *r = json_array_get(t, 0);
+        if (!r) {
+            json_decref(t);
+            return tp_invalid(err, "Token");
+        }
+        char now[24];
+        snprintf(now, sizeof now, "%lld", (long long)sy_now_ms());
+        const char *q[7] = {sy_json_str(r, "arn"),   cf->topic,  sy_json_str(r, "protocol"), sy_json_str(r, "endpoint"),
+                            sy_json_str(r, "attrs"), cf->token, now};
+        json_decref(cf->rows);
+        cf->rows = tp_rows(c, err, TP_Q_SUB_RESTORE, q);
+        json_decref(t);
+        if (!cf->rows) return SY_E_DB;
+        if (!json_array_size(cf->rows)) return tp_invalid(err, "Token"); /* subscribed again meanwhile */
+    }
     return bump(c, cf->topic, err);
 }
 
@@ -266,12 +272,56 @@ int sns_confirm_subscription(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, jso
     return rc;
 }
 
+/* A confirmed HTTP(S) subscription that goes gets an UnsubscribeConfirmation
+ * (its SubscribeURL restores it, as on AWS). */
+static int unsub_confirmation(sy_ctx_t *ctx, PGconn *c, const char *arn, const json_t *sub, sy_err_t *err)
+{
+    const char *proto = sy_json_str(sub, "protocol");
+    if (strcmp(sy_json_str(sub, "confirmed"), "true") || (strcmp(proto, "http") && strcmp(proto, "https"))) return 0;
+    const char *p[1] = {sy_json_str(sub, "topic")};
+    json_t *topic = tp_rows(c, err, TP_Q_TOPIC_LOCK, p);
+    if (!topic) return SY_E_DB;
+    const json_t *t = json_array_get(topic, 0);
+    int rc = 0;
+    if (t) {
+        unsigned char rnd[32];
+        char token[65], now[24], mid[37];
+        sy_random_bytes(rnd, sizeof rnd);
+        sy_hex(rnd, sizeof rnd, token);
+        snprintf(now, sizeof now, "%lld", (long long)sy_now_ms());
+        const char *q[7] = {token, p[0], arn, proto, sy_json_str(sub, "endpoint"), sy_json_str(sub, "attrs"), now};
+        rc = tp_cmd(c, err, TP_Q_TOMB_INSERT, q, NULL);
+        if (rc == 0) {
+            const char *tarn = sy_json_str(t, "arn");
+            char *body = tp_confirmation(ctx, "UnsubscribeConfirmation", tarn, arn, token,
+                                         tp_sigver(sy_json_str(t, "sigver")), mid);
+            json_t *a = json_loads(sy_json_str(sub, "attrs"), 0, NULL);
+            tp_policy_t pol;
+            tp_policy_resolve(sy_json_str(t, "dpolicy"), sy_json_str(a, "DeliveryPolicy"), &pol);
+            json_decref(a);
+            rc = tp_http_enqueue(ctx, c, sy_json_str(sub, "endpoint"), "UnsubscribeConfirmation", mid, tarn, arn, body,
+                                 NULL, &pol, err);
+            free(body);
+        }
+    }
+    json_decref(topic);
+    return rc;
+}
+
+typedef struct {
+    sy_ctx_t *ctx;
+    const char *arn;
+} unsubscribe_t;
+
 static int unsubscribe_tx(PGconn *c, void *u, sy_err_t *err)
 {
-    const char *p[1] = {u};
+    unsubscribe_t *us = u;
+    const char *p[1] = {us->arn};
     json_t *rows = tp_rows(c, err, TP_Q_SUB_DELETE, p);
     if (!rows) return SY_E_DB;
-    int rc = json_array_size(rows) ? bump(c, sy_json_str(json_array_get(rows, 0), "topic"), err) : 0;
+    const json_t *r = json_array_get(rows, 0);
+    int rc = r ? bump(c, sy_json_str(r, "topic"), err) : 0;
+    if (rc == 0 && r) rc = unsub_confirmation(us->ctx, c, us->arn, r, err);
     json_decref(rows);
     return rc;
 }
@@ -282,7 +332,8 @@ int sns_unsubscribe(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out
     (void)out;
     const char *arn = sy_json_str(in, "SubscriptionArn");
     if (!arn || strncmp(arn, "arn:aws:sns:", 12)) return tp_invalid(err, "SubscriptionArn");
-    return sy_pg_tx(ctx->pool, unsubscribe_tx, (void *)arn, err);
+    unsubscribe_t us = {ctx, arn};
+    return sy_pg_tx(ctx->pool, unsubscribe_tx, &us, err);
 }
 
 static json_t *sub_member(const sy_ctx_t *ctx, const json_t *r)
@@ -371,6 +422,12 @@ int sns_get_subscription_attributes(sy_ctx_t *ctx, const sy_req_t *req, json_t *
     json_object_update(a, stored);
     if (json_object_get(stored, "FilterPolicy") && !json_object_get(stored, "FilterPolicyScope"))
         json_object_set_new(a, "FilterPolicyScope", json_string("MessageAttributes"));
+    const char *proto = sy_json_str(r, "protocol");
+    if (!strcmp(proto, "http") || !strcmp(proto, "https")) {
+        char *eff = tp_policy_effective_sub(sy_json_str(r, "topic_dp"), sy_json_str(stored, "DeliveryPolicy"));
+        json_object_set_new(a, "EffectiveDeliveryPolicy", json_string(eff));
+        free(eff);
+    }
     json_decref(stored);
     json_decref(r);
     *out = json_pack("{s:o}", "Attributes", a);
@@ -403,10 +460,11 @@ int sns_set_subscription_attributes(sy_ctx_t *ctx, const sy_req_t *req, json_t *
     json_t *stored = json_loads(sy_json_str(r, "attrs"), 0, NULL);
     if (!stored) stored = json_object();
     json_object_set_new(stored, k, json_string(v));
-    rc = check_sub_attr(sy_json_str(r, "protocol"), stored, k, v, err);
+    rc = check_sub_attr(sy_json_str(r, "protocol"), stored, k, v, false, err);
     if (rc == 0 && !strcmp(k, "FilterPolicyScope") && sy_json_str(stored, "FilterPolicy"))
         rc = check_sub_attr(sy_json_str(r, "protocol"), stored, "FilterPolicy", sy_json_str(stored, "FilterPolicy"),
-                            err);
+                            false, err);
+    if (rc == 0 && !strcmp(k, "DeliveryPolicy") && !*v) json_object_del(stored, "DeliveryPolicy");
     if (rc == 0 && !strcmp(k, "FilterPolicy") && !*v) json_object_del(stored, "FilterPolicy");
     char *aj = sy_json_dumps(stored);
     set_attrs_t sa = {sy_json_str(r, "arn"), sy_json_str(r, "topic"), aj};

@@ -43,12 +43,16 @@ static bool name_ok(const char *name)
     return true;
 }
 
-static int check_topic_attr(const char *k, const char *v, sy_err_t *err)
+static int check_topic_attr(const char *k, const char *v, bool in_attrs, sy_err_t *err)
 {
     if (!known_attr(TOPIC_ATTRS, k)) return tp_invalid(err, "Attributes Reason: Unknown attribute %s", k);
     if ((!strcmp(k, "FifoTopic") || !strcmp(k, "ContentBasedDeduplication")) && strcasecmp(v, "true") != 0 &&
         strcasecmp(v, "false") != 0)
         return tp_invalid(err, "Attributes Reason: %s must be true or false", k);
+    if (!strcmp(k, "SignatureVersion") && strcmp(v, "1") && strcmp(v, "2"))
+        return tp_invalid(err, "%sSignatureVersion: Invalid value [%s]. Valid values are 1 or 2.",
+                          in_attrs ? "Attributes Reason: " : "", v);
+    if (!strcmp(k, "DeliveryPolicy") && *v) return tp_policy_check(v, true, in_attrs, err);
     if (!strcmp(k, "Policy")) {
         json_t *j = json_loads(v, 0, NULL);
         char *why = NULL;
@@ -59,12 +63,6 @@ static int check_topic_attr(const char *k, const char *v, sy_err_t *err)
             free(why);
             return SY_E_INVALID;
         }
-    }
-    if (!strcmp(k, "DeliveryPolicy")) {
-        json_t *j = json_loads(v, 0, NULL);
-        bool ok = json_is_object(j);
-        json_decref(j);
-        if (!ok) return tp_invalid(err, "Attributes Reason: %s is not a valid JSON object", k);
     }
     return 0;
 }
@@ -94,6 +92,48 @@ static int tags_object(const json_t *list, json_t **out, sy_err_t *err)
     return 0;
 }
 
+/* What an attribute of an existing topic is when it was never set. */
+static const char *attr_default(const char *name, const char *k)
+{
+    if (!strcmp(k, "DisplayName")) return "";
+    if (!strcmp(k, "FifoTopic")) return ends_with(name, ".fifo") ? "true" : "false";
+    if (!strcmp(k, "ContentBasedDeduplication")) return "false";
+    if (!strcmp(k, "SignatureVersion")) return "1";
+    return NULL;
+}
+
+/* CreateTopic of an existing name: idempotent only with the same
+ * attributes (those given) and tags (when given), as on AWS. */
+static int same_topic(sy_ctx_t *ctx, const char *name, const json_t *attrs, const json_t *tags, sy_err_t *err)
+{
+    const char *p[1] = {name};
+    json_t *rows = NULL;
+    int rc = tp_db(ctx, err, TP_Q_TOPIC_RAW, p, &rows);
+    if (rc < 0) return rc;
+    const json_t *r = json_array_get(rows, 0);
+    json_t *have = r ? json_loads(sy_json_str(r, "attrs"), 0, NULL) : NULL;
+    json_t *have_tags = r ? json_loads(sy_json_str(r, "tags"), 0, NULL) : NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)attrs, k, v)
+    {
+        const char *old = sy_json_str(have, k);
+        if (!old) old = attr_default(name, k);
+        const char *want = json_string_value(v);
+        bool boolean = !strcmp(k, "FifoTopic") || !strcmp(k, "ContentBasedDeduplication");
+        if (!old || !want || (boolean ? strcasecmp(old, want) : strcmp(old, want))) {
+            rc = tp_invalid(err, "Attributes Reason: Topic already exists with different attributes");
+            break;
+        }
+    }
+    if (rc == 0 && json_object_size(tags) && !json_equal(tags, have_tags))
+        rc = tp_invalid(err, "Tags Reason: Topic already exists with different tags");
+    json_decref(have);
+    json_decref(have_tags);
+    json_decref(rows);
+    return rc;
+}
+
 int sns_create_topic(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err)
 {
     (void)req;
@@ -102,7 +142,7 @@ int sns_create_topic(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **ou
     json_t *attrs = json_object_get(in, "Attributes");
     const char *k;
     json_t *v;
-    json_object_foreach(attrs, k, v) if (check_topic_attr(k, json_string_value(v), err) < 0) return SY_E_INVALID;
+    json_object_foreach(attrs, k, v) if (check_topic_attr(k, json_string_value(v), true, err) < 0) return SY_E_INVALID;
     const char *fifo = sy_json_str(attrs, "FifoTopic");
     bool is_fifo = fifo && strcasecmp(fifo, "true") == 0;
     if (is_fifo != ends_with(name, ".fifo"))
@@ -119,7 +159,10 @@ int sns_create_topic(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **ou
     char now[24];
     snprintf(now, sizeof now, "%lld", (long long)sy_now_ms());
     const char *p[5] = {name, arn, aj, tj, now};
-    int rc = tp_db(ctx, err, TP_Q_TOPIC_INSERT, p, NULL);
+    json_t *rows = NULL;
+    int rc = tp_db(ctx, err, TP_Q_TOPIC_INSERT, p, &rows);
+    if (rc == 0 && !json_array_size(rows)) rc = same_topic(ctx, name, attrs, tags, err); /* it exists */
+    json_decref(rows);
     if (rc == 0) *out = json_pack("{s:s}", "TopicArn", arn);
     free(tj);
     free(aj);
@@ -214,13 +257,10 @@ int sns_get_topic_attributes(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, jso
     json_object_set_new(a, "SubscriptionsConfirmed", json_string(sy_json_str(r, "c")));
     json_object_set_new(a, "SubscriptionsPending", json_string(sy_json_str(r, "p")));
     json_object_set_new(a, "SubscriptionsDeleted", json_string("0"));
-    json_object_set_new(a, "EffectiveDeliveryPolicy",
-                        json_string("{\"http\":{\"defaultHealthyRetryPolicy\":{\"minDelayTarget\":20,\"maxDelayTarget\""
-                                    ":20,\"numRetries\":3,\"numMaxDelayRetries\":0,\"numNoDelayRetries\":0,"
-                                    "\"numMinDelayRetries\":0,\"backoffFunction\":\"linear\"},\"disableSubscription"
-                                    "Overrides\":false,\"defaultRequestPolicy\":{\"headerContentType\":\"text/plain; "
-                                    "charset=UTF-8\"}}}"));
     json_t *stored = json_loads(sy_json_str(r, "attrs"), 0, NULL);
+    char *eff = tp_policy_effective_topic(sy_json_str(stored, "DeliveryPolicy"));
+    json_object_set_new(a, "EffectiveDeliveryPolicy", json_string(eff));
+    free(eff);
     json_object_update(a, stored);
     json_decref(stored);
     if (ends_with(arn, ".fifo") && !json_object_get(a, "ContentBasedDeduplication"))
@@ -237,7 +277,7 @@ int sns_set_topic_attributes(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, jso
     const char *k = sy_json_str(in, "AttributeName"), *v = sy_json_str(in, "AttributeValue");
     if (!k) return tp_invalid(err, "AttributeName");
     if (!v) v = "";
-    if (check_topic_attr(k, v, err) < 0) return SY_E_INVALID;
+    if (check_topic_attr(k, v, false, err) < 0) return SY_E_INVALID;
     if (!strcmp(k, "FifoTopic")) return tp_invalid(err, "AttributeName Reason: FifoTopic cannot be changed");
     char *name = topic_param(in, "TopicArn", err);
     if (!name) return SY_E_INVALID;

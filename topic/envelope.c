@@ -26,43 +26,87 @@ json_t *tp_attrs_envelope(const json_t *attrs)
     return o;
 }
 
-/* Not a real signature: there is no SNS signing certificate to check it
- * against. Subscribers that verify signatures must be told not to. */
-static json_t *fake_signature(const char *message_id)
+void tp_sig_clear(tp_sig_t *c)
 {
-    unsigned char h[32];
-    sy_sha256(message_id, strlen(message_id), h);
-    char *b = sy_base64_encode(h, sizeof h);
-    json_t *s = json_string(b);
-    free(b);
-    return s;
+    free(c->msg);
+    free(c->sig);
+    memset(c, 0, sizeof *c);
 }
 
 static json_t *envelope_common(const sy_ctx_t *ctx, const char *type, const char *message_id, const char *topic_arn,
-                               const char *message, char **base)
+                               const char *subject, const char *message, const tp_sig_t *sig)
 {
     char ts[32];
-    sy_iso8601_ms(sy_now_ms(), ts);
-    *base = tp_base_url(ctx);
+    if (sig && sig->ts[0])
+        snprintf(ts, sizeof ts, "%s", sig->ts);
+    else
+        sy_iso8601_ms(sy_now_ms(), ts);
     json_t *o = json_object();
     json_object_set_new(o, "Type", json_string(type));
     json_object_set_new(o, "MessageId", json_string(message_id));
     json_object_set_new(o, "TopicArn", json_string(topic_arn));
+    if (subject) json_object_set_new(o, "Subject", json_string(subject));
     json_object_set_new(o, "Message", json_string(message));
     json_object_set_new(o, "Timestamp", json_string(ts));
-    json_object_set_new(o, "SignatureVersion", json_string("1"));
-    json_object_set_new(o, "Signature", fake_signature(message_id));
+    (void)ctx;
     return o;
 }
 
-char *tp_envelope(const sy_ctx_t *ctx, const char *type, const char *message_id, const char *topic_arn,
-                  const char *sub_arn, const char *subject, const char *message, const json_t *attrs, const char *seq)
+/* Sign o (a Notification of `message`), or copy the publish's signature. */
+static void sign_cached(const sy_ctx_t *ctx, json_t *o, const char *message, int sigver, tp_sig_t *sig)
 {
-    char *base;
-    json_t *o = envelope_common(ctx, type, message_id, topic_arn, message, &base);
-    if (subject) json_object_set_new(o, "Subject", json_string(subject));
+    if (sig && sig->sig && sig->ver == sigver && sig->msg && !strcmp(sig->msg, message) &&
+        !strcmp(sig->ts, sy_json_str(o, "Timestamp")) && !strcmp(sig->mid, sy_json_str(o, "MessageId"))) {
+        json_object_set_new(o, "SignatureVersion", json_string(sigver == 2 ? "2" : "1"));
+        json_object_set_new(o, "Signature", json_string(sig->sig));
+        return;
+    }
+    tp_sign(ctx, o, sigver);
+    if (!sig) return;
+    tp_sig_clear(sig);
+    sig->ver = sigver;
+    snprintf(sig->ts, sizeof sig->ts, "%s", sy_json_str(o, "Timestamp"));
+    snprintf(sig->mid, sizeof sig->mid, "%s", sy_json_str(o, "MessageId"));
+    sig->msg = sy_strdup(message);
+    sig->sig = sy_strdup(sy_json_str(o, "Signature"));
+}
+
+void tp_presign(tp_svc_t *s, tp_msg_t *m)
+{
+    if (!m->message_id[0]) sy_uuid4(m->message_id);
+    int ver = 1;
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < TP_SIGVER_SLOTS; i++)
+        if (!strcmp(s->sigvers[i].arn, m->topic_arn)) ver = s->sigvers[i].ver;
+    pthread_mutex_unlock(&s->mu);
+    char *msg = tp_message_for(m, "default");
+    json_t *o = envelope_common(s->ctx, "Notification", m->message_id, m->topic_arn, m->subject, msg, NULL);
+    sign_cached(s->ctx, o, msg, ver, &m->sig);
+    json_decref(o);
+    free(msg);
+}
+
+void tp_sigver_remember(tp_svc_t *s, const char *topic_arn, int ver)
+{
+    if (strlen(topic_arn) >= sizeof s->sigvers[0].arn) return;
+    unsigned h = 5381;
+    for (const char *p = topic_arn; *p; p++) h = h * 33 + (unsigned char)*p;
+    pthread_mutex_lock(&s->mu);
+    int i = (int)(h % TP_SIGVER_SLOTS);
+    snprintf(s->sigvers[i].arn, sizeof s->sigvers[i].arn, "%s", topic_arn);
+    s->sigvers[i].ver = ver;
+    pthread_mutex_unlock(&s->mu);
+}
+
+char *tp_envelope(const sy_ctx_t *ctx, const char *type, const char *message_id, const char *topic_arn,
+                  const char *sub_arn, const char *subject, const char *message, const json_t *attrs, const char *seq,
+                  int sigver, tp_sig_t *sig)
+{
+    json_t *o = envelope_common(ctx, type, message_id, topic_arn, subject, message, sig);
     if (seq && *seq) json_object_set_new(o, "SequenceNumber", json_string(seq));
-    char *cert = sy_asprintf("%s/SimpleNotificationService-switchyard.pem", base);
+    sign_cached(ctx, o, message, sigver, sig);
+    char *base = tp_base_url(ctx);
+    char *cert = tp_cert_url(ctx);
     json_object_set_new(o, "SigningCertURL", json_string(cert));
     char *unsub = sy_asprintf("%s/?Action=Unsubscribe&Version=2010-03-31&SubscriptionArn=%s", base, sub_arn);
     json_object_set_new(o, "UnsubscribeURL", json_string(unsub));
@@ -76,12 +120,13 @@ char *tp_envelope(const sy_ctx_t *ctx, const char *type, const char *message_id,
 }
 
 char *tp_lambda_event(const sy_ctx_t *ctx, const char *message_id, const char *topic_arn, const char *sub_arn,
-                      const char *subject, const char *message, const json_t *attrs)
+                      const char *subject, const char *message, const json_t *attrs, int sigver, tp_sig_t *sig)
 {
-    char *base;
-    json_t *sns = envelope_common(ctx, "Notification", message_id, topic_arn, message, &base);
-    json_object_set_new(sns, "Subject", subject ? json_string(subject) : json_null());
-    char *cert = sy_asprintf("%s/SimpleNotificationService-switchyard.pem", base);
+    json_t *sns = envelope_common(ctx, "Notification", message_id, topic_arn, subject, message, sig);
+    sign_cached(ctx, sns, message, sigver, sig); /* over the Notification fields, before Subject becomes null */
+    if (!subject) json_object_set_new(sns, "Subject", json_null());
+    char *base = tp_base_url(ctx);
+    char *cert = tp_cert_url(ctx);
     char *unsub = sy_asprintf("%s/?Action=Unsubscribe&Version=2010-03-31&SubscriptionArn=%s", base, sub_arn);
     json_object_set_new(sns, "SigningCertUrl", json_string(cert));
     json_object_set_new(sns, "UnsubscribeUrl", json_string(unsub));
@@ -92,6 +137,36 @@ char *tp_lambda_event(const sy_ctx_t *ctx, const char *message_id, const char *t
     json_decref(ev);
     free(unsub);
     free(cert);
+    free(base);
+    return s;
+}
+
+char *tp_confirmation(const sy_ctx_t *ctx, const char *type, const char *topic_arn, const char *sub_arn,
+                      const char *token, int sigver, char message_id[37])
+{
+    sy_uuid4(message_id);
+    char *base = tp_base_url(ctx);
+    char *url =
+        sy_asprintf("%s/?Action=ConfirmSubscription&Version=2010-03-31&TopicArn=%s&Token=%s", base, topic_arn, token);
+    char ts[32];
+    sy_iso8601_ms(sy_now_ms(), ts);
+    bool unsub = !strcmp(type, "UnsubscribeConfirmation");
+    char *msg = unsub ? sy_asprintf("You have chosen to deactivate subscription %s.\nTo cancel this operation and "
+                                    "restore the subscription, visit the SubscribeURL included in this message.",
+                                    sub_arn)
+                      : sy_asprintf("You have chosen to subscribe to the topic %s.\nTo confirm the subscription, "
+                                    "visit the SubscribeURL included in this message.",
+                                    topic_arn);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "Type", type, "MessageId", message_id, "Token", token,
+                          "TopicArn", topic_arn, "Message", msg, "SubscribeURL", url, "Timestamp", ts);
+    tp_sign(ctx, o, sigver);
+    char *cert = tp_cert_url(ctx);
+    json_object_set_new(o, "SigningCertURL", json_string(cert));
+    char *s = sy_json_dumps(o);
+    json_decref(o);
+    free(cert);
+    free(msg);
+    free(url);
     free(base);
     return s;
 }

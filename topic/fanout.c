@@ -174,7 +174,7 @@ int tp_check_message(const tp_msg_t *m, bool fifo_topic, sy_err_t *err)
 }
 
 /* The body a protocol gets under MessageStructure=json. */
-static char *message_for(const tp_msg_t *m, const char *protocol)
+char *tp_message_for(const tp_msg_t *m, const char *protocol)
 {
     if (!m->structure) return sy_strdup(m->message);
     json_t *j = json_loads(m->message, 0, NULL);
@@ -203,14 +203,15 @@ char *tp_sub_dlq(const json_t *sub_attrs)
     return s;
 }
 
-static int deliver_sqs(sy_ctx_t *ctx, PGconn *c, const tp_sub_t *sb, const tp_msg_t *m, const char *msg, sy_err_t *err)
+static int deliver_sqs(sy_ctx_t *ctx, PGconn *c, const tp_sub_t *sb, tp_msg_t *m, const char *msg, sy_err_t *err)
 {
     char *q = sy_queue_name_from_arn(ctx, sb->endpoint);
     if (!q) return 0; /* another account's queue: nothing to write here */
     bool raw = attr_true(sb->attrs, "RawMessageDelivery");
     char *body =
         raw ? NULL
-            : tp_envelope(ctx, "Notification", m->message_id, m->topic_arn, sb->arn, m->subject, msg, m->attrs, m->seq);
+            : tp_envelope(ctx, "Notification", m->message_id, m->topic_arn, sb->arn, m->subject, msg, m->attrs, m->seq,
+                          m->sigver, &m->sig);
     bool fifo = strlen(q) > 5 && strcmp(q + strlen(q) - 5, ".fifo") == 0;
     sy_msg_in_t mi = {.body = raw ? msg : body,
                       .body_len = strlen(raw ? msg : body),
@@ -237,14 +238,15 @@ static int deliver_sqs(sy_ctx_t *ctx, PGconn *c, const tp_sub_t *sb, const tp_ms
     return rc;
 }
 
-static int deliver(sy_ctx_t *ctx, PGconn *c, const tp_sub_t *sb, const tp_msg_t *m, sy_err_t *err)
+static int deliver(sy_ctx_t *ctx, PGconn *c, const tp_sub_t *sb, tp_msg_t *m, sy_err_t *err)
 {
-    char *msg = message_for(m, sb->protocol);
+    char *msg = tp_message_for(m, sb->protocol);
     int rc = 0;
     if (strcmp(sb->protocol, "sqs") == 0) {
         rc = deliver_sqs(ctx, c, sb, m, msg, err);
     } else if (strcmp(sb->protocol, "lambda") == 0) {
-        char *ev = tp_lambda_event(ctx, m->message_id, m->topic_arn, sb->arn, m->subject, msg, m->attrs);
+        char *ev = tp_lambda_event(ctx, m->message_id, m->topic_arn, sb->arn, m->subject, msg, m->attrs, m->sigver,
+                                   &m->sig);
         const tp_svc_t *s = tp_svc(ctx);
         if (s->invoker)
             rc = s->invoker(ctx, c, sb->endpoint, ev, strlen(ev), s->invoker_udata, err);
@@ -260,10 +262,12 @@ static int deliver(sy_ctx_t *ctx, PGconn *c, const tp_sub_t *sb, const tp_msg_t 
         bool raw = attr_true(sb->attrs, "RawMessageDelivery");
         char *body = raw ? sy_strdup(msg)
                          : tp_envelope(ctx, "Notification", m->message_id, m->topic_arn, sb->arn, m->subject, msg,
-                                       m->attrs, m->seq);
+                                       m->attrs, m->seq, m->sigver, &m->sig);
         char *dlq = tp_sub_dlq(sb->attrs);
-        rc =
-            tp_http_enqueue(ctx, c, sb->endpoint, "Notification", m->message_id, m->topic_arn, sb->arn, body, dlq, err);
+        tp_policy_t pol;
+        tp_policy_resolve(m->topic_dp, sy_json_str(sb->attrs, "DeliveryPolicy"), &pol);
+        rc = tp_http_enqueue(ctx, c, sb->endpoint, "Notification", m->message_id, m->topic_arn, sb->arn, body, dlq,
+                             &pol, err);
         free(dlq);
         free(body);
     }
@@ -288,7 +292,12 @@ int tp_publish_tx(tp_svc_t *s, PGconn *c, tp_msg_t *m, sy_err_t *err)
         rc = tp_notfound(err, "Topic");
         goto done;
     }
-    int64_t version = strtoll(sy_json_str(json_array_get(rows, 0), "version"), NULL, 10);
+    const json_t *row = json_array_get(rows, 0);
+    int64_t version = strtoll(sy_json_str(row, "version"), NULL, 10);
+    m->sigver = tp_sigver(sy_json_str(row, "sigver"));
+    tp_sigver_remember(s, m->topic_arn, m->sigver);
+    free(m->topic_dp);
+    m->topic_dp = sy_json_str(row, "dpolicy") ? sy_strdup(sy_json_str(row, "dpolicy")) : NULL;
     e = entry_get(s, c, topic, version, err);
     if (!e) {
         rc = SY_E_DB;
@@ -327,6 +336,8 @@ done:
     if (e) entry_release(s, e);
     json_decref(rows);
     free(topic);
+    free(m->topic_dp);
+    m->topic_dp = NULL;
     return rc;
 }
 
@@ -343,6 +354,7 @@ int sy_topic_publish_tx(sy_ctx_t *ctx, PGconn *c, const char *topic_arn, const c
         m.dedup_id = m.dedup_buf;
     }
     int rc = tp_check_message(&m, fifo, err);
-    if (rc < 0) return rc;
-    return tp_publish_tx(s, c, &m, err);
+    if (rc == 0) rc = tp_publish_tx(s, c, &m, err);
+    tp_sig_clear(&m.sig);
+    return rc;
 }

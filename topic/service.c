@@ -23,8 +23,10 @@ int sy_topic_start(sy_ctx_t *ctx, sy_err_t *err)
     s->ctx = ctx;
     pthread_mutex_init(&s->mu, NULL);
     ctx->svc[SY_SVC_TOPIC] = s;
+    if (tp_sign_start(s, err) < 0) return SY_E_INTERNAL;
     if (tp_http_start(s, err) < 0) return SY_E_INTERNAL;
     sns_routes(ctx);
+    tp_cert_routes(ctx);
     return 0;
 }
 
@@ -34,6 +36,7 @@ void sy_topic_stop(sy_ctx_t *ctx)
     if (!s) return;
     tp_http_stop(s);
     tp_cache_free(s);
+    tp_sign_stop(s);
     pthread_mutex_destroy(&s->mu);
     free(s);
     ctx->svc[SY_SVC_TOPIC] = NULL;

@@ -11,7 +11,10 @@ static const struct {
     int nparams;
 } Q[TP_Q_COUNT] = {
     [TP_Q_TOPIC_BUMP] = {"sy_tp_topic_bump", "UPDATE sy_topics SET version = version + 1 WHERE name = $1", 1},
-    [TP_Q_TOPIC_LOCK] = {"sy_tp_topic_lock", "SELECT arn FROM sy_topics WHERE name = $1 FOR UPDATE", 1},
+    [TP_Q_TOPIC_LOCK] = {"sy_tp_topic_lock",
+                         "SELECT arn, coalesce(attrs->>'SignatureVersion', '1') AS sigver, attrs->>'DeliveryPolicy' AS "
+                         "dpolicy FROM sy_topics WHERE name = $1 FOR UPDATE",
+                         1},
     [TP_Q_SUB_FIND] = {"sy_tp_sub_find",
                        "SELECT arn, confirmed::text AS confirmed FROM sy_topic_subs WHERE topic = $1 AND protocol = $2 "
                        "AND endpoint = $3",
@@ -23,7 +26,10 @@ static const struct {
          8},
     [TP_Q_SUB_CONFIRM] = {"sy_tp_sub_confirm",
                           "UPDATE sy_topic_subs SET confirmed = true WHERE topic = $1 AND token = $2 RETURNING arn", 2},
-    [TP_Q_SUB_DELETE] = {"sy_tp_sub_delete", "DELETE FROM sy_topic_subs WHERE arn = $1 RETURNING topic", 1},
+    [TP_Q_SUB_DELETE] = {"sy_tp_sub_delete",
+                         "DELETE FROM sy_topic_subs WHERE arn = $1 RETURNING topic, protocol, endpoint, attrs::text AS "
+                         "attrs, confirmed::text AS confirmed",
+                         1},
     [TP_Q_SUB_PAGE] = {"sy_tp_sub_page",
                        "SELECT s.arn, s.protocol, s.endpoint, s.confirmed::text AS confirmed, t.arn AS topic_arn FROM "
                        "sy_topic_subs s JOIN sy_topics t ON t.name = s.topic WHERE $2::text IS NULL OR s.topic = $2 "
@@ -32,13 +38,13 @@ static const struct {
     [TP_Q_TOPIC_EXISTS] = {"sy_tp_topic_exists", "SELECT name FROM sy_topics WHERE name = $1", 1},
     [TP_Q_SUB_GET] = {"sy_tp_sub_get",
                       "SELECT s.arn, s.topic, s.protocol, s.endpoint, s.attrs::text AS attrs, s.confirmed::text AS "
-                      "confirmed, t.arn AS topic_arn FROM sy_topic_subs s JOIN sy_topics t ON t.name = s.topic WHERE "
-                      "s.arn = $1",
+                      "confirmed, t.arn AS topic_arn, t.attrs->>'DeliveryPolicy' AS topic_dp FROM sy_topic_subs s JOIN "
+                      "sy_topics t ON t.name = s.topic WHERE s.arn = $1",
                       1},
     [TP_Q_SUB_SET_ATTRS] = {"sy_tp_sub_set_attrs", "UPDATE sy_topic_subs SET attrs = $2 WHERE arn = $1", 2},
     [TP_Q_TOPIC_INSERT] = {"sy_tp_topic_insert",
                            "INSERT INTO sy_topics (name, arn, attrs, tags, created_ms) VALUES ($1, $2, $3, $4, $5) ON "
-                           "CONFLICT (name) DO NOTHING",
+                           "CONFLICT (name) DO NOTHING RETURNING name",
                            5},
     [TP_Q_TOPIC_DELETE] = {"sy_tp_topic_delete", "DELETE FROM sy_topics WHERE name = $1", 1},
     [TP_Q_TOPIC_PAGE] = {"sy_tp_topic_page", "SELECT name, arn FROM sy_topics WHERE name > $1 ORDER BY name LIMIT 101",
@@ -51,8 +57,8 @@ static const struct {
          1},
     [TP_Q_TOPIC_SET_ATTR] =
         {"sy_tp_topic_set_attr",
-         "UPDATE sy_topics SET attrs = attrs || jsonb_build_object($2::text, $3::text) WHERE name = $1 "
-         "RETURNING name",
+         "UPDATE sy_topics SET attrs = attrs || jsonb_build_object($2::text, $3::text), version = version + 1 "
+         "WHERE name = $1 RETURNING name",
          3},
     [TP_Q_TOPIC_TAGS] = {"sy_tp_topic_tags", "SELECT tags::text AS tags FROM sy_topics WHERE name = $1", 1},
     [TP_Q_SUBS_OF_TOPIC] = {"sy_tp_subs_of_topic",
@@ -61,7 +67,8 @@ static const struct {
                             1},
     [TP_Q_TOPIC_VERSION] =
         {"sy_tp_topic_version",
-         "SELECT version::text AS version, coalesce(attrs->>'ContentBasedDeduplication', 'false') AS cbd "
+         "SELECT version::text AS version, coalesce(attrs->>'ContentBasedDeduplication', 'false') AS cbd, "
+         "coalesce(attrs->>'SignatureVersion', '1') AS sigver, attrs->>'DeliveryPolicy' AS dpolicy "
          "FROM sy_topics WHERE name = $1 FOR SHARE",
          1},
     [TP_Q_TOPIC_TAG] = {"sy_tp_topic_tag",
@@ -73,6 +80,26 @@ static const struct {
          "UPDATE sy_topics SET tags = tags - ARRAY(SELECT jsonb_array_elements_text($2::jsonb)) WHERE name"
          " = $1 RETURNING name",
          2},
+    [TP_Q_SIGNING_GET] = {"sy_tp_signing_get", "SELECT key_pem, cert_pem FROM sy_topic_signing WHERE id = 1", 0},
+    [TP_Q_SIGNING_INSERT] = {"sy_tp_signing_insert",
+                             "INSERT INTO sy_topic_signing (id, key_pem, cert_pem, created_ms) VALUES (1, $1, $2, $3) "
+                             "ON CONFLICT (id) DO NOTHING",
+                             3},
+    [TP_Q_TOMB_INSERT] = {"sy_tp_tomb_insert",
+                          "INSERT INTO sy_topic_sub_tombstones (token, topic, arn, protocol, endpoint, attrs, "
+                          "created_ms) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)",
+                          7},
+    [TP_Q_TOMB_TAKE] = {"sy_tp_tomb_take",
+                        "DELETE FROM sy_topic_sub_tombstones WHERE topic = $1 AND token = $2 RETURNING arn, protocol, "
+                        "endpoint, attrs::text AS attrs",
+                        2},
+    [TP_Q_SUB_RESTORE] = {"sy_tp_sub_restore",
+                          "INSERT INTO sy_topic_subs (arn, topic, protocol, endpoint, attrs, confirmed, token, "
+                          "created_ms) VALUES ($1, $2, $3, $4, $5::jsonb, true, $6, $7) ON CONFLICT DO NOTHING "
+                          "RETURNING arn",
+                          7},
+    [TP_Q_TOPIC_RAW] = {"sy_tp_topic_raw",
+                        "SELECT attrs::text AS attrs, tags::text AS tags FROM sy_topics WHERE name = $1", 1},
 };
 
 static PGresult *run(PGconn *c, sy_err_t *err, tp_q_t q, const char *const *p)

@@ -391,7 +391,9 @@ class SnsDeadLetters(SnsBase):
             sns.subscribe(TopicArn=arn, Protocol="http", Endpoint="http://127.0.0.1:1/x",
                           Attributes={"RedrivePolicy": '{"deadLetterTargetArn": "nope"}'})
         sns.subscribe(TopicArn=arn, Protocol="http", Endpoint="http://127.0.0.1:%d/" % srv.server_address[1],
-                      Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dq})})
+                      Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dq}),
+                                  "DeliveryPolicy": json.dumps({"healthyRetryPolicy": {
+                                      "numRetries": 2, "minDelayTarget": 1, "maxDelayTarget": 1}})})
         self.assertEventually(lambda: srv.calls, 15)
         sns.confirm_subscription(TopicArn=arn, Token=srv.calls[0]["body"]["Token"])
         mid = sns.publish(TopicArn=arn, Message="undeliverable")["MessageId"]

@@ -88,10 +88,18 @@ class SqsDlq(SqsTestCase):
 
     def test_fifo_dlq(self):
         dlq = self.create("dead.fifo", FifoQueue="true")
-        self.assertSqsError("InvalidAttributeValue", self.sqs.create_queue, QueueName="std-src",
-                            Attributes={"RedrivePolicy": redrive("dead.fifo", 1)})
-        self.assertSqsError("InvalidAttributeValue", self.sqs.create_queue, QueueName="fifo-src.fifo",
+        # a dead-letter queue of the other type: InvalidParameterValue, as AWS answers (issue 12)
+        e = self.assertSqsError("InvalidParameterValue", self.sqs.create_queue, QueueName="std-src",
+                                Attributes={"RedrivePolicy": redrive("dead.fifo", 1)}, status=400)
+        self.assertIn("Dead-letter queue must be same type of queue as the source", str(e))
+        self.assertSqsError("InvalidParameterValue", self.sqs.create_queue, QueueName="fifo-src.fifo",
                             Attributes={"FifoQueue": "true", "RedrivePolicy": redrive("plain", 1)})
+        std = self.create("std-ok")
+        self.assertSqsError("InvalidParameterValue", self.sqs.set_queue_attributes, QueueUrl=std,
+                            Attributes={"RedrivePolicy": redrive("dead.fifo", 1)})
+        self.assertNotIn("RedrivePolicy", self.sqs.get_queue_attributes(QueueUrl=std, AttributeNames=["All"])
+                         .get("Attributes", {}))
+        self.assertEqual([u for u in self.sqs.list_queues().get("QueueUrls", []) if "src" in u], [])
         src = self.create("src.fifo", FifoQueue="true", ContentBasedDeduplication="true",
                           RedrivePolicy=redrive("dead.fifo", 1))
         for i in range(3):
