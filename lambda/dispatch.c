@@ -393,6 +393,7 @@ static bool dispatch_esm(lm_svc_t *s, lm_esm_t *e, int timeout_s)
         snprintf(l->esm, sizeof l->esm, "%s", e->row.uuid);
         l->queue = sy_strdup(e->queue);
         l->report_failures = e->row.report_failures;
+        if (e->row.qualifier[0]) l->qualifier = sy_strdup(e->row.qualifier); /* a version or alias */
         unsigned char raw[16];
         sy_random_bytes(raw, sizeof raw);
         sy_hex(raw, sizeof raw, l->shared);

@@ -159,6 +159,7 @@ typedef struct {
     bool enabled, report_failures;
     char modified[40];
     int64_t modified_s;
+    char qualifier[LM_QUAL_MAX + 1]; /* the version or alias it invokes, "" : none */
 } lm_esm_row_t;
 void lm_esm_row_clear(lm_esm_row_t *r);
 int lm_store_esm_create(sy_ctx_t *ctx, lm_esm_row_t *r, sy_err_t *err);
