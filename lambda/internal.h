@@ -17,6 +17,10 @@
 #define LM_ATTR_REQUEST "sy-request-id"
 #define LM_ATTR_QUALIFIER "sy-qualifier" /* the version or alias an async invocation named */
 #define LM_QUAL_MAX 128
+/* A synchronous caller waits this much longer than the function's Timeout:
+ * the worker enforces the Timeout from when the runtime gets the event (a
+ * cold start's init does not count, as on Lambda); this covers the init. */
+#define LM_INIT_ALLOWANCE_MS 10000
 
 /* A function's settings as the hot paths need them (cached, 1 s TTL). */
 typedef struct lm_fn {

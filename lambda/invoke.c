@@ -98,7 +98,8 @@ static void invoke_sync(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char 
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cv, NULL);
     sy_buf_init(&w.result);
-    sy_invoke_opts_t o = {.deadline_ms = sy_now_ms() + (int64_t)f->timeout_s * 1000, .request_id = req->request_id,
+    sy_invoke_opts_t o = {.deadline_ms = sy_now_ms() + (int64_t)f->timeout_s * 1000 + LM_INIT_ALLOWANCE_MS,
+                          .request_id = req->request_id,
                           .config = f->config};
     const char *tp = sy_req_header(req, "traceparent");
     o.traceparent = tp;

@@ -350,7 +350,8 @@ int sy_lambda_invoke_for_task(sy_ctx_t *ctx, PGconn *c, const sy_lambda_task_t *
             x->exec = sy_strdup(inv->execution_arn);
             x->task = inv->task_id;
             int64_t t = inv->timeout_s > 0 && inv->timeout_s < f.timeout_s ? inv->timeout_s : f.timeout_s;
-            sy_invoke_opts_t o = {.deadline_ms = sy_now_ms() + t * 1000, .config = f.config};
+            sy_invoke_opts_t o = {.deadline_ms = sy_now_ms() + t * 1000 + (t < f.timeout_s ? 0 : LM_INIT_ALLOWANCE_MS),
+                                  .config = f.config};
             rc = sy_pool_invoke_opts(s->pool, f.pool_key, payload, strlen(payload), &o, express_done, x);
             if (rc < 0) {
                 free(x->exec);

@@ -41,8 +41,37 @@ struct wk_env {
     bool handed, done;
     char **envp;
     wk_fncfg_t *cfg;    /* the configuration the running process was started with */
+    struct rid_box *box; /* the request id its output lines are tagged with */
     char *init_error_type, *init_error_body; /* what /runtime/init/error reported */
 };
+
+/* The request id a process is working on, shared by its environment (which
+ * sets it when /next hands an event out) and its log thread (which tags the
+ * process's output lines with it). Either may go first: reference counted. */
+typedef struct rid_box {
+    int refs; /* under mu */
+    pthread_mutex_t mu;
+    char rid[40];
+} rid_box_t;
+
+static void rid_box_unref(rid_box_t *b)
+{
+    if (!b) return;
+    pthread_mutex_lock(&b->mu);
+    int left = --b->refs;
+    pthread_mutex_unlock(&b->mu);
+    if (left > 0) return;
+    pthread_mutex_destroy(&b->mu);
+    free(b);
+}
+
+static void rid_box_set(rid_box_t *b, const char *rid)
+{
+    if (!b) return;
+    pthread_mutex_lock(&b->mu);
+    snprintf(b->rid, sizeof b->rid, "%s", rid ? rid : "");
+    pthread_mutex_unlock(&b->mu);
+}
 
 typedef struct {
     char *data;
@@ -96,6 +125,7 @@ static enum MHD_Result next(wk_env_t *env, struct MHD_Connection *c)
     /* As Lambda: the function timeout covers the invocation, not the init
      * phase of a cold start. */
     wk_job_start_clock(j, sy_now_ms());
+    rid_box_set(env->box, j->request_id);
     struct MHD_Response *r =
         MHD_create_response_from_buffer(j->len, j->payload, MHD_RESPMEM_MUST_COPY);
     char deadline[32], arn[256], trace[128];
@@ -263,6 +293,7 @@ typedef struct {
     int fd;
     char fn[160];
     pid_t pid;
+    rid_box_t *box;
 } logpipe_t;
 
 /* The runtime's stdout/stderr, one JSON log line per line. */
@@ -275,9 +306,14 @@ static void *log_thread(void *arg)
     while (f && fgets(line, sizeof line, f)) {
         size_t n = strlen(line);
         while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-        sy_log(SY_LOG_INFO, "runtime", NULL, line, "function", lp->fn, "pid", pid);
+        char rid[40];
+        pthread_mutex_lock(&lp->box->mu);
+        memcpy(rid, lp->box->rid, sizeof rid);
+        pthread_mutex_unlock(&lp->box->mu);
+        sy_log(SY_LOG_INFO, "runtime", rid[0] ? rid : NULL, line, "function", lp->fn, "pid", pid);
     }
     if (f) fclose(f);
+    rid_box_unref(lp->box);
     free(lp);
     return NULL;
 }
@@ -380,15 +416,21 @@ static int spawn(wk_env_t *env, wk_fncfg_t *cfg)
     env->pid = pid;
     env->initialized = false;
     env->spawned_at = sy_now_ms();
+    rid_box_unref(env->box);
+    env->box = sy_calloc(1, sizeof *env->box);
+    pthread_mutex_init(&env->box->mu, NULL);
+    env->box->refs = 2; /* env + log thread */
     logpipe_t *lp = sy_calloc(1, sizeof *lp);
     lp->fd = out[0];
     lp->pid = pid;
+    lp->box = env->box;
     snprintf(lp->fn, sizeof lp->fn, "%s", env->fn->name);
     pthread_t t;
     if (pthread_create(&t, NULL, log_thread, lp) == 0)
         pthread_detach(t);
     else {
         close(out[0]);
+        rid_box_unref(lp->box);
         free(lp);
     }
     char p[16];
@@ -610,6 +652,7 @@ void wk_runtime_free(wk_fn_t *fn)
         wk_env_t *env = &fn->envs[i];
         if (env->mhd) MHD_stop_daemon(env->mhd);
         free_envp(env);
+        rid_box_unref(env->box);
         wk_fncfg_unref(env->cfg);
         free(env->init_error_type);
         free(env->init_error_body);

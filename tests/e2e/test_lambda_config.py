@@ -142,7 +142,7 @@ class LambdaConfigReachesRuntime(RicBase):
         self.create(lam, "res")
         with self.assertRaises(lam.exceptions.InvalidParameterValueException):
             lam.update_function_configuration(FunctionName="res",
-                                              Environment={"Variables": {"_HANDLER": "x"}})
+                                              Environment={"Variables": {"AWS_EXECUTION_ENV": "x"}})
         r = self.aws("lambda", "create-function", "--function-name", "res2", "--runtime", "provided.al2",
                      "--role", ROLE, "--handler", "index.handler", "--zip-file", "fileb://" + BOOTSTRAP,
                      "--environment", "Variables={AWS_LAMBDA_FUNCTION_NAME=x}")

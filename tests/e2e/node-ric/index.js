@@ -28,6 +28,7 @@ function report(event, context) {
 
 exports.handler = async (event, context) => {
   const r = report(event, context);
+  console.log("handling", JSON.stringify(event)); // the runtime's log line carries the request id
   // an effect a test can see when no caller gets the result (event-source mappings)
   if (process.env.OUT_DIR) {
     require("fs").writeFileSync(require("path").join(process.env.OUT_DIR, context.awsRequestId + ".json"),
