@@ -36,6 +36,7 @@ typedef struct lm_fn {
     int outstanding;       /* durable deliveries offered to the pool, not yet settled */
     int capacity;          /* summed concurrency of the workers hosting it (dispatcher) */
     char *blob;            /* $LATEST's configuration for workers (versions.c); copies: NULL */
+    uint64_t gen;          /* bumped by lm_fn_invalidate */
     struct lm_fn *next;
 } lm_fn_t;
 

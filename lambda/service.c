@@ -118,9 +118,28 @@ int lm_ensure_queue(lm_svc_t *s, const char *name, sy_err_t *err)
 
 /* Load name's row into the cache (creating it with defaults when a worker
  * hosts it). Not under s->mu. */
+static int fn_load_once(lm_svc_t *s, const char *name, sy_err_t *err, bool *stale);
+
+/* A write on this broker (lm_fn_invalidate) while a load read the row is
+ * not lost to that load: it reads again. */
 static int fn_load(lm_svc_t *s, const char *name, sy_err_t *err)
 {
+    int rc = 0;
+    for (int i = 0; i < 4; i++) {
+        bool stale = false;
+        rc = fn_load_once(s, name, err, &stale);
+        if (rc < 0 || !stale) break;
+    }
+    return rc;
+}
+
+static int fn_load_once(lm_svc_t *s, const char *name, sy_err_t *err, bool *stale)
+{
     lm_row_t row;
+    pthread_mutex_lock(&s->mu);
+    lm_fn_t *g = fn_find(s, name);
+    uint64_t gen = g ? g->gen : 0;
+    pthread_mutex_unlock(&s->mu);
     int rc = lm_store_fn_get(s->ctx, name, &row, err);
     if (rc == SY_E_NOTFOUND && lm_pool_hosts(s, name)) {
         json_t *cfg = json_pack("{s:i,s:i}", "Timeout", LM_DEFAULT_TIMEOUT_S, "MemorySize", 128);
@@ -174,7 +193,8 @@ static int fn_load(lm_svc_t *s, const char *name, sy_err_t *err)
     free(f->blob);
     f->blob = lm_config_blob(s->ctx, name, row.config, "$LATEST", NULL, row.revision);
     f->queue_ok = true;
-    f->loaded_ms = mono_ms();
+    *stale = f->gen != gen;
+    f->loaded_ms = *stale ? 0 : mono_ms();
     pthread_mutex_unlock(&s->mu);
     lm_row_clear(&row);
     return 0;
@@ -221,7 +241,10 @@ void lm_fn_invalidate(lm_svc_t *s, const char *name)
 {
     pthread_mutex_lock(&s->mu);
     lm_fn_t *f = fn_find(s, name);
-    if (f) f->loaded_ms = 0;
+    if (f) {
+        f->loaded_ms = 0;
+        f->gen++; /* a load that read the row before this write reads it again */
+    }
     pthread_mutex_unlock(&s->mu);
 }
 

@@ -10,6 +10,7 @@ import re
 import struct
 import time
 import unittest
+import zipfile
 import zlib
 
 import harness
@@ -19,6 +20,7 @@ BOOTSTRAP = os.path.join(RIC_DIR, "bootstrap")
 HANDLER = os.path.join(harness.BUILD_DIR, "tests", "worker", "sy_test_handler.so")
 ROLE = "arn:aws:iam::000000000000:role/r"
 SCALE = 60
+JSON = {"Content-Type": "application/json"}
 
 
 def ric_installed():
@@ -143,8 +145,11 @@ class LambdaConfigReachesRuntime(RicBase):
         with self.assertRaises(lam.exceptions.InvalidParameterValueException):
             lam.update_function_configuration(FunctionName="res",
                                               Environment={"Variables": {"AWS_EXECUTION_ENV": "x"}})
+        zpath = os.path.join(self.tmpdir("zip"), "fn.zip")
+        with zipfile.ZipFile(zpath, "w") as z:
+            z.write(BOOTSTRAP, "bootstrap")
         r = self.aws("lambda", "create-function", "--function-name", "res2", "--runtime", "provided.al2",
-                     "--role", ROLE, "--handler", "index.handler", "--zip-file", "fileb://" + BOOTSTRAP,
+                     "--role", ROLE, "--handler", "index.handler", "--zip-file", "fileb://" + zpath,
                      "--environment", "Variables={AWS_LAMBDA_FUNCTION_NAME=x}")
         self.assertNotEqual(r.rc, 0)
         self.assertIn("InvalidParameterValueException", r.stderr)
@@ -395,7 +400,17 @@ class LambdaStreaming(RicBase):
         lam = self.client("lambda")
         self.create(lam, "stream", Handler="index.streaming")
         self.worker(self.ric("stream"))
-        self.invoke_ok(lam, "stream", {})
+        deadline = time.monotonic() + 60
+        while True:  # a plain Invoke of a streaming function gets the whole response
+            try:
+                r = lam.invoke(FunctionName="stream", Payload=b"{}")
+                break
+            except Exception as e:
+                if "ResourceNotReady" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+        self.assertNotIn("FunctionError", r)
+        self.assertEqual(r["Payload"].read(), b"hello from stream")
         if hasattr(lam, "invoke_with_response_stream"):  # boto3 1.26 has no such operation
             r = lam.invoke_with_response_stream(FunctionName="stream", Payload=b"{}")
             chunks, complete = b"", None
@@ -409,7 +424,7 @@ class LambdaStreaming(RicBase):
             self.assertNotIn("ErrorCode", complete)
         # the wire, as any client sees it
         st, h, raw = self.broker.http("POST", "/2021-11-15/functions/stream/response-streaming-invocations",
-                                      body=b"{}")
+                                      body=b"{}", headers=JSON)
         self.assertEqual(st, 200)
         self.assertEqual(h["content-type"], "application/vnd.amazon.eventstream")
         evs = self.events(raw)
@@ -418,13 +433,14 @@ class LambdaStreaming(RicBase):
         # a function error ends the stream with InvokeComplete's ErrorCode
         lam.update_function_configuration(FunctionName="stream", Handler="index.handler")
         st, h, raw = self.broker.http("POST", "/2021-11-15/functions/stream/response-streaming-invocations",
-                                      body=b'{"fail": true}')
+                                      body=b'{"fail": true}', headers=JSON)
         evs = self.events(raw)
         self.assertEqual(evs[-1][0][":event-type"], "InvokeComplete")
         done = json.loads(evs[-1][1])
         self.assertEqual(done["ErrorCode"], "Custom.Failure")
         self.assertIn("failed on purpose", done["ErrorDetails"])
-        st, _, _ = self.broker.http("POST", "/2021-11-15/functions/nosuch/response-streaming-invocations", body=b"{}")
+        st, _, _ = self.broker.http("POST", "/2021-11-15/functions/nosuch/response-streaming-invocations", body=b"{}",
+                                   headers=JSON)
         self.assertEqual(st, 404)
 
 
@@ -449,6 +465,31 @@ class LambdaCHandlerContext(RicBase):
         self.assertEqual(b["arn"], "arn:aws:lambda:us-east-1:000000000000:function:cctx:1")
         self.assertLessEqual(b["remaining_ms"], 4000)
         self.assertGreater(b["remaining_ms"], 2000)
+
+    def test_worker_hosting_one_version(self):
+        """A worker announcing NAME:N runs version N's invocations; the
+        others go to the workers announcing NAME."""
+        lam = self.client("lambda")
+        lam.create_function(FunctionName="hv", Runtime="provided.al2", Role=ROLE, Handler="x",
+                            Code={"ZipFile": b"x"}, Environment={"Variables": {"GREETING": "v1"}})
+        lam.publish_version(FunctionName="hv")
+        lam.create_alias(FunctionName="hv", Name="stable", FunctionVersion="1")
+        lam.update_function_configuration(FunctionName="hv", Environment={"Variables": {"GREETING": "v2"}})
+        self.start_worker("--broker", self.broker.worker_endpoint, "--function", "hv=so:%s:ctxinfo" % HANDLER)
+        self.start_worker("--broker", self.broker.worker_endpoint, "--function", "hv:1=so:%s:config_info" % HANDLER)
+        r, b = self.invoke_ok(lam, "hv", {})
+        self.assertIn("request_id", b)  # ctxinfo: the plain worker
+        self.assertEqual(r["ExecutedVersion"], "$LATEST")
+        def pinned():
+            r, b = self.invoke(lam, "hv:stable", {})
+            return b if "version" in b else None
+        b = self.assertEventually(pinned, 20)  # once the second worker registered
+        self.assertEqual(b["version"], "1")
+        self.assertEqual(b["greeting"], "v1")
+        self.assertEqual(b["arn"], "arn:aws:lambda:us-east-1:000000000000:function:hv:stable")
+        for _ in range(5):  # always there now
+            _, b = self.invoke(lam, "hv", {}, Qualifier="1")
+            self.assertEqual(b["version"], "1")
 
 
 if __name__ == "__main__":
