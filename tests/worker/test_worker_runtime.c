@@ -53,7 +53,10 @@ static void test_runtime_bootstrap(void **state)
     assert_int_equal(h_invoke(p, "shell", "{\"n\":5}", 10000, &c), 0);
     assert_int_equal(c.status, SY_INVOKE_OK);
     assert_true(h_now_ms() - t0 < 900); /* did not wait for the 1 s function timeout */
-    assert_true(file_contains(log, "invocation cancelled by broker"));
+    /* the worker is told the caller's deadline exactly (no grace): it times
+     * the run out itself or the broker's CANCEL gets there first */
+    assert_true(file_contains(log, "invocation cancelled by broker") ||
+                file_contains(log, "invocation timed out, runtime recycled"));
     assert_int_not_equal(atoi(strstr(c.result, "\"pid\": ") + 7), pid3);
     h_kill(w);
     sy_pool_destroy(&p);
