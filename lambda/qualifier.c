@@ -126,7 +126,7 @@ int lm_routing_parse(const json_t *rc, char version[16], double *weight, char *m
 }
 
 /* Environment.Variables as AWS checks them on CreateFunction /
- * UpdateFunctionConfiguration: keys [a-zA-Z]([a-zA-Z0-9_])+, string values,
+ * UpdateFunctionConfiguration: keys [a-zA-Z][a-zA-Z0-9_]*, string values,
  * no reserved key, at most 4 KB in all. 0, or -1 with msg (and *code). */
 int lm_env_vars_check(const json_t *vars, const char **code, char *msg, size_t n)
 {
@@ -149,7 +149,8 @@ int lm_env_vars_check(const json_t *vars, const char **code, char *msg, size_t n
     json_object_foreach((json_t *)vars, k, v)
     {
         size_t kl = strlen(k);
-        bool ok = kl >= 2 && ((k[0] >= 'a' && k[0] <= 'z') || (k[0] >= 'A' && k[0] <= 'Z'));
+        /* AWS documents [a-zA-Z]([a-zA-Z0-9_])+ but takes one-letter names too */
+        bool ok = kl >= 1 && ((k[0] >= 'a' && k[0] <= 'z') || (k[0] >= 'A' && k[0] <= 'Z'));
         for (size_t i = 1; ok && i < kl; i++) ok = name_char(k[i]) && k[i] != '-';
         if (!ok || !json_is_string(v)) {
             *code = "ValidationException";

@@ -402,5 +402,12 @@ void wk_runtime_stop(wk_fn_t *fn); /* kill processes, wake slots */
 void wk_runtime_free(wk_fn_t *fn); /* after the slot threads joined */
 void *wk_runtime_env_at(wk_fn_t *fn, int i);
 void wk_runtime_cancel(wk_fn_t *fn, const wk_job_t *j);
+/* worker_runtime_proc.c */
+typedef struct wk_rid_box wk_rid_box_t;
+char **wk_runtime_envp(const wk_fn_t *fn, const wk_fncfg_t *cfg, int port);
+void wk_runtime_envp_free(char **envp);
+wk_rid_box_t *wk_runtime_log_pipe(int fd, pid_t pid, const char *function);
+void wk_rid_box_set(wk_rid_box_t *b, const char *rid);
+void wk_rid_box_unref(wk_rid_box_t *b);
 
 #endif

@@ -23,7 +23,6 @@
 #define MAX_PAYLOAD (6 * 1024 * 1024 + 100) /* RIE's limit */
 #define API_PREFIX "/2018-06-01/runtime/"
 
-extern char **environ;
 
 struct wk_env {
     wk_fn_t *fn;
@@ -41,37 +40,9 @@ struct wk_env {
     bool handed, done;
     char **envp;
     wk_fncfg_t *cfg;    /* the configuration the running process was started with */
-    struct rid_box *box; /* the request id its output lines are tagged with */
+    wk_rid_box_t *box;  /* the request id its output lines are tagged with */
     char *init_error_type, *init_error_body; /* what /runtime/init/error reported */
 };
-
-/* The request id a process is working on, shared by its environment (which
- * sets it when /next hands an event out) and its log thread (which tags the
- * process's output lines with it). Either may go first: reference counted. */
-typedef struct rid_box {
-    int refs; /* under mu */
-    pthread_mutex_t mu;
-    char rid[40];
-} rid_box_t;
-
-static void rid_box_unref(rid_box_t *b)
-{
-    if (!b) return;
-    pthread_mutex_lock(&b->mu);
-    int left = --b->refs;
-    pthread_mutex_unlock(&b->mu);
-    if (left > 0) return;
-    pthread_mutex_destroy(&b->mu);
-    free(b);
-}
-
-static void rid_box_set(rid_box_t *b, const char *rid)
-{
-    if (!b) return;
-    pthread_mutex_lock(&b->mu);
-    snprintf(b->rid, sizeof b->rid, "%s", rid ? rid : "");
-    pthread_mutex_unlock(&b->mu);
-}
 
 typedef struct {
     char *data;
@@ -125,7 +96,7 @@ static enum MHD_Result next(wk_env_t *env, struct MHD_Connection *c)
     /* As Lambda: the function timeout covers the invocation, not the init
      * phase of a cold start. */
     wk_job_start_clock(j, sy_now_ms());
-    rid_box_set(env->box, j->request_id);
+    wk_rid_box_set(env->box, j->request_id);
     struct MHD_Response *r =
         MHD_create_response_from_buffer(j->len, j->payload, MHD_RESPMEM_MUST_COPY);
     char deadline[32], arn[256], trace[128];
@@ -289,93 +260,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* ----------------------------------------------------------- process */
-typedef struct {
-    int fd;
-    char fn[160];
-    pid_t pid;
-    rid_box_t *box;
-} logpipe_t;
-
-/* The runtime's stdout/stderr, one JSON log line per line. */
-static void *log_thread(void *arg)
-{
-    logpipe_t *lp = arg;
-    FILE *f = fdopen(lp->fd, "r");
-    char line[2048], pid[16];
-    snprintf(pid, sizeof pid, "%d", (int)lp->pid);
-    while (f && fgets(line, sizeof line, f)) {
-        size_t n = strlen(line);
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-        char rid[40];
-        pthread_mutex_lock(&lp->box->mu);
-        memcpy(rid, lp->box->rid, sizeof rid);
-        pthread_mutex_unlock(&lp->box->mu);
-        sy_log(SY_LOG_INFO, "runtime", rid[0] ? rid : NULL, line, "function", lp->fn, "pid", pid);
-    }
-    if (f) fclose(f);
-    rid_box_unref(lp->box);
-    free(lp);
-    return NULL;
-}
-
-static char **build_envp(wk_env_t *env, const wk_fncfg_t *cfg)
-{
-    wk_fn_t *fn = env->fn;
-    char *pathcopy = sy_strdup(fn->path);
-    const char *root = dirname(pathcopy);
-    const char *region = fn->w->cfg.region;
-    int n = 0, cap = 32 + cfg->nvars;
-    char **ours = sy_calloc((size_t)cap, sizeof *ours);
-    /* Lambda's log stream: date/[version] + 32 hex, one per process */
-    unsigned char raw[16];
-    char hex[33], day[16];
-    sy_random_bytes(raw, sizeof raw);
-    sy_hex(raw, sizeof raw, hex);
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(day, sizeof day, "%Y/%m/%d", &tm);
-#define ADD(...) ours[n++] = sy_asprintf(__VA_ARGS__)
-    ADD("AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d", env->port);
-    ADD("_HANDLER=%s", cfg->handler);
-    ADD("LAMBDA_TASK_ROOT=%s", root);
-    ADD("LAMBDA_RUNTIME_DIR=%s", root);
-    ADD("AWS_LAMBDA_FUNCTION_NAME=%s", cfg->name);
-    ADD("AWS_LAMBDA_FUNCTION_VERSION=%s", cfg->version);
-    ADD("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=%d", cfg->memory_mb);
-    ADD("AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", cfg->name);
-    ADD("AWS_LAMBDA_LOG_STREAM_NAME=%s/[%s]%s", day, cfg->version, hex);
-    ADD("AWS_LAMBDA_INITIALIZATION_TYPE=on-demand");
-    ADD("AWS_REGION=%s", region);
-    ADD("AWS_DEFAULT_REGION=%s", region);
-    ADD("AWS_EXECUTION_ENV=AWS_Lambda_provided");
-    ADD("TZ=:UTC");
-#undef ADD
-    /* the function's Environment.Variables (reserved names were dropped) */
-    for (int i = 0; i < cfg->nvars; i++) ours[n++] = sy_strdup(cfg->vars[i]);
-    free(pathcopy);
-    size_t ne = 0;
-    while (environ[ne]) ne++;
-    char **envp = sy_calloc(ne + (size_t)n + 1, sizeof *envp);
-    size_t k = 0;
-    for (size_t i = 0; i < ne; i++) {
-        bool shadowed = false;
-        for (int m = 0; m < n; m++) {
-            size_t kl = (size_t)(strchr(ours[m], '=') - ours[m]);
-            if (strncmp(environ[i], ours[m], kl) == 0 && environ[i][kl] == '=') shadowed = true;
-        }
-        if (!shadowed) envp[k++] = sy_strdup(environ[i]);
-    }
-    for (int m = 0; m < n; m++) envp[k++] = ours[m];
-    envp[k] = NULL;
-    free(ours);
-    return envp;
-}
-
 static void free_envp(wk_env_t *env)
 {
-    for (char **e = env->envp; e && *e; e++) free(*e);
-    free(env->envp);
+    wk_runtime_envp_free(env->envp);
     env->envp = NULL;
 }
 
@@ -383,7 +270,7 @@ static void free_envp(wk_env_t *env)
 static int spawn(wk_env_t *env, wk_fncfg_t *cfg)
 {
     free_envp(env);
-    env->envp = build_envp(env, cfg);
+    env->envp = wk_runtime_envp(env->fn, cfg, env->port);
     wk_fncfg_unref(env->cfg);
     env->cfg = cfg;
     __atomic_add_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL);
@@ -416,23 +303,8 @@ static int spawn(wk_env_t *env, wk_fncfg_t *cfg)
     env->pid = pid;
     env->initialized = false;
     env->spawned_at = sy_now_ms();
-    rid_box_unref(env->box);
-    env->box = sy_calloc(1, sizeof *env->box);
-    pthread_mutex_init(&env->box->mu, NULL);
-    env->box->refs = 2; /* env + log thread */
-    logpipe_t *lp = sy_calloc(1, sizeof *lp);
-    lp->fd = out[0];
-    lp->pid = pid;
-    lp->box = env->box;
-    snprintf(lp->fn, sizeof lp->fn, "%s", env->fn->name);
-    pthread_t t;
-    if (pthread_create(&t, NULL, log_thread, lp) == 0)
-        pthread_detach(t);
-    else {
-        close(out[0]);
-        rid_box_unref(lp->box);
-        free(lp);
-    }
+    wk_rid_box_unref(env->box);
+    env->box = wk_runtime_log_pipe(out[0], pid, env->fn->name); /* worker_runtime_proc.c */
     char p[16];
     snprintf(p, sizeof p, "%d", (int)pid);
     sy_log(SY_LOG_INFO, "runtime", NULL, "runtime process started", "function", env->fn->name, "pid",
@@ -652,7 +524,7 @@ void wk_runtime_free(wk_fn_t *fn)
         wk_env_t *env = &fn->envs[i];
         if (env->mhd) MHD_stop_daemon(env->mhd);
         free_envp(env);
-        rid_box_unref(env->box);
+        wk_rid_box_unref(env->box);
         wk_fncfg_unref(env->cfg);
         free(env->init_error_type);
         free(env->init_error_body);
