@@ -41,6 +41,8 @@ struct wk_env {
     char **envp;
     wk_fncfg_t *cfg;    /* the configuration the running process was started with */
     wk_rid_box_t *box;  /* the request id its output lines are tagged with */
+    unsigned proc_gen;  /* bumped at every spawn: connections accepted before it
+                           belong to a process that is gone */
     char *init_error_type, *init_error_body; /* what /runtime/init/error reported */
 };
 
@@ -74,9 +76,40 @@ static enum MHD_Result reply_err(struct MHD_Connection *c, unsigned status, cons
     return reply(c, status, body);
 }
 
+/* A connection opened before the current process was started is a dead
+ * process's (e.g. its /next, sent just before it was retired, read after):
+ * it must not be handed an invocation or report for the new process. */
+static bool stale_connection(wk_env_t *env, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const unsigned *gen = ci ? ci->socket_context : NULL;
+    return gen && *gen != env->proc_gen;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)c;
+    wk_env_t *env = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        unsigned *gen = sy_malloc(sizeof *gen);
+        pthread_mutex_lock(&env->mu);
+        *gen = env->proc_gen;
+        pthread_mutex_unlock(&env->mu);
+        *socket_context = gen;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        free(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
 static enum MHD_Result next(wk_env_t *env, struct MHD_Connection *c)
 {
     pthread_mutex_lock(&env->mu);
+    if (stale_connection(env, c)) {
+        pthread_mutex_unlock(&env->mu);
+        return reply_err(c, 500, "Runtime.Stopping", "this runtime process was replaced");
+    }
     if (env->job && env->handed && !env->done) {
         pthread_mutex_unlock(&env->mu);
         return reply_err(c, 403, "InvalidStateTransition",
@@ -86,7 +119,7 @@ static enum MHD_Result next(wk_env_t *env, struct MHD_Connection *c)
     /* long poll: runtimes must not time this out, and neither do we */
     while (!(env->job && !env->handed && !env->done) && !env->stopping && env->gen == gen)
         pthread_cond_wait(&env->cv, &env->mu);
-    if (env->stopping || env->gen != gen) {
+    if (env->stopping || env->gen != gen || stale_connection(env, c)) {
         pthread_mutex_unlock(&env->mu);
         return reply_err(c, 500, "Runtime.Stopping", "execution environment shutting down");
     }
@@ -212,7 +245,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (strcmp(rest, "invocation/next") == 0 && strcmp(method, "GET") == 0) return next(env, c);
     if (strcmp(rest, "init/error") == 0 && strcmp(method, "POST") == 0) {
         pthread_mutex_lock(&env->mu);
-        if (env->initialized) {
+        if (env->initialized || stale_connection(env, c)) {
             pthread_mutex_unlock(&env->mu);
             return reply_err(c, 403, "InvalidStateTransition", "init is over");
         }
@@ -271,6 +304,7 @@ static int spawn(wk_env_t *env, wk_fncfg_t *cfg)
 {
     free_envp(env);
     env->envp = wk_runtime_envp(env->fn, cfg, env->port);
+    env->proc_gen++; /* under env->mu: connections accepted from now on are the new process's */
     wk_fncfg_unref(env->cfg);
     env->cfg = cfg;
     __atomic_add_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL);
@@ -496,7 +530,8 @@ int wk_runtime_init(wk_fn_t *fn)
         env->mhd = MHD_start_daemon(
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL, handle,
             env, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
-            completed, env, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
+            completed, env, MHD_OPTION_NOTIFY_CONNECTION, on_connection, env,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
         if (!env->mhd) {
             sy_log(SY_LOG_ERROR, "worker", NULL, "could not start the Runtime API server",
                    "function", fn->name);
