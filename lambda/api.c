@@ -117,6 +117,12 @@ static int config_patch(const json_t *body, json_t *patch, sy_resp_t *resp, cons
             error(resp, req, 400, "InvalidParameterValueException", "Environment.Variables must be a map");
             return -1;
         }
+        const char *code;
+        char msg[1024];
+        if (lm_env_vars_check(vars, &code, msg, sizeof msg) < 0) { /* qualifier.c: AWS's rules */
+            error(resp, req, 400, code, msg);
+            return -1;
+        }
         json_object_set_new(patch, "Environment", json_pack("{s:O}", "Variables", vars ? vars : json_object()));
     }
     return 0;
@@ -163,7 +169,18 @@ static void create_function(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp)
     lm_fn_invalidate(s, name);
     lm_row_t row;
     if (lm_store_fn_get(s->ctx, name, &row, &err) < 0) return sy_resp_error(resp, req, &err, NULL);
-    reply(resp, req, 201, lm_function_config_json(s->ctx, &row));
+    json_t *o = lm_function_config_json(s->ctx, &row);
+    int version = 0; /* Publish: true publishes version 1 at once */
+    if (json_is_true(json_object_get(req->json, "Publish")) &&
+        lm_store_version_publish(s->ctx, name, NULL, &version, &err) == 0) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", version);
+        json_object_set_new(o, "Version", json_string(v));
+        char *qarn = sy_asprintf("%s:%s", sy_json_str(o, "FunctionArn"), v);
+        json_object_set_new(o, "FunctionArn", json_string(qarn));
+        free(qarn);
+    }
+    reply(resp, req, 201, o);
     lm_row_clear(&row);
 }
 
@@ -333,6 +350,7 @@ static void delete_function(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const c
     sy_err_t err;
     if (lm_store_fn_delete(s->ctx, name, &err) < 0) return sy_resp_error(resp, req, &err, NULL);
     lm_fn_invalidate(s, name);
+    lm_versions_invalidate(s, name);
     lm_esms_reload(s);
     resp->status = 204;
 }
@@ -369,6 +387,7 @@ void lm_api_handle(sy_req_t *req, sy_resp_t *resp, void *udata)
         return list_functions(s, req, resp);
     }
     if (name_of(&p, name, resp, req) < 0) return;
+    if (lm_api_versions(s, req, resp, name, p.id, p.sub, p.sub2)) return; /* versions, aliases, qualifiers */
     if (!p.sub[0]) {
         if (strcmp(m, "DELETE") == 0) {
             req->action = "DeleteFunction";

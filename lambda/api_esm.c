@@ -15,7 +15,9 @@ static void error(sy_resp_t *resp, const sy_req_t *req, int status, const char *
 
 static json_t *esm_json(const sy_ctx_t *ctx, const lm_esm_row_t *r, const char *state)
 {
-    char *arn = lm_function_arn(ctx, r->function);
+    char *arn = r->qualifier[0] ? sy_asprintf("arn:aws:lambda:%s:%s:function:%s:%s", ctx->cfg.region,
+                                              ctx->cfg.account_id, r->function, r->qualifier)
+                                : lm_function_arn(ctx, r->function);
     json_t *o = json_pack("{s:s,s:i,s:i,s:s,s:s,s:I,s:s,s:s,s:o}", "UUID", r->uuid, "BatchSize", r->batch_size,
                           "MaximumBatchingWindowInSeconds", r->window_s, "EventSourceArn", r->source_arn,
                           "FunctionArn", arn, "LastModified", (json_int_t)r->modified_s, "State",
@@ -41,13 +43,15 @@ static int apply(lm_svc_t *s, const json_t *b, lm_esm_row_t *r, sy_resp_t *resp,
     int64_t v;
     const char *fn = sy_json_str(b, "FunctionName");
     if (fn) {
-        if (lm_function_name(fn, r->function) < 0) {
+        if (lm_ref_parse(fn, r->function, r->qualifier) < 0) {
             error(resp, req, 400, "InvalidParameterValueException", "invalid FunctionName");
             return -1;
         }
-        lm_fn_t f;
+        lm_target_t t; /* the version or alias must exist (versions.c) */
         sy_err_t err;
-        if (lm_fn_lookup(s, r->function, &f, &err) < 0) {
+        int rc = lm_target_resolve(s, r->function, r->qualifier, &t, &err);
+        lm_target_clear(&t);
+        if (rc < 0) {
             sy_resp_error(resp, req, &err, NULL);
             return -1;
         }

@@ -35,6 +35,7 @@ void lm_lease_free(lm_lease_t *l)
     free(l->payload);
     free(l->reply_exec);
     free(l->request_id);
+    free(l->qualifier);
     free(l);
 }
 
@@ -176,13 +177,28 @@ typedef struct {
 static void hosted_cb(const sy_pool_function_info_t *info, void *u)
 {
     hosted_t *h = u;
-    if (strlen(info->name) > LM_NAME_MAX) return;
+    const char *colon = strchr(info->name, ':');
+    if (colon) { /* a worker hosting one version ("name:N") adds to the function */
+        for (int i = 0; i < h->n; i++)
+            if (strlen(h->names[i]) == (size_t)(colon - info->name) &&
+                strncmp(h->names[i], info->name, (size_t)(colon - info->name)) == 0) {
+                h->conc[i] += info->concurrency;
+                return;
+            }
+        if (colon - info->name > LM_NAME_MAX) return;
+    }
+    if (!colon && strlen(info->name) > LM_NAME_MAX) return;
     if (h->n == h->cap) {
         h->cap = h->cap ? h->cap * 2 : 16;
         h->names = sy_realloc(h->names, (size_t)h->cap * sizeof *h->names);
         h->conc = sy_realloc(h->conc, (size_t)h->cap * sizeof *h->conc);
     }
-    snprintf(h->names[h->n], LM_NAME_MAX + 1, "%s", info->name);
+    snprintf(h->names[h->n], LM_NAME_MAX + 1, "%.*s", colon ? (int)(colon - info->name) : LM_NAME_MAX, info->name);
+    for (int i = 0; colon && i < h->n; i++) /* the base name came after a versioned one */
+        if (strcmp(h->names[i], h->names[h->n]) == 0) {
+            h->conc[i] += info->concurrency;
+            return;
+        }
     h->conc[h->n++] = info->concurrency;
 }
 
@@ -240,6 +256,9 @@ lm_lease_t *lm_lease_of_message(const char *function, const char *queue, const s
     l->message_ids[0] = sy_strdup(m->message_id);
     l->attempt = m->receive_count;
     l->payload = sy_strdup(m->body ? m->body : "");
+    const char *rid = attr_str(m->attrs, LM_ATTR_REQUEST), *qual = attr_str(m->attrs, LM_ATTR_QUALIFIER);
+    l->request_id = sy_strdup(rid && *rid && strlen(rid) <= 36 ? rid : m->message_id); /* one id everywhere */
+    if (qual && *qual) l->qualifier = sy_strdup(qual);
     const char *reply = attr_str(m->attrs, LM_ATTR_REPLY);
     if (reply) {
         json_t *r = json_loads(reply, 0, NULL);
@@ -295,12 +314,16 @@ static int dispatch_async(lm_svc_t *s, const char *name, int room)
         snprintf(d.lease_token, sizeof d.lease_token, "%s", l->token);
         snprintf(d.message_id, sizeof d.message_id, "%s", m->message_id);
         d.attempt = (uint32_t)m->receive_count;
-        d.deadline_ms = now + (int64_t)f.timeout_s * 1000 + 2000;
+        char key[LM_NAME_MAX + 18];
+        int timeout_s = f.timeout_s;
+        lm_delivery_target(s, l, &d, key, sizeof key, &timeout_s); /* versions.c: id, config */
+        d.deadline_ms = now + (int64_t)timeout_s * 1000 + 2000;
         d.payload = m->body;
         d.len = strlen(m->body);
         m->body = NULL;
         offered(s, name, l);
-        if (sy_pool_offer(s->pool, name, &d, 1) < 0) free(d.payload);
+        if (sy_pool_offer(s->pool, key, &d, 1) < 0) free(d.payload);
+        free((char *)d.config);
         sy_msg_out_clear(m);
     }
     free(q);
@@ -349,8 +372,11 @@ static void offer_batch(lm_svc_t *s, lm_esm_t *e, int timeout_s)
     d.deadline_ms = sy_now_ms() + (int64_t)timeout_s * 1000 + 2000;
     d.payload = body;
     d.len = strlen(body);
+    char key[LM_NAME_MAX + 18];
+    lm_delivery_target(s, l, &d, key, sizeof key, &timeout_s); /* versions.c: config */
     offered(s, l->function, l);
-    if (sy_pool_offer(s->pool, l->function, &d, 1) < 0) free(d.payload);
+    if (sy_pool_offer(s->pool, key, &d, 1) < 0) free(d.payload);
+    free((char *)d.config);
 }
 
 /* Fill (or top up) e's batch from its queue; offer it when full, when the
@@ -367,6 +393,7 @@ static bool dispatch_esm(lm_svc_t *s, lm_esm_t *e, int timeout_s)
         snprintf(l->esm, sizeof l->esm, "%s", e->row.uuid);
         l->queue = sy_strdup(e->queue);
         l->report_failures = e->row.report_failures;
+        if (e->row.qualifier[0]) l->qualifier = sy_strdup(e->row.qualifier); /* a version or alias */
         unsigned char raw[16];
         sy_random_bytes(raw, sizeof raw);
         sy_hex(raw, sizeof raw, l->shared);

@@ -15,6 +15,12 @@
 #define LM_DEFAULT_MAX_AGE_S 21600
 #define LM_ATTR_REPLY "sy-reply"       /* message attribute: {"e": execution arn, "t": task id} */
 #define LM_ATTR_REQUEST "sy-request-id"
+#define LM_ATTR_QUALIFIER "sy-qualifier" /* the version or alias an async invocation named */
+#define LM_QUAL_MAX 128
+/* A synchronous caller waits this much longer than the function's Timeout:
+ * the worker enforces the Timeout from when the runtime gets the event (a
+ * cold start's init does not count, as on Lambda); this covers the init. */
+#define LM_INIT_ALLOWANCE_MS 10000
 
 /* A function's settings as the hot paths need them (cached, 1 s TTL). */
 typedef struct lm_fn {
@@ -29,6 +35,8 @@ typedef struct lm_fn {
     int sync_inflight;     /* synchronous invocations running through this broker */
     int outstanding;       /* durable deliveries offered to the pool, not yet settled */
     int capacity;          /* summed concurrency of the workers hosting it (dispatcher) */
+    char *blob;            /* $LATEST's configuration for workers (versions.c); copies: NULL */
+    uint64_t gen;          /* bumped by lm_fn_invalidate */
     struct lm_fn *next;
 } lm_fn_t;
 
@@ -49,6 +57,8 @@ typedef struct lm_lease {
     char *reply_exec;      /* 'A': the task's execution to report to (the reply seam) */
     int64_t reply_task;
     char *request_id;
+    char *qualifier;       /* the version or alias invoked, NULL: none */
+    char version[16];      /* the version that ran ("" : unknown) */
     bool report_failures;  /* 'E': ReportBatchItemFailures */
     char esm[37];          /* 'E': the mapping */
     char shared[33];       /* 'E': the receipt token every message of the batch is leased under */
@@ -100,6 +110,7 @@ typedef struct {
     void *topic_sink_u;
     sy_lambda_reply_fn reply_sink;
     void *reply_sink_u;
+    struct lm_vcache *vcache; /* versions.c: versions and aliases (under mu) */
 } lm_svc_t;
 
 lm_svc_t *lm_svc(sy_ctx_t *ctx);
@@ -155,6 +166,7 @@ typedef struct {
     bool enabled, report_failures;
     char modified[40];
     int64_t modified_s;
+    char qualifier[LM_QUAL_MAX + 1]; /* the version or alias it invokes, "" : none */
 } lm_esm_row_t;
 void lm_esm_row_clear(lm_esm_row_t *r);
 int lm_store_esm_create(sy_ctx_t *ctx, lm_esm_row_t *r, sy_err_t *err);
@@ -164,6 +176,81 @@ int lm_store_esm_list(sy_ctx_t *ctx, const char *function, const char *source, l
                       sy_err_t *err);
 int lm_store_esm_update(sy_ctx_t *ctx, const lm_esm_row_t *r, sy_err_t *err);
 int lm_store_esm_delete(sy_ctx_t *ctx, const char *uuid, sy_err_t *err);
+
+/* qualifier.c: parsers of what clients send (fuzzed: tests/fuzz/fuzz_lambda.c) */
+/* A name, name:qualifier, partial or full ARN -> name and qualifier ("" none). 0 or -1. */
+int lm_ref_parse(const char *in, char name[LM_NAME_MAX + 1], char qual[LM_QUAL_MAX + 1]);
+bool lm_qualifier_valid(const char *q);
+bool lm_alias_name_valid(const char *n);
+bool lm_version_number(const char *q, long *out);
+int lm_routing_parse(const json_t *rc, char version[16], double *weight, char *msg, size_t n);
+int lm_env_vars_check(const json_t *vars, const char **code, char *msg, size_t n);
+
+/* store_versions.c */
+typedef struct {
+    lm_row_t row;          /* name, config, modified (= created), revision */
+    int version;
+    char *description;
+} lm_ver_t;
+void lm_ver_clear(lm_ver_t *v);
+typedef struct {
+    char name[LM_NAME_MAX + 1];
+    char alias[LM_QUAL_MAX + 1];
+    char version[16];
+    char *description;
+    json_t *routing;       /* owned or NULL */
+    char revision[37];
+} lm_alias_t;
+void lm_alias_clear(lm_alias_t *a);
+int lm_store_version_publish(sy_ctx_t *ctx, const char *name, const char *description, int *version, sy_err_t *err);
+int lm_store_version_get(sy_ctx_t *ctx, const char *name, int version, lm_ver_t *out, sy_err_t *err);
+int lm_store_version_list(sy_ctx_t *ctx, const char *name, lm_ver_t **out, int *n, sy_err_t *err);
+int lm_store_version_delete(sy_ctx_t *ctx, const char *name, int version, sy_err_t *err);
+int lm_store_alias_create(sy_ctx_t *ctx, const lm_alias_t *a, const char *extra_version, sy_err_t *err);
+int lm_store_alias_get(sy_ctx_t *ctx, const char *name, const char *alias, lm_alias_t *out, sy_err_t *err);
+int lm_store_alias_list(sy_ctx_t *ctx, const char *name, const char *version, lm_alias_t **out, int *n,
+                        sy_err_t *err);
+int lm_store_alias_update(sy_ctx_t *ctx, const lm_alias_t *a, const char *extra_version, const char *revision,
+                          sy_err_t *err);
+int lm_store_alias_delete(sy_ctx_t *ctx, const char *name, const char *alias, sy_err_t *err);
+
+/* versions.c: what an invocation of name[:qualifier] runs */
+typedef struct {
+    char name[LM_NAME_MAX + 1];
+    char qualifier[LM_QUAL_MAX + 1]; /* as invoked, "" : none */
+    char version[16];                /* executed: "$LATEST" or "N" */
+    char pool_key[LM_NAME_MAX + 18]; /* name, or "name:N" when a worker hosts that version */
+    int timeout_s;
+    char *config;                    /* SY_WORKER_ATTR_CONFIG for the worker (owned) */
+} lm_target_t;
+/* Resolve a qualifier ("" / "$LATEST", a version, an alias with its
+ * weighted routing). SY_E_NOTFOUND: ResourceNotFoundException. */
+int lm_target_resolve(lm_svc_t *s, const char *name, const char *qualifier, lm_target_t *t, sy_err_t *err);
+void lm_target_clear(lm_target_t *t);
+/* $LATEST's configuration as workers get it (service.c's cache keeps it). */
+char *lm_config_blob(const sy_ctx_t *ctx, const char *name, const json_t *config, const char *version,
+                     const char *qualifier, const char *revision);
+void lm_versions_invalidate(lm_svc_t *s, const char *name);
+void lm_versions_free(lm_svc_t *s);
+/* A durable invocation of name[:qualifier] (request_id NULL: a new one). */
+int lm_invoke_async_ex(lm_svc_t *s, PGconn *c, const char *name, const char *qualifier, const void *payload,
+                       size_t len, const sy_lambda_reply_t *reply_to, const char *request_id, sy_err_t *err);
+/* Fill a leased async invocation's delivery: its request id and the
+ * configuration of what it names (l->qualifier); *pool_key: where to offer it. */
+void lm_delivery_target(lm_svc_t *s, lm_lease_t *l, sy_delivery_t *d, char *pool_key, size_t n, int *timeout_s);
+
+/* api_versions.c: PublishVersion, ListVersionsByFunction, aliases, qualified
+ * GetFunction*, DeleteFunction with a Qualifier, InvokeWithResponseStream.
+ * true when it answered. */
+bool lm_api_versions(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char *name, const char *id,
+                     const char *sub, const char *sub2);
+/* The qualifier of a request: ?Qualifier= or the one in the path's
+ * function name; "" none. -1 (answered) when invalid or contradictory. */
+int lm_req_qualifier(sy_req_t *req, sy_resp_t *resp, char qual[LM_QUAL_MAX + 1]);
+/* invoke_stream.c: InvokeWithResponseStream (the response as an AWS event stream) */
+void lm_api_invoke_stream(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char *name);
+/* Append one event-stream message (string headers, payload) to out. */
+void lm_eventstream_message(sy_buf_t *out, const char *const *headers, int nheaders, const void *payload, size_t len);
 
 /* api.c / invoke.c / api_esm.c */
 void lm_api_handle(sy_req_t *req, sy_resp_t *resp, void *udata);
@@ -185,6 +272,9 @@ void *lm_settle_main(void *arg);
 /* Write an invocation record to a destination ARN inside c. */
 int lm_destination_send(lm_svc_t *s, PGconn *c, const char *arn, const char *function, bool success,
                         const char *request_id, int attempts, const char *condition, const char *payload,
-                        const char *response, bool fn_error, sy_err_t *err);
+                        const char *response, bool fn_error, const char *qualifier, const char *version,
+                        sy_err_t *err);
+/* The request id of a leased async invocation (the Invoke's, else its message id). */
+#define LM_LEASE_RID(l) ((l)->request_id ? (l)->request_id : (l)->message_ids[0])
 
 #endif

@@ -36,12 +36,12 @@ static void error(sy_resp_t *resp, const sy_req_t *req, int status, const char *
     sy_resp_error(resp, req, &e, NULL);
 }
 
-static void fn_error(sy_resp_t *resp, const char *type, const char *msg, const sy_buf_t *body)
+static void fn_error(sy_resp_t *resp, const char *type, const char *msg, const sy_buf_t *body, const char *version)
 {
     resp->status = 200;
     resp->content_type = "application/json";
     sy_resp_header(resp, "X-Amz-Function-Error", "Unhandled");
-    sy_resp_header(resp, "X-Amz-Executed-Version", "$LATEST");
+    sy_resp_header(resp, "X-Amz-Executed-Version", version);
     sy_buf_reset(&resp->body);
     if (body && body->len && body->data[0] == '{') {
         sy_buf_append(&resp->body, body->data, body->len);
@@ -88,7 +88,7 @@ static void give_slot(lm_svc_t *s, const char *name)
     pthread_mutex_unlock(&s->mu);
 }
 
-static void invoke_sync(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char *name, const lm_fn_t *f,
+static void invoke_sync(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char *name, const lm_target_t *f,
                         const char *payload, size_t len)
 {
     if (!take_slot(s, name))
@@ -98,10 +98,12 @@ static void invoke_sync(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char 
     pthread_mutex_init(&w.mu, NULL);
     pthread_cond_init(&w.cv, NULL);
     sy_buf_init(&w.result);
-    sy_invoke_opts_t o = {.deadline_ms = sy_now_ms() + (int64_t)f->timeout_s * 1000, .request_id = req->request_id};
+    sy_invoke_opts_t o = {.deadline_ms = sy_now_ms() + (int64_t)f->timeout_s * 1000 + LM_INIT_ALLOWANCE_MS,
+                          .request_id = req->request_id,
+                          .config = f->config};
     const char *tp = sy_req_header(req, "traceparent");
     o.traceparent = tp;
-    if (sy_pool_invoke_opts(s->pool, name, payload, len, &o, on_result, &w) < 0) {
+    if (sy_pool_invoke_opts(s->pool, f->pool_key, payload, len, &o, on_result, &w) < 0) {
         give_slot(s, name);
         error(resp, req, 500, "ServiceException", "could not invoke the function");
         goto done;
@@ -115,20 +117,20 @@ static void invoke_sync(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char 
     case SY_INVOKE_OK:
         resp->status = 200;
         resp->content_type = "application/json";
-        sy_resp_header(resp, "X-Amz-Executed-Version", "$LATEST");
+        sy_resp_header(resp, "X-Amz-Executed-Version", f->version);
         sy_buf_reset(&resp->body);
         if (w.result.len) sy_buf_append(&resp->body, w.result.data, w.result.len);
         else sy_buf_puts(&resp->body, "null");
         break;
     case SY_INVOKE_FN_ERROR:
-        fn_error(resp, w.etype, w.emsg, &w.result);
+        fn_error(resp, w.etype, w.emsg, &w.result, f->version);
         break;
     case SY_INVOKE_TIMEOUT:
         snprintf(msg, sizeof msg, "Task timed out after %d.00 seconds", f->timeout_s);
-        fn_error(resp, "Sandbox.Timedout", msg, NULL);
+        fn_error(resp, "Sandbox.Timedout", msg, NULL, f->version);
         break;
     case SY_INVOKE_WORKER_LOST:
-        fn_error(resp, "Runtime.ExitError", "the worker running the invocation was lost", NULL);
+        fn_error(resp, "Runtime.ExitError", "the worker running the invocation was lost", NULL, f->version);
         break;
     case SY_INVOKE_TOO_MANY:
         error(resp, req, 429, "TooManyRequestsException", "Rate Exceeded.");
@@ -165,18 +167,24 @@ void lm_api_invoke(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char *name
     json_decref(check);
     lm_fn_t f;
     sy_err_t err;
+    char qual[LM_QUAL_MAX + 1];
+    if (lm_req_qualifier(req, resp, qual) < 0) return; /* api_versions.c */
     if (lm_fn_lookup(s, name, &f, &err) < 0) return sy_resp_error(resp, req, &err, NULL);
+    lm_target_t t;
+    if (lm_target_resolve(s, name, qual, &t, &err) < 0) return sy_resp_error(resp, req, &err, NULL);
     if (dry) {
         resp->status = 204;
-        return;
+    } else if (event) {
+        /* one request id: the response's x-amzn-RequestId is the runtime's and the destination record's */
+        if (f.reserved == 0) error(resp, req, 429, "TooManyRequestsException", "Rate Exceeded.");
+        else if (lm_invoke_async_ex(s, NULL, name, qual, payload, len, NULL, req->request_id, &err) < 0)
+            sy_resp_error(resp, req, &err, NULL);
+        else {
+            resp->status = 202;
+            resp->content_type = "application/json";
+        }
+    } else {
+        invoke_sync(s, req, resp, name, &t, payload, len);
     }
-    if (event) {
-        if (f.reserved == 0) return error(resp, req, 429, "TooManyRequestsException", "Rate Exceeded.");
-        if (sy_lambda_invoke_async(s->ctx, NULL, name, payload, len, NULL, &err) < 0)
-            return sy_resp_error(resp, req, &err, NULL);
-        resp->status = 202;
-        resp->content_type = "application/json";
-        return;
-    }
-    invoke_sync(s, req, resp, name, &f, payload, len);
+    lm_target_clear(&t);
 }

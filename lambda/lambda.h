@@ -31,8 +31,9 @@ typedef struct {
 } sy_lambda_reply_t;
 /* THE entry point for invocations of functions from other services (SNS,
  * EventBridge, Step Functions, destinations): durable, asynchronous
- * (Lambda's InvocationType=Event). `function` is a name or a function ARN
- * (a qualifier is ignored). With c (an open transaction) the invocation is
+ * (Lambda's InvocationType=Event). `function` is a name or a function ARN;
+ * a qualifier ("name:live", "arn:...:function:name:3") names the version
+ * or alias that runs (an unknown one: ResourceNotFoundException). With c (an open transaction) the invocation is
  * written in it and commits with the caller; with c NULL it is committed
  * (group commit) before this returns. A function not yet created is created
  * with defaults when a worker hosts it; otherwise ResourceNotFoundException.
@@ -80,7 +81,7 @@ typedef struct {
     int64_t task_id;           /* ...these two */
     const char *resource;      /* as written in the definition: "arn:aws:states:::lambda:invoke..."
                                   sends a string Payload as the raw body */
-    const char *function;      /* name or function ARN (a qualifier is ignored) */
+    const char *function;      /* name or function ARN, with a version or alias qualifier or not */
     const json_t *payload;     /* borrowed: the event */
     int64_t timeout_s;         /* the task's own timeout, 0: none (the function's applies) */
     bool express;              /* run synchronously through the pool (no durable invocation) */

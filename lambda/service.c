@@ -70,6 +70,7 @@ char *lm_queue_name(const char *function)
 
 static void fn_free(lm_fn_t *f)
 {
+    free(f->blob);
     free(f->on_success);
     free(f->on_failure);
     free(f);
@@ -117,9 +118,28 @@ int lm_ensure_queue(lm_svc_t *s, const char *name, sy_err_t *err)
 
 /* Load name's row into the cache (creating it with defaults when a worker
  * hosts it). Not under s->mu. */
+static int fn_load_once(lm_svc_t *s, const char *name, sy_err_t *err, bool *stale);
+
+/* A write on this broker (lm_fn_invalidate) while a load read the row is
+ * not lost to that load: it reads again. */
 static int fn_load(lm_svc_t *s, const char *name, sy_err_t *err)
 {
+    int rc = 0;
+    for (int i = 0; i < 4; i++) {
+        bool stale = false;
+        rc = fn_load_once(s, name, err, &stale);
+        if (rc < 0 || !stale) break;
+    }
+    return rc;
+}
+
+static int fn_load_once(lm_svc_t *s, const char *name, sy_err_t *err, bool *stale)
+{
     lm_row_t row;
+    pthread_mutex_lock(&s->mu);
+    lm_fn_t *g = fn_find(s, name);
+    uint64_t gen = g ? g->gen : 0;
+    pthread_mutex_unlock(&s->mu);
     int rc = lm_store_fn_get(s->ctx, name, &row, err);
     if (rc == SY_E_NOTFOUND && lm_pool_hosts(s, name)) {
         json_t *cfg = json_pack("{s:i,s:i}", "Timeout", LM_DEFAULT_TIMEOUT_S, "MemorySize", 128);
@@ -170,8 +190,11 @@ static int fn_load(lm_svc_t *s, const char *name, sy_err_t *err)
     free(f->on_failure);
     f->on_success = dest_arn(row.event_config, "OnSuccess");
     f->on_failure = dest_arn(row.event_config, "OnFailure");
+    free(f->blob);
+    f->blob = lm_config_blob(s->ctx, name, row.config, "$LATEST", NULL, row.revision);
     f->queue_ok = true;
-    f->loaded_ms = mono_ms();
+    *stale = f->gen != gen;
+    f->loaded_ms = *stale ? 0 : mono_ms();
     pthread_mutex_unlock(&s->mu);
     lm_row_clear(&row);
     return 0;
@@ -184,7 +207,7 @@ int lm_fn_lookup(lm_svc_t *s, const char *name, lm_fn_t *out, sy_err_t *err)
     bool fresh = f && f->loaded_ms && mono_ms() - f->loaded_ms < CACHE_TTL_MS;
     if (fresh) {
         *out = *f;
-        out->on_success = out->on_failure = NULL;
+        out->on_success = out->on_failure = out->blob = NULL;
         out->next = NULL;
     }
     pthread_mutex_unlock(&s->mu);
@@ -195,7 +218,7 @@ int lm_fn_lookup(lm_svc_t *s, const char *name, lm_fn_t *out, sy_err_t *err)
     f = fn_find(s, name);
     if (f) {
         *out = *f;
-        out->on_success = out->on_failure = NULL;
+        out->on_success = out->on_failure = out->blob = NULL;
         out->next = NULL;
     }
     pthread_mutex_unlock(&s->mu);
@@ -218,7 +241,10 @@ void lm_fn_invalidate(lm_svc_t *s, const char *name)
 {
     pthread_mutex_lock(&s->mu);
     lm_fn_t *f = fn_find(s, name);
-    if (f) f->loaded_ms = 0;
+    if (f) {
+        f->loaded_ms = 0;
+        f->gen++; /* a load that read the row before this write reads it again */
+    }
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -227,32 +253,11 @@ int sy_lambda_invoke_async(sy_ctx_t *ctx, PGconn *c, const char *function, const
                              const sy_lambda_reply_t *reply_to, sy_err_t *err)
 {
     lm_svc_t *s = lm_svc(ctx);
-    char name[LM_NAME_MAX + 1];
-    if (lm_function_name(function, name) < 0)
+    char name[LM_NAME_MAX + 1], qual[LM_QUAL_MAX + 1];
+    if (lm_ref_parse(function, name, qual) < 0)
         return sy_err_set(err, SY_E_INVALID, 400, "InvalidParameterValueException", "invalid function name: %s",
                           function ? function : "");
-    lm_fn_t f;
-    int rc = lm_fn_lookup(s, name, &f, err);
-    if (rc < 0) return rc;
-    char *q = lm_queue_name(name);
-    json_t *attrs = NULL;
-    if (reply_to && reply_to->execution_arn) {
-        json_t *r = json_pack("{s:s,s:I}", "e", reply_to->execution_arn, "t", (json_int_t)reply_to->task_id);
-        char *rs = sy_json_dumps(r);
-        json_decref(r);
-        attrs = json_pack("{s:{s:s,s:s}}", LM_ATTR_REPLY, "DataType", "String", "StringValue", rs);
-        free(rs);
-    }
-    sy_msg_in_t m = {.body = len ? payload : "{}", .body_len = len ? len : 2, .attrs = attrs, .delay_s = 0};
-    rc = c ? sy_queue_tx_send(ctx, c, q, &m, NULL, err) : sy_queue_send_by_name(ctx, q, &m, NULL, err);
-    json_decref(attrs);
-    free(q);
-    if (rc < 0 && err && rc != SY_E_DB) { /* the queue's terms are not Lambda's */
-        err->status = 400;
-        snprintf(err->code, sizeof err->code, "InvalidRequestContentException");
-    }
-    if (rc == 0) lm_dispatch_kick(s);
-    return rc;
+    return lm_invoke_async_ex(s, c, name, qual, payload, len, reply_to, NULL, err);
 }
 
 void sy_lambda_set_bus_sink(sy_ctx_t *ctx, sy_lambda_bus_sink_fn fn, void *u)
@@ -351,15 +356,15 @@ static char *invocation_payload(const sy_lambda_task_t *inv)
 int sy_lambda_invoke_for_task(sy_ctx_t *ctx, PGconn *c, const sy_lambda_task_t *inv, sy_err_t *err)
 {
     lm_svc_t *s = lm_svc(ctx);
-    char name[LM_NAME_MAX + 1];
-    if (lm_function_name(inv->function, name) < 0)
+    char name[LM_NAME_MAX + 1], qual[LM_QUAL_MAX + 1];
+    if (lm_ref_parse(inv->function, name, qual) < 0)
         return sy_err_set(err, SY_E_INVALID, 400, "Lambda.InvalidParameterValueException", "invalid function name: %s",
                           inv->function);
     char *payload = invocation_payload(inv);
     int rc;
     if (inv->express || !c) {
-        lm_fn_t f;
-        rc = lm_fn_lookup(s, name, &f, err);
+        lm_target_t f; /* the version or alias the task names (a qualified ARN) */
+        rc = lm_target_resolve(s, name, qual, &f, err);
         if (rc == 0 && !s->pool)
             rc = sy_err_set(err, SY_E_INTERNAL, 500, "Lambda.ServiceException", "could not invoke %s", name);
         if (rc == 0) {
@@ -368,17 +373,19 @@ int sy_lambda_invoke_for_task(sy_ctx_t *ctx, PGconn *c, const sy_lambda_task_t *
             x->exec = sy_strdup(inv->execution_arn);
             x->task = inv->task_id;
             int64_t t = inv->timeout_s > 0 && inv->timeout_s < f.timeout_s ? inv->timeout_s : f.timeout_s;
-            sy_invoke_opts_t o = {.deadline_ms = sy_now_ms() + t * 1000};
-            rc = sy_pool_invoke_opts(s->pool, name, payload, strlen(payload), &o, express_done, x);
+            sy_invoke_opts_t o = {.deadline_ms = sy_now_ms() + t * 1000 + (t < f.timeout_s ? 0 : LM_INIT_ALLOWANCE_MS),
+                                  .config = f.config};
+            rc = sy_pool_invoke_opts(s->pool, f.pool_key, payload, strlen(payload), &o, express_done, x);
             if (rc < 0) {
                 free(x->exec);
                 free(x);
                 rc = sy_err_set(err, SY_E_INTERNAL, 500, "Lambda.ServiceException", "could not invoke %s", name);
             }
         }
+        lm_target_clear(&f);
     } else {
         sy_lambda_reply_t r = {.execution_arn = inv->execution_arn, .task_id = inv->task_id};
-        rc = sy_lambda_invoke_async(ctx, c, name, payload, strlen(payload), &r, err);
+        rc = lm_invoke_async_ex(s, c, name, qual, payload, strlen(payload), &r, NULL, err);
     }
     free(payload);
     if (rc == SY_E_NOTFOUND && err && !strcmp(err->code, "ResourceNotFoundException")) {
@@ -386,9 +393,9 @@ int sy_lambda_invoke_for_task(sy_ctx_t *ctx, PGconn *c, const sy_lambda_task_t *
         char rid[37];
         sy_uuid4(rid);
         snprintf(err->message, sizeof err->message,
-                 "Function not found: arn:aws:lambda:%s:%s:function:%s:$LATEST (Service: AWSLambda; Status Code: 404; "
+                 "Function not found: arn:aws:lambda:%s:%s:function:%s:%s (Service: AWSLambda; Status Code: 404; "
                  "Error Code: ResourceNotFoundException; Request ID: %s; Proxy: null)",
-                 ctx->cfg.region, ctx->cfg.account_id, name, rid);
+                 ctx->cfg.region, ctx->cfg.account_id, name, qual[0] ? qual : "$LATEST", rid);
     }
     if (rc < 0 && rc != SY_E_DB && err && strncmp(err->code, "Lambda.", 7) != 0) {
         char code[96];
@@ -421,6 +428,7 @@ int sy_lambda_start(sy_ctx_t *ctx, const char *endpoint, const sy_pool_opts_t *o
     sy_http_route_path("/2017-10-31/functions", "lambda", lm_api_handle, s);
     sy_http_route_path("/2019-09-30/functions", "lambda", lm_api_handle, s);
     sy_http_route_path("/2019-09-25/functions", "lambda", lm_api_handle, s);
+    sy_http_route_path("/2021-11-15/functions", "lambda", lm_api_handle, s); /* InvokeWithResponseStream */
     char port[16];
     snprintf(port, sizeof port, "%d", sy_pool_port(s->pool));
     sy_log(SY_LOG_INFO, "lambda", NULL, "worker endpoint listening", "endpoint", sy_pool_endpoint(s->pool), "port",
@@ -442,6 +450,7 @@ void sy_lambda_stop(sy_ctx_t *ctx)
     lm_dispatch_stop(s); /* no more offers */
     sy_pool_destroy(&s->pool); /* no more callbacks */
     lm_settle_stop(s);         /* settle what was acked */
+    lm_versions_free(s);
     while (s->fns) {
         lm_fn_t *f = s->fns;
         s->fns = f->next;

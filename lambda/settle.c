@@ -24,18 +24,27 @@ void lm_settle_push(lm_svc_t *s, lm_job_t *j)
 /* --------------------------------------------------------- destinations */
 int lm_destination_send(lm_svc_t *s, PGconn *c, const char *arn, const char *function, bool success,
                         const char *request_id, int attempts, const char *condition, const char *payload,
-                        const char *response, bool fn_error, sy_err_t *err)
+                        const char *response, bool fn_error, const char *qualifier, const char *version,
+                        sy_err_t *err)
 {
     char ts[32];
     sy_iso8601_ms(sy_now_ms(), ts);
     char *farn = lm_function_arn(s->ctx, function);
-    char *qarn = sy_asprintf("%s:$LATEST", farn);
+    char *qarn = sy_asprintf("%s:%s", farn, qualifier && *qualifier ? qualifier : "$LATEST");
+    char executed[16];
+    snprintf(executed, sizeof executed, "%s", version && *version ? version : "$LATEST");
+    if ((!version || !*version) && qualifier && *qualifier) { /* settled by a broker that did not dispatch it */
+        lm_target_t t;
+        sy_err_t terr;
+        if (lm_target_resolve(s, function, qualifier, &t, &terr) == 0) snprintf(executed, sizeof executed, "%s", t.version);
+        lm_target_clear(&t);
+    }
     json_t *req = payload ? json_loads(payload, JSON_DECODE_ANY, NULL) : NULL;
     if (!req) req = payload ? json_string(payload) : json_null();
     json_t *rec = json_pack("{s:s,s:s,s:{s:s,s:s,s:s,s:i},s:o,s:{s:i,s:s}}", "version", "1.0", "timestamp", ts,
                             "requestContext", "requestId", request_id ? request_id : "", "functionArn", qarn,
                             "condition", condition, "approximateInvokeCount", attempts, "requestPayload", req,
-                            "responseContext", "statusCode", 200, "executedVersion", "$LATEST");
+                            "responseContext", "statusCode", 200, "executedVersion", executed);
     if (fn_error) json_object_set_new(json_object_get(rec, "responseContext"), "functionError", json_string("Unhandled"));
     if (response) {
         json_t *r = json_loads(response, JSON_DECODE_ANY, NULL);
@@ -208,10 +217,10 @@ static int settle_async(lm_svc_t *s, PGconn *c, lm_job_t *j, sy_err_t *err)
     } else if (j->kind == 'a' && j->ok) {
         rc = delete_leased(s, c, queue, receipt, &stale, err);
         if (rc == 0 && !stale && ok_dest)
-            rc = lm_destination_send(s, c, ok_dest, l->function, true, l->message_ids[0], l->attempt, "Success",
-                                     l->payload, j->result, false, err);
+            rc = lm_destination_send(s, c, ok_dest, l->function, true, LM_LEASE_RID(l), l->attempt, "Success",
+                                     l->payload, j->result, false, l->qualifier, l->version, err);
     } else if (j->kind == 'a' && l->attempt <= f.max_retries) {
-        sy_log(SY_LOG_INFO, "lambda", l->message_ids[0], "async invocation failed; will retry", "function",
+        sy_log(SY_LOG_INFO, "lambda", LM_LEASE_RID(l), "async invocation failed; will retry", "function",
                l->function, "error_type", j->error_type ? j->error_type : "Unhandled");
         set_visibility(s, c, queue, receipt, (int64_t)retry_delay_s(s, l->attempt) * 1000);
     } else {
@@ -219,11 +228,11 @@ static int settle_async(lm_svc_t *s, PGconn *c, lm_job_t *j, sy_err_t *err)
         char *eb = j->kind == 'e' ? NULL : error_body(j);
         if (rc == 0 && stale) { /* refused: the message was leased again */
         } else if (rc == 0 && fail_dest)
-            rc = lm_destination_send(s, c, fail_dest, l->function, false, l->message_ids[0], l->attempt,
+            rc = lm_destination_send(s, c, fail_dest, l->function, false, LM_LEASE_RID(l), l->attempt,
                                      j->kind == 'e' ? "EventAgeExceeded" : "RetriesExhausted", l->payload, eb,
-                                     j->kind != 'e', err);
+                                     j->kind != 'e', l->qualifier, l->version, err);
         else if (rc == 0)
-            sy_log(SY_LOG_WARN, "lambda", l->message_ids[0], "async invocation dropped after its last attempt",
+            sy_log(SY_LOG_WARN, "lambda", LM_LEASE_RID(l), "async invocation dropped after its last attempt",
                    "function", l->function);
         free(eb);
     }

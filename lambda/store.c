@@ -164,7 +164,7 @@ void lm_esm_row_clear(lm_esm_row_t *r)
     "uuid, function_name, source_arn, batch_size, window_s, coalesce(max_concurrency, 0), enabled, " \
     "response_types ? 'ReportBatchItemFailures', "                                                 \
     "to_char(modified_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"+0000\"'), "           \
-    "extract(epoch from modified_at)::bigint"
+    "extract(epoch from modified_at)::bigint, coalesce(qualifier, '')"
 
 static void esm_from(PGresult *r, int i, lm_esm_row_t *o)
 {
@@ -179,6 +179,7 @@ static void esm_from(PGresult *r, int i, lm_esm_row_t *o)
     o->report_failures = PQgetvalue(r, i, 7)[0] == 't';
     snprintf(o->modified, sizeof o->modified, "%s", PQgetvalue(r, i, 8));
     o->modified_s = atoll(PQgetvalue(r, i, 9));
+    snprintf(o->qualifier, sizeof o->qualifier, "%s", PQgetvalue(r, i, 10));
 }
 
 static void esm_params(const lm_esm_row_t *r, char b[4][16])
@@ -193,13 +194,14 @@ int lm_store_esm_create(sy_ctx_t *ctx, lm_esm_row_t *r, sy_err_t *err)
 {
     char b[4][16];
     esm_params(r, b);
-    const char *p[9] = {r->uuid, ctx->cfg.account_id, r->function, r->source_arn, b[0], b[1], b[2], b[3],
-                        r->report_failures ? "[\"ReportBatchItemFailures\"]" : "[]"};
+    const char *p[10] = {r->uuid, ctx->cfg.account_id, r->function, r->source_arn, b[0], b[1], b[2], b[3],
+                         r->report_failures ? "[\"ReportBatchItemFailures\"]" : "[]", r->qualifier};
     PGresult *res = run(ctx, err,
                         "INSERT INTO sy_event_source_mappings (uuid, account, function_name, source_arn, batch_size, "
-                        "window_s, max_concurrency, enabled, response_types) "
-                        "VALUES ($1, $2, $3, $4, $5, $6, nullif($7::int, 0), $8, $9::jsonb) RETURNING " ESM_COLS,
-                        9, p);
+                        "window_s, max_concurrency, enabled, response_types, qualifier) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, nullif($7::int, 0), $8, $9::jsonb, nullif($10, '')) "
+                        "RETURNING " ESM_COLS,
+                        10, p);
     if (!res) return SY_E_DB;
     lm_esm_row_t tmp;
     esm_from(res, 0, &tmp);
@@ -249,13 +251,13 @@ int lm_store_esm_update(sy_ctx_t *ctx, const lm_esm_row_t *r, sy_err_t *err)
 {
     char b[4][16];
     esm_params(r, b);
-    const char *p[8] = {r->uuid, ctx->cfg.account_id, r->function, b[0], b[1], b[2], b[3],
-                        r->report_failures ? "[\"ReportBatchItemFailures\"]" : "[]"};
+    const char *p[9] = {r->uuid, ctx->cfg.account_id, r->function, b[0], b[1], b[2], b[3],
+                        r->report_failures ? "[\"ReportBatchItemFailures\"]" : "[]", r->qualifier};
     PGresult *res = run(ctx, err,
                         "UPDATE sy_event_source_mappings SET function_name = $3, batch_size = $4, window_s = $5, "
                         "max_concurrency = nullif($6::int, 0), enabled = $7, response_types = $8::jsonb, "
-                        "modified_at = now() WHERE uuid = $1 AND account = $2 RETURNING 1",
-                        8, p);
+                        "qualifier = nullif($9, ''), modified_at = now() WHERE uuid = $1 AND account = $2 RETURNING 1",
+                        9, p);
     if (!res) return SY_E_DB;
     int rc = PQntuples(res) == 0 ? not_found(err, "Event source mapping", r->uuid) : 0;
     PQclear(res);

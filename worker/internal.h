@@ -92,8 +92,9 @@ struct pool_inv {
     char request_id[37];
     int64_t deadline_ms;   /* epoch */
     int64_t no_worker_at;  /* epoch: give up when nobody hosts the function */
-    void *payload;         /* owned */
+    void *payload;         /* owned; the config (if any) follows it in the same block */
     size_t len;
+    const char *config;    /* SY_WORKER_ATTR_CONFIG or NULL; inside payload's block */
     char lease_token[128], message_id[64], traceparent[64];
     uint32_t attempt;
     pool_session_t *session; /* set while in flight */
@@ -193,6 +194,7 @@ pool_func_t *pool_func_get(sy_pool_t *p, const char *name);
 pool_inv_t *pool_inv_from_delivery(sy_pool_t *p, pool_func_t *pf, sy_delivery_t *d, int64_t wall);
 void pool_dispatch(sy_pool_t *p, pool_func_t *pf);
 void pool_inv_finish(sy_pool_t *p, pool_inv_t *inv, const sy_invoke_result_t *res);
+void pool_inv_attach_config(pool_inv_t *inv, const char *config);
 void pool_inflight_remove(sy_pool_t *p, pool_inv_t *inv);
 /* pool_console.c: what the web console shows of a session */
 void pool_session_note_hello(sy_pool_t *p, pool_session_t *s, const Syw__Hello *h);
@@ -216,6 +218,24 @@ enum { WK_OUT_OK = 0, WK_OUT_ERROR = 1, WK_OUT_RELEASE = 2 };
 typedef struct wk_fn wk_fn_t;
 typedef struct wk_worker wk_worker_t;
 
+/* The function configuration a DELIVER carries (worker_fncfg.c). */
+typedef struct wk_fncfg {
+    int refs;            /* atomic */
+    char *text;          /* the attribute as received; NULL for the defaults */
+    char *name, *version, *arn, *handler;
+    int memory_mb;
+    int64_t timeout_ms;  /* the function's Timeout; 0: none (the worker's applies) */
+    char **vars;         /* Environment.Variables as "K=V" (reserved names dropped) */
+    int nvars;
+    char *env_key;       /* what a runtime process depends on; a change retires it */
+} wk_fncfg_t;
+wk_fncfg_t *wk_fncfg_for(wk_fn_t *fn, const char *text); /* main thread; a reference */
+wk_fncfg_t *wk_fncfg_parse(const wk_fn_t *fn, const char *text); /* NULL: not a JSON object */
+void wk_fncfg_unref(wk_fncfg_t *c);
+void wk_fncfg_release_fn(wk_fn_t *fn);
+const char *wk_fncfg_var(const wk_fncfg_t *c, const char *name);
+bool wk_env_reserved(const char *name);
+
 typedef struct wk_job {
     uint64_t delivery_id;
     int conn;       /* broker connection it came from */
@@ -230,6 +250,8 @@ typedef struct wk_job {
     void *payload;
     size_t len;
     int64_t started_mono;
+    wk_fncfg_t *cfg;     /* a reference: the configuration this invocation runs with */
+    bool cold_start;     /* it started a new runtime process (slot thread) */
     /* result, written by the slot thread */
     int outcome;
     char *error_type, *error_message;
@@ -265,6 +287,8 @@ struct wk_fn {
     wk_env_t *envs; /* runtime: one per slot */
     /* main thread accounting */
     int running;    /* handed to slots, including timed-out ones still running */
+    int warm_idle;  /* runtimes: slot threads waiting for work with a live process (mu) */
+    wk_fncfg_t *cfg_cache, *cfg_default; /* main thread */
     int64_t avg_run_us; /* C handlers: moving average of run times (atomic) */
 };
 
@@ -399,5 +423,12 @@ void wk_runtime_stop(wk_fn_t *fn); /* kill processes, wake slots */
 void wk_runtime_free(wk_fn_t *fn); /* after the slot threads joined */
 void *wk_runtime_env_at(wk_fn_t *fn, int i);
 void wk_runtime_cancel(wk_fn_t *fn, const wk_job_t *j);
+/* worker_runtime_proc.c */
+typedef struct wk_rid_box wk_rid_box_t;
+char **wk_runtime_envp(const wk_fn_t *fn, const wk_fncfg_t *cfg, int port);
+void wk_runtime_envp_free(char **envp);
+wk_rid_box_t *wk_runtime_log_pipe(int fd, pid_t pid, const char *function);
+void wk_rid_box_set(wk_rid_box_t *b, const char *rid);
+void wk_rid_box_unref(wk_rid_box_t *b);
 
 #endif

@@ -237,6 +237,7 @@ int sy_pool_invoke_opts(sy_pool_t *p, const char *function, const void *payload,
     inv->payload = sy_malloc(len);
     if (len) memcpy(inv->payload, payload, len);
     inv->len = len;
+    pool_inv_attach_config(inv, o->config);
     pool_cmd_t *c = sy_calloc(1, sizeof *c);
     c->kind = 1;
     c->inv = inv;

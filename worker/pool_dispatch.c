@@ -8,7 +8,6 @@
 
 #define LEASE_BATCH 64
 #define LEASE_POLL_MS 1000
-#define SYNC_DEADLINE_GRACE_MS 250
 
 pool_func_t *pool_func_get(sy_pool_t *p, const char *name)
 {
@@ -126,10 +125,17 @@ static int deliver(sy_pool_t *p, pool_session_t *s, pool_inv_t *inv)
     d.function = inv->pf->name;
     d.attempt = inv->attempt;
     /* A sync caller's deadline is the pool's to enforce (SY_INVOKE_TIMEOUT
-     * + CANCEL); the worker gets a little more, so that it does not race
-     * the pool with its own timeout report. The function timeout still
-     * bounds the run on the worker. */
-    d.deadline_ms = inv->sync ? inv->deadline_ms + SYNC_DEADLINE_GRACE_MS : inv->deadline_ms;
+     * + CANCEL); the worker is told the same one (no grace: the handler's
+     * deadline is the one enforced), and the function timeout still bounds
+     * the run there. */
+    d.deadline_ms = inv->deadline_ms;
+    Syw__Deliver__AttributesEntry cfg = SYW__DELIVER__ATTRIBUTES_ENTRY__INIT, *cfgp = &cfg;
+    if (inv->config) {
+        cfg.key = SY_WORKER_ATTR_CONFIG;
+        cfg.value = (char *)inv->config;
+        d.n_attributes = 1;
+        d.attributes = &cfgp;
+    }
     d.traceparent = inv->traceparent;
     d.request_id = inv->request_id;
     d.content_type = "application/json";
@@ -144,6 +150,7 @@ static int deliver(sy_pool_t *p, pool_session_t *s, pool_inv_t *inv)
         free(inv->payload);
         inv->payload = NULL;
         inv->len = 0;
+        inv->config = NULL;
     }
     sf->credit--;
     sf->inflight++;
@@ -172,8 +179,24 @@ pool_inv_t *pool_inv_from_delivery(sy_pool_t *p, pool_func_t *pf, sy_delivery_t 
     inv->payload = d->payload;
     inv->len = d->len;
     d->payload = NULL;
-    sy_uuid4(inv->request_id);
+    pool_inv_attach_config(inv, d->config);
+    size_t rl = strnlen(d->request_id, sizeof d->request_id);
+    if (rl > 0 && rl < sizeof inv->request_id)
+        memcpy(inv->request_id, d->request_id, rl + 1);
+    else
+        sy_uuid4(inv->request_id);
     return inv;
+}
+
+/* Append config to the payload's block (freed with it, on every path). */
+void pool_inv_attach_config(pool_inv_t *inv, const char *config)
+{
+    if (!config) return;
+    size_t cl = strlen(config);
+    inv->payload = sy_realloc(inv->payload, inv->len + cl + 2);
+    char *cfg = (char *)inv->payload + inv->len + 1;
+    memcpy(cfg, config, cl + 1);
+    inv->config = cfg;
 }
 
 static void do_lease(sy_pool_t *p, pool_func_t *pf)

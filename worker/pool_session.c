@@ -163,6 +163,20 @@ static const char *str_or(const char *s, const char *d)
     return s && *s ? s : d;
 }
 
+/* switchyard_lambda_cold_starts_total{function}: a worker reports that an
+ * invocation started a new runtime process (issue 12). */
+static void pool_count_cold_start(const char *function)
+{
+    char labels[200];
+    const char *fn = function && *function && strlen(function) <= 140 &&
+                             strspn(function, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_:$") ==
+                                 strlen(function)
+                         ? function
+                         : "other";
+    snprintf(labels, sizeof labels, "function=\"%s\"", fn);
+    sy_metric_inc("switchyard_lambda_cold_starts_total", labels, 1);
+}
+
 static void ack(sy_pool_t *p, wk_frame_t *f, pool_session_t *s)
 {
     const Syw__Ack *a = f->env->ack;
@@ -173,6 +187,7 @@ static void ack(sy_pool_t *p, wk_frame_t *f, pool_session_t *s)
     bool ok = a->outcome == SYW__OUTCOME__OUTCOME_OK;
     POOL_STAT_ADD(p, acks, 1);
     if (!ok) POOL_STAT_ADD(p, fn_errors, 1);
+    if (a->cold_start) pool_count_cold_start(a->function);
     pool_func_t *pf = inv ? inv->pf : NULL;
     if (inv && inv->sync) {
         pool_inflight_remove(p, inv);

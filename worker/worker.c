@@ -31,7 +31,10 @@ void wk_queue_push(wk_fn_t *fn, wk_job_t *j)
     else
         fn->q_head = j;
     fn->q_tail = j;
-    pthread_cond_signal(&fn->cv);
+    if (fn->kind == WK_FN_RUNTIME)
+        pthread_cond_broadcast(&fn->cv); /* warm slots first: worker_runtime.c */
+    else
+        pthread_cond_signal(&fn->cv);
     pthread_mutex_unlock(&fn->mu);
 }
 

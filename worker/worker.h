@@ -27,7 +27,17 @@ typedef struct {
     char traceparent[64];  /* W3C, may be "" */
     void *payload;         /* malloc'd; ownership passes to the pool */
     size_t len;
+    char request_id[40];   /* the invocation's id, "" : a new UUID */
+    const char *config;    /* the function configuration the worker applies (see
+                              SY_WORKER_ATTR_CONFIG), copied; NULL: none */
 } sy_delivery_t;
+
+/* DELIVER attributes the Lambda service sets (docs/workers.md): the
+ * configuration of the function version being invoked (JSON: FunctionName,
+ * Version, MemorySize, Timeout, Handler, Environment.Variables, RevisionId,
+ * FunctionArn = the ARN the caller invoked). A worker applies it to the
+ * invocation (runtime environment, C handler context, timeout). */
+#define SY_WORKER_ATTR_CONFIG "sy-config"
 
 /* Outcome of an ACK as reported to the lease source. */
 typedef enum { SY_ACK_OK = 0, SY_ACK_FN_ERROR = 1 } sy_ack_outcome_t;
@@ -133,8 +143,9 @@ const char *sy_pool_public_key(const sy_pool_t *self);
  * The payload is copied. Goes to the least-recently-used worker with credit;
  * waits for credit up to deadline_ms (absolute epoch ms), then SY_INVOKE_TOO_MANY;
  * when no worker hosts the function it gives up after min(deadline, 1 s) with
- * SY_INVOKE_NO_WORKER. The worker gets the deadline (+250 ms grace) and the
- * function timeout applies there. Returns 0 (cb will be called exactly once)
+ * SY_INVOKE_NO_WORKER. The worker gets the same deadline (no grace: what
+ * the handler is told is what is enforced) and the function timeout
+ * applies there too. Returns 0 (cb will be called exactly once)
  * or <0 (cb never called). Thread-safe. */
 int sy_pool_invoke(sy_pool_t *self, const char *function, const void *payload, size_t len,
                    int64_t deadline_ms, sy_invoke_cb cb, void *u);
@@ -145,6 +156,7 @@ typedef struct {
     int64_t deadline_ms;     /* absolute epoch ms */
     const char *request_id;  /* NULL: generated */
     const char *traceparent; /* NULL: none */
+    const char *config;      /* NULL: none; else sent as SY_WORKER_ATTR_CONFIG (copied) */
 } sy_invoke_opts_t;
 int sy_pool_invoke_opts(sy_pool_t *self, const char *function, const void *payload, size_t len,
                         const sy_invoke_opts_t *opts, sy_invoke_cb cb, void *u);

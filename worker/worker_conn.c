@@ -211,6 +211,11 @@ static void on_deliver(wk_worker_t *w, int ci, wk_frame_t *fr)
     j->attempt = d->attempt ? d->attempt : 1;
     int64_t now = sy_now_ms();
     j->caller_deadline_ms = d->deadline_ms > 0 ? d->deadline_ms : 0;
+    const char *cfg = NULL;
+    for (size_t a = 0; a < d->n_attributes; a++)
+        if (d->attributes[a]->key && strcmp(d->attributes[a]->key, SY_WORKER_ATTR_CONFIG) == 0)
+            cfg = d->attributes[a]->value;
+    j->cfg = wk_fncfg_for(fn, cfg);
     wk_job_start_clock(j, now);
     size_t len;
     const void *body = wk_frame_body(fr, &len);

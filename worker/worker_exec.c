@@ -29,13 +29,17 @@ void wk_job_set_error(wk_job_t *j, const char *type, const char *msg, bool retry
 
 void wk_job_start_clock(wk_job_t *j, int64_t now)
 {
-    j->deadline_ms = now + j->fn->timeout_ms;
+    /* the smaller of the function's Timeout (its configuration) and the
+     * worker's own limit for it */
+    int64_t timeout_ms = j->fn->timeout_ms;
+    if (j->cfg && j->cfg->timeout_ms > 0 && j->cfg->timeout_ms < timeout_ms) timeout_ms = j->cfg->timeout_ms;
+    j->deadline_ms = now + timeout_ms;
     j->fn_deadline = true;
     if (j->caller_deadline_ms > 0 && j->caller_deadline_ms < j->deadline_ms) {
         j->deadline_ms = j->caller_deadline_ms;
         j->fn_deadline = false;
     }
-    j->timeout_s = j->fn_deadline ? (double)j->fn->timeout_ms / 1000.0
+    j->timeout_s = j->fn_deadline ? (double)timeout_ms / 1000.0
                                   : (double)(j->deadline_ms - now) / 1000.0;
 }
 
@@ -52,7 +56,13 @@ typedef struct {
     wk_job_t *job;
     char arn[256];
     char trace[128];
+    char log_group[160];
 } so_ctx_t;
+
+static const char *ctx_env_get(const sy_handler_ctx_t *ctx, const char *name)
+{
+    return wk_fncfg_var(((const so_ctx_t *)ctx)->job->cfg, name);
+}
 
 static void ctx_log(const sy_handler_ctx_t *ctx, int level, const char *msg)
 {
@@ -94,11 +104,21 @@ static void run_so(wk_fn_t *fn, wk_job_t *j)
 {
     so_ctx_t c;
     memset(&c, 0, sizeof c);
-    snprintf(c.arn, sizeof c.arn, "arn:aws:lambda:us-east-1:000000000000:function:%s", fn->name);
+    const wk_fncfg_t *cfg = j->cfg;
+    if (cfg)
+        snprintf(c.arn, sizeof c.arn, "%s", cfg->arn);
+    else
+        snprintf(c.arn, sizeof c.arn, "arn:aws:lambda:us-east-1:000000000000:function:%s", fn->name);
+    snprintf(c.log_group, sizeof c.log_group, "/aws/lambda/%s", cfg ? cfg->name : fn->name);
     c.job = j;
     c.pub.abi_version = SY_HANDLER_ABI_VERSION;
     c.pub.request_id = j->request_id;
-    c.pub.function_name = fn->name;
+    c.pub.function_name = cfg ? cfg->name : fn->name;
+    c.pub.function_version = cfg ? cfg->version : "$LATEST";
+    c.pub.memory_size_mb = cfg ? (uint32_t)cfg->memory_mb : 128;
+    c.pub.log_group_name = c.log_group;
+    c.pub.log_stream_name = fn->w ? fn->w->worker_id : "";
+    c.pub.env_get = ctx_env_get;
     c.pub.invoked_function_arn = c.arn;
     c.pub.message_id = j->message_id;
     c.pub.trace_id = wk_xray_from_traceparent(j->traceparent, c.trace, sizeof c.trace) ? c.trace : "";
@@ -211,6 +231,7 @@ void wk_exec_stop(wk_fn_t *fn)
     }
     if (fn->dl) dlclose(fn->dl);
     fn->dl = NULL;
+    wk_fncfg_release_fn(fn);
     pthread_cond_destroy(&fn->cv);
     pthread_mutex_destroy(&fn->mu);
 }

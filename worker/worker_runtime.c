@@ -23,7 +23,6 @@
 #define MAX_PAYLOAD (6 * 1024 * 1024 + 100) /* RIE's limit */
 #define API_PREFIX "/2018-06-01/runtime/"
 
-extern char **environ;
 
 struct wk_env {
     wk_fn_t *fn;
@@ -40,6 +39,11 @@ struct wk_env {
     wk_job_t *job;
     bool handed, done;
     char **envp;
+    wk_fncfg_t *cfg;    /* the configuration the running process was started with */
+    wk_rid_box_t *box;  /* the request id its output lines are tagged with */
+    unsigned proc_gen;  /* bumped at every spawn: connections accepted before it
+                           belong to a process that is gone */
+    char *init_error_type, *init_error_body; /* what /runtime/init/error reported */
 };
 
 typedef struct {
@@ -72,9 +76,40 @@ static enum MHD_Result reply_err(struct MHD_Connection *c, unsigned status, cons
     return reply(c, status, body);
 }
 
+/* A connection opened before the current process was started is a dead
+ * process's (e.g. its /next, sent just before it was retired, read after):
+ * it must not be handed an invocation or report for the new process. */
+static bool stale_connection(wk_env_t *env, struct MHD_Connection *c)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    const unsigned *gen = ci ? ci->socket_context : NULL;
+    return gen && *gen != env->proc_gen;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    (void)c;
+    wk_env_t *env = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        unsigned *gen = sy_malloc(sizeof *gen);
+        pthread_mutex_lock(&env->mu);
+        *gen = env->proc_gen;
+        pthread_mutex_unlock(&env->mu);
+        *socket_context = gen;
+    } else if (code == MHD_CONNECTION_NOTIFY_CLOSED) {
+        free(*socket_context);
+        *socket_context = NULL;
+    }
+}
+
 static enum MHD_Result next(wk_env_t *env, struct MHD_Connection *c)
 {
     pthread_mutex_lock(&env->mu);
+    if (stale_connection(env, c)) {
+        pthread_mutex_unlock(&env->mu);
+        return reply_err(c, 500, "Runtime.Stopping", "this runtime process was replaced");
+    }
     if (env->job && env->handed && !env->done) {
         pthread_mutex_unlock(&env->mu);
         return reply_err(c, 403, "InvalidStateTransition",
@@ -84,7 +119,7 @@ static enum MHD_Result next(wk_env_t *env, struct MHD_Connection *c)
     /* long poll: runtimes must not time this out, and neither do we */
     while (!(env->job && !env->handed && !env->done) && !env->stopping && env->gen == gen)
         pthread_cond_wait(&env->cv, &env->mu);
-    if (env->stopping || env->gen != gen) {
+    if (env->stopping || env->gen != gen || stale_connection(env, c)) {
         pthread_mutex_unlock(&env->mu);
         return reply_err(c, 500, "Runtime.Stopping", "execution environment shutting down");
     }
@@ -94,11 +129,15 @@ static enum MHD_Result next(wk_env_t *env, struct MHD_Connection *c)
     /* As Lambda: the function timeout covers the invocation, not the init
      * phase of a cold start. */
     wk_job_start_clock(j, sy_now_ms());
+    wk_rid_box_set(env->box, j->request_id);
     struct MHD_Response *r =
         MHD_create_response_from_buffer(j->len, j->payload, MHD_RESPMEM_MUST_COPY);
     char deadline[32], arn[256], trace[128];
     snprintf(deadline, sizeof deadline, "%lld", (long long)j->deadline_ms);
-    snprintf(arn, sizeof arn, "arn:aws:lambda:us-east-1:000000000000:function:%s", env->fn->name);
+    if (j->cfg)
+        snprintf(arn, sizeof arn, "%s", j->cfg->arn);
+    else
+        snprintf(arn, sizeof arn, "arn:aws:lambda:us-east-1:000000000000:function:%s", env->fn->name);
     MHD_add_response_header(r, "Content-Type", "application/json");
     MHD_add_response_header(r, "Lambda-Runtime-Aws-Request-Id", j->request_id);
     MHD_add_response_header(r, "Lambda-Runtime-Deadline-Ms", deadline);
@@ -128,6 +167,24 @@ static enum MHD_Result post_result(wk_env_t *env, struct MHD_Connection *c, cons
     if (up->too_big) {
         wk_job_set_error(j, "Function.ResponseSizeTooLarge", "response payload exceeds 6 MiB",
                          false);
+    } else if (!is_error && MHD_lookup_connection_value(c, MHD_FOOTER_KIND, "Lambda-Runtime-Function-Error-Type")) {
+        /* a streamed response (Lambda-Runtime-Function-Response-Mode: streaming)
+         * that failed midway: the error is in the trailers, its body base64 */
+        const char *type = MHD_lookup_connection_value(c, MHD_FOOTER_KIND, "Lambda-Runtime-Function-Error-Type");
+        const char *b64 = MHD_lookup_connection_value(c, MHD_FOOTER_KIND, "Lambda-Runtime-Function-Error-Body");
+        unsigned char *raw = NULL;
+        size_t rawlen = 0;
+        json_t *doc = NULL;
+        if (b64 && sy_base64_decode(b64, strlen(b64), &raw, &rawlen) == 0) doc = json_loadb((char *)raw, rawlen, 0, NULL);
+        const char *msg = json_string_value(json_object_get(doc, "errorMessage"));
+        wk_job_set_error(j, type, msg ? msg : "", false);
+        if (json_is_object(doc)) {
+            free(j->result);
+            j->result = sy_strndup((char *)raw, rawlen);
+            j->result_len = rawlen;
+        }
+        json_decref(doc);
+        free(raw);
     } else if (!is_error) {
         j->outcome = WK_OUT_OK;
         j->result = up->data ? up->data : sy_strdup("");
@@ -188,7 +245,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (strcmp(rest, "invocation/next") == 0 && strcmp(method, "GET") == 0) return next(env, c);
     if (strcmp(rest, "init/error") == 0 && strcmp(method, "POST") == 0) {
         pthread_mutex_lock(&env->mu);
+        if (env->initialized || stale_connection(env, c)) {
+            pthread_mutex_unlock(&env->mu);
+            return reply_err(c, 403, "InvalidStateTransition", "init is over");
+        }
         env->init_error = true;
+        /* what the runtime says is what the caller sees (Runtime.HandlerNotFound,
+         * Runtime.ImportModuleError, ...): the body's errorType, else the header */
+        free(env->init_error_type);
+        free(env->init_error_body);
+        json_t *doc = up->data ? json_loadb(up->data, up->len, 0, NULL) : NULL;
+        const char *btype = json_string_value(json_object_get(doc, "errorType"));
+        const char *htype =
+            MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Lambda-Runtime-Function-Error-Type");
+        env->init_error_type = sy_strdup(btype && *btype ? btype : htype && *htype ? htype : "Runtime.Unknown");
+        env->init_error_body = json_is_object(doc) ? sy_strndup(up->data, up->len) : NULL;
+        json_decref(doc);
         pthread_cond_broadcast(&env->cv);
         pthread_mutex_unlock(&env->mu);
         sy_log(SY_LOG_ERROR, "runtime", NULL, "runtime init error", "function", env->fn->name, "body",
@@ -221,73 +293,21 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 /* ----------------------------------------------------------- process */
-typedef struct {
-    int fd;
-    char fn[160];
-    pid_t pid;
-} logpipe_t;
-
-/* The runtime's stdout/stderr, one JSON log line per line. */
-static void *log_thread(void *arg)
+static void free_envp(wk_env_t *env)
 {
-    logpipe_t *lp = arg;
-    FILE *f = fdopen(lp->fd, "r");
-    char line[2048], pid[16];
-    snprintf(pid, sizeof pid, "%d", (int)lp->pid);
-    while (f && fgets(line, sizeof line, f)) {
-        size_t n = strlen(line);
-        while (n && (line[n - 1] == '\n' || line[n - 1] == '\r')) line[--n] = 0;
-        sy_log(SY_LOG_INFO, "runtime", NULL, line, "function", lp->fn, "pid", pid);
-    }
-    if (f) fclose(f);
-    free(lp);
-    return NULL;
-}
-
-static char **build_envp(wk_env_t *env)
-{
-    wk_fn_t *fn = env->fn;
-    char *pathcopy = sy_strdup(fn->path);
-    const char *root = dirname(pathcopy);
-    const char *region = fn->w->cfg.region;
-    char *ours[32];
-    int n = 0;
-#define ADD(...) ours[n++] = sy_asprintf(__VA_ARGS__)
-    ADD("AWS_LAMBDA_RUNTIME_API=127.0.0.1:%d", env->port);
-    ADD("_HANDLER=%s", fn->handler);
-    ADD("LAMBDA_TASK_ROOT=%s", root);
-    ADD("LAMBDA_RUNTIME_DIR=%s", root);
-    ADD("AWS_LAMBDA_FUNCTION_NAME=%s", fn->name);
-    ADD("AWS_LAMBDA_FUNCTION_VERSION=$LATEST");
-    ADD("AWS_LAMBDA_FUNCTION_MEMORY_SIZE=128");
-    ADD("AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/%s", fn->name);
-    ADD("AWS_LAMBDA_LOG_STREAM_NAME=%s/%d", fn->w->worker_id, env->idx);
-    ADD("AWS_REGION=%s", region);
-    ADD("AWS_DEFAULT_REGION=%s", region);
-    ADD("AWS_EXECUTION_ENV=AWS_Lambda_provided");
-    ADD("TZ=:UTC");
-#undef ADD
-    free(pathcopy);
-    size_t ne = 0;
-    while (environ[ne]) ne++;
-    char **envp = sy_calloc(ne + (size_t)n + 1, sizeof *envp);
-    size_t k = 0;
-    for (size_t i = 0; i < ne; i++) {
-        bool shadowed = false;
-        for (int m = 0; m < n; m++) {
-            size_t kl = (size_t)(strchr(ours[m], '=') - ours[m]);
-            if (strncmp(environ[i], ours[m], kl) == 0 && environ[i][kl] == '=') shadowed = true;
-        }
-        if (!shadowed) envp[k++] = sy_strdup(environ[i]);
-    }
-    for (int m = 0; m < n; m++) envp[k++] = ours[m];
-    envp[k] = NULL;
-    return envp;
+    wk_runtime_envp_free(env->envp);
+    env->envp = NULL;
 }
 
 /* Called with env->mu held. */
-static int spawn(wk_env_t *env)
+static int spawn(wk_env_t *env, wk_fncfg_t *cfg)
 {
+    free_envp(env);
+    env->envp = wk_runtime_envp(env->fn, cfg, env->port);
+    env->proc_gen++; /* under env->mu: connections accepted from now on are the new process's */
+    wk_fncfg_unref(env->cfg);
+    env->cfg = cfg;
+    __atomic_add_fetch(&cfg->refs, 1, __ATOMIC_ACQ_REL);
     int out[2];
     if (pipe2(out, O_CLOEXEC) != 0) return -1;
     char *argv[] = {env->fn->path, NULL};
@@ -317,17 +337,8 @@ static int spawn(wk_env_t *env)
     env->pid = pid;
     env->initialized = false;
     env->spawned_at = sy_now_ms();
-    logpipe_t *lp = sy_calloc(1, sizeof *lp);
-    lp->fd = out[0];
-    lp->pid = pid;
-    snprintf(lp->fn, sizeof lp->fn, "%s", env->fn->name);
-    pthread_t t;
-    if (pthread_create(&t, NULL, log_thread, lp) == 0)
-        pthread_detach(t);
-    else {
-        close(out[0]);
-        free(lp);
-    }
+    wk_rid_box_unref(env->box);
+    env->box = wk_runtime_log_pipe(out[0], pid, env->fn->name); /* worker_runtime_proc.c */
     char p[16];
     snprintf(p, sizeof p, "%d", (int)pid);
     sy_log(SY_LOG_INFO, "runtime", NULL, "runtime process started", "function", env->fn->name, "pid",
@@ -351,7 +362,15 @@ static void kill_env(wk_env_t *env)
 static void run_env(wk_env_t *env, wk_job_t *j)
 {
     pthread_mutex_lock(&env->mu);
-    if (env->pid <= 0 && spawn(env) != 0) {
+    if (env->pid > 0 && j->cfg && env->cfg && strcmp(env->cfg->env_key, j->cfg->env_key) != 0) {
+        /* as Lambda: a configuration change retires the environments
+         * started with the old one; new invocations get a new process */
+        sy_log(SY_LOG_INFO, "runtime", j->request_id, "runtime process retired: configuration changed",
+               "function", env->fn->name);
+        kill_env(env);
+    }
+    if (env->pid <= 0) j->cold_start = true;
+    if (env->pid <= 0 && (!j->cfg || spawn(env, j->cfg) != 0)) {
         wk_job_set_error(j, "Runtime.InvalidEntrypoint", "could not start the runtime", false);
         pthread_mutex_unlock(&env->mu);
         return;
@@ -368,7 +387,19 @@ static void run_env(wk_env_t *env, wk_job_t *j)
         }
         if (env->init_error) {
             kill_env(env);
-            wk_job_set_error(j, "Runtime.InitError", "the runtime failed to initialise", true);
+            const char *type = env->init_error_type ? env->init_error_type : "Runtime.Unknown";
+            if (env->init_error_body) { /* the runtime's own error body, as Lambda returns it */
+                json_t *doc = json_loads(env->init_error_body, 0, NULL);
+                const char *msg = json_string_value(json_object_get(doc, "errorMessage"));
+                wk_job_set_error(j, type, msg ? msg : "", false);
+                json_decref(doc);
+                free(j->result);
+                j->result = env->init_error_body;
+                j->result_len = strlen(env->init_error_body);
+                env->init_error_body = NULL;
+            } else {
+                wk_job_set_error(j, type, "the runtime failed to initialise", false);
+            }
             break;
         }
         int64_t now = sy_now_ms();
@@ -428,11 +459,37 @@ static void run_env(wk_env_t *env, wk_job_t *j)
     pthread_mutex_unlock(&env->mu);
 }
 
+/* A slot whose process is warm takes work first: one without a process
+ * (a cold start) only when no warm one waits (wk_queue_push broadcasts to
+ * runtime slots). */
+static wk_job_t *pop_prefer_warm(wk_env_t *env)
+{
+    wk_fn_t *fn = env->fn;
+    pthread_mutex_lock(&env->mu);
+    bool warm = env->pid > 0;
+    pthread_mutex_unlock(&env->mu);
+    pthread_mutex_lock(&fn->mu);
+    if (warm) fn->warm_idle++;
+    while (!fn->stopping && !(fn->q_head && (warm || fn->warm_idle == 0)))
+        pthread_cond_wait(&fn->cv, &fn->mu);
+    if (warm) fn->warm_idle--;
+    wk_job_t *j = NULL;
+    if (!fn->stopping) {
+        j = fn->q_head;
+        fn->q_head = j->next;
+        if (!fn->q_head) fn->q_tail = NULL;
+        j->next = NULL;
+    }
+    if (warm || fn->q_head) pthread_cond_broadcast(&fn->cv); /* others re-check */
+    pthread_mutex_unlock(&fn->mu);
+    return j;
+}
+
 void *wk_runtime_slot(void *arg)
 {
     wk_env_t *env = arg;
     wk_job_t *j;
-    while ((j = wk_queue_pop(env->fn))) {
+    while ((j = pop_prefer_warm(env))) {
         run_env(env, j);
         wk_done_push(env->fn->w, j);
     }
@@ -473,14 +530,14 @@ int wk_runtime_init(wk_fn_t *fn)
         env->mhd = MHD_start_daemon(
             MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL, handle,
             env, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED,
-            completed, env, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
+            completed, env, MHD_OPTION_NOTIFY_CONNECTION, on_connection, env,
+            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0, MHD_OPTION_END);
         if (!env->mhd) {
             sy_log(SY_LOG_ERROR, "worker", NULL, "could not start the Runtime API server",
                    "function", fn->name);
             return -1;
         }
         env->port = MHD_get_daemon_info(env->mhd, MHD_DAEMON_INFO_BIND_PORT)->port;
-        env->envp = build_envp(env);
     }
     return 0;
 }
@@ -501,8 +558,11 @@ void wk_runtime_free(wk_fn_t *fn)
     for (int i = 0; fn->envs && i < fn->concurrency; i++) {
         wk_env_t *env = &fn->envs[i];
         if (env->mhd) MHD_stop_daemon(env->mhd);
-        for (char **e = env->envp; e && *e; e++) free(*e);
-        free(env->envp);
+        free_envp(env);
+        wk_rid_box_unref(env->box);
+        wk_fncfg_unref(env->cfg);
+        free(env->init_error_type);
+        free(env->init_error_body);
         pthread_cond_destroy(&env->cv);
         pthread_mutex_destroy(&env->mu);
     }

@@ -16,6 +16,7 @@ void wk_job_free(wk_job_t *j)
     free(j->result);
     free(j->error_type);
     free(j->error_message);
+    wk_fncfg_unref(j->cfg);
     free(j);
 }
 
@@ -93,6 +94,7 @@ void wk_send_result(wk_conn_t *c, wk_job_t *j, int credit)
     a.retryable = j->retryable;
     a.duration_ms = (uint32_t)(wk_mono_ms() - j->started_mono);
     a.credit = (uint32_t)credit;
+    a.cold_start = j->cold_start;
     e.cmd_case = SYW__ENVELOPE__CMD_ACK;
     e.ack = &a;
     wk_conn_send(c, &e, j->result, j->result_len);

@@ -30,7 +30,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SY_HANDLER_ABI_VERSION 1
+#define SY_HANDLER_ABI_VERSION 2
 
 enum { SY_HANDLER_LOG_DEBUG = 0, SY_HANDLER_LOG_INFO, SY_HANDLER_LOG_WARN, SY_HANDLER_LOG_ERROR };
 
@@ -57,6 +57,15 @@ struct sy_handler_ctx {
      * It does not move deadline_ms (the function timeout still applies). */
     void (*extend)(const sy_handler_ctx_t *ctx, int64_t ms);
     void *opaque;                     /* the worker's; do not touch */
+    /* ABI 2 (abi_version >= 2): the function's configuration as Lambda
+     * gives it to a runtime (from the Lambda API's CreateFunction /
+     * UpdateFunctionConfiguration, or the version invoked). */
+    const char *function_version;     /* "$LATEST" or a published version ("3") */
+    uint32_t memory_size_mb;          /* MemorySize (AWS_LAMBDA_FUNCTION_MEMORY_SIZE) */
+    const char *log_group_name;       /* "/aws/lambda/NAME" */
+    const char *log_stream_name;
+    /* Environment.Variables of the function: the value of name, or NULL. */
+    const char *(*env_get)(const sy_handler_ctx_t *ctx, const char *name);
 };
 
 /* The handler symbol's type. */

@@ -86,6 +86,22 @@ int ctxinfo(const sy_handler_ctx_t *ctx, const char *event, size_t len)
     return 0;
 }
 
+/* The function configuration of ABI 2 as JSON (issue 12). */
+int config_info(const sy_handler_ctx_t *ctx, const char *event, size_t len)
+{
+    (void)event;
+    (void)len;
+    char out[1024];
+    const char *g = ctx->abi_version >= 2 ? ctx->env_get(ctx, "GREETING") : NULL;
+    int n = snprintf(out, sizeof out,
+                     "{\"abi\":%u,\"version\":\"%s\",\"memory\":%u,\"greeting\":\"%s\",\"log_group\":\"%s\","
+                     "\"arn\":\"%s\",\"remaining_ms\":%lld}",
+                     ctx->abi_version, ctx->function_version, ctx->memory_size_mb, g ? g : "",
+                     ctx->log_group_name, ctx->invoked_function_arn, (long long)ctx->remaining_ms(ctx));
+    ctx->respond(ctx, out, (size_t)n);
+    return 0;
+}
+
 /* A long task that keeps its lease: one EXTEND, then a short sleep
  * (SY_TEST_SLOW_MS in the worker's environment, default 100 ms). */
 int extender(const sy_handler_ctx_t *ctx, const char *event, size_t len)

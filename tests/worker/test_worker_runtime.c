@@ -45,15 +45,21 @@ static void test_runtime_bootstrap(void **state)
     int pid3 = atoi(strstr(c.result, "\"pid\": ") + 7);
     assert_int_not_equal(pid3, pid2);
 
-    /* the caller gives up first: TIMEOUT, CANCEL kills the busy process,
-     * and the slot is usable again at once */
+    /* the caller's deadline comes first: the worker is told exactly that
+     * deadline (no grace), so either the pool's TIMEOUT (+ CANCEL) or the
+     * worker's own Sandbox.Timedout ends it; the process is killed and the
+     * slot is usable again at once */
     int64_t t0 = h_now_ms();
     assert_int_equal(h_invoke(p, "shell", "{\"sleep\":1}", 400, &c), 0);
-    assert_int_equal(c.status, SY_INVOKE_TIMEOUT);
+    assert_true(c.status == SY_INVOKE_TIMEOUT ||
+                (c.status == SY_INVOKE_FN_ERROR && strcmp(c.error_type, "Sandbox.Timedout") == 0));
     assert_int_equal(h_invoke(p, "shell", "{\"n\":5}", 10000, &c), 0);
     assert_int_equal(c.status, SY_INVOKE_OK);
     assert_true(h_now_ms() - t0 < 900); /* did not wait for the 1 s function timeout */
-    assert_true(file_contains(log, "invocation cancelled by broker"));
+    /* the worker is told the caller's deadline exactly (no grace): it times
+     * the run out itself or the broker's CANCEL gets there first */
+    assert_true(file_contains(log, "invocation cancelled by broker") ||
+                file_contains(log, "invocation timed out, runtime recycled"));
     assert_int_not_equal(atoi(strstr(c.result, "\"pid\": ") + 7), pid3);
     h_kill(w);
     sy_pool_destroy(&p);

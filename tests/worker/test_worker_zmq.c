@@ -44,7 +44,7 @@ static void test_sync_invoke_error_timeout(void **state)
     h_call_wait(&c);
     assert_int_equal(c.status, SY_INVOKE_OK);
     assert_string_equal(c.result,
-                        "{\"abi\":1,\"request_id\":\"req-123\",\"function\":\"ctxinfo\","
+                        "{\"abi\":2,\"request_id\":\"req-123\",\"function\":\"ctxinfo\","
                         "\"arn\":\"arn:aws:lambda:us-east-1:000000000000:function:ctxinfo\","
                         "\"trace_id\":\"Root=1-0af76519-16cd43dd8448eb211c80319c;"
                         "Parent=b7ad6b7169203331;Sampled=1\",\"attempt\":1,\"remaining_ok\":true}");
