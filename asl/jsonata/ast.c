@@ -301,6 +301,7 @@ static jn_node *process_binary(A *s, jn_node *expr) {
         result->type = N_APPLY;
         result->lhs = process(s, expr->lhs);
         result->rhs = process(s, expr->rhs);
+        result->keep_array = result->lhs->keep_array || result->rhs->keep_array;
         return result;
     }
     (void)op;

@@ -343,9 +343,10 @@ static int lambda(jn_ctx *c, const jn_node *n, jv input, jn_env *env, jv *out) {
 static int wildcard(jv input, jv *out) {
     jv res = jv_seq_new(0);
     if (input.t == JT_ARR && (input.a->flags & JA_OUTER) && input.a->len > 0) input = input.a->v[0];
-    if (input.t == JT_OBJ) {
-        for (size_t i = 0; i < input.o->len; i++) {
-            jv v = input.o->v[i];
+    if (input.t == JT_OBJ || input.t == JT_ARR) {
+        size_t len = input.t == JT_OBJ ? input.o->len : input.a->len;
+        for (size_t i = 0; i < len; i++) {
+            jv v = input.t == JT_OBJ ? input.o->v[i] : input.a->v[i];
             if (v.t == JT_ARR) {
                 /* flatten fully */
                 jv stack[64];

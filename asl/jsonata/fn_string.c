@@ -30,7 +30,10 @@ int jn_fn_string(jn_ctx *c, jv v, jv *out) {
     if (v.t == JT_NUM && !isfinite(v.n)) return jn_fail_v(c, "D3001", v);
     if (v.t == JT_ARR && (v.a->flags & JA_OUTER) && v.a->len) v = v.a->v[0];
     jn_buf b = {0};
-    jn_stringify(c, v, false, &b);
+    if (jn_stringify(c, v, false, &b) < 0) {
+        free(b.p);
+        return -1;
+    }
     *out = jn_buf_to_str(&b);
     return 0;
 }
@@ -46,7 +49,10 @@ F(jn_f_string) {
         jv v = a[0];
         if (v.t == JT_ARR && (v.a->flags & JA_OUTER) && v.a->len) v = v.a->v[0];
         jn_buf b = {0};
-        jn_stringify(c, v, true, &b);
+        if (jn_stringify(c, v, true, &b) < 0) {
+            free(b.p);
+            return -1;
+        }
         *out = jn_buf_to_str(&b);
         return 0;
     }

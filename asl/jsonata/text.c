@@ -118,6 +118,8 @@ static void indent(jn_buf *b, int level) {
     for (int i = 0; i < level; i++) jn_buf_puts(b, "  ");
 }
 
+static _Thread_local bool stringify_ok;
+
 static void stringify(jv v, bool pretty, int level, jn_buf *b) {
     char num[64];
     switch (v.t) {
@@ -125,7 +127,11 @@ static void stringify(jv v, bool pretty, int level, jn_buf *b) {
     case JT_BOOL: jn_buf_puts(b, v.b ? "true" : "false"); break;
     case JT_NUM: {
         double d = v.n;
-        if (!isfinite(d)) { jn_buf_puts(b, "null"); break; }
+        if (!isfinite(d)) {
+            stringify_ok = false;
+            jn_buf_puts(b, "null");
+            break;
+        }
         if (d != floor(d)) d = jn_to_precision15(d);
         jn_num_to_js(d, num, sizeof num);
         jn_buf_puts(b, num);
@@ -166,8 +172,12 @@ static void stringify(jv v, bool pretty, int level, jn_buf *b) {
 }
 
 int jn_stringify(jn_ctx *c, jv v, bool pretty, jn_buf *out) {
-    (void)c;
+    stringify_ok = true;
     stringify(v, pretty, 0, out);
+    if (!stringify_ok && c) {
+        jn_fail_v(c, "D1001", jv_num(INFINITY));
+        return -1;
+    }
     return 0;
 }
 
