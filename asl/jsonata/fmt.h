@@ -29,6 +29,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 int jn_format_number(double v, const char *picture, const json_t *options, char **out, sy_jsonata_error_t *err);
 int jn_format_integer(double v, const char *picture, char **out, sy_jsonata_error_t *err);
@@ -36,5 +37,11 @@ int jn_parse_integer(const char *s, const char *picture, double *out, bool *unde
 int jn_format_base(double v, double radix /* NAN = 10 */, char **out, sy_jsonata_error_t *err);
 int jn_from_millis(double ms, const char *picture /* NULL = ISO 8601 */, const char *timezone /* NULL */, char **out, sy_jsonata_error_t *err);
 int jn_to_millis(const char *ts, const char *picture /* NULL = ISO 8601 */, double *out, bool *undefined, sy_jsonata_error_t *err);
+
+/* Addition to the six above: $toMillis with the evaluation's fixed $now()
+ * (sy_jsonata_opts_t.now_ms), which fills the components a picture leaves
+ * out before the first one it gives (a time-only picture means today).
+ * jn_to_millis is this with the clock. */
+int jn_to_millis_at(const char *ts, const char *picture, int64_t now_ms, double *out, bool *undefined, sy_jsonata_error_t *err);
 
 #endif
