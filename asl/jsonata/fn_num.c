@@ -228,7 +228,8 @@ F(jn_f_format_integer) {
     if (a[0].t == JT_UNDEF) return 0;
     sy_jsonata_error_t e = {.position = -1};
     char *s = NULL;
-    return str_result(c, jn_format_integer(a[0].n, a[1].s->s, &s, &e), s, &e, out);
+    int rc = jn_format_integer(a[0].n, a[1].s->s, &s, &e);
+    return str_result(c, rc, s, &e, out);
 }
 
 F(jn_f_format_base) {
@@ -237,7 +238,8 @@ F(jn_f_format_base) {
     if (a[0].t == JT_UNDEF) return 0;
     sy_jsonata_error_t e = {.position = -1};
     char *s = NULL;
-    return str_result(c, jn_format_base(a[0].n, a[1].t == JT_NUM ? a[1].n : NAN, &s, &e), s, &e, out);
+    int rc = jn_format_base(a[0].n, a[1].t == JT_NUM ? a[1].n : NAN, &s, &e);
+    return str_result(c, rc, s, &e, out);
 }
 
 F(jn_f_parse_integer) {
@@ -258,10 +260,8 @@ F(jn_f_from_millis) {
     if (a[0].t == JT_UNDEF) return 0;
     sy_jsonata_error_t e = {.position = -1};
     char *s = NULL;
-    return str_result(c,
-                      jn_from_millis(a[0].n, a[1].t == JT_STR ? a[1].s->s : NULL, a[2].t == JT_STR ? a[2].s->s : NULL,
-                                     &s, &e),
-                      s, &e, out);
+    int rc = jn_from_millis(a[0].n, a[1].t == JT_STR ? a[1].s->s : NULL, a[2].t == JT_STR ? a[2].s->s : NULL, &s, &e);
+    return str_result(c, rc, s, &e, out);
 }
 
 F(jn_f_to_millis) {
@@ -280,10 +280,8 @@ F(jn_f_now) {
     UNUSED;
     sy_jsonata_error_t e = {.position = -1};
     char *s = NULL;
-    return str_result(c,
-                      jn_from_millis(c->now_ms, a[0].t == JT_STR ? a[0].s->s : NULL, a[1].t == JT_STR ? a[1].s->s : NULL,
-                                     &s, &e),
-                      s, &e, out);
+    int rc = jn_from_millis(c->now_ms, a[0].t == JT_STR ? a[0].s->s : NULL, a[1].t == JT_STR ? a[1].s->s : NULL, &s, &e);
+    return str_result(c, rc, s, &e, out);
 }
 
 F(jn_f_millis) {
