@@ -358,7 +358,8 @@ static void advance(P *p, const char *id, bool infix) {
         size_t tl = tokv ? strlen(tokv) : 0;
         snprintf(p->e->code, sizeof p->e->code, "%s", end ? "S0203" : "S0202");
         p->e->position = p->t.position;
-        if (tokv && !end) p->e->token = sy_strndup(tokv, tl);
+        if (end) p->e->token = sy_strdup("(end)");
+        else if (tokv) p->e->token = sy_strndup(tokv, tl);
         p->e->value = jv_cstr(id);
         longjmp(p->jb, 1);
     }
@@ -450,7 +451,7 @@ static jn_node *nud(P *p, tok t) {
         arena_keep_regex(p->a, n->re);
         return n;
     }
-    case T_END: perr(p, "S0207", t.position, NULL, 0);
+    case T_END: perr(p, "S0207", t.position, "(end)", 5);
     default: break;
     }
     const char *id = t.id;
@@ -644,8 +645,15 @@ static jn_node *led(P *p, tok t, jn_node *left) {
         return n;
     }
     if (id == OP(":=")) {
-        if (left->type != N_VARIABLE)
-            perr(p, "S0212", left->position, left->value, left->value ? strlen(left->value) : 0);
+        if (left->type != N_VARIABLE) {
+            char num[40];
+            const char *tv = left->value;
+            if (left->type == N_NUMBER) {
+                jn_num_to_js(left->lit.n, num, sizeof num);
+                tv = num;
+            }
+            perr(p, "S0212", left->position, tv, tv ? strlen(tv) : 0);
+        }
         n->lhs = left;
         n->rhs = expression(p, 9);
         return n;
