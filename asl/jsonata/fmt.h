@@ -21,6 +21,27 @@
  *                      ISO 8601, timezone NULL = UTC.
  *   jn_to_millis       $toMillis(ts [, picture]); *undefined set when the
  *                      result is undefined (string does not match).
+ *
+ * Behaviour is jsonata-js 2.2.2's, checked case by case against it
+ * (tests/conformance/jsonata_fmt_diff), including its quirks (the last
+ * failing picture check names the error, [Y]-[d] with a time is D3136, a
+ * "-hh:mm" $toMillis zone read as -hh + mm, a "-0530" $fromMillis zone as
+ * -06:30). Where it has no answer or
+ * cannot be followed:
+ *   - a lone surrogate that JavaScript would put in a result is U+FFFD;
+ *   - $toMillis of a date-time without offset is UTC (JavaScript: local);
+ *   - a number that jsonata-js returns as NaN ($parseInteger of text that is
+ *     no number, $toMillis of a date Date.parse rejects) comes back as NaN:
+ *     the caller decides what a NaN result is;
+ *   - $formatNumber of Infinity/NaN gives the infinity/NaN options (jsonata-js
+ *     loops); more than 100 fraction digits work (JavaScript: RangeError);
+ *   - roman numerals from 1e7 and words/letters of infinity fail with D1011
+ *     (jsonata-js overflows its stack or loops);
+ *   - width modifiers above 100000 count as 100000;
+ *   - letters ('a'/'A') read back above 2^53 may differ in the last bit
+ *     (V8's Math.pow is not correctly rounded there);
+ *   - option values that are not strings are ignored (jsonata-js throws a
+ *     TypeError).
  */
 #ifndef SY_ASL_JSONATA_FMT_H
 #define SY_ASL_JSONATA_FMT_H

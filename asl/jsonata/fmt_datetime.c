@@ -444,7 +444,7 @@ static int format_component(double t, const jn_dtpart_t *p, double oh, double om
         return 0;
     }
     if (c == 'P') {
-        put_case(out, isnan(v) ? "undefined" : v ? "pm" : "am", p->names == JN_CASE_UPPER ? JN_CASE_UPPER : (jn_case_t)-1,
+        put_case(out, v == 1 ? "pm" : "am", p->names == JN_CASE_UPPER ? JN_CASE_UPPER : (jn_case_t)-1,
                  false, 0);
         return 0;
     }

@@ -503,36 +503,23 @@ int jn_parse_integer(const char *s, const char *picture, double *out, bool *unde
     return 0;
 }
 
-/* Integral |v| in `radix` (2..36), exactly, into buf (reversed digits). */
+/* Number.prototype.toString(radix) of an integral |v| as V8 writes it
+ * (DoubleToRadixCString): digits beyond a double's precision are written as
+ * zeros after dividing in floating point. Reversed into buf. */
 static size_t radix_digits(double v, int radix, char *buf)
 {
     static const char dig[] = "0123456789abcdefghijklmnopqrstuvwxyz";
-    uint32_t limb[40] = {0}; /* little endian, 1280 bits */
-    int e;
-    double m = frexp(v, &e); /* v = m * 2^e, 0.5 <= m < 1 */
-    uint64_t mant = (uint64_t)ldexp(m, 53);
-    int shift = e - 53;
-    size_t nl;
-    if (shift < 0) {
-        mant >>= -shift;
-        shift = 0;
-    }
-    for (int b = 0; b < 53; b++)
-        if ((mant >> b) & 1) limb[(b + shift) / 32] |= 1u << ((b + shift) % 32);
-    nl = 40;
     size_t k = 0;
-    for (;;) {
-        while (nl > 0 && limb[nl - 1] == 0) nl--;
-        if (nl == 0) break;
-        uint64_t rem = 0;
-        for (size_t i = nl; i > 0; i--) {
-            uint64_t cur = (rem << 32) | limb[i - 1];
-            limb[i - 1] = (uint32_t)(cur / (uint64_t)radix);
-            rem = cur % (uint64_t)radix;
-        }
-        buf[k++] = dig[rem];
+    double integer = floor(v);
+    while (integer / radix >= 9007199254740992.0) { /* Double(integer / radix).Exponent() > 0 */
+        integer /= radix;
+        buf[k++] = '0';
     }
-    if (k == 0) buf[k++] = '0';
+    do {
+        double rem = fmod(integer, radix);
+        buf[k++] = dig[(int)rem];
+        integer = (integer - rem) / radix;
+    } while (integer > 0);
     return k;
 }
 

@@ -116,6 +116,9 @@ typedef struct {
 int jn_dtpic_analyse(const char *pic, jn_dtpic_t *out, sy_jsonata_error_t *err);
 void jn_dtpic_free(jn_dtpic_t *d);
 extern const char *const jn_month_names[12];
+/* $toMillis's ISO 8601 reading (fmt_iso.c): false when the text fails
+ * jsonata-js's pattern (D3110), else *out (NaN when Date.parse says so). */
+bool jn_iso_to_millis(const char *s, double *out);
 extern const char *const jn_day_names[8]; /* [1] Monday .. [7] Sunday */
 
 #endif

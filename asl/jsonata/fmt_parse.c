@@ -15,83 +15,6 @@
 #include <string.h>
 #include <time.h>
 
-/* ------------------------------------------------------------ ISO 8601 */
-
-static bool dig(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static int num2(const char *s)
-{
-    return (s[0] - '0') * 10 + (s[1] - '0');
-}
-
-/* ^\d{4}(-[01]\d)*(-[0-3]\d)*(T[0-2]\d:[0-5]\d:[0-5]\d)*(\.\d+)?([+-][0-2]\d:?[0-5]\d|Z)?$
- * then Date.parse: NaN for what that pattern lets through but no date is. */
-static bool iso_parse(const char *s, double *out)
-{
-    size_t n = strlen(s), i = 0;
-    if (n < 4 || !dig(s[0]) || !dig(s[1]) || !dig(s[2]) || !dig(s[3])) return false;
-    double year = (s[0] - '0') * 1000 + num2(s + 2) + (s[1] - '0') * 100;
-    i = 4;
-    int chunks[64], nch = 0, ntime = 0, h = 0, mi = 0, se = 0;
-    while (i + 2 < n + 0 && s[i] == '-' && s[i + 1] >= '0' && s[i + 1] <= '3' && dig(s[i + 2])) {
-        if (nch < 64) chunks[nch] = num2(s + i + 1);
-        nch++;
-        i += 3;
-    }
-    while (i + 8 < n && s[i] == 'T' && s[i + 1] >= '0' && s[i + 1] <= '2' && dig(s[i + 2]) && s[i + 3] == ':' &&
-           s[i + 4] >= '0' && s[i + 4] <= '5' && dig(s[i + 5]) && s[i + 6] == ':' && s[i + 7] >= '0' &&
-           s[i + 7] <= '5' && dig(s[i + 8])) {
-        h = num2(s + i + 1), mi = num2(s + i + 4), se = num2(s + i + 7);
-        ntime++;
-        i += 9;
-    }
-    double ms = 0;
-    bool frac = false;
-    if (i < n && s[i] == '.' && i + 1 < n && dig(s[i + 1])) {
-        frac = true;
-        i++;
-        int k = 0;
-        char f[4] = "000";
-        while (i < n && dig(s[i])) {
-            if (k < 3) f[k++] = s[i];
-            i++;
-        }
-        ms = (f[0] - '0') * 100 + (f[1] - '0') * 10 + (f[2] - '0');
-    }
-    double off = 0;
-    bool zone = false, bad_off = false;
-    if (i < n && s[i] == 'Z') {
-        zone = true;
-        i++;
-    } else if (i < n && (s[i] == '+' || s[i] == '-') && i + 2 < n && s[i + 1] >= '0' && s[i + 1] <= '2' &&
-               dig(s[i + 2])) {
-        size_t j = i + 3;
-        if (j < n && s[j] == ':') j++;
-        if (j + 1 < n && s[j] >= '0' && s[j] <= '5' && dig(s[j + 1])) {
-            int oh = num2(s + i + 1), om = num2(s + j);
-            if (oh > 23) bad_off = true;
-            off = (s[i] == '-' ? -1 : 1) * (oh * 60 + om) * 60000.0;
-            zone = true;
-            i = j + 2;
-        }
-    }
-    if (i != n) return false;
-    /* the pattern matched; now what Date.parse makes of it */
-    *out = NAN;
-    if (nch > 2 || ntime > 1 || (frac && !ntime) || (zone && !ntime) || bad_off) return true;
-    int mon = nch >= 1 ? chunks[0] : 1, day = nch >= 2 ? chunks[1] : 1;
-    if (mon < 1 || mon > 12 || day < 1 || day > 31) return true;
-    if (mi > 59 || se > 59 || h > 24 || (h == 24 && (mi || se || ms))) return true;
-    /* a date-time without offset is local time in JavaScript; UTC here */
-    double t = jn_date_utc(year, mon - 1, day, h, mi, se, ms);
-    if (year <= 99) t = jn_date_utc(year + 400, mon - 1, day, h, mi, se, ms) - 12622780800000.0;
-    *out = t - off;
-    return true;
-}
-
 /* ------------------------------------------------------------ matcher */
 
 typedef enum { M_LIT, M_CLASS, M_DIGITS, M_WORDS, M_TZ } mkind_t;
@@ -275,15 +198,14 @@ static void parse_component(const matcher_t *m, const uint16_t *s, comp_t *comps
             om = text_int(t + 3, n - 3);
         }
         v = oh * 60 + om;
-    } else if (p->has_int) {
+    } else if (p->has_int || p->component == 'f') {
         jn_sb_t sb = {0};
         jn_sb_put_u16(&sb, t, n);
-        if (p->component == 'f' && p->intf.primary == JN_INT_DECIMAL) {
-            /* a fraction of a second: its first three digits are milliseconds */
-            char f[4] = "000";
-            for (size_t i = 0; i < 3 && i < n; i++) f[i] = (char)t[i];
-            uint16_t fu[3] = {(uint16_t)f[0], (uint16_t)f[1], (uint16_t)f[2]};
-            v = text_int(fu, 3);
+        if (p->component == 'f') {
+            /* 2.2.2: parseFloat('0.' + the first three digits) * 1000 */
+            char f[8] = "0.";
+            for (size_t i = 0; i < 3 && i < n; i++) f[2 + i] = (char)t[i];
+            v = strtod(f, NULL) * 1000;
         } else {
             v = jn_intpic_value(sb.p ? sb.p : "", sb.n, &p->intf);
         }
@@ -336,6 +258,8 @@ static int build_matchers(const jn_dtpic_t *d, matcher_t *m, sy_jsonata_error_t 
             x->kind = M_TZ;
             x->gmt = p->component == 'z';
             if (p->intf.regular && p->intf.reg_ch < 0x10000) x->has_sep = true, x->sep = (uint16_t)p->intf.reg_ch;
+        } else if (p->component == 'f') {
+            x->kind = M_DIGITS; /* 2.2.2: [0-9]+ whatever the presentation */
         } else if (p->has_int) {
             switch (p->intf.primary) {
             case JN_INT_LETTERS: x->kind = M_CLASS, x->cls = CL_LETTER; break;
@@ -456,7 +380,7 @@ int jn_to_millis_at(const char *ts, const char *picture, int64_t now_ms, double 
 {
     *undefined = false;
     if (!picture) {
-        if (!iso_parse(ts, out)) return jn_fmt_fail(err, "D3110", json_string(ts));
+        if (!jn_iso_to_millis(ts, out)) return jn_fmt_fail(err, "D3110", json_string(ts));
         return 0;
     }
     return parse_picture(ts, picture, (double)now_ms, out, undefined, err);

@@ -288,6 +288,8 @@ double jn_js_parse_int_u16(const uint16_t *u, size_t n)
     size_t k = 0;
     double acc = 0;
     bool any = false;
+    if (radix == 10)
+        while (i < n && u[i] == '0') i++, any = true;
     for (; i < n; i++) {
         int d;
         uint16_t c = u[i];

@@ -228,7 +228,7 @@ F(jn_f_format_integer) {
     if (a[0].t == JT_UNDEF) return 0;
     sy_jsonata_error_t e = {.position = -1};
     char *s = NULL;
-    int rc = jn_format_integer(a[0].n, a[1].s->s, &s, &e);
+    int rc = jn_format_integer(a[0].n, a[1].s->s, &s, &e); /* before reading s: argument order is unspecified */
     return str_result(c, rc, s, &e, out);
 }
 
@@ -271,7 +271,8 @@ F(jn_f_to_millis) {
     sy_jsonata_error_t e = {.position = -1};
     double d = 0;
     bool undef = false;
-    if (jn_to_millis(a[0].s->s, a[1].t == JT_STR ? a[1].s->s : NULL, &d, &undef, &e) < 0) return fmt_err(c, &e);
+    if (jn_to_millis_at(a[0].s->s, a[1].t == JT_STR ? a[1].s->s : NULL, c->now_ms, &d, &undef, &e) < 0)
+        return fmt_err(c, &e);
     if (!undef) *out = jv_num(d);
     return 0;
 }
