@@ -26,8 +26,7 @@
  * (tests/conformance/jsonata_fmt_diff), including its quirks (the last
  * failing picture check names the error, [Y]-[d] with a time is D3136, a
  * "-hh:mm" $toMillis zone read as -hh + mm, a "-0530" $fromMillis zone as
- * -06:30). Where it has no answer or
- * cannot be followed:
+ * -06:30). Where it has no answer or cannot be followed:
  *   - a lone surrogate that JavaScript would put in a result is U+FFFD;
  *   - $toMillis of a date-time without offset is UTC (JavaScript: local);
  *   - a number that jsonata-js returns as NaN ($parseInteger of text that is

@@ -174,7 +174,13 @@ bool jn_is_js_space(uint32_t c)
 static void shortest(double v, char digits[24], int *n)
 {
     char buf[40];
-    for (int p = 1; p <= 17; p++) {
+    /* When 15 significant digits round-trip, they are the shortest form once
+     * trailing zeros go (any shorter decimal that round-trips lies within half
+     * a unit of the 15th digit, so rounding to 15 digits gives it). Else the
+     * shortest has 16 or 17 digits, and the correctly rounded one of that
+     * length is the closest, which is JavaScript's choice. Subnormals have
+     * less precision: every length is tried. */
+    for (int p = fabs(v) < 2.2250738585072014e-308 ? 1 : 15; p <= 17; p++) {
         snprintf(buf, sizeof buf, "%.*e", p - 1, fabs(v));
         if (strtod(buf, NULL) == fabs(v)) break;
     }
@@ -199,6 +205,10 @@ void jn_js_number(double v, char out[40])
     }
     if (v == 0) {
         strcpy(out, "0");
+        return;
+    }
+    if (v == floor(v) && fabs(v) < 9007199254740992.0) { /* integers: their digits */
+        snprintf(out, 40, "%.0f", v);
         return;
     }
     char d[24];

@@ -18,6 +18,7 @@
 #include <cmocka.h>
 
 #include "asl/jsonata/fmt.h"
+#include "asl/jsonata/fmt_internal.h"
 
 typedef enum { FN_NUMBER, FN_INTEGER, FN_PARSEINT, FN_BASE, FN_FROM, FN_TO, FN_CHAIN } fn_t;
 typedef enum { EXP_STR, EXP_NUM, EXP_UNDEF, EXP_CODE } exp_t;
@@ -257,6 +258,39 @@ static void test_js_number_rules(void **state)
     free(s);
 }
 
+/* Number.prototype.toString, the text every number of these functions goes
+ * through (values as node 20 prints them) */
+static void test_js_number_text(void **state)
+{
+    (void)state;
+    static const struct {
+        double v;
+        const char *js;
+    } t[] = {{9.8144, "9.8144"},
+             {0.1 + 0.2, "0.30000000000000004"},
+             {0.00049824, "0.00049824"},
+             {1e21, "1e+21"},
+             {123456789012345678901.0, "123456789012345680000"},
+             {5e-324, "5e-324"},
+             {1.7976931348623157e308, "1.7976931348623157e+308"},
+             {-1e-7, "-1e-7"},
+             {0.000001, "0.000001"},
+             {-0.0, "0"},
+             {5890840712243076.0, "5890840712243076"},
+             {2.5e-5, "0.000025"},
+             {1.5e300, "1.5e+300"}};
+    for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+        char b[40];
+        jn_js_number(t[i].v, b);
+        assert_string_equal(b, t[i].js);
+    }
+    /* $round's decimal shift: 1.005 to 2 places is 1 (the text is 1.005e2 = 100.5, half to even) */
+    assert_true(jn_js_round(1.005, 2) == 1);
+    assert_true(jn_js_round(2.5, 0) == 2);
+    assert_true(jn_js_round(-2.5, 0) == -2);
+    assert_true(jn_js_round(3.45, 1) == 3.4);
+}
+
 static void test_parse_round_trips(void **state)
 {
     (void)state;
@@ -307,7 +341,7 @@ int main(void)
         cmocka_unit_test(test_conformance_cases),  cmocka_unit_test(test_iso_with_timezones),
         cmocka_unit_test(test_compact_picture),    cmocka_unit_test(test_time_only_is_today),
         cmocka_unit_test(test_error_messages),     cmocka_unit_test(test_js_number_rules),
-        cmocka_unit_test(test_parse_round_trips),
+        cmocka_unit_test(test_js_number_text),     cmocka_unit_test(test_parse_round_trips),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
