@@ -85,7 +85,7 @@ F(jn_f_substring) {
     *out = JV_UNDEF;
     if (str.t == JT_UNDEF) return 0;
     size_t L = jn_utf8_cplen(str.s->s, str.s->len);
-    double start = a[1].n;
+    double start = a[1].t == JT_NUM ? a[1].n : NAN; /* undefined behaves as NaN does in JS */
     if ((double)L + start < 0) start = 0;
     size_t s, e;
     if (a[2].t == JT_NUM) {

@@ -102,7 +102,7 @@ static char **list_dir(const char *path, size_t *n) {
 
 typedef struct {
     int pass, fail, skip;
-    bool verbose;
+    bool verbose, messages;
     json_t *tags;
     const char *root;
 } run_t;
@@ -200,6 +200,9 @@ static void run_case(run_t *r, const char *group, const char *id, json_t *cs) {
         ok = rc == 0 && deq(out, want, unordered);
         if (!ok) snprintf(why, sizeof why, "got %s %s", rc < 0 ? err.code : "", rc < 0 && err.message ? err.message : "");
     }
+    if (r->messages && (json_object_get(cs, "code") || json_object_get(cs, "error")))
+        printf("MSG\t%s\t%s\t%s\t%s\n", id, rc < 0 ? err.code : "NOERR", rc < 0 && err.message ? err.message : "",
+               rc < 0 && err.token ? err.token : "undefined");
     if (ok) r->pass++;
     else {
         r->fail++;
@@ -273,7 +276,8 @@ int main(int argc, char **argv) {
     const char *filter = argc > 3 ? argv[3] : NULL;
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "-v") == 0) r.verbose = true;
-    if (filter && strcmp(filter, "-v") == 0) filter = NULL;
+        else if (strcmp(argv[i], "-m") == 0) r.messages = true; /* print every error's code, message, token */
+    if (filter && (strcmp(filter, "-v") == 0 || strcmp(filter, "-m") == 0)) filter = NULL;
     char path[1024];
     snprintf(path, sizeof path, "%s/sfn-case-tags.json", r.root);
     r.tags = json_load_file(path, 0, NULL);
