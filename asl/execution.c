@@ -107,6 +107,7 @@ static void enter(asl_x_t *x, json_t *t)
         json_object_set_new(d, "input", asl_payload_text(json_object_get(t, "input")));
         json_object_set_new(d, "inputDetails", json_pack("{s:b}", "truncated", 0));
     }
+    asl_seti(t, "entered_prev", asl_geti(t, "prev"));
     int64_t id = asl_emit(x, t, evt, "stateEnteredEventDetails", d);
     asl_seti(t, "entered", id);
     char ts[40];
