@@ -109,6 +109,9 @@ typedef struct {
 sy_asl_exec_t *sy_asl_exec_new(const sy_asl_def_t *def, const json_t *input, const json_t *context,
                                int64_t now_ms);
 void sy_asl_exec_destroy(sy_asl_exec_t **self_p);
+/* Workflow variables (an object, borrowed and copied) the execution starts
+ * with, before its first step: TestState's `variables`. */
+void sy_asl_exec_set_variables(sy_asl_exec_t *exec, const json_t *vars);
 
 /* The clock the interpreter uses for timers and $$.State.EnteredTime. */
 void sy_asl_exec_set_now(sy_asl_exec_t *exec, int64_t now_ms);

@@ -389,8 +389,13 @@ void asl_state_fault(asl_x_t *x, json_t *t, const asl_fault_t *f)
         const char *type;
         char *c = query_fault(x, t, f, &type);
         if (type && (!strcmp(type, "Map") || !strcmp(type, "Parallel"))) {
-            asl_emit(x, t, !strcmp(type, "Map") ? "MapStateFailed" : "ParallelStateFailed", NULL, NULL);
             json_object_del(t, "distributed");
+            json_object_del(t, "req");
+            if (asl_try_retry(x, t, asl_state_def(x, t), f->error)) { /* a retried Map starts again silently */
+                free(c);
+                return;
+            }
+            asl_emit(x, t, !strcmp(type, "Map") ? "MapStateFailed" : "ParallelStateFailed", NULL, NULL);
         }
         if (type && (!strcmp(type, "Task") || !strcmp(type, "Map") || !strcmp(type, "Parallel")))
             asl_state_error(x, t, f->error, c); /* retryable and catchable */

@@ -4,7 +4,7 @@
 Starts `switchyard serve` on a fresh database of the test PostgreSQL (with the
 --time-scale test clock) and one `switchyard worker` hosting the corpus's
 recorded Lambdas under their own names (C handlers in standins.c, symbol per
-recorded behaviour). For every JSONPath-mode case: CreateStateMachine (the
+recorded behaviour). For every case (JSONPath and JSONata): CreateStateMachine (the
 corpus definition, the recorded type), StartExecution with the recorded input
 (StartSyncExecution for EXPRESS), DescribeExecution until it ends,
 GetExecutionHistory; many cases at once. The outcomes go to a JSON file that
@@ -57,15 +57,8 @@ def symbol_for(behaviour):
     return None
 
 
-def jsonpath_mode(case):
-    """The in-process runner's rule (sfn_asl_conformance.c run_case)."""
-    return '"JSONata"' not in json.dumps(case["definition"], separators=(",", ":")) and \
-        "JSONata" not in case.get("features", [])
-
-
 def skip_reason(case):
-    if not jsonpath_mode(case):
-        return "jsonata mode not supported"
+    """The in-process runner's rules (sfn_asl_conformance.c run_case)."""
     if case["expected"].get("status") == "ABORTED":
         return "outcome comes from a StopExecution call by the test"
     if date_bound(case):
