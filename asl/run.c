@@ -163,7 +163,7 @@ void asl_thread_drop(asl_x_t *x, int64_t id)
 static void reset_state_fields(json_t *t)
 {
     static const char *keys[] = {"attempt", "retries", "eff", "req", "kids", "out", "result",
-                                 "fault_error", "fault_cause", "entered", "entered_prev", "entered_time", "assigned", "token", "submitted", "reader_result"};
+                                 "fault_error", "fault_cause", "entered", "entered_prev", "finishing", "entered_time", "assigned", "token", "submitted", "reader_result"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         json_object_del(t, keys[i]);
 }
@@ -388,7 +388,9 @@ void asl_state_fault(asl_x_t *x, json_t *t, const asl_fault_t *f)
     if (!strcmp(f->error, "States.QueryEvaluationError")) {
         const char *type;
         char *c = query_fault(x, t, f, &type);
-        if (type && (!strcmp(type, "Map") || !strcmp(type, "Parallel"))) {
+        bool finishing = json_is_true(json_object_get(t, "finishing"));
+        json_object_del(t, "finishing");
+        if (type && !finishing && (!strcmp(type, "Map") || !strcmp(type, "Parallel"))) {
             json_object_del(t, "distributed");
             json_object_del(t, "req");
             if (asl_try_retry(x, t, asl_state_def(x, t), f->error)) { /* a retried Map starts again silently */

@@ -289,6 +289,7 @@ static void map_succeeded(asl_x_t *x, json_t *t)
     asl_seti(t, "prev", prev);
     json_object_del(t, "distributed");
     asl_sets(t, "phase", "run");
+    json_object_set_new(t, "finishing", json_true()); /* Output / Assign: the state ran */
     asl_finish_result(x, t, results);
 }
 

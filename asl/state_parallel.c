@@ -88,5 +88,6 @@ void asl_parallel_child_done(asl_x_t *x, json_t *t, json_t *child)
     asl_emit(x, t, "ParallelStateSucceeded", NULL, NULL);
     asl_seti(t, "prev", prev);
     asl_sets(t, "phase", "run");
+    json_object_set_new(t, "finishing", json_true()); /* Output / Assign: the state ran */
     asl_finish_result(x, t, results);
 }
