@@ -61,6 +61,13 @@ typedef struct {
 int sy_jsonata_eval(const sy_jsonata_t *expr, const json_t *input, const json_t *bindings,
                     const sy_jsonata_opts_t *opts, json_t **out, sy_jsonata_error_t *err);
 
+/* Added: sy_jsonata_eval that also says what the result was, since a JSON
+ * pointer cannot tell "undefined" from "a function" (the ASL layer reports the
+ * two differently). *kind is one of: */
+enum { SY_JSONATA_VALUE = 0, SY_JSONATA_UNDEFINED = 1, SY_JSONATA_FUNCTION = 2 };
+int sy_jsonata_eval_kind(const sy_jsonata_t *expr, const json_t *input, const json_t *bindings,
+                         const sy_jsonata_opts_t *opts, json_t **out, int *kind, sy_jsonata_error_t *err);
+
 /* What an expression refers to, for the ASL validator (computed from the AST,
  * no evaluation): an object
  *   {"variables": ["x", "states", ...],      free variables it reads
