@@ -196,13 +196,6 @@ void asl_jx_type_fault(asl_fault_t *f, const json_t *node, const char *field, co
     free(val);
 }
 
-/* The evaluator reports a function-valued result as undefined with this
- * error code (JSON cannot hold a function). */
-static bool function_result(const sy_jsonata_error_t *e)
-{
-    return !strcmp(e->code, "SYFN");
-}
-
 static int eval_expr(const asl_x_t *x, const json_t *node, const char *b, size_t len, const json_t *bind,
                      const char *field, json_t **out, asl_fault_t *f)
 {
@@ -221,10 +214,12 @@ static int eval_expr(const asl_x_t *x, const json_t *node, const char *b, size_t
     }
     sy_jsonata_opts_t opts = {.step_functions = true, .now_ms = asl_now(x)};
     json_t *v = NULL;
-    int rc = sy_jsonata_eval(ex, NULL, bind, &opts, &v, &err);
-    if (rc != 0 && function_result(&err)) {
+    int kind = SY_JSONATA_VALUE;
+    int rc = sy_jsonata_eval_kind(ex, NULL, bind, &opts, &v, &kind, &err);
+    if (rc == 0 && kind == SY_JSONATA_FUNCTION) {
         qe_fault(f, field, "The JSONata expression '%.*s' specified for the field '%s' returned an unsupported "
                  "result type.", (int)len, b, field);
+        rc = -1;
     } else if (rc != 0) {
         qe_fault(f, field, "The JSONata expression '%.*s' specified for the field '%s' threw an error during "
                  "evaluation. %s: %s", (int)len, b, field, err.code, err.message ? err.message : "");
