@@ -9,11 +9,6 @@
 #include <string.h>
 #include <time.h>
 
-struct sy_jsonata {
-    jn_arena *a;
-    jn_node *root;
-    char *src;
-};
 
 extern const struct {
     const char *code, *text;
@@ -164,7 +159,9 @@ int sy_jsonata_eval_kind(const sy_jsonata_t *expr, const json_t *input, const js
     c.opts = opts;
     c.err.position = -1;
     c.max_depth = opts->max_depth ? opts->max_depth : 2000;
-    if (opts->time_limit_ms > 0) c.deadline_ms = mono_ms() + opts->time_limit_ms;
+    c.deadline_ms = mono_ms() + (opts->time_limit_ms > 0 ? opts->time_limit_ms : 10000);
+    char here;
+    c.stack_base = &here;
     c.now_ms = (double)(opts->now_ms ? opts->now_ms : sy_now_ms());
     c.sfn = opts->step_functions;
     jn_env *root = jn_env_new(&c, NULL);

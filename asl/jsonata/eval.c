@@ -414,7 +414,8 @@ static int transform(jn_ctx *c, const jn_node *n, jn_env *env, jv *out) {
 
 int jn_eval(jn_ctx *c, const jn_node *n, jv input, jn_env *env, jv *out) {
     *out = JV_UNDEF;
-    if (++c->depth > c->max_depth) {
+    char here;
+    if (++c->depth > c->max_depth || (c->stack_base && c->stack_base - &here > (3 << 20))) {
         c->depth--;
         jn_fail(c, "U1001", n->position, NULL);
         c->err.extra = sy_strdup("Stack overflow error: Check for non-terminating recursive function.  Consider rewriting as tail-recursive.");

@@ -253,6 +253,12 @@ typedef struct {
     char *type;
 } jn_err;
 
+struct sy_jsonata {
+    jn_arena *a;
+    jn_node *root;
+    char *src;
+};
+
 /* parse + process: returns root node, or NULL with e set */
 jn_node *jn_parse(jn_arena *a, const char *src, size_t len, jn_err *e);
 
@@ -276,6 +282,7 @@ struct jn_ctx {
     jn_err err;
     bool failed;
     uint32_t depth, max_depth;
+    const char *stack_base; /* address of a local at entry: the C stack guard */
     int64_t deadline_ms;
     uint32_t tick;
     double now_ms;
