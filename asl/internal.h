@@ -228,6 +228,9 @@ bool asl_try_retry(asl_x_t *x, json_t *t, const json_t *st, const char *error);
 void asl_thread_fail(asl_x_t *x, json_t *t, const char *error, const char *cause);
 /* Called when a child thread ends. */
 void asl_child_done(asl_x_t *x, json_t *parent, json_t *child);
+/* A branch or iteration failed in a Task state: AWS records TaskStateAborted
+ * (chained to the child's last event, the parent's chain unchanged). */
+void asl_task_aborted(asl_x_t *x, json_t *t, const json_t *child);
 /* Post-processing shared by Task/Parallel/Map: ResultSelector, ResultPath, OutputPath. */
 void asl_finish_result(asl_x_t *x, json_t *t, json_t *result);
 

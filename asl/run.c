@@ -653,6 +653,16 @@ void asl_finish_result(asl_x_t *x, json_t *t, json_t *result)
     asl_finish_output(x, t, st, result, ctx);
 }
 
+void asl_task_aborted(asl_x_t *x, json_t *t, const json_t *child)
+{
+    const char *type = asl_gets(asl_state_def(x, child), "Type");
+    if (!type || strcmp(type, "Task") != 0)
+        return;
+    int64_t prev = asl_geti(t, "prev");
+    asl_emit(x, t, "TaskStateAborted", NULL, NULL);
+    asl_seti(t, "prev", prev);
+}
+
 void asl_child_done(asl_x_t *x, json_t *parent, json_t *child)
 {
     const char *type = asl_gets(asl_state_def(x, parent), "Type");

@@ -422,6 +422,7 @@ void asl_map_child_done(asl_x_t *x, json_t *t, json_t *child)
     } else {
         asl_seti(kids, "failed", asl_geti(kids, "failed") + 1);
         if (!tolerated(kids)) {
+            asl_task_aborted(x, t, child);
             bool had_tolerance = json_real_value(json_object_get(kids, "tolc")) >= 0 ||
                                  json_real_value(json_object_get(kids, "tolp")) >= 0;
             const char *err = had_tolerance ? "States.ExceedToleratedFailureThreshold"

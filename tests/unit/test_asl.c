@@ -391,7 +391,8 @@ static void test_jsonata_validate(void **state)
     expect_diags(JA("\"P\":{\"Type\":\"Pass\",\"Parameters\":{},\"End\":true}"), "SCHEMA_VALIDATION_FAILED@/States/P;");
     expect_diags(JA("\"P\":{\"Type\":\"Choice\",\"Choices\":[{\"Variable\":\"$.a\",\"IsNull\":true,\"Next\":\"E\"}],"
                     "\"Default\":\"E\"},\"E\":{\"Type\":\"Succeed\"}"),
-                 "SCHEMA_VALIDATION_FAILED@/States/P/Choices[0];SCHEMA_VALIDATION_FAILED@/States/P/Choices[0];");
+                 "SCHEMA_VALIDATION_FAILED@/States/P/Choices/0;SCHEMA_VALIDATION_FAILED@/States/P/Choices[0];"
+                 "SCHEMA_VALIDATION_FAILED@/States/P/Choices[0];"); /* no Condition; Variable; IsNull */
     /* $states.result in a Task's Output, errorOutput in a catcher's; not the other way round */
     expect_diags(JA("\"P\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:states:::lambda:invoke\",\"Output\":"
                     "\"{% $states.result %}\",\"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"E\",\"Output\":"
