@@ -36,6 +36,10 @@ ORDER_FLOW = machine({
 
 
 class SfnJsonataTests(SfnBase):
+    def model_has(self, shape, member):
+        """Older botocore models (boto3 1.26) drop members they do not know."""
+        return member in self.sfn.meta.service_model.shape_for(shape).members
+
     def validate(self, definition):
         return self.sfn.validate_state_machine_definition(definition=json.dumps(definition))
 
@@ -83,11 +87,12 @@ class SfnJsonataTests(SfnBase):
         self.assertEqual(json.loads(exits["Price"]["output"])["rate_seen"], 1.5)
         self.assertEqual(json.loads(exits["Price"]["output"])["lines"],
                          [{"sku": "a", "index": 0, "gross": 75}, {"sku": "b", "index": 1, "gross": 60}])
-        self.assertEqual({k: json.loads(v) for k, v in exits["Price"]["assignedVariables"].items()},
-                         {"total": 135, "old_rate": 1.5})
-        lines = [json.loads(x["stateExitedEventDetails"]["assignedVariables"]["line"]) for x in h
-                 if x["type"] == "PassStateExited" and x["stateExitedEventDetails"]["name"] == "Line"]
-        self.assertEqual(sorted(lines), ["a", "b"])
+        if self.model_has("StateExitedEventDetails", "assignedVariables"):
+            self.assertEqual({k: json.loads(v) for k, v in exits["Price"]["assignedVariables"].items()},
+                             {"total": 135, "old_rate": 1.5})
+            lines = [json.loads(x["stateExitedEventDetails"]["assignedVariables"]["line"]) for x in h
+                     if x["type"] == "PassStateExited" and x["stateExitedEventDetails"]["name"] == "Line"]
+            self.assertEqual(sorted(lines), ["a", "b"])
         # a small order takes the Default with the state's Output
         e = self.sfn.start_execution(stateMachineArn=sm, input=json.dumps({"customer": "Bo", "items": items[:1]}))
         d = self.wait_done(e["executionArn"])
@@ -115,8 +120,10 @@ class SfnJsonataTests(SfnBase):
                          "unexpected result type. Expected 'array', but was 'string' for value: \"not an array\"")
         types = [x["type"] for x in self.history(e)]
         self.assertEqual(types.count("EvaluationFailed"), 2)  # the first try and the retry
-        ev = [x for x in self.history(e) if x["type"] == "EvaluationFailed"][0]["evaluationFailedEventDetails"]
-        self.assertEqual((ev["error"], ev["location"], ev["state"]), ("States.QueryEvaluationError", "Items", "Fan"))
+        if self.model_has("HistoryEvent", "evaluationFailedEventDetails"):
+            ev = [x for x in self.history(e) if x["type"] == "EvaluationFailed"][0]["evaluationFailedEventDetails"]
+            self.assertEqual((ev["error"], ev["location"], ev["state"]),
+                             ("States.QueryEvaluationError", "Items", "Fan"))
         # uncaught: the execution fails with the same error
         sm2 = self.machine(machine({"P": {"Type": "Pass", "Output": "{% $nothing %}", "End": True}}, "P"), name="qe")
         e2 = self.sfn.start_execution(stateMachineArn=sm2, input="{}")["executionArn"]
