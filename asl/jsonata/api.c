@@ -123,6 +123,15 @@ sy_jsonata_t *sy_jsonata_compile(const char *expr, size_t len, sy_jsonata_error_
     x->a = jn_arena_new();
     x->src = sy_strndup(expr, len);
     jn_err e = {.position = -1};
+    if (!jn_utf8_valid(expr, len) || memchr(expr, 0, len)) {
+        snprintf(e.code, sizeof e.code, "S0201");
+        e.position = 0;
+        e.token = sy_strdup("(invalid UTF-8)");
+        export_err(&e, err);
+        err_free(&e);
+        sy_jsonata_free(&x);
+        return NULL;
+    }
     x->root = jn_parse(x->a, x->src, len, &e);
     if (!x->root) {
         export_err(&e, err);

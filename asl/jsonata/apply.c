@@ -158,6 +158,13 @@ static int apply_inner(jn_ctx *c, jv proc, jv *args, int nargs, jv input, jn_env
 
 static const char *proc_name(const jn_node *p) {
     if (p->type == N_PATH && p->nitems > 0) return p->items[0]->value;
+    if (p->type == N_LAMBDA || p->type == N_BLOCK || p->type == N_CONDITION) return NULL;
+    if (p->type == N_STRING) return p->lit.s->s;
+    if (p->type == N_NUMBER) {
+        static _Thread_local char num[40];
+        jn_num_to_js(p->lit.n, num, sizeof num);
+        return num;
+    }
     return p->value;
 }
 

@@ -51,6 +51,35 @@ static jn_node *copy(A *s, const jn_node *n) {
     return r;
 }
 
+static const char *type_name(const jn_node *n) {
+    switch (n->type) {
+    case N_PATH: return "path";
+    case N_BINARY: return "binary";
+    case N_NEG:
+    case N_ARRAY:
+    case N_OBJECT: return "unary";
+    case N_NAME: return "name";
+    case N_STRING: return "string";
+    case N_NUMBER: return "number";
+    case N_VALUE: return "value";
+    case N_WILDCARD: return "wildcard";
+    case N_DESCENDANT: return "descendant";
+    case N_PARENT: return "parent";
+    case N_CONDITION: return "condition";
+    case N_BLOCK: return "block";
+    case N_BIND: return "bind";
+    case N_REGEX: return "regex";
+    case N_FUNCTION: return "function";
+    case N_PARTIAL: return "partial";
+    case N_VARIABLE: return "variable";
+    case N_LAMBDA: return "lambda";
+    case N_APPLY: return "apply";
+    case N_SORT: return "sort";
+    case N_TRANSFORM: return "transform";
+    default: return "operator";
+    }
+}
+
 static jn_slot *seek_parent(A *s, jn_node *node, jn_slot *slot) {
     switch (node->type) {
     case N_NAME:
@@ -76,7 +105,7 @@ static jn_slot *seek_parent(A *s, jn_node *node, jn_slot *slot) {
         while (slot->level > 0 && index >= 0) slot = seek_parent(s, node->items[index--], slot);
         break;
     }
-    default: aerr(s, "S0217", node->position, "?");
+    default: aerr(s, "S0217", node->position, type_name(node));
     }
     return slot;
 }
@@ -431,6 +460,6 @@ static jn_node *process(A *s, jn_node *expr) {
 jn_node *jn_process(jn_arena *a, jn_node *raw, jn_err *e, jmp_buf *jb) {
     A s = {.a = a, .e = e, .jb = jb};
     jn_node *r = process(&s, raw);
-    if (r->type == N_PARENT || r->nseeking > 0) aerr(&s, "S0217", r->position, r->type == N_PARENT ? "parent" : "path");
+    if (r->type == N_PARENT || r->nseeking > 0) aerr(&s, "S0217", r->position, type_name(r));
     return r;
 }

@@ -1,7 +1,8 @@
 /* asl/jsonata/errors_table.c — the reference's error-message templates,
- * generated from ../shared/conformance/jsonata/error-messages.json (2.0.6 texts
- * with the 2.2.2 changes; U1001 is ours). {{{x}}} inserts the raw field,
- * {{x}} its JSON form. */
+ * generated from ../shared/conformance/jsonata/error-messages.json: the 2.0.6
+ * texts (what Step Functions reports, e.g. D2014 says 1e6 although the limit
+ * is 1e7), codes new in 2.2.2 with their 2.2.2 text; U1001 is ours.
+ * {{{x}}} inserts the raw field, {{x}} its JSON form. */
 #include <stddef.h>
 
 const struct { const char *code, *text; } jn_error_templates[] = {
@@ -14,7 +15,7 @@ const struct { const char *code, *text; } jn_error_templates[] = {
     {"D1012", "Evaluation timeout after {{value}} milliseconds. Check for infinite loop"},
     {"D1013", "Object property names starting with _jsonata_ are reserved for internal use: {{value}}"},
     {"D2005", "The left side of := must be a variable name (start with $)"},
-    {"D2014", "The size of the sequence allocated by the range operator (..) must not exceed 1e7.  Attempted to allocate {{value}}."},
+    {"D2014", "The size of the sequence allocated by the range operator (..) must not exceed 1e6.  Attempted to allocate {{value}}."},
     {"D2015", "The maximum sequence length of {{value}} was exceeded."},
     {"D3001", "Attempting to invoke string function on Infinity or NaN"},
     {"D3010", "Second argument of replace function cannot be an empty string"},

@@ -163,7 +163,7 @@ static int binary(jn_ctx *c, const jn_node *n, jv input, jn_env *env, jv *out) {
             *out = jv_bool(lb);
             return 0;
         }
-        if (jn_eval(c, n->rhs, input, env, &r) < 0) return -1;
+        if (jn_eval(c, n->rhs, input, env, &r) < 0) return op_error(c, n);
         bool rb = jn_boolean(r, NULL);
         jv_unref(r);
         *out = jv_bool(rb);

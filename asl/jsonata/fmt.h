@@ -21,6 +21,27 @@
  *                      ISO 8601, timezone NULL = UTC.
  *   jn_to_millis       $toMillis(ts [, picture]); *undefined set when the
  *                      result is undefined (string does not match).
+ *
+ * Behaviour is jsonata-js 2.2.2's, checked case by case against it
+ * (tests/conformance/jsonata_fmt_diff), including its quirks (the last
+ * failing picture check names the error, [Y]-[d] with a time is D3136, a
+ * "-hh:mm" $toMillis zone read as -hh + mm, a "-0530" $fromMillis zone as
+ * -06:30). Where it has no answer or
+ * cannot be followed:
+ *   - a lone surrogate that JavaScript would put in a result is U+FFFD;
+ *   - $toMillis of a date-time without offset is UTC (JavaScript: local);
+ *   - a number that jsonata-js returns as NaN ($parseInteger of text that is
+ *     no number, $toMillis of a date Date.parse rejects) comes back as NaN:
+ *     the caller decides what a NaN result is;
+ *   - $formatNumber of Infinity/NaN gives the infinity/NaN options (jsonata-js
+ *     loops); more than 100 fraction digits work (JavaScript: RangeError);
+ *   - roman numerals from 1e7 and words/letters of infinity fail with D1011
+ *     (jsonata-js overflows its stack or loops);
+ *   - width modifiers above 100000 count as 100000;
+ *   - letters ('a'/'A') read back above 2^53 may differ in the last bit
+ *     (V8's Math.pow is not correctly rounded there);
+ *   - option values that are not strings are ignored (jsonata-js throws a
+ *     TypeError).
  */
 #ifndef SY_ASL_JSONATA_FMT_H
 #define SY_ASL_JSONATA_FMT_H
@@ -29,6 +50,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 int jn_format_number(double v, const char *picture, const json_t *options, char **out, sy_jsonata_error_t *err);
 int jn_format_integer(double v, const char *picture, char **out, sy_jsonata_error_t *err);
@@ -36,5 +58,11 @@ int jn_parse_integer(const char *s, const char *picture, double *out, bool *unde
 int jn_format_base(double v, double radix /* NAN = 10 */, char **out, sy_jsonata_error_t *err);
 int jn_from_millis(double ms, const char *picture /* NULL = ISO 8601 */, const char *timezone /* NULL */, char **out, sy_jsonata_error_t *err);
 int jn_to_millis(const char *ts, const char *picture /* NULL = ISO 8601 */, double *out, bool *undefined, sy_jsonata_error_t *err);
+
+/* Addition to the six above: $toMillis with the evaluation's fixed $now()
+ * (sy_jsonata_opts_t.now_ms), which fills the components a picture leaves
+ * out before the first one it gives (a time-only picture means today).
+ * jn_to_millis is this with the clock. */
+int jn_to_millis_at(const char *ts, const char *picture, int64_t now_ms, double *out, bool *undefined, sy_jsonata_error_t *err);
 
 #endif

@@ -228,7 +228,8 @@ F(jn_f_format_integer) {
     if (a[0].t == JT_UNDEF) return 0;
     sy_jsonata_error_t e = {.position = -1};
     char *s = NULL;
-    return str_result(c, jn_format_integer(a[0].n, a[1].s->s, &s, &e), s, &e, out);
+    int rc = jn_format_integer(a[0].n, a[1].s->s, &s, &e); /* before reading s: argument order is unspecified */
+    return str_result(c, rc, s, &e, out);
 }
 
 F(jn_f_format_base) {
@@ -237,7 +238,8 @@ F(jn_f_format_base) {
     if (a[0].t == JT_UNDEF) return 0;
     sy_jsonata_error_t e = {.position = -1};
     char *s = NULL;
-    return str_result(c, jn_format_base(a[0].n, a[1].t == JT_NUM ? a[1].n : NAN, &s, &e), s, &e, out);
+    int rc = jn_format_base(a[0].n, a[1].t == JT_NUM ? a[1].n : NAN, &s, &e);
+    return str_result(c, rc, s, &e, out);
 }
 
 F(jn_f_parse_integer) {
@@ -258,10 +260,8 @@ F(jn_f_from_millis) {
     if (a[0].t == JT_UNDEF) return 0;
     sy_jsonata_error_t e = {.position = -1};
     char *s = NULL;
-    return str_result(c,
-                      jn_from_millis(a[0].n, a[1].t == JT_STR ? a[1].s->s : NULL, a[2].t == JT_STR ? a[2].s->s : NULL,
-                                     &s, &e),
-                      s, &e, out);
+    int rc = jn_from_millis(a[0].n, a[1].t == JT_STR ? a[1].s->s : NULL, a[2].t == JT_STR ? a[2].s->s : NULL, &s, &e);
+    return str_result(c, rc, s, &e, out);
 }
 
 F(jn_f_to_millis) {
@@ -271,7 +271,8 @@ F(jn_f_to_millis) {
     sy_jsonata_error_t e = {.position = -1};
     double d = 0;
     bool undef = false;
-    if (jn_to_millis(a[0].s->s, a[1].t == JT_STR ? a[1].s->s : NULL, &d, &undef, &e) < 0) return fmt_err(c, &e);
+    if (jn_to_millis_at(a[0].s->s, a[1].t == JT_STR ? a[1].s->s : NULL, c->now_ms, &d, &undef, &e) < 0)
+        return fmt_err(c, &e);
     if (!undef) *out = jv_num(d);
     return 0;
 }
@@ -280,10 +281,8 @@ F(jn_f_now) {
     UNUSED;
     sy_jsonata_error_t e = {.position = -1};
     char *s = NULL;
-    return str_result(c,
-                      jn_from_millis(c->now_ms, a[0].t == JT_STR ? a[0].s->s : NULL, a[1].t == JT_STR ? a[1].s->s : NULL,
-                                     &s, &e),
-                      s, &e, out);
+    int rc = jn_from_millis(c->now_ms, a[0].t == JT_STR ? a[0].s->s : NULL, a[1].t == JT_STR ? a[1].s->s : NULL, &s, &e);
+    return str_result(c, rc, s, &e, out);
 }
 
 F(jn_f_millis) {

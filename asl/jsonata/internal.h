@@ -149,6 +149,7 @@ double jn_to_precision15(double d);
 int jn_strtod_js(const char *s, size_t len, double *out); /* JSON number syntax */
 
 /* strings (UTF-8 / UTF-16 helpers) */
+bool jn_utf8_valid(const char *s, size_t len);
 size_t jn_utf8_cplen(const char *s, size_t len);
 size_t jn_utf8_u16len(const char *s, size_t len);
 size_t jn_utf8_adv(const char *s, size_t len, size_t pos); /* next code point */

@@ -358,7 +358,8 @@ static void advance(P *p, const char *id, bool infix) {
         size_t tl = tokv ? strlen(tokv) : 0;
         snprintf(p->e->code, sizeof p->e->code, "%s", end ? "S0203" : "S0202");
         p->e->position = p->t.position;
-        if (tokv && !end) p->e->token = sy_strndup(tokv, tl);
+        if (end) p->e->token = sy_strdup("(end)");
+        else if (tokv) p->e->token = sy_strndup(tokv, tl);
         p->e->value = jv_cstr(id);
         longjmp(p->jb, 1);
     }
@@ -450,7 +451,7 @@ static jn_node *nud(P *p, tok t) {
         arena_keep_regex(p->a, n->re);
         return n;
     }
-    case T_END: perr(p, "S0207", t.position, NULL, 0);
+    case T_END: perr(p, "S0207", t.position, "(end)", 5);
     default: break;
     }
     const char *id = t.id;
@@ -568,17 +569,20 @@ static jn_node *led(P *p, tok t, jn_node *left) {
             if (p->t.id == OP("<")) {
                 int sigpos = p->t.position;
                 int depth = 1;
-                jn_buf sig = {0};
-                jn_buf_putc(&sig, '<');
+                char sig[512];
+                size_t sl = 1;
+                sig[0] = '<';
                 while (depth > 0 && p->t.id != OP("{") && p->t.type != T_END) {
                     advance(p, NULL, false);
                     if (p->t.id == OP(">")) depth--;
                     else if (p->t.id == OP("<")) depth++;
-                    if (p->t.type == T_OP) jn_buf_puts(&sig, p->t.id);
-                    else if (p->t.s) jn_buf_put(&sig, p->t.s, p->t.slen);
+                    const char *piece = p->t.type == T_OP ? p->t.id : p->t.s;
+                    size_t pl = piece ? (p->t.type == T_OP ? strlen(piece) : p->t.slen) : 0;
+                    if (sl + pl >= sizeof sig) perr(p, "S0402", sigpos, NULL, 0);
+                    memcpy(sig + sl, piece ? piece : "", pl);
+                    sl += pl;
                 }
-                char *sigs = jn_astrdup(p->a, sig.p ? sig.p : "", sig.len);
-                free(sig.p);
+                char *sigs = jn_astrdup(p->a, sig, sl);
                 advance(p, OP(">"), false);
                 int off = 0;
                 char code[8] = "";
@@ -607,7 +611,8 @@ static jn_node *led(P *p, tok t, jn_node *left) {
     if (id == OP("^")) {
         advance(p, OP("("), false);
         nvec terms = {0};
-        bool desc[4096];
+        bool *desc = NULL;
+        int dcap = 0;
         for (;;) {
             bool d = false;
             if (p->t.id == OP("<")) advance(p, OP("<"), false);
@@ -615,7 +620,14 @@ static jn_node *led(P *p, tok t, jn_node *left) {
                 d = true;
                 advance(p, OP(">"), false);
             }
-            if (terms.n < 4096) desc[terms.n] = d;
+            if (terms.n == dcap) {
+                int nc = dcap ? dcap * 2 : 4;
+                bool *nd = jn_aalloc(p->a, nc * sizeof(bool));
+                if (dcap) memcpy(nd, desc, dcap * sizeof(bool));
+                desc = nd;
+                dcap = nc;
+            }
+            desc[terms.n] = d;
             nv_push(p, &terms, expression(p, 0));
             if (p->t.id != OP(",")) break;
             advance(p, OP(","), false);
@@ -623,9 +635,8 @@ static jn_node *led(P *p, tok t, jn_node *left) {
         advance(p, OP(")"), false);
         n->lhs = left;
         n->terms = terms.v;
-        n->nterms = terms.n < 4096 ? terms.n : 4096;
-        n->desc = jn_aalloc(p->a, (n->nterms + 1) * sizeof(bool));
-        memcpy(n->desc, desc, n->nterms * sizeof(bool));
+        n->nterms = terms.n;
+        n->desc = desc;
         return n;
     }
     if (id == OP("{")) {
@@ -634,8 +645,15 @@ static jn_node *led(P *p, tok t, jn_node *left) {
         return n;
     }
     if (id == OP(":=")) {
-        if (left->type != N_VARIABLE)
-            perr(p, "S0212", left->position, left->value, left->value ? strlen(left->value) : 0);
+        if (left->type != N_VARIABLE) {
+            char num[40];
+            const char *tv = left->value;
+            if (left->type == N_NUMBER) {
+                jn_num_to_js(left->lit.n, num, sizeof num);
+                tv = num;
+            }
+            perr(p, "S0212", left->position, tv, tv ? strlen(tv) : 0);
+        }
         n->lhs = left;
         n->rhs = expression(p, 9);
         return n;

@@ -282,6 +282,45 @@ jv jv_from_json(const json_t *j) {
     return JV_UNDEF;
 }
 
+/* strict UTF-8 check (no surrogates, no overlongs) */
+bool jn_utf8_valid(const char *str, size_t len) {
+    const unsigned char *s = (const unsigned char *)str;
+    for (size_t i = 0; i < len;) {
+        unsigned char c = s[i];
+        if (c < 0x80) { i++; continue; }
+        size_t n;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) { n = 1; cp = c & 0x1F; }
+        else if (c >= 0xE0 && c <= 0xEF) { n = 2; cp = c & 0x0F; }
+        else if (c >= 0xF0 && c <= 0xF4) { n = 3; cp = c & 0x07; }
+        else return false;
+        if (i + n >= len) return false;
+        for (size_t k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xC0) != 0x80) return false;
+            cp = (cp << 6) | (s[i + k] & 0x3F);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp < 0xE000))
+            return false;
+        i += n + 1;
+    }
+    return true;
+}
+
+/* invalid sequences (lone surrogates kept as WTF-8, raw bytes) become U+FFFD */
+static json_t *json_string_sanitized(const char *s, size_t len) {
+    if (jn_utf8_valid(s, len)) return json_stringn_nocheck(s, len);
+    jn_buf b = {0};
+    for (size_t i = 0; i < len;) {
+        size_t j = jn_utf8_adv(s, len, i);
+        if (jn_utf8_valid(s + i, j - i)) jn_buf_put(&b, s + i, j - i);
+        else jn_buf_puts(&b, "\xEF\xBF\xBD");
+        i = j;
+    }
+    json_t *r = json_stringn_nocheck(b.p ? b.p : "", b.len);
+    free(b.p);
+    return r;
+}
+
 json_t *jv_to_json(jv v) {
     switch (v.t) {
     case JT_NULL: return json_null();
@@ -292,12 +331,12 @@ json_t *jv_to_json(jv v) {
             return json_integer((json_int_t)v.n);
         }
         return json_real(v.n);
-    case JT_STR: return json_stringn_nocheck(v.s->s, v.s->len);
+    case JT_STR: return json_string_sanitized(v.s->s, v.s->len);
     case JT_ARR: {
         json_t *a = json_array();
         for (size_t i = 0; i < v.a->len; i++) {
             json_t *x = jv_to_json(v.a->v[i]);
-            if (x) json_array_append_new(a, x);
+            json_array_append_new(a, x ? x : json_null());
         }
         return a;
     }
@@ -305,7 +344,13 @@ json_t *jv_to_json(jv v) {
         json_t *o = json_object();
         for (size_t i = 0; i < v.o->len; i++) {
             json_t *x = jv_to_json(v.o->v[i]);
-            if (x) json_object_setn_new_nocheck(o, v.o->k[i]->s, v.o->k[i]->len, x);
+            if (!x) continue;
+            if (jn_utf8_valid(v.o->k[i]->s, v.o->k[i]->len)) json_object_setn_new_nocheck(o, v.o->k[i]->s, v.o->k[i]->len, x);
+            else {
+                json_t *k = json_string_sanitized(v.o->k[i]->s, v.o->k[i]->len);
+                json_object_set_new_nocheck(o, json_string_value(k), x);
+                json_decref(k);
+            }
         }
         return o;
     }

@@ -102,7 +102,7 @@ static char **list_dir(const char *path, size_t *n) {
 
 typedef struct {
     int pass, fail, skip;
-    bool verbose;
+    bool verbose, messages;
     json_t *tags;
     const char *root;
 } run_t;
@@ -200,6 +200,9 @@ static void run_case(run_t *r, const char *group, const char *id, json_t *cs) {
         ok = rc == 0 && deq(out, want, unordered);
         if (!ok) snprintf(why, sizeof why, "got %s %s", rc < 0 ? err.code : "", rc < 0 && err.message ? err.message : "");
     }
+    if (r->messages && (json_object_get(cs, "code") || json_object_get(cs, "error")))
+        printf("MSG\t%s\t%s\t%s\t%s\n", id, rc < 0 ? err.code : "NOERR", rc < 0 && err.message ? err.message : "",
+               rc < 0 && err.token ? err.token : "undefined");
     if (ok) r->pass++;
     else {
         r->fail++;
@@ -217,7 +220,53 @@ static void run_case(run_t *r, const char *group, const char *id, json_t *cs) {
     free(exprbuf);
 }
 
+/* --dump-seeds SUITE DIR: every case's expression as one file (fuzz seeds) */
+static int dump_seeds(const char *root, const char *dir) {
+    char cmd[2048];
+    snprintf(cmd, sizeof cmd, "mkdir -p '%s'", dir);
+    if (system(cmd) != 0) return 1;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/groups", root);
+    size_t ng, k = 0;
+    char **groups = list_dir(path, &ng);
+    for (size_t g = 0; g < ng; g++) {
+        char gp[1024];
+        snprintf(gp, sizeof gp, "%s/groups/%s", root, groups[g]);
+        size_t nf;
+        char **files = list_dir(gp, &nf);
+        for (size_t f = 0; f < nf; f++) {
+            char fp[2048];
+            snprintf(fp, sizeof fp, "%s/%s", gp, files[f]);
+            size_t l = strlen(files[f]);
+            char *text = NULL;
+            size_t tl = 0;
+            if (l > 8 && strcmp(files[f] + l - 8, ".jsonata") == 0) text = read_file(fp, &tl);
+            json_t *doc = l > 5 && strcmp(files[f] + l - 5, ".json") == 0 ? json_load_file(fp, JSON_DECODE_ANY, NULL) : NULL;
+            json_t *one = json_is_array(doc) ? json_array_get(doc, 0) : doc;
+            if (!text && json_is_string(json_object_get(one, "expr"))) text = strdup(json_string_value(json_object_get(one, "expr")));
+            if (text) {
+                char out[2048];
+                snprintf(out, sizeof out, "%s/%05zu", dir, k++);
+                FILE *o = fopen(out, "wb");
+                if (o) {
+                    fputs(text, o);
+                    fclose(o);
+                }
+            }
+            free(text);
+            json_decref(doc);
+            free(files[f]);
+        }
+        free(files);
+        free(groups[g]);
+    }
+    free(groups);
+    printf("%zu seeds in %s\n", k, dir);
+    return k > 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv) {
+    if (argc == 4 && strcmp(argv[1], "--dump-seeds") == 0) return dump_seeds(argv[2], argv[3]);
     if (argc < 2) {
         fprintf(stderr, "usage: %s <suite-dir> [min-pct] [filter] [-v]\n", argv[0]);
         return 2;
@@ -227,7 +276,8 @@ int main(int argc, char **argv) {
     const char *filter = argc > 3 ? argv[3] : NULL;
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "-v") == 0) r.verbose = true;
-    if (filter && strcmp(filter, "-v") == 0) filter = NULL;
+        else if (strcmp(argv[i], "-m") == 0) r.messages = true; /* print every error's code, message, token */
+    if (filter && (strcmp(filter, "-v") == 0 || strcmp(filter, "-m") == 0)) filter = NULL;
     char path[1024];
     snprintf(path, sizeof path, "%s/sfn-case-tags.json", r.root);
     r.tags = json_load_file(path, 0, NULL);
