@@ -68,6 +68,17 @@ enum { SY_JSONATA_VALUE = 0, SY_JSONATA_UNDEFINED = 1, SY_JSONATA_FUNCTION = 2 }
 int sy_jsonata_eval_kind(const sy_jsonata_t *expr, const json_t *input, const json_t *bindings,
                          const sy_jsonata_opts_t *opts, json_t **out, int *kind, sy_jsonata_error_t *err);
 
+/* Added: bindings converted once for several evaluations (every expression
+ * of one state sees the same $states and variables), which saves converting
+ * them on each call. The values are shared by the evaluations that use them:
+ * use one sy_jsonata_bindings_t from one thread at a time. `bindings` is an
+ * object (name without '$' -> value); it is copied. */
+typedef struct sy_jsonata_bindings sy_jsonata_bindings_t;
+sy_jsonata_bindings_t *sy_jsonata_bindings_new(const json_t *bindings);
+void sy_jsonata_bindings_free(sy_jsonata_bindings_t **b);
+int sy_jsonata_eval_prepared(const sy_jsonata_t *expr, const json_t *input, const sy_jsonata_bindings_t *bindings,
+                             const sy_jsonata_opts_t *opts, json_t **out, int *kind, sy_jsonata_error_t *err);
+
 /* What an expression refers to, for the ASL validator (computed from the AST,
  * no evaluation): an object
  *   {"variables": ["x", "states", ...],      free variables it reads

@@ -158,8 +158,25 @@ static int64_t mono_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-int sy_jsonata_eval_kind(const sy_jsonata_t *expr, const json_t *input, const json_t *bindings,
-                         const sy_jsonata_opts_t *opts, json_t **out, int *kind, sy_jsonata_error_t *err) {
+struct sy_jsonata_bindings {
+    jv obj;
+};
+
+sy_jsonata_bindings_t *sy_jsonata_bindings_new(const json_t *bindings) {
+    sy_jsonata_bindings_t *b = sy_calloc(1, sizeof *b);
+    b->obj = json_is_object(bindings) ? jv_from_json(bindings) : jv_obj_new(0);
+    return b;
+}
+
+void sy_jsonata_bindings_free(sy_jsonata_bindings_t **b) {
+    if (!b || !*b) return;
+    jv_unref((*b)->obj);
+    free(*b);
+    *b = NULL;
+}
+
+static int eval_common(const sy_jsonata_t *expr, const json_t *input, const json_t *bindings, jv prepared,
+                       const sy_jsonata_opts_t *opts, json_t **out, int *kind, sy_jsonata_error_t *err) {
     static const sy_jsonata_opts_t defaults = {0};
     if (!opts) opts = &defaults;
     *out = NULL;
@@ -174,6 +191,8 @@ int sy_jsonata_eval_kind(const sy_jsonata_t *expr, const json_t *input, const js
     c.now_ms = (double)(opts->now_ms ? opts->now_ms : sy_now_ms());
     c.sfn = opts->step_functions;
     jn_env *root = jn_env_new(&c, NULL);
+    if (prepared.t == JT_OBJ)
+        for (size_t i = 0; i < prepared.o->len; i++) jn_env_bind(&c, root, prepared.o->k[i]->s, jv_ref(prepared.o->v[i]));
     if (bindings && json_is_object(bindings)) {
         const char *k;
         json_t *v;
@@ -223,7 +242,17 @@ int sy_jsonata_eval_kind(const sy_jsonata_t *expr, const json_t *input, const js
     return rc;
 }
 
+int sy_jsonata_eval_kind(const sy_jsonata_t *expr, const json_t *input, const json_t *bindings,
+                         const sy_jsonata_opts_t *opts, json_t **out, int *kind, sy_jsonata_error_t *err) {
+    return eval_common(expr, input, bindings, JV_UNDEF, opts, out, kind, err);
+}
+
+int sy_jsonata_eval_prepared(const sy_jsonata_t *expr, const json_t *input, const sy_jsonata_bindings_t *bindings,
+                             const sy_jsonata_opts_t *opts, json_t **out, int *kind, sy_jsonata_error_t *err) {
+    return eval_common(expr, input, NULL, bindings ? bindings->obj : JV_UNDEF, opts, out, kind, err);
+}
+
 int sy_jsonata_eval(const sy_jsonata_t *expr, const json_t *input, const json_t *bindings,
                     const sy_jsonata_opts_t *opts, json_t **out, sy_jsonata_error_t *err) {
-    return sy_jsonata_eval_kind(expr, input, bindings, opts, out, NULL, err);
+    return eval_common(expr, input, bindings, JV_UNDEF, opts, out, NULL, err);
 }

@@ -180,6 +180,41 @@ static void test_now(void **state) {
     expect("$millis() = $millis()", NULL, NULL, "true");
 }
 
+/* prepared bindings are shared by evaluations: none of them may change them */
+static void test_prepared(void **state) {
+    (void)state;
+    json_t *b = json_loads("{\"states\":{\"input\":{\"a\":[1],\"o\":{\"k\":1},\"l\":[{\"g\":\"x\",\"v\":1},{\"g\":\"x\",\"v\":2}]}}}",
+                           0, NULL);
+    sy_jsonata_bindings_t *pb = sy_jsonata_bindings_new(b);
+    const char *exprs[][2] = {
+        {"$states.input.a[]", "[1]"},
+        {"$states.input.a", "[1]"},
+        {"$states.input.o ~> |$|{'k': 2}|", "{\"k\":2}"},
+        {"$states.input.o.k", "1"},
+        {"$states.input.l{g: $sum(v)}", "{\"x\":3}"},
+        {"$states.input.l[0].v", "1"},
+        {"$append($states.input.a, 2)", "[1,2]"},
+        {"$states.input.a", "[1]"},
+    };
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < sizeof exprs / sizeof exprs[0]; i++) {
+            sy_jsonata_error_t err = {.position = -1};
+            sy_jsonata_t *x = sy_jsonata_compile(exprs[i][0], strlen(exprs[i][0]), &err);
+            assert_non_null(x);
+            json_t *out = NULL;
+            int kind;
+            assert_int_equal(sy_jsonata_eval_prepared(x, NULL, pb, NULL, &out, &kind, &err), 0);
+            char *got = json_dumps(out, JSON_ENCODE_ANY | JSON_COMPACT);
+            if (strcmp(got, exprs[i][1]) != 0) fprintf(stderr, "%s => %s\n", exprs[i][0], got);
+            assert_string_equal(got, exprs[i][1]);
+            free(got);
+            json_decref(out);
+            sy_jsonata_free(&x);
+        }
+    sy_jsonata_bindings_free(&pb);
+    json_decref(b);
+}
+
 static sy_jsonata_t *shared;
 
 static void *worker(void *arg) {
@@ -214,7 +249,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_references), cmocka_unit_test(test_kinds),    cmocka_unit_test(test_step_functions),
         cmocka_unit_test(test_guards),     cmocka_unit_test(test_messages), cmocka_unit_test(test_now),
-        cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_threads),    cmocka_unit_test(test_prepared),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
