@@ -196,7 +196,13 @@ void asl_jx_type_fault(asl_fault_t *f, const json_t *node, const char *field, co
     free(val);
 }
 
-static int eval_expr(const asl_x_t *x, const json_t *node, const char *b, size_t len, const json_t *bind,
+/* The bindings converted once per template (every expression of it sees the same ones). */
+typedef struct {
+    const json_t *bind;
+    sy_jsonata_bindings_t *prep;
+} jx_bind_t;
+
+static int eval_expr(const asl_x_t *x, const json_t *node, const char *b, size_t len, jx_bind_t *jb,
                      const char *field, json_t **out, asl_fault_t *f)
 {
     const sy_jsonata_t *ex = asl_exprs_get(&x->def->exprs, node);
@@ -215,7 +221,9 @@ static int eval_expr(const asl_x_t *x, const json_t *node, const char *b, size_t
     sy_jsonata_opts_t opts = {.step_functions = true, .now_ms = asl_now(x)};
     json_t *v = NULL;
     int kind = SY_JSONATA_VALUE;
-    int rc = sy_jsonata_eval_kind(ex, NULL, bind, &opts, &v, &kind, &err);
+    if (!jb->prep)
+        jb->prep = sy_jsonata_bindings_new(jb->bind);
+    int rc = sy_jsonata_eval_prepared(ex, NULL, jb->prep, &opts, &v, &kind, &err);
     if (rc == 0 && kind == SY_JSONATA_FUNCTION) {
         qe_fault(f, field, "The JSONata expression '%.*s' specified for the field '%s' returned an unsupported "
                  "result type.", (int)len, b, field);
@@ -236,14 +244,14 @@ static int eval_expr(const asl_x_t *x, const json_t *node, const char *b, size_t
     return rc == 0 ? 0 : -1;
 }
 
-int asl_jx_eval(const asl_x_t *x, const json_t *tmpl, const json_t *bind, const char *field, json_t **out,
-                asl_fault_t *f)
+static int eval_tmpl(const asl_x_t *x, const json_t *tmpl, jx_bind_t *jb, const char *field, json_t **out,
+                     asl_fault_t *f)
 {
     const char *b;
     size_t len;
     *out = NULL;
     if (asl_jx_is_expr(tmpl, &b, &len))
-        return eval_expr(x, tmpl, b, len, bind, field, out, f);
+        return eval_expr(x, tmpl, b, len, jb, field, out, f);
     if (json_is_object(tmpl)) {
         json_t *o = json_object();
         const char *k;
@@ -252,7 +260,7 @@ int asl_jx_eval(const asl_x_t *x, const json_t *tmpl, const json_t *bind, const 
         {
             char *sub = sy_asprintf("%s/%s", field, k);
             json_t *v;
-            int rc = asl_jx_eval(x, e, bind, sub, &v, f);
+            int rc = eval_tmpl(x, e, jb, sub, &v, f);
             free(sub);
             if (rc != 0) {
                 json_decref(o);
@@ -271,7 +279,7 @@ int asl_jx_eval(const asl_x_t *x, const json_t *tmpl, const json_t *bind, const 
         {
             char *sub = sy_asprintf("%s/%zu", field, i);
             json_t *v;
-            int rc = asl_jx_eval(x, e, bind, sub, &v, f);
+            int rc = eval_tmpl(x, e, jb, sub, &v, f);
             free(sub);
             if (rc != 0) {
                 json_decref(a);
@@ -284,6 +292,15 @@ int asl_jx_eval(const asl_x_t *x, const json_t *tmpl, const json_t *bind, const 
     }
     *out = json_deep_copy(tmpl);
     return 0;
+}
+
+int asl_jx_eval(const asl_x_t *x, const json_t *tmpl, const json_t *bind, const char *field, json_t **out,
+                asl_fault_t *f)
+{
+    jx_bind_t jb = {.bind = bind};
+    int rc = eval_tmpl(x, tmpl, &jb, field, out, f);
+    sy_jsonata_bindings_free(&jb.prep);
+    return rc;
 }
 
 int asl_jx_int_field(asl_x_t *x, json_t *t, const json_t *st, const char *field, const json_t *bind, int64_t lo,
