@@ -1,7 +1,8 @@
 /* asl/asl.h - the one public header of asl/ (a library): the Amazon States
- * Language interpreter (JSONPath mode), with JSONPath and the intrinsic
- * functions. It touches no database and no service: the Step Functions
- * service (statemachine/) drives it, EventBridge (bus/) uses its JSONPath.
+ * Language interpreter, in JSONPath and JSONata mode (per state), with
+ * JSONPath, the intrinsic functions and JSONata (asl/jsonata.h). It touches
+ * no database and no service: the Step Functions service (statemachine/)
+ * drives it, EventBridge (bus/) uses its JSONPath.
  *
  * A definition is parsed and validated once (sy_asl_def_parse). An execution
  * is a resumable step machine: all of its state is plain JSON
@@ -42,13 +43,15 @@ enum {
 
 /* Validate a definition text the way ValidateStateMachineDefinition does.
  * Returns a new array of diagnostics {severity, code, message, location};
- * an empty array means valid. Never NULL. JSONata definitions are checked
- * structurally (they are valid definitions even though they cannot run yet). */
+ * an empty array means valid. Never NULL. Every JSONata expression is
+ * compiled (INVALID_JSONATA_EXPRESSION) and checked for the references
+ * AWS refuses ($states.result / errorOutput where unavailable, the input at
+ * the top level, assigning $states). */
 json_t *sy_asl_validate(const char *json, size_t len, int flags);
 
 /* Parse and validate a definition for execution. NULL on failure with
- * *diagnostics (if given) set to a new array as above. A JSONata definition
- * is rejected with code UNSUPPORTED_FEATURE ("jsonata mode not supported"). */
+ * *diagnostics (if given) set to a new array as above. The definition keeps
+ * its JSONata expressions compiled: evaluation never parses again. */
 sy_asl_def_t *sy_asl_def_parse(const char *json, size_t len, int flags, json_t **diagnostics);
 void sy_asl_def_destroy(sy_asl_def_t **self_p);
 /* The validated definition as JSON (borrowed, read-only). */
@@ -110,6 +113,9 @@ typedef struct {
 sy_asl_exec_t *sy_asl_exec_new(const sy_asl_def_t *def, const json_t *input, const json_t *context,
                                int64_t now_ms);
 void sy_asl_exec_destroy(sy_asl_exec_t **self_p);
+/* Workflow variables (an object, borrowed and copied) the execution starts
+ * with, before its first step: TestState's `variables`. */
+void sy_asl_exec_set_variables(sy_asl_exec_t *exec, const json_t *vars);
 
 /* The clock the interpreter uses for timers and $$.State.EnteredTime. */
 void sy_asl_exec_set_now(sy_asl_exec_t *exec, int64_t now_ms);

@@ -4,39 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool uses_jsonata(const json_t *v)
-{
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *e;
-        json_object_foreach((json_t *)v, k, e)
-        {
-            if (!strcmp(k, "QueryLanguage") && json_is_string(e) && !strcmp(json_string_value(e), "JSONata"))
-                return true;
-            if (uses_jsonata(e))
-                return true;
-        }
-    } else if (json_is_array(v)) {
-        size_t i;
-        json_t *e;
-        json_array_foreach(v, i, e) if (uses_jsonata(e)) return true;
-    }
-    return false;
-}
-
 sy_asl_def_t *sy_asl_def_parse(const char *text, size_t len, int flags, json_t **diagnostics)
 {
-    json_t *diags = sy_asl_validate(text, len, flags);
+    asl_exprs_t exprs = {0};
     json_t *root = NULL;
-    if (json_array_size(diags) == 0) {
-        root = json_loadb(text, len, 0, NULL);
-        if (uses_jsonata(root)) {
-            json_array_append_new(diags, json_pack("{s:s,s:s,s:s,s:s}", "severity", "ERROR", "code",
-                                                   "UNSUPPORTED_FEATURE", "message",
-                                                   "jsonata mode not supported", "location", "/"));
-        }
-    }
+    json_t *diags = asl_validate_parsed(text, len, flags, &root, &exprs);
     if (json_array_size(diags) > 0) {
+        asl_exprs_free(&exprs);
         json_decref(root);
         if (diagnostics)
             *diagnostics = diags;
@@ -48,8 +22,9 @@ sy_asl_def_t *sy_asl_def_parse(const char *text, size_t len, int flags, json_t *
     if (diagnostics)
         *diagnostics = NULL;
     sy_asl_def_t *d = sy_malloc(sizeof *d);
-    d->root = root;
+    d->root = root; /* read-only from here on: the compiled expressions are keyed by its nodes */
     d->text = sy_strndup(text, len);
+    d->exprs = exprs;
     return d;
 }
 
@@ -57,6 +32,7 @@ void sy_asl_def_destroy(sy_asl_def_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
+    asl_exprs_free(&(*self_p)->exprs);
     json_decref((*self_p)->root);
     free((*self_p)->text);
     free(*self_p);

@@ -90,6 +90,13 @@ void sy_asl_exec_destroy(sy_asl_exec_t **self_p)
     *self_p = NULL;
 }
 
+void sy_asl_exec_set_variables(sy_asl_exec_t *x, const json_t *vars)
+{
+    json_t *t = asl_thread_get(x, 0);
+    if (t && json_is_object(vars))
+        json_object_set_new(t, "vars", json_deep_copy(vars));
+}
+
 void sy_asl_exec_set_now(sy_asl_exec_t *x, int64_t now_ms)
 {
     asl_seti(x->st, "now", now_ms);
@@ -107,6 +114,7 @@ static void enter(asl_x_t *x, json_t *t)
         json_object_set_new(d, "input", asl_payload_text(json_object_get(t, "input")));
         json_object_set_new(d, "inputDetails", json_pack("{s:b}", "truncated", 0));
     }
+    asl_seti(t, "entered_prev", asl_geti(t, "prev"));
     int64_t id = asl_emit(x, t, evt, "stateEnteredEventDetails", d);
     asl_seti(t, "entered", id);
     char ts[40];

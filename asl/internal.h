@@ -64,6 +64,7 @@ int asl_intrinsic_eval(const char *s, const char *field, const json_t *input, co
 typedef struct {
     char *error;
     char *cause;
+    char *location; /* JSONata mode: the field ("Output/result"), NULL when none */
 } asl_fault_t;
 void asl_fault_set(asl_fault_t *f, const char *error, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -88,9 +89,28 @@ int asl_choice_eval(const json_t *state, const json_t *input, const json_t *ctx,
 /* ---- errors (run.c) ---- */
 bool asl_error_matches(const json_t *error_equals, const char *error);
 
+/* ---- JSONata mode: compiled expressions (ql.c) ----
+ * Every "{% ... %}" string of a JSONata-mode state is compiled once, when the
+ * definition is validated, and kept in a table keyed by the address of its
+ * string node in the definition (which is read-only from then on). */
+#include "asl/jsonata.h"
+typedef struct {
+    const json_t **keys;
+    sy_jsonata_t **vals;
+    size_t cap, n;
+} asl_exprs_t;
+void asl_exprs_free(asl_exprs_t *e);
+const sy_jsonata_t *asl_exprs_get(const asl_exprs_t *e, const json_t *node);
+void asl_exprs_add(asl_exprs_t *e, const json_t *node, sy_jsonata_t *expr); /* takes expr */
+/* The expression text of a "{% ... %}" string (trimmed), or false. */
+bool asl_jx_is_expr(const json_t *v, const char **body, size_t *len);
+/* A string that opens with "{%" or closes with "%}" but is not an expression. */
+bool asl_jx_malformed(const json_t *v);
+
 /* ---- validation (validate.c, validate_state.c) ---- */
 typedef struct {
     json_t *diags; /* array */
+    asl_exprs_t *keep; /* compiled expressions go here (def_parse) or are freed (NULL) */
     int flags;
     bool jsonata;  /* top-level QueryLanguage JSONata */
     bool state_jsonata; /* the state being checked is in JSONata mode */
@@ -100,6 +120,15 @@ typedef struct {
 void asl_diag(asl_vctx_t *v, const char *code, const char *loc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 void asl_validate_scope(asl_vctx_t *v, const json_t *scope, const char *loc);
+/* Validate a parsed definition (root from the text; keep may be NULL). */
+json_t *asl_validate_root(const json_t *root, int flags, asl_exprs_t *keep);
+/* Parse text (syntax diagnostics as sy_asl_validate) and validate it; *root_out new (NULL on a syntax error). */
+json_t *asl_validate_parsed(const char *text, size_t len, int flags, json_t **root_out, asl_exprs_t *keep);
+/* JSONata checks of one JSONata-mode state (validate_jsonata.c): compile
+ * every expression, the $states rules, top-level references. */
+void asl_validate_jsonata_state(asl_vctx_t *v, const char *type, const json_t *st, const char *loc);
+/* A JSONPath-mode state must not carry JSONata-only fields. */
+void asl_validate_jsonpath_state(asl_vctx_t *v, const char *type, const json_t *st, const char *loc);
 void asl_validate_state(asl_vctx_t *v, const char *name, const json_t *st, const char *loc);
 bool asl_resource_supported(const char *res);
 
@@ -134,6 +163,7 @@ char *asl_jp_parse_quoted(const char **pp); /* a quoted name; advances *pp */
 struct sy_asl_def {
     json_t *root;   /* the validated definition */
     char *text;
+    asl_exprs_t exprs; /* compiled JSONata expressions */
 };
 
 /* ---- execution core (run.c, execution.c) ----
@@ -184,8 +214,12 @@ int asl_effective_input(asl_x_t *x, json_t *t, const json_t *st, const json_t *c
 /* Evaluate an Assign template against doc ($) with the variables from
  * before the state; applied when the state exits. */
 int asl_assign(asl_x_t *x, json_t *t, const json_t *assign, const json_t *doc, const json_t *ctx, asl_fault_t *f);
-/* Runtime fault in the current state (States.Runtime etc., never caught). */
+/* Runtime fault in the current state (States.Runtime etc., never caught;
+ * States.QueryEvaluationError: an EvaluationFailed event, then Retry/Catch
+ * of a Task, Map or Parallel state). */
 void asl_state_fault(asl_x_t *x, json_t *t, const asl_fault_t *f);
+/* The same without Retry/Catch (a catcher's own Output / Assign failed). */
+void asl_state_fault_final(asl_x_t *x, json_t *t, const asl_fault_t *f);
 /* Error of a Task/Parallel/Map: Retry, then Catch, then the thread fails. */
 void asl_state_error(asl_x_t *x, json_t *t, const char *error, const char *cause);
 /* Schedule a retry when a retrier matches and has attempts left. */
@@ -194,11 +228,46 @@ bool asl_try_retry(asl_x_t *x, json_t *t, const json_t *st, const char *error);
 void asl_thread_fail(asl_x_t *x, json_t *t, const char *error, const char *cause);
 /* Called when a child thread ends. */
 void asl_child_done(asl_x_t *x, json_t *parent, json_t *child);
+/* A branch or iteration failed in a Task state: AWS records TaskStateAborted
+ * (chained to the child's last event, the parent's chain unchanged). */
+void asl_task_aborted(asl_x_t *x, json_t *t, const json_t *child);
 /* Post-processing shared by Task/Parallel/Map: ResultSelector, ResultPath, OutputPath. */
 void asl_finish_result(asl_x_t *x, json_t *t, json_t *result);
 
 void asl_reqs_rebuild(asl_x_t *x, bool only_issued);
 json_t *asl_thread_by_req(const asl_x_t *x, int64_t req_id);
+
+/* ---- JSONata mode at run time (ql.c, ql_states.c) ---- */
+/* The state runs in JSONata mode (its QueryLanguage, or the machine's). */
+bool asl_jx_state(const asl_x_t *x, const json_t *st);
+/* The variables of expressions: the thread's workflow variables plus
+ * $states {input, context, result, errorOutput} (result / errorOutput /
+ * map_item may be NULL). New object. */
+json_t *asl_jx_bind(const asl_x_t *x, const json_t *t, const json_t *input, const json_t *result,
+                    const json_t *error_output, const json_t *map_item);
+/* Evaluate a template (any JSON value; "{% %}" strings at any depth) for
+ * field (the location, "Output"). 0 and *out (new), or -1 with f set to
+ * States.QueryEvaluationError and its location. */
+int asl_jx_eval(const asl_x_t *x, const json_t *tmpl, const json_t *bind, const char *field, json_t **out,
+                asl_fault_t *f);
+/* A value of the wrong type for its field: "returned an unexpected result type" */
+void asl_jx_type_fault(asl_fault_t *f, const json_t *node, const char *field, const char *want, const json_t *got);
+/* Assign (all values from the variables before the state) then Output
+ * (default dflt), the state ends. result (borrowed, may be NULL) is
+ * $states.result; dflt is stolen. */
+void asl_jx_finish(asl_x_t *x, json_t *t, const json_t *st, const json_t *result, json_t *dflt);
+/* JSONata Arguments (default: the raw input). */
+int asl_jx_arguments(asl_x_t *x, json_t *t, const json_t *st, const json_t *args, json_t **out, asl_fault_t *f);
+/* An integer field given as a literal or an expression, checked against [lo, hi]. */
+int asl_jx_int_field(asl_x_t *x, json_t *t, const json_t *st, const char *field, const json_t *bind, int64_t lo,
+                     int64_t hi, bool real, double *out, bool *given, asl_fault_t *f);
+/* A catcher matched in a JSONata state: Output / Assign with $states.errorOutput. */
+void asl_jx_catch(asl_x_t *x, json_t *t, const json_t *catcher, json_t *error_output);
+void asl_jx_run_pass(asl_x_t *x, json_t *t);
+void asl_jx_run_wait(asl_x_t *x, json_t *t);
+void asl_jx_run_choice(asl_x_t *x, json_t *t);
+void asl_jx_run_succeed(asl_x_t *x, json_t *t);
+void asl_jx_run_fail(asl_x_t *x, json_t *t);
 
 /* ---- per-state entry points (state_*.c) ---- */
 void asl_run_pass(asl_x_t *x, json_t *t);

@@ -23,7 +23,8 @@ void asl_fault_clear(asl_fault_t *f)
 {
     free(f->error);
     free(f->cause);
-    f->error = f->cause = NULL;
+    free(f->location);
+    f->error = f->cause = f->location = NULL;
 }
 
 int asl_value_eval(const char *expr, const char *field, const json_t *input, const json_t *ctx,

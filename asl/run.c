@@ -163,7 +163,7 @@ void asl_thread_drop(asl_x_t *x, int64_t id)
 static void reset_state_fields(json_t *t)
 {
     static const char *keys[] = {"attempt", "retries", "eff", "req", "kids", "out", "result",
-                                 "fault_error", "fault_cause", "entered", "entered_time", "assigned", "token", "submitted", "reader_result"};
+                                 "fault_error", "fault_cause", "entered", "entered_prev", "finishing", "entered_time", "assigned", "token", "submitted", "reader_result"};
     for (size_t i = 0; i < sizeof keys / sizeof *keys; i++)
         json_object_del(t, keys[i]);
 }
@@ -352,8 +352,60 @@ static char *runtime_cause(const asl_x_t *x, const json_t *t, const char *detail
                       asl_gets(t, "state"), (long long)asl_geti(t, "entered"), detail ? detail : "");
 }
 
+/* States.QueryEvaluationError: an EvaluationFailed event first. It follows
+ * the event before the state was entered when nothing happened since (a
+ * Wait state's fields: the Entered event itself). */
+static char *query_fault(asl_x_t *x, json_t *t, const asl_fault_t *f, const char **type)
+{
+    char *c = runtime_cause(x, t, f->cause);
+    *type = asl_gets(asl_state_def(x, t), "Type");
+    if (*type && strcmp(*type, "Wait") && asl_geti(t, "prev") == asl_geti(t, "entered"))
+        asl_seti(t, "prev", asl_geti(t, "entered_prev"));
+    json_t *d = json_object();
+    json_object_set_new(d, "cause", json_string(c));
+    json_object_set_new(d, "error", json_string(f->error));
+    if (f->location)
+        json_object_set_new(d, "location", json_string(f->location));
+    json_object_set_new(d, "state", json_string(asl_gets(t, "state")));
+    asl_emit(x, t, "EvaluationFailed", "evaluationFailedEventDetails", d);
+    return c;
+}
+
+void asl_state_fault_final(asl_x_t *x, json_t *t, const asl_fault_t *f)
+{
+    if (strcmp(f->error, "States.QueryEvaluationError") != 0) {
+        asl_state_fault(x, t, f);
+        return;
+    }
+    const char *type;
+    char *c = query_fault(x, t, f, &type);
+    asl_thread_fail(x, t, f->error, c);
+    free(c);
+}
+
 void asl_state_fault(asl_x_t *x, json_t *t, const asl_fault_t *f)
 {
+    if (!strcmp(f->error, "States.QueryEvaluationError")) {
+        const char *type;
+        char *c = query_fault(x, t, f, &type);
+        bool finishing = json_is_true(json_object_get(t, "finishing"));
+        json_object_del(t, "finishing");
+        if (type && !finishing && (!strcmp(type, "Map") || !strcmp(type, "Parallel"))) {
+            json_object_del(t, "distributed");
+            json_object_del(t, "req");
+            if (asl_try_retry(x, t, asl_state_def(x, t), f->error)) { /* a retried Map starts again silently */
+                free(c);
+                return;
+            }
+            asl_emit(x, t, !strcmp(type, "Map") ? "MapStateFailed" : "ParallelStateFailed", NULL, NULL);
+        }
+        if (type && (!strcmp(type, "Task") || !strcmp(type, "Map") || !strcmp(type, "Parallel")))
+            asl_state_error(x, t, f->error, c); /* retryable and catchable */
+        else
+            asl_thread_fail(x, t, f->error, c);
+        free(c);
+        return;
+    }
     if (!strcmp(f->error, "States.Runtime") || !strcmp(f->error, "States.IntrinsicFailure")) {
         char *c = runtime_cause(x, t, f->cause);
         asl_thread_fail(x, t, f->error, c);
@@ -523,6 +575,10 @@ void asl_state_error(asl_x_t *x, json_t *t, const char *error, const char *cause
         const char *type = asl_gets(st, "Type");
         if (cause || (type && !strcmp(type, "Task")))
             json_object_set_new(eo, "Cause", json_string(cause ? cause : ""));
+        if (asl_jx_state(x, st)) {
+            asl_jx_catch(x, t, c, eo);
+            return;
+        }
         json_t *out = NULL;
         asl_fault_t f = {0};
         json_object_del(t, "assigned");
@@ -576,6 +632,10 @@ fault:
 void asl_finish_result(asl_x_t *x, json_t *t, json_t *result)
 {
     const json_t *st = asl_state_def(x, t);
+    if (asl_jx_state(x, st)) {
+        asl_jx_finish(x, t, st, result, result); /* $states.result, and the default output */
+        return;
+    }
     json_t *ctx = asl_ctx(x, t), *sel = NULL;
     json_t *rs = json_object_get(st, "ResultSelector");
     if (rs) {
@@ -591,6 +651,16 @@ void asl_finish_result(asl_x_t *x, json_t *t, json_t *result)
         result = sel;
     }
     asl_finish_output(x, t, st, result, ctx);
+}
+
+void asl_task_aborted(asl_x_t *x, json_t *t, const json_t *child)
+{
+    const char *type = asl_gets(asl_state_def(x, child), "Type");
+    if (!type || strcmp(type, "Task") != 0)
+        return;
+    int64_t prev = asl_geti(t, "prev");
+    asl_emit(x, t, "TaskStateAborted", NULL, NULL);
+    asl_seti(t, "prev", prev);
 }
 
 void asl_child_done(asl_x_t *x, json_t *parent, json_t *child)

@@ -44,21 +44,36 @@ static int int_field(const json_t *st, const char *lit, const char *pathk, const
     return 0;
 }
 
+/* JSONata mode: the literal or expression of lit (bind set); JSONPath mode: lit or pathk. */
+static int num_field(asl_x_t *x, json_t *t, const json_t *bind, const json_t *st, const char *lit,
+                     const char *pathk, const json_t *in, const json_t *ctx, bool real, double hi, double *out,
+                     asl_fault_t *f)
+{
+    if (!bind)
+        return int_field(st, lit, pathk, in, ctx, real, out, f);
+    bool given;
+    return asl_jx_int_field(x, t, st, lit, bind, 0, (int64_t)hi, real, out, &given, f);
+}
+
 /* MaxConcurrency is read before MapStateStarted, the tolerated failures after. */
-static int map_concurrency(const json_t *st, const json_t *in, const json_t *ctx, json_t *kids, asl_fault_t *f)
+static int map_concurrency(asl_x_t *x, json_t *t, const json_t *bind, const json_t *st, const json_t *in,
+                           const json_t *ctx, json_t *kids, asl_fault_t *f)
 {
     double maxc = 0;
-    if (int_field(st, "MaxConcurrency", "MaxConcurrencyPath", in, ctx, false, &maxc, f) != 0)
+    if (num_field(x, t, bind, st, "MaxConcurrency", "MaxConcurrencyPath", in, ctx, false, 2147483647.0, &maxc, f) != 0)
         return -1;
     asl_seti(kids, "maxc", (int64_t)maxc);
     return 0;
 }
 
-static int map_limits(const json_t *st, const json_t *in, const json_t *ctx, json_t *kids, asl_fault_t *f)
+static int map_limits(asl_x_t *x, json_t *t, const json_t *bind, const json_t *st, const json_t *in,
+                      const json_t *ctx, json_t *kids, asl_fault_t *f)
 {
     double tolc = -1, tolp = -1;
-    if (int_field(st, "ToleratedFailureCount", "ToleratedFailureCountPath", in, ctx, false, &tolc, f) != 0 ||
-        int_field(st, "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", in, ctx, true, &tolp, f) != 0)
+    if (num_field(x, t, bind, st, "ToleratedFailureCount", "ToleratedFailureCountPath", in, ctx, false, 2147483647.0,
+                  &tolc, f) != 0 ||
+        num_field(x, t, bind, st, "ToleratedFailurePercentage", "ToleratedFailurePercentagePath", in, ctx, true, 100.0,
+                  &tolp, f) != 0)
         return -1;
     if (json_object_get(st, "ToleratedFailureCountPath") && tolc < 0) {
         asl_fault_set(f, "States.Runtime", "ToleratedFailureCount cannot be negative.");
@@ -73,7 +88,8 @@ static int map_limits(const json_t *st, const json_t *in, const json_t *ctx, jso
     return 0;
 }
 
-static json_t *batch_items(const json_t *st, json_t *items, const json_t *in, const json_t *ctx, asl_fault_t *f)
+static json_t *batch_items(const asl_x_t *x, const json_t *bind, const json_t *st, json_t *items,
+                           const json_t *in, const json_t *ctx, asl_fault_t *f)
 {
     json_t *b = json_object_get(st, "ItemBatcher");
     if (!b)
@@ -84,8 +100,9 @@ static json_t *batch_items(const json_t *st, json_t *items, const json_t *in, co
         return NULL;
     }
     json_t *binput = NULL;
-    if (json_object_get(b, "BatchInput") &&
-        asl_payload_eval(json_object_get(b, "BatchInput"), in, ctx, &binput, f) != 0) {
+    const json_t *bi = json_object_get(b, "BatchInput");
+    if (bi && (bind ? asl_jx_eval(x, bi, bind, "ItemBatcher/BatchInput", &binput, f)
+                    : asl_payload_eval(bi, in, ctx, &binput, f)) != 0) {
         json_decref(items);
         return NULL;
     }
@@ -139,16 +156,46 @@ static int reader_items(json_t *t, const json_t *reader, const json_t *in, const
     return 0;
 }
 
-static int map_items(asl_x_t *x, json_t *t, const json_t *st, const json_t *in, const json_t *ctx,
-                     json_t **items, asl_fault_t *f)
+/* JSONata: Items (a literal array or an expression), or the state input. */
+static int jx_items(asl_x_t *x, const json_t *bind, const json_t *st, const json_t *in, json_t **items,
+                    asl_fault_t *f)
 {
-    (void)x;
-    (void)t;
+    const json_t *node = json_object_get(st, "Items");
+    if (!node) {
+        if (!json_is_array(in)) {
+            char *s = asl_dumps(in);
+            asl_fault_set(f, "States.QueryEvaluationError", "Map state input must be an array but was: %s", s);
+            free(s);
+            return -1;
+        }
+        *items = json_deep_copy(in);
+        return 0;
+    }
+    if (asl_jx_eval(x, node, bind, "Items", items, f) != 0)
+        return -1;
+    if (!json_is_array(*items)) {
+        asl_jx_type_fault(f, node, "Items", "array", *items);
+        json_decref(*items);
+        *items = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+static int map_items(asl_x_t *x, json_t *t, const json_t *bind, const json_t *st, const json_t *in,
+                     const json_t *ctx, json_t **items, asl_fault_t *f)
+{
     const char *ip = asl_gets(st, "ItemsPath");
     *items = NULL;
     json_t *reader = json_object_get(st, "ItemReader");
     if (reader)
         return reader_items(t, reader, in, ctx, items, f);
+    if (bind) {
+        if (jx_items(x, bind, st, in, items, f) != 0)
+            return -1;
+        *items = batch_items(x, bind, st, *items, in, ctx, f);
+        return *items ? 0 : -1;
+    }
     if (asl_value_eval(ip ? ip : "$", "ItemsPath", in, ctx, items, f) != 0)
         return -1;
     if (!json_is_array(*items)) {
@@ -160,7 +207,7 @@ static int map_items(asl_x_t *x, json_t *t, const json_t *st, const json_t *in, 
         *items = NULL;
         return -1;
     }
-    *items = batch_items(st, *items, in, ctx, f);
+    *items = batch_items(x, NULL, st, *items, in, ctx, f);
     return *items ? 0 : -1;
 }
 
@@ -180,7 +227,15 @@ static int start_iteration(asl_x_t *x, json_t *t, json_t *kids, int64_t i, asl_f
     if (!sel)
         sel = json_object_get(st, "Parameters");
     json_t *input;
-    if (sel) {
+    if (sel && asl_jx_state(x, st)) {
+        json_t *m = json_pack("{s:{s:I,s:O}}", "Item", "Index", (json_int_t)i, "Value", item);
+        json_t *bind = asl_jx_bind(x, t, json_object_get(kids, "eff"), NULL, NULL, m);
+        int rc = asl_jx_eval(x, sel, bind, "ItemSelector", &input, f);
+        json_decref(bind);
+        json_decref(m);
+        if (rc != 0)
+            return -1;
+    } else if (sel) {
         json_t *ctx = asl_ctx(x, t);
         json_t *m = json_pack("{s:{s:I,s:O}}", "Item", "Index", (json_int_t)i, "Value", item);
         json_object_set_new(ctx, "Map", m);
@@ -234,6 +289,7 @@ static void map_succeeded(asl_x_t *x, json_t *t)
     asl_seti(t, "prev", prev);
     json_object_del(t, "distributed");
     asl_sets(t, "phase", "run");
+    json_object_set_new(t, "finishing", json_true()); /* Output / Assign: the state ran */
     asl_finish_result(x, t, results);
 }
 
@@ -256,19 +312,23 @@ void asl_run_map(asl_x_t *x, json_t *t)
     json_t *ctx = asl_ctx(x, t), *in = NULL, *items = NULL;
     asl_fault_t f = {0};
     const json_t *reader = json_object_get(st, "ItemReader");
+    json_t *bind = asl_jx_state(x, st) ? asl_jx_bind(x, t, json_object_get(t, "input"), NULL, NULL, NULL) : NULL;
     if (reader && !json_object_get(t, "reader_result")) {
         /* fetch the items first: a TASK request for the reader's resource */
         json_t *params = NULL;
+        const json_t *args = json_object_get(reader, "Parameters") ? json_object_get(reader, "Parameters")
+                                                                   : json_object_get(reader, "Arguments");
         if (asl_path_select(st, "InputPath", json_object_get(t, "input"), ctx, &in, &f) != 0 ||
-            asl_payload_eval(json_object_get(reader, "Parameters") ? json_object_get(reader, "Parameters")
-                                                                    : json_object_get(reader, "Arguments"),
-                             in, ctx, &params, &f) != 0) {
+            (bind ? asl_jx_eval(x, args, bind, "ItemReader/Arguments", &params, &f)
+                  : asl_payload_eval(args, in, ctx, &params, &f)) != 0) {
+            json_decref(bind);
             json_decref(in);
             json_decref(ctx);
             asl_state_fault(x, t, &f);
             asl_fault_clear(&f);
             return;
         }
+        json_decref(bind);
         asl_request_task(x, t, asl_gets(reader, "Resource"), params);
         asl_sets(t, "phase", "wait_reader");
         json_decref(params);
@@ -278,7 +338,9 @@ void asl_run_map(asl_x_t *x, json_t *t)
     }
     json_t *kids = json_object();
     if (asl_path_select(st, "InputPath", json_object_get(t, "input"), ctx, &in, &f) != 0 ||
-        map_items(x, t, st, in, ctx, &items, &f) != 0 || map_concurrency(st, in, ctx, kids, &f) != 0) {
+        map_items(x, t, bind, st, in, ctx, &items, &f) != 0 ||
+        map_concurrency(x, t, bind, st, in, ctx, kids, &f) != 0) {
+        json_decref(bind);
         json_decref(items);
         json_decref(kids);
         json_decref(in);
@@ -289,7 +351,9 @@ void asl_run_map(asl_x_t *x, json_t *t)
     }
     size_t n = json_array_size(items);
     asl_emit(x, t, "MapStateStarted", "mapStateStartedEventDetails", json_pack("{s:I}", "length", (json_int_t)n));
-    if (map_limits(st, in, ctx, kids, &f) != 0) {
+    int lrc = map_limits(x, t, bind, st, in, ctx, kids, &f);
+    json_decref(bind);
+    if (lrc != 0) {
         json_decref(kids);
         json_decref(in);
         json_decref(items);
@@ -358,6 +422,7 @@ void asl_map_child_done(asl_x_t *x, json_t *t, json_t *child)
     } else {
         asl_seti(kids, "failed", asl_geti(kids, "failed") + 1);
         if (!tolerated(kids)) {
+            asl_task_aborted(x, t, child);
             bool had_tolerance = json_real_value(json_object_get(kids, "tolc")) >= 0 ||
                                  json_real_value(json_object_get(kids, "tolp")) >= 0;
             const char *err = had_tolerance ? "States.ExceedToleratedFailureThreshold"

@@ -65,6 +65,7 @@ void asl_parallel_child_done(asl_x_t *x, json_t *t, json_t *child)
     asl_seti(t, "prev", asl_geti(child, "prev"));
     if (strcmp(asl_gets(child, "status"), "ok") != 0) {
         const char *err = asl_gets(child, "error") ? asl_gets(child, "error") : "";
+        asl_task_aborted(x, t, child);
         asl_drop_children(x, t);
         json_object_del(t, "kids");
         asl_sets(t, "phase", "run");
@@ -88,5 +89,6 @@ void asl_parallel_child_done(asl_x_t *x, json_t *t, json_t *child)
     asl_emit(x, t, "ParallelStateSucceeded", NULL, NULL);
     asl_seti(t, "prev", prev);
     asl_sets(t, "phase", "run");
+    json_object_set_new(t, "finishing", json_true()); /* Output / Assign: the state ran */
     asl_finish_result(x, t, results);
 }

@@ -27,11 +27,17 @@ static int effective_input(asl_x_t *x, json_t *t, const json_t *st, const json_t
 int asl_effective_input(asl_x_t *x, json_t *t, const json_t *st, const json_t *ctx, json_t **eff,
                         asl_fault_t *f)
 {
+    if (asl_jx_state(x, st))
+        return asl_jx_arguments(x, t, st, json_object_get(st, "Arguments"), eff, f);
     return effective_input(x, t, st, ctx, eff, f);
 }
 
 void asl_run_pass(asl_x_t *x, json_t *t)
 {
+    if (asl_jx_state(x, asl_state_def(x, t))) {
+        asl_jx_run_pass(x, t);
+        return;
+    }
     const json_t *st = asl_state_def(x, t);
     json_t *ctx = asl_ctx(x, t), *eff = NULL;
     asl_fault_t f = {0};
@@ -104,6 +110,10 @@ static int64_t wait_until(asl_x_t *x, const json_t *st, const json_t *in, const 
 
 void asl_run_wait(asl_x_t *x, json_t *t)
 {
+    if (asl_jx_state(x, asl_state_def(x, t))) {
+        asl_jx_run_wait(x, t);
+        return;
+    }
     const json_t *st = asl_state_def(x, t);
     json_t *ctx = asl_ctx(x, t), *in = NULL, *out = NULL;
     asl_fault_t f = {0};
@@ -135,6 +145,10 @@ fault:
 
 void asl_run_choice(asl_x_t *x, json_t *t)
 {
+    if (asl_jx_state(x, asl_state_def(x, t))) {
+        asl_jx_run_choice(x, t);
+        return;
+    }
     const json_t *st = asl_state_def(x, t);
     json_t *ctx = asl_ctx(x, t), *in = NULL, *out = NULL;
     asl_fault_t f = {0};
@@ -167,6 +181,10 @@ fault:
 
 void asl_run_succeed(asl_x_t *x, json_t *t)
 {
+    if (asl_jx_state(x, asl_state_def(x, t))) {
+        asl_jx_run_succeed(x, t);
+        return;
+    }
     const json_t *st = asl_state_def(x, t);
     json_t *ctx = asl_ctx(x, t), *in = NULL, *out = NULL;
     asl_fault_t f = {0};
@@ -206,6 +224,10 @@ static int fail_field(const json_t *st, const char *lit, const char *pathk, cons
 
 void asl_run_fail(asl_x_t *x, json_t *t)
 {
+    if (asl_jx_state(x, asl_state_def(x, t))) {
+        asl_jx_run_fail(x, t);
+        return;
+    }
     const json_t *st = asl_state_def(x, t);
     json_t *ctx = asl_ctx(x, t);
     const json_t *in = json_object_get(t, "input");

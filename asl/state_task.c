@@ -117,9 +117,21 @@ void asl_run_task(asl_x_t *x, json_t *t)
         json_decref(ctx);
         ctx = asl_ctx(x, t);
     }
-    if (seconds_field(st, "TimeoutSeconds", "TimeoutSecondsPath", in, ctx, &to, &f) != 0 ||
-        seconds_field(st, "HeartbeatSeconds", "HeartbeatSecondsPath", in, ctx, &hb, &f) != 0 ||
-        asl_effective_input(x, t, st, ctx, &eff, &f) != 0) {
+    int trc;
+    if (asl_jx_state(x, st)) {
+        json_t *bind = asl_jx_bind(x, t, in, NULL, NULL, NULL);
+        double d1 = 0, d2 = 0;
+        bool g;
+        trc = asl_jx_int_field(x, t, st, "TimeoutSeconds", bind, 1, 99999999, false, &d1, &g, &f) != 0 ||
+              asl_jx_int_field(x, t, st, "HeartbeatSeconds", bind, 1, 99999999, false, &d2, &g, &f) != 0;
+        json_decref(bind);
+        to = (int64_t)d1;
+        hb = (int64_t)d2;
+    } else {
+        trc = seconds_field(st, "TimeoutSeconds", "TimeoutSecondsPath", in, ctx, &to, &f) != 0 ||
+              seconds_field(st, "HeartbeatSeconds", "HeartbeatSecondsPath", in, ctx, &hb, &f) != 0;
+    }
+    if (trc || asl_effective_input(x, t, st, ctx, &eff, &f) != 0) {
         json_decref(ctx);
         asl_state_fault(x, t, &f);
         asl_fault_clear(&f);

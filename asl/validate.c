@@ -168,8 +168,28 @@ json_t *sy_asl_validate(const char *text, size_t len, int flags)
     json_t *diags = parse_error(text, len);
     if (json_array_size(diags) > 0)
         return diags;
+    json_decref(diags);
     json_t *root = json_loadb(text, len, 0, NULL);
-    asl_vctx_t v = {.diags = diags, .flags = flags, .names = json_object()};
+    diags = asl_validate_root(root, flags, NULL);
+    json_decref(root);
+    return diags;
+}
+
+json_t *asl_validate_parsed(const char *text, size_t len, int flags, json_t **root_out, asl_exprs_t *keep)
+{
+    json_t *diags = parse_error(text, len);
+    *root_out = NULL;
+    if (json_array_size(diags) > 0)
+        return diags;
+    json_decref(diags);
+    *root_out = json_loadb(text, len, 0, NULL);
+    return asl_validate_root(*root_out, flags, keep);
+}
+
+json_t *asl_validate_root(const json_t *root, int flags, asl_exprs_t *keep)
+{
+    json_t *diags = json_array();
+    asl_vctx_t v = {.diags = diags, .flags = flags, .names = json_object(), .keep = keep};
     json_t *ql = json_object_get(root, "QueryLanguage");
     if (ql && (!json_is_string(ql) || (strcmp(json_string_value(ql), "JSONata") &&
                                        strcmp(json_string_value(ql), "JSONPath"))))
@@ -184,6 +204,5 @@ json_t *sy_asl_validate(const char *text, size_t len, int flags)
         asl_diag(&v, "SCHEMA_VALIDATION_FAILED", "/Version", "Version must be a string");
     asl_validate_scope(&v, root, "");
     json_decref(v.names);
-    json_decref(root);
     return diags;
 }

@@ -64,13 +64,20 @@ static void check_rule(asl_vctx_t *v, const json_t *r, bool top, bool jsonata, c
     json_object_foreach((json_t *)r, k, e)
     {
         bool is_path, is_test;
-        if (!strcmp(k, "Next") || !strcmp(k, "Comment") || !strcmp(k, "Variable") || !strcmp(k, "Assign") ||
-            !strcmp(k, "Output"))
+        if (!strcmp(k, "Next") || !strcmp(k, "Comment") || !strcmp(k, "Assign") || !strcmp(k, "Output"))
             continue;
+        if (!strcmp(k, "Variable")) {
+            if (jsonata)
+                asl_diag(v, SVF, loc, "The field 'Variable' is not supported when QueryLanguage is JSONata");
+            continue;
+        }
         ops++;
         if (!strcmp(k, "Condition")) {
             if (!jsonata)
                 asl_diag(v, SVF, loc, "The field 'Condition' is only supported when QueryLanguage is JSONata");
+        } else if (jsonata && (!strcmp(k, "And") || !strcmp(k, "Or") || !strcmp(k, "Not") ||
+                               op_known(k, &is_path, &is_test))) {
+            asl_diag(v, SVF, loc, "The field '%s' is not supported when QueryLanguage is JSONata", k);
         } else if (!strcmp(k, "And") || !strcmp(k, "Or")) {
             if (!json_is_array(e) || json_array_size(e) == 0)
                 asl_diag(v, SVF, loc, "'%s' must be a non-empty array", k);

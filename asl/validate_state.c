@@ -46,62 +46,6 @@ static bool is_jsonata_expr(const json_t *v)
     return n >= 4 && !strncmp(s, "{%", 2) && !strcmp(s + n - 2, "%}");
 }
 
-static bool looks_jsonata(const json_t *v)
-{
-    const char *s = json_string_value(v);
-    size_t n = s ? strlen(s) : 0;
-    return s && ((n >= 2 && !strncmp(s, "{%", 2)) || (n >= 2 && !strcmp(s + n - 2, "%}")));
-}
-
-/* Light JSONata checks: balanced brackets, no dangling operators. */
-static void check_jsonata_value(asl_vctx_t *v, const json_t *val, const char *loc)
-{
-    if (json_is_object(val) || json_is_array(val)) {
-        size_t i;
-        const char *k;
-        json_t *e;
-        if (json_is_array(val))
-            json_array_foreach(val, i, e) check_jsonata_value(v, e, loc);
-        else
-            json_object_foreach((json_t *)val, k, e) check_jsonata_value(v, e, loc);
-        return;
-    }
-    if (!json_is_string(val) || !looks_jsonata(val))
-        return;
-    const char *s = json_string_value(val);
-    size_t n = strlen(s);
-    if (!is_jsonata_expr(val) || n < 6 || s[2] != ' ' || s[n - 3] != ' ') {
-        asl_diag(v, SVF, loc, "JSONata expressions must be of the form '{%% expression %%}'");
-        return;
-    }
-    int depth = 0;
-    char prev = 0;
-    for (size_t i = 2; i < n - 2; i++) {
-        char c = s[i];
-        if (c == '(' || c == '[' || c == '{')
-            depth++;
-        else if (c == ')' || c == ']' || c == '}')
-            depth--;
-        if (depth < 0)
-            break;
-        if (c == ' ' || c == '\n' || c == '\t')
-            continue;
-        if (strchr("+*/", c) && prev && strchr("+-*/", prev)) {
-            asl_diag(v, SVF, loc, "Invalid JSONata expression: %s", s);
-            return;
-        }
-        if (c == '$' && prev == '$') {
-        }
-        prev = c;
-    }
-    if (depth != 0)
-        asl_diag(v, SVF, loc, "Invalid JSONata expression: %s", s);
-    if (strstr(s, "{% $.") || strstr(s, "{% $$."))
-        asl_diag(v, SVF, loc, "Invalid JSONata expression: %s", s);
-    if (strchr(s + 2, '\n') && n > 2 && strstr(s, "  %}"))
-        asl_diag(v, SVF, loc, "JSONata expressions must be of the form '{%% expression %%}'");
-}
-
 static void check_path_field(asl_vctx_t *v, const json_t *st, const char *k, const char *loc, bool ref, bool nullable)
 {
     json_t *p = json_object_get(st, k);
@@ -377,14 +321,9 @@ void asl_validate_state(asl_vctx_t *v, const char *name, const json_t *st, const
     check_fields(v, st, allowed, jsonata, loc);
     check_next_end(v, type, st, loc);
     if (jsonata) {
-        const char *k;
-        json_t *e;
-        json_object_foreach((json_t *)st, k, e)
-        {
-            if (strcmp(k, "Comment") && strcmp(k, "Branches") && strcmp(k, "ItemProcessor") && strcmp(k, "Iterator"))
-                check_jsonata_value(v, e, loc);
-        }
+        asl_validate_jsonata_state(v, type, st, loc);
     } else {
+        asl_validate_jsonpath_state(v, type, st, loc);
         check_path_field(v, st, "InputPath", loc, false, true);
         check_path_field(v, st, "OutputPath", loc, false, true);
         check_path_field(v, st, "ResultPath", loc, true, true);

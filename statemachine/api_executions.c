@@ -42,7 +42,7 @@ static int run_express(sfn_svc_t *svc, const sfn_machine_t *m, const sy_asl_def_
     free(res);
     int64_t start = sy_now_ms();
     json_t *cx = sfn_context_new(arn, name, m->arn, m->name, m->role_arn, start, -1);
-    sy_asl_exec_t *x = def && in ? sfn_express_run(svc, def, in, cx, arn, false, err) : NULL;
+    sy_asl_exec_t *x = def && in ? sfn_express_run(svc, def, in, cx, arn, false, NULL, err) : NULL;
     json_decref(cx);
     int rc = 0;
     if (!x) rc = err && err->code[0] ? SY_E_INTERNAL : sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure", "could not run");

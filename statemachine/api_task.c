@@ -82,14 +82,33 @@ int sfn_api_test_state(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     const char *deftext = sfn_req_str(in, "definition", err);
     if (!deftext) return SY_E_INVALID;
     const char *input = sy_json_str(in, "input") ? sy_json_str(in, "input") : "{}";
+    const char *vtext = sy_json_str(in, "variables");
+    json_t *vars = vtext ? json_loads(vtext, 0, NULL) : NULL;
+    if (vtext && !json_is_object(vars)) {
+        json_decref(vars);
+        return sy_err_set(err, SY_E_INVALID, 400, "ValidationException",
+                          "Invalid variables: the value must be a JSON object");
+    }
     json_t *st = json_loads(deftext, 0, NULL), *iv = json_loads(input, JSON_DECODE_ANY, NULL);
+    const char *name = sy_json_str(in, "stateName") ? sy_json_str(in, "stateName") : "TestState";
+    if (json_is_object(json_object_get(st, "States")) && sy_json_str(in, "stateName")) {
+        /* a whole state machine: test the named state, in the machine's query language */
+        json_t *one = json_object_get(json_object_get(st, "States"), name);
+        json_t *copy = json_is_object(one) ? json_deep_copy(one) : NULL;
+        if (copy && !json_object_get(copy, "QueryLanguage") && json_object_get(st, "QueryLanguage"))
+            json_object_set(copy, "QueryLanguage", json_object_get(st, "QueryLanguage"));
+        json_decref(st);
+        st = copy;
+    }
     if (!json_is_object(st) || !iv) {
         json_decref(st);
         json_decref(iv);
+        json_decref(vars);
         return sy_err_set(err, SY_E_INVALID, 400, "InvalidDefinition",
                           "Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED: the state is not a JSON object'");
     }
-    const char *name = sy_json_str(in, "stateName") ? sy_json_str(in, "stateName") : "TestState";
+    const char *ql = sy_json_str(st, "QueryLanguage");
+    bool jsonata = ql && !strcmp(ql, "JSONata");
     json_t *states = json_object(), *names = json_object();
     targets(st, names);
     const char *k;
@@ -107,12 +126,13 @@ int sfn_api_test_state(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
         char *arn = sy_arn(svc->ctx, "states", "express:TestState:test:test");
         json_t *cx = sfn_context_new(arn, "test", "arn:aws:states:::stateMachine:TestState", "TestState",
                                      sy_json_str(in, "roleArn") ? sy_json_str(in, "roleArn") : "", sy_now_ms(), 0);
-        x = sfn_express_run(svc, def, iv, cx, arn, true, err);
+        x = sfn_express_run(svc, def, iv, cx, arn, true, vars, err);
         json_decref(cx);
         free(arn);
     }
     if (x) {
         json_t *o = json_object(), *insp = json_pack("{s:s}", "input", input);
+        if (vtext) json_object_set_new(insp, "variables", json_string(vtext));
         const json_t *h = sy_asl_exec_history(x);
         size_t i;
         json_t *ev;
@@ -129,7 +149,7 @@ int sfn_api_test_state(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
             if (!ts) ts = json_object_get(ev, "lambdaFunctionSucceededEventDetails");
             if (ts) json_object_set(insp, "result", json_object_get(ts, "output"));
             json_t *sc = json_object_get(ev, "taskScheduledEventDetails");
-            if (sc) json_object_set(insp, "afterParameters", json_object_get(sc, "parameters"));
+            if (sc) json_object_set(insp, jsonata ? "afterArguments" : "afterParameters", json_object_get(sc, "parameters"));
             (void)type;
         }
         sy_asl_status_t s = sy_asl_exec_status(x);
@@ -143,7 +163,7 @@ int sfn_api_test_state(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
                 json_object_set_new(o, "output", json_string(os));
                 free(os);
             }
-            if (stout) json_object_set(insp, "afterResultPath", stout);
+            if (stout && !jsonata) json_object_set(insp, "afterResultPath", stout);
         } else {
             json_object_set_new(o, "status", json_string("FAILED"));
             if (sy_asl_exec_error(x)) json_object_set_new(o, "error", json_string(sy_asl_exec_error(x)));
@@ -160,5 +180,6 @@ int sfn_api_test_state(sfn_svc_t *svc, json_t *in, json_t **out, sy_err_t *err)
     free(text);
     json_decref(st);
     json_decref(iv);
+    json_decref(vars);
     return rc;
 }

@@ -114,7 +114,7 @@ int sfn_express_block(sfn_run_t *r, sy_asl_exec_t *x, sy_err_t *err)
 }
 
 sy_asl_exec_t *sfn_express_run(sfn_svc_t *svc, const sy_asl_def_t *def, const json_t *input, const json_t *context,
-                               const char *exec_arn, bool history, sy_err_t *err)
+                               const char *exec_arn, bool history, const json_t *vars, sy_err_t *err)
 {
     int64_t start = sy_now_ms();
     sy_asl_exec_t *x = sy_asl_exec_new(def, input, context, start);
@@ -122,6 +122,7 @@ sy_asl_exec_t *sfn_express_run(sfn_svc_t *svc, const sy_asl_def_t *def, const js
         sy_err_set(err, SY_E_INTERNAL, 500, "InternalFailure", "could not start the execution");
         return NULL;
     }
+    if (vars) sy_asl_exec_set_variables(x, vars);
     if (!history) sy_asl_exec_set_history(x, false);
     sfn_waiter_t w = {.arn = (char *)exec_arn, .results = json_array()};
     pthread_cond_init(&w.cv, NULL);

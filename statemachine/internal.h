@@ -109,9 +109,11 @@ int sfn_task_callback(sfn_svc_t *svc, const char *token, char kind, const json_t
                       const char *cause, sy_err_t *err);
 
 /* ---- express (express.c) ---- */
-/* Run an execution in memory to the end; history: record the events (TestState). */
+/* Run an execution in memory to the end; history: record the events (TestState);
+ * vars (may be NULL): the workflow variables it starts with (TestState). */
 sy_asl_exec_t *sfn_express_run(sfn_svc_t *svc, const sy_asl_def_t *def, const json_t *input,
-                               const json_t *context, const char *exec_arn, bool history, sy_err_t *err);
+                               const json_t *context, const char *exec_arn, bool history, const json_t *vars,
+                               sy_err_t *err);
 
 /* ---- starting executions (shared by the API and nested startExecution) ---- */
 typedef struct {

@@ -5,7 +5,9 @@
 # Environment: SY_ENDPOINT (http://127.0.0.1:4566), SY_WORKER_ENDPOINT
 # (tcp://127.0.0.1:4567), SWITCHYARD (the binary; default build-release/ or
 # build/ of this checkout), FOOD_HANDLERS_SO (libfooddelivery.so next to it),
-# RUN_ID (suffix of the order ids; default: the time), SY_ACCOUNT_ID, AWS_REGION.
+# RUN_ID (suffix of the order ids; default: the time), SY_ACCOUNT_ID, AWS_REGION,
+# WORKFLOW (the definition file: order-workflow.asl.json, or the JSONata
+# variant order-workflow.jsonata.asl.json).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -17,6 +19,7 @@ export AWS_REGION=${AWS_REGION:-us-east-1} AWS_DEFAULT_REGION=${AWS_REGION:-us-e
 export SY_ACCOUNT_ID=${SY_ACCOUNT_ID:-000000000000}
 region=$AWS_REGION account=$SY_ACCOUNT_ID
 run=${RUN_ID:-$(date +%s)}
+workflow=$here/${WORKFLOW:-order-workflow.asl.json}
 
 if [ -z "${SWITCHYARD:-}" ]; then
   for d in build-release build; do
@@ -70,10 +73,10 @@ done
 step "state machine order-workflow (STANDARD)"
 sm=$(aws stepfunctions create-state-machine --name order-workflow --type STANDARD \
        --role-arn "arn:aws:iam::$account:role/food-delivery" \
-       --definition "file://$here/order-workflow.asl.json" --query stateMachineArn --output text 2>/dev/null) || {
+       --definition "file://$workflow" --query stateMachineArn --output text 2>/dev/null) || {
   sm="arn:aws:states:$region:$account:stateMachine:order-workflow"
   aws stepfunctions update-state-machine --state-machine-arn "$sm" \
-    --definition "file://$here/order-workflow.asl.json" >/dev/null
+    --definition "file://$workflow" >/dev/null
 }
 echo "$sm"
 

@@ -67,6 +67,20 @@ class FoodDelivery(harness.SwitchyardTestCase):
         return got
 
     def test_orders_through_the_pipeline(self):
+        self.pipeline("order-workflow.asl.json")
+
+    def test_orders_through_the_pipeline_jsonata(self):
+        """The JSONata variant of the state machine: the same outcome, events and notifications."""
+        h = self.pipeline("order-workflow.jsonata.asl.json")
+        # its variables: assigned once by PrepareOrder, read by the later states
+        if "assignedVariables" not in self.client("stepfunctions").meta.service_model.shape_for(
+                "StateExitedEventDetails").members:
+            return  # boto3 1.26's model predates variables
+        exited = [e["stateExitedEventDetails"] for e in h if e["type"] == "ParallelStateExited"]
+        self.assertEqual(sorted(exited[0]["assignedVariables"]), ["kitchen", "orderId", "payment"])
+        self.assertEqual(json.loads(exited[0]["assignedVariables"]["orderId"]), "nocourier")
+
+    def pipeline(self, definition_file):
         sqs, sfn, lam, events = (self.client(s) for s in ("sqs", "stepfunctions", "lambda", "events"))
         sqs.create_queue(QueueName="orders-dlq")
         orders_url = sqs.create_queue(QueueName="orders", Attributes={
@@ -80,7 +94,7 @@ class FoodDelivery(harness.SwitchyardTestCase):
                                 Handler="handler", Code={"ZipFile": b"x"}, Timeout=5)
         # after the functions exist: a worker announcing a function first has it created with defaults
         self.start_example_worker()
-        with open(os.path.join(EXAMPLE, "order-workflow.asl.json")) as fh:
+        with open(os.path.join(EXAMPLE, definition_file)) as fh:
             sm = sfn.create_state_machine(name="order-workflow", definition=fh.read(), type="STANDARD",
                                           roleArn="arn:aws:iam::%s:role/fd" % ACCOUNT)["stateMachineArn"]
         lam.create_event_source_mapping(FunctionName="accept-order", EventSourceArn=arn("sqs", "", "orders"),
@@ -189,6 +203,7 @@ class FoodDelivery(harness.SwitchyardTestCase):
         self.assertEqual(self.drain(sqs, "orders-dlq", 1, timeout=20), [{"order_id": "bad", "items": []}])
         # nothing more: one notification per order, no duplicate execution
         self.assertEqual(self.drain(sqs, "notifications", 1, timeout=2), [])
+        return history("nocourier")
 
     def test_run_sh(self):
         """The README's run.sh, with this generation's aws CLI."""

@@ -214,11 +214,6 @@ static void test_validate(void **state)
         assert_true(json_array_size(d) > 0);
         json_decref(d);
     }
-    json_t *diags = NULL;
-    const char *jsonata = "{\"QueryLanguage\":\"JSONata\",\"StartAt\":\"A\",\"States\":{\"A\":{\"Type\":\"Pass\",\"End\":true}}}";
-    assert_null(sy_asl_def_parse(jsonata, strlen(jsonata), 0, &diags));
-    assert_string_equal(json_string_value(json_object_get(json_array_get(diags, 0), "message")), "jsonata mode not supported");
-    json_decref(diags);
 }
 
 
@@ -348,22 +343,159 @@ static void test_item_reader(void **state)
     json_decref(in);
 }
 
-/* JSONata definitions (whole machine or one state) are refused, not mis-run. */
-static void test_jsonata_refused(void **state)
+/* The diagnostics of a definition as "CODE@location" lines. */
+static char *diag_codes(const char *text)
+{
+    json_t *d = sy_asl_validate(text, strlen(text), 0);
+    char *out = strdup("");
+    size_t i;
+    json_t *e;
+    json_array_foreach(d, i, e)
+    {
+        const char *loc = json_string_value(json_object_get(e, "location"));
+        char *n = NULL;
+        if (asprintf(&n, "%s%s@%s;", out, json_string_value(json_object_get(e, "code")), loc ? loc : "") < 0)
+            abort();
+        free(out);
+        out = n;
+    }
+    json_decref(d);
+    return out;
+}
+
+static void expect_diags(const char *text, const char *want)
+{
+    char *got = diag_codes(text);
+    if (strcmp(got, want))
+        fail_msg("%s: got %s, want %s", text, got, want);
+    free(got);
+}
+
+#define JA(states) "{\"QueryLanguage\":\"JSONata\",\"StartAt\":\"P\",\"States\":{" states "}}"
+
+/* JSONata definitions: what AWS refuses, with its codes and locations. */
+static void test_jsonata_validate(void **state)
 {
     (void)state;
-    const char *texts[] = {
-        "{\"QueryLanguage\":\"JSONata\",\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"Output\":\"{% 1 %}\",\"End\":true}}}",
-        "{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"QueryLanguage\":\"JSONata\",\"End\":true}}}",
-    };
-    for (size_t i = 0; i < 2; i++) {
-        json_t *diags = NULL;
-        assert_null(sy_asl_def_parse(texts[i], strlen(texts[i]), 0, &diags));
-        char *m = sy_asl_diagnostics_message(diags);
-        assert_non_null(strstr(m, "jsonata mode not supported"));
-        free(m);
-        json_decref(diags);
+    expect_diags(JA("\"P\":{\"Type\":\"Pass\",\"Output\":{\"v\":\"{% $states.input.a %}\"},\"End\":true}"), "");
+    expect_diags(JA("\"P\":{\"Type\":\"Pass\",\"Output\":{\"v\":\"{% 1 + %}\"},\"End\":true}"),
+                 "INVALID_JSONATA_EXPRESSION@/States/P/Output/v;");
+    expect_diags(JA("\"P\":{\"Type\":\"Pass\",\"Output\":\"{% total %}\",\"End\":true}"),
+                 "UNSUPPORTED_JSONATA_EXPRESSION@/States/P/Output;");
+    expect_diags(JA("\"P\":{\"Type\":\"Pass\",\"Output\":\"{% $states.result %}\",\"End\":true}"),
+                 "SCHEMA_VALIDATION_FAILED@/States/P/Output;");
+    expect_diags(JA("\"P\":{\"Type\":\"Pass\",\"Assign\":{\"states\":1},\"End\":true}"),
+                 "SCHEMA_VALIDATION_FAILED@/States/P/Assign;");
+    expect_diags(JA("\"P\":{\"Type\":\"Pass\",\"Output\":\"{% 1\",\"End\":true}"),
+                 "SCHEMA_VALIDATION_FAILED@/States/P/Output;");
+    expect_diags(JA("\"P\":{\"Type\":\"Pass\",\"Parameters\":{},\"End\":true}"), "SCHEMA_VALIDATION_FAILED@/States/P;");
+    expect_diags(JA("\"P\":{\"Type\":\"Choice\",\"Choices\":[{\"Variable\":\"$.a\",\"IsNull\":true,\"Next\":\"E\"}],"
+                    "\"Default\":\"E\"},\"E\":{\"Type\":\"Succeed\"}"),
+                 "SCHEMA_VALIDATION_FAILED@/States/P/Choices/0;SCHEMA_VALIDATION_FAILED@/States/P/Choices[0];"
+                 "SCHEMA_VALIDATION_FAILED@/States/P/Choices[0];"); /* no Condition; Variable; IsNull */
+    /* $states.result in a Task's Output, errorOutput in a catcher's; not the other way round */
+    expect_diags(JA("\"P\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:states:::lambda:invoke\",\"Output\":"
+                    "\"{% $states.result %}\",\"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"E\",\"Output\":"
+                    "\"{% $states.errorOutput %}\"}],\"End\":true},\"E\":{\"Type\":\"Succeed\"}"), "");
+    expect_diags(JA("\"P\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:states:::lambda:invoke\",\"Arguments\":"
+                    "\"{% $states.result %}\",\"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"E\",\"Output\":"
+                    "\"{% $states.result %}\"}],\"End\":true},\"E\":{\"Type\":\"Succeed\"}"),
+                 "SCHEMA_VALIDATION_FAILED@/States/P/Arguments;SCHEMA_VALIDATION_FAILED@/States/P/Catch/0/Output;");
+    /* JSONata fields in a JSONPath state */
+    expect_diags("{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"Output\":1,\"End\":true}}}",
+                 "SCHEMA_VALIDATION_FAILED@/States/P;");
+    /* a JSONata state in a JSONPath machine runs */
+    char *err = NULL;
+    json_t *out = run_pass("{\"StartAt\":\"P\",\"States\":{\"P\":{\"Type\":\"Pass\",\"QueryLanguage\":\"JSONata\","
+                           "\"Output\":\"{% $states.input.a + 1 %}\",\"End\":true}}}", "{\"a\":1}", &err);
+    assert_non_null(out);
+    assert_int_equal(json_integer_value(out), 2);
+    json_decref(out);
+}
+
+/* Assign and Output side by side from the variables as the state was
+ * entered; Choice Condition; $states.context. */
+static void test_jsonata_data_flow(void **state)
+{
+    (void)state;
+    const char *def = JA("\"P\":{\"Type\":\"Pass\",\"Assign\":{\"x\":1},\"Next\":\"Q\"},"
+                         "\"Q\":{\"Type\":\"Pass\",\"Assign\":{\"x\":\"{% $x + 1 %}\",\"y\":\"{% $x %}\"},"
+                         "\"Output\":{\"x\":\"{% $x %}\",\"in\":\"{% $states.input.v %}\","
+                         "\"name\":\"{% $states.context.State.Name %}\"},\"Next\":\"C\"},"
+                         "\"C\":{\"Type\":\"Choice\",\"Choices\":[{\"Condition\":\"{% $x = 2 and $y = 1 %}\","
+                         "\"Next\":\"E\",\"Output\":{\"seen\":\"{% $states.input %}\",\"y\":\"{% $y %}\"}}],"
+                         "\"Default\":\"F\"},\"E\":{\"Type\":\"Succeed\"},\"F\":{\"Type\":\"Fail\",\"Error\":\"No\"}");
+    char *err = NULL;
+    json_t *out = run_pass(def, "{\"v\":[1,2]}", &err);
+    json_t *want = json_loads("{\"seen\":{\"x\":1,\"in\":[1,2],\"name\":\"Q\"},\"y\":1}", 0, NULL);
+    if (!json_equal(out, want))
+        fail_msg("got %s (%s)", out ? json_dumps(out, 0) : "nothing", err ? err : "");
+    json_decref(out);
+    json_decref(want);
+    free(err);
+}
+
+/* A Task: Arguments and TimeoutSeconds as expressions, $states.result in
+ * Output; an evaluation error is an EvaluationFailed event, retried, then
+ * caught with $states.errorOutput. */
+static void test_jsonata_task(void **state)
+{
+    (void)state;
+    const char *text = JA("\"P\":{\"Type\":\"Task\",\"Resource\":\"arn:aws:lambda:us-east-1:1:function:f\","
+                          "\"Arguments\":{\"n\":\"{% $states.input.n * 2 %}\"},\"TimeoutSeconds\":\"{% 3 + 4 %}\","
+                          "\"Output\":{\"r\":\"{% $states.result.v %}\"},"
+                          "\"Retry\":[{\"ErrorEquals\":[\"States.QueryEvaluationError\"],\"MaxAttempts\":1}],"
+                          "\"Catch\":[{\"ErrorEquals\":[\"States.ALL\"],\"Next\":\"E\","
+                          "\"Output\":{\"e\":\"{% $states.errorOutput.Error %}\",\"in\":\"{% $states.input %}\"}}],"
+                          "\"End\":true},\"E\":{\"Type\":\"Succeed\"}");
+    sy_asl_def_t *def = sy_asl_def_parse(text, strlen(text), 0, NULL);
+    assert_non_null(def);
+    json_t *in = json_pack("{s:i}", "n", 21);
+    sy_asl_exec_t *x = sy_asl_exec_new(def, in, NULL, 1000);
+    const sy_asl_req_t *reqs;
+    size_t n;
+    assert_int_equal(sy_asl_exec_step(x, &reqs, &n), SY_ASL_RUNNING);
+    assert_int_equal(n, 1);
+    assert_int_equal(reqs[0].timeout_s, 7);
+    assert_int_equal(json_integer_value(json_object_get(reqs[0].input, "n")), 42);
+    /* the result has no "v": Output is undefined -> States.QueryEvaluationError, retried once */
+    json_t *res = json_pack("{s:i}", "w", 1);
+    assert_int_equal(sy_asl_exec_resume_task(x, reqs[0].id, res, NULL, NULL), 0);
+    assert_int_equal(sy_asl_exec_step(x, &reqs, &n), SY_ASL_RUNNING);
+    assert_int_equal(reqs[0].kind, SY_ASL_REQ_TIMER);
+    sy_asl_exec_resume_timer(x, reqs[0].id);
+    assert_int_equal(sy_asl_exec_step(x, &reqs, &n), SY_ASL_RUNNING);
+    assert_int_equal(reqs[0].kind, SY_ASL_REQ_TASK);
+    assert_int_equal(sy_asl_exec_resume_task(x, reqs[0].id, res, NULL, NULL), 0);
+    assert_int_equal(sy_asl_exec_step(x, &reqs, &n), SY_ASL_SUCCEEDED);
+    json_t *want = json_pack("{s:s,s:{s:i}}", "e", "States.QueryEvaluationError", "in", "n", 21);
+    assert_true(json_equal(sy_asl_exec_output(x), want));
+    json_decref(want);
+    int evals = 0;
+    size_t i;
+    json_t *ev;
+    json_array_foreach(sy_asl_exec_history(x), i, ev)
+    {
+        if (strcmp(json_string_value(json_object_get(ev, "type")), "EvaluationFailed"))
+            continue;
+        json_t *d = json_object_get(ev, "evaluationFailedEventDetails");
+        assert_string_equal(json_string_value(json_object_get(d, "location")), "Output/r");
+        assert_string_equal(json_string_value(json_object_get(d, "cause")),
+                            "An error occurred while executing the state 'P' (entered at the event id #2). The "
+                            "JSONata expression '$states.result.v' specified for the field 'Output/r' returned "
+                            "nothing (undefined).");
+        evals++;
     }
+    assert_int_equal(evals, 2);
+    json_decref(res);
+    json_decref(in);
+    sy_asl_exec_destroy(&x);
+    sy_asl_def_destroy(&def);
+    /* a JSONata error in a Pass fails the execution with the evaluator's code and message */
+    char *err = NULL;
+    assert_null(run_pass(JA("\"P\":{\"Type\":\"Pass\",\"Output\":\"{% 'a' + 1 %}\",\"End\":true}"), "{}", &err));
+    assert_string_equal(err, "States.QueryEvaluationError");
+    free(err);
 }
 
 /* History on: event 2 has previousEventId 0 (as AWS records it), then the
@@ -444,7 +576,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_jsonpath),     cmocka_unit_test(test_intrinsics), cmocka_unit_test(test_choice),
         cmocka_unit_test(test_retry_catch), cmocka_unit_test(test_validate), cmocka_unit_test(test_variables),
-        cmocka_unit_test(test_task_token), cmocka_unit_test(test_item_reader), cmocka_unit_test(test_jsonata_refused),
+        cmocka_unit_test(test_task_token), cmocka_unit_test(test_item_reader), cmocka_unit_test(test_jsonata_validate),
+        cmocka_unit_test(test_jsonata_data_flow), cmocka_unit_test(test_jsonata_task),
         cmocka_unit_test(test_history_switch), cmocka_unit_test(test_history_quota),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
