@@ -169,6 +169,14 @@ static int comp_index(uint32_t c)
     return p ? (int)(p - order) : -1;
 }
 
+/* C(ch) below names only letters of the order string; the clamp keeps an
+ * optimizing compiler from seeing a -1 index (-Warray-bounds at -O2). */
+static size_t comp_slot(uint32_t c)
+{
+    int i = comp_index(c);
+    return i < 0 ? 0 : (size_t)i;
+}
+
 static double text_int(const uint16_t *u, size_t n)
 {
     return jn_js_parse_int_u16(u, n);
@@ -314,7 +322,7 @@ static int parse_picture(const char *ts, const char *picture, double now, double
         }
     if (!any) goto done;
     *undefined = false;
-#define C(ch) comps[comp_index(ch)]
+#define C(ch) comps[comp_slot(ch)]
     int mask = 0;
     for (const char *q = "YXMxWwdD"; *q; q++) mask = (mask << 1) | truthy(&C(*q));
 #define IS_TYPE(t) (!(~(t) & mask) && ((t) & mask))
