@@ -228,7 +228,7 @@ int sy_probe_main(int argc, char **argv)
         return 2;
     }
     sy_config_t cfg;
-    int rc = sy_config_load(&cfg, argc - 1, argv + 1);
+    int rc = sy_config_load(&cfg, argc - 2, argv + 2); /* argv: probe ready|live [options] */
     if (rc != 0) return rc < 0 ? 2 : 0;
     char host[256] = "";
     int port = 0;

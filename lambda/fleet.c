@@ -325,15 +325,44 @@ int lm_sync_invoke_local(lm_svc_t *s, const char *name, const void *payload, siz
     return invoke_local(s, name, payload, len, o, cb, u, false);
 }
 
+typedef struct {
+    const char *name;
+    bool found;
+    int concurrency, credit;
+} local_q_t;
+
+static void local_cb(const sy_pool_function_info_t *info, void *u)
+{
+    local_q_t *q = u;
+    if (strcmp(info->name, q->name) != 0) return;
+    q->found = true;
+    q->concurrency += info->concurrency;
+    q->credit += info->credit;
+}
+
+/* Is every slot of this broker's workers for name taken? */
+static bool local_full(lm_svc_t *s, const local_q_t *q)
+{
+    if (q->credit == 0) return true;
+    int used = 0;
+    pthread_mutex_lock(&s->mu);
+    for (lm_fn_t *f = s->fns; f; f = f->next)
+        if (strcmp(f->name, q->name) == 0) used = f->sync_inflight + f->outstanding;
+    pthread_mutex_unlock(&s->mu);
+    return used >= q->concurrency;
+}
+
 int lm_sync_invoke(lm_svc_t *s, const char *name, const void *payload, size_t len, const sy_invoke_opts_t *o,
                    sy_invoke_cb cb, void *u)
 {
     lm_fleet_t *fl = s->fleet;
-    if (!fl) return invoke_local(s, name, payload, len, o, cb, u, false);
+    if (!fl || !s->pool) return invoke_local(s, name, payload, len, o, cb, u, false);
     char target[33];
-    if (lm_pool_hosts(s, name)) {
+    local_q_t q = {.name = name};
+    sy_pool_functions(s->pool, local_cb, &q);
+    if (q.found) {
         /* all our workers busy while another broker's are idle: go there */
-        if (sy_pool_function_credit(s->pool, name) == 0 && pick(fl, name, true, target))
+        if (local_full(s, &q) && pick(fl, name, true, target))
             return forward(s, target, name, payload, len, o, cb, u);
         int rc = invoke_local(s, name, payload, len, o, cb, u, false);
         if (rc != LM_SYNC_THROTTLED || !pick(fl, name, false, target)) return rc;
