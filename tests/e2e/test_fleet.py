@@ -252,6 +252,7 @@ class FleetBacklog(FleetCase):
         self.assertEqual(keda(b2, "?functions=pending%2Cother,missing"),
                          {"backlog": 8, "queued": 8, "inflight": 0, "functions": 2})
         self.assertEqual(keda(b2, "")["backlog"], 8)
+        self.assertEqual(b2.http("GET", "/keda/backlog?functions=%zz")[0], 400)
         self.assertEqual(metric(b2, "switchyard_function_backlog", {"function": "pending", "state": "queued"}), 7)
         self.assertEqual(metric(b2, "switchyard_queue_messages", {"queue": "depth", "state": "visible"}), 3)
         self.assertEqual(metric(b2, "switchyard_queue_messages", {"queue": "depth", "state": "inflight"}), 2)
