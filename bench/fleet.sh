@@ -5,6 +5,7 @@
 #   1. sync Invoke p50/p99 through the broker whose worker hosts the function
 #      and through one that holds no worker (the call is handed over through
 #      PostgreSQL: sy_fleet_calls + NOTIFY, lambda/fleet.c);
+#      the first again with a reserved concurrency (the share check's cost);
 #   2. async Invoke (Event, committed before the 202) per second with 1, 2
 #      and 3 brokers taking requests at once (a worker connected to all).
 # Last line: one JSON object.
@@ -56,6 +57,14 @@ echo "sync through a broker without a worker:   $other" >&2
 field() { sed -E "s/.*\"$2\":([0-9.]+).*/\1/" <<<"$1"; }
 out="$out,\"sync_own_p50_us\":$(field "$own" sync_http_p50_us),\"sync_own_p99_us\":$(field "$own" sync_http_p99_us)"
 out="$out,\"sync_handed_over_p50_us\":$(field "$other" sync_http_p50_us),\"sync_handed_over_p99_us\":$(field "$other" sync_http_p99_us)"
+# the cost of cluster-wide concurrency on the sync path: the same with a reservation
+curl -sf -X PUT -H 'Content-Type: application/json' -d '{"ReservedConcurrentExecutions":64}' \
+  "http://127.0.0.1:$base/2017-10-31/functions/echo/concurrency" >/dev/null
+sleep 1.5
+res=$("$drv" 127.0.0.1 $base echo "$secs" 1)
+echo "sync, own broker, reserved concurrency 64: $res" >&2
+out="$out,\"sync_own_reserved_p50_us\":$(field "$res" sync_http_p50_us),\"sync_own_reserved_p99_us\":$(field "$res" sync_http_p99_us)"
+curl -sf -X DELETE "http://127.0.0.1:$base/2017-10-31/functions/echo/concurrency" >/dev/null
 kill -TERM $wsync; wait $wsync 2>/dev/null || true
 
 # 2. async with 1, 2, 3 brokers taking requests (one worker on all three)
