@@ -66,7 +66,7 @@ class FleetCase(harness.SwitchyardTestCase):
             args += ["--function", f]
         return self.start_worker(*args, env=env)
 
-    def wait_sessions(self, broker, n, timeout=20):
+    def wait_sessions(self, broker, n, timeout=45):
         self.assertEventually(lambda: metric(broker, "switchyard_worker_sessions") == n, timeout,
                               "broker %s: expected %d worker sessions, have %s"
                               % (broker.url, n, metric(broker, "switchyard_worker_sessions")))

@@ -154,7 +154,7 @@ class FleetWorkersResolve(FleetCase):
         lam2 = self.client("lambda", broker=b2)
         self.assertEventually(lambda: _exists(lam2, "slow"), 10)
         box = {}
-        t = threading.Thread(target=lambda: box.update(r=self.invoke(lam2, "slow", {"sleep_ms": 4000})))
+        t = threading.Thread(target=lambda: box.update(r=self.invoke(lam2, "slow", {"sleep_ms": 2500})))
         t.start()
         self.assertEventually(lambda: metric(b2, "switchyard_worker_inflight") == 1, 10,
                               "the call did not run through b2's session")
