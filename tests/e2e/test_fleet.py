@@ -67,7 +67,9 @@ class FleetForward(FleetCase):
         self.wait_sessions(b2, 1)
         time.sleep(0.6)  # both brokers' rows show their credit
         lam = self.client("lambda", broker=b1)
-        out = self.parallel([lambda: self.invoke(lam, "slow", {"sleep_ms": 1500})[1] for _ in range(2)])
+        # the second call starts while the first holds b1's only slot
+        out = self.parallel([lambda: self.invoke(lam, "slow", {"sleep_ms": 2000})[1],
+                             lambda: time.sleep(0.5) or self.invoke(lam, "slow", {"sleep_ms": 1000})[1]])
         pids = {o["pid"] for o in out if isinstance(o, dict)}
         self.assertEqual(len(pids), 2, out)
         # they overlapped: both ran at once
@@ -153,8 +155,10 @@ class FleetWorkersResolve(FleetCase):
         # worker finishes it there, then leaves
         lam2 = self.client("lambda", broker=b2)
         self.assertEventually(lambda: _exists(lam2, "slow"), 10)
+        lam2.update_function_configuration(FunctionName="slow", Timeout=10)
+        time.sleep(1.2)  # the configuration cache
         box = {}
-        t = threading.Thread(target=lambda: box.update(r=self.invoke(lam2, "slow", {"sleep_ms": 2500})))
+        t = threading.Thread(target=lambda: box.update(r=self.invoke(lam2, "slow", {"sleep_ms": 6000})))
         t.start()
         self.assertEventually(lambda: metric(b2, "switchyard_worker_inflight") == 1, 10,
                               "the call did not run through b2's session")
