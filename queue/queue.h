@@ -85,4 +85,12 @@ int sy_queue_tx_leased(sy_ctx_t *ctx, PGconn *c, const char *name, const char *r
 int sy_queue_delete_receipt(sy_ctx_t *ctx, const char *name, const char *receipt, sy_err_t *err);
 int sy_queue_change_visibility(sy_ctx_t *ctx, const char *name, const char *receipt, int visibility_s,
                                sy_err_t *err);
+/* How deep queues are (the Lambda backlog; queue/depth.c): for each of the
+ * n names, out[i] gets the visible, in-flight and delayed messages, each
+ * counted up to metrics-depth-cap (zeros for a queue that does not exist). */
+typedef struct {
+    char name[96];
+    int64_t visible, inflight, delayed;
+} sy_queue_depth_t;
+int sy_queue_depths(sy_ctx_t *ctx, const char *const *names, int n, sy_queue_depth_t *out, sy_err_t *err);
 #endif

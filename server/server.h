@@ -26,5 +26,9 @@ void sy_pg_embed_stop(const char *data_dir, const char *pg_bin);
 int sy_worker_main(int argc, char **argv);
 /* Connect the services' seams (server/wiring.c). */
 void sy_server_wire(sy_ctx_t *ctx);
+/* SIGTERM drain (server/drain.c): readiness fails, serve on for
+ * --drain-delay-s, then a watchdog bounds the rest (--drain-timeout-s). */
+void sy_server_drain_begin(sy_ctx_t *ctx);
+void sy_server_drain_end(void);
 
 #endif
