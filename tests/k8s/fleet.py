@@ -133,12 +133,15 @@ class Fleet:
             with open(path, "w") as f:
                 self.yaml.safe_dump_all(part, f, sort_keys=False)
             self.files[name] = path
-        # host paths: the shared ledger, the ledger function, SigV4 credentials
-        for sub, mode in (("ledger", 0o777), ("functions", 0o755), ("credentials", 0o755)):
+        # host paths: the shared ledger, the brokers' names, SigV4 credentials
+        for sub, mode in (("ledger", 0o777), ("brokers", 0o755), ("credentials", 0o755)):
             os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
             os.chmod(os.path.join(self.dir, sub), mode)
-        shutil.copy(os.path.join(OVERLAY, "ledger", "bootstrap"), os.path.join(self.dir, "functions", "bootstrap"))
-        os.chmod(os.path.join(self.dir, "functions", "bootstrap"), 0o755)
+        # the workers' one name for every broker (a cluster's headless Service)
+        with open(os.path.join(self.dir, "brokers", "brokers.hosts"), "w") as f:
+            for p in self.worker_ports:
+                f.write("127.0.0.1:%d switchyard-broker-workers\n" % p)
+        os.chmod(os.path.join(self.dir, "brokers", "brokers.hosts"), 0o644)
         with open(os.path.join(self.dir, "credentials", "credentials"), "w") as f:
             f.write("test test\n")
         os.chmod(os.path.join(self.dir, "credentials", "credentials"), 0o644)
