@@ -45,7 +45,8 @@ class ImageTest(unittest.TestCase):
         for lib in ("libzmq", "libjansson", "libpq", "libprotobuf-c", "libmicrohttpd", "libcurl", "libcrypto"):
             self.assertIn(lib, out)
         # the final stage has no toolchain and no sources
-        rc, out, _ = run(IMAGE, "-c", "command -v cc gcc cmake make protoc-c; ls -d /src /build 2>/dev/null; true",
+        rc, out, _ = run(IMAGE, "-c", "for c in cc gcc cmake make protoc-c; do command -v $c; done; "
+                         "ls -d /src /build 2>/dev/null; true",
                          entrypoint="/bin/sh")
         self.assertEqual(out.strip(), "", "build tools or trees in the final image")
         rc, out, _ = run(IMAGE, "/usr/share/switchyard/schema", entrypoint="ls")
@@ -59,7 +60,7 @@ class ImageTest(unittest.TestCase):
         rc, out, err = run(WORKER_IMAGE, "/opt/switchyard/functions/food-delivery/libfooddelivery.so", entrypoint="ldd")
         self.assertEqual(rc, 0, err)
         self.assertNotIn("not found", out)
-        rc, out, _ = run(WORKER_IMAGE, "-c", "command -v bash curl jq; test -x "
+        rc, out, _ = run(WORKER_IMAGE, "-c", "for c in bash curl jq; do command -v $c; done; test -x "
                          "/opt/switchyard/functions/food-delivery/runtime/bootstrap && echo bootstrap",
                          entrypoint="/bin/sh")
         self.assertEqual(len(out.split()), 4, out)
@@ -80,7 +81,7 @@ class ImageTest(unittest.TestCase):
         worker = tag + "-worker"
         self.addCleanup(fleet.podman, "rm", "-f", "-t", "2", broker, worker, check=False)
         fleet.podman("run", "-d", "--name", broker, "--network", "host", "--read-only",
-                     "--tmpfs", "/tmp", "--tmpfs", "/var/lib/switchyard:uid=10001,gid=10001",
+                     "--tmpfs", "/tmp", "--tmpfs", "/var/lib/switchyard:mode=1777",
                      "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
                      "-v", "%s:/pgsock" % sock,
                      "-e", "SWITCHYARD_DATABASE_URL=" + url,
@@ -121,6 +122,8 @@ class ImageTest(unittest.TestCase):
                 return None  # the worker has not announced it yet
             except lam.exceptions.ResourceNotReadyException:
                 return None
+            except lam.exceptions.TooManyRequestsException:
+                return None  # the broker's concurrency share is not leased yet (a second or so)
             return r
         r = harness.wait_until(invoked, 120, 1.0)
         self.assertIsNotNone(r, fleet.podman("logs", worker, check=False)[1:])
