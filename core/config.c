@@ -33,7 +33,7 @@ static const copt_t opts[] = {
     {"pg-bin", "SWITCHYARD_PG_BIN", NULL, "directory of initdb and pg_ctl for the embedded PostgreSQL; unset: the newest /usr/lib/postgresql/*/bin, then PATH", CT_STR, S(pg_bin), 0, 0},
     {"test-doubles", "SWITCHYARD_TEST_DOUBLES", NULL, "tests only: comma list of built-in doubles to wire instead of real services (bus-invoker, sfn-invoker)", CT_STR, S(test_doubles), 0, 0},
     {"max-body-bytes", "SWITCHYARD_MAX_BODY_BYTES", "3145728", "largest accepted request body", CT_INT, S(max_body_bytes), 65536, 1 << 30},
-    {"probe-timeout-ms", "SWITCHYARD_PROBE_TIMEOUT_MS", "2000", "switchyard probe ready|live: how long to wait for the broker's answer", CT_INT, S(probe_timeout_ms), 10, 600000},
+    {"probe-timeout-ms", "SWITCHYARD_PROBE_TIMEOUT_MS", "2000", "switchyard probe ready or live: how long to wait for the broker's answer", CT_INT, S(probe_timeout_ms), 10, 600000},
     {"drain-delay-s", "SWITCHYARD_DRAIN_DELAY_S", "0", "on SIGTERM, keep serving this long with readiness failing (time for load balancers to notice) before refusing new requests", CT_DBL, S(drain_delay_s), 0, 3600},
     {"drain-timeout-s", "SWITCHYARD_DRAIN_TIMEOUT_S", "30", "on SIGTERM, after the delay: finish in-flight requests and stop within this long, else exit 1", CT_DBL, S(drain_timeout_s), 1, 3600},
     {"account-concurrency", "SWITCHYARD_ACCOUNT_CONCURRENCY", "1000", "concurrent Lambda invocations of the account across all brokers (unreserved functions share what reserved ones leave; 0: no limit)", CT_INT, S(account_concurrency), 0, 10000000},

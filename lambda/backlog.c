@@ -114,41 +114,21 @@ static void collect(void *u)
     pthread_mutex_unlock(&b->mu);
 }
 
-static int hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* The decoded value of `key` in a query string (caller frees), or NULL. */
-static char *query_param(const char *q, const char *key)
-{
-    size_t kl = strlen(key);
-    for (const char *p = q; p && *p;) {
-        const char *amp = strchr(p, '&');
-        size_t len = amp ? (size_t)(amp - p) : strlen(p);
-        if (len > kl && strncmp(p, key, kl) == 0 && p[kl] == '=') {
-            char *out = sy_malloc(len - kl);
-            size_t k = 0;
-            for (size_t i = kl + 1; i < len; i++) {
-                if (p[i] == '%' && i + 2 < len + 1 && hexval(p[i + 1]) >= 0 && hexval(p[i + 2]) >= 0) {
-                    out[k++] = (char)(hexval(p[i + 1]) * 16 + hexval(p[i + 2]));
-                    i += 2;
-                } else {
-                    out[k++] = p[i] == '+' ? ' ' : p[i];
-                }
-            }
-            out[k] = 0;
-            return out;
-        }
-        p = amp ? amp + 1 : NULL;
-    }
-    return NULL;
-}
-
 static void keda(sy_req_t *req, sy_resp_t *resp, void *u)
 {
     lm_backlog_t *b = u;
-    char *want = query_param(req->query ? req->query : "", "functions");
+    sy_form_t form = {0}; /* core's form parser (fuzzed: fuzz_form) decodes the query */
+    const char *q = req->query ? req->query : "";
+    char *want = NULL;
+    if (sy_form_parse(&form, q, strlen(q)) < 0) {
+        sy_form_free(&form);
+        resp->status = 400;
+        resp->content_type = "application/json";
+        sy_buf_puts(&resp->body, "{\"message\":\"malformed query string\"}");
+        return;
+    }
+    if (sy_form_get(&form, "functions")) want = sy_strdup(sy_form_get(&form, "functions"));
+    sy_form_free(&form);
     int64_t queued = 0, inflight = 0;
     int k = 0;
     pthread_mutex_lock(&b->mu);

@@ -9,7 +9,9 @@
  * (that is the rebalancing). A broker that starts hosting a function counts
  * itself only after two heartbeats, by when every other broker has seen it
  * and shrunk its own share: the sum of the shares never exceeds the limit
- * while brokers join. A broker that leaves is dropped by the others at once
+ * while brokers join (except when two brokers start hosting a function
+ * within the same heartbeat with nobody else hosting it: each sees itself
+ * alone for up to one heartbeat). A broker that leaves is dropped by the others at once
  * when it drains, or 3 heartbeats after it died; what it still ran then may
  * briefly overlap the others' grown shares (bounded by what it ran).
  *
@@ -58,8 +60,10 @@ static void split(share_fn_t *out, const char *me_hex, const lm_peer_t *peers, i
         others++;
         if (strcmp(peers[i].id, me_hex) < 0) below++;
     }
-    /* alone, nobody else can be using a share: count at once */
-    out->me = me_hosts && (me_aged || others == 0);
+    /* alone, nobody else can be using a share: the whole limit at once
+     * (also before this broker's own row shows the function: a worker that
+     * just connected is served without waiting for a heartbeat) */
+    out->me = (me_hosts && me_aged) || others == 0;
     out->n = others + (out->me ? 1 : 0);
     out->rank = below;
 }

@@ -191,6 +191,9 @@ static void hosted_cb(const sy_pool_function_info_t *info, void *u)
  * concurrency, capped by its reserved concurrency, less what is out. */
 static int function_room(lm_svc_t *s, const char *name, int conc)
 {
+    /* a worker shared by several brokers gives each a share of its slots,
+     * which may be none: lease nothing that could only wait here */
+    int credit = s->pool ? sy_pool_function_credit(s->pool, name) : 0;
     pthread_mutex_lock(&s->mu);
     lm_fn_t *f = fn_find(s, name);
     int room = 0;
@@ -199,6 +202,7 @@ static int function_room(lm_svc_t *s, const char *name, int conc)
         room = conc - f->outstanding;
         int share = lm_conc_room(s, f); /* concurrency.c: this broker's share of the limits */
         if (share >= 0 && share < room) room = share;
+        if (credit == 0 && f->outstanding == 0) room = 0;
     }
     pthread_mutex_unlock(&s->mu);
     return room > 0 ? room : 0;

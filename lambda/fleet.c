@@ -417,6 +417,9 @@ static void serve(lm_fleet_t *fl, const char *id)
     snprintf(sv->id, sizeof sv->id, "%s", id);
     sy_invoke_opts_t o = {.deadline_ms = call.deadline_ms, .request_id = call.request_id[0] ? call.request_id : NULL,
                           .traceparent = call.traceparent[0] ? call.traceparent : NULL};
+    lm_fn_t f;
+    sy_err_t ferr;
+    lm_fn_lookup(fl->s, call.function, &f, &ferr); /* its settings cached here: the share is counted */
     int rc = lm_sync_invoke_local(fl->s, call.function, call.payload, call.len, &o, served_done, sv);
     if (rc != 0) {
         sy_invoke_result_t r = {.status = rc == LM_SYNC_THROTTLED ? SY_INVOKE_TOO_MANY : SY_INVOKE_SHUTDOWN};
@@ -488,11 +491,13 @@ static void expire(lm_fleet_t *fl, bool all)
     }
 }
 
+/* Notifications that arrive while this thread runs a statement are queued
+ * inside libpq, not on the socket: look again after every statement. */
 static void notifications(lm_fleet_t *fl)
 {
     if (!PQconsumeInput(fl->c)) return;
     PGnotify *n;
-    while ((n = PQnotifies(fl->c))) {
+    while ((n = PQnotifies(fl->c)) || (PQconsumeInput(fl->c) && (n = PQnotifies(fl->c)))) {
         const char *p = n->extra;
         if (p[0] == 'R' && p[1] == ' ') serve(fl, p + 2);
         else if (p[0] == 'D' && p[1] == ' ') answer(fl, p + 2);
@@ -552,6 +557,7 @@ static void *fleet_main(void *arg)
         if (db_up(fl)) {
             notifications(fl);
             write_outcomes(fl);
+            notifications(fl);
         }
         expire(fl, false);
         if (mono_ms() >= next_hb) {
@@ -559,6 +565,7 @@ static void *fleet_main(void *arg)
             if (db_up(fl)) {
                 heartbeat(fl);
                 missed(fl);
+                notifications(fl);
                 if (++turns % 30 == 0) {
                     sy_err_t err;
                     lm_store_fleet_gc(fl->c, &err);
