@@ -2,11 +2,12 @@
  * with workers: sequential RequestResponse latency (p50/p99) and durable
  * Event throughput (202s per second, each committed to PostgreSQL) with
  * many keep-alive connections. Usage: bench_invoke_api HOST PORT FUNCTION
- * SECONDS CONNECTIONS. Prints one JSON object. */
+ * SECONDS CONNECTIONS [async] (async: the Event phase only). Prints one JSON object. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +91,7 @@ static void *async_main(void *arg)
 int main(int argc, char **argv)
 {
     if (argc < 6) {
-        fprintf(stderr, "usage: bench_invoke_api HOST PORT FUNCTION SECONDS CONNECTIONS\n");
+        fprintf(stderr, "usage: bench_invoke_api HOST PORT FUNCTION SECONDS CONNECTIONS [async]\n");
         return 2;
     }
     host = argv[1];
@@ -99,12 +100,14 @@ int main(int argc, char **argv)
     secs = atof(argv[4]);
     int conns = atoi(argv[5]);
     if (conns > 256) conns = 256;
+    bool async_only = argc > 6 && strcmp(argv[6], "async") == 0; /* bench/fleet.sh: several at once */
+    size_t cap = 1 << 20, n = 0;
+    double *lat = malloc(cap * sizeof *lat), t0, p50 = 0, p99 = 0;
+    if (async_only) goto async;
     /* sequential RequestResponse */
     int fd = dial();
     for (int i = 0; i < 200; i++) call(fd, "RequestResponse", "{\"warm\":1}");
-    size_t cap = 1 << 20, n = 0;
-    double *lat = malloc(cap * sizeof *lat);
-    double t0 = now_s();
+    t0 = now_s();
     while (now_s() - t0 < secs && n < cap) {
         double a = now_s();
         if (call(fd, "RequestResponse", "{\"k\":1}") != 200) {
@@ -115,7 +118,9 @@ int main(int argc, char **argv)
     }
     close(fd);
     qsort(lat, n, sizeof *lat, cmpd);
-    double p50 = lat[n / 2], p99 = lat[n * 99 / 100];
+    p50 = lat[n / 2];
+    p99 = lat[n * 99 / 100];
+async:
     /* durable Event throughput */
     pthread_t th[256];
     for (long i = 0; i < conns; i++) pthread_create(&th[i], NULL, async_main, (void *)i);

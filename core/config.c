@@ -35,6 +35,12 @@ static const copt_t opts[] = {
     {"test-doubles", "SWITCHYARD_TEST_DOUBLES", NULL, "tests only: comma list of built-in doubles to wire instead of real services (bus-invoker, sfn-invoker)", CT_STR, S(test_doubles), 0, 0},
     {"max-body-bytes", "SWITCHYARD_MAX_BODY_BYTES", "3145728", "largest accepted request body", CT_INT, S(max_body_bytes), 65536, 1 << 30},
     {"console-write", "SWITCHYARD_CONSOLE_WRITE", "0", "1: the web console at /console/ may change things (send, publish, redrive, stop); 0: read-only", CT_INT, S(console_write), 0, 1},
+    {"probe-timeout-ms", "SWITCHYARD_PROBE_TIMEOUT_MS", "2000", "switchyard probe ready or live: how long to wait for the broker's answer", CT_INT, S(probe_timeout_ms), 10, 600000},
+    {"drain-delay-s", "SWITCHYARD_DRAIN_DELAY_S", "0", "on SIGTERM, keep serving this long with readiness failing (time for load balancers to notice) before refusing new requests", CT_DBL, S(drain_delay_s), 0, 3600},
+    {"drain-timeout-s", "SWITCHYARD_DRAIN_TIMEOUT_S", "30", "on SIGTERM, after the delay: finish in-flight requests and stop within this long, else exit 1", CT_DBL, S(drain_timeout_s), 1, 3600},
+    {"account-concurrency", "SWITCHYARD_ACCOUNT_CONCURRENCY", "1000", "concurrent Lambda invocations of the account across all brokers (unreserved functions share what reserved ones leave; 0: no limit)", CT_INT, S(account_concurrency), 0, 10000000},
+    {"fleet-heartbeat-ms", "SWITCHYARD_FLEET_HEARTBEAT_MS", "1000", "the broker registry heartbeat (live brokers, their functions and shares); a broker silent for 3 of these is gone", CT_INT, S(fleet_heartbeat_ms), 50, 60000},
+    {"metrics-depth-cap", "SWITCHYARD_METRICS_DEPTH_CAP", "100000", "queue and backlog gauges count at most this many messages per queue and state", CT_INT, S(metrics_depth_cap), 1, 100000000},
 };
 #undef S
 const sy_config_table_t sy_config_serve = {"serve", "usage: switchyard serve|migrate|worker|config [options]", opts,

@@ -124,6 +124,13 @@ typedef struct {
     char *test_doubles;  /* tests only: "bus-invoker,sfn-invoker"; NULL: none */
     int max_body_bytes;
     int console_write;   /* 1: the web console may call write actions (issue 16) */
+    /* fleet (issue 11) */
+    int probe_timeout_ms;    /* `switchyard probe`: how long to wait for the broker */
+    double drain_delay_s;    /* SIGTERM: keep serving (readiness failing) this long first */
+    double drain_timeout_s;  /* SIGTERM: exit within this long after the delay, or _exit(1) */
+    int account_concurrency; /* cluster-wide concurrent invocations of the account (0: no limit) */
+    int fleet_heartbeat_ms;  /* broker registry heartbeat; peers older than 3 of these are gone */
+    int metrics_depth_cap;   /* queue depth gauges count at most this many messages per state */
 } sy_config_t;
 
 /* The config engine behind every table (the broker's below, the worker
@@ -261,6 +268,8 @@ void sy_gc_submit_many(sy_gc_t *gc, sy_gc_run_fn run, sy_gc_after_fn after, void
 /* Migrations: apply schema/NNN_*.sql in order under an advisory lock,
  * recorded in sy_schema_migrations. Returns number applied or -1. */
 int sy_migrate(PGconn *c, const char *schema_dir, sy_err_t *err);
+/* Migrations of schema_dir not yet applied (readiness), or <0 with err. */
+int sy_migrate_pending(PGconn *c, const char *schema_dir, sy_err_t *err);
 
 /* --------------------------------------------------------------- metrics */
 /* Counters are registered lazily by name+labels; cheap atomic increments. */
@@ -358,6 +367,8 @@ void sy_http_route_static(const char *path_prefix, sy_handler_fn fn, void *udata
  * (service "console"). false: refused, with AWS's AccessDenied shape in resp. */
 #define SY_CONSOLE_HEADER "X-Switchyard-Console"
 bool sy_http_console_allows(const sy_req_t *req, sy_resp_t *resp);
+/* An unauthenticated GET of exactly `path` (like /metrics), e.g. /keda/backlog. */
+void sy_http_route_open(const char *path, const char *service, sy_handler_fn fn, void *udata);
 
 /* Call a JSON-protocol action in process, through the same routes as the
  * wire (Step Functions' aws-sdk tasks): target e.g. "AmazonSQS.SendMessage",
@@ -423,6 +434,23 @@ json_t *sy_authz_decide(const sy_authz_t *a, const char *key, const char *action
  * 400). Always 0 without policies or for in-process calls. */
 int sy_authz_check(const sy_req_t *req, const char *action, const char *resource, const json_t *resource_policy,
                    sy_err_t *err);
+/* ------------------------------------------------ probes (core/probe.c)
+ * Loop heartbeats: a main loop registers once (name, how long without a turn
+ * means it is stuck) and calls sy_beat(handle) every turn; GET /health/live
+ * fails while one is stale, /metrics shows their ages. GET /health/ready:
+ * database reachable, migrations applied, not draining. Process-wide (as the
+ * metrics registry), so loops without a context can beat. */
+int sy_beat_register(const char *loop, int64_t stale_ms); /* handle, <0 when full */
+void sy_beat(int handle);
+void sy_beat_stop(int handle); /* the loop ended on purpose: not checked any more */
+void sy_probe_set_draining(bool on);
+bool sy_probe_draining(void);
+void sy_probe_ready(sy_ctx_t *ctx, sy_resp_t *resp); /* GET /health/ready */
+void sy_probe_live(sy_resp_t *resp);                /* GET /health/live */
+void sy_probe_metrics(void);                        /* loop ages into /metrics */
+/* `switchyard probe ready|live [serve options]`: exit 0 healthy, 1 not
+ * (one line on stderr), 2 usage. */
+int sy_probe_main(int argc, char **argv);
 
 /* ---------------------------------------------------------- process ctx */
 /* The one process context: passed to every service, never global. */

@@ -48,6 +48,17 @@ void sy_http_route_static(const char *p, sy_handler_fn fn, void *u)
     add_route('s', p, "console", SY_PROTO_REST, fn, u);
 }
 
+void sy_http_route_open(const char *path, const char *service, sy_handler_fn fn, void *u)
+{
+    add_route('o', path, service, SY_PROTO_REST, fn, u);
+}
+static const route_t *find_open(const char *path)
+{
+    for (int i = 0; i < nroutes; i++)
+        if (routes[i].kind == 'o' && strcmp(routes[i].key, path) == 0) return &routes[i];
+    return NULL;
+}
+
 struct sy_http {
     sy_ctx_t *ctx;
     struct MHD_Daemon *d;
@@ -205,6 +216,7 @@ static void metrics(sy_ctx_t *ctx, sy_resp_t *resp)
         sy_metric_set("switchyard_db_pool_in_use", NULL, sy_pg_pool_in_use(ctx->pool));
         sy_metric_set("switchyard_db_pool_size", NULL, sy_pg_pool_size(ctx->pool));
     }
+    sy_probe_metrics(); /* switchyard_loop_heartbeat_age_seconds */
     resp->status = 200;
     resp->content_type = "text/plain; version=0.0.4";
     sy_metrics_render(&resp->body);
@@ -422,6 +434,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         st_rt->fn(&req, &resp, st_rt->udata);
     } else if (strcmp(method, "GET") == 0 && strcmp(req.path, "/metrics") == 0) {
         metrics(h->ctx, &resp);
+    } else if (strcmp(method, "GET") == 0 && strcmp(req.path, "/health/ready") == 0) {
+        sy_probe_ready(h->ctx, &resp); /* core/probe.c */
+    } else if (strcmp(method, "GET") == 0 && strcmp(req.path, "/health/live") == 0) {
+        sy_probe_live(&resp);
+    } else if (strcmp(method, "GET") == 0 && find_open(req.path)) {
+        const route_t *o = find_open(req.path); /* unauthenticated GETs: /keda/backlog */
+        req.service = o->service;
+        o->fn(&req, &resp, o->udata);
     } else if (authorize(h->ctx, &req, &resp)) {
         route(h->ctx, &req, &resp, st, &form);
     }

@@ -256,3 +256,17 @@ done:
     migrations_free(m, n);
     return rc == 0 ? applied : -1;
 }
+
+/* Migrations of schema_dir not applied yet (readiness), or <0. */
+int sy_migrate_pending(PGconn *c, const char *schema_dir, sy_err_t *err)
+{
+    migration_t *m = NULL;
+    size_t n = 0;
+    int *done = NULL, ndone = 0, pending = 0;
+    int rc = list_migrations(schema_dir, &m, &n, err);
+    if (rc == 0) rc = applied_versions(c, &done, &ndone, err);
+    for (size_t i = 0; rc == 0 && i < n; i++) pending += !contains(done, ndone, m[i].version);
+    free(done);
+    migrations_free(m, n);
+    return rc < 0 ? rc : pending;
+}

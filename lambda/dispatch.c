@@ -4,6 +4,7 @@
  * to the pool with sy_pool_offer. The pool's lease callbacks (on the pool
  * thread) only take the lease from the map and queue a settle job. */
 #include "lambda/internal.h"
+#include "lambda/fleet.h" /* issue 11 */
 #include "queue/queue.h"
 
 #include <stdlib.h>
@@ -190,14 +191,18 @@ static void hosted_cb(const sy_pool_function_info_t *info, void *u)
  * concurrency, capped by its reserved concurrency, less what is out. */
 static int function_room(lm_svc_t *s, const char *name, int conc)
 {
+    /* a worker shared by several brokers gives each a share of its slots,
+     * which may be none: lease nothing that could only wait here */
+    int credit = s->pool ? sy_pool_function_credit(s->pool, name) : 0;
     pthread_mutex_lock(&s->mu);
     lm_fn_t *f = fn_find(s, name);
     int room = 0;
     if (f) {
         f->capacity = conc;
-        int limit = conc;
-        if (f->reserved >= 0 && f->reserved - f->sync_inflight < limit) limit = f->reserved - f->sync_inflight;
-        room = limit - f->outstanding;
+        room = conc - f->outstanding;
+        int share = lm_conc_room(s, f); /* concurrency.c: this broker's share of the limits */
+        if (share >= 0 && share < room) room = share;
+        if (credit == 0 && f->outstanding == 0) room = 0;
     }
     pthread_mutex_unlock(&s->mu);
     return room > 0 ? room : 0;
@@ -510,7 +515,9 @@ static void *dispatcher_main(void *arg)
     lm_svc_t *s = arg;
     int idle_ms = 1;
     hosted_t h = {0};
+    int beat = sy_beat_register("lambda-dispatcher", 60000); /* GET /health/live */
     while (true) {
+        sy_beat(beat);
         pthread_mutex_lock(&s->mu);
         bool stop = s->stop;
         s->kick = false;
@@ -554,6 +561,7 @@ static void *dispatcher_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         idle_ms = kicked ? 1 : (idle_ms * 2 > 50 ? 50 : idle_ms * 2);
     }
+    sy_beat_stop(beat);
     free(h.names);
     free(h.conc);
     return NULL;

@@ -100,6 +100,9 @@ typedef struct {
     void *topic_sink_u;
     sy_lambda_reply_fn reply_sink;
     void *reply_sink_u;
+    struct lm_fleet *fleet;     /* fleet.c: the broker registry, calls between brokers */
+    struct lm_shares *shares;   /* concurrency.c: this broker's shares */
+    struct lm_backlog *backlog; /* backlog.c */
 } lm_svc_t;
 
 lm_svc_t *lm_svc(sy_ctx_t *ctx);

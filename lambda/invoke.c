@@ -2,6 +2,7 @@
  * worker through the pool (no database on the hot path beyond the cached
  * config), Event into the function's internal queue, DryRun. */
 #include "lambda/internal.h"
+#include "lambda/fleet.h" /* issue 11 */
 
 #include <stdlib.h>
 #include <string.h>
@@ -54,45 +55,9 @@ static void fn_error(sy_resp_t *resp, const char *type, const char *msg, const s
     json_decref(o);
 }
 
-/* Reserve a synchronous slot against the function's reserved concurrency. */
-static bool take_slot(lm_svc_t *s, const char *name)
-{
-    bool ok = true;
-    pthread_mutex_lock(&s->mu);
-    for (lm_fn_t *f = s->fns; f; f = f->next)
-        if (strcmp(f->name, name) == 0) {
-            if (f->reserved >= 0 && f->sync_inflight + f->outstanding >= f->reserved) ok = false;
-            else f->sync_inflight++;
-        }
-    pthread_mutex_unlock(&s->mu);
-    return ok;
-}
-
-static void give_slot(lm_svc_t *s, const char *name)
-{
-    pthread_mutex_lock(&s->mu);
-    bool room_grew = false;
-    for (lm_fn_t *f = s->fns; f; f = f->next)
-        if (strcmp(f->name, name) == 0 && f->sync_inflight > 0) {
-            f->sync_inflight--;
-            /* only reserved concurrency counts sync invocations against the
-             * async ones (function_room): otherwise the dispatcher has
-             * nothing new to look at, and waking it per sync invoke cost a
-             * database round trip each */
-            room_grew |= f->reserved >= 0;
-        }
-    if (room_grew) {
-        s->kick = true;
-        pthread_cond_signal(&s->wake);
-    }
-    pthread_mutex_unlock(&s->mu);
-}
-
 static void invoke_sync(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char *name, const lm_fn_t *f,
                         const char *payload, size_t len)
 {
-    if (!take_slot(s, name))
-        return error(resp, req, 429, "TooManyRequestsException", "Rate Exceeded.");
     waiter_t w;
     memset(&w, 0, sizeof w);
     pthread_mutex_init(&w.mu, NULL);
@@ -101,15 +66,16 @@ static void invoke_sync(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char 
     sy_invoke_opts_t o = {.deadline_ms = sy_now_ms() + (int64_t)f->timeout_s * 1000, .request_id = req->request_id};
     const char *tp = sy_req_header(req, "traceparent");
     o.traceparent = tp;
-    if (sy_pool_invoke_opts(s->pool, name, payload, len, &o, on_result, &w) < 0) {
-        give_slot(s, name);
-        error(resp, req, 500, "ServiceException", "could not invoke the function");
+    /* fleet.c: through this broker's workers, or handed to a broker whose workers host it */
+    int rc = lm_sync_invoke(s, name, payload, len, &o, on_result, &w);
+    if (rc != 0) {
+        if (rc == LM_SYNC_THROTTLED) error(resp, req, 429, "TooManyRequestsException", "Rate Exceeded.");
+        else error(resp, req, 500, "ServiceException", "could not invoke the function");
         goto done;
     }
     pthread_mutex_lock(&w.mu);
     while (!w.done) pthread_cond_wait(&w.cv, &w.mu);
     pthread_mutex_unlock(&w.mu);
-    give_slot(s, name);
     char msg[128];
     switch (w.status) {
     case SY_INVOKE_OK:

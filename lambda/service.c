@@ -2,6 +2,7 @@
  * the internal entry point for asynchronous invocations from other
  * services, and invocations for other services' tasks (Step Functions). */
 #include "lambda/internal.h"
+#include "lambda/fleet.h" /* issue 11 */
 #include "queue/queue.h"
 
 #include <stdlib.h>
@@ -121,7 +122,7 @@ static int fn_load(lm_svc_t *s, const char *name, sy_err_t *err)
 {
     lm_row_t row;
     int rc = lm_store_fn_get(s->ctx, name, &row, err);
-    if (rc == SY_E_NOTFOUND && lm_pool_hosts(s, name)) {
+    if (rc == SY_E_NOTFOUND && (lm_pool_hosts(s, name) || lm_fleet_hosts(s, name))) {
         json_t *cfg = json_pack("{s:i,s:i}", "Timeout", LM_DEFAULT_TIMEOUT_S, "MemorySize", 128);
         rc = lm_store_fn_create(s->ctx, name, cfg, true, err);
         json_decref(cfg);
@@ -369,8 +370,12 @@ int sy_lambda_invoke_for_task(sy_ctx_t *ctx, PGconn *c, const sy_lambda_task_t *
             x->task = inv->task_id;
             int64_t t = inv->timeout_s > 0 && inv->timeout_s < f.timeout_s ? inv->timeout_s : f.timeout_s;
             sy_invoke_opts_t o = {.deadline_ms = sy_now_ms() + t * 1000};
-            rc = sy_pool_invoke_opts(s->pool, name, payload, strlen(payload), &o, express_done, x);
-            if (rc < 0) {
+            rc = lm_sync_invoke(s, name, payload, strlen(payload), &o, express_done, x); /* fleet.c */
+            if (rc == LM_SYNC_THROTTLED) {
+                free(x->exec);
+                free(x);
+                rc = sy_err_set(err, SY_E_INVALID, 429, "Lambda.TooManyRequestsException", "Rate Exceeded.");
+            } else if (rc < 0) {
                 free(x->exec);
                 free(x);
                 rc = sy_err_set(err, SY_E_INTERNAL, 500, "Lambda.ServiceException", "could not invoke %s", name);
@@ -414,7 +419,9 @@ int sy_lambda_start(sy_ctx_t *ctx, const char *endpoint, const sy_pool_opts_t *o
     o.lease = &s->src;
     s->pool = sy_pool_new(endpoint, &o, err);
     if (!s->pool) return SY_E_INTERNAL;
+    if (lm_fleet_start(s, err) < 0) return SY_E_INTERNAL; /* fleet.c: registry, calls between brokers */
     if (lm_dispatch_start(s, err) < 0) return SY_E_INTERNAL;
+    lm_backlog_start(s); /* backlog.c: /metrics gauges, GET /keda/backlog */
     sy_metrics_add_collector(metrics_collect, s);
     sy_http_route_path("/2015-03-31/functions", "lambda", lm_api_handle, s);
     sy_http_route_path("/2015-03-31/event-source-mappings", "lambda", lm_api_handle, s);
@@ -439,8 +446,11 @@ void sy_lambda_stop(sy_ctx_t *ctx)
     lm_svc_t *s = ctx->svc[SY_SVC_WORKER];
     if (!s) return;
     sy_metrics_remove_collector(metrics_collect, s);
+    lm_backlog_stop(s);
+    lm_fleet_draining(s);
     lm_dispatch_stop(s); /* no more offers */
     sy_pool_destroy(&s->pool); /* no more callbacks */
+    lm_fleet_stop(s);          /* outcomes of served calls written, registry row gone */
     lm_settle_stop(s);         /* settle what was acked */
     while (s->fns) {
         lm_fn_t *f = s->fns;

@@ -47,7 +47,14 @@ typedef struct {
     sy_gc_t *lease_gc; /* combines concurrent leases of standard queues */
     pthread_mutex_t cache_mu;
     struct qcache_entry *cache[256];
+    struct qdepth *depth;       /* depth.c: the depth gauges */
 } queue_engine_t;
+typedef struct qdepth qdepth_t;
+/* depth.c / store_depth.c (issue 11) */
+void depth_start(queue_engine_t *e);
+void depth_stop(queue_engine_t *e);
+int store_queue_depths(sy_ctx_t *ctx, const char *names_array, int cap, sy_queue_depth_t **out, int *n,
+                       sy_err_t *err);
 #define WAKE_SLOTS 1024
 
 /* engine.c: the engine state, the settings cache, receive */

@@ -96,4 +96,12 @@ int sy_queue_change_visibility(sy_ctx_t *ctx, const char *name, const char *rece
 int sy_queue_console_stats(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
 int sy_queue_console_summary(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
 int sy_queue_console_peek(sy_ctx_t *ctx, const json_t *in, json_t **out, sy_err_t *err);
+/* How deep queues are (the Lambda backlog; queue/depth.c): for each of the
+ * n names, out[i] gets the visible, in-flight and delayed messages, each
+ * counted up to metrics-depth-cap (zeros for a queue that does not exist). */
+typedef struct {
+    char name[96];
+    int64_t visible, inflight, delayed;
+} sy_queue_depth_t;
+int sy_queue_depths(sy_ctx_t *ctx, const char *const *names, int n, sy_queue_depth_t *out, sy_err_t *err);
 #endif

@@ -19,6 +19,7 @@ int sy_queue_start(sy_ctx_t *ctx, sy_err_t *err)
     e->lease_gc = sy_gc_new(sy_pg_conninfo(ctx->pool), 2, 64, SY_GC_ASYNC_COMMIT);
     if (waiters_start(e, err) < 0) return SY_E_INTERNAL;
     sweeper_start(e);
+    depth_start(e); /* depth.c: switchyard_queue_messages gauges */
     e->threads_up = true;
     sqs_routes(ctx);
     return 0;
@@ -36,6 +37,7 @@ void sy_queue_stop(sy_ctx_t *ctx)
     queue_engine_t *e = queue_engine(ctx);
     if (!e) return;
     sy_queue_wake_all(ctx);
+    depth_stop(e);
     sy_gc_destroy(&e->lease_gc);
     if (e->threads_up) {
         pthread_join(e->listener, NULL);

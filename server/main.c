@@ -194,6 +194,7 @@ static int cmd_serve(int argc, char **argv)
            embedded ? "embedded" : "external");
     int sig = wait_for_signal();
     sy_log(SY_LOG_INFO, "server", NULL, "shutting down", "signal", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    sy_server_drain_begin(&ctx); /* readiness fails; serve on for --drain-delay-s; bounded */
     ctx.stopping = 1;
     status = 0;
 done:
@@ -212,6 +213,7 @@ done:
     if (embedded) sy_pg_embed_stop(ctx.cfg.data_dir, ctx.cfg.pg_bin);
     free(conninfo);
     sy_config_free(&ctx.cfg);
+    sy_server_drain_end();
     if (status == 0) sy_log(SY_LOG_INFO, "server", NULL, "stopped");
     return status;
 }
@@ -225,6 +227,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "migrate") == 0) return cmd_migrate(argc - shift, argv + shift);
     if (strcmp(cmd, "worker") == 0) return sy_worker_main(argc - 1, argv + 1);
     if (strcmp(cmd, "policy") == 0) return sy_policy_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "probe") == 0) return sy_probe_main(argc - 1, argv + 1); /* core/probe.c */
     if (strcmp(cmd, "config") == 0) {
         sy_config_print_markdown(stdout);
         return 0;
@@ -233,6 +236,6 @@ int main(int argc, char **argv)
         sy_config_print_help(stdout);
         return 0;
     }
-    fprintf(stderr, "switchyard: unknown command '%s' (serve, migrate, worker, policy, config)\n", cmd);
+    fprintf(stderr, "switchyard: unknown command '%s' (serve, migrate, worker, probe, policy, config)\n", cmd);
     return 2;
 }

@@ -28,6 +28,10 @@ int sy_worker_main(int argc, char **argv);
 int sy_policy_main(int argc, char **argv);
 /* Connect the services' seams (server/wiring.c). */
 void sy_server_wire(sy_ctx_t *ctx);
+/* SIGTERM drain (server/drain.c): readiness fails, serve on for
+ * --drain-delay-s, then a watchdog bounds the rest (--drain-timeout-s). */
+void sy_server_drain_begin(sy_ctx_t *ctx);
+void sy_server_drain_end(void);
 
 /* The web console (server/console.c): its files at /console/ and its own
  * read-only endpoints at POST /console/api/<name>. An endpoint belongs to the

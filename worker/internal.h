@@ -281,7 +281,12 @@ typedef struct {
     int *free_slots; /* per function: this broker's share, neither granted nor running */
     char session_id[37];
     wk_job_t *outbox, *outbox_tail; /* results waiting for a session */
+    int *running;    /* per function: delivered by this session, not settled (resolve.c) */
+    int *target;     /* per function: this session's share of the slots */
+    bool gone;       /* no longer resolved: closed once what it delivered settled */
+    bool retired;    /* slot free for another broker */
 } wk_conn_t;
+#define WK_MAX_CONNS 30 /* sessions (brokers) at once */
 
 /* Inline runs of C handlers on the loop thread (worker_inline.c). */
 typedef struct {
@@ -312,6 +317,8 @@ typedef struct {
     char *log_level;
     char *region;           /* AWS_REGION of runtime processes */
     int keygen;
+    double broker_resolve_s; /* look --broker names up again this often (0: at start only) */
+    char *broker_hosts_file; /* hosts(5) lines consulted before DNS */
 } wk_config_t;
 extern const sy_config_table_t wk_config_table;
 
@@ -337,7 +344,10 @@ struct wk_worker {
     wk_inline_t inl;
     pthread_t standby_thread;
     bool standby_started;
+    int *spare;                       /* per function: slots no session holds (resolve.c) */
+    struct wk_resolver *resolver;
 };
+typedef struct wk_resolver wk_resolver_t;
 
 typedef struct wk_extend {
     int conn;
@@ -377,6 +387,13 @@ void wk_job_start_clock(wk_job_t *j, int64_t now);
 void wk_done_push(wk_worker_t *w, wk_job_t *j);
 wk_job_t *wk_queue_pop(wk_fn_t *fn);
 void wk_queue_push(wk_fn_t *fn, wk_job_t *j); /* to the slot threads */
+/* resolve.c: one session per address every --broker resolves to */
+int wk_resolve_init(wk_worker_t *w);   /* sessions for the first lookup; the resolver thread */
+void wk_resolve_tick(wk_worker_t *w);  /* loop thread: apply lookups, retire gone sessions */
+void wk_resolve_stop(wk_worker_t *w);
+void wk_rebalance(wk_worker_t *w);
+int wk_slot_return(wk_worker_t *w, wk_job_t *j); /* credit to send with j's result */
+int wk_endpoint_split(const char *ep, char *host, size_t hn, char *port, size_t pn);
 /* worker_exec.c */
 int wk_exec_start(wk_fn_t *fn);  /* load the .so / prepare envs, start slot threads */
 void wk_exec_run(wk_fn_t *fn, wk_job_t *j); /* run a C handler's job on this thread */

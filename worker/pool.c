@@ -409,7 +409,9 @@ static void *pool_thread(void *arg)
 {
     sy_pool_t *p = arg;
     int64_t last_timers = 0, last_event_us = 0;
+    int beat = sy_beat_register("worker-pool", 10000); /* GET /health/live */
     while (!POOL_STOPPING(p)) {
+        sy_beat(beat);
         zmq_pollitem_t items[3] = {{p->router, 0, ZMQ_POLLIN, 0}, {NULL, p->evfd, ZMQ_POLLIN, 0},
                                    {p->zap, 0, ZMQ_POLLIN, 0}};
         pthread_mutex_lock(&p->cmd_mu);
@@ -443,6 +445,7 @@ static void *pool_thread(void *arg)
             update_gauges(p);
         }
     }
+    sy_beat_stop(beat);
     /* Tell workers we are going: they reconnect (to us or another broker). */
     for (pool_session_t *s = p->sessions; s; s = s->next)
         pool_send_disconnect(p, s->rid, s->rid_len, SYW__DISCONNECT_REASON__DISCONNECT_SHUTDOWN,

@@ -73,6 +73,7 @@ static void job_header(const wk_job_t *j, wk_job_t *t)
 
 static void timers(wk_worker_t *w)
 {
+    wk_resolve_tick(w);
     int64_t now = wk_mono_ms(), wall = sy_now_ms();
     for (int i = 0; i < w->nconns; i++) {
         wk_conn_t *c = &w->conns[i];
@@ -170,7 +171,7 @@ static void drain_expire(wk_worker_t *w)
 static int lead(wk_worker_t *w, int *rc)
 {
     *rc = 0;
-    zmq_pollitem_t *items = sy_calloc(2 * (size_t)w->nconns + 2, sizeof *items);
+    zmq_pollitem_t *items = sy_calloc(2 * (size_t)WK_MAX_CONNS + 2, sizeof *items);
     for (;;) {
         int n = 0;
         items[n++] = (zmq_pollitem_t){NULL, w->evfd, ZMQ_POLLIN, 0};
@@ -274,16 +275,7 @@ static int worker_run(wk_worker_t *w)
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGINT);
     w->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-    for (int i = 0; i < w->nconns; i++) {
-        w->conns[i].granted = sy_calloc((size_t)w->nfns, sizeof(int));
-        w->conns[i].free_slots = sy_calloc((size_t)w->nfns, sizeof(int));
-        for (int f = 0; f < w->nfns; f++) {
-            int conc = w->fns[f].concurrency;
-            w->conns[i].free_slots[f] = conc / w->nconns + (i < conc % w->nconns ? 1 : 0);
-        }
-        w->conns[i].backoff_ms = w->reconnect_min_ms;
-        wk_conn_open(w, &w->conns[i]);
-    }
+    wk_resolve_init(w); /* one session per address the --broker names resolve to */
     wk_inline_init(w);
     bool any_so = false;
     for (int f = 0; f < w->nfns; f++) any_so |= w->fns[f].kind == WK_FN_SO;
@@ -308,6 +300,7 @@ static int worker_run(wk_worker_t *w)
 
 static void worker_free(wk_worker_t *w, bool stuck)
 {
+    wk_resolve_stop(w);
     for (int i = 0; i < w->nconns; i++) {
         wk_conn_t *c = &w->conns[i];
         wk_conn_close(c);
@@ -318,8 +311,11 @@ static void worker_free(wk_worker_t *w, bool stuck)
         }
         free(c->granted);
         free(c->free_slots);
+        free(c->running);
+        free(c->target);
         free(c->endpoint);
     }
+    free(w->spare);
     if (w->zctx) zmq_ctx_term(w->zctx);
     /* a C handler that never returned cannot be joined: the process exits
      * with _exit; runtime processes are killed either way */

@@ -23,6 +23,8 @@ static const sy_config_opt_t settings[] = {
     {"secret-key", "SWITCHYARD_WORKER_SECRET_KEY", NULL, "this worker's CurveZMQ secret key (Z85)", SY_CFG_STR, W(secret_key), 0, 0},
     {"log-level", "SWITCHYARD_WORKER_LOG_LEVEL", "info", "debug, info, warn or error", SY_CFG_STR, W(log_level), 0, 0},
     {"region", "AWS_REGION", "us-east-1", "AWS_REGION given to runtime processes", SY_CFG_STR, W(region), 0, 0},
+    {"broker-resolve-s", "SWITCHYARD_WORKER_BROKER_RESOLVE_S", "10", "look every --broker name up again this often, joining new addresses and leaving gone ones (0: at start only)", SY_CFG_DBL, W(broker_resolve_s), 0, 86400},
+    {"broker-hosts-file", "SWITCHYARD_WORKER_BROKER_HOSTS_FILE", NULL, "hosts(5)-style file (ADDRESS[:PORT] NAME...) consulted before DNS for --broker names, re-read at every lookup", SY_CFG_STR, W(broker_hosts_file), 0, 0},
     {"keygen", NULL, NULL, "print a new CurveZMQ key pair (czmq certificate lines) and exit", SY_CFG_BOOL, W(keygen), 0, 1},
 };
 #undef W
@@ -140,26 +142,21 @@ int wk_args_parse(wk_worker_t *w, int argc, char **argv)
     copy_key(w->broker_key, cfg->broker_key);
     copy_key(w->public_key, cfg->public_key);
     copy_key(w->secret_key, cfg->secret_key);
-    w->conns = sy_calloc((size_t)cfg->brokers.n, sizeof *w->conns);
-    for (int i = 0; i < cfg->brokers.n; i++) {
-        if (w->nconns >= 16) return usage_error("at most 16 --broker (got more: %s)", cfg->brokers.v[i]);
-        w->conns[w->nconns++].endpoint = sy_strdup(cfg->brokers.v[i]);
-    }
     w->fns = sy_calloc((size_t)cfg->functions.n, sizeof *w->fns);
     for (int i = 0; i < cfg->functions.n; i++) {
         rc = parse_function(w, cfg->functions.v[i], cfg->concurrency, cfg->timeout_s);
         if (rc) return rc;
     }
-    if (w->nconns == 0) return usage_error("at least one --broker is required%s", "");
+    if (cfg->brokers.n == 0) return usage_error("at least one --broker is required%s", "");
     if (w->nfns == 0) return usage_error("at least one --function is required%s", "");
     bool curve = w->broker_key[0] || w->public_key[0] || w->secret_key[0];
     if (curve && (strlen(w->broker_key) != 40 || strlen(w->public_key) != 40 ||
                   strlen(w->secret_key) != 40))
         return usage_error("curve needs --broker-key, --public-key and --secret-key (40-char Z85)%s",
                            "");
-    for (int i = 0; i < w->nconns; i++)
-        if (!curve && !wk_endpoint_is_loopback(w->conns[i].endpoint))
+    for (int i = 0; i < cfg->brokers.n; i++)
+        if (!curve && !wk_endpoint_is_loopback(cfg->brokers.v[i]))
             sy_log(SY_LOG_WARN, "worker", NULL, "plain TCP to a non-loopback broker (no curve keys)",
-                   "broker", w->conns[i].endpoint);
+                   "broker", cfg->brokers.v[i]);
     return 0;
 }

@@ -195,6 +195,7 @@ static void on_deliver(wk_worker_t *w, int ci, wk_frame_t *fr)
         return;
     }
     c->granted[f]--;
+    c->running[f]++;
     fn->running++;
     wk_job_t *j = sy_calloc(1, sizeof *j);
     j->delivery_id = d->delivery_id;

@@ -125,17 +125,11 @@ void wk_grant_free(wk_worker_t *w)
 /* A job is done (or given up): report it unless already reported. */
 void wk_settle(wk_worker_t *w, wk_job_t *j, bool slot_free)
 {
-    int f = (int)(j->fn - w->fns);
     wk_conn_t *c = wk_active_conn(w, j->conn);
     int credit = 0;
     if (slot_free) {
         j->fn->running--;
-        if (c && !w->draining) {
-            credit = 1;
-            c->granted[f]++;
-        } else {
-            w->conns[j->conn].free_slots[f]++;
-        }
+        credit = wk_slot_return(w, j); /* resolve.c: shares move between brokers */
     }
     if (j->reported || j->cancelled) {
         if (credit) wk_send_credit(c, j->fn, credit);
