@@ -94,6 +94,7 @@ static void dead_letter(tp_svc_t *s, const json_t *d, const sy_err_t *why)
 static void *http_main(void *arg)
 {
     tp_svc_t *s = arg;
+    sy_ctx_wait_wired(s->ctx); /* deliveries to functions go through a seam */
     while (!s->ctx->stopping && s->http_up) {
         sy_msg_out_t msgs[10];
         int n = 0;
