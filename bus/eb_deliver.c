@@ -240,6 +240,7 @@ static void *deliver_main(void *arg)
     eb_svc_t *svc = arg;
     sy_ctx_t *ctx = svc->ctx;
     int idle = 0;
+    sy_ctx_wait_wired(ctx); /* targets: functions, state machines, topics through seams */
     while (!svc->stop && !ctx->stopping) {
         sy_msg_out_t msgs[10];
         int n = 0;

@@ -136,6 +136,7 @@ static void *ticker_main(void *arg)
     eb_svc_t *svc = arg;
     sy_ctx_t *ctx = svc->ctx;
     int64_t last_sweep = 0;
+    sy_ctx_wait_wired(ctx);
     while (!svc->stop && !ctx->stopping) {
         sy_err_t err;
         sy_err_clear(&err);

@@ -465,8 +465,15 @@ struct sy_ctx {
     sy_creds_t *creds;
     sy_authz_t *authz; /* NULL: every authenticated request is allowed */
     volatile int stopping;
+    volatile int wired; /* sy_ctx_set_wired: every seam is set (server/wiring.c) */
     void *svc[8]; /* per-service engine state, indexed by SY_SVC_* */
 };
+/* Services start their background loops before server/wiring.c connects
+ * them; a loop that may call through a seam waits for the wiring first (a
+ * Step Functions task resumed in the first milliseconds after a restart
+ * would otherwise find no function invoker). */
+void sy_ctx_set_wired(sy_ctx_t *ctx);
+void sy_ctx_wait_wired(const sy_ctx_t *ctx); /* returns early when stopping */
 enum { SY_SVC_QUEUE = 0, SY_SVC_TOPIC, SY_SVC_BUS, SY_SVC_SFN, SY_SVC_WORKER };
 
 #endif

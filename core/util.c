@@ -238,3 +238,16 @@ char *sy_path_find(const char *program)
     free(dup);
     return found;
 }
+
+void sy_ctx_set_wired(sy_ctx_t *ctx)
+{
+    __atomic_store_n(&ctx->wired, 1, __ATOMIC_RELEASE);
+}
+
+void sy_ctx_wait_wired(const sy_ctx_t *ctx)
+{
+    while (!__atomic_load_n(&ctx->wired, __ATOMIC_ACQUIRE) && !ctx->stopping) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+    }
+}

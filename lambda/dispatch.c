@@ -544,6 +544,7 @@ static void *dispatcher_main(void *arg)
     lm_svc_t *s = arg;
     int idle_ms = 1;
     hosted_t h = {0};
+    sy_ctx_wait_wired(s->ctx); /* replies go through the reply/topic/bus sinks */
     int beat = sy_beat_register("lambda-dispatcher", 60000); /* GET /health/live */
     while (true) {
         sy_beat(beat);

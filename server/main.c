@@ -183,6 +183,7 @@ static int cmd_serve(int argc, char **argv)
         goto done;
     }
     sy_server_wire(&ctx);
+    sy_ctx_set_wired(&ctx);
     http = sy_http_new(&ctx, ctx.cfg.listen, &err);
     if (!http) {
         sy_log(SY_LOG_ERROR, "http", NULL, err.message);

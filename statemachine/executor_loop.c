@@ -202,6 +202,7 @@ static void *executor_main(void *arg)
     sfn_svc_t *svc = arg;
     sy_ctx_t *ctx = svc->ctx;
     int idle = 0;
+    sy_ctx_wait_wired(ctx); /* a resumed task needs the function invoker seam */
     while (!svc->stop && !ctx->stopping) {
         sy_msg_out_t msgs[10];
         int n = 0;

@@ -156,6 +156,7 @@ static void deliver_one(tp_svc_t *s, sy_msg_out_t *m)
 static void *http_main(void *arg)
 {
     tp_svc_t *s = arg;
+    sy_ctx_wait_wired(s->ctx); /* deliveries to functions go through a seam */
     while (!s->ctx->stopping && s->http_up) {
         sy_msg_out_t msgs[10];
         int n = 0;
