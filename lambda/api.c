@@ -57,6 +57,59 @@ static void split_path(const char *path, path_t *p)
     }
 }
 
+/* ------------------------------------------------------------ access */
+/* The IAM action and resource of a request, for the access check
+ * (core/authz.c; docs/security.md) made before it is routed below. */
+static const char *iam_action(const char *m, const path_t *p)
+{
+    bool get = !strcmp(m, "GET"), put = !strcmp(m, "PUT"), post = !strcmp(m, "POST"), del = !strcmp(m, "DELETE");
+    if (!strcmp(p->coll, "event-source-mappings"))
+        return !p->id[0] ? (post ? "CreateEventSourceMapping" : "ListEventSourceMappings")
+               : put     ? "UpdateEventSourceMapping"
+               : del     ? "DeleteEventSourceMapping"
+                         : "GetEventSourceMapping";
+    if (!p->id[0]) return post ? "CreateFunction" : "ListFunctions";
+    const char *sub = p->sub;
+    if (!*sub) return del ? "DeleteFunction" : "GetFunction";
+    if (!strcmp(sub, "invocations") || !strcmp(sub, "response-streaming-invocations")) return "InvokeFunction";
+    if (!strcmp(sub, "configuration")) return put ? "UpdateFunctionConfiguration" : "GetFunctionConfiguration";
+    if (!strcmp(sub, "code")) return "UpdateFunctionCode";
+    if (!strcmp(sub, "concurrency")) return put ? "PutFunctionConcurrency" : del ? "DeleteFunctionConcurrency"
+                                                                               : "GetFunctionConcurrency";
+    if (!strcmp(sub, "event-invoke-config")) return put || post ? "PutFunctionEventInvokeConfig"
+                                                     : del     ? "DeleteFunctionEventInvokeConfig"
+                                                               : "GetFunctionEventInvokeConfig";
+    if (!strcmp(sub, "versions")) return post ? "PublishVersion" : "ListVersionsByFunction";
+    if (!strcmp(sub, "aliases")) return !p->sub2[0] ? (post ? "CreateAlias" : "ListAliases")
+                                        : put       ? "UpdateAlias"
+                                        : del       ? "DeleteAlias"
+                                                    : "GetAlias";
+    return get ? "GetFunction" : "UpdateFunctionConfiguration";
+}
+
+static int authorize(const lm_svc_t *s, const sy_req_t *req, const path_t *p, sy_err_t *err)
+{
+    char action[96];
+    snprintf(action, sizeof action, "lambda:%s", iam_action(req->method, p));
+    char *resource = NULL;
+    if (!strcmp(p->coll, "functions") && p->id[0]) {
+        /* a name, name:qualifier, or an ARN; the qualifier query parameter names the version or alias */
+        if (!strncmp(p->id, "arn:", 4)) resource = sy_strdup(p->id);
+        else {
+            char *res = sy_asprintf("function:%s", p->id);
+            resource = sy_arn(s->ctx, "lambda", res);
+            free(res);
+        }
+    } else if (!strcmp(p->coll, "event-source-mappings") && p->id[0]) {
+        char *res = sy_asprintf("event-source-mapping:%s", p->id);
+        resource = sy_arn(s->ctx, "lambda", res);
+        free(res);
+    }
+    int rc = sy_authz_check(req, action, resource ? resource : "*", NULL, err);
+    free(resource);
+    return rc;
+}
+
 /* --------------------------------------------------------- configuration */
 json_t *lm_function_config_json(const sy_ctx_t *ctx, const lm_row_t *r)
 {
@@ -370,6 +423,9 @@ void lm_api_handle(sy_req_t *req, sy_resp_t *resp, void *udata)
         if (!req->json && !invoke) return error(resp, req, 400, "InvalidRequestContentException", "could not parse the request body as JSON");
         if (!req->json) req->json = json_object();
     }
+    sy_err_t aerr;
+    if (s->ctx->authz && authorize(s, req, &p, &aerr) < 0)
+        return error(resp, req, aerr.status, aerr.code, aerr.message);
     if (strcmp(p.coll, "event-source-mappings") == 0) {
         req->action = !p.id[0] ? (strcmp(m, "POST") == 0 ? "CreateEventSourceMapping" : "ListEventSourceMappings")
                       : strcmp(m, "PUT") == 0    ? "UpdateEventSourceMapping"

@@ -190,6 +190,18 @@ class TestOtherServices(SecurityTestCase):
         self.assertEqual((code, status), ("AccessDeniedException", 400))
         self.assertIn("explicit deny in an identity-based policy", msg)
 
+    def test_lambda_refuses_in_its_shape(self):
+        lam = self.client("lambda", key=ALICE)
+        code, status, msg = self.refused(lambda: lam.invoke(FunctionName="orders-fn", Payload=b"{}"))
+        self.assertEqual((code, status), ("AccessDeniedException", 403))
+        self.assertIn("lambda:InvokeFunction", msg)
+        self.assertIn(":function:orders-fn", msg)
+        code, status, _ = self.refused(lambda: lam.list_functions())
+        self.assertEqual((code, status), ("AccessDeniedException", 403))
+        # the root gets through the check to the service's own answer
+        code, status, _ = self.refused(lambda: self.client("lambda", key=ROOT).get_function(FunctionName="orders-fn"))
+        self.assertEqual((code, status), ("ResourceNotFoundException", 404))
+
     def test_secrets_never_logged_or_exported(self):
         self.sqs(ROOT).create_queue(QueueName="orders-x")
         self.refused(lambda: self.client("sqs", key=(ALICE[0], "wrong-secret")).list_queues())
