@@ -335,7 +335,9 @@ class SfnCrashTest(SfnBase):
         sqs = self.client("sqs")
         q = sqs.create_queue(QueueName="done")["QueueUrl"]
         d = {"StartAt": "W1", "States": {
-            "W1": {"Type": "Wait", "Seconds": 20, "Next": "Fn"},
+            # 6 s at --time-scale 10: every execution is still in flight when the broker dies,
+            # however long starting 200 of them takes on a loaded machine
+            "W1": {"Type": "Wait", "Seconds": 60, "Next": "Fn"},
             "Fn": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
                    "Parameters": {"FunctionName": "sleep", "Payload": {"seconds": 1, "i.$": "$.i"}},
                    "ResultSelector": {"i.$": "$.Payload.i"}, "Next": "W2"},
