@@ -62,12 +62,17 @@ aws sqs create-queue --queue-name notifications >/dev/null
 aws sqs create-queue --queue-name analytics >/dev/null
 
 step "functions (the code is the worker's; the API holds the configuration)"
-for f in accept-order:5 publish-event:5 charge-payment:3 notify-restaurant:3 dispatch-courier:3 \
-         refund-payment:3 cancel-restaurant:3; do
-  aws lambda create-function --function-name "${f%%:*}" --timeout "${f##*:}" --runtime provided.al2023 \
-    --role "arn:aws:iam::$account:role/food-delivery" --handler handler \
+# name:timeout:handler — the Handler reaches the runtime as _HANDLER (orders.accept: orders.sh's accept)
+for f in accept-order:5:orders.accept publish-event:5:orders.publish charge-payment:3:charge_payment \
+         notify-restaurant:3:notify_restaurant dispatch-courier:3:dispatch_courier \
+         refund-payment:3:refund_payment cancel-restaurant:3:cancel_restaurant; do
+  name=${f%%:*} rest=${f#*:}
+  timeout=${rest%%:*} handler=${rest#*:}
+  aws lambda create-function --function-name "$name" --timeout "$timeout" --runtime provided.al2023 \
+    --role "arn:aws:iam::$account:role/food-delivery" --handler "$handler" \
     --zip-file fileb://"$here/order-workflow.asl.json" >/dev/null 2>&1 ||
-    aws lambda update-function-configuration --function-name "${f%%:*}" --timeout "${f##*:}" >/dev/null
+    aws lambda update-function-configuration --function-name "$name" --timeout "$timeout" \
+      --handler "$handler" >/dev/null
 done
 
 step "state machine order-workflow (STANDARD)"

@@ -88,10 +88,13 @@ class FoodDelivery(harness.SwitchyardTestCase):
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn("sqs", "", "orders-dlq"), "maxReceiveCount": "1"})})["QueueUrl"]
         for q in ("notifications", "analytics"):
             sqs.create_queue(QueueName=q)
-        for f in ("accept-order", "publish-event", "charge-payment", "notify-restaurant", "dispatch-courier",
-                  "refund-payment", "cancel-restaurant"):
+        # the Handler reaches the runtime as _HANDLER (the shell handlers: file.function; the C handlers: the symbol)
+        for f, handler in (("accept-order", "orders.accept"), ("publish-event", "orders.publish"),
+                           ("charge-payment", "charge_payment"), ("notify-restaurant", "notify_restaurant"),
+                           ("dispatch-courier", "dispatch_courier"), ("refund-payment", "refund_payment"),
+                           ("cancel-restaurant", "cancel_restaurant")):
             lam.create_function(FunctionName=f, Runtime="provided.al2023", Role="arn:aws:iam::%s:role/fd" % ACCOUNT,
-                                Handler="handler", Code={"ZipFile": b"x"}, Timeout=5)
+                                Handler=handler, Code={"ZipFile": b"x"}, Timeout=5)
         # after the functions exist: a worker announcing a function first has it created with defaults
         self.start_example_worker()
         with open(os.path.join(EXAMPLE, definition_file)) as fh:
