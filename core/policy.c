@@ -458,7 +458,9 @@ int sy_policy_validate(const json_t *doc, bool resource_policy, char **out)
     if (json_object_get(doc, "Version") && (!ver || (strcmp(ver, "2012-10-17") && strcmp(ver, "2008-10-17"))))
         return why(out, "The policy must contain a valid version string%s", NULL);
     const json_t *st = json_object_get(doc, "Statement");
-    if (!st || (!json_is_object(st) && !json_is_array(st)) || (json_is_array(st) && !json_array_size(st)))
+    /* a resource policy may be empty (SQS keeps {"Statement": []} and it allows nothing) */
+    if (!st || (!json_is_object(st) && !json_is_array(st)) ||
+        (json_is_array(st) && !json_array_size(st) && !resource_policy))
         return why(out, "Policy document must contain at least one Statement%s", NULL);
     if (json_is_object(st)) return validate_statement(st, resource_policy, out);
     size_t i;
