@@ -165,6 +165,12 @@ static void test_validation(void **state)
     (void)state;
     expect_invalid("[]", false, "JSON object");
     expect_invalid("{\"Statement\":[]}", false, "at least one Statement");
+    json_t *empty = doc("{\"Version\":\"2012-10-17\",\"Statement\":[]}"); /* SQS keeps it: allows nothing */
+    assert_int_equal(sy_policy_validate(empty, true, NULL), 0);
+    sy_policy_req_t any = {.action = "sqs:SendMessage", .resource = "*", .principal_arn = "arn:aws:iam::1:root",
+                           .principal_account = "1", .context = NULL};
+    assert_int_equal(sy_policy_eval(empty, true, &any), SY_POLICY_NONE);
+    json_decref(empty);
     expect_invalid("{\"Version\":\"2020-01-01\",\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}}",
                    false, "version");
     expect_invalid("{\"Statement\":{\"Effect\":\"Maybe\",\"Action\":\"*\",\"Resource\":\"*\"}}", false, "Effect");
