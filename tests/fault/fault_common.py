@@ -39,6 +39,7 @@ class Workload:
         self.acked = {"std": set(), "fifo": {}, "fan": set(), "events": set(), "async": set(), "exec": set()}
         self.refused = 0  # operations no broker acknowledged (allowed during faults)
         self.fifo_tried = set()
+        self.restarted_exec = 0  # StartExecution retries answered ExecutionAlreadyExists (first attempt had committed)
         self.crashes = []  # client loops ended by an error that is not a fault's retryable answer
         self.errors_seen = {}  # (service, code, status) -> count of retryable errors answered
         self.stop = threading.Event()
@@ -132,9 +133,26 @@ class Workload:
                                                  Payload=json.dumps({"a": a}).encode()), "lambda", a)
             if i % 3 == 0:
                 x = "%s-x%d" % (t, i)
-                self.one("exec", lambda c: c.start_execution(
-                    stateMachineArn=self.sm, name=x, input=json.dumps({"x": x, "items": [1, 2, 3]})),
-                    "stepfunctions", x)
+                self.one("exec", lambda c: self._start(c, x), "stepfunctions", x)
+
+    def _start(self, c, x):
+        """StartExecution, retried with the same name and input: AWS answers the
+        same ARN while the first one runs and ExecutionAlreadyExists once it has
+        ended — then the first attempt was committed though its answer was lost
+        with a killed broker (only this client ever uses the name)."""
+        from botocore.exceptions import ClientError
+        try:
+            return c.start_execution(stateMachineArn=self.sm, name=x, input=json.dumps({"x": x, "items": [1, 2, 3]}))
+        except ClientError as e:
+            if e.response["Error"]["Code"] != "ExecutionAlreadyExists":
+                raise
+            arn = self.sm.replace(":stateMachine:", ":execution:") + ":" + x
+            d = c.describe_execution(executionArn=arn)
+            if json.loads(d["input"]) != {"x": x, "items": [1, 2, 3]}:
+                raise
+            with self.lock:
+                self.restarted_exec += 1
+            return d
 
     @staticmethod
     def _put(c, e):
@@ -234,4 +252,5 @@ class Ledger:
         x = self.ran()[1]
         tot["exec"] = {"acked": len(w.acked["exec"]), "task_runs": len(x), "task_duplicates": len(x) - len(set(x))}
         tot["refused"] = w.refused
+        tot["exec"]["already_existed_on_retry"] = w.restarted_exec
         return tot
