@@ -217,6 +217,9 @@ int lm_store_alias_update(sy_ctx_t *ctx, const lm_alias_t *a, const char *extra_
                           sy_err_t *err);
 int lm_store_alias_delete(sy_ctx_t *ctx, const char *name, const char *alias, sy_err_t *err);
 
+/* store.c: one autocommit statement (pooled connection; ServiceException 500 on failure) */
+PGresult *lm_store_run(sy_ctx_t *ctx, sy_err_t *err, const char *sql, int n, const char *const *p);
+
 /* versions.c: what an invocation of name[:qualifier] runs */
 typedef struct {
     char name[LM_NAME_MAX + 1];

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static PGresult *run(sy_ctx_t *ctx, sy_err_t *err, const char *sql, int n, const char *const *p)
+/* One autocommit statement on a pooled connection; errors as Lambda says them. */
+PGresult *lm_store_run(sy_ctx_t *ctx, sy_err_t *err, const char *sql, int n, const char *const *p)
 {
     PGconn *c = sy_pg_acquire(ctx->pool);
     if (!c) {
@@ -55,7 +56,7 @@ int lm_store_fn_create(sy_ctx_t *ctx, const char *name, json_t *config, bool if_
     char rev[37];
     sy_uuid4(rev);
     const char *p[4] = {ctx->cfg.account_id, name, cfg, rev};
-    PGresult *r = run(ctx, err,
+    PGresult *r = lm_store_run(ctx, err,
                       "INSERT INTO sy_functions (account, name, config, revision) VALUES ($1, $2, $3, $4) "
                       "ON CONFLICT DO NOTHING RETURNING 1",
                       4, p);
@@ -71,7 +72,7 @@ int lm_store_fn_create(sy_ctx_t *ctx, const char *name, json_t *config, bool if_
 int lm_store_fn_get(sy_ctx_t *ctx, const char *name, lm_row_t *out, sy_err_t *err)
 {
     const char *p[2] = {ctx->cfg.account_id, name};
-    PGresult *r = run(ctx, err, "SELECT " FN_COLS " FROM sy_functions WHERE account = $1 AND name = $2", 2, p);
+    PGresult *r = lm_store_run(ctx, err, "SELECT " FN_COLS " FROM sy_functions WHERE account = $1 AND name = $2", 2, p);
     if (!r) return SY_E_DB;
     int rc = 0;
     if (PQntuples(r) == 0) rc = not_found(err, "Function", name);
@@ -83,7 +84,7 @@ int lm_store_fn_get(sy_ctx_t *ctx, const char *name, lm_row_t *out, sy_err_t *er
 int lm_store_fn_list(sy_ctx_t *ctx, lm_row_t **rows, int *n, sy_err_t *err)
 {
     const char *p[1] = {ctx->cfg.account_id};
-    PGresult *r = run(ctx, err, "SELECT " FN_COLS " FROM sy_functions WHERE account = $1 ORDER BY name", 1, p);
+    PGresult *r = lm_store_run(ctx, err, "SELECT " FN_COLS " FROM sy_functions WHERE account = $1 ORDER BY name", 1, p);
     *rows = NULL;
     *n = 0;
     if (!r) return SY_E_DB;
@@ -100,7 +101,7 @@ static int update_one(sy_ctx_t *ctx, const char *sql, const char *name, const ch
     char rev[37];
     sy_uuid4(rev);
     const char *p[4] = {ctx->cfg.account_id, name, v, rev};
-    PGresult *r = run(ctx, err, sql, 4, p);
+    PGresult *r = lm_store_run(ctx, err, sql, 4, p);
     if (!r) return SY_E_DB;
     int rc = PQntuples(r) == 0 ? not_found(err, "Function", name) : 0;
     PQclear(r);
@@ -121,7 +122,7 @@ int lm_store_fn_update(sy_ctx_t *ctx, const char *name, json_t *patch, sy_err_t 
 int lm_store_fn_delete(sy_ctx_t *ctx, const char *name, sy_err_t *err)
 {
     const char *p[2] = {ctx->cfg.account_id, name};
-    PGresult *r = run(ctx, err,
+    PGresult *r = lm_store_run(ctx, err,
                       "WITH f AS (DELETE FROM sy_functions WHERE account = $1 AND name = $2 RETURNING 1), "
                       "m AS (DELETE FROM sy_event_source_mappings WHERE account = $1 AND function_name = $2) "
                       "SELECT count(*) FROM f",
@@ -196,7 +197,7 @@ int lm_store_esm_create(sy_ctx_t *ctx, lm_esm_row_t *r, sy_err_t *err)
     esm_params(r, b);
     const char *p[10] = {r->uuid, ctx->cfg.account_id, r->function, r->source_arn, b[0], b[1], b[2], b[3],
                          r->report_failures ? "[\"ReportBatchItemFailures\"]" : "[]", r->qualifier};
-    PGresult *res = run(ctx, err,
+    PGresult *res = lm_store_run(ctx, err,
                         "INSERT INTO sy_event_source_mappings (uuid, account, function_name, source_arn, batch_size, "
                         "window_s, max_concurrency, enabled, response_types, qualifier) "
                         "VALUES ($1, $2, $3, $4, $5, $6, nullif($7::int, 0), $8, $9::jsonb, nullif($10, '')) "
@@ -217,7 +218,7 @@ int lm_store_esm_get(sy_ctx_t *ctx, const char *uuid, lm_esm_row_t *out, sy_err_
     if (strlen(uuid) != 36 || strspn(uuid, "0123456789abcdefABCDEF-") != 36)
         return not_found(err, "The resource you requested does not exist. Event source mapping", uuid);
     const char *p[2] = {uuid, ctx->cfg.account_id};
-    PGresult *r = run(ctx, err, "SELECT " ESM_COLS " FROM sy_event_source_mappings WHERE uuid = $1 AND account = $2",
+    PGresult *r = lm_store_run(ctx, err, "SELECT " ESM_COLS " FROM sy_event_source_mappings WHERE uuid = $1 AND account = $2",
                       2, p);
     if (!r) return SY_E_DB;
     int rc = 0;
@@ -231,7 +232,7 @@ int lm_store_esm_list(sy_ctx_t *ctx, const char *function, const char *source, l
                       sy_err_t *err)
 {
     const char *p[3] = {ctx->cfg.account_id, function, source};
-    PGresult *r = run(ctx, err,
+    PGresult *r = lm_store_run(ctx, err,
                       "SELECT " ESM_COLS " FROM sy_event_source_mappings WHERE account = $1 "
                       "AND ($2::text IS NULL OR function_name = $2) AND ($3::text IS NULL OR source_arn = $3) "
                       "ORDER BY uuid",
@@ -253,7 +254,7 @@ int lm_store_esm_update(sy_ctx_t *ctx, const lm_esm_row_t *r, sy_err_t *err)
     esm_params(r, b);
     const char *p[9] = {r->uuid, ctx->cfg.account_id, r->function, b[0], b[1], b[2], b[3],
                         r->report_failures ? "[\"ReportBatchItemFailures\"]" : "[]", r->qualifier};
-    PGresult *res = run(ctx, err,
+    PGresult *res = lm_store_run(ctx, err,
                         "UPDATE sy_event_source_mappings SET function_name = $3, batch_size = $4, window_s = $5, "
                         "max_concurrency = nullif($6::int, 0), enabled = $7, response_types = $8::jsonb, "
                         "qualifier = nullif($9, ''), modified_at = now() WHERE uuid = $1 AND account = $2 RETURNING 1",
@@ -267,7 +268,7 @@ int lm_store_esm_update(sy_ctx_t *ctx, const lm_esm_row_t *r, sy_err_t *err)
 int lm_store_esm_delete(sy_ctx_t *ctx, const char *uuid, sy_err_t *err)
 {
     const char *p[2] = {uuid, ctx->cfg.account_id};
-    PGresult *r = run(ctx, err, "DELETE FROM sy_event_source_mappings WHERE uuid = $1 AND account = $2 RETURNING 1",
+    PGresult *r = lm_store_run(ctx, err, "DELETE FROM sy_event_source_mappings WHERE uuid = $1 AND account = $2 RETURNING 1",
                       2, p);
     if (!r) return SY_E_DB;
     int rc = PQntuples(r) == 0 ? not_found(err, "Event source mapping", uuid) : 0;

@@ -5,22 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static PGresult *run(sy_ctx_t *ctx, sy_err_t *err, const char *sql, int n, const char *const *p)
-{
-    PGconn *c = sy_pg_acquire(ctx->pool);
-    if (!c) {
-        sy_err_set(err, SY_E_DB, 500, "ServiceException", "database unavailable");
-        return NULL;
-    }
-    PGresult *r = sy_pg_exec(c, err, sql, n, p);
-    sy_pg_release(ctx->pool, c);
-    if (!r && err) {
-        err->status = 500;
-        snprintf(err->code, sizeof err->code, "ServiceException");
-    }
-    return r;
-}
-
 static int fn_not_found(sy_ctx_t *ctx, sy_err_t *err, const char *name, const char *qual)
 {
     return sy_err_set(err, SY_E_NOTFOUND, 404, "ResourceNotFoundException",
@@ -114,7 +98,7 @@ int lm_store_version_get(sy_ctx_t *ctx, const char *name, int version, lm_ver_t 
     char v[16];
     snprintf(v, sizeof v, "%d", version);
     const char *p[3] = {ctx->cfg.account_id, name, v};
-    PGresult *r = run(ctx, err,
+    PGresult *r = lm_store_run(ctx, err,
                       "SELECT " VER_COLS " FROM sy_function_versions WHERE account = $1 AND name = $2 AND version = $3",
                       3, p);
     if (!r) return SY_E_DB;
@@ -128,7 +112,7 @@ int lm_store_version_get(sy_ctx_t *ctx, const char *name, int version, lm_ver_t 
 int lm_store_version_list(sy_ctx_t *ctx, const char *name, lm_ver_t **out, int *n, sy_err_t *err)
 {
     const char *p[2] = {ctx->cfg.account_id, name};
-    PGresult *r = run(ctx, err,
+    PGresult *r = lm_store_run(ctx, err,
                       "SELECT " VER_COLS " FROM sy_function_versions WHERE account = $1 AND name = $2 ORDER BY version",
                       2, p);
     *out = NULL;
@@ -147,7 +131,7 @@ int lm_store_version_delete(sy_ctx_t *ctx, const char *name, int version, sy_err
     char v[16];
     snprintf(v, sizeof v, "%d", version);
     const char *p[3] = {ctx->cfg.account_id, name, v};
-    PGresult *r = run(ctx, err,
+    PGresult *r = lm_store_run(ctx, err,
                       "WITH a AS (SELECT alias FROM sy_function_aliases WHERE account = $1 AND name = $2 "
                       " AND (version = $3 OR routing->'AdditionalVersionWeights' ? $3) LIMIT 1), "
                       "d AS (DELETE FROM sy_function_versions WHERE account = $1 AND name = $2 AND version = $3::int "
@@ -219,7 +203,7 @@ int lm_store_alias_create(sy_ctx_t *ctx, const lm_alias_t *a, const char *extra_
     sy_uuid4(rev);
     const char *p[7] = {ctx->cfg.account_id, a->name, a->alias, a->version, a->description ? a->description : "",
                         routing, rev};
-    PGresult *r = run(ctx, err,
+    PGresult *r = lm_store_run(ctx, err,
                       "INSERT INTO sy_function_aliases (account, name, alias, version, description, routing, revision) "
                       "SELECT $1, $2, $3, $4, $5, $6::jsonb, $7 WHERE EXISTS (SELECT 1 FROM sy_functions "
                       " WHERE account = $1 AND name = $2) ON CONFLICT DO NOTHING RETURNING 1",
@@ -241,7 +225,7 @@ int lm_store_alias_create(sy_ctx_t *ctx, const lm_alias_t *a, const char *extra_
 int lm_store_alias_get(sy_ctx_t *ctx, const char *name, const char *alias, lm_alias_t *out, sy_err_t *err)
 {
     const char *p[3] = {ctx->cfg.account_id, name, alias};
-    PGresult *r = run(ctx, err,
+    PGresult *r = lm_store_run(ctx, err,
                       "SELECT " ALIAS_COLS " FROM sy_function_aliases WHERE account = $1 AND name = $2 AND alias = $3",
                       3, p);
     if (!r) return SY_E_DB;
@@ -256,7 +240,7 @@ int lm_store_alias_list(sy_ctx_t *ctx, const char *name, const char *version, lm
                         sy_err_t *err)
 {
     const char *p[3] = {ctx->cfg.account_id, name, version};
-    PGresult *r = run(ctx, err,
+    PGresult *r = lm_store_run(ctx, err,
                       "SELECT " ALIAS_COLS " FROM sy_function_aliases WHERE account = $1 AND name = $2 "
                       "AND ($3::text IS NULL OR version = $3) ORDER BY alias",
                       3, p);
@@ -283,7 +267,7 @@ int lm_store_alias_update(sy_ctx_t *ctx, const lm_alias_t *a, const char *extra_
     sy_uuid4(rev);
     const char *p[8] = {ctx->cfg.account_id, a->name, a->alias, a->version, a->description ? a->description : "",
                         routing, rev, revision};
-    PGresult *r = run(ctx, err,
+    PGresult *r = lm_store_run(ctx, err,
                       "UPDATE sy_function_aliases SET version = $4, description = $5, routing = $6::jsonb, "
                       "revision = $7 WHERE account = $1 AND name = $2 AND alias = $3 "
                       "AND ($8::uuid IS NULL OR revision = $8::uuid) RETURNING 1",
@@ -305,7 +289,7 @@ int lm_store_alias_update(sy_ctx_t *ctx, const lm_alias_t *a, const char *extra_
 int lm_store_alias_delete(sy_ctx_t *ctx, const char *name, const char *alias, sy_err_t *err)
 {
     const char *p[3] = {ctx->cfg.account_id, name, alias};
-    PGresult *r = run(ctx, err, "DELETE FROM sy_function_aliases WHERE account = $1 AND name = $2 AND alias = $3",
+    PGresult *r = lm_store_run(ctx, err, "DELETE FROM sy_function_aliases WHERE account = $1 AND name = $2 AND alias = $3",
                       3, p);
     if (!r) return SY_E_DB;
     PQclear(r); /* deleting an alias that does not exist succeeds on AWS as well */
