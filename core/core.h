@@ -208,6 +208,11 @@ const char *sy_pg_conninfo(sy_pg_pool_t *pool);
 /* Run a statement with text params; returns the PGresult (caller clears) or
  * NULL with *err filled (SQLSTATE in err->sqlstate). */
 PGresult *sy_pg_exec(PGconn *c, sy_err_t *err, const char *sql, int nparams, const char *const *params);
+/* One autocommit statement on a pooled connection whose single cell is JSON
+ * (e.g. SELECT json_build_object(...)); the parsed value, or NULL with *err
+ * (503 `unavailable_code` when no connection can be had). */
+json_t *sy_pg_json(sy_pg_pool_t *pool, sy_err_t *err, const char *unavailable_code, const char *sql, int nparams,
+                   const char *const *params);
 /* Same with a named prepared statement: prepared on first use on each
  * backend (tracked by backend pid, so a reconnect re-prepares). */
 PGresult *sy_pg_exec_prepared(PGconn *c, sy_err_t *err, const char *name, const char *sql, int nparams,

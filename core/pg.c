@@ -213,3 +213,19 @@ PGresult *sy_pg_exec_prepared(PGconn *c, sy_err_t *err, const char *name, const 
     PQclear(r);
     return NULL;
 }
+
+json_t *sy_pg_json(sy_pg_pool_t *pool, sy_err_t *err, const char *unavailable_code, const char *sql, int nparams,
+                   const char *const *params)
+{
+    PGconn *c = sy_pg_acquire(pool);
+    if (!c) {
+        sy_err_set(err, SY_E_DB, 503, unavailable_code, "database unavailable");
+        return NULL;
+    }
+    PGresult *r = sy_pg_exec(c, err, sql, nparams, params);
+    sy_pg_release(pool, c);
+    if (!r) return NULL;
+    json_t *v = PQntuples(r) && !PQgetisnull(r, 0, 0) ? json_loads(PQgetvalue(r, 0, 0), 0, NULL) : NULL;
+    PQclear(r);
+    return v;
+}
