@@ -19,8 +19,8 @@ from fleet_common import FLEET_ARGS
 from paf import Formation, pg_autoctl
 from test_fault import FaultCase, report
 
-LOAD_BEFORE_S = float(os.environ.get("SY_FAILOVER_LOAD_BEFORE_S", "5"))
-LOAD_AFTER_S = float(os.environ.get("SY_FAILOVER_LOAD_AFTER_S", "8"))
+LOAD_BEFORE_S = float(os.environ.get("SY_FAILOVER_LOAD_BEFORE_S", "4"))
+LOAD_AFTER_S = float(os.environ.get("SY_FAILOVER_LOAD_AFTER_S", "5"))
 
 
 class Probe:
