@@ -12,7 +12,16 @@ struct sy_pg_pool {
     int nfree, size, in_use;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    /* New connections are made one at a time, and for a moment after one
+     * failed none is tried: while the database is away (a restart, a failover
+     * in progress) the requests of a busy broker fail fast instead of each
+     * opening a connection of its own to a server that is starting or to a
+     * standby that will refuse it as read-only. */
+    pthread_mutex_t connect_mu;
+    int64_t down_until_us; /* under mu */
 };
+
+#define POOL_DOWN_US 250000 /* after a failed connect: no other attempt for 250 ms */
 
 static void prep_forget_pid(int pid);
 
@@ -51,6 +60,7 @@ sy_pg_pool_t *sy_pg_pool_new(const char *conninfo, int size)
     p->conns = sy_calloc((size_t)size, sizeof(PGconn *));
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    pthread_mutex_init(&p->connect_mu, NULL);
     /* connections are opened lazily; check one now so a bad URL fails fast */
     PGconn *c = connect_one(conninfo);
     if (!c) {
@@ -73,8 +83,33 @@ void sy_pg_pool_destroy(sy_pg_pool_t **self_p)
     free(p->conninfo);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->connect_mu);
     free(p);
     *self_p = NULL;
+}
+
+static bool pool_down(sy_pg_pool_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    bool down = sy_mono_us() < p->down_until_us;
+    pthread_mutex_unlock(&p->mu);
+    return down;
+}
+
+static PGconn *pool_connect(sy_pg_pool_t *p)
+{
+    if (pool_down(p)) return NULL;
+    pthread_mutex_lock(&p->connect_mu);
+    bool tried = !pool_down(p); /* another may have just failed */
+    PGconn *c = tried ? connect_one(p->conninfo) : NULL;
+    if (tried && !c) {
+        sy_metric_inc("switchyard_db_connect_failures_total", NULL, 1);
+        pthread_mutex_lock(&p->mu);
+        p->down_until_us = sy_mono_us() + POOL_DOWN_US;
+        pthread_mutex_unlock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->connect_mu);
+    return c;
 }
 
 PGconn *sy_pg_acquire(sy_pg_pool_t *p)
@@ -87,13 +122,11 @@ PGconn *sy_pg_acquire(sy_pg_pool_t *p)
     if (c && !idle_alive(c)) {
         sy_metric_inc("switchyard_db_reconnects_total", NULL, 1);
         prep_forget_pid(PQbackendPID(c));
-        PQreset(c); /* a multi-host URL: libpq tries each host again, e.g. the new primary */
-        if (PQstatus(c) != CONNECTION_OK) {
-            PQfinish(c);
-            c = NULL;
-        }
+        PQfinish(c);
+        c = NULL;
     }
-    if (!c) c = connect_one(p->conninfo);
+    /* a multi-host URL: libpq tries each host, e.g. the new primary */
+    if (!c) c = pool_connect(p);
     if (!c) {
         pthread_mutex_lock(&p->mu);
         p->in_use--;

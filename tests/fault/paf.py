@@ -107,7 +107,7 @@ class Formation:
     @property
     def url(self):
         """What the brokers get: both nodes, the writable one chosen by libpq."""
-        return ("postgresql://postgres@%s/%s?target_session_attrs=read-write&connect_timeout=2&sslmode=disable"
+        return ("postgresql://postgres@%s/%s?target_session_attrs=read-write&connect_timeout=5&sslmode=disable"
                 % (",".join("127.0.0.1:%d" % p for p in self.ports), self.dbname))
 
     # ---- lifecycle

@@ -3,7 +3,8 @@
  * a multi-host URL whose first host is down; an idle pooled connection whose
  * backend died is replaced before use, not handed out to fail; a prepared
  * statement missing on a backend that has a known pid (pids are reused) is
- * prepared again, alone or inside a transaction. */
+ * prepared again, alone or inside a transaction; while the database refuses
+ * connections, concurrent requests make one connection attempt, not one each. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +15,7 @@
 #include "core/core.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,6 +232,79 @@ static void test_prepared_missing_pipelined(void **state)
     sy_pg_pool_destroy(&p);
 }
 
+static double metric(const char *name)
+{
+    sy_buf_t b;
+    sy_buf_init(&b);
+    sy_metrics_render(&b);
+    double v = 0;
+    size_t n = strlen(name);
+    for (const char *line = b.data; line && *line;) {
+        if (strncmp(line, name, n) == 0 && line[n] == ' ') v = atof(line + n + 1);
+        const char *nl = strchr(line, '\n');
+        line = nl ? nl + 1 : NULL;
+    }
+    sy_buf_free(&b);
+    return v;
+}
+
+#define STORM 8
+static sy_pg_pool_t *storm_pool;
+static pthread_barrier_t storm_go;
+static void *storm_acquire(void *u)
+{
+    pthread_barrier_wait(&storm_go);
+    PGconn *c = sy_pg_acquire(storm_pool);
+    *(bool *)u = c != NULL;
+    sy_pg_release(storm_pool, c);
+    return NULL;
+}
+
+static void set_allow_connections(bool on)
+{
+    PGconn *a = admin("postgres");
+    char *sql = sy_asprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %s", dbname, on ? "true" : "false");
+    run_sql(a, sql);
+    free(sql);
+    if (!on) { /* and none left: the pool's idle ones are gone too */
+        sql = sy_asprintf("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'", dbname);
+        run_sql(a, sql);
+        free(sql);
+        sql = sy_asprintf("SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'", dbname);
+        for (int i = 0; i < 250 && one_int(a, sql) != 0; i++) usleep(20000);
+        free(sql);
+    }
+    PQfinish(a);
+}
+
+static void test_no_connection_storm_while_down(void **state)
+{
+    (void)state;
+    storm_pool = sy_pg_pool_new(conninfo, STORM);
+    assert_non_null(storm_pool);
+    set_allow_connections(false);
+    usleep(100000); /* the terminated backends' sockets are closed */
+    double before = metric("switchyard_db_connect_failures_total");
+    pthread_t t[STORM];
+    bool got[STORM];
+    pthread_barrier_init(&storm_go, NULL, STORM);
+    for (int i = 0; i < STORM; i++) pthread_create(&t[i], NULL, storm_acquire, &got[i]);
+    for (int i = 0; i < STORM; i++) pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&storm_go);
+    for (int i = 0; i < STORM; i++) assert_false(got[i]);
+    /* eight requests at once while the database refuses: one connection
+     * attempt (two if the machine stalled a thread past the back-off), not eight */
+    double tried = metric("switchyard_db_connect_failures_total") - before;
+    if (!(tried >= 1 && tried <= 2)) fail_msg("%g connection attempts (before: %g)", tried, before);
+    set_allow_connections(true);
+    usleep(300000); /* past the back-off */
+    PGconn *c = sy_pg_acquire(storm_pool);
+    assert_non_null(c);
+    assert_int_equal(one_int(c, "SELECT 1"), 1);
+    sy_pg_release(storm_pool, c);
+    sy_pg_pool_destroy(&storm_pool);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +313,7 @@ int main(void)
         cmocka_unit_test(test_prepared_missing_lone_statement),
         cmocka_unit_test(test_prepared_missing_in_transaction),
         cmocka_unit_test(test_prepared_missing_pipelined),
+        cmocka_unit_test(test_no_connection_storm_while_down),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
