@@ -101,9 +101,6 @@ class Formation:
     def monitor_uri(self):
         return "postgres://autoctl_node@127.0.0.1:%d/pg_auto_failover?sslmode=disable" % self.mon_port
 
-    def node_uri(self, port, db=None):
-        return "postgresql://postgres@127.0.0.1:%d/%s?sslmode=disable&connect_timeout=2" % (port, db or self.dbname)
-
     @property
     def url(self):
         """What the brokers get: both nodes, the writable one chosen by libpq."""
