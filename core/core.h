@@ -222,7 +222,7 @@ PGresult *sy_pg_exec_prepared(PGconn *c, sy_err_t *err, const char *name, const 
 int sy_pg_prepare(PGconn *c, sy_err_t *err, const char *name, const char *sql, int nparams);
 /* Map a failed result to sy_err_t (500 InternalFailure unless told). */
 int sy_pg_error(PGconn *c, const PGresult *r, sy_err_t *err);
-bool sy_pg_retryable(const char *sqlstate); /* 40001, 40P01 */
+bool sy_pg_retryable(const char *sqlstate); /* 40001, 40P01; 26000 (a prepared statement gone: reused backend pid) */
 
 /* The one transaction helper (core/pg_tx.c). begin/commit: 0 or SY_E_DB
  * (err filled, SQLSTATE kept); after a failed commit the transaction is

@@ -1,6 +1,7 @@
 /* core/pg.c - a small PostgreSQL connection pool */
 #include "core/core.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,7 +12,32 @@ struct sy_pg_pool {
     int nfree, size, in_use;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    /* New connections are made one at a time, and for a moment after one
+     * failed none is tried: while the database is away (a restart, a failover
+     * in progress) the requests of a busy broker fail fast instead of each
+     * opening a connection of its own to a server that is starting or to a
+     * standby that will refuse it as read-only. */
+    pthread_mutex_t connect_mu;
+    int64_t down_until_us; /* under mu */
 };
+
+#define POOL_DOWN_US 250000 /* after a failed connect: no other attempt for 250 ms */
+
+static void prep_forget_pid(int pid);
+
+/* An idle pooled connection whose server went away (restart, failover: the
+ * old primary killed) has EOF waiting on its socket; libpq only notices on
+ * the next statement, which would then fail. Read what is pending, without
+ * waiting, so the pool reconnects first. */
+static bool idle_alive(PGconn *c)
+{
+    for (int i = 0; i < 4 && PQstatus(c) == CONNECTION_OK; i++) {
+        struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
+        if (p.fd < 0 || poll(&p, 1, 0) <= 0) break;
+        if (!PQconsumeInput(c)) break;
+    }
+    return PQstatus(c) == CONNECTION_OK;
+}
 
 static PGconn *connect_one(const char *conninfo)
 {
@@ -34,6 +60,7 @@ sy_pg_pool_t *sy_pg_pool_new(const char *conninfo, int size)
     p->conns = sy_calloc((size_t)size, sizeof(PGconn *));
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
+    pthread_mutex_init(&p->connect_mu, NULL);
     /* connections are opened lazily; check one now so a bad URL fails fast */
     PGconn *c = connect_one(conninfo);
     if (!c) {
@@ -48,13 +75,41 @@ void sy_pg_pool_destroy(sy_pg_pool_t **self_p)
 {
     if (!self_p || !*self_p) return;
     sy_pg_pool_t *p = *self_p;
-    for (int i = 0; i < p->nfree; i++) PQfinish(p->conns[i]);
+    for (int i = 0; i < p->nfree; i++) {
+        prep_forget_pid(PQbackendPID(p->conns[i]));
+        PQfinish(p->conns[i]);
+    }
     free(p->conns);
     free(p->conninfo);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->connect_mu);
     free(p);
     *self_p = NULL;
+}
+
+static bool pool_down(sy_pg_pool_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    bool down = sy_mono_us() < p->down_until_us;
+    pthread_mutex_unlock(&p->mu);
+    return down;
+}
+
+static PGconn *pool_connect(sy_pg_pool_t *p)
+{
+    if (pool_down(p)) return NULL;
+    pthread_mutex_lock(&p->connect_mu);
+    bool tried = !pool_down(p); /* another may have just failed */
+    PGconn *c = tried ? connect_one(p->conninfo) : NULL;
+    if (tried && !c) {
+        sy_metric_inc("switchyard_db_connect_failures_total", NULL, 1);
+        pthread_mutex_lock(&p->mu);
+        p->down_until_us = sy_mono_us() + POOL_DOWN_US;
+        pthread_mutex_unlock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->connect_mu);
+    return c;
 }
 
 PGconn *sy_pg_acquire(sy_pg_pool_t *p)
@@ -64,14 +119,14 @@ PGconn *sy_pg_acquire(sy_pg_pool_t *p)
     PGconn *c = p->nfree ? p->conns[--p->nfree] : NULL;
     p->in_use++;
     pthread_mutex_unlock(&p->mu);
-    if (c && PQstatus(c) != CONNECTION_OK) {
-        PQreset(c);
-        if (PQstatus(c) != CONNECTION_OK) {
-            PQfinish(c);
-            c = NULL;
-        }
+    if (c && !idle_alive(c)) {
+        sy_metric_inc("switchyard_db_reconnects_total", NULL, 1);
+        prep_forget_pid(PQbackendPID(c));
+        PQfinish(c);
+        c = NULL;
     }
-    if (!c) c = connect_one(p->conninfo);
+    /* a multi-host URL: libpq tries each host, e.g. the new primary */
+    if (!c) c = pool_connect(p);
     if (!c) {
         pthread_mutex_lock(&p->mu);
         p->in_use--;
@@ -93,7 +148,10 @@ void sy_pg_release(sy_pg_pool_t *p, PGconn *c)
     }
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    if (c) PQfinish(c);
+    if (c) {
+        prep_forget_pid(PQbackendPID(c)); /* its pid may come back as another backend */
+        PQfinish(c);
+    }
 }
 
 int sy_pg_pool_in_use(sy_pg_pool_t *p)
@@ -114,7 +172,8 @@ const char *sy_pg_conninfo(sy_pg_pool_t *p)
 
 bool sy_pg_retryable(const char *sqlstate)
 {
-    return sqlstate && (strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0);
+    return sqlstate && (strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0 ||
+                        strcmp(sqlstate, "26000") == 0); /* see sy_pg_error */
 }
 
 int sy_pg_error(PGconn *c, const PGresult *r, sy_err_t *err)
@@ -125,6 +184,10 @@ int sy_pg_error(PGconn *c, const PGresult *r, sy_err_t *err)
     sy_metric_inc("switchyard_db_errors_total", NULL, 1);
     sy_err_set(err, SY_E_DB, 500, "InternalFailure", "database error");
     if (err && state) snprintf(err->sqlstate, sizeof err->sqlstate, "%s", state);
+    /* 26000: a statement we prepared is not there: this backend has the pid of
+     * one that did (pids are reused; a reconnected connection, a new primary).
+     * Forget the pid's statements: the retry prepares them again. */
+    if (state && strcmp(state, "26000") == 0 && c) prep_forget_pid(PQbackendPID(c));
     return SY_E_DB;
 }
 
@@ -176,6 +239,24 @@ static bool prep_known(int pid, const char *name)
     return hit;
 }
 
+static void prep_forget_pid(int pid)
+{
+    if (pid <= 0) return;
+    pthread_mutex_lock(&prep_mu);
+    for (int h = 0; h < PREP_SLOTS; h++)
+        for (struct prep **pp = &prepared[h]; *pp;) {
+            struct prep *p = *pp;
+            if (p->pid == pid) {
+                *pp = p->next;
+                free(p->name);
+                free(p);
+            } else {
+                pp = &p->next;
+            }
+        }
+    pthread_mutex_unlock(&prep_mu);
+}
+
 static void prep_remember(int pid, const char *name)
 {
     struct prep *p = sy_malloc(sizeof *p);
@@ -205,13 +286,24 @@ int sy_pg_prepare(PGconn *c, sy_err_t *err, const char *name, const char *sql, i
 PGresult *sy_pg_exec_prepared(PGconn *c, sy_err_t *err, const char *name, const char *sql, int nparams,
                               const char *const *params)
 {
-    if (sy_pg_prepare(c, err, name, sql, nparams) < 0) return NULL;
-    PGresult *r = PQexecPrepared(c, name, nparams, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
-    sy_pg_error(c, r, err);
-    PQclear(r);
-    return NULL;
+    for (int attempt = 0;; attempt++) {
+        if (sy_pg_prepare(c, err, name, sql, nparams) < 0) return NULL;
+        PGresult *r = PQexecPrepared(c, name, nparams, params, NULL, NULL, 0);
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        /* not prepared on this backend after all (sy_pg_error): outside a
+         * transaction prepare and run it again; inside, the caller's
+         * transaction is retried (sy_pg_retryable) */
+        if (attempt == 0 && state && strcmp(state, "26000") == 0 && PQtransactionStatus(c) == PQTRANS_IDLE) {
+            prep_forget_pid(PQbackendPID(c));
+            PQclear(r);
+            continue;
+        }
+        sy_pg_error(c, r, err);
+        PQclear(r);
+        return NULL;
+    }
 }
 
 json_t *sy_pg_json(sy_pg_pool_t *pool, sy_err_t *err, const char *unavailable_code, const char *sql, int nparams,
