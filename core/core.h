@@ -367,6 +367,11 @@ void sy_resp_error(sy_resp_t *r, const sy_req_t *req, const sy_err_t *err, const
 /* The service's throttling error ("sqs", "sns", "lambda", "events", "states"; else 503 SlowDown),
  * counted in switchyard_http_throttled_total{service} (core/http_limits.c). */
 void sy_http_throttle_error(const char *service, sy_err_t *err);
+/* A request over http-max-inflight / http-max-buffered-mb: its service's
+ * throttling error (core/http_limits.c), the service found by
+ * sy_http_route_of from the headers, path and query alone (core/http.c). */
+void sy_http_throttled(sy_req_t *req, sy_resp_t *resp);
+void sy_http_route_of(sy_req_t *req);
 /* JSON success body (takes a reference to v). */
 void sy_resp_json(sy_resp_t *r, const sy_req_t *req, json_t *v);
 

@@ -269,10 +269,10 @@ static void not_routed(sy_req_t *req, sy_resp_t *resp, const char *target)
                                                                      : "http://queue.amazonaws.com/doc/2012-11-05/");
 }
 
-/* A request over the broker's bounds (issue 14): the service's throttling
- * error, found from what is known without the body (X-Amz-Target, the query
- * string's Version, the credential scope, the path). */
-static void throttled(sy_req_t *req, sy_resp_t *resp)
+/* The route a request would take, from what is known without its body
+ * (X-Amz-Target, the path, the query string's Version, the credential
+ * scope): core/http_limits.c answers a throttled request in its shape. */
+void sy_http_route_of(sy_req_t *req)
 {
     const char *target = sy_req_header(req, "X-Amz-Target");
     const route_t *rt = target ? find_route('t', target, NULL) : find_route('p', req->path, NULL);
@@ -285,10 +285,6 @@ static void throttled(sy_req_t *req, sy_resp_t *resp)
     }
     req->service = rt ? rt->service : NULL;
     req->proto = rt ? rt->proto : SY_PROTO_REST;
-    sy_err_t err;
-    sy_http_throttle_error(req->service, &err);
-    sy_resp_error(resp, req, &err, req->service && strcmp(req->service, "sns") == 0 ? "http://sns.amazonaws.com/doc/2010-03-31/"
-                                                                                   : "http://queue.amazonaws.com/doc/2012-11-05/");
 }
 
 /* Decode the request into proto/service/action and call its handler. */
@@ -499,7 +495,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         req.service = o->service;
         o->fn(&req, &resp, o->udata);
     } else if (st->throttled) {
-        throttled(&req, &resp); /* before the signature: shedding load costs nothing */
+        sy_http_throttled(&req, &resp); /* before the signature: shedding load costs nothing */
     } else if (authorize(h->ctx, &req, &resp)) {
         route(h->ctx, &req, &resp, st, &form);
     }

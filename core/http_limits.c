@@ -24,3 +24,13 @@ void sy_http_throttle_error(const char *service, sy_err_t *err)
     snprintf(labels, sizeof labels, "service=\"%s\"", s[0] && strlen(s) < 32 ? s : "none");
     sy_metric_inc("switchyard_http_throttled_total", labels, 1);
 }
+
+void sy_http_throttled(sy_req_t *req, sy_resp_t *resp)
+{
+    sy_http_route_of(req);
+    sy_err_t err;
+    sy_http_throttle_error(req->service, &err);
+    bool sns = req->service && strcmp(req->service, "sns") == 0;
+    sy_resp_error(resp, req, &err, sns ? "http://sns.amazonaws.com/doc/2010-03-31/"
+                                       : "http://queue.amazonaws.com/doc/2012-11-05/");
+}

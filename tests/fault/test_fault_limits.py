@@ -19,6 +19,8 @@ import threading
 import time
 import unittest
 
+from botocore.exceptions import ClientError
+
 from fault_common import THROTTLES, Ledger, Workload, harness
 from fleet_common import metric
 from test_fault import FaultCase, report
@@ -104,10 +106,30 @@ class TestPoolExhausted(LimitsCase):
 
     def test_pool_exhausted_under_load(self):
         bs, _ = self.fleet(1, 2, extra=("--db-pool-size", "3", "--db-acquire-timeout-ms", "400"))
-        w, totals = self.run_with_faults(bs, lambda: self.hold_lock("sy_messages", 3).join(30), clients=6)
+        sqs = self.client("sqs", broker=bs[0], read_timeout=60)
+        side = sqs.create_queue(QueueName="side")["QueueUrl"]
+        answers = []
+
+        def receive():
+            try:
+                sqs.receive_message(QueueUrl=side, MaxNumberOfMessages=1)
+                return "ok"
+            except ClientError as e:
+                return "%s %d" % (e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"])
+
+        def fault():
+            # receives wait on the lock holding a pooled connection each: 8 of them fill a pool of 3
+            lock = self.hold_lock("sy_messages", 3)
+            time.sleep(0.3)
+            answers.extend(self.parallel([receive] * 8))
+            lock.join(30)
+
+        w, totals = self.run_with_faults(bs, fault, clients=6)
         totals["pool_timeouts"] = metric(bs[0], "switchyard_db_pool_timeouts_total")
+        totals["receives_during_the_lock"] = {a: answers.count(a) for a in sorted(set(answers))}
         report("connection pool of 3 exhausted x2", totals)
-        # the pool's waiters may be the broker's own loops rather than requests: the counter says it was full
+        self.assertEqual(set(answers) - {"ok", "ServiceUnavailable 503"}, set(), answers)
+        self.assertIn("ServiceUnavailable 503", answers)
         self.assert_clean(w, totals, "a full pool", saw=totals["pool_timeouts"] > 0)
         self.assertEqual(bs[0].http("GET", "/health")[0], 200)
 
