@@ -99,7 +99,8 @@ class TestStatementTimeout(LimitsCase):
 
 
 class TestPoolExhausted(LimitsCase):
-    """A pool of 3 connections all held by requests waiting on a lock: the
+    """A pool of 3 connections all held by requests waiting on a lock
+    (ACCESS EXCLUSIVE on sy_messages: even reads wait): the
     next requests wait --db-acquire-timeout-ms and are answered 503
     (switchyard_db_pool_timeouts_total counts them); when the lock goes,
     the waiting requests finish and nothing is lost or doubled."""
@@ -119,7 +120,7 @@ class TestPoolExhausted(LimitsCase):
 
         def fault():
             # receives wait on the lock holding a pooled connection each: 8 of them fill a pool of 3
-            lock = self.hold_lock("sy_messages", 3)
+            lock = self.hold_lock("sy_messages", 3, mode="ACCESS EXCLUSIVE")  # reads wait too
             time.sleep(0.3)
             answers.extend(self.parallel([receive] * 8))
             lock.join(30)
