@@ -1,15 +1,19 @@
 /* core/pg.c - a small PostgreSQL connection pool */
 #include "core/core.h"
 
+#include <errno.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct sy_pg_pool {
     char *conninfo;
     PGconn **conns; /* free stack */
     int nfree, size, in_use;
+    int acquire_timeout_ms; /* 0: wait forever */
     pthread_mutex_t mu;
     pthread_cond_t cv;
     /* New connections are made one at a time, and for a moment after one
@@ -59,7 +63,11 @@ sy_pg_pool_t *sy_pg_pool_new(const char *conninfo, int size)
     p->size = size;
     p->conns = sy_calloc((size_t)size, sizeof(PGconn *));
     pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* a wall clock that jumps does not cut waits */
+    pthread_cond_init(&p->cv, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_mutex_init(&p->connect_mu, NULL);
     /* connections are opened lazily; check one now so a bad URL fails fast */
     PGconn *c = connect_one(conninfo);
@@ -112,9 +120,49 @@ static PGconn *pool_connect(sy_pg_pool_t *p)
     return c;
 }
 
+/* The broker's clock follows the database's (core/ids.c): read it on the
+ * first connection and then once a minute, midway through the round trip;
+ * a slow round trip (over 20 ms) keeps the previous anchor. */
+static _Atomic int64_t clock_read_mono_us;
+
+static void clock_anchor(PGconn *c)
+{
+    int64_t last = clock_read_mono_us, now = sy_mono_us();
+    if (last && now - last < 60 * 1000000LL) return;
+    if (!atomic_compare_exchange_strong(&clock_read_mono_us, &last, now)) return; /* another thread does it */
+    int64_t t0 = sy_mono_us();
+    PGresult *r = PQexec(c, "SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint");
+    int64_t t1 = sy_mono_us();
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && (t1 - t0 < 20000 || !last))
+        sy_clock_anchor(strtoll(PQgetvalue(r, 0, 0), NULL, 10), t0 + (t1 - t0) / 2);
+    else if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        clock_read_mono_us = last; /* try again with the next connection */
+    PQclear(r);
+}
+
 PGconn *sy_pg_acquire(sy_pg_pool_t *p)
 {
     pthread_mutex_lock(&p->mu);
+    if (p->nfree == 0 && p->in_use >= p->size && p->acquire_timeout_ms > 0) {
+        struct timespec dl;
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        dl.tv_sec += p->acquire_timeout_ms / 1000;
+        dl.tv_nsec += (long)(p->acquire_timeout_ms % 1000) * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) {
+            dl.tv_sec++;
+            dl.tv_nsec -= 1000000000L;
+        }
+        while (p->nfree == 0 && p->in_use >= p->size)
+            if (pthread_cond_timedwait(&p->cv, &p->mu, &dl) == ETIMEDOUT) break;
+        if (p->nfree == 0 && p->in_use >= p->size) { /* the pool stayed full */
+            char ms[16];
+            snprintf(ms, sizeof ms, "%d", p->acquire_timeout_ms);
+            pthread_mutex_unlock(&p->mu);
+            sy_metric_inc("switchyard_db_pool_timeouts_total", NULL, 1);
+            sy_log(SY_LOG_WARN, "pg", NULL, "no free database connection", "waited_ms", ms);
+            return NULL;
+        }
+    }
     while (p->nfree == 0 && p->in_use >= p->size) pthread_cond_wait(&p->cv, &p->mu);
     PGconn *c = p->nfree ? p->conns[--p->nfree] : NULL;
     p->in_use++;
@@ -127,6 +175,7 @@ PGconn *sy_pg_acquire(sy_pg_pool_t *p)
     }
     /* a multi-host URL: libpq tries each host, e.g. the new primary */
     if (!c) c = pool_connect(p);
+    if (c) clock_anchor(c);
     if (!c) {
         pthread_mutex_lock(&p->mu);
         p->in_use--;
@@ -161,6 +210,12 @@ int sy_pg_pool_in_use(sy_pg_pool_t *p)
     pthread_mutex_unlock(&p->mu);
     return n;
 }
+void sy_pg_pool_set_acquire_timeout(sy_pg_pool_t *p, int ms)
+{
+    pthread_mutex_lock(&p->mu);
+    p->acquire_timeout_ms = ms > 0 ? ms : 0;
+    pthread_mutex_unlock(&p->mu);
+}
 int sy_pg_pool_size(sy_pg_pool_t *p)
 {
     return p->size;
@@ -176,13 +231,27 @@ bool sy_pg_retryable(const char *sqlstate)
                         strcmp(sqlstate, "26000") == 0); /* see sy_pg_error */
 }
 
+/* SQLSTATEs where nothing was written and a retry may succeed: query
+ * canceled (statement_timeout, lock_timeout 55P03), class 53 (disk full,
+ * out of memory, too many connections), class 08 (connection lost), class
+ * 57P (the server shutting down or restarting). */
+bool sy_pg_unavailable(const char *sqlstate)
+{
+    if (!sqlstate) return false;
+    return strcmp(sqlstate, "57014") == 0 || strcmp(sqlstate, "55P03") == 0 || strncmp(sqlstate, "53", 2) == 0 ||
+           strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "57P", 3) == 0;
+}
+
 int sy_pg_error(PGconn *c, const PGresult *r, sy_err_t *err)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
     sy_log(SY_LOG_ERROR, "pg", NULL, "statement failed", "sqlstate", state ? state : "", "error", msg ? msg : "");
     sy_metric_inc("switchyard_db_errors_total", NULL, 1);
-    sy_err_set(err, SY_E_DB, 500, "InternalFailure", "database error");
+    if (sy_pg_unavailable(state)) /* the database refused for now (timeout, disk or memory full, gone): retry */
+        sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable, retry the request");
+    else
+        sy_err_set(err, SY_E_DB, 500, "InternalFailure", "database error");
     if (err && state) snprintf(err->sqlstate, sizeof err->sqlstate, "%s", state);
     /* 26000: a statement we prepared is not there: this backend has the pid of
      * one that did (pids are reused; a reconnected connection, a new primary).
