@@ -149,7 +149,7 @@ static void walk_value(const json_t *v, const char *path, list_t *out)
         break;
     case JSON_INTEGER:
     case JSON_REAL:
-        snprintf(num, sizeof num, "%.17g", json_number_value(v));
+        snprintf(num, sizeof num, "%.17g", json_number_value(v) + 0.0); /* -0 is 0 */
         if (idx >= 0) add(out, entry(idx, FV_NUM, num, strlen(num)));
         break;
     case JSON_TRUE: if (idx >= 0) add(out, entry(idx, FV_TRUE, "", 0)); break;
@@ -228,7 +228,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                     if (f->vlen >= sizeof lex) abort();
                     memcpy(lex, f->v, f->vlen);
                     lex[f->vlen] = 0;
-                    snprintf(num, sizeof num, "%.17g", strtod(lex, NULL));
+                    snprintf(num, sizeof num, "%.17g", strtod(lex, NULL) + 0.0);
                     add(&got, entry(idx, FV_NUM, num, strlen(num)));
                 } else {
                     add(&got, entry(idx, (int)f->type, "", 0));
