@@ -191,9 +191,14 @@ def setup(api, account="000000000000"):
             "States": {"P": {"Type": "Pass", "End": True}}}, "End": True}}}
     sm = api.sfn("CreateStateMachine", name="soak", definition=json.dumps(definition),
                  roleArn="arn:aws:iam::%s:role/r" % account)["stateMachineArn"]
-    api.lambda_("POST", "/2015-03-31/functions", {"FunctionName": "soak-echo", "Runtime": "provided.al2023",
-                                                   "Role": "arn:aws:iam::%s:role/r" % account,
-                                                   "Handler": "echo", "Code": {"ZipFile": ""}})
+    try:
+        api.lambda_("POST", "/2015-03-31/functions", {"FunctionName": "soak-echo", "Runtime": "provided.al2023",
+                                                       "Role": "arn:aws:iam::%s:role/r" % account,
+                                                       "Handler": "echo", "Code": {"ZipFile": ""}})
+    except RuntimeError as e:
+        # the worker started first and its HELLO announced (registered) the function
+        if ": 409 " not in str(e):
+            raise
     return {"q": q, "fq": fq, "sinks": sinks, "topic": topic, "sm": sm}
 
 
@@ -317,6 +322,8 @@ def main():
     ap.add_argument("--handler", default=None)
     ap.add_argument("--peak-seconds", type=float, default=10)
     ap.add_argument("--sdk", action="store_true", help="call through boto3 (this interpreter's generation)")
+    ap.add_argument("--keep-log", default=None, help="copy the broker's log there at the end "
+                    "(e.g. to read a Debug broker's LeakSanitizer report)")
     args = ap.parse_args()
     data = tempfile.mkdtemp(prefix="sy-soak-")
     os.chmod(data, 0o755)
@@ -410,6 +417,8 @@ def main():
                 except subprocess.TimeoutExpired:
                     p.kill()
         log.close()
+        if args.keep_log:
+            shutil.copy(log.name, args.keep_log)
         shutil.rmtree(data, ignore_errors=True)
 
 
