@@ -114,7 +114,7 @@ static waiter_t *waiter_new(const char *name, const void *payload, size_t len, c
 
 /* Max tries of one sync call through the fleet: hand-overs to brokers that
  * did not run it, and waits for the next heartbeat while the shares settle. */
-#define LM_FLEET_ATTEMPTS 5
+#define LM_FLEET_ATTEMPTS 8 /* a broker that starts hosting shows room to others within ~5 heartbeats */
 
 static int forward(lm_svc_t *s, const char *target, const char *name, const void *payload, size_t len,
                    const sy_invoke_opts_t *o, sy_invoke_cb cb, void *u, int attempt)

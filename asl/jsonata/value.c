@@ -13,7 +13,23 @@ const jv JV_NULL = {.t = JT_NULL};
 const jv JV_TRUE = {.t = JT_BOOL, .b = true};
 const jv JV_FALSE = {.t = JT_BOOL, .b = false};
 
+/* What one evaluation may build (api.c starts it): array items and string
+ * bytes counted in 16-byte units. An expression that doubles an array or a
+ * string on every recursive call reaches gigabytes long before the depth or
+ * time limit; past the budget the evaluation fails (jn_time_guard). */
+static _Thread_local uint64_t budget_spent, budget_units;
+
+void jv_budget_start(uint64_t units) {
+    budget_spent = 0;
+    budget_units = units;
+}
+
+bool jv_budget_over(void) { return budget_units && budget_spent > budget_units; }
+
+static inline void spend(uint64_t units) { budget_spent += units; }
+
 jv jv_str(const char *s, size_t len) {
+    spend(len / 16 + 1);
     jn_str *p = sy_malloc(sizeof(jn_str) + len + 1);
     p->rc = 1;
     p->len = (uint32_t)len;
@@ -59,6 +75,7 @@ static inline bool holds_fn(jv v) {
 }
 
 void jv_arr_push(jv arr, jv take) {
+    spend(1);
     jn_arr *a = arr.a;
     if (a->len == a->cap) {
         a->cap = a->cap ? a->cap * 2 : 4;
@@ -322,6 +339,8 @@ static json_t *json_string_sanitized(const char *s, size_t len) {
 }
 
 json_t *jv_to_json(jv v) {
+    spend(4); /* a jansson node is ~64 bytes */
+    if (jv_budget_over()) return NULL; /* a shared value met many times: the caller checks jv_budget_over() */
     switch (v.t) {
     case JT_NULL: return json_null();
     case JT_BOOL: return json_boolean(v.b);
