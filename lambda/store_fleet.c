@@ -19,6 +19,21 @@ static PGresult *exec(PGconn *c, const char *sql, int n, const char *const *p, c
     return PQexecParams(c, sql, n, NULL, p, lens, fmts, result_fmt);
 }
 
+/* Rows of (id, one-letter kind): ids and kinds (owned by the caller). */
+static int id_kind_rows(PGresult *r, char ***ids, char **kinds, int *n)
+{
+    int k = PQntuples(r);
+    *ids = sy_calloc((size_t)k + 1, sizeof **ids);
+    *kinds = sy_calloc((size_t)k + 1, 1);
+    for (int i = 0; i < k; i++) {
+        (*ids)[i] = sy_strdup(PQgetvalue(r, i, 0));
+        (*kinds)[i] = PQgetvalue(r, i, 1)[0];
+    }
+    *n = k;
+    PQclear(r);
+    return 0;
+}
+
 int lm_store_fleet_listen(PGconn *c, const char *channel, sy_err_t *err)
 {
     char sql[128];
@@ -152,16 +167,7 @@ int lm_store_fleet_call_missed(PGconn *c, const char *me_hex, char ***ids, char 
                        "UNION ALL SELECT id::text, 'D' FROM sy_fleet_calls WHERE origin = $1::uuid AND state = 'done'",
                        1, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) return fail(c, r, err);
-    int k = PQntuples(r);
-    *ids = sy_calloc((size_t)k + 1, sizeof **ids);
-    *kinds = sy_calloc((size_t)k + 1, 1);
-    for (int i = 0; i < k; i++) {
-        (*ids)[i] = sy_strdup(PQgetvalue(r, i, 0));
-        (*kinds)[i] = PQgetvalue(r, i, 1)[0];
-    }
-    *n = k;
-    PQclear(r);
-    return 0;
+    return id_kind_rows(r, ids, kinds, n);
 }
 
 int lm_store_fleet_call_done(PGconn *c, const char *id, int status, const char *etype, const char *emsg,
@@ -241,14 +247,5 @@ int lm_store_fleet_call_orphans(PGconn *c, const char *me_hex, int stale_ms, cha
                        "RETURNING d.id::text, left(o.state, 1)",
                        2, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) return fail(c, r, err);
-    int k = PQntuples(r);
-    *ids = sy_calloc((size_t)k + 1, sizeof **ids);
-    *states = sy_calloc((size_t)k + 1, 1);
-    for (int i = 0; i < k; i++) {
-        (*ids)[i] = sy_strdup(PQgetvalue(r, i, 0));
-        (*states)[i] = PQgetvalue(r, i, 1)[0] == 'n' ? 'n' : 'r';
-    }
-    *n = k;
-    PQclear(r);
-    return 0;
+    return id_kind_rows(r, ids, states, n); /* 'n'ew or 'r'unning */
 }
