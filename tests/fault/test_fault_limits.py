@@ -107,7 +107,10 @@ class TestPoolExhausted(LimitsCase):
 
     @unittest.skip("does not fill the pool reliably yet (2 of 6 runs did: the Workload's writes use the group "
                    "commit's own connections and the test's receives are answered without waiting on the lock); "
-                   "the pool's timeout is tested by unit_test_clock test_full_pool_times_out")
+                   "the pool's timeout is tested by unit_test_clock test_full_pool_times_out. "
+                   "Filling it with GetQueueAttributes instead (it counts sy_messages on a pooled connection) "
+                   "does fill it, and its ledger then showed 2 fan-out duplicates and 2 tasks run twice "
+                   "(an error answered after a commit): open, see issue 14")
     def test_pool_exhausted_under_load(self):
         bs, _ = self.fleet(1, 2, extra=("--db-pool-size", "3", "--db-acquire-timeout-ms", "400"))
         sqs = self.client("sqs", broker=bs[0], read_timeout=60)
