@@ -232,6 +232,7 @@ static int eval_common(const sy_jsonata_t *expr, const json_t *input, const json
         }
     }
     if (rc < 0) export_err(&c.err, err);
+    jv_budget_start(0); /* off until the next evaluation: compiles on this thread (the lexer builds strings) never see it */
     jv_unref(res);
     jv_unref(in);
     /* break closure cycles: frames that hold functions lose their bindings */
