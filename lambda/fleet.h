@@ -47,8 +47,8 @@ int lm_store_fleet_call_done(PGconn *c, const char *id, int status, const char *
 int lm_store_fleet_call_take(PGconn *c, const char *id, int *status, char **etype, char **emsg, char **result,
                              size_t *len, sy_err_t *err);
 int lm_store_fleet_call_drop(PGconn *c, const char *id, sy_err_t *err);
-int lm_store_fleet_call_orphans(PGconn *c, const char *me_hex, int stale_ms, char ***ids, char **states, int *n,
-                                sy_err_t *err);
+int lm_store_fleet_call_orphans(PGconn *c, const char *me_hex, int stale_ms, char ***ids, char **states,
+                                char ***targets, int *n, sy_err_t *err);
 
 /* fleet.c */
 int lm_fleet_start(lm_svc_t *s, sy_err_t *err);

@@ -427,18 +427,34 @@ void lm_fleet_deferred(lm_fleet_t *fl)
  * by a broker that died -> the outcome is unknown (the function may have run
  * on a worker that is still alive): the caller gets a retryable service
  * error at once instead of waiting for the deadline. */
+/* A broker seen gone leaves this heartbeat's copy of the registry at once
+ * (read a few ms before, it may still list it: a call sent again would go
+ * back to it). */
+static void forget_peer(lm_fleet_t *fl, const char *hex)
+{
+    pthread_mutex_lock(&fl->mu);
+    for (int i = 0; i < fl->npeers; i++)
+        if (strcmp(fl->peers[i].id, hex) == 0) {
+            json_decref(fl->peers[i].functions);
+            fl->peers[i] = fl->peers[--fl->npeers];
+            break;
+        }
+    pthread_mutex_unlock(&fl->mu);
+}
+
 void lm_fleet_orphans(lm_fleet_t *fl)
 {
     pthread_mutex_lock(&fl->mu);
     bool any = fl->waiters != NULL;
     pthread_mutex_unlock(&fl->mu);
     if (!any) return;
-    char **ids = NULL, *states = NULL;
+    char **ids = NULL, *states = NULL, **targets = NULL;
     int n = 0;
     sy_err_t err;
-    if (lm_store_fleet_call_orphans(fl->c, fl->hex, 3 * fl->s->ctx->cfg.fleet_heartbeat_ms, &ids, &states, &n,
-                                    &err) < 0)
+    if (lm_store_fleet_call_orphans(fl->c, fl->hex, 3 * fl->s->ctx->cfg.fleet_heartbeat_ms, &ids, &states, &targets,
+                                    &n, &err) < 0)
         return;
+    for (int i = 0; i < n; i++) forget_peer(fl, targets[i]);
     for (int i = 0; i < n; i++) {
         waiter_t *w = waiter_take(fl, ids[i]);
         if (w && states[i] == 'n' && w->attempt + 1 < LM_FLEET_ATTEMPTS && w->deadline_ms > sy_now_ms()) {
@@ -456,9 +472,11 @@ void lm_fleet_orphans(lm_fleet_t *fl)
             lm_fleet_waiter_free(w);
         }
         free(ids[i]);
+        free(targets[i]);
     }
     free(ids);
     free(states);
+    free(targets);
 }
 
 /* Waiters past their deadline (+2 s for the other broker's answer). */

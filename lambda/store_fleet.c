@@ -229,9 +229,10 @@ int lm_store_fleet_call_drop(PGconn *c, const char *id, sy_err_t *err)
  * they had: 'n' (never claimed: the function did not run, the caller may
  * send it elsewhere) or 'r' (claimed by a broker that died: outcome
  * unknown). A row the target claims or answers meanwhile is left alone
- * (the DELETE re-checks the state it read). */
-int lm_store_fleet_call_orphans(PGconn *c, const char *me_hex, int stale_ms, char ***ids, char **states, int *n,
-                                sy_err_t *err)
+ * (the DELETE re-checks the state it read). targets: the broker each was
+ * handed to (32 hex digits). */
+int lm_store_fleet_call_orphans(PGconn *c, const char *me_hex, int stale_ms, char ***ids, char **states,
+                                char ***targets, int *n, sy_err_t *err)
 {
     char ms[16];
     snprintf(ms, sizeof ms, "%d", stale_ms);
@@ -244,8 +245,11 @@ int lm_store_fleet_call_orphans(PGconn *c, const char *me_hex, int stale_ms, cha
                        "WHERE c.origin = $1::uuid AND c.state IN ('new', 'running')) "
                        "DELETE FROM sy_fleet_calls d USING o WHERE d.id = o.id AND d.state = o.state "
                        "AND (o.dead OR (o.draining AND o.state = 'new')) "
-                       "RETURNING d.id::text, left(o.state, 1)",
+                       "RETURNING d.id::text, left(o.state, 1), replace(d.target::text, '-', '')",
                        2, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) return fail(c, r, err);
+    int k = PQntuples(r);
+    *targets = sy_calloc((size_t)k + 1, sizeof **targets);
+    for (int i = 0; i < k; i++) (*targets)[i] = sy_strdup(PQgetvalue(r, i, 2));
     return id_kind_rows(r, ids, states, n); /* 'n'ew or 'r'unning */
 }

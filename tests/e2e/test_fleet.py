@@ -114,7 +114,10 @@ class FleetLostBroker(FleetCase):
         r, body = out["r"]
         self.assertNotIn("FunctionError", r, body)
         self.assertEqual(body["pid"], w3.pid, "run by the worker on b3")
-        self.assertEqual(metric(b1, "switchyard_fleet_resent_total"), 1)
+        # sent again once b2 was seen gone; b3 may answer "no room yet" while
+        # its share settles (then once more after the next heartbeat)
+        self.assertGreaterEqual(metric(b1, "switchyard_fleet_resent_total"), 1)
+        self.assertEqual(metric(b1, "switchyard_fleet_lost_total") or 0, 0)
         self.assertLess(out["took"], 15, "sent again once b2 was seen gone, not at the deadline")
 
     def test_call_running_on_a_killed_broker_fails_at_once_as_a_service_error(self):
