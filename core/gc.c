@@ -1,7 +1,8 @@
 /* core/gc.c - group commit: concurrent callers' writes share transactions.
  * Writer threads each own a connection; a writer takes every pending job
  * (up to max_batch), runs them in one transaction, commits, and wakes the
- * callers. While one commit waits on fsync, new jobs pile up for the next. */
+ * callers. While one commit waits on fsync, new jobs pile up for the next.
+ * A job its run reports failed commits nothing (run_batch). */
 #include "core/core.h"
 
 #include <stdlib.h>
@@ -60,6 +61,26 @@ static bool run_batch(PGconn *c, job_t **jobs, int n)
         jobs[i]->run(c, args, j - i, rcs + i, errs + i);
         if (PQtransactionStatus(c) == PQTRANS_INERROR || PQstatus(c) != CONNECTION_OK) ok = false;
         i = j;
+    }
+    /* A job that failed must leave nothing behind, yet its run may have
+     * written part of its work before failing without breaking the
+     * transaction (e.g. a fan-out whose second send could not look up its
+     * queue): its caller is told "failed" and retries, so a commit here
+     * would write it twice. Alone, it is rolled back with its own answer;
+     * in a batch, the batch is rolled back and every job run alone. */
+    bool job_failed = false;
+    for (int i = 0; ok && i < n; i++) job_failed |= rcs[i] < 0;
+    if (ok && job_failed) {
+        sy_pg_rollback(c);
+        if (n == 1) {
+            jobs[0]->rc = rcs[0];
+            jobs[0]->local_err = errs[0];
+            sy_metric_inc("switchyard_group_commit_job_rollbacks_total", NULL, 1);
+        }
+        free(args);
+        free(rcs);
+        free(errs);
+        return n == 1 && PQstatus(c) == CONNECTION_OK;
     }
     if (ok) ok = sy_pg_commit(c, NULL) == 0;
     else if (PQstatus(c) == CONNECTION_OK) sy_pg_rollback(c);

@@ -92,6 +92,15 @@ int queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err)
     return rc;
 }
 
+int queue_get_on(sy_ctx_t *ctx, PGconn *c, const char *name, sy_queue_t *out, sy_err_t *err)
+{
+    queue_engine_t *e = queue_engine(ctx);
+    if (e && cache_get(e, name, out)) return 0;
+    int rc = store_queue_get_on(c, ctx->cfg.account_id, name, out, err);
+    if (rc == 0 && e) cache_put(e, out);
+    return rc;
+}
+
 /* ------------------------------------------------------------ receive */
 /* The id of q's dead-letter queue when it has a redrive policy and the
  * queue still exists; 0 otherwise (messages then stay where they are). */

@@ -61,6 +61,7 @@ int store_queue_depths(sy_ctx_t *ctx, const char *names_array, int cap, sy_queue
 queue_engine_t *queue_engine(const sy_ctx_t *ctx); /* NULL before sy_queue_start */
 /* A queue's settings by name, through the cache; QueueDoesNotExist when none. */
 int queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err);
+int queue_get_on(sy_ctx_t *ctx, PGconn *c, const char *name, sy_queue_t *out, sy_err_t *err); /* in c's transaction */
 void qcache_invalidate(queue_engine_t *e, const char *name);
 void qcache_free(queue_engine_t *e);
 
@@ -91,6 +92,9 @@ PGresult *store_autocommit(sy_ctx_t *ctx, sy_err_t *err, const char *sql, int n,
 int store_queue_create(sy_ctx_t *ctx, const char *name, bool fifo, json_t *attrs, json_t *tags, int retention_s,
                        bool internal, sy_queue_t *out, bool *created, sy_err_t *err);
 int store_queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err); /* uncached: queue_get */
+/* the same on the caller's connection (inside its transaction: a send that
+ * is part of another write never waits for a second connection) */
+int store_queue_get_on(PGconn *c, const char *account, const char *name, sy_queue_t *out, sy_err_t *err);
 int store_queue_delete(sy_ctx_t *ctx, int64_t id, sy_err_t *err);
 int store_queue_list(sy_ctx_t *ctx, const char *prefix, const char *after, int max, json_t *names, sy_err_t *err);
 int store_queue_set_attrs(sy_ctx_t *ctx, int64_t id, json_t *attrs, int retention_s, sy_err_t *err);

@@ -131,7 +131,7 @@ int sy_queue_tx_send(sy_ctx_t *ctx, PGconn *c, const char *name, const sy_msg_in
                      sy_err_t *err)
 {
     sy_queue_t q;
-    int rc = queue_get(ctx, name, &q, err);
+    int rc = queue_get_on(ctx, c, name, &q, err); /* on c: a writer never waits for a pooled connection */
     if (rc < 0) return rc;
     send_job_t j;
     rc = send_prepare(queue_engine(ctx), &q, m, NULL, ctx->cfg.account_id, &j, err);

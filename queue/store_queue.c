@@ -66,16 +66,28 @@ int store_queue_create(sy_ctx_t *ctx, const char *name, bool fifo, json_t *attrs
     return rc;
 }
 
-int store_queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err)
+static int queue_row(PGresult *r, sy_queue_t *out, sy_err_t *err)
 {
-    const char *p[2] = {ctx->cfg.account_id, name};
-    PGresult *r = store_autocommit(ctx, err, "SELECT " QCOLS " FROM sy_queues WHERE account = $1 AND name = $2", 2, p);
     if (!r) return SY_E_DB;
     int rc = 0;
     if (PQntuples(r) == 0) rc = err_nonexistent(err);
     else row_to_queue(r, 0, out);
     PQclear(r);
     return rc;
+}
+
+#define QGET "SELECT " QCOLS " FROM sy_queues WHERE account = $1 AND name = $2"
+
+int store_queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err)
+{
+    const char *p[2] = {ctx->cfg.account_id, name};
+    return queue_row(store_autocommit(ctx, err, QGET, 2, p), out, err);
+}
+
+int store_queue_get_on(PGconn *c, const char *account, const char *name, sy_queue_t *out, sy_err_t *err)
+{
+    const char *p[2] = {account, name};
+    return queue_row(sy_pg_exec(c, err, QGET, 2, p), out, err);
 }
 
 int store_queue_delete(sy_ctx_t *ctx, int64_t id, sy_err_t *err)

@@ -197,14 +197,31 @@ def drain(sqs, url, quiet_s=3, timeout=120):
     end = time.monotonic() + timeout
     last = time.monotonic()
     while time.monotonic() < end and time.monotonic() - last < quiet_s:
-        r = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, VisibilityTimeout=30)
+        r = _retrying(lambda: sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                                  VisibilityTimeout=30))
         ms = r.get("Messages", [])
         if ms:
             last = time.monotonic()
             got += [m["Body"] for m in ms]
-            sqs.delete_message_batch(QueueUrl=url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ms)])
+            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ms)]
+            _retrying(lambda: sqs.delete_message_batch(QueueUrl=url, Entries=entries))
     return got
+
+
+def _retrying(op, tries=20):
+    """op(), again after a retryable answer (5xx or a throttle), as an SDK
+    with retries would: the broker may still be catching up after a fault
+    (a small pool busy with the backlog answers 503 for a moment)."""
+    from botocore.exceptions import ClientError
+    for i in range(tries):
+        try:
+            return op()
+        except ClientError as e:
+            code = e.response["Error"]["Code"]
+            status = e.response["ResponseMetadata"]["HTTPStatusCode"]
+            if i + 1 == tries or not (status >= 500 or code in THROTTLES):
+                raise
+            time.sleep(0.2)
 
 
 class Ledger:

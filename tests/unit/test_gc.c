@@ -71,6 +71,7 @@ typedef struct {
     int k;
     const char *v; /* NULL violates NOT NULL: the statement fails */
     bool logical_error;
+    bool write_then_fail; /* writes its row, then refuses (e.g. a fan-out's second send) */
 } row_job_t;
 
 static void insert_rows(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
@@ -87,7 +88,50 @@ static void insert_rows(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
         PGresult *r = PQexecParams(c, "INSERT INTO t VALUES ($1, $2)", 2, NULL, p, NULL, NULL, 0);
         rcs[i] = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : sy_pg_error(c, r, &errs[i]);
         PQclear(r);
+        if (rcs[i] == 0 && j->write_then_fail)
+            rcs[i] = sy_err_set(&errs[i], SY_E_DB, 503, "ServiceUnavailable", "job %d failed after a write", j->k);
     }
+}
+
+static int count_rows(int lo, int hi)
+{
+    PGconn *c = admin(dbname);
+    char sql[96];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM t WHERE k >= %d AND k < %d", lo, hi);
+    PGresult *r = PQexec(c, sql);
+    int n = atoi(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    PQfinish(c);
+    return n;
+}
+
+/* A job answered "failed" leaves nothing behind, even what its run wrote
+ * before failing (its caller retries: a commit would write it twice); its
+ * neighbours in the batch still commit. */
+static void test_failed_job_leaves_no_write(void **state)
+{
+    (void)state;
+    sy_gc_t *gc = sy_gc_new(conninfo, 1, 64, 0);
+    row_job_t jobs[10];
+    void *args[10];
+    int rcs[10];
+    sy_err_t errs[10];
+    for (int i = 0; i < 10; i++) {
+        jobs[i] = (row_job_t){.k = 800000 + i, .v = "z", .write_then_fail = i == 6};
+        args[i] = &jobs[i];
+    }
+    sy_gc_submit_many(gc, insert_rows, NULL, args, 10, rcs, errs);
+    for (int i = 0; i < 10; i++) assert_int_equal(rcs[i] < 0, i == 6);
+    assert_string_equal(errs[6].code, "ServiceUnavailable");
+    assert_int_equal(count_rows(800000, 800010), 9);
+    assert_int_equal(count_rows(800006, 800007), 0);
+    /* alone */
+    row_job_t j = {.k = 800100, .v = "z", .write_then_fail = true};
+    sy_err_t err;
+    assert_true(sy_gc_submit(gc, insert_rows, NULL, &j, &err) < 0);
+    assert_int_equal(err.status, 503);
+    assert_int_equal(count_rows(800100, 800101), 0);
+    sy_gc_destroy(&gc);
 }
 
 typedef struct {
@@ -160,6 +204,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrent_callers_get_their_own_outcome),
         cmocka_unit_test(test_submit_many_batches_together),
+        cmocka_unit_test(test_failed_job_leaves_no_write),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
