@@ -113,6 +113,43 @@ int sfn_work_send(sfn_run_t *r, json_t *body, int64_t delay_ms, sy_err_t *err)
     return rc;
 }
 
+_Thread_local int sfn_invoker_depth;
+
+/* A function task's outcome, applied to its execution in the caller's
+ * transaction (the settle of the function's message): the result, the next
+ * state's checkpoint and the next task's dispatch commit together with the
+ * settle, and one settle commit carries the steps of many executions.
+ * Under a savepoint: when applying fails (a lock wait broken by a deadlock,
+ * a bad checkpoint), it is rolled back and the outcome goes the long way, as
+ * a work message for the executor threads. 0 applied, 1 to send instead,
+ * <0 the transaction is lost. */
+static int apply_inline(sfn_svc_t *svc, PGconn *c, const json_t *b, sy_err_t *err)
+{
+    int rc = store_savepoint_named(c, "sfn_step", err);
+    if (rc < 0) return rc;
+    sy_err_t e;
+    sy_err_clear(&e);
+    rc = sfn_apply_in_tx(svc, c, b, &e);
+    if (rc == 0) rc = store_savepoint_release_named(c, "sfn_step", &e);
+    if (rc == 0) {
+        sy_metric_inc("switchyard_sfn_inline_steps_total", NULL, 1);
+        return 0;
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        if (err) *err = e;
+        return SY_E_DB;
+    }
+    store_savepoint_rollback_named(c, "sfn_step");
+    if (PQtransactionStatus(c) != PQTRANS_INTRANS) {
+        if (err) *err = e;
+        return SY_E_DB;
+    }
+    sy_log(SY_LOG_INFO, "sfn", NULL, "task outcome queued for the executor", "execution", sy_json_str(b, "e"), "error",
+           e.message);
+    sy_metric_inc("switchyard_sfn_inline_fallbacks_total", NULL, 1);
+    return 1;
+}
+
 int sy_sfn_task_complete(sy_ctx_t *ctx, PGconn *c, const char *execution_arn, int64_t task_id,
                          const json_t *result, const char *error, const char *cause, sy_err_t *err)
 {
@@ -129,7 +166,8 @@ int sy_sfn_task_complete(sy_ctx_t *ctx, PGconn *c, const char *execution_arn, in
     } else {
         json_object_set_new(b, "res", result ? json_deep_copy(result) : json_null());
     }
-    int rc = sfn_work_send_c(ctx, c, b, 0, err);
+    int rc = c && sfn_invoker_depth == 0 ? apply_inline(svc, c, b, err) : 1;
+    if (rc == 1) rc = sfn_work_send_c(ctx, c, b, 0, err);
     json_decref(b);
     return rc;
 }

@@ -49,17 +49,39 @@ static int run_cmd(sy_ctx_t *ctx, PGconn *c, sy_err_t *err, const char *sql, int
  * not break it. */
 int store_savepoint(PGconn *c, sy_err_t *err)
 {
-    return run_cmd(NULL, c, err, "SAVEPOINT sfn_start", 0, NULL, NULL);
+    return store_savepoint_named(c, "sfn_start", err);
 }
 
 int store_savepoint_release(PGconn *c, sy_err_t *err)
 {
-    return run_cmd(NULL, c, err, "RELEASE SAVEPOINT sfn_start", 0, NULL, NULL);
+    return store_savepoint_release_named(c, "sfn_start", err);
 }
 
 void store_savepoint_rollback(PGconn *c)
 {
-    run_cmd(NULL, c, NULL, "ROLLBACK TO SAVEPOINT sfn_start", 0, NULL, NULL);
+    store_savepoint_rollback_named(c, "sfn_start");
+}
+
+/* name: a constant identifier of this file's callers */
+int store_savepoint_named(PGconn *c, const char *name, sy_err_t *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "SAVEPOINT %s", name);
+    return run_cmd(NULL, c, err, sql, 0, NULL, NULL);
+}
+
+int store_savepoint_release_named(PGconn *c, const char *name, sy_err_t *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "RELEASE SAVEPOINT %s", name);
+    return run_cmd(NULL, c, err, sql, 0, NULL, NULL);
+}
+
+void store_savepoint_rollback_named(PGconn *c, const char *name)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "ROLLBACK TO SAVEPOINT %s", name);
+    run_cmd(NULL, c, NULL, sql, 0, NULL, NULL);
 }
 
 #define I64(buf, v) (snprintf(buf, sizeof buf, "%lld", (long long)(v)), buf)
