@@ -130,6 +130,9 @@ void asl_validate_jsonata_state(asl_vctx_t *v, const char *type, const json_t *s
 /* A JSONPath-mode state must not carry JSONata-only fields. */
 void asl_validate_jsonpath_state(asl_vctx_t *v, const char *type, const json_t *st, const char *loc);
 void asl_validate_state(asl_vctx_t *v, const char *name, const json_t *st, const char *loc);
+/* Workflow variables (validate_vars.c): an inner scope (Parallel branch,
+ * inline Map processor) must not assign a name an outer scope assigns. */
+void asl_validate_var_scopes(asl_vctx_t *v, const json_t *root);
 bool asl_resource_supported(const char *res);
 
 
@@ -214,6 +217,15 @@ int asl_effective_input(asl_x_t *x, json_t *t, const json_t *st, const json_t *c
 /* Evaluate an Assign template against doc ($) with the variables from
  * before the state; applied when the state exits. */
 int asl_assign(asl_x_t *x, json_t *t, const json_t *assign, const json_t *doc, const json_t *ctx, asl_fault_t *f);
+/* Workflow variables (vars.c). The values an Assign produced (vals), checked
+ * before they are kept: not a name of an outer scope (States.Runtime), the
+ * size quotas (States.DataLimitExceeded). */
+#define ASL_VAR_MAX 262144            /* one variable; one Assign altogether */
+#define ASL_VARS_MAX (10 * 1024 * 1024) /* all the variables a thread holds */
+int asl_vars_check(json_t *t, const json_t *vals, asl_fault_t *f);
+/* A Parallel branch or inline Map iteration starts with a copy of the
+ * parent's variables, whose names it cannot assign. */
+void asl_vars_inherit(json_t *child, const json_t *parent);
 /* Runtime fault in the current state (States.Runtime etc., never caught;
  * States.QueryEvaluationError: an EvaluationFailed event, then Retry/Catch
  * of a Task, Map or Parallel state). */

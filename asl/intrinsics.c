@@ -41,7 +41,7 @@ static int parse_string(ix_t *x, arg_t *a)
     char *s = sy_malloc(cap), *raw = sy_malloc(cap);
     while (*p && *p != '\'') {
         if (*p == '\\') {
-            if (!strchr("'{}\\", p[1])) {
+            if (!p[1] || !strchr("'{}\\", p[1])) { /* strchr finds the terminator too */
                 free(s);
                 free(raw);
                 return asl_ix_fail(x, "States.Runtime", "invalid escape sequence in intrinsic string literal");

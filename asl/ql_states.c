@@ -18,7 +18,8 @@ static int assign_output(asl_x_t *x, json_t *t, const json_t *holder, const json
     const json_t *a = json_object_get(holder, "Assign");
     if (a) {
         json_t *vals = NULL;
-        if (asl_jx_eval(x, a, bind, "Assign", &vals, f) != 0) {
+        if (asl_jx_eval(x, a, bind, "Assign", &vals, f) != 0 || asl_vars_check(t, vals, f) != 0) {
+            json_decref(vals);
             json_decref(dflt);
             return -1;
         }

@@ -135,8 +135,10 @@ json_t *asl_thread_new(asl_x_t *x, int64_t parent, int64_t index, json_t *scope,
     asl_sets(t, "phase", "enter");
     json_t *pt = parent >= 0 ? asl_thread_get(x, parent) : NULL;
     asl_seti(t, "prev", pt ? asl_geti(pt, "prev") : 0);
-    if (pt && json_object_get(pt, "vars")) /* inner scopes see, but do not change, outer variables */
-        json_object_set_new(t, "vars", json_deep_copy(json_object_get(pt, "vars")));
+    /* Inner scopes see, but do not change, outer variables; a distributed
+     * Map's iterations are child executions that see none. */
+    if (pt && !json_is_true(json_object_get(pt, "distributed")))
+        asl_vars_inherit(t, pt);
     if (pt && (json_is_true(json_object_get(pt, "silent")) || json_is_true(json_object_get(pt, "distributed"))))
         json_object_set_new(t, "silent", json_true());
     char key[24];
@@ -428,6 +430,10 @@ int asl_assign(asl_x_t *x, json_t *t, const json_t *assign, const json_t *doc, c
     json_t *vals = NULL;
     if (asl_payload_eval(assign, doc, ctx, &vals, f) != 0)
         return -1;
+    if (asl_vars_check(t, vals, f) != 0) {
+        json_decref(vals);
+        return -1;
+    }
     json_object_set_new(t, "assigned", vals);
     return 0;
 }
@@ -454,6 +460,12 @@ static void apply_assigned(json_t *t, json_t *details)
     json_object_set_new(details, "assignedVariables", shown);
     json_object_set_new(details, "assignedVariablesDetails", json_pack("{s:b}", "truncated", 0));
     json_object_del(t, "assigned");
+    json_t *bytes = json_object_get(t, "assigned_bytes"); /* the total asl_vars_check measured */
+    if (json_is_integer(bytes))
+        json_object_set(t, "vars_bytes", bytes);
+    else
+        json_object_del(t, "vars_bytes");
+    json_object_del(t, "assigned_bytes");
 }
 
 void asl_state_done_next(asl_x_t *x, json_t *t, json_t *output, const char *next)

@@ -278,15 +278,20 @@ static void map_succeeded(asl_x_t *x, json_t *t)
     json_t *kids = json_object_get(t, "kids");
     json_t *results = json_incref(json_object_get(kids, "results"));
     /* MapStateSucceeded follows the last MapIterationSucceeded; MapStateExited
-     * is chained to the same event as MapStateSucceeded. */
+     * is chained to the same event as MapStateSucceeded. A distributed Map's
+     * MapStateExited is chained to MapRunStarted (as AWS records it since late
+     * 2024; recordings up to mid 2024 chain it to MapRunSucceeded). */
     if (json_object_get(kids, "last_done"))
         asl_seti(t, "prev", asl_geti(kids, "last_done"));
     json_object_del(t, "kids");
-    if (json_is_true(json_object_get(t, "distributed")))
+    int64_t exited_prev = -1;
+    if (json_is_true(json_object_get(t, "distributed"))) {
+        exited_prev = asl_geti(t, "prev"); /* children of a map run emit nothing: MapRunStarted */
         asl_emit(x, t, "MapRunSucceeded", NULL, NULL);
+    }
     int64_t prev = asl_geti(t, "prev");
     asl_emit(x, t, "MapStateSucceeded", NULL, NULL);
-    asl_seti(t, "prev", prev);
+    asl_seti(t, "prev", exited_prev >= 0 ? exited_prev : prev);
     json_object_del(t, "distributed");
     asl_sets(t, "phase", "run");
     json_object_set_new(t, "finishing", json_true()); /* Output / Assign: the state ran */

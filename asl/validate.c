@@ -203,6 +203,7 @@ json_t *asl_validate_root(const json_t *root, int flags, asl_exprs_t *keep)
     if (ver && !json_is_string(ver))
         asl_diag(&v, "SCHEMA_VALIDATION_FAILED", "/Version", "Version must be a string");
     asl_validate_scope(&v, root, "");
+    asl_validate_var_scopes(&v, root);
     json_decref(v.names);
     return diags;
 }

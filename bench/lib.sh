@@ -7,7 +7,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SY_BENCH_BUILD:-$root/build-release}
 
 bench_build() {
-  "$root/scripts/install-deps"
+  if [ "${SY_SKIP_DEPS:-0}" != 1 ]; then "$root/scripts/install-deps"; fi  # as scripts/test and scripts/run
   "$root/scripts/ensure-traversable" "$(dirname "$build")" >/dev/null 2>&1 || true
   cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
   cmake --build "$build" -j2 --target switchyard "$@" >/dev/null

@@ -1,8 +1,12 @@
 /* bench/queue.c - SQS load generator over keep-alive HTTP/1.1 (JSON protocol).
- * usage: bench-queue URL [--clients C] [--messages N] [--body BYTES]
- * Phases: single SendMessage, SendMessageBatch(10), ReceiveMessage(10) +
- * DeleteMessageBatch, end-to-end send->receive latency, send latency at half
- * the measured peak. Last line: one JSON object of figures. */
+ * usage: bench-queue URL [--clients C] [--seconds S] [--body BYTES] [--quick]
+ *                        [--pg CONNINFO] [--peer-conns 4,16,32] [--fifo-groups G]
+ * Phases (each runs S seconds, default 10; --quick: 2): single SendMessage,
+ * SendMessageBatch(10), ReceiveMessage(10) + DeleteMessageBatch, the same
+ * send-batch/receive+delete on a FIFO queue with G message groups (100),
+ * end-to-end send->receive latency, send latency at half the measured peak.
+ * With --pg, then the plain-SQL peer (bench/queue_peer.c) on the same
+ * PostgreSQL. Last line: one JSON object of figures and ratios to the peer. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
@@ -18,6 +22,8 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "queue_peer.h"
 
 static char host[64] = "127.0.0.1";
 static int port = 4566;
@@ -133,12 +139,14 @@ static void lat_reset(lat_t *l)
 /* ---------------------------------------------------------- phases */
 typedef struct {
     int id;
-    long count;      /* messages this client handles */
-    int batch;       /* 1 or 10 */
-    double rate;     /* per-client msgs/s limit, 0 = none */
+    int batch;           /* 1 or 10 */
+    double rate;         /* per-client msgs/s limit, 0 = none */
+    const char *url;     /* queue */
+    int groups;          /* FIFO: message groups (0: standard queue) */
     lat_t *lat;
     atomic_long *done;
-    long target;
+    atomic_long *errors;
+    atomic_int *producing; /* receivers: keep polling while senders run */
     int64_t stop_at;
 } job_t;
 
@@ -151,13 +159,22 @@ static char *make_body(int64_t stamp)
     return b;
 }
 
+/* the FIFO fields of entry k of request i of client id */
+static int fifo_fields(char *out, const job_t *j, long i, int k)
+{
+    if (!j->groups) return sprintf(out, "%s", "");
+    return sprintf(out, ",\"MessageGroupId\":\"g%d\",\"MessageDeduplicationId\":\"c%d-%ld-%d\"",
+                   (int)((j->id * 7 + i + k) % j->groups), j->id, i, k);
+}
+
 static void *sender(void *u)
 {
     job_t *j = u;
     conn_t c = {.fd = -1};
-    char *req = malloc((size_t)body_bytes * 12 + 4096);
+    char *req = malloc((size_t)body_bytes * 12 + 8192);
+    char ff[160];
     int64_t start = now_us();
-    for (long i = 0; i < j->count; i += j->batch) {
+    for (long i = 0; now_us() < j->stop_at; i += j->batch) {
         if (j->rate > 0) {
             int64_t due = start + (int64_t)((double)i / j->rate * 1e6);
             int64_t w = due - now_us();
@@ -168,22 +185,25 @@ static void *sender(void *u)
         int st;
         if (j->batch == 1) {
             char *b = make_body(wall_us());
-            int n = sprintf(req, "{\"QueueUrl\":\"%s\",\"MessageBody\":\"%s\"}", queue_url, b);
+            fifo_fields(ff, j, i, 0);
+            int n = sprintf(req, "{\"QueueUrl\":\"%s\",\"MessageBody\":\"%s\"%s}", j->url, b, ff);
             free(b);
             st = call(&c, "SendMessage", req, (size_t)n, &resp);
         } else {
-            int n = sprintf(req, "{\"QueueUrl\":\"%s\",\"Entries\":[", queue_url);
+            int n = sprintf(req, "{\"QueueUrl\":\"%s\",\"Entries\":[", j->url);
             for (int k = 0; k < j->batch; k++) {
                 char *b = make_body(wall_us());
-                n += sprintf(req + n, "%s{\"Id\":\"m%d\",\"MessageBody\":\"%s\"}", k ? "," : "", k, b);
+                fifo_fields(ff, j, i, k);
+                n += sprintf(req + n, "%s{\"Id\":\"m%d\",\"MessageBody\":\"%s\"%s}", k ? "," : "", k, b, ff);
                 free(b);
             }
             n += sprintf(req + n, "]}");
             st = call(&c, "SendMessageBatch", req, (size_t)n, &resp);
         }
-        if (st != 200) {
-            fprintf(stderr, "send failed: %d %s\n", st, st > 0 ? resp : "");
-            break;
+        if (st != 200 || (j->batch > 1 && strstr(resp, "\"Failed\":[{"))) {
+            if (atomic_fetch_add(j->errors, 1) < 3) fprintf(stderr, "send failed: %d %s\n", st, st > 0 ? resp : "");
+            if (st != 200) break;
+            continue;
         }
         lat_add(j->lat, now_us() - t0);
         atomic_fetch_add(j->done, j->batch);
@@ -201,10 +221,10 @@ static void *receiver(void *u)
     char req[1024];
     char *del = malloc(64 * 1024);
     int idle = 0, empties = 0;
-    while (atomic_load(j->done) < j->target && now_us() < j->stop_at) {
+    while (now_us() < j->stop_at) {
         int n = snprintf(req, sizeof req,
                          "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":10,\"WaitTimeSeconds\":1,\"VisibilityTimeout\":60}",
-                         queue_url);
+                         j->url);
         char *resp;
         int st = call(&c, "ReceiveMessage", req, (size_t)n, &resp);
         if (st != 200) {
@@ -218,11 +238,11 @@ static void *receiver(void *u)
         if (cnt == 0) {
             json_decref(r);
             empties++;
-            if (++idle > 3) break;
+            if (!(j->producing && atomic_load(j->producing)) && ++idle > 2) break;
             continue;
         }
         idle = 0;
-        int dn = sprintf(del, "{\"QueueUrl\":\"%s\",\"Entries\":[", queue_url);
+        int dn = sprintf(del, "{\"QueueUrl\":\"%s\",\"Entries\":[", j->url);
         for (size_t k = 0; k < cnt; k++) {
             json_t *m = json_array_get(msgs, k);
             const char *body = json_string_value(json_object_get(m, "Body"));
@@ -246,132 +266,201 @@ static void *receiver(void *u)
     return NULL;
 }
 
-static double run_senders(int clients, long total, int batch, double rate, lat_t *lat)
+static double run_senders(const char *url, int groups, int clients, double secs, int batch, double rate, lat_t *lat)
 {
     pthread_t th[256];
     job_t jobs[256];
-    atomic_long done = 0;
+    atomic_long done = 0, errors = 0;
     int64_t t0 = now_us();
     for (int i = 0; i < clients; i++) {
-        jobs[i] = (job_t){.id = i, .count = total / clients, .batch = batch, .rate = rate / clients, .lat = lat,
-                          .done = &done};
+        jobs[i] = (job_t){.id = i, .batch = batch, .rate = rate / clients, .url = url, .groups = groups, .lat = lat,
+                          .done = &done, .errors = &errors, .stop_at = t0 + (int64_t)(secs * 1e6)};
         pthread_create(&th[i], NULL, sender, &jobs[i]);
     }
     for (int i = 0; i < clients; i++) pthread_join(th[i], NULL);
-    double secs = (double)(now_us() - t0) / 1e6;
-    return (double)atomic_load(&done) / secs;
+    double el = (double)(now_us() - t0) / 1e6;
+    if (atomic_load(&errors)) fprintf(stderr, "%ld failed send requests\n", (long)atomic_load(&errors));
+    return (double)atomic_load(&done) / el;
 }
 
-static double run_receivers(int clients, long total, lat_t *lat, long *got)
+/* Receive+delete until secs pass or the queue is drained. */
+static double run_receivers(const char *url, int clients, double secs, lat_t *lat, atomic_int *producing, long *got)
 {
     pthread_t th[256];
     job_t jobs[256];
     atomic_long done = 0;
     int64_t t0 = now_us();
     for (int i = 0; i < clients; i++) {
-        jobs[i] = (job_t){.id = i, .lat = lat, .done = &done, .target = total, .stop_at = t0 + 120 * 1000000LL};
+        jobs[i] = (job_t){.id = i, .url = url, .lat = lat, .done = &done, .producing = producing,
+                          .stop_at = t0 + (int64_t)(secs * 1e6)};
         pthread_create(&th[i], NULL, receiver, &jobs[i]);
     }
     for (int i = 0; i < clients; i++) pthread_join(th[i], NULL);
-    double secs = (double)(now_us() - t0) / 1e6;
+    double el = (double)(now_us() - t0) / 1e6;
     *got = atomic_load(&done);
-    return (double)*got / secs;
+    return (double)*got / el;
 }
 
-static void create_queue(const char *name)
+static void create_queue(const char *name, bool fifo, char *url_out, size_t cap)
 {
     conn_t c = {.fd = -1};
-    char req[256], *resp;
-    int n = snprintf(req, sizeof req, "{\"QueueName\":\"%s\"}", name);
+    char req[512], *resp;
+    int n = snprintf(req, sizeof req, "{\"QueueName\":\"%s\"%s}", name,
+                     fifo ? ",\"Attributes\":{\"FifoQueue\":\"true\",\"DeduplicationScope\":\"messageGroup\","
+                            "\"FifoThroughputLimit\":\"perMessageGroupId\"}"
+                          : "");
     if (call(&c, "CreateQueue", req, (size_t)n, &resp) != 200) {
-        fprintf(stderr, "CreateQueue failed\n");
+        fprintf(stderr, "CreateQueue failed: %s\n", resp);
         exit(1);
     }
     json_t *r = json_loads(resp, 0, NULL);
-    snprintf(queue_url, sizeof queue_url, "%s", json_string_value(json_object_get(r, "QueueUrl")));
+    snprintf(url_out, cap, "%s", json_string_value(json_object_get(r, "QueueUrl")));
     json_decref(r);
-    n = snprintf(req, sizeof req, "{\"QueueUrl\":\"%s\"}", queue_url);
+    n = snprintf(req, sizeof req, "{\"QueueUrl\":\"%s\"}", url_out);
     call(&c, "PurgeQueue", req, (size_t)n, &resp);
     close(c.fd);
     free(c.buf);
 }
 
+/* join the producers, then let the receivers stop at an empty queue */
+typedef struct {
+    pthread_t *th;
+    int n;
+    atomic_int *flag;
+} watch_t;
+static void *watch(void *u)
+{
+    watch_t *w = u;
+    for (int i = 0; i < w->n; i++) pthread_join(w->th[i], NULL);
+    atomic_store(w->flag, 0);
+    return NULL;
+}
+
+static double ratio(double a, double b)
+{
+    return b > 0 ? a / b : 0;
+}
+
 int main(int argc, char **argv)
 {
-    int clients = 32;
-    long n = 20000;
+    int clients = 32, groups = 100;
+    double secs = 10;
+    const char *pg = NULL, *peer_conns = "4,16,32";
+    bool quick = false;
     const char *url = argc > 1 ? argv[1] : "http://127.0.0.1:4566";
-    for (int i = 2; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--clients")) clients = atoi(argv[i + 1]);
-        else if (!strcmp(argv[i], "--messages")) n = atol(argv[i + 1]);
-        else if (!strcmp(argv[i], "--body")) body_bytes = atoi(argv[i + 1]);
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--quick")) quick = true, secs = 2;
+        else if (i + 1 >= argc) break;
+        else if (!strcmp(argv[i], "--clients")) clients = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--seconds")) secs = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--body")) body_bytes = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--pg")) pg = argv[++i];
+        else if (!strcmp(argv[i], "--peer-conns")) peer_conns = argv[++i];
+        else if (!strcmp(argv[i], "--fifo-groups")) groups = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--messages")) i++; /* older option: phases are timed now */
     }
     if (clients > 256) clients = 256;
+    if (clients < 2) clients = 2;
     sscanf(url, "http://%63[^:]:%d", host, &port);
-    char qname[64];
+    char qname[64], fname[64], furl[256];
     snprintf(qname, sizeof qname, "bench-%ld", (long)getpid());
-    create_queue(qname);
+    snprintf(fname, sizeof fname, "bench-%ld.fifo", (long)getpid());
+    create_queue(qname, false, queue_url, sizeof queue_url);
     lat_t lat = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    printf("bench/queue: %s, %d clients, %ld messages per phase, %d-byte bodies\n", url, clients, n, body_bytes);
+    printf("bench/queue: %s, %d clients, %.0f s a phase, %d-byte bodies\n", url, clients, secs, body_bytes);
+    fflush(stdout);
 
     bool e2e_only = getenv("BENCH_E2E_ONLY") != NULL;
-    double send1 = e2e_only ? 0 : run_senders(clients, n, 1, 0, &lat);
-    double send1_p50 = pct(&lat, 0.5), send1_p99 = pct(&lat, 0.99);
-    printf("send (single):        %9.0f msgs/s  p50 %.2f ms  p99 %.2f ms\n", send1, send1_p50, send1_p99);
-    lat_reset(&lat);
-    double send10 = e2e_only ? 0 : run_senders(clients, n * 5, 10, 0, &lat);
-    printf("send (batch of 10):   %9.0f msgs/s  p50 %.2f ms  p99 %.2f ms (per request)\n", send10, pct(&lat, 0.5),
-           pct(&lat, 0.99));
-    lat_reset(&lat);
+    double send1 = 0, send1_p50 = 0, send1_p99 = 0, send10 = 0, recv = 0, frecv = 0, fsend10 = 0;
     long got = 0;
-    double recv = e2e_only ? 0 : run_receivers(clients, n * 6, NULL, &got);
-    printf("receive+delete (10):  %9.0f msgs/s  (%ld messages)\n", recv, got);
+    if (!e2e_only) {
+        send1 = run_senders(queue_url, 0, clients, secs, 1, 0, &lat);
+        send1_p50 = pct(&lat, 0.5), send1_p99 = pct(&lat, 0.99);
+        printf("send (single):        %9.0f msgs/s  p50 %.2f ms  p99 %.2f ms\n", send1, send1_p50, send1_p99);
+        fflush(stdout);
+        lat_reset(&lat);
+        send10 = run_senders(queue_url, 0, clients, secs, 10, 0, &lat);
+        printf("send (batch of 10):   %9.0f msgs/s  p50 %.2f ms  p99 %.2f ms (per request)\n", send10, pct(&lat, 0.5),
+               pct(&lat, 0.99));
+        fflush(stdout);
+        lat_reset(&lat);
+        recv = run_receivers(queue_url, clients, secs, NULL, NULL, &got);
+        printf("receive+delete (10):  %9.0f msgs/s  (%ld messages)\n", recv, got);
+        fflush(stdout);
+
+        create_queue(fname, true, furl, sizeof furl);
+        fsend10 = run_senders(furl, groups, clients, secs, 10, 0, &lat);
+        lat_reset(&lat);
+        printf("FIFO send (batch 10): %9.0f msgs/s  (%d message groups)\n", fsend10, groups);
+        long fgot = 0;
+        frecv = run_receivers(furl, clients, secs, NULL, NULL, &fgot);
+        printf("FIFO receive+delete:  %9.0f msgs/s  (%ld messages, %.0f%% of standard)\n", frecv, fgot,
+               100 * ratio(frecv, recv));
+        fflush(stdout);
+    }
+    /* the latency phases on a queue of their own (PurgeQueue: once a minute) */
+    char lname[64];
+    snprintf(lname, sizeof lname, "bench-%ld-lat", (long)getpid());
+    create_queue(lname, false, queue_url, sizeof queue_url);
 
     /* end to end: producers and consumers at once */
     lat_t e2e = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    pthread_t prod;
-    struct {
-        int clients;
-        long n;
-        lat_t *lat;
-    } pa = {clients / 2 > 0 ? clients / 2 : 1, n, &lat};
-    void *(*prod_fn)(void *) = NULL;
-    (void)prod_fn;
-    int64_t t0 = now_us();
+    int half_clients = clients / 2;
     job_t pj[128];
     pthread_t pth[128];
-    atomic_long pdone = 0;
-    for (int i = 0; i < pa.clients; i++) {
-        pj[i] = (job_t){.count = n / pa.clients, .batch = 1, .lat = &lat, .done = &pdone};
+    atomic_long pdone = 0, perr = 0;
+    atomic_int producing = 1;
+    int64_t t0 = now_us();
+    for (int i = 0; i < half_clients; i++) {
+        pj[i] = (job_t){.id = i, .batch = 1, .url = queue_url, .lat = &lat, .done = &pdone, .errors = &perr,
+                        .stop_at = t0 + (int64_t)(secs * 1e6)};
         pthread_create(&pth[i], NULL, sender, &pj[i]);
     }
+    /* the receivers stop once the producers are done and the queue is empty */
+    pthread_t watcher;
+    watch_t wa = {pth, half_clients, &producing};
+    pthread_create(&watcher, NULL, watch, &wa);
     long got2 = 0;
-    double e2e_rate = run_receivers(clients / 2 > 0 ? clients / 2 : 1, (n / pa.clients) * pa.clients, &e2e, &got2);
-    for (int i = 0; i < pa.clients; i++) pthread_join(pth[i], NULL);
-    (void)prod;
-    if (getenv("BENCH_DEBUG"))
-        fprintf(stderr, "e2e: receivers done after %.2fs with %ld, producers sent %ld\n",
-                (double)(now_us() - t0) / 1e6, got2, atomic_load(&pdone));
+    run_receivers(queue_url, half_clients, secs + 30, &e2e, &producing, &got2);
+    pthread_join(watcher, NULL);
     double e2e_secs = (double)(now_us() - t0) / 1e6;
     printf("end-to-end:           %9.0f msgs/s  send->receive p50 %.2f ms  p99 %.2f ms (send p50 %.2f ms)\n",
            (double)got2 / e2e_secs, pct(&e2e, 0.5), pct(&e2e, 0.99), pct(&lat, 0.5));
+    fflush(stdout);
     if (e2e_only) return 0;
-    (void)e2e_rate;
 
     /* send latency at half the measured single-send peak */
     lat_reset(&lat);
     double half = send1 / 2;
-    double half_rate = run_senders(clients, (long)(half * 5 > n ? n : half * 5), 1, half, &lat);
-    printf("send at half peak:    %9.0f msgs/s  p50 %.2f ms  p99 %.2f ms\n", half_rate, pct(&lat, 0.5), pct(&lat, 0.99));
+    double half_rate = run_senders(queue_url, 0, clients, secs, 1, half, &lat);
     double hp50 = pct(&lat, 0.5), hp99 = pct(&lat, 0.99);
-    /* drain what the half-peak phase left */
-    run_receivers(4, (long)(half * 5 > n ? n : half * 5), NULL, &got);
+    printf("send at half peak:    %9.0f msgs/s  p50 %.2f ms  p99 %.2f ms\n", half_rate, hp50, hp99);
+    fflush(stdout);
 
-    printf("{\"clients\":%d,\"messages\":%ld,\"body_bytes\":%d,\"send_msgs_per_s\":%.0f,\"send_p50_ms\":%.3f,"
+    peer_result_t peer = {0};
+    if (pg) {
+        int conns[8], nc = 0;
+        if (quick) conns[nc++] = clients;
+        else
+            for (const char *p = peer_conns; *p && nc < 8; p = strchr(p, ',') ? strchr(p, ',') + 1 : "")
+                conns[nc++] = atoi(p);
+        if (peer_run(pg, body_bytes, conns, nc, secs, &peer) < 0) fprintf(stderr, "peer phases failed\n");
+    }
+    printf("ratios to the plain-SQL peer: send %.2f, batch %.2f, receive+delete %.2f; FIFO/standard %.2f\n",
+           ratio(send1, peer.insert1), ratio(send10, peer.insert10), ratio(recv, peer.lease), ratio(frecv, recv));
+
+    printf("{\"clients\":%d,\"seconds_per_phase\":%.0f,\"body_bytes\":%d,\"send_msgs_per_s\":%.0f,\"send_p50_ms\":%.3f,"
            "\"send_p99_ms\":%.3f,\"send_batch10_msgs_per_s\":%.0f,\"receive_delete_batch10_msgs_per_s\":%.0f,"
+           "\"fifo_groups\":%d,\"fifo_send_batch10_msgs_per_s\":%.0f,\"fifo_receive_delete_msgs_per_s\":%.0f,"
            "\"end_to_end_msgs_per_s\":%.0f,\"send_to_receive_p50_ms\":%.3f,\"send_to_receive_p99_ms\":%.3f,"
-           "\"half_peak_send_msgs_per_s\":%.0f,\"half_peak_send_p50_ms\":%.3f,\"half_peak_send_p99_ms\":%.3f}\n",
-           clients, n, body_bytes, send1, send1_p50, send1_p99, send10, recv, (double)got2 / e2e_secs, pct(&e2e, 0.5),
-           pct(&e2e, 0.99), half_rate, hp50, hp99);
+           "\"half_peak_send_msgs_per_s\":%.0f,\"half_peak_send_p50_ms\":%.3f,\"half_peak_send_p99_ms\":%.3f,"
+           "\"peer_insert1_rows_per_s\":%.0f,\"peer_insert1_conns\":%d,\"peer_insert10_rows_per_s\":%.0f,"
+           "\"peer_insert10_conns\":%d,\"peer_lease_delete_rows_per_s\":%.0f,\"peer_lease_conns\":%d,"
+           "\"ratio_send_to_peer\":%.3f,\"ratio_batch10_to_peer\":%.3f,\"ratio_receive_delete_to_peer\":%.3f,"
+           "\"ratio_fifo_to_standard\":%.3f}\n",
+           clients, secs, body_bytes, send1, send1_p50, send1_p99, send10, recv, groups, fsend10, frecv,
+           (double)got2 / e2e_secs, pct(&e2e, 0.5), pct(&e2e, 0.99), half_rate, hp50, hp99, peer.insert1,
+           peer.insert1_conns, peer.insert10, peer.insert10_conns, peer.lease, peer.lease_conns,
+           ratio(send1, peer.insert1), ratio(send10, peer.insert10), ratio(recv, peer.lease), ratio(frecv, recv));
     return 0;
 }

@@ -15,7 +15,7 @@ execution with a Wait and a Map. Python stdlib only (no SDK): the JSON
 protocols over raw HTTP, SNS over the query protocol.
 
 usage: bench/soak.py --binary build/switchyard --minutes 2 [--clients 8]
-       [--handler build/tests/worker/sy_test_handler.so]"""
+       [--handler build/tests/worker/sy_test_handler.so] [--sdk: through boto3]"""
 import argparse
 import http.client
 import json
@@ -102,6 +102,74 @@ class Api:
         return data
 
 
+class SdkApi(Api):
+    """--sdk: the same calls through the boto3 of the interpreter running the
+    soak (python3: SQS over JSON; /usr/bin/python3: boto3 1.26, SQS over
+    query), so the soak runs under both client generations as the e2e tests
+    do. Answers are shaped as the raw Api's (dicts; SNS as the XML bits
+    setup() reads)."""
+
+    def __init__(self, port):
+        super().__init__(port)
+        import boto3
+        from botocore.config import Config
+        self.session = boto3.session.Session(aws_access_key_id="test", aws_secret_access_key="test",
+                                             region_name="us-east-1")
+        self.cfg = Config(retries={"mode": "standard", "total_max_attempts": 1}, connect_timeout=10,
+                          read_timeout=60, max_pool_connections=64)
+        self.mu, self.clients = threading.Lock(), {}
+        for service in ("sqs", "sns", "events", "stepfunctions", "lambda"):
+            self.client(service)
+
+    def client(self, service):
+        """One client per service, shared by the threads (boto3 clients are
+        thread-safe; making one takes ~0.5 s, which must not eat the peak)."""
+        with self.mu:
+            if service not in self.clients:
+                self.clients[service] = self.session.client(service, endpoint_url="http://127.0.0.1:%d" % self.port,
+                                                            config=self.cfg)
+            return self.clients[service]
+
+    @staticmethod
+    def snake(action):
+        return "".join("_" + ch.lower() if ch.isupper() and i else ch.lower() for i, ch in enumerate(action))
+
+    def sdk(self, service, action, kw):
+        r = getattr(self.client(service), self.snake(action))(**kw)
+        r.pop("ResponseMetadata", None)
+        return r
+
+    def sqs(self, action, **kw):
+        return self.sdk("sqs", action, kw)
+
+    def events(self, action, **kw):
+        return self.sdk("events", action, kw)
+
+    def sfn(self, action, **kw):
+        return self.sdk("stepfunctions", action, kw)
+
+    def sns(self, action, **kw):
+        attrs = {}
+        for k in [k for k in kw if k.startswith("Attributes.entry.") and k.endswith(".key")]:
+            attrs[kw.pop(k)] = kw.pop(k[:-4] + ".value")
+        if attrs:
+            kw["Attributes"] = attrs
+        r = self.sdk("sns", action, kw)
+        return "<TopicArn>%s</TopicArn>" % r["TopicArn"] if "TopicArn" in r else ""
+
+    def lambda_(self, method, path, body=None, headers=None):
+        lam = self.client("lambda")
+        if path == "/2015-03-31/functions":
+            body = dict(body, Code={"ZipFile": b""})
+            try:
+                return lam.create_function(**body)
+            except lam.exceptions.ResourceConflictException:
+                return {}  # the worker's HELLO registered it first
+        name = path.split("/functions/")[1].split("/")[0]
+        return lam.invoke(FunctionName=name, InvocationType=(headers or {}).get("X-Amz-Invocation-Type", "RequestResponse"),
+                          Payload=json.dumps(body).encode())
+
+
 def setup(api, account="000000000000"):
     q = api.sqs("CreateQueue", QueueName="soak")["QueueUrl"]
     fq = api.sqs("CreateQueue", QueueName="soak.fifo", Attributes={"FifoQueue": "true",
@@ -123,9 +191,14 @@ def setup(api, account="000000000000"):
             "States": {"P": {"Type": "Pass", "End": True}}}, "End": True}}}
     sm = api.sfn("CreateStateMachine", name="soak", definition=json.dumps(definition),
                  roleArn="arn:aws:iam::%s:role/r" % account)["stateMachineArn"]
-    api.lambda_("POST", "/2015-03-31/functions", {"FunctionName": "soak-echo", "Runtime": "provided.al2023",
-                                                   "Role": "arn:aws:iam::%s:role/r" % account,
-                                                   "Handler": "echo", "Code": {"ZipFile": ""}})
+    try:
+        api.lambda_("POST", "/2015-03-31/functions", {"FunctionName": "soak-echo", "Runtime": "provided.al2023",
+                                                       "Role": "arn:aws:iam::%s:role/r" % account,
+                                                       "Handler": "echo", "Code": {"ZipFile": ""}})
+    except RuntimeError as e:
+        # the worker started first and its HELLO announced (registered) the function
+        if ": 409 " not in str(e):
+            raise
     return {"q": q, "fq": fq, "sinks": sinks, "topic": topic, "sm": sm}
 
 
@@ -248,6 +321,9 @@ def main():
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--handler", default=None)
     ap.add_argument("--peak-seconds", type=float, default=10)
+    ap.add_argument("--sdk", action="store_true", help="call through boto3 (this interpreter's generation)")
+    ap.add_argument("--keep-log", default=None, help="copy the broker's log there at the end "
+                    "(e.g. to read a Debug broker's LeakSanitizer report)")
     args = ap.parse_args()
     data = tempfile.mkdtemp(prefix="sy-soak-")
     os.chmod(data, 0o755)
@@ -258,7 +334,7 @@ def main():
                               stdout=log, stderr=log)
     worker = None
     try:
-        api = Api(port)
+        api = (SdkApi if args.sdk else Api)(port)
         for _ in range(300):
             try:
                 if api.call("GET", "/health", None, {})[0] == 200:
@@ -341,6 +417,8 @@ def main():
                 except subprocess.TimeoutExpired:
                     p.kill()
         log.close()
+        if args.keep_log:
+            shutil.copy(log.name, args.keep_log)
         shutil.rmtree(data, ignore_errors=True)
 
 

@@ -18,9 +18,13 @@ json_t *eb_envelope(const sy_ctx_t *ctx, const char *id, const char *detail_type
         dot[0] = 'Z';
         dot[1] = 0;
     }
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:O,s:O}", "version", "0", "id", id, "detail-type", detail_type,
+    /* "o" steals: the caller's values get a reference, the defaults are new
+     * (with "O" a default array leaked once per event without Resources) */
+    json_t *res = resources ? json_incref((json_t *)resources) : json_array();
+    json_t *det = detail ? json_incref((json_t *)detail) : json_object();
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o,s:o}", "version", "0", "id", id, "detail-type", detail_type,
                      "source", source, "account", ctx->cfg.account_id, "time", iso, "region", ctx->cfg.region,
-                     "resources", resources ? resources : json_array(), "detail", detail ? detail : json_object());
+                     "resources", res, "detail", det);
 }
 
 typedef struct {

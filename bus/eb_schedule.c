@@ -14,6 +14,7 @@ static int64_t rate_ms(const char *e)
     if (strncmp(e, "rate(", 5) != 0) return -1;
     const char *p = e + 5;
     char *end;
+    if (!isdigit((unsigned char)*p)) return -1; /* strtol would take " 5" and "+5" */
     long n = strtol(p, &end, 10);
     if (end == p || n <= 0 || *end != ' ') return -1;
     p = end + 1;
@@ -24,7 +25,10 @@ static int64_t rate_ms(const char *e)
     for (size_t i = 0; i < 3; i++) {
         const char *w = n == 1 ? u[i].one : u[i].many;
         size_t l = strlen(w);
-        if (!strncmp(p, w, l) && p[l] == ')' && p[l + 1] == 0) return n * u[i].ms;
+        /* periods over 2^53 ms (~285,000 years) are refused: the product
+         * would overflow, and the test clock's scaling goes through a double */
+        if (!strncmp(p, w, l) && p[l] == ')' && p[l + 1] == 0)
+            return n <= (1LL << 53) / u[i].ms ? n * u[i].ms : -1;
     }
     return -1;
 }
@@ -42,13 +46,14 @@ typedef struct {
     int dow_nth_day, dow_nth; /* d#n */
 } cron_t;
 
-static const char *MON[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"};
-static const char *DOW[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"};
+/* NULL-terminated: atom() walks them until the end */
+static const char *MON[] = {"JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC", NULL};
+static const char *DOW[] = {"SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT", NULL};
 
 static int atom(const char *s, size_t n, const char **names, int base, int *out)
 {
     if (n == 3 && names) {
-        for (int i = 0; names[i] && i < 12; i++)
+        for (int i = 0; names[i]; i++)
             if (!strncasecmp(s, names[i], 3)) {
                 *out = i + base;
                 return 0;

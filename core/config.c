@@ -41,6 +41,11 @@ static const copt_t opts[] = {
     {"account-concurrency", "SWITCHYARD_ACCOUNT_CONCURRENCY", "1000", "concurrent Lambda invocations of the account across all brokers (unreserved functions share what reserved ones leave; 0: no limit)", CT_INT, S(account_concurrency), 0, 10000000},
     {"fleet-heartbeat-ms", "SWITCHYARD_FLEET_HEARTBEAT_MS", "1000", "the broker registry heartbeat (live brokers, their functions and shares); a broker silent for 3 of these is gone", CT_INT, S(fleet_heartbeat_ms), 50, 60000},
     {"metrics-depth-cap", "SWITCHYARD_METRICS_DEPTH_CAP", "100000", "queue and backlog gauges count at most this many messages per queue and state", CT_INT, S(metrics_depth_cap), 1, 100000000},
+    /* issue 14: bounds under faults and load (docs/operations.md "Back-pressure and resource limits") */
+    {"db-acquire-timeout-ms", "SWITCHYARD_DB_ACQUIRE_TIMEOUT_MS", "5000", "how long a request waits for a free PostgreSQL connection of the pool before it is answered 503 ServiceUnavailable (0: wait forever)", CT_INT, S(db_acquire_timeout_ms), 0, 3600000},
+    {"http-max-inflight", "SWITCHYARD_HTTP_MAX_INFLIGHT", "1024", "requests a broker serves at once (long polls included); beyond it a request is refused at once with the service's throttling error", CT_INT, S(http_max_inflight), 1, 100000},
+    {"http-max-buffered-mb", "SWITCHYARD_HTTP_MAX_BUFFERED_MB", "256", "MiB of request bodies buffered at once; a body that would pass it is not read and the request gets the service's throttling error", CT_INT, S(http_max_buffered_mb), 4, 1 << 20},
+    {"test-clock-file", "SWITCHYARD_TEST_CLOCK_FILE", NULL, "tests only: a file holding milliseconds added to this broker's wall clock (re-read while running: a clock that jumps)", CT_STR, S(test_clock_file), 0, 0},
 };
 #undef S
 const sy_config_table_t sy_config_serve = {"serve", "usage: switchyard serve|migrate|worker|config [options]", opts,
@@ -162,6 +167,7 @@ int sy_config_load(sy_config_t *cfg, int argc, char **argv)
         return -1;
     }
     sy_log_level = lvl;
+    if (cfg->test_clock_file) sy_clock_test_file(cfg->test_clock_file); /* issue 14 */
     return 0;
 }
 

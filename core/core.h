@@ -84,8 +84,11 @@ void sy_buf_xml_escape(sy_buf_t *b, const char *s, size_t n); /* &<>"' and \r */
 char *sy_buf_take(sy_buf_t *b); /* NUL-terminated, caller frees, buffer emptied */
 
 /* ------------------------------------------------------------- clocks/ids */
-int64_t sy_now_ms(void);       /* wall clock, epoch ms */
-int64_t sy_now_us(void);       /* wall clock, epoch us */
+int64_t sy_now_ms(void);       /* the broker's clock, epoch ms: the database's once anchored (core/ids.c) */
+int64_t sy_now_us(void);       /* the broker's clock, epoch us */
+int64_t sy_wall_us(void);      /* this machine's wall clock (plus the test clock's offset) */
+void sy_clock_anchor(int64_t epoch_us, int64_t mono_us); /* the database said epoch_us at sy_mono_us() mono_us */
+void sy_clock_test_file(const char *path); /* tests only: ms added to the wall clock, re-read while running */
 int64_t sy_mono_us(void);      /* monotonic */
 void sy_uuid4(char out[37]);   /* random v4 UUID, lower-case */
 void sy_random_bytes(void *p, size_t n);
@@ -131,6 +134,11 @@ typedef struct {
     int account_concurrency; /* cluster-wide concurrent invocations of the account (0: no limit) */
     int fleet_heartbeat_ms;  /* broker registry heartbeat; peers older than 3 of these are gone */
     int metrics_depth_cap;   /* queue depth gauges count at most this many messages per state */
+    /* issue 14: bounds under faults and load */
+    int db_acquire_timeout_ms; /* wait for a pool connection at most this long (0: forever) */
+    int http_max_inflight;     /* requests served at once; beyond: the service's throttling error */
+    int http_max_buffered_mb;  /* request bodies buffered at once */
+    char *test_clock_file;     /* tests only: ms added to the wall clock, re-read while running */
 } sy_config_t;
 
 /* The config engine behind every table (the broker's below, the worker
@@ -204,6 +212,9 @@ PGconn *sy_pg_acquire(sy_pg_pool_t *pool);
 void sy_pg_release(sy_pg_pool_t *pool, PGconn *conn);
 int sy_pg_pool_in_use(sy_pg_pool_t *pool);
 int sy_pg_pool_size(sy_pg_pool_t *pool);
+/* sy_pg_acquire waits at most ms for a free connection, then returns NULL
+ * (counted in switchyard_db_pool_timeouts_total); 0: waits forever. */
+void sy_pg_pool_set_acquire_timeout(sy_pg_pool_t *pool, int ms);
 const char *sy_pg_conninfo(sy_pg_pool_t *pool);
 /* Run a statement with text params; returns the PGresult (caller clears) or
  * NULL with *err filled (SQLSTATE in err->sqlstate). */
@@ -222,7 +233,8 @@ PGresult *sy_pg_exec_prepared(PGconn *c, sy_err_t *err, const char *name, const 
 int sy_pg_prepare(PGconn *c, sy_err_t *err, const char *name, const char *sql, int nparams);
 /* Map a failed result to sy_err_t (500 InternalFailure unless told). */
 int sy_pg_error(PGconn *c, const PGresult *r, sy_err_t *err);
-bool sy_pg_retryable(const char *sqlstate); /* 40001, 40P01 */
+bool sy_pg_unavailable(const char *sqlstate); /* refused for now: 503, retryable (core/pg.c) */
+bool sy_pg_retryable(const char *sqlstate); /* 40001, 40P01; 26000 (a prepared statement gone: reused backend pid) */
 
 /* The one transaction helper (core/pg_tx.c). begin/commit: 0 or SY_E_DB
  * (err filled, SQLSTATE kept); after a failed commit the transaction is
@@ -352,6 +364,14 @@ struct sy_resp {
 void sy_resp_header(sy_resp_t *r, const char *name, const char *value);
 /* Encode an error in the shape of the request's protocol. `xmlns` for query. */
 void sy_resp_error(sy_resp_t *r, const sy_req_t *req, const sy_err_t *err, const char *xmlns);
+/* The service's throttling error ("sqs", "sns", "lambda", "events", "states"; else 503 SlowDown),
+ * counted in switchyard_http_throttled_total{service} (core/http_limits.c). */
+void sy_http_throttle_error(const char *service, sy_err_t *err);
+/* A request over http-max-inflight / http-max-buffered-mb: its service's
+ * throttling error (core/http_limits.c), the service found by
+ * sy_http_route_of from the headers, path and query alone (core/http.c). */
+void sy_http_throttled(sy_req_t *req, sy_resp_t *resp);
+void sy_http_route_of(sy_req_t *req);
 /* JSON success body (takes a reference to v). */
 void sy_resp_json(sy_resp_t *r, const sy_req_t *req, json_t *v);
 

@@ -86,10 +86,13 @@ static bool run_batch(PGconn *c, job_t **jobs, int n)
 }
 
 /* Connect, trying for about a second: jobs held while the database is
- * away would block their callers, so after that they fail with 503. */
+ * away would block their callers, so after that they fail with 503. Bounded
+ * by time, not attempts: with a multi-host URL one attempt may connect to
+ * each host in turn (a standby is tried, then refused as read-only). */
 static PGconn *writer_connect(sy_gc_t *gc)
 {
-    for (int attempt = 0; attempt < 10 && !gc->stopping; attempt++) {
+    int64_t end = sy_mono_us() + 1000000;
+    for (int attempt = 0; (attempt == 0 || sy_mono_us() < end) && !gc->stopping; attempt++) {
         PGconn *c = PQconnectdb(gc->conninfo);
         if (PQstatus(c) == CONNECTION_OK) {
             if (gc->flags & SY_GC_ASYNC_COMMIT) exec_ok(c, "SET synchronous_commit = off");

@@ -71,27 +71,50 @@ struct sy_http {
     pthread_mutex_t mu;
     pthread_cond_t idle_cv;
     int inflight;  /* requests between their first byte and their completion */
+    int64_t buffered; /* bytes of request bodies held (issue 14: http-max-buffered-mb) */
     bool draining; /* answers carry Connection: close */
 };
 
 typedef struct {
     sy_buf_t body;
     bool too_large, started;
+    bool throttled; /* over http-max-inflight or http-max-buffered-mb: answered with the throttling error */
     int64_t start_us;
     char *raw_path, *raw_query; /* the request target as on the wire */
 } conn_state_t;
+
+/* Reserve n more bytes of body for st under http-max-buffered-mb; false:
+ * over it, st is throttled (the caller drops what it held). */
+static bool body_hold(sy_http_t *h, conn_state_t *st, size_t n)
+{
+    pthread_mutex_lock(&h->mu);
+    bool ok = h->buffered + (int64_t)n <= (int64_t)h->ctx->cfg.http_max_buffered_mb << 20;
+    if (ok) h->buffered += (int64_t)n;
+    pthread_mutex_unlock(&h->mu);
+    if (!ok) st->throttled = true;
+    return ok;
+}
+
+/* Drop the body st holds (too large or throttled). */
+static void body_unhold(sy_http_t *h, conn_state_t *st)
+{
+    pthread_mutex_lock(&h->mu);
+    h->buffered -= (int64_t)st->body.len;
+    pthread_mutex_unlock(&h->mu);
+    sy_buf_free(&st->body);
+}
 
 /* MHD hands us the raw URI before it decodes anything: keep it. */
 static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     (void)conn;
     sy_http_t *h = cls;
+    conn_state_t *st = sy_calloc(1, sizeof *st);
     if (h) {
         pthread_mutex_lock(&h->mu);
-        h->inflight++;
+        st->throttled = ++h->inflight > h->ctx->cfg.http_max_inflight && h->ctx->cfg.http_max_inflight > 0;
         pthread_mutex_unlock(&h->mu);
     }
-    conn_state_t *st = sy_calloc(1, sizeof *st);
     st->start_us = sy_mono_us();
     const char *q = strchr(uri, '?');
     st->raw_path = q ? sy_strndup(uri, (size_t)(q - uri)) : sy_strdup(uri);
@@ -244,6 +267,24 @@ static void not_routed(sy_req_t *req, sy_resp_t *resp, const char *target)
     const char *v = req->form ? sy_form_get(req->form, "Version") : NULL;
     sy_resp_error(resp, req, &err, v && strcmp(v, "2010-03-31") == 0 ? "http://sns.amazonaws.com/doc/2010-03-31/"
                                                                      : "http://queue.amazonaws.com/doc/2012-11-05/");
+}
+
+/* The route a request would take, from what is known without its body
+ * (X-Amz-Target, the path, the query string's Version, the credential
+ * scope): core/http_limits.c answers a throttled request in its shape. */
+void sy_http_route_of(sy_req_t *req)
+{
+    const char *target = sy_req_header(req, "X-Amz-Target");
+    const route_t *rt = target ? find_route('t', target, NULL) : find_route('p', req->path, NULL);
+    if (!rt) {
+        const char *v = strstr(req->query, "Version=");
+        char ver[16] = "";
+        if (v) snprintf(ver, sizeof ver, "%.10s", v + 8);
+        rt = ver[0] ? find_route('q', ver, NULL) : NULL;
+        if (!rt) rt = query_route_by_scope(sy_req_header(req, "Authorization"));
+    }
+    req->service = rt ? rt->service : NULL;
+    req->proto = rt ? rt->proto : SY_PROTO_REST;
 }
 
 /* Decode the request into proto/service/action and call its handler. */
@@ -413,9 +454,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size) {
         if (!st->too_large && st->body.len + *upload_data_size > (size_t)h->ctx->cfg.max_body_bytes) {
             st->too_large = true;
-            sy_buf_free(&st->body);
+            body_unhold(h, st);
         }
-        if (!st->too_large) sy_buf_append(&st->body, upload_data, *upload_data_size);
+        if (!st->too_large && !st->throttled && !body_hold(h, st, *upload_data_size)) body_unhold(h, st);
+        if (!st->too_large && !st->throttled) sy_buf_append(&st->body, upload_data, *upload_data_size);
         *upload_data_size = 0;
         return MHD_YES;
     }
@@ -452,6 +494,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         const route_t *o = find_open(req.path); /* unauthenticated GETs: /keda/backlog */
         req.service = o->service;
         o->fn(&req, &resp, o->udata);
+    } else if (st->throttled) {
+        sy_http_throttled(&req, &resp); /* before the signature: shedding load costs nothing */
     } else if (authorize(h->ctx, &req, &resp)) {
         route(h->ctx, &req, &resp, st, &form);
     }
@@ -480,6 +524,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (st) {
         pthread_mutex_lock(&h->mu);
         if (--h->inflight == 0) pthread_cond_broadcast(&h->idle_cv);
+        h->buffered -= (int64_t)st->body.len;
         pthread_mutex_unlock(&h->mu);
         sy_buf_free(&st->body);
         free(st->raw_path);

@@ -1,22 +1,75 @@
 /* core/ids.c - clocks, random ids, hashes, base64, timestamps */
 #include "core/core.h"
 
+#include <stdbool.h>
+#include <stdio.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <string.h>
 #include <time.h>
 
-int64_t sy_now_ms(void)
+/* The broker's clock (issue 14). Before it has spoken to PostgreSQL it is
+ * the wall clock; from then on it is the database's clock read at an
+ * anchor and carried forward by CLOCK_MONOTONIC, re-anchored once a minute
+ * (core/pg.c). So every broker of a cluster tells the same time, and a
+ * broker whose own wall clock jumps (NTP step, an operator, a VM resumed)
+ * neither fires a timer early or twice nor holds one back: schedules, SQS
+ * delays, Wait states and leases are all judged against this clock or
+ * against the database's now(). A test clock file (--test-clock-file)
+ * adds its milliseconds to the wall clock to make it jump in tests. */
+static _Atomic int64_t anchor_offset_us; /* database epoch us minus monotonic us */
+static _Atomic bool anchored;
+static const char *test_clock_file;
+static _Atomic int64_t test_offset_us, test_read_mono_us;
+
+void sy_clock_test_file(const char *path)
+{
+    test_clock_file = path;
+}
+
+static int64_t raw_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t sy_wall_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    if (test_clock_file) {
+        int64_t m = raw_mono_us();
+        if (m - test_read_mono_us > 50000) { /* re-read at most every 50 ms */
+            FILE *f = fopen(test_clock_file, "r");
+            long long ms = 0;
+            if (f) {
+                if (fscanf(f, "%lld", &ms) != 1) ms = 0;
+                fclose(f);
+            }
+            test_offset_us = (int64_t)ms * 1000;
+            test_read_mono_us = m;
+        }
+        us += test_offset_us;
+    }
+    return us;
 }
+
+void sy_clock_anchor(int64_t epoch_us, int64_t mono_us)
+{
+    anchor_offset_us = epoch_us - mono_us;
+    anchored = true;
+}
+
 int64_t sy_now_us(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+    if (!anchored) return sy_wall_us();
+    return raw_mono_us() + anchor_offset_us;
+}
+int64_t sy_now_ms(void)
+{
+    return sy_now_us() / 1000;
 }
 int64_t sy_mono_us(void)
 {

@@ -1,17 +1,47 @@
 /* core/pg.c - a small PostgreSQL connection pool */
 #include "core/core.h"
 
+#include <errno.h>
+#include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 struct sy_pg_pool {
     char *conninfo;
     PGconn **conns; /* free stack */
     int nfree, size, in_use;
+    int acquire_timeout_ms; /* 0: wait forever */
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    /* New connections are made one at a time, and for a moment after one
+     * failed none is tried: while the database is away (a restart, a failover
+     * in progress) the requests of a busy broker fail fast instead of each
+     * opening a connection of its own to a server that is starting or to a
+     * standby that will refuse it as read-only. */
+    pthread_mutex_t connect_mu;
+    int64_t down_until_us; /* under mu */
 };
+
+#define POOL_DOWN_US 250000 /* after a failed connect: no other attempt for 250 ms */
+
+static void prep_forget_pid(int pid);
+
+/* An idle pooled connection whose server went away (restart, failover: the
+ * old primary killed) has EOF waiting on its socket; libpq only notices on
+ * the next statement, which would then fail. Read what is pending, without
+ * waiting, so the pool reconnects first. */
+static bool idle_alive(PGconn *c)
+{
+    for (int i = 0; i < 4 && PQstatus(c) == CONNECTION_OK; i++) {
+        struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
+        if (p.fd < 0 || poll(&p, 1, 0) <= 0) break;
+        if (!PQconsumeInput(c)) break;
+    }
+    return PQstatus(c) == CONNECTION_OK;
+}
 
 static PGconn *connect_one(const char *conninfo)
 {
@@ -33,7 +63,12 @@ sy_pg_pool_t *sy_pg_pool_new(const char *conninfo, int size)
     p->size = size;
     p->conns = sy_calloc((size_t)size, sizeof(PGconn *));
     pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* a wall clock that jumps does not cut waits */
+    pthread_cond_init(&p->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    pthread_mutex_init(&p->connect_mu, NULL);
     /* connections are opened lazily; check one now so a bad URL fails fast */
     PGconn *c = connect_one(conninfo);
     if (!c) {
@@ -48,30 +83,99 @@ void sy_pg_pool_destroy(sy_pg_pool_t **self_p)
 {
     if (!self_p || !*self_p) return;
     sy_pg_pool_t *p = *self_p;
-    for (int i = 0; i < p->nfree; i++) PQfinish(p->conns[i]);
+    for (int i = 0; i < p->nfree; i++) {
+        prep_forget_pid(PQbackendPID(p->conns[i]));
+        PQfinish(p->conns[i]);
+    }
     free(p->conns);
     free(p->conninfo);
     pthread_mutex_destroy(&p->mu);
     pthread_cond_destroy(&p->cv);
+    pthread_mutex_destroy(&p->connect_mu);
     free(p);
     *self_p = NULL;
+}
+
+static bool pool_down(sy_pg_pool_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    bool down = sy_mono_us() < p->down_until_us;
+    pthread_mutex_unlock(&p->mu);
+    return down;
+}
+
+static PGconn *pool_connect(sy_pg_pool_t *p)
+{
+    if (pool_down(p)) return NULL;
+    pthread_mutex_lock(&p->connect_mu);
+    bool tried = !pool_down(p); /* another may have just failed */
+    PGconn *c = tried ? connect_one(p->conninfo) : NULL;
+    if (tried && !c) {
+        sy_metric_inc("switchyard_db_connect_failures_total", NULL, 1);
+        pthread_mutex_lock(&p->mu);
+        p->down_until_us = sy_mono_us() + POOL_DOWN_US;
+        pthread_mutex_unlock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->connect_mu);
+    return c;
+}
+
+/* The broker's clock follows the database's (core/ids.c): read it on the
+ * first connection and then once a minute, midway through the round trip;
+ * a slow round trip (over 20 ms) keeps the previous anchor. */
+static _Atomic int64_t clock_read_mono_us;
+
+static void clock_anchor(PGconn *c)
+{
+    int64_t last = clock_read_mono_us, now = sy_mono_us();
+    if (last && now - last < 60 * 1000000LL) return;
+    if (!atomic_compare_exchange_strong(&clock_read_mono_us, &last, now)) return; /* another thread does it */
+    int64_t t0 = sy_mono_us();
+    PGresult *r = PQexec(c, "SELECT (extract(epoch from clock_timestamp()) * 1000000)::bigint");
+    int64_t t1 = sy_mono_us();
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && (t1 - t0 < 20000 || !last))
+        sy_clock_anchor(strtoll(PQgetvalue(r, 0, 0), NULL, 10), t0 + (t1 - t0) / 2);
+    else if (PQresultStatus(r) != PGRES_TUPLES_OK)
+        clock_read_mono_us = last; /* try again with the next connection */
+    PQclear(r);
 }
 
 PGconn *sy_pg_acquire(sy_pg_pool_t *p)
 {
     pthread_mutex_lock(&p->mu);
+    if (p->nfree == 0 && p->in_use >= p->size && p->acquire_timeout_ms > 0) {
+        struct timespec dl;
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        dl.tv_sec += p->acquire_timeout_ms / 1000;
+        dl.tv_nsec += (long)(p->acquire_timeout_ms % 1000) * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) {
+            dl.tv_sec++;
+            dl.tv_nsec -= 1000000000L;
+        }
+        while (p->nfree == 0 && p->in_use >= p->size)
+            if (pthread_cond_timedwait(&p->cv, &p->mu, &dl) == ETIMEDOUT) break;
+        if (p->nfree == 0 && p->in_use >= p->size) { /* the pool stayed full */
+            char ms[16];
+            snprintf(ms, sizeof ms, "%d", p->acquire_timeout_ms);
+            pthread_mutex_unlock(&p->mu);
+            sy_metric_inc("switchyard_db_pool_timeouts_total", NULL, 1);
+            sy_log(SY_LOG_WARN, "pg", NULL, "no free database connection", "waited_ms", ms);
+            return NULL;
+        }
+    }
     while (p->nfree == 0 && p->in_use >= p->size) pthread_cond_wait(&p->cv, &p->mu);
     PGconn *c = p->nfree ? p->conns[--p->nfree] : NULL;
     p->in_use++;
     pthread_mutex_unlock(&p->mu);
-    if (c && PQstatus(c) != CONNECTION_OK) {
-        PQreset(c);
-        if (PQstatus(c) != CONNECTION_OK) {
-            PQfinish(c);
-            c = NULL;
-        }
+    if (c && !idle_alive(c)) {
+        sy_metric_inc("switchyard_db_reconnects_total", NULL, 1);
+        prep_forget_pid(PQbackendPID(c));
+        PQfinish(c);
+        c = NULL;
     }
-    if (!c) c = connect_one(p->conninfo);
+    /* a multi-host URL: libpq tries each host, e.g. the new primary */
+    if (!c) c = pool_connect(p);
+    if (c) clock_anchor(c);
     if (!c) {
         pthread_mutex_lock(&p->mu);
         p->in_use--;
@@ -93,7 +197,10 @@ void sy_pg_release(sy_pg_pool_t *p, PGconn *c)
     }
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
-    if (c) PQfinish(c);
+    if (c) {
+        prep_forget_pid(PQbackendPID(c)); /* its pid may come back as another backend */
+        PQfinish(c);
+    }
 }
 
 int sy_pg_pool_in_use(sy_pg_pool_t *p)
@@ -102,6 +209,12 @@ int sy_pg_pool_in_use(sy_pg_pool_t *p)
     int n = p->in_use;
     pthread_mutex_unlock(&p->mu);
     return n;
+}
+void sy_pg_pool_set_acquire_timeout(sy_pg_pool_t *p, int ms)
+{
+    pthread_mutex_lock(&p->mu);
+    p->acquire_timeout_ms = ms > 0 ? ms : 0;
+    pthread_mutex_unlock(&p->mu);
 }
 int sy_pg_pool_size(sy_pg_pool_t *p)
 {
@@ -114,7 +227,19 @@ const char *sy_pg_conninfo(sy_pg_pool_t *p)
 
 bool sy_pg_retryable(const char *sqlstate)
 {
-    return sqlstate && (strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0);
+    return sqlstate && (strcmp(sqlstate, "40001") == 0 || strcmp(sqlstate, "40P01") == 0 ||
+                        strcmp(sqlstate, "26000") == 0); /* see sy_pg_error */
+}
+
+/* SQLSTATEs where nothing was written and a retry may succeed: query
+ * canceled (statement_timeout, lock_timeout 55P03), class 53 (disk full,
+ * out of memory, too many connections), class 08 (connection lost), class
+ * 57P (the server shutting down or restarting). */
+bool sy_pg_unavailable(const char *sqlstate)
+{
+    if (!sqlstate) return false;
+    return strcmp(sqlstate, "57014") == 0 || strcmp(sqlstate, "55P03") == 0 || strncmp(sqlstate, "53", 2) == 0 ||
+           strncmp(sqlstate, "08", 2) == 0 || strncmp(sqlstate, "57P", 3) == 0;
 }
 
 int sy_pg_error(PGconn *c, const PGresult *r, sy_err_t *err)
@@ -123,8 +248,15 @@ int sy_pg_error(PGconn *c, const PGresult *r, sy_err_t *err)
     const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(c);
     sy_log(SY_LOG_ERROR, "pg", NULL, "statement failed", "sqlstate", state ? state : "", "error", msg ? msg : "");
     sy_metric_inc("switchyard_db_errors_total", NULL, 1);
-    sy_err_set(err, SY_E_DB, 500, "InternalFailure", "database error");
+    if (sy_pg_unavailable(state)) /* the database refused for now (timeout, disk or memory full, gone): retry */
+        sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable, retry the request");
+    else
+        sy_err_set(err, SY_E_DB, 500, "InternalFailure", "database error");
     if (err && state) snprintf(err->sqlstate, sizeof err->sqlstate, "%s", state);
+    /* 26000: a statement we prepared is not there: this backend has the pid of
+     * one that did (pids are reused; a reconnected connection, a new primary).
+     * Forget the pid's statements: the retry prepares them again. */
+    if (state && strcmp(state, "26000") == 0 && c) prep_forget_pid(PQbackendPID(c));
     return SY_E_DB;
 }
 
@@ -176,6 +308,24 @@ static bool prep_known(int pid, const char *name)
     return hit;
 }
 
+static void prep_forget_pid(int pid)
+{
+    if (pid <= 0) return;
+    pthread_mutex_lock(&prep_mu);
+    for (int h = 0; h < PREP_SLOTS; h++)
+        for (struct prep **pp = &prepared[h]; *pp;) {
+            struct prep *p = *pp;
+            if (p->pid == pid) {
+                *pp = p->next;
+                free(p->name);
+                free(p);
+            } else {
+                pp = &p->next;
+            }
+        }
+    pthread_mutex_unlock(&prep_mu);
+}
+
 static void prep_remember(int pid, const char *name)
 {
     struct prep *p = sy_malloc(sizeof *p);
@@ -205,13 +355,24 @@ int sy_pg_prepare(PGconn *c, sy_err_t *err, const char *name, const char *sql, i
 PGresult *sy_pg_exec_prepared(PGconn *c, sy_err_t *err, const char *name, const char *sql, int nparams,
                               const char *const *params)
 {
-    if (sy_pg_prepare(c, err, name, sql, nparams) < 0) return NULL;
-    PGresult *r = PQexecPrepared(c, name, nparams, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
-    sy_pg_error(c, r, err);
-    PQclear(r);
-    return NULL;
+    for (int attempt = 0;; attempt++) {
+        if (sy_pg_prepare(c, err, name, sql, nparams) < 0) return NULL;
+        PGresult *r = PQexecPrepared(c, name, nparams, params, NULL, NULL, 0);
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return r;
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        /* not prepared on this backend after all (sy_pg_error): outside a
+         * transaction prepare and run it again; inside, the caller's
+         * transaction is retried (sy_pg_retryable) */
+        if (attempt == 0 && state && strcmp(state, "26000") == 0 && PQtransactionStatus(c) == PQTRANS_IDLE) {
+            prep_forget_pid(PQbackendPID(c));
+            PQclear(r);
+            continue;
+        }
+        sy_pg_error(c, r, err);
+        PQclear(r);
+        return NULL;
+    }
 }
 
 json_t *sy_pg_json(sy_pg_pool_t *pool, sy_err_t *err, const char *unavailable_code, const char *sql, int nparams,

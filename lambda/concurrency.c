@@ -191,6 +191,26 @@ void lm_conc_give(lm_svc_t *s, const char *name)
     pthread_mutex_unlock(&s->mu);
 }
 
+bool lm_conc_unsettled(lm_svc_t *s, const char *name)
+{
+    lm_shares_t *sh = shares(s);
+    if (!sh) return false;
+    bool reserved = false;
+    pthread_mutex_lock(&s->mu);
+    for (lm_fn_t *f = s->fns; f; f = f->next)
+        if (strcmp(f->name, name) == 0) reserved = f->reserved >= 0;
+    pthread_mutex_unlock(&s->mu);
+    bool me = true;
+    pthread_mutex_lock(&sh->mu);
+    if (sh->known) {
+        if (!reserved) me = sh->all.me;
+        for (int i = 0; i < sh->nfns && reserved; i++)
+            if (strcmp(sh->fns[i].name, name) == 0) me = sh->fns[i].me;
+    }
+    pthread_mutex_unlock(&sh->mu);
+    return !me;
+}
+
 void lm_conc_init(lm_svc_t *s)
 {
     lm_shares_t *sh = sy_calloc(1, sizeof *sh);

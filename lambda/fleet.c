@@ -14,8 +14,10 @@
  * thread reads (and deletes) it and answers the caller. Both tables are
  * UNLOGGED: the hand-over costs two commits without WAL flushes and two
  * notifications (bench/fleet.sh measures it). A lost notification is found
- * by the next heartbeat's look at the table. */
-#include "lambda/fleet.h"
+ * by the next heartbeat's look at the table. The origin side (where a call
+ * goes, and what happens when its target does not answer) is
+ * fleet_route.c. */
+#include "lambda/fleet_internal.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -24,44 +26,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-typedef struct waiter {
-    char id[37];
-    sy_invoke_cb cb;
-    void *u;
-    int64_t deadline_ms; /* epoch */
-    struct waiter *next;
-} waiter_t;
-
-typedef struct outcome { /* a call this broker served, to write back */
-    char id[37];
-    int status;
-    char *etype, *emsg;
-    void *result;
-    size_t len;
-    struct outcome *next;
-} outcome_t;
-
-typedef struct {
-    char name[LM_NAME_MAX + 1];
-    int64_t since; /* mono ms: first heartbeat that saw it hosted here */
-} hosted_t;
-
-struct lm_fleet {
-    lm_svc_t *s;
-    char id[37], hex[33], channel[48];
-    PGconn *c; /* the thread's own: LISTEN, claims, outcomes */
-    pthread_t thread;
-    bool started;
-    int evfd;
-    pthread_mutex_t mu; /* everything below */
-    bool stop, draining;
-    waiter_t *waiters;
-    outcome_t *outbox;
-    lm_peer_t *peers;
-    int npeers;
-    hosted_t *hosted;
-    int nhosted;
-};
 
 static int64_t mono_ms(void)
 {
@@ -167,217 +131,6 @@ static int heartbeat(lm_fleet_t *fl)
     return 0;
 }
 
-/* The live broker (not this one) best placed for name: hosts it, has room;
- * most free credit first. need_credit: only one with free credit. */
-static bool pick(lm_fleet_t *fl, const char *name, bool need_credit, char out[33])
-{
-    bool found = false;
-    json_int_t best = -1;
-    pthread_mutex_lock(&fl->mu);
-    for (int i = 0; i < fl->npeers; i++) {
-        if (strcmp(fl->peers[i].id, fl->hex) == 0) continue;
-        json_t *f = json_object_get(fl->peers[i].functions, name);
-        if (!f || json_integer_value(json_object_get(f, "w")) <= 0) continue;
-        if (json_integer_value(json_object_get(f, "r")) == 0) continue;
-        json_int_t c = json_integer_value(json_object_get(f, "c"));
-        if (need_credit && c <= 0) continue;
-        if (c > best || (c == best && (sy_now_us() & 1))) {
-            best = c;
-            snprintf(out, 33, "%s", fl->peers[i].id);
-            found = true;
-        }
-    }
-    pthread_mutex_unlock(&fl->mu);
-    return found;
-}
-
-bool lm_fleet_hosts(lm_svc_t *s, const char *name)
-{
-    lm_fleet_t *fl = s->fleet;
-    char id[33];
-    return fl && pick(fl, name, false, id);
-}
-
-int lm_fleet_sync_running(lm_svc_t *s, const char *name)
-{
-    lm_fleet_t *fl = s->fleet;
-    if (!fl) return 0;
-    int n = 0;
-    pthread_mutex_lock(&fl->mu);
-    for (int i = 0; i < fl->npeers; i++) {
-        json_t *f = json_object_get(fl->peers[i].functions, name);
-        if (f) n += (int)json_integer_value(json_object_get(f, "s"));
-    }
-    pthread_mutex_unlock(&fl->mu);
-    return n;
-}
-
-/* ------------------------------------------------------- the origin side */
-static waiter_t *waiter_take(lm_fleet_t *fl, const char *id)
-{
-    pthread_mutex_lock(&fl->mu);
-    waiter_t *w = NULL;
-    for (waiter_t **pp = &fl->waiters; *pp; pp = &(*pp)->next)
-        if (strcmp((*pp)->id, id) == 0) {
-            w = *pp;
-            *pp = w->next;
-            break;
-        }
-    pthread_mutex_unlock(&fl->mu);
-    return w;
-}
-
-static int forward(lm_svc_t *s, const char *target, const char *name, const void *payload, size_t len,
-                   const sy_invoke_opts_t *o, sy_invoke_cb cb, void *u)
-{
-    lm_fleet_t *fl = s->fleet;
-    waiter_t *w = sy_calloc(1, sizeof *w);
-    sy_uuid4(w->id);
-    w->cb = cb;
-    w->u = u;
-    w->deadline_ms = o->deadline_ms;
-    lm_call_t call = {.deadline_ms = o->deadline_ms, .payload = (char *)payload, .len = len};
-    snprintf(call.id, sizeof call.id, "%s", w->id);
-    snprintf(call.origin, sizeof call.origin, "%s", fl->hex);
-    snprintf(call.function, sizeof call.function, "%s", name);
-    snprintf(call.request_id, sizeof call.request_id, "%s", o->request_id ? o->request_id : "");
-    snprintf(call.traceparent, sizeof call.traceparent, "%s", o->traceparent ? o->traceparent : "");
-    pthread_mutex_lock(&fl->mu); /* before the insert: the answer may come first */
-    w->next = fl->waiters;
-    fl->waiters = w;
-    pthread_mutex_unlock(&fl->mu);
-    sy_err_t err;
-    PGconn *c = sy_pg_acquire(s->ctx->pool);
-    int rc = c ? lm_store_fleet_call_put(c, &call, target, &err) : SY_E_DB;
-    if (c) sy_pg_release(s->ctx->pool, c);
-    if (rc < 0) {
-        free(waiter_take(fl, w->id));
-        sy_log(SY_LOG_WARN, "fleet", o->request_id, "could not hand the call to another broker", "function", name);
-        return rc;
-    }
-    sy_metric_inc("switchyard_fleet_forwarded_total", NULL, 1);
-    return 0;
-}
-
-typedef struct {
-    lm_svc_t *s;
-    char name[LM_NAME_MAX + 1];
-    sy_invoke_cb cb;
-    void *u;
-    bool may_forward;
-    int64_t deadline_ms;
-    char request_id[40], traceparent[64];
-    void *payload; /* kept for a retry elsewhere when no worker showed up */
-    size_t len;
-    char key[LM_NAME_MAX + 18]; /* the pool key: name, or "name:N" (l->name is the function) */
-} local_t;
-
-static void local_done(const sy_invoke_result_t *res, void *u)
-{
-    local_t *l = u;
-    lm_conc_give(l->s, l->name);
-    char target[33];
-    if (res->status == SY_INVOKE_NO_WORKER && l->may_forward && l->s->fleet &&
-        pick(l->s->fleet, l->key, false, target)) { /* a worker joined another broker meanwhile */
-        sy_invoke_opts_t o = {.deadline_ms = l->deadline_ms, .request_id = l->request_id[0] ? l->request_id : NULL,
-                              .traceparent = l->traceparent[0] ? l->traceparent : NULL};
-        if (forward(l->s, target, l->key, l->payload, l->len, &o, l->cb, l->u) == 0) {
-            free(l->payload);
-            free(l);
-            return;
-        }
-    }
-    l->cb(res, l->u);
-    free(l->payload);
-    free(l);
-}
-
-static int invoke_local(lm_svc_t *s, const char *name, const void *payload, size_t len, const sy_invoke_opts_t *o,
-                        sy_invoke_cb cb, void *u, bool may_forward)
-{
-    if (!s->pool) return SY_E_INTERNAL;
-    char fn[LM_NAME_MAX + 1]; /* concurrency counts per function; a pool key may name a version ("name:N") */
-    snprintf(fn, sizeof fn, "%.*s", (int)strcspn(name, ":"), name);
-    if (!lm_conc_take(s, fn)) return LM_SYNC_THROTTLED;
-    local_t *l = sy_calloc(1, sizeof *l);
-    l->s = s;
-    snprintf(l->name, sizeof l->name, "%s", fn);
-    snprintf(l->key, sizeof l->key, "%s", name);
-    l->cb = cb;
-    l->u = u;
-    l->may_forward = may_forward;
-    l->deadline_ms = o->deadline_ms;
-    snprintf(l->request_id, sizeof l->request_id, "%s", o->request_id ? o->request_id : "");
-    snprintf(l->traceparent, sizeof l->traceparent, "%s", o->traceparent ? o->traceparent : "");
-    if (may_forward) {
-        l->payload = sy_malloc(len + 1);
-        memcpy(l->payload, payload, len);
-        l->len = len;
-    }
-    int rc = sy_pool_invoke_opts(s->pool, name, payload, len, o, local_done, l);
-    if (rc < 0) {
-        lm_conc_give(s, fn);
-        free(l->payload);
-        free(l);
-    }
-    return rc;
-}
-
-int lm_sync_invoke_local(lm_svc_t *s, const char *name, const void *payload, size_t len, const sy_invoke_opts_t *o,
-                         sy_invoke_cb cb, void *u)
-{
-    return invoke_local(s, name, payload, len, o, cb, u, false);
-}
-
-typedef struct {
-    const char *name;
-    bool found;
-    int concurrency, credit;
-} local_q_t;
-
-static void local_cb(const sy_pool_function_info_t *info, void *u)
-{
-    local_q_t *q = u;
-    if (strcmp(info->name, q->name) != 0) return;
-    q->found = true;
-    q->concurrency += info->concurrency;
-    q->credit += info->credit;
-}
-
-/* Is every slot of this broker's workers for name taken? */
-static bool local_full(lm_svc_t *s, const local_q_t *q)
-{
-    if (q->credit == 0) return true;
-    int used = 0;
-    pthread_mutex_lock(&s->mu);
-    for (lm_fn_t *f = s->fns; f; f = f->next)
-        if (strcmp(f->name, q->name) == 0) used = f->sync_inflight + f->outstanding;
-    pthread_mutex_unlock(&s->mu);
-    return used >= q->concurrency;
-}
-
-int lm_sync_invoke(lm_svc_t *s, const char *name, const void *payload, size_t len, const sy_invoke_opts_t *o,
-                   sy_invoke_cb cb, void *u)
-{
-    lm_fleet_t *fl = s->fleet;
-    if (!fl || !s->pool) return invoke_local(s, name, payload, len, o, cb, u, false);
-    char target[33];
-    local_q_t q = {.name = name};
-    sy_pool_functions(s->pool, local_cb, &q);
-    if (q.found) {
-        /* all our workers busy while another broker's are idle: go there */
-        if (local_full(s, &q) && pick(fl, name, true, target))
-            return forward(s, target, name, payload, len, o, cb, u);
-        int rc = invoke_local(s, name, payload, len, o, cb, u, false);
-        if (rc != LM_SYNC_THROTTLED || !pick(fl, name, false, target)) return rc;
-        return forward(s, target, name, payload, len, o, cb, u); /* our share is used up, theirs is not */
-    }
-    if (pick(fl, name, false, target)) return forward(s, target, name, payload, len, o, cb, u);
-    /* nobody hosts it (yet): the pool waits up to 1 s for a worker, then
-     * looks at the registry once more */
-    return invoke_local(s, name, payload, len, o, cb, u, true);
-}
-
 /* ------------------------------------------------------- the target side */
 typedef struct {
     lm_fleet_t *fl;
@@ -415,6 +168,10 @@ static void serve(lm_fleet_t *fl, const char *id)
 {
     lm_call_t call;
     sy_err_t err;
+    pthread_mutex_lock(&fl->mu);
+    bool draining = fl->draining;
+    pthread_mutex_unlock(&fl->mu);
+    if (draining) return; /* left unclaimed: its origin sends it elsewhere (orphans) */
     if (lm_store_fleet_call_claim(fl->c, id, fl->hex, &call, &err) < 0) return;
     served_t *sv = sy_calloc(1, sizeof *sv);
     sv->fl = fl;
@@ -444,25 +201,6 @@ static void serve(lm_fleet_t *fl, const char *id)
     free(call.payload);
 }
 
-static void answer(lm_fleet_t *fl, const char *id)
-{
-    int status = 0;
-    char *etype = NULL, *emsg = NULL, *result = NULL;
-    size_t len = 0;
-    sy_err_t err;
-    if (lm_store_fleet_call_take(fl->c, id, &status, &etype, &emsg, &result, &len, &err) < 0) return;
-    waiter_t *w = waiter_take(fl, id);
-    if (w) {
-        sy_invoke_result_t r = {.status = (sy_invoke_status_t)status, .error_type = etype, .error_message = emsg,
-                                .result = result, .len = len};
-        w->cb(&r, w->u);
-        free(w);
-    }
-    free(etype);
-    free(emsg);
-    free(result);
-}
-
 static void write_outcomes(lm_fleet_t *fl)
 {
     pthread_mutex_lock(&fl->mu);
@@ -483,29 +221,6 @@ static void write_outcomes(lm_fleet_t *fl)
     }
 }
 
-/* Waiters past their deadline (+2 s for the other broker's answer). */
-static void expire(lm_fleet_t *fl, bool all)
-{
-    int64_t now = sy_now_ms();
-    for (;;) {
-        waiter_t *w = NULL;
-        pthread_mutex_lock(&fl->mu);
-        for (waiter_t **pp = &fl->waiters; *pp; pp = &(*pp)->next)
-            if (all || now > (*pp)->deadline_ms + 2000) {
-                w = *pp;
-                *pp = w->next;
-                break;
-            }
-        pthread_mutex_unlock(&fl->mu);
-        if (!w) return;
-        sy_err_t err;
-        if (fl->c) lm_store_fleet_call_drop(fl->c, w->id, &err);
-        sy_invoke_result_t r = {.status = all ? SY_INVOKE_SHUTDOWN : SY_INVOKE_TIMEOUT};
-        w->cb(&r, w->u);
-        free(w);
-    }
-}
-
 /* Notifications that arrive while this thread runs a statement are queued
  * inside libpq, not on the socket: look again after every statement. */
 static void notifications(lm_fleet_t *fl)
@@ -515,7 +230,7 @@ static void notifications(lm_fleet_t *fl)
     while ((n = PQnotifies(fl->c)) || (PQconsumeInput(fl->c) && (n = PQnotifies(fl->c)))) {
         const char *p = n->extra;
         if (p[0] == 'R' && p[1] == ' ') serve(fl, p + 2);
-        else if (p[0] == 'D' && p[1] == ' ') answer(fl, p + 2);
+        else if (p[0] == 'D' && p[1] == ' ') lm_fleet_answer(fl, p + 2);
         PQfreemem(n);
     }
 }
@@ -528,7 +243,7 @@ static void missed(lm_fleet_t *fl)
     if (lm_store_fleet_call_missed(fl->c, fl->hex, &ids, &kinds, &n, &err) < 0) return;
     for (int i = 0; i < n; i++) {
         if (kinds[i] == 'R') serve(fl, ids[i]);
-        else answer(fl, ids[i]);
+        else lm_fleet_answer(fl, ids[i]);
         free(ids[i]);
     }
     free(ids);
@@ -574,12 +289,14 @@ static void *fleet_main(void *arg)
             write_outcomes(fl);
             notifications(fl);
         }
-        expire(fl, false);
+        lm_fleet_expire(fl, false);
         if (mono_ms() >= next_hb) {
             next_hb = mono_ms() + hb;
             if (db_up(fl)) {
                 heartbeat(fl);
                 missed(fl);
+                lm_fleet_orphans(fl);
+                lm_fleet_deferred(fl);
                 notifications(fl);
                 if (++turns % 30 == 0) {
                     sy_err_t err;
@@ -594,7 +311,7 @@ static void *fleet_main(void *arg)
         sy_err_t err;
         lm_store_fleet_leave(fl->c, fl->id, &err);
     }
-    expire(fl, true);
+    lm_fleet_expire(fl, true);
     sy_beat_stop(beat);
     return NULL;
 }
@@ -642,7 +359,7 @@ void lm_fleet_stop(lm_svc_t *s)
         (void)!write(fl->evfd, &one, sizeof one);
         pthread_join(fl->thread, NULL);
     } else {
-        expire(fl, true);
+        lm_fleet_expire(fl, true);
     }
     if (fl->c) PQfinish(fl->c);
     peers_free(fl->peers, fl->npeers);

@@ -47,6 +47,8 @@ int lm_store_fleet_call_done(PGconn *c, const char *id, int status, const char *
 int lm_store_fleet_call_take(PGconn *c, const char *id, int *status, char **etype, char **emsg, char **result,
                              size_t *len, sy_err_t *err);
 int lm_store_fleet_call_drop(PGconn *c, const char *id, sy_err_t *err);
+int lm_store_fleet_call_orphans(PGconn *c, const char *me_hex, int stale_ms, char ***ids, char **states,
+                                char ***targets, int *n, sy_err_t *err);
 
 /* fleet.c */
 int lm_fleet_start(lm_svc_t *s, sy_err_t *err);
@@ -76,6 +78,12 @@ int lm_conc_room(lm_svc_t *s, const lm_fn_t *f);
 /* Take / give back a synchronous slot (take: false when there is no room). */
 bool lm_conc_take(lm_svc_t *s, const char *name);
 void lm_conc_give(lm_svc_t *s, const char *name);
+/* True when this broker holds no share for name only because of where the
+ * fleet stands right now: other brokers host it and this one does not, or
+ * started hosting it less than two heartbeats ago (its share is 0 until the
+ * others have shrunk theirs). A sync call throttled then is retried after
+ * the next heartbeat instead of answered 429 (fleet.c: defer). */
+bool lm_conc_unsettled(lm_svc_t *s, const char *name);
 /* fleet.c -> concurrency.c: the registry changed. peers (not including
  * this broker) are borrowed for the call. */
 typedef struct lm_shares lm_shares_t;

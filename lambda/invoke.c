@@ -105,8 +105,9 @@ static void invoke_sync(lm_svc_t *s, sy_req_t *req, sy_resp_t *resp, const char 
         snprintf(msg, sizeof msg, "no worker hosts the function %s", name);
         error(resp, req, 502, "ResourceNotReadyException", msg);
         break;
-    default:
-        error(resp, req, 503, "ServiceException", "the broker is shutting down");
+    default: /* SHUTDOWN: this broker stops, or (with a message) the broker a call was handed to died */
+        if (w.emsg) error(resp, req, 500, "ServiceException", w.emsg);
+        else error(resp, req, 503, "ServiceException", "the broker is shutting down");
         break;
     }
 done:

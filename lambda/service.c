@@ -457,6 +457,15 @@ void sy_lambda_stop(sy_ctx_t *ctx)
     lm_backlog_stop(s);
     lm_fleet_draining(s);
     lm_dispatch_stop(s); /* no more offers */
+    /* what workers run for us finishes and is settled before we go (else
+     * its ACK dies with the pool and the message runs again after its
+     * visibility timeout); half the drain timeout, the rest is for the others */
+    int left = sy_pool_quiesce(s->pool, sy_now_ms() + (int64_t)(s->ctx->cfg.drain_timeout_s * 500));
+    if (left > 0) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", left);
+        sy_log(SY_LOG_WARN, "lambda", NULL, "stopping with invocations still in flight", "inflight", v);
+    }
     sy_pool_destroy(&s->pool); /* no more callbacks */
     lm_fleet_stop(s);          /* outcomes of served calls written, registry row gone */
     lm_settle_stop(s);         /* settle what was acked */

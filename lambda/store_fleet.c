@@ -19,6 +19,21 @@ static PGresult *exec(PGconn *c, const char *sql, int n, const char *const *p, c
     return PQexecParams(c, sql, n, NULL, p, lens, fmts, result_fmt);
 }
 
+/* Rows of (id, one-letter kind): ids and kinds (owned by the caller). */
+static int id_kind_rows(PGresult *r, char ***ids, char **kinds, int *n)
+{
+    int k = PQntuples(r);
+    *ids = sy_calloc((size_t)k + 1, sizeof **ids);
+    *kinds = sy_calloc((size_t)k + 1, 1);
+    for (int i = 0; i < k; i++) {
+        (*ids)[i] = sy_strdup(PQgetvalue(r, i, 0));
+        (*kinds)[i] = PQgetvalue(r, i, 1)[0];
+    }
+    *n = k;
+    PQclear(r);
+    return 0;
+}
+
 int lm_store_fleet_listen(PGconn *c, const char *channel, sy_err_t *err)
 {
     char sql[128];
@@ -152,16 +167,7 @@ int lm_store_fleet_call_missed(PGconn *c, const char *me_hex, char ***ids, char 
                        "UNION ALL SELECT id::text, 'D' FROM sy_fleet_calls WHERE origin = $1::uuid AND state = 'done'",
                        1, p, NULL, NULL, 0);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) return fail(c, r, err);
-    int k = PQntuples(r);
-    *ids = sy_calloc((size_t)k + 1, sizeof **ids);
-    *kinds = sy_calloc((size_t)k + 1, 1);
-    for (int i = 0; i < k; i++) {
-        (*ids)[i] = sy_strdup(PQgetvalue(r, i, 0));
-        (*kinds)[i] = PQgetvalue(r, i, 1)[0];
-    }
-    *n = k;
-    PQclear(r);
-    return 0;
+    return id_kind_rows(r, ids, kinds, n);
 }
 
 int lm_store_fleet_call_done(PGconn *c, const char *id, int status, const char *etype, const char *emsg,
@@ -215,4 +221,35 @@ int lm_store_fleet_call_drop(PGconn *c, const char *id, sy_err_t *err)
     if (PQresultStatus(r) != PGRES_COMMAND_OK) return fail(c, r, err);
     PQclear(r);
     return 0;
+}
+
+/* This broker's calls whose target is gone: its row in the registry is
+ * missing or silent for stale_ms (killed), or it drains and has not
+ * claimed the call yet. Such rows are deleted and returned with the state
+ * they had: 'n' (never claimed: the function did not run, the caller may
+ * send it elsewhere) or 'r' (claimed by a broker that died: outcome
+ * unknown). A row the target claims or answers meanwhile is left alone
+ * (the DELETE re-checks the state it read). targets: the broker each was
+ * handed to (32 hex digits). */
+int lm_store_fleet_call_orphans(PGconn *c, const char *me_hex, int stale_ms, char ***ids, char **states,
+                                char ***targets, int *n, sy_err_t *err)
+{
+    char ms[16];
+    snprintf(ms, sizeof ms, "%d", stale_ms);
+    const char *p[2] = {me_hex, ms};
+    PGresult *r = exec(c,
+                       "WITH o AS (SELECT c.id, c.state, "
+                       "b.id IS NULL OR b.heartbeat_at < now() - $2::int * interval '1 millisecond' AS dead, "
+                       "coalesce(b.draining, false) AS draining "
+                       "FROM sy_fleet_calls c LEFT JOIN sy_brokers b ON b.id = c.target "
+                       "WHERE c.origin = $1::uuid AND c.state IN ('new', 'running')) "
+                       "DELETE FROM sy_fleet_calls d USING o WHERE d.id = o.id AND d.state = o.state "
+                       "AND (o.dead OR (o.draining AND o.state = 'new')) "
+                       "RETURNING d.id::text, left(o.state, 1), replace(d.target::text, '-', '')",
+                       2, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) return fail(c, r, err);
+    int k = PQntuples(r);
+    *targets = sy_calloc((size_t)k + 1, sizeof **targets);
+    for (int i = 0; i < k; i++) (*targets)[i] = sy_strdup(PQgetvalue(r, i, 2));
+    return id_kind_rows(r, ids, states, n); /* 'n'ew or 'r'unning */
 }

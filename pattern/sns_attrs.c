@@ -17,7 +17,7 @@ char *pat_sns_attributes_event(const char *json, size_t len, size_t *outlen)
     if (!root || root->t != PJ_OBJ) goto done;
     size_t cap = 2, n = 0;
     for (size_t i = 0; i < root->nk; i++) {
-        cap += 2 * root->klens[i] + 8;
+        cap += 6 * root->klens[i] + 8; /* a control character becomes \u00XX */
         const pj_t *a = root->kids[i];
         for (size_t j = 0; a->t == PJ_OBJ && j < a->nk; j++)
             if (a->kids[j]->t == PJ_STR) cap += 6 * a->kids[j]->n + 4;

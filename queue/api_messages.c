@@ -324,6 +324,8 @@ int sqs_delete_message(const sy_req_t *req, json_t *in, json_t **out, sy_err_t *
     receipt_job_t j;
     if ((rc = receipt_job(&q, sy_json_str(in, "ReceiptHandle"), &j, err)) == 0)
         rc = sy_gc_submit(CTX(req)->gc, store_delete_batch, NULL, &j, err);
+    /* FIFO: a delete may free its message group for a long-polling receive */
+    if (rc == 0 && q.fifo && j.found) waiters_wake_n(queue_engine(req->ctx), q.id, 1);
     sy_queue_clear(&q);
     if (rc == 0) sy_metric_inc("switchyard_sqs_messages_deleted_total", NULL, j.found);
     return rc;
@@ -362,6 +364,7 @@ int sqs_delete_message_batch(const sy_req_t *req, json_t *in, json_t **out, sy_e
         else json_array_append_new(ok, json_pack("{s:s}", "Id", id));
     }
     sy_metric_inc("switchyard_sqs_messages_deleted_total", NULL, (double)json_array_size(ok));
+    if (q.fifo && json_array_size(ok)) waiters_wake_n(queue_engine(req->ctx), q.id, (long)json_array_size(ok));
     *out = json_pack("{s:o,s:o}", "Successful", ok, "Failed", failed);
     sy_queue_clear(&q);
     return 0;

@@ -10,12 +10,47 @@ static const char *SQL_LEASE_HEAD_STD =
     "WITH c AS (SELECT id FROM sy_messages WHERE queue_id = $1 AND visible_at <= now() "
     "  AND sent_at > now() - make_interval(secs => $6::int) "
     "  ORDER BY visible_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), ";
-static const char *SQL_LEASE_HEAD_FIFO =
-    "WITH busy AS (SELECT DISTINCT group_id FROM sy_messages WHERE queue_id = $1 AND visible_at > now() "
-    "  AND receive_count > 0), "
-    "c AS (SELECT id FROM sy_messages WHERE queue_id = $1 AND visible_at <= now() "
-    "  AND sent_at > now() - make_interval(secs => $6::int) "
-    "  AND group_id NOT IN (SELECT group_id FROM busy) ORDER BY id LIMIT $2 FOR UPDATE), ";
+/* FIFO receives run in parallel, each on the message groups it holds: in
+ * one transaction, SQL_FIFO_GROUPS takes a transaction-scoped advisory lock
+ * on each group it will serve (pg_try_advisory_xact_lock: a group another
+ * receive holds is skipped, never waited for), then the lease statement -
+ * run after the locks are held, so its snapshot sees every earlier lease of
+ * those groups committed - takes the groups' oldest messages unless a
+ * message of the group is in flight.
+ * The groups are walked in group-id order along sy_messages_group (one
+ * index probe a group, lazily: the walk stops as soon as the locked groups'
+ * available messages fill the receive), starting at the group of a random
+ * one of the 64 oldest available messages and wrapping around, so
+ * concurrent receivers start at different groups, old messages go first and
+ * no group starves. A receive thus serves as few groups as it can (as SQS
+ * does: "as many messages with the same message group ID as possible").
+ * $1 queue, $2 limit, $3 retention. */
+static const char *SQL_FIFO_GROUPS =
+    "WITH RECURSIVE busy AS MATERIALIZED (SELECT DISTINCT group_id FROM sy_messages WHERE queue_id = $1::bigint "
+    "  AND visible_at > now() AND receive_count > 0), "
+    "st AS MATERIALIZED (SELECT coalesce((SELECT group_id FROM sy_messages WHERE queue_id = $1::bigint "
+    "  AND visible_at <= now() ORDER BY visible_at, id OFFSET floor(random() * 64)::int LIMIT 1), '') AS k), "
+    "wa(g) AS (SELECT (SELECT min(group_id) FROM sy_messages WHERE queue_id = $1::bigint AND group_id >= (SELECT k FROM st)) "
+    "  UNION ALL SELECT (SELECT min(group_id) FROM sy_messages WHERE queue_id = $1::bigint AND group_id > wa.g) "
+    "  FROM wa WHERE wa.g IS NOT NULL), "
+    "wb(g) AS (SELECT (SELECT min(group_id) FROM sy_messages WHERE queue_id = $1::bigint AND group_id IS NOT NULL) "
+    "  UNION ALL SELECT (SELECT min(group_id) FROM sy_messages WHERE queue_id = $1::bigint AND group_id > wb.g) "
+    "  FROM wb WHERE wb.g < (SELECT k FROM st)), "
+    "w AS (SELECT g FROM wa WHERE g IS NOT NULL UNION ALL SELECT g FROM wb WHERE g < (SELECT k FROM st)), "
+    "l AS (SELECT w.g FROM w CROSS JOIN LATERAL (SELECT 1 FROM sy_messages m WHERE m.queue_id = $1::bigint "
+    "  AND m.group_id = w.g AND m.visible_at <= now() AND m.sent_at > now() - make_interval(secs => $3::int) "
+    "  LIMIT $2::int) a WHERE w.g NOT IN (SELECT group_id FROM busy) "
+    "  AND pg_try_advisory_xact_lock(hashtextextended($1::bigint::text || '/' || w.g, 0)) LIMIT $2::int) "
+    "SELECT json_agg(DISTINCT g)::text FROM l";
+/* the lease head for the locked groups, whose JSON list is parameter $%d */
+static const char *SQL_LEASE_HEAD_FIFO_FMT =
+    "WITH g AS (SELECT value AS group_id, ord FROM jsonb_array_elements_text($%d::jsonb) WITH ORDINALITY t(value, ord)), "
+    "busy AS (SELECT DISTINCT group_id FROM sy_messages WHERE queue_id = $1 AND visible_at > now() "
+    "  AND receive_count > 0 AND group_id IN (SELECT group_id FROM g)), "
+    "cand AS (SELECT m.id FROM g CROSS JOIN LATERAL (SELECT id FROM sy_messages WHERE queue_id = $1 "
+    "  AND group_id = g.group_id AND visible_at <= now() AND sent_at > now() - make_interval(secs => $6::int) "
+    "  ORDER BY id LIMIT $2) m WHERE g.group_id NOT IN (SELECT group_id FROM busy) ORDER BY g.ord, m.id LIMIT $2), "
+    "c AS (SELECT id FROM sy_messages WHERE id IN (SELECT id FROM cand) FOR UPDATE), ";
 /* the lease statement is HEAD, TAIL, the new receipt token, TAIL_END */
 static const char *SQL_LEASE_TAIL =
     "mv AS (DELETE FROM sy_messages m USING c WHERE m.id = c.id AND $4::int > 0 AND m.receive_count >= $4::int "
@@ -32,10 +67,13 @@ static const char *SQL_LEASE_TAIL_END =
     "  m.sys_attrs::text, m.receive_count, (extract(epoch from m.sent_at) * 1000)::bigint, "
     "  (extract(epoch from m.first_receive_at) * 1000)::bigint, m.group_id, m.dedup_id, m.sender_id";
 
+/* the lease statement; a FIFO one takes its groups as parameter 7 (8 when
+ * the receipt token is parameter 7) */
 static char *lease_sql(bool fifo, const char *receipt)
 {
-    return sy_asprintf("%s%s%s%s", fifo ? SQL_LEASE_HEAD_FIFO : SQL_LEASE_HEAD_STD, SQL_LEASE_TAIL, receipt,
-                       SQL_LEASE_TAIL_END);
+    char head[1024];
+    if (fifo) snprintf(head, sizeof head, SQL_LEASE_HEAD_FIFO_FMT, receipt[0] == '$' ? 8 : 7);
+    return sy_asprintf("%s%s%s%s", fifo ? head : SQL_LEASE_HEAD_STD, SQL_LEASE_TAIL, receipt, SQL_LEASE_TAIL_END);
 }
 
 static char *dup_or_null(PGresult *r, int row, int col)
@@ -76,25 +114,12 @@ void leased_clear(leased_t *l)
     memset(l, 0, sizeof *l);
 }
 
-/* BEGIN, [lock the FIFO queue row], lease, COMMIT: one round trip. */
-static PGresult *lease_pipelined(PGconn *c, bool fifo, const char *sql, int np, const char *const *p,
-                                 sy_err_t *err)
+/* Read a pipeline's nq results (each ended by NULL) up to its sync; the
+ * result of query `keep` is returned in *kept. false on any error. */
+static bool pipe_results(PGconn *c, int nq, int keep, PGresult **kept, sy_err_t *err)
 {
-    if (PQenterPipelineMode(c) != 1) {
-        sy_err_set(err, SY_E_DB, 500, "InternalFailure", "could not enter pipeline mode");
-        return NULL;
-    }
-    /* a lost lease only makes the message visible again: no fsync needed */
-    sy_pg_send_begin(c);
-    PQsendQueryParams(c, "SET LOCAL synchronous_commit = off", 0, NULL, NULL, NULL, NULL, 0);
-    if (fifo) /* serialize FIFO receives per queue across brokers */
-        PQsendQueryParams(c, "SELECT 1 FROM sy_queues WHERE id = $1 FOR UPDATE", 1, NULL, p, NULL, NULL, 0);
-    PQsendQueryParams(c, sql, np, NULL, p, NULL, NULL, 0);
-    sy_pg_send_commit(c);
-    PQpipelineSync(c);
-    int nq = fifo ? 5 : 4, lease_idx = fifo ? 3 : 2;
-    PGresult *lease = NULL;
     bool ok = true;
+    *kept = NULL;
     for (int i = 0; i < nq; i++) {
         PGresult *r = PQgetResult(c);
         ExecStatusType st = PQresultStatus(r);
@@ -102,7 +127,7 @@ static PGresult *lease_pipelined(PGconn *c, bool fifo, const char *sql, int np, 
             if (ok) sy_pg_error(c, r, err);
             ok = false;
         }
-        if (i == lease_idx && ok) lease = r;
+        if (i == keep && ok) *kept = r;
         else PQclear(r);
         while ((r = PQgetResult(c))) PQclear(r);
     }
@@ -112,13 +137,71 @@ static PGresult *lease_pipelined(PGconn *c, bool fifo, const char *sql, int np, 
         PQclear(r);
         if (st == PGRES_PIPELINE_SYNC) break;
     }
-    PQexitPipelineMode(c);
-    sy_pg_rollback(c); /* when the COMMIT did not run */
     if (!ok) {
-        PQclear(lease);
+        PQclear(*kept);
+        *kept = NULL;
+    }
+    return ok;
+}
+
+/* BEGIN, lease, COMMIT: one round trip; a FIFO lease takes two (its
+ * groups' locks first, see SQL_FIFO_GROUPS). The lease is the prepared
+ * statement `stmt` (parse and plan once a backend) of np parameters; a
+ * FIFO one gets the locked groups as one more. */
+static PGresult *lease_once(PGconn *c, bool fifo, const char *stmt, const char *sql, int np,
+                            const char *const *p, sy_err_t *err)
+{
+    if (sy_pg_prepare(c, err, stmt, sql, np + fifo) < 0 ||
+        (fifo && sy_pg_prepare(c, err, "sy_fifo_groups", SQL_FIFO_GROUPS, 3) < 0))
+        return NULL;
+    if (PQenterPipelineMode(c) != 1) {
+        sy_err_set(err, SY_E_DB, 500, "InternalFailure", "could not enter pipeline mode");
         return NULL;
     }
-    return lease;
+    /* a lost lease only makes the message visible again: no fsync needed */
+    sy_pg_send_begin(c);
+    PQsendQueryParams(c, "SET LOCAL synchronous_commit = off", 0, NULL, NULL, NULL, NULL, 0);
+    PGresult *lease = NULL, *groups = NULL;
+    const char *p2[8];
+    bool ok = true, none_free = false;
+    if (fifo) {
+        const char *gp[3] = {p[0], p[1], p[5]};
+        PQsendQueryPrepared(c, "sy_fifo_groups", 3, gp, NULL, NULL, 0);
+        PQpipelineSync(c); /* inside the transaction: the locks stay held */
+        ok = pipe_results(c, 3, 2, &groups, err);
+        if (ok && (PQntuples(groups) != 1 || PQgetisnull(groups, 0, 0))) none_free = true;
+        if (ok) {
+            memcpy(p2, p, sizeof(char *) * (size_t)np);
+            p2[np] = PQgetvalue(groups, 0, 0);
+            p = p2;
+        }
+    }
+    if (ok && !none_free) {
+        PQsendQueryPrepared(c, stmt, np + fifo, p, NULL, NULL, 0);
+        sy_pg_send_commit(c);
+        PQpipelineSync(c);
+        ok = fifo ? pipe_results(c, 2, 0, &lease, err) : pipe_results(c, 4, 2, &lease, err);
+    }
+    PQclear(groups);
+    PQexitPipelineMode(c);
+    sy_pg_rollback(c); /* when the COMMIT did not run */
+    if (ok && none_free) return PQmakeEmptyPGresult(c, PGRES_TUPLES_OK); /* nothing to receive */
+    return ok ? lease : NULL;
+}
+
+/* A FIFO group found free by the groups statement may have been leased by
+ * a receive that committed between its snapshot and the lock: the lease
+ * then finds it in flight and takes nothing. Try again (fresh snapshots)
+ * before answering empty, or the receive would wait for nothing. */
+static PGresult *lease_pipelined(PGconn *c, bool fifo, const char *stmt, const char *sql, int np,
+                                 const char *const *p, sy_err_t *err)
+{
+    for (int attempt = 0;; attempt++) {
+        PGresult *r = lease_once(c, fifo, stmt, sql, np, p, err);
+        if (!fifo || !r || PQntuples(r) > 0 || attempt == 3 || !PQnfields(r)) /* no fields: no free group */
+            return r;
+        PQclear(r);
+    }
 }
 
 static int leased_by_id(const void *a, const void *b)
@@ -233,7 +316,7 @@ static int receive_one(sy_ctx_t *ctx, const sy_queue_t *q, int64_t dlq_id, int m
         free(sql);
         return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
     }
-    PGresult *r = lease_pipelined(c, q->fifo, sql, 6, lp.p, err);
+    PGresult *r = lease_pipelined(c, q->fifo, q->fifo ? "sy_lease_fifo" : "sy_lease_one", sql, 6, lp.p, err);
     sy_pg_release(ctx->pool, c);
     free(sql);
     return collect_leased(r, max, out, n);
@@ -273,8 +356,8 @@ int store_receive_shared(sy_ctx_t *ctx, const sy_queue_t *q, int64_t dlq_id, int
         free(sql);
         return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
     }
-    /* FIFO: the queue row lock must share the lease's transaction */
-    PGresult *r = q->fifo ? lease_pipelined(c, true, sql, 7, lp.p, err)
+    /* FIFO: the group locks must share the lease's transaction */
+    PGresult *r = q->fifo ? lease_pipelined(c, true, "sy_lease_fifo_shared", sql, 7, lp.p, err)
                           : sy_pg_exec_prepared(c, err, "sy_lease_shared", sql, 7, lp.p);
     sy_pg_release(ctx->pool, c);
     free(sql);

@@ -142,6 +142,7 @@ static int cmd_serve(int argc, char **argv)
     if (run_migrations(conninfo, ctx.cfg.schema_dir) < 0) goto done;
     ctx.pool = sy_pg_pool_new(conninfo, ctx.cfg.db_pool_size);
     if (!ctx.pool) goto done;
+    sy_pg_pool_set_acquire_timeout(ctx.pool, ctx.cfg.db_acquire_timeout_ms); /* issue 14 */
     if (ctx.cfg.credentials) {
         ctx.creds = sy_creds_load(ctx.cfg.credentials, &err);
         if (!ctx.creds) {

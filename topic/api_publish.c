@@ -138,8 +138,15 @@ int sns_publish_batch(sy_ctx_t *ctx, const sy_req_t *req, json_t *in, json_t **o
         idx[nj++] = (int)i;
     }
     if (nj) sy_gc_submit_many(ctx->gc, publish_gc, NULL, args, nj, rcs, errs);
-    for (int k = 0; k < nj && rc == 0; k++) /* the topic is gone, or the database: the whole request fails */
-        if (rcs[k] == SY_E_NOTFOUND || errs[k].status >= 500) {
+    /* the topic is gone, or the database refused every entry: the whole
+     * request fails. When some entries were committed (each entry has its
+     * own outcome in the group commit) the others are Failed entries with
+     * SenderFault false, as on AWS: a request error would hide the
+     * committed ones and the client's retry would publish them twice. */
+    int committed = 0;
+    for (int k = 0; k < nj; k++) committed += rcs[k] == 0;
+    for (int k = 0; k < nj && rc == 0; k++)
+        if (rcs[k] == SY_E_NOTFOUND || (errs[k].status >= 500 && committed == 0)) {
             *err = errs[k];
             rc = rcs[k];
         }

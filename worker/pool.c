@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "worker/internal.h"
@@ -270,6 +271,25 @@ void sy_pool_wake(sy_pool_t *p, const char *function)
     c->kind = 2;
     c->function = sy_strdup(function);
     push_cmd(p, c);
+}
+
+int sy_pool_quiesce(sy_pool_t *p, int64_t deadline_ms)
+{
+    if (!p) return 0;
+    bool told = false;
+    for (;;) {
+        /* the pool thread refreshes the gauge every 10 ms */
+        uint64_t n = __atomic_load_n(&p->stats.inflight, __ATOMIC_RELAXED);
+        if (n == 0 || sy_now_ms() >= deadline_ms) return (int)n;
+        if (!told) {
+            char v[24];
+            snprintf(v, sizeof v, "%llu", (unsigned long long)n);
+            sy_log(SY_LOG_INFO, "pool", NULL, "waiting for in-flight invocations to finish", "inflight", v);
+            told = true;
+        }
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
 }
 
 void sy_pool_stats(sy_pool_t *p, sy_pool_stats_t *out)

@@ -134,6 +134,12 @@ sy_pool_t *sy_pool_new(const char *endpoint, const sy_pool_opts_t *opts, sy_err_
  * SY_INVOKE_SHUTDOWN, stops the thread. NULL-safe, nulls *self_p. In-flight
  * leases are left to their visibility timeout (or a later ACK). */
 void sy_pool_destroy(sy_pool_t **self_p);
+/* Wait until no invocation is in flight on a worker (their ACKs came back
+ * and were settled), or until deadline_ms (epoch). A draining broker calls
+ * it after it stopped offering work, before sy_pool_destroy, so that work
+ * its workers finish is not lost with it and run again after its
+ * visibility timeout. Returns how many are still in flight. */
+int sy_pool_quiesce(sy_pool_t *self, int64_t deadline_ms);
 int sy_pool_port(const sy_pool_t *self);               /* bound TCP port, or -1 */
 const char *sy_pool_endpoint(const sy_pool_t *self);   /* the resolved endpoint */
 /* Z85 public key workers must use as --broker-key (curve only), else NULL. */

@@ -185,6 +185,7 @@ static int eval_common(const sy_jsonata_t *expr, const json_t *input, const json
     c.opts = opts;
     c.err.position = -1;
     c.max_depth = opts->max_depth ? opts->max_depth : 2000;
+    jv_budget_start(JN_BUDGET_UNITS);
     c.deadline_ms = mono_ms() + (opts->time_limit_ms > 0 ? opts->time_limit_ms : 10000);
     char here;
     c.stack_base = &here;
@@ -220,10 +221,18 @@ static int eval_common(const sy_jsonata_t *expr, const json_t *input, const json
             } else {
                 *out = jv_to_json(res);
                 if (kind) *kind = SY_JSONATA_VALUE;
+                if (jv_budget_over()) { /* shared parts met many times: too big once written out */
+                    json_decref(*out);
+                    *out = NULL;
+                    if (kind) *kind = SY_JSONATA_UNDEFINED;
+                    jn_fail_budget(&c);
+                    rc = -1;
+                }
             }
         }
     }
     if (rc < 0) export_err(&c.err, err);
+    jv_budget_start(0); /* off until the next evaluation: compiles on this thread (the lexer builds strings) never see it */
     jv_unref(res);
     jv_unref(in);
     /* break closure cycles: frames that hold functions lose their bindings */

@@ -39,7 +39,19 @@ static int64_t now_ms(void) {
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int jn_fail_budget(jn_ctx *c) {
+    jn_fail(c, "U1001", -1, NULL);
+    if (!c->err.extra)
+        c->err.extra = sy_strdup("Out of memory: the expression builds more arrays and strings than one evaluation may "
+                                 "hold. Check for a recursive function that grows its arguments.");
+    return -1;
+}
+
 bool jn_time_guard(jn_ctx *c) {
+    if (jv_budget_over()) {
+        jn_fail_budget(c);
+        return false;
+    }
     if (c->deadline_ms && ((++c->tick) & 1023) == 0 && now_ms() > c->deadline_ms) {
         jn_fail(c, "U1001", -1, NULL);
         c->err.extra = sy_strdup("Evaluation timeout. Check for infinite loop");
@@ -277,8 +289,12 @@ static int array_cons(jn_ctx *c, const jn_node *n, jv input, jn_env *env, jv *ou
         if (item->type == N_ARRAY) {
             jv_arr_push(res, v);
         } else if (v.t == JT_ARR) {
-            for (size_t k = 0; k < v.a->len; k++) jv_arr_push_ref(res, v.a->v[k]);
+            for (size_t k = 0; k < v.a->len && !jv_budget_over(); k++) jv_arr_push_ref(res, v.a->v[k]);
             jv_unref(v);
+            if (jv_budget_over()) {
+                jv_unref(res);
+                return jn_fail_budget(c);
+            }
         } else {
             jv_arr_push(res, v);
         }

@@ -452,11 +452,11 @@ static int format_component(double t, const jn_dtpart_t *p, double oh, double om
     return 0;
 }
 
-int jn_from_millis(double ms, const char *picture, const char *timezone, char **out, sy_jsonata_error_t *err)
+int jn_from_millis(double ms, const char *picture, const char *tz, char **out, sy_jsonata_error_t *err)
 {
     double oh = 0, om = 0;
-    if (timezone) {
-        double off = jn_js_parse_int(timezone);
+    if (tz) {
+        double off = jn_js_parse_int(tz);
         oh = floor(off / 100);
         om = fmod(off, 100);
     }

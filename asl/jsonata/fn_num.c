@@ -213,7 +213,8 @@ static int str_result(jn_ctx *c, int rc, char *s, sy_jsonata_error_t *e, jv *out
 F(jn_f_format_number) {
     UNUSED;
     *out = JV_UNDEF;
-    if (a[0].t == JT_UNDEF) return 0;
+    /* an undefined picture (a path to nothing) gives undefined, not a NULL read */
+    if (a[0].t == JT_UNDEF || a[1].t != JT_STR) return 0;
     sy_jsonata_error_t e = {.position = -1};
     json_t *opts = a[2].t == JT_OBJ ? jv_to_json(a[2]) : NULL;
     char *s = NULL;
@@ -225,7 +226,8 @@ F(jn_f_format_number) {
 F(jn_f_format_integer) {
     UNUSED;
     *out = JV_UNDEF;
-    if (a[0].t == JT_UNDEF) return 0;
+    /* an undefined picture (a path to nothing) gives undefined, not a NULL read */
+    if (a[0].t == JT_UNDEF || a[1].t != JT_STR) return 0;
     sy_jsonata_error_t e = {.position = -1};
     char *s = NULL;
     int rc = jn_format_integer(a[0].n, a[1].s->s, &s, &e); /* before reading s: argument order is unspecified */
@@ -245,7 +247,8 @@ F(jn_f_format_base) {
 F(jn_f_parse_integer) {
     UNUSED;
     *out = JV_UNDEF;
-    if (a[0].t == JT_UNDEF) return 0;
+    /* an undefined picture (a path to nothing) gives undefined, not a NULL read */
+    if (a[0].t == JT_UNDEF || a[1].t != JT_STR) return 0;
     sy_jsonata_error_t e = {.position = -1};
     double d = 0;
     bool undef = false;

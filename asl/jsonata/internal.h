@@ -126,6 +126,11 @@ jv jv_str_immortal(const char *s, size_t len);
 jv jv_arr_new(size_t cap);
 jv jv_seq_new(size_t cap);
 void jv_arr_push(jv arr, jv take);
+/* One evaluation's budget of array items and string bytes (16-byte units). */
+#define JN_BUDGET_UNITS (16u << 20) /* 256 MiB of 16-byte units: a range of 1e7 (JSONata's limit) fits */
+void jv_budget_start(uint64_t units);
+bool jv_budget_over(void);
+int jn_fail_budget(jn_ctx *c);
 void jv_arr_push_ref(jv arr, jv v);
 jv jv_obj_new(size_t cap);
 jv jv_obj_get(jv obj, const char *key, size_t klen); /* borrowed; UNDEF when absent */

@@ -13,7 +13,23 @@ const jv JV_NULL = {.t = JT_NULL};
 const jv JV_TRUE = {.t = JT_BOOL, .b = true};
 const jv JV_FALSE = {.t = JT_BOOL, .b = false};
 
+/* What one evaluation may build (api.c starts it): array items (one unit
+ * each), string bytes (a unit per 4 bytes) and JSON nodes written out (4). An expression that doubles an array or a
+ * string on every recursive call reaches gigabytes long before the depth or
+ * time limit; past the budget the evaluation fails (jn_time_guard). */
+static _Thread_local uint64_t budget_spent, budget_units;
+
+void jv_budget_start(uint64_t units) {
+    budget_spent = 0;
+    budget_units = units;
+}
+
+bool jv_budget_over(void) { return budget_units && budget_spent > budget_units; }
+
+static inline void spend(uint64_t units) { budget_spent += units; }
+
 jv jv_str(const char *s, size_t len) {
+    spend(len / 4 + 1); /* strings weigh 4x: copies of big strings are what costs */
     jn_str *p = sy_malloc(sizeof(jn_str) + len + 1);
     p->rc = 1;
     p->len = (uint32_t)len;
@@ -59,6 +75,7 @@ static inline bool holds_fn(jv v) {
 }
 
 void jv_arr_push(jv arr, jv take) {
+    spend(1);
     jn_arr *a = arr.a;
     if (a->len == a->cap) {
         a->cap = a->cap ? a->cap * 2 : 4;
@@ -322,6 +339,8 @@ static json_t *json_string_sanitized(const char *s, size_t len) {
 }
 
 json_t *jv_to_json(jv v) {
+    spend(4); /* a jansson node is ~64 bytes */
+    if (jv_budget_over()) return NULL; /* a shared value met many times: the caller checks jv_budget_over() */
     switch (v.t) {
     case JT_NULL: return json_null();
     case JT_BOOL: return json_boolean(v.b);
@@ -413,6 +432,8 @@ jv jv_seq_finish(jv v, bool keep_array) {
 
 /* ------------------------------------------------------------- buffers */
 void jn_buf_put(jn_buf *b, const char *s, size_t n) {
+    spend(n / 4);
+    if (jv_budget_over()) return; /* the evaluation fails at its next step (jn_time_guard): nothing of it escapes */
     if (b->len + n + 1 > b->cap) {
         size_t c = b->cap ? b->cap * 2 : 64;
         while (c < b->len + n + 1) c *= 2;

@@ -77,6 +77,110 @@ class FleetForward(FleetCase):
         self.assertLess(max(s1, s2), min(e1, e2), out)
 
 
+class FleetLostBroker(FleetCase):
+    """A call handed to a broker that dies: never left waiting for its deadline."""
+
+    def test_call_handed_to_a_stopped_broker_is_sent_again(self):
+        # heartbeats of 500 ms: b1 still counts b2 as alive for ~1.5 s after b2 stops
+        b1, b2, b3 = self.brokers(3, extra=("--fleet-heartbeat-ms", "500"))
+        w2 = self.fleet_worker(self.hosts_file([b2]), so("slow", "slow", concurrency=8, timeout=10))
+        self.wait_sessions(b2, 1)
+        lam = self.client("lambda", broker=b1)
+        self.assertEventually(lambda: _exists(lam, "slow"), 10)
+        # b2's row shows room, and b1 has read it
+        self.assertEventually(lambda: _rooms(self.db, "slow") == [True], 20)
+        time.sleep(1.1)
+        r, body = self.invoke(lam, "slow", {"sleep_ms": 10})  # the path works: through b2, the only host
+        self.assertNotIn("FunctionError", r, body)
+        self.assertEqual(body["pid"], w2.pid)
+        self.assertEqual(metric(b1, "switchyard_fleet_resent_total") or 0, 0)
+        b2.signal(signal.SIGSTOP)  # frozen: it claims nothing, its heartbeat stops
+        out = {}
+
+        def call():
+            t0 = time.time()
+            out["r"] = self.invoke(lam, "slow", {"sleep_ms": 10})
+            out["took"] = time.time() - t0
+        t = threading.Thread(target=call)
+        try:
+            t.start()  # handed to b2, the only broker whose worker hosts it
+            time.sleep(0.3)
+            # a worker on b3 starts hosting it meanwhile
+            w3 = self.fleet_worker(self.hosts_file([b3], name="brokers.test"),
+                                   so("slow", "slow", concurrency=1, timeout=10))
+            t.join(60)
+        finally:
+            b2.kill9()
+        r, body = out["r"]
+        self.assertNotIn("FunctionError", r, body)
+        self.assertEqual(body["pid"], w3.pid, "run by the worker on b3")
+        # sent again once b2 was seen gone; b3 may answer "no room yet" while
+        # its share settles (then once more after the next heartbeat)
+        self.assertGreaterEqual(metric(b1, "switchyard_fleet_resent_total"), 1)
+        self.assertEqual(metric(b1, "switchyard_fleet_lost_total") or 0, 0)
+        self.assertLess(out["took"], 15, "sent again once b2 was seen gone, not at the deadline")
+
+    def test_call_running_on_a_killed_broker_fails_at_once_as_a_service_error(self):
+        b1, b2 = self.brokers(2)
+        self.fleet_worker(self.hosts_file([b2]), so("slow", "slow", concurrency=2, timeout=60))
+        self.wait_sessions(b2, 1)
+        lam = self.client("lambda", broker=b1)  # no SDK retries: the test sees the first answer
+        self.assertEventually(lambda: _exists(lam, "slow"), 10)
+        time.sleep(0.6)
+        out = {}
+
+        def call():
+            try:
+                out["r"] = self.invoke(lam, "slow", {"sleep_ms": 8000})
+            except Exception as e:  # noqa: BLE001
+                out["e"] = e
+            out["t"] = time.time()
+        t = threading.Thread(target=call)
+        t.start()
+        self.assertEventually(lambda: (metric(b2, "switchyard_fleet_served_total") or 0) >= 1, 10)
+        time.sleep(0.3)
+        killed = time.time()
+        b2.kill9()
+        t.join(90)
+        self.assertIn("e", out, "the call answered: %s" % out.get("r"))
+        err = out["e"].response
+        # the function may have run on the worker that survives: the outcome is
+        # unknown, so a retryable service error (SDKs retry 5xx), not a timeout
+        self.assertEqual(err["Error"]["Code"], "ServiceException", err)
+        self.assertEqual(err["ResponseMetadata"]["HTTPStatusCode"], 500, err)
+        self.assertLess(out["t"] - killed, 15, "answered once b2 was seen gone, not at the 60 s deadline")
+        self.assertEqual(metric(b1, "switchyard_fleet_lost_total"), 1)
+
+
+def _rooms(db, fn):
+    """Per live broker row hosting fn: does it show room for it?"""
+    rows = harness.psql("SELECT (functions -> '%s' ->> 'r')::int FROM sy_brokers "
+                        "WHERE functions ? '%s' AND NOT draining ORDER BY id" % (fn, fn), db=db)
+    return [int(r[0]) != 0 for r in rows]
+
+
+class FleetJoin(FleetCase):
+    def test_calls_while_brokers_start_hosting_are_not_refused(self):
+        # 1 s heartbeats: shares settle two heartbeats after a broker starts hosting
+        b1, b2, b3 = self.brokers(3, extra=("--fleet-heartbeat-ms", "1000"))
+        w0 = self.fleet_worker(self.hosts_file([b2]), so("slow", "slow", concurrency=4, timeout=10))
+        self.wait_sessions(b2, 1)
+        lam = self.client("lambda", broker=b1)
+        self.assertEventually(lambda: _exists(lam, "slow"), 10)
+        self.assertEqual(w0.terminate(), 0)  # the function exists; nobody hosts it now
+        self.wait_sessions(b2, 0)
+        time.sleep(2.5)  # every registry row says so
+        # one worker starts hosting it on b2 and b3 at once: each sees the
+        # other hosting, neither holds a settled share yet
+        self.fleet_worker(self.hosts_file([b2, b3], name="brokers.test"),
+                          so("slow", "slow", concurrency=4, timeout=10))
+        self.wait_sessions(b2, 1)
+        self.wait_sessions(b3, 1)
+        out = self.parallel([lambda i=i: self.invoke(lam, "slow", {"sleep_ms": 10})[1] for i in range(6)])
+        bad = [o for o in out if not isinstance(o, dict) or "pid" not in o]
+        self.assertEqual(bad, [], "sync Invokes through b1 while b2 and b3 settle their shares")
+
+
 def _exists(lam, name):
     try:
         lam.get_function(FunctionName=name)
@@ -226,6 +330,31 @@ class FleetProbes(FleetCase):
         self.assertEqual(box["r"][1]["pid"], w.pid)  # in-flight work finished
         self.assertEqual(w.wait(30), 0)
         self.assertIn("drained, goodbye", w.log_text())
+
+
+    def test_broker_drain_waits_for_async_work_in_flight(self):
+        b1, b2 = self.brokers(2, extra=("--drain-timeout-s", "20"))
+        ledger = os.path.join(self.tmpdir("ledger"), "ledger")
+        hosts = self.hosts_file([b1])  # the worker knows only b1 for now
+        self.fleet_worker(hosts, so("led", "ledger", lib=LEDGER_SO, concurrency=2, timeout=3),
+                          env={"SY_LEDGER": ledger})
+        self.wait_sessions(b1, 1)
+        lam = self.client("lambda", broker=b1)
+        self.assertEventually(lambda: _exists(lam, "led"), 10)
+        r = lam.invoke(FunctionName="led", InvocationType="Event", Payload=b'{"sleep_ms": 2000, "n": "once"}')
+        self.assertEqual(r["StatusCode"], 202)
+        self.assertEventually(lambda: metric(b1, "switchyard_worker_inflight") == 1, 10)
+        b1.signal(signal.SIGTERM)  # while the worker runs it for b1
+        self.assertEqual(b1.wait(30), 0)
+        self.assertIn("waiting for in-flight invocations to finish", b1.log_text())
+        self.assertNotIn("stopping with invocations still in flight", b1.log_text())
+        # the worker moves to b2; had b1 lost the ACK, b2 would run the
+        # invocation again once its visibility timeout (3 + 10 s) is over
+        self.write_hosts(hosts, [b2])
+        self.wait_sessions(b2, 1)
+        time.sleep(16)
+        runs = [ev for _, ev in self.read_ledger(ledger) if isinstance(ev, dict) and ev.get("n") == "once"]
+        self.assertEqual(len(runs), 1, runs)
 
 
 class FleetBacklog(FleetCase):

@@ -2,7 +2,9 @@
 AWS refuses them (CreateStateMachine and ValidateStateMachineDefinition),
 a STANDARD and an EXPRESS execution with Arguments / Output / Assign /
 Condition / Items / ItemSelector and $states, a States.QueryEvaluationError
-caught by a Catch with $states.errorOutput, and TestState with variables."""
+caught by a Catch with $states.errorOutput, TestState with variables, and the
+rules of variables: scopes (refused definitions, what inner scopes see and
+keep) and the size quotas."""
 
 import json
 
@@ -156,3 +158,83 @@ class SfnJsonataTests(SfnBase):
         bad = dict(state, Output="{% $nope %}")
         r = self.sync_client().test_state(definition=json.dumps(bad), roleArn=ROLE, input="{}")
         self.assertEqual((r["status"], r["error"]), ("FAILED", "States.QueryEvaluationError"))
+
+    def test_variable_scopes(self):
+        inner_assigns_outer = machine({
+            "Init": {"Type": "Pass", "Assign": {"rate": 2}, "Next": "Fan"},
+            "Fan": {"Type": "Map", "Items": [1, 2], "ItemProcessor": {"StartAt": "I", "States": {
+                "I": {"Type": "Pass", "Assign": {"rate": "{% $states.input %}"}, "End": True}}}, "End": True}}, "Init")
+        with self.assertRaises(botocore.exceptions.ClientError) as cm:
+            self.machine(inner_assigns_outer, name="inner-assigns-outer")
+        err = cm.exception.response["Error"]
+        self.assertEqual(err["Code"], "InvalidDefinition")
+        self.assertIn("'rate' is assigned in an outer scope", err["Message"])
+        self.assertIn("at /States/Fan/ItemProcessor/States/I/Assign", err["Message"])
+        if hasattr(self.sfn, "validate_state_machine_definition"):
+            r = self.validate(inner_assigns_outer)
+            self.assertEqual(r["result"], "FAIL")
+            self.assertEqual([(x["code"], x.get("location")) for x in r["diagnostics"]],
+                             [("SCHEMA_VALIDATION_FAILED", "/States/Fan/ItemProcessor/States/I/Assign")])
+        # accepted: sibling branches share a name, the Parallel's own Assign and a later state reuse it
+        scopes = machine({
+            "Init": {"Type": "Pass", "Assign": {"rate": 2}, "Next": "Par"},
+            "Par": {"Type": "Parallel", "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"b": "a"},
+                                                  "Output": "{% $rate * 10 %}", "End": True}}},
+                {"StartAt": "B", "States": {"B": {"Type": "Pass", "Assign": {"b": "b"},
+                                                  "Output": "{% $rate + 1 %}", "End": True}}}],
+                "Assign": {"b": "{% $states.result %}"}, "Next": "After"},
+            "After": {"Type": "Pass", "Output": {"b": "{% $b %}", "rate": "{% $rate %}"}, "End": True}}, "Init")
+        sm = self.machine(scopes, name="scopes")
+        e = self.sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+        d = self.wait_done(e)
+        self.assertEqual(d["status"], "SUCCEEDED", d)
+        self.assertEqual(json.loads(d["output"]), {"b": [20, 3], "rate": 2})
+        # a branch's own variable does not leak out of the Parallel
+        leak = machine({
+            "Par": {"Type": "Parallel", "Branches": [
+                {"StartAt": "A", "States": {"A": {"Type": "Pass", "Assign": {"inner": 1}, "End": True}}}],
+                "Next": "After"},
+            "After": {"Type": "Pass", "Output": "{% $inner %}", "End": True}}, "Par")
+        e = self.sfn.start_execution(stateMachineArn=self.machine(leak, name="leak"), input="{}")["executionArn"]
+        d = self.wait_done(e)
+        self.assertEqual((d["status"], d["error"]), ("FAILED", "States.QueryEvaluationError"))
+        self.assertIn("'$inner' specified for the field 'Output' returned nothing (undefined)", d["cause"])
+        # an inline iteration reads the outer variable, a distributed one does not see it
+        for mode, ok in (("INLINE", True), ("DISTRIBUTED", False)):
+            reads = machine({
+                "Init": {"Type": "Pass", "Assign": {"rate": 3}, "Next": "Fan"},
+                "Fan": {"Type": "Map", "Items": [1, 2], "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": mode, "ExecutionType": "STANDARD"}, "StartAt": "I", "States": {
+                        "I": {"Type": "Pass", "Output": "{% $states.input * $rate %}", "End": True}}},
+                    "End": True}}, "Init")
+            e = self.sfn.start_execution(stateMachineArn=self.machine(reads, name="reads-" + mode.lower()),
+                                         input="{}")["executionArn"]
+            d = self.wait_done(e)
+            if ok:
+                self.assertEqual((d["status"], json.loads(d["output"])), ("SUCCEEDED", [3, 6]), d)
+            else:
+                # the iteration's error ends the Map (no tolerance given)
+                self.assertEqual((d["status"], d["error"]), ("FAILED", "States.QueryEvaluationError"), d)
+                self.assertIn("'$states.input * $rate' specified for the field 'Output' returned nothing", d["cause"])
+
+    def test_variable_size_quota(self):
+        for what, assign, why in (
+                ("one variable", {"big": "{% $pad('', 270000, 'x') %}"}, "for one variable"),
+                ("one Assign", {"a": "{% $pad('', 140000, 'x') %}", "b": "{% $pad('', 140000, 'y') %}"},
+                 "for one Assign")):
+            sm = self.machine(machine({
+                "P": {"Type": "Pass", "Assign": assign, "Next": "Q"},
+                "Q": {"Type": "Pass", "Output": "unreached", "End": True}}, "P"), name="quota-" + what.replace(" ", "-"))
+            e = self.sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"]
+            d = self.wait_done(e)
+            self.assertEqual((d["status"], d["error"]), ("FAILED", "States.DataLimitExceeded"), what)
+            self.assertIn(why, d["cause"])
+            types = [x["type"] for x in self.history(e)]
+            self.assertNotIn("PassStateExited", types)  # nothing was assigned
+        # just under the quota: kept, and readable by the next state
+        sm = self.machine(machine({
+            "P": {"Type": "Pass", "Assign": {"big": "{% $pad('', 262000, 'x') %}"}, "Next": "Q"},
+            "Q": {"Type": "Pass", "Output": "{% $length($big) %}", "End": True}}, "P"), name="quota-ok")
+        d = self.wait_done(self.sfn.start_execution(stateMachineArn=sm, input="{}")["executionArn"])
+        self.assertEqual((d["status"], json.loads(d["output"])), ("SUCCEEDED", 262000), d)

@@ -28,6 +28,10 @@ FN_ARN = "arn:aws:lambda:us-east-1:%s:function:%%s" % ACCOUNT
 Q_ARN = "arn:aws:sqs:us-east-1:%s:%%s" % ACCOUNT
 
 
+# each service's "slow down" (core/http_limits.c): SQS, SNS, Lambda, EventBridge and Step Functions
+THROTTLES = ("RequestThrottled", "Throttled", "TooManyRequestsException", "ThrottlingException", "SlowDown")
+
+
 class Unavailable(Exception):
     """No broker acknowledged the operation (it may or may not have happened)."""
 
@@ -39,6 +43,7 @@ class Workload:
         self.acked = {"std": set(), "fifo": {}, "fan": set(), "events": set(), "async": set(), "exec": set()}
         self.refused = 0  # operations no broker acknowledged (allowed during faults)
         self.fifo_tried = set()
+        self.partial_batches = 0  # PublishBatch answers with server-side Failed entries (retried)
         self.restarted_exec = 0  # StartExecution retries answered ExecutionAlreadyExists (first attempt had committed)
         self.crashes = []  # client loops ended by an error that is not a fault's retryable answer
         self.errors_seen = {}  # (service, code, status) -> count of retryable errors answered
@@ -68,8 +73,7 @@ class Workload:
                 key = (service, e.response["Error"]["Code"], st)
                 with self.lock:
                     self.errors_seen[key] = self.errors_seen.get(key, 0) + 1
-                if st < 500 and e.response["Error"]["Code"] not in ("ThrottlingException", "RequestThrottled",
-                                                                    "ServiceUnavailable", "InternalFailure"):
+                if st < 500 and e.response["Error"]["Code"] not in THROTTLES + ("ServiceUnavailable", "InternalFailure"):
                     raise
             except BotoCoreError:
                 pass
@@ -123,9 +127,7 @@ class Workload:
                     self.acked["fifo"].setdefault(t, []).append(body)
             except Unavailable:
                 return  # the group's order would be unknown from here on
-            ids = ["%s-p%d-%d" % (t, i, j) for j in range(3)]
-            self.one("fan", lambda c: c.publish_batch(TopicArn=self.topic, PublishBatchRequestEntries=[
-                {"Id": str(j), "Message": m} for j, m in enumerate(ids)]), "sns", *ids)
+            self._publish(["%s-p%d-%d" % (t, i, j) for j in range(3)])
             e = "%s-e%d" % (t, i)
             self.one("events", lambda c: self._put(c, e), "events", e)
             a = "%s-a%d" % (t, i)
@@ -134,6 +136,25 @@ class Workload:
             if i % 3 == 0:
                 x = "%s-x%d" % (t, i)
                 self.one("exec", lambda c: self._start(c, x), "stepfunctions", x)
+
+    def _publish(self, ids):
+        """PublishBatch until every entry is acknowledged: entries Failed with
+        SenderFault false (the database refused them, others of the batch
+        were committed) are sent again, alone; a sender fault is a bug."""
+        left = list(ids)
+        while left:
+            try:
+                r = self.call("sns", lambda c: c.publish_batch(TopicArn=self.topic, PublishBatchRequestEntries=[
+                    {"Id": str(j), "Message": m} for j, m in enumerate(left)]))
+            except Unavailable:
+                return
+            bad = {int(f["Id"]): f for f in r.get("Failed", [])}
+            if any(f.get("SenderFault") for f in bad.values()):
+                raise AssertionError("PublishBatch refused entries as the sender's fault: %r" % r["Failed"])
+            with self.lock:
+                self.acked["fan"].update(m for j, m in enumerate(left) if j not in bad)
+                self.partial_batches += 1 if bad else 0
+            left = [left[j] for j in sorted(bad)]
 
     def _start(self, c, x):
         """StartExecution, retried with the same name and input: AWS answers the
@@ -252,5 +273,6 @@ class Ledger:
         x = self.ran()[1]
         tot["exec"] = {"acked": len(w.acked["exec"]), "task_runs": len(x), "task_duplicates": len(x) - len(set(x))}
         tot["refused"] = w.refused
+        tot["partial_batches"] = w.partial_batches
         tot["exec"]["already_existed_on_retry"] = w.restarted_exec
         return tot

@@ -22,3 +22,18 @@ else()
   set_tests_properties(fuzz_jsonata PROPERTIES LABELS fuzz TIMEOUT 600 FIXTURES_REQUIRED JSONATA_SEEDS
     ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
 endif()
+# regression inputs found by libFuzzer (issue 14), replayed with mutations
+if(NOT SY_FUZZ)
+  add_test(NAME fuzz_jsonata_regress COMMAND fuzz_jsonata_replay ${CMAKE_CURRENT_LIST_DIR}/corpus/fuzz_jsonata 500)
+  set_tests_properties(fuzz_jsonata_regress PROPERTIES LABELS fuzz TIMEOUT 300
+    ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+endif()
+# expressions that grow an array or a string on every recursive call, or a
+# result shared many times over: each must stop at the evaluation's budget
+# (asl/jsonata/value.c) with U1001 instead of taking gigabytes; replayed
+# without mutations (each costs seconds under ASan)
+if(NOT SY_FUZZ)
+  add_test(NAME fuzz_jsonata_budget COMMAND fuzz_jsonata_replay ${CMAKE_CURRENT_LIST_DIR}/corpus/fuzz_jsonata_budget 0)
+  set_tests_properties(fuzz_jsonata_budget PROPERTIES LABELS fuzz TIMEOUT 300
+    ENVIRONMENT "ASAN_OPTIONS=detect_leaks=1:abort_on_error=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+endif()

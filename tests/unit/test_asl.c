@@ -227,7 +227,7 @@ static void test_variables(void **state)
         "\"S0\":{\"Type\":\"Pass\",\"Result\":{\"q\":\"why\"},\"Assign\":{\"question.$\":\"$.q\",\"answer\":42,\"items\":[1,2]},\"Next\":\"S1\"},"
         "\"S1\":{\"Type\":\"Pass\",\"InputPath\":\"$answer\",\"OutputPath\":\"$answer\",\"Assign\":{\"answer\":\"x\"},\"Next\":\"M\"},"
         "\"M\":{\"Type\":\"Map\",\"ItemsPath\":\"$items\",\"ItemProcessor\":{\"StartAt\":\"I\",\"States\":{"
-        "\"I\":{\"Type\":\"Pass\",\"Assign\":{\"question\":\"inner\"},\"Parameters\":{\"a.$\":\"$answer\",\"f.$\":\"States.Format('{}!', $question)\"},\"End\":true}}},"
+        "\"I\":{\"Type\":\"Pass\",\"Assign\":{\"own\":\"inner\"},\"Parameters\":{\"a.$\":\"$answer\",\"f.$\":\"States.Format('{}!', $question)\"},\"End\":true}}},"
         "\"Next\":\"F\"},"
         "\"F\":{\"Type\":\"Pass\",\"Parameters\":{\"m.$\":\"$\",\"q.$\":\"$question\",\"ctx.$\":\"$$.State.Name\"},\"End\":true}}}";
     json_t *out = run_pass(def, "{}", NULL);
@@ -571,6 +571,169 @@ static void test_history_quota(void **state)
     }
 }
 
+/* Run def (validated as sy_asl_def_parse does) with the given variables
+ * already set (TestState's `variables`); returns the status, error/cause copied. */
+static sy_asl_status_t run_vars(const char *def_text, const char *input, const char *vars, char **error,
+                                char **cause)
+{
+    json_t *diags = NULL;
+    sy_asl_def_t *def = sy_asl_def_parse(def_text, strlen(def_text), 0, &diags);
+    if (!def)
+        fail_msg("rejected: %s", sy_asl_diagnostics_message(diags));
+    json_t *in = json_loads(input, JSON_DECODE_ANY, NULL);
+    sy_asl_exec_t *x = sy_asl_exec_new(def, in, NULL, 1700000000000LL);
+    sy_asl_exec_set_history(x, false); /* the size tests would write ~20 MiB of events */
+    if (vars) {
+        json_t *v = json_loads(vars, 0, NULL);
+        sy_asl_exec_set_variables(x, v);
+        json_decref(v);
+    }
+    const sy_asl_req_t *reqs;
+    size_t n;
+    sy_asl_status_t s = sy_asl_exec_step(x, &reqs, &n);
+    *error = sy_asl_exec_error(x) ? strdup(sy_asl_exec_error(x)) : NULL;
+    *cause = sy_asl_exec_cause(x) ? strdup(sy_asl_exec_cause(x)) : NULL;
+    sy_asl_exec_destroy(&x);
+    sy_asl_def_destroy(&def);
+    json_decref(in);
+    return s;
+}
+
+#define SP(states) "{\"StartAt\":\"A\",\"States\":{" states "}}"
+#define MAPOF(name, mode, inner) \
+    "\"" name "\":{\"Type\":\"Map\",\"ItemsPath\":\"$.items\",\"ItemProcessor\":{\"ProcessorConfig\":{\"Mode\":\"" mode \
+    "\",\"ExecutionType\":\"STANDARD\"},\"StartAt\":\"I\",\"States\":{" inner "}}"
+
+/* Scopes: an inner scope cannot assign a name that may exist around it when
+ * it starts (validation, flow-sensitive); sibling branches are isolated; a
+ * catcher's Assign runs after the branches; a distributed Map's processor is
+ * a scope of its own. */
+static void test_variable_scopes(void **state)
+{
+    (void)state;
+    /* Map and Parallel inner scopes assigning an outer name */
+    expect_diags(SP("\"A\":{\"Type\":\"Pass\",\"Assign\":{\"x\":1},\"Next\":\"M\"}," MAPOF("M", "INLINE",
+                    "\"I\":{\"Type\":\"Pass\",\"Assign\":{\"x.$\":\"$\"},\"End\":true}") ",\"End\":true}"),
+                 "SCHEMA_VALIDATION_FAILED@/States/M/ItemProcessor/States/I/Assign;");
+    expect_diags(SP("\"A\":{\"Type\":\"Pass\",\"Assign\":{\"x\":1},\"Next\":\"P\"},\"P\":{\"Type\":\"Parallel\","
+                    "\"Branches\":[{\"StartAt\":\"B\",\"States\":{\"B\":{\"Type\":\"Pass\",\"End\":true}}},"
+                    "{\"StartAt\":\"C\",\"States\":{\"C\":{\"Type\":\"Choice\",\"Choices\":[{\"Variable\":\"$.a\","
+                    "\"IsPresent\":true,\"Next\":\"D\",\"Assign\":{\"x\":2}}],\"Default\":\"D\"},"
+                    "\"D\":{\"Type\":\"Succeed\"}}}],\"End\":true}"),
+                 "SCHEMA_VALIDATION_FAILED@/States/P/Branches/1/States/C/Choices/0/Assign;");
+    /* two levels down: the middle scope's name */
+    expect_diags(SP(MAPOF("A", "INLINE", "\"I\":{\"Type\":\"Pass\",\"Assign\":{\"m\":1},\"Next\":\"N\"},"
+                    "\"N\":{\"Type\":\"Parallel\",\"Branches\":[{\"StartAt\":\"B\",\"States\":{\"B\":{\"Type\":\"Pass\","
+                    "\"Assign\":{\"m\":2},\"End\":true}}}],\"End\":true}") ",\"End\":true}"),
+                 "SCHEMA_VALIDATION_FAILED@/States/A/ItemProcessor/States/N/Branches/0/States/B/Assign;");
+    /* accepted: siblings, the state's own catcher (runs after), a later state, a distributed processor */
+    expect_diags(SP("\"A\":{\"Type\":\"Parallel\",\"Branches\":[{\"StartAt\":\"B\",\"States\":{\"B\":{\"Type\":\"Pass\","
+                    "\"Assign\":{\"x\":1},\"End\":true}}},{\"StartAt\":\"C\",\"States\":{\"C\":{\"Type\":\"Pass\","
+                    "\"Assign\":{\"x\":2},\"End\":true}}}],\"Assign\":{\"x\":3},\"Catch\":[{\"ErrorEquals\":"
+                    "[\"States.ALL\"],\"Assign\":{\"x\":4},\"Next\":\"L\"}],\"Next\":\"L\"},"
+                    "\"L\":{\"Type\":\"Pass\",\"Assign\":{\"x\":5},\"End\":true}"),
+                 "");
+    expect_diags(SP("\"A\":{\"Type\":\"Pass\",\"Assign\":{\"x\":1},\"Next\":\"M\"}," MAPOF("M", "DISTRIBUTED",
+                    "\"I\":{\"Type\":\"Pass\",\"Assign\":{\"x\":2},\"End\":true}") ",\"End\":true}"),
+                 "");
+    /* ...but a loop back makes the later assignment exist before the Map */
+    expect_diags(SP(MAPOF("A", "INLINE", "\"I\":{\"Type\":\"Pass\",\"Assign\":{\"x\":2},\"End\":true}") ",\"Next\":\"L\"},"
+                    "\"L\":{\"Type\":\"Pass\",\"Assign\":{\"x\":5},\"Next\":\"C\"},\"C\":{\"Type\":\"Choice\","
+                    "\"Choices\":[{\"Variable\":\"$x\",\"NumericEquals\":5,\"Next\":\"E\"}],\"Default\":\"A\"},"
+                    "\"E\":{\"Type\":\"Succeed\"}"),
+                 "SCHEMA_VALIDATION_FAILED@/States/A/ItemProcessor/States/I/Assign;");
+
+    char *err = NULL, *cause = NULL;
+    /* branch assignments do not leak out of a Parallel */
+    assert_int_equal(run_vars(SP("\"A\":{\"Type\":\"Parallel\",\"Branches\":[{\"StartAt\":\"B\",\"States\":{\"B\":"
+                                 "{\"Type\":\"Pass\",\"Assign\":{\"inner\":1},\"End\":true}}}],\"Next\":\"R\"},"
+                                 "\"R\":{\"Type\":\"Pass\",\"InputPath\":\"$inner\",\"End\":true}"),
+                             "{}", NULL, &err, &cause),
+                     SY_ASL_FAILED);
+    assert_string_equal(err, "States.Runtime");
+    free(err);
+    free(cause);
+    /* an inline iteration reads the outer variable, a distributed one does not see it */
+    const char *reads = SP("\"A\":{\"Type\":\"Pass\",\"Assign\":{\"x\":7},\"Next\":\"M\"}," MAPOF("M", "%s",
+                           "\"I\":{\"Type\":\"Pass\",\"Parameters\":{\"v.$\":\"$x\"},\"End\":true}") ",\"End\":true}");
+    char def[2048];
+    snprintf(def, sizeof def, reads, "INLINE");
+    json_t *out = run_pass(def, "{\"items\":[1]}", NULL);
+    assert_non_null(out);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(out, 0), "v")), 7);
+    json_decref(out);
+    snprintf(def, sizeof def, reads, "DISTRIBUTED");
+    assert_int_equal(run_vars(def, "{\"items\":[1]}", NULL, &err, &cause), SY_ASL_FAILED);
+    assert_string_equal(err, "States.Runtime");
+    assert_non_null(strstr(cause, "'$x'"));
+    free(err);
+    free(cause);
+    /* at run time (TestState's variables are outer to every scope): States.Runtime */
+    assert_int_equal(run_vars(SP(MAPOF("A", "INLINE", "\"I\":{\"Type\":\"Pass\",\"Assign\":{\"x\":2},\"End\":true}")
+                                 ",\"End\":true}"),
+                             "{\"items\":[1]}", "{\"x\":1}", &err, &cause),
+                     SY_ASL_FAILED);
+    assert_string_equal(err, "States.Runtime");
+    assert_non_null(strstr(cause, "'x' belongs to an outer scope"));
+    free(err);
+    free(cause);
+}
+
+/* Size quotas: 256 KiB a variable and an Assign, 10 MiB held. */
+static void test_variable_sizes(void **state)
+{
+    (void)state;
+    size_t big = 250 * 1024; /* JSON text: 250 KiB - 2 quotes + 2 */
+    char *s = malloc(big + 32);
+    memset(s, 'a', big - 2);
+    s[big - 2] = 0;
+    json_t *in = json_pack("{s:s}", "s", s);
+    char *input = json_dumps(in, 0);
+    json_decref(in);
+    free(s);
+    char *err = NULL, *cause = NULL;
+    /* one variable over 256 KiB (JSONata: twice the string) */
+    assert_int_equal(run_vars(JA("\"P\":{\"Type\":\"Pass\",\"Assign\":{\"v\":\"{% $states.input.s & $states.input.s %}\"},"
+                                 "\"End\":true}"), input, NULL, &err, &cause),
+                     SY_ASL_FAILED);
+    assert_string_equal(err, "States.DataLimitExceeded");
+    assert_non_null(strstr(cause, "for one variable"));
+    free(err);
+    free(cause);
+    /* two of 250 KiB in one Assign; not caught by States.ALL */
+    assert_int_equal(run_vars(SP("\"A\":{\"Type\":\"Pass\",\"Assign\":{\"a.$\":\"$.s\",\"b.$\":\"$.s\"},\"End\":true}"),
+                              input, NULL, &err, &cause),
+                     SY_ASL_FAILED);
+    assert_string_equal(err, "States.DataLimitExceeded");
+    assert_non_null(strstr(cause, "for one Assign"));
+    free(err);
+    free(cause);
+    /* 40 states of 250 KiB each fit in 10 MiB (reassigning one does not count twice); 41 do not */
+    for (int n = 40; n <= 41; n++) {
+        size_t cap = 64 * 1024, len = 0;
+        char *d = malloc(cap);
+        len += (size_t)snprintf(d + len, cap - len, "{\"StartAt\":\"S0\",\"States\":{");
+        for (int i = 0; i < n; i++)
+            len += (size_t)snprintf(d + len, cap - len, "\"S%d\":{\"Type\":\"Pass\",\"Assign\":{\"v%d.$\":\"$.s\"},"
+                                    "\"Next\":\"S%d\"},", i, i, i + 1);
+        len += (size_t)snprintf(d + len, cap - len, "\"S%d\":{\"Type\":\"Pass\",\"Assign\":{\"v0.$\":\"$.s\"},"
+                                "\"End\":true}}}", n);
+        sy_asl_status_t st = run_vars(d, input, NULL, &err, &cause);
+        if (n == 40) {
+            if (st != SY_ASL_SUCCEEDED)
+                fail_msg("40 variables: %s %s", err ? err : "", cause ? cause : "");
+        } else {
+            assert_int_equal(st, SY_ASL_FAILED);
+            assert_string_equal(err, "States.DataLimitExceeded");
+            assert_non_null(strstr(cause, "'S40'"));
+        }
+        free(err);
+        free(cause);
+        free(d);
+    }
+    free(input);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -579,6 +742,7 @@ int main(void)
         cmocka_unit_test(test_task_token), cmocka_unit_test(test_item_reader), cmocka_unit_test(test_jsonata_validate),
         cmocka_unit_test(test_jsonata_data_flow), cmocka_unit_test(test_jsonata_task),
         cmocka_unit_test(test_history_switch), cmocka_unit_test(test_history_quota),
+        cmocka_unit_test(test_variable_scopes), cmocka_unit_test(test_variable_sizes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -148,6 +148,14 @@ static void test_guards(void **state) {
     memset(src + 2001, ')', 2000);
     src[4001] = 0;
     expect(src, NULL, NULL, "error:U1001");
+    /* an array that doubles on every call stops at the evaluation's memory
+     * budget, not at gigabytes; a range of 1e7 (JSONata's own limit) fits */
+    sy_jsonata_opts_t deep = {.max_depth = 400};
+    expect("($f := function($s, $x) { $x > 0 ? $f([$s, $s], $x) : $s }; $f('a', 2))", NULL, &deep, "error:U1001");
+    expect("[1..10000000] ~> $count()", NULL, NULL, "10000000");
+    /* the budget ends with its evaluation: a string literal compiled next on this thread is whole */
+    expect("($f := function($s, $x) { $x > 0 ? $f($s & $s, $x) : $s }; $f('ab', 2))", NULL, &deep, "error:U1001");
+    expect("\"a\\u00e9b\" & 'cd'", NULL, NULL, "\"aébcd\"");
 }
 
 static void test_messages(void **state) {

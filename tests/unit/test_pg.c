@@ -1,0 +1,319 @@
+/* tests/unit/test_pg.c - the connection pool (core/pg.c) against the fixture
+ * PostgreSQL, for what a restart or a failover does to it (issue 14):
+ * a multi-host URL whose first host is down; an idle pooled connection whose
+ * backend died is replaced before use, not handed out to fail; a prepared
+ * statement missing on a backend that has a known pid (pids are reused) is
+ * prepared again, alone or inside a transaction; while the database refuses
+ * connections, concurrent requests make one connection attempt, not one each. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/core.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dbname[64];
+static char *conninfo;
+
+static const char *pghost(void)
+{
+    return getenv("SY_TEST_PGHOST");
+}
+static const char *pgport(void)
+{
+    return getenv("SY_TEST_PGPORT") ? getenv("SY_TEST_PGPORT") : "5432";
+}
+
+static PGconn *admin(const char *db)
+{
+    char *ci = sy_asprintf("host=%s port=%s user=postgres dbname=%s", pghost(), pgport(), db);
+    PGconn *c = PQconnectdb(ci);
+    free(ci);
+    if (PQstatus(c) != CONNECTION_OK) fail_msg("connect: %s", PQerrorMessage(c));
+    return c;
+}
+
+static void run_sql(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
+        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+}
+
+/* A TCP port on 127.0.0.1 nothing listens on: 1 (tcpmux), refused at once. */
+static int dead_port(void)
+{
+    return 1;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(dbname, sizeof dbname, "sy_unit_pg_%d", (int)getpid());
+    PGconn *c = admin("postgres");
+    char *sql = sy_asprintf("DROP DATABASE IF EXISTS %s", dbname);
+    run_sql(c, sql);
+    free(sql);
+    sql = sy_asprintf("CREATE DATABASE %s", dbname);
+    run_sql(c, sql);
+    free(sql);
+    PQfinish(c);
+    /* two hosts, the first one down: libpq goes on to the next, and keeps only
+     * a writable one, as the brokers' URL in a pg_auto_failover formation */
+    conninfo = sy_asprintf("host=127.0.0.1,%s port=%d,%s user=postgres dbname=%s connect_timeout=2 "
+                           "target_session_attrs=read-write",
+                           pghost(), dead_port(), pgport(), dbname);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    PGconn *c = admin("postgres");
+    char *sql = sy_asprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", dbname);
+    run_sql(c, sql);
+    free(sql);
+    PQfinish(c);
+    free(conninfo);
+    return 0;
+}
+
+static int one_int(PGconn *c, const char *sql)
+{
+    PGresult *r = PQexec(c, sql);
+    int v = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 ? atoi(PQgetvalue(r, 0, 0)) : -1;
+    PQclear(r);
+    return v;
+}
+
+static void test_multi_host_url(void **state)
+{
+    (void)state;
+    sy_pg_pool_t *p = sy_pg_pool_new(conninfo, 2);
+    assert_non_null(p);
+    PGconn *c = sy_pg_acquire(p);
+    assert_non_null(c);
+    assert_string_equal(PQport(c), pgport()); /* the second host answered */
+    assert_int_equal(one_int(c, "SELECT 41 + 1"), 42);
+    sy_pg_release(p, c);
+    sy_pg_pool_destroy(&p);
+}
+
+static void test_dead_idle_connection_replaced(void **state)
+{
+    (void)state;
+    sy_pg_pool_t *p = sy_pg_pool_new(conninfo, 1);
+    assert_non_null(p);
+    PGconn *c = sy_pg_acquire(p);
+    int pid = PQbackendPID(c);
+    sy_pg_release(p, c); /* idle in the pool, still CONNECTION_OK for libpq */
+
+    PGconn *a = admin(dbname);
+    char *sql = sy_asprintf("SELECT pg_terminate_backend(%d)", pid);
+    run_sql(a, sql);
+    free(sql);
+    PQfinish(a);
+    /* gone: the process has exited, so its socket is closed (pg_stat_activity
+     * forgets it a moment earlier) */
+    for (int i = 0; i < 250 && !(kill(pid, 0) < 0 && errno == ESRCH); i++) usleep(20000);
+    assert_true(kill(pid, 0) < 0 && errno == ESRCH);
+
+    c = sy_pg_acquire(p);
+    assert_non_null(c);
+    assert_int_not_equal(PQbackendPID(c), pid);
+    /* the first statement on it works: no request pays for the dead backend */
+    sy_err_t err;
+    sy_err_clear(&err);
+    const char *params[1] = {"6"};
+    PGresult *r = sy_pg_exec(c, &err, "SELECT $1::int * 7", 1, params);
+    assert_non_null(r);
+    assert_string_equal(PQgetvalue(r, 0, 0), "42");
+    PQclear(r);
+    sy_pg_release(p, c);
+    sy_pg_pool_destroy(&p);
+}
+
+#define Q_SQL "SELECT $1::int + 1"
+
+/* What a new backend with a reused pid looks like to the process-wide set of
+ * prepared statements: it has none of them. */
+static void forget_on_server(PGconn *c, const char *name)
+{
+    char *sql = sy_asprintf("DEALLOCATE %s", name);
+    run_sql(c, sql);
+    free(sql);
+}
+
+static void test_prepared_missing_lone_statement(void **state)
+{
+    (void)state;
+    sy_pg_pool_t *p = sy_pg_pool_new(conninfo, 1);
+    PGconn *c = sy_pg_acquire(p);
+    sy_err_t err;
+    sy_err_clear(&err);
+    const char *params[1] = {"41"};
+    PGresult *r = sy_pg_exec_prepared(c, &err, "sy_unit_q1", Q_SQL, 1, params);
+    assert_non_null(r);
+    PQclear(r);
+    forget_on_server(c, "sy_unit_q1");
+    r = sy_pg_exec_prepared(c, &err, "sy_unit_q1", Q_SQL, 1, params);
+    assert_non_null(r);
+    assert_string_equal(PQgetvalue(r, 0, 0), "42");
+    PQclear(r);
+    sy_pg_release(p, c);
+    sy_pg_pool_destroy(&p);
+}
+
+static int tx_calls;
+static int in_tx(PGconn *c, void *u, sy_err_t *err)
+{
+    (void)u;
+    tx_calls++;
+    const char *params[1] = {"1"};
+    PGresult *r = sy_pg_exec_prepared(c, err, "sy_unit_q2", Q_SQL, 1, params);
+    if (!r) return SY_E_DB;
+    int ok = strcmp(PQgetvalue(r, 0, 0), "2") == 0;
+    PQclear(r);
+    return ok ? 0 : SY_E_DB;
+}
+
+static void test_prepared_missing_in_transaction(void **state)
+{
+    (void)state;
+    sy_pg_pool_t *p = sy_pg_pool_new(conninfo, 1);
+    PGconn *c = sy_pg_acquire(p);
+    sy_err_t err;
+    sy_err_clear(&err);
+    tx_calls = 0;
+    assert_int_equal(sy_pg_tx_on(c, in_tx, NULL, &err), 0);
+    assert_int_equal(tx_calls, 1);
+    forget_on_server(c, "sy_unit_q2");
+    tx_calls = 0;
+    assert_int_equal(sy_pg_tx_on(c, in_tx, NULL, &err), 0); /* the aborted attempt retried, prepared again */
+    assert_int_equal(tx_calls, 2);
+    sy_pg_release(p, c);
+    sy_pg_pool_destroy(&p);
+}
+
+static void test_prepared_missing_pipelined(void **state)
+{
+    (void)state;
+    /* callers that prepare, then send (queue/store_send.c): the failure is
+     * reported through sy_pg_error, and the next sy_pg_prepare prepares */
+    sy_pg_pool_t *p = sy_pg_pool_new(conninfo, 1);
+    PGconn *c = sy_pg_acquire(p);
+    sy_err_t err;
+    sy_err_clear(&err);
+    assert_int_equal(sy_pg_prepare(c, &err, "sy_unit_q3", Q_SQL, 1), 0);
+    forget_on_server(c, "sy_unit_q3");
+    assert_int_equal(sy_pg_prepare(c, &err, "sy_unit_q3", Q_SQL, 1), 0); /* believes it is there */
+    const char *params[1] = {"1"};
+    PGresult *r = PQexecPrepared(c, "sy_unit_q3", 1, params, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(r), PGRES_FATAL_ERROR);
+    sy_pg_error(c, r, &err);
+    assert_string_equal(err.sqlstate, "26000");
+    assert_true(sy_pg_retryable(err.sqlstate));
+    PQclear(r);
+    assert_int_equal(sy_pg_prepare(c, &err, "sy_unit_q3", Q_SQL, 1), 0);
+    r = PQexecPrepared(c, "sy_unit_q3", 1, params, NULL, NULL, 0);
+    assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+    PQclear(r);
+    sy_pg_release(p, c);
+    sy_pg_pool_destroy(&p);
+}
+
+static double metric(const char *name)
+{
+    sy_buf_t b;
+    sy_buf_init(&b);
+    sy_metrics_render(&b);
+    double v = 0;
+    size_t n = strlen(name);
+    for (const char *line = b.data; line && *line;) {
+        if (strncmp(line, name, n) == 0 && line[n] == ' ') v = atof(line + n + 1);
+        const char *nl = strchr(line, '\n');
+        line = nl ? nl + 1 : NULL;
+    }
+    sy_buf_free(&b);
+    return v;
+}
+
+#define STORM 8
+static sy_pg_pool_t *storm_pool;
+static pthread_barrier_t storm_go;
+static void *storm_acquire(void *u)
+{
+    pthread_barrier_wait(&storm_go);
+    PGconn *c = sy_pg_acquire(storm_pool);
+    *(bool *)u = c != NULL;
+    sy_pg_release(storm_pool, c);
+    return NULL;
+}
+
+static void set_allow_connections(bool on)
+{
+    PGconn *a = admin("postgres");
+    char *sql = sy_asprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %s", dbname, on ? "true" : "false");
+    run_sql(a, sql);
+    free(sql);
+    if (!on) { /* and none left: the pool's idle ones are gone too */
+        sql = sy_asprintf("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'", dbname);
+        run_sql(a, sql);
+        free(sql);
+        sql = sy_asprintf("SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'", dbname);
+        for (int i = 0; i < 250 && one_int(a, sql) != 0; i++) usleep(20000);
+        free(sql);
+    }
+    PQfinish(a);
+}
+
+static void test_no_connection_storm_while_down(void **state)
+{
+    (void)state;
+    storm_pool = sy_pg_pool_new(conninfo, STORM);
+    assert_non_null(storm_pool);
+    set_allow_connections(false);
+    usleep(100000); /* the terminated backends' sockets are closed */
+    double before = metric("switchyard_db_connect_failures_total");
+    pthread_t t[STORM];
+    bool got[STORM];
+    pthread_barrier_init(&storm_go, NULL, STORM);
+    for (int i = 0; i < STORM; i++) pthread_create(&t[i], NULL, storm_acquire, &got[i]);
+    for (int i = 0; i < STORM; i++) pthread_join(t[i], NULL);
+    pthread_barrier_destroy(&storm_go);
+    for (int i = 0; i < STORM; i++) assert_false(got[i]);
+    /* eight requests at once while the database refuses: one connection
+     * attempt (two if the machine stalled a thread past the back-off), not eight */
+    double tried = metric("switchyard_db_connect_failures_total") - before;
+    if (!(tried >= 1 && tried <= 2)) fail_msg("%g connection attempts (before: %g)", tried, before);
+    set_allow_connections(true);
+    usleep(300000); /* past the back-off */
+    PGconn *c = sy_pg_acquire(storm_pool);
+    assert_non_null(c);
+    assert_int_equal(one_int(c, "SELECT 1"), 1);
+    sy_pg_release(storm_pool, c);
+    sy_pg_pool_destroy(&storm_pool);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_multi_host_url),
+        cmocka_unit_test(test_dead_idle_connection_replaced),
+        cmocka_unit_test(test_prepared_missing_lone_statement),
+        cmocka_unit_test(test_prepared_missing_in_transaction),
+        cmocka_unit_test(test_prepared_missing_pipelined),
+        cmocka_unit_test(test_no_connection_storm_while_down),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
