@@ -150,6 +150,70 @@ static int apply_inline(sfn_svc_t *svc, PGconn *c, const json_t *b, sy_err_t *er
     return 1;
 }
 
+/* The outcomes reported in one transaction, applied just before it commits
+ * (sy_pg_on_commit) in execution ARN order: two transactions holding
+ * outcomes of the same executions (parallel branches settled by two settle
+ * threads) lock the execution rows in the same order, and never deadlock.
+ * The executor threads' batches take them in that order too
+ * (executor_loop.c). Reports of one execution keep their order. */
+typedef struct {
+    sfn_svc_t *svc;
+    json_t **v;
+    int n, cap;
+} pending_t;
+
+static int pending_cmp(const void *a, const void *b)
+{
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    int c = strcmp(sy_json_str(x, "e"), sy_json_str(y, "e"));
+    if (c) return c;
+    int64_t i = sfn_int(x, "seq"), j = sfn_int(y, "seq");
+    return i < j ? -1 : i > j;
+}
+
+static int pending_flush(PGconn *c, void *u, sy_err_t *err)
+{
+    pending_t *p = u;
+    qsort(p->v, (size_t)p->n, sizeof *p->v, pending_cmp);
+    int rc = 0;
+    for (int i = 0; i < p->n && rc >= 0; i++) {
+        json_object_del(p->v[i], "seq");
+        rc = apply_inline(p->svc, c, p->v[i], err);
+        if (rc == 1) rc = sfn_work_send_c(p->svc->ctx, c, p->v[i], 0, err);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+static void pending_free(void *u)
+{
+    pending_t *p = u;
+    for (int i = 0; i < p->n; i++) json_decref(p->v[i]);
+    free(p->v);
+    free(p);
+}
+
+/* Queue b to be applied when c's transaction commits: 0, or 1 when it
+ * cannot be (then it goes as a work message now). */
+static int defer_inline(sfn_svc_t *svc, PGconn *c, json_t *b)
+{
+    pending_t *p = sy_pg_on_commit_arg(c, pending_flush);
+    if (!p) {
+        p = sy_calloc(1, sizeof *p);
+        p->svc = svc;
+        if (sy_pg_on_commit(c, pending_flush, pending_free, p) < 0) {
+            free(p);
+            return 1;
+        }
+    }
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 16;
+        p->v = sy_realloc(p->v, (size_t)p->cap * sizeof *p->v);
+    }
+    json_object_set_new(b, "seq", json_integer(p->n));
+    p->v[p->n++] = json_incref(b);
+    return 0;
+}
+
 int sy_sfn_task_complete(sy_ctx_t *ctx, PGconn *c, const char *execution_arn, int64_t task_id,
                          const json_t *result, const char *error, const char *cause, sy_err_t *err)
 {
@@ -166,7 +230,7 @@ int sy_sfn_task_complete(sy_ctx_t *ctx, PGconn *c, const char *execution_arn, in
     } else {
         json_object_set_new(b, "res", result ? json_deep_copy(result) : json_null());
     }
-    int rc = c && sfn_invoker_depth == 0 ? apply_inline(svc, c, b, err) : 1;
+    int rc = c && sfn_invoker_depth == 0 ? defer_inline(svc, c, b) : 1;
     if (rc == 1) rc = sfn_work_send_c(ctx, c, b, 0, err);
     json_decref(b);
     return rc;
