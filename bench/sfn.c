@@ -17,7 +17,10 @@
  *      (b) one INSERT of the execution's final state per transaction, (c) a
  *      workflow that commits each step alone: 4 one-row INSERT transactions
  *      per execution (start, three task results)
- *  --only LETTERS: run only these cases (a b c d, x = (c)'s EXPRESS half)
+ *  (p) STANDARD chain of 100 Pass states, StartExecution, C clients:
+ *      executions/s, transitions/s (100 an execution), commits and WAL
+ *      syncs per execution
+ *  --only LETTERS: run only these cases (a b c d p, x = (c)'s EXPRESS half)
  * Last line: one JSON object of figures. */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -36,7 +39,7 @@ static const char *url;
 static int clients = 8;
 static const char *fn_name; /* (c): the function the workers run */
 static double seconds = 5;
-static const char *only = "abcdx";
+static const char *only = "abcdpx";
 static int c_clients; /* --c-clients: (c)'s starting clients (default --clients) */
 static const char *pg_conninfo; /* --pg: counters and the plain-SQL peers */ /* --only: the cases to run */
 #define RUN(k) (strchr(only, k) != NULL)
@@ -106,6 +109,26 @@ static char *chain_def(void)
     }
     json_object_set_new(st, "Done", json_pack("{s:s}", "Type", "Succeed"));
     json_t *d = json_pack("{s:s,s:o}", "StartAt", "S0", "States", st);
+    char *t = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    return t;
+}
+
+/* (p) PASS_N Pass states in a row (one transition each) */
+#define PASS_N 100
+static char *pass_def(void)
+{
+    json_t *st = json_object();
+    for (int i = 0; i < PASS_N; i++) {
+        char n[16], nx[16];
+        snprintf(n, sizeof n, "P%d", i);
+        snprintf(nx, sizeof nx, "P%d", i + 1);
+        json_t *s = json_pack("{s:s,s:i,s:s}", "Type", "Pass", "Result", i, "ResultPath", "$.r");
+        if (i + 1 < PASS_N) json_object_set_new(s, "Next", json_string(nx));
+        else json_object_set_new(s, "End", json_true());
+        json_object_set_new(st, n, s);
+    }
+    json_t *d = json_pack("{s:s,s:o}", "StartAt", "P0", "States", st);
     char *t = json_dumps(d, JSON_COMPACT);
     json_decref(d);
     return t;
@@ -392,6 +415,24 @@ int main(int argc, char **argv)
         if (n > 0) bd = (pgstat_t){(s1.commits - s0.commits) / n, (s1.syncs - s0.syncs) / n};
         if (pg_conninfo) peer_b = peer_run(1, &pb);
     }
+    /* (p) STANDARD chain of PASS_N Pass states */
+    double pexec = 0, pp50 = 0, pp99 = 0;
+    int64_t perr = 0;
+    pgstat_t pd = {0, 0};
+    if (RUN('p')) {
+        char *pdef = pass_def(), *pstd = create(c, "bench-pass-standard", "STANDARD", pdef);
+        free(pdef);
+        if (!pstd) return 1;
+        pgstat_t s0 = pg_counters();
+        pexec = run(pstd, "StartExecution", clients, &pp50, &pp99, &perr);
+        pgstat_t s1 = pg_counters();
+        double n = pexec * seconds;
+        if (n > 0) pd = (pgstat_t){(s1.commits - s0.commits) / n, (s1.syncs - s0.syncs) / n};
+        fprintf(stderr, "(p) standard %d Pass states, %d clients: %.0f exec/s = %.0f transitions/s (p50 %.2f ms, "
+                        "%.2f commits, %.2f WAL syncs an execution, errors %lld)\n", PASS_N, clients, pexec,
+                pexec * PASS_N, pp50, pd.commits, pd.syncs, (long long)perr);
+        free(pstd);
+    }
     fprintf(stderr, "(a) express 1 client: %.0f exec/s p50 %.2f ms p99 %.2f ms\n", a1, p50_1, p99_1);
     fprintf(stderr, "(a) express %d clients: %.0f exec/s = %.0f transitions/s\n", clients, a, a * T);
     fprintf(stderr, "(b) standard %d clients: %.0f exec/s = %.0f transitions/s (p50 %.2f ms)\n", clients, b, b * T, sp50);
@@ -474,6 +515,12 @@ int main(int argc, char **argv)
                                                        "express_p50_ms", cx50, "express_p99_ms", cx99, "express_errors",
                                                        (json_int_t)cxe, "standard_executions_per_s", cs, "standard_ok",
                                                        (json_int_t)csok, "standard_not_ok", (json_int_t)csbad));
+    if (RUN('p'))
+        json_object_set_new(out, "p_standard_pass100", json_pack("{s:f,s:f,s:f,s:f,s:f,s:I}", "executions_per_s", pexec,
+                                                                  "transitions_per_s", pexec * PASS_N, "p50_ms", pp50,
+                                                                  "commits_per_execution", pd.commits,
+                                                                  "wal_syncs_per_execution", pd.syncs, "errors",
+                                                                  (json_int_t)perr));
     if (pg_conninfo) {
         json_t *pe = json_object();
         if (RUN('b'))

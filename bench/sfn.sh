@@ -6,7 +6,7 @@
 # of them are started here.
 # With --pg (given here) it reads PostgreSQL's commit and WAL-sync counters
 # per execution and runs the plain-SQL peers (see bench/sfn.c).
-# usage: bench/sfn.sh [--clients 8] [--seconds 5] [--c-clients N] [--only abcdx]
+# usage: bench/sfn.sh [--clients 8] [--seconds 5] [--c-clients N] [--only abcdpx]
 # SY_SKIP_DEPS=1 skips scripts/install-deps; SY_BENCH_BIN runs another
 # switchyard binary (e.g. a build of the previous commit, for before/after).
 set -euo pipefail
