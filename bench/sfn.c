@@ -289,7 +289,7 @@ static double tasks_standard(CURL *c, const char *sm, int64_t *ok_out, int64_t *
 
 /* ---------------------------------------------- PostgreSQL's own counters */
 typedef struct {
-    double commits, syncs;
+    double commits, syncs, wal_bytes;
 } pgstat_t;
 
 static pgstat_t pg_counters(void)
@@ -299,10 +299,11 @@ static pgstat_t pg_counters(void)
     usleep(600 * 1000); /* backends report their counters at most every 500 ms when idle */
     PGconn *c = PQconnectdb(pg_conninfo);
     PGresult *r = PQexec(c, "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()),"
-                            " (SELECT wal_sync FROM pg_stat_wal)");
+                            " (SELECT wal_sync FROM pg_stat_wal), (SELECT wal_bytes FROM pg_stat_wal)");
     if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
         st.commits = atof(PQgetvalue(r, 0, 0));
         st.syncs = atof(PQgetvalue(r, 0, 1));
+        st.wal_bytes = atof(PQgetvalue(r, 0, 2));
     }
     PQclear(r);
     PQfinish(c);
@@ -427,10 +428,11 @@ int main(int argc, char **argv)
         pexec = run(pstd, "StartExecution", clients, &pp50, &pp99, &perr);
         pgstat_t s1 = pg_counters();
         double n = pexec * seconds;
-        if (n > 0) pd = (pgstat_t){(s1.commits - s0.commits) / n, (s1.syncs - s0.syncs) / n};
+        if (n > 0)
+            pd = (pgstat_t){(s1.commits - s0.commits) / n, (s1.syncs - s0.syncs) / n, (s1.wal_bytes - s0.wal_bytes) / n};
         fprintf(stderr, "(p) standard %d Pass states, %d clients: %.0f exec/s = %.0f transitions/s (p50 %.2f ms, "
-                        "%.2f commits, %.2f WAL syncs an execution, errors %lld)\n", PASS_N, clients, pexec,
-                pexec * PASS_N, pp50, pd.commits, pd.syncs, (long long)perr);
+                        "%.2f commits, %.2f WAL syncs, %.1f KB of WAL an execution, errors %lld)\n", PASS_N, clients,
+                pexec, pexec * PASS_N, pp50, pd.commits, pd.syncs, pd.wal_bytes / 1024, (long long)perr);
         free(pstd);
     }
     fprintf(stderr, "(a) express 1 client: %.0f exec/s p50 %.2f ms p99 %.2f ms\n", a1, p50_1, p99_1);
@@ -516,10 +518,11 @@ int main(int argc, char **argv)
                                                        (json_int_t)cxe, "standard_executions_per_s", cs, "standard_ok",
                                                        (json_int_t)csok, "standard_not_ok", (json_int_t)csbad));
     if (RUN('p'))
-        json_object_set_new(out, "p_standard_pass100", json_pack("{s:f,s:f,s:f,s:f,s:f,s:I}", "executions_per_s", pexec,
+        json_object_set_new(out, "p_standard_pass100", json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:I}", "executions_per_s", pexec,
                                                                   "transitions_per_s", pexec * PASS_N, "p50_ms", pp50,
                                                                   "commits_per_execution", pd.commits,
-                                                                  "wal_syncs_per_execution", pd.syncs, "errors",
+                                                                  "wal_syncs_per_execution", pd.syncs, "wal_kb_per_execution",
+                                                                  pd.wal_bytes / 1024, "errors",
                                                                   (json_int_t)perr));
     if (pg_conninfo) {
         json_t *pe = json_object();

@@ -171,13 +171,43 @@ static int pending_cmp(const void *a, const void *b)
     return i < j ? -1 : i > j;
 }
 
+/* All of p under one savepoint: 0 applied, 1 rolled back (apply them one
+ * by one), <0 the transaction is lost. */
+static int apply_all(pending_t *p, PGconn *c, sy_err_t *err)
+{
+    int rc = store_savepoint_named(c, "sfn_steps", err);
+    if (rc < 0) return rc;
+    sy_err_t e;
+    sy_err_clear(&e);
+    for (int i = 0; i < p->n && rc == 0; i++) rc = sfn_apply_in_tx(p->svc, c, p->v[i], &e);
+    if (rc == 0) rc = store_savepoint_release_named(c, "sfn_steps", &e);
+    if (rc == 0) {
+        sy_metric_inc("switchyard_sfn_inline_steps_total", NULL, p->n);
+        return 0;
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        if (err) *err = e;
+        return SY_E_DB;
+    }
+    store_savepoint_rollback_named(c, "sfn_steps");
+    if (PQtransactionStatus(c) != PQTRANS_INTRANS) {
+        if (err) *err = e;
+        return SY_E_DB;
+    }
+    return 1;
+}
+
 static int pending_flush(PGconn *c, void *u, sy_err_t *err)
 {
     pending_t *p = u;
     qsort(p->v, (size_t)p->n, sizeof *p->v, pending_cmp);
-    int rc = 0;
+    for (int i = 0; i < p->n; i++) json_object_del(p->v[i], "seq");
+    /* one savepoint for the lot (two statements, not two a step); if any
+     * step fails, each again under a savepoint of its own */
+    int rc = p->n > 1 ? apply_all(p, c, err) : 1;
+    if (rc <= 0) return rc;
+    rc = 0;
     for (int i = 0; i < p->n && rc >= 0; i++) {
-        json_object_del(p->v[i], "seq");
         rc = apply_inline(p->svc, c, p->v[i], err);
         if (rc == 1) rc = sfn_work_send_c(p->svc->ctx, c, p->v[i], 0, err);
     }
