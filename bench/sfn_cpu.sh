@@ -4,7 +4,8 @@
 # process of the embedded PostgreSQL (utime+stime from /proc/<pid>/stat,
 # across the whole phase with its drain). Uses an already built Release
 # tree (bench/sfn.sh builds one).
-# usage: [SY_BENCH_BUILD=dir] [SY_BENCH_BIN=binary] [CC=32] [SECS=5] bench/sfn_cpu.sh
+# ONLY=p measures case (p) instead (100 Pass states, STANDARD, 8 clients).
+# usage: [SY_BENCH_BUILD=dir] [SY_BENCH_BIN=binary] [CC=32] [SECS=5] [ONLY=c|p] bench/sfn_cpu.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SY_BENCH_BUILD:-$root/build-release}; port=${SY_BENCH_PORT:-4624}
@@ -22,7 +23,7 @@ pm=$(head -1 "$data/pg/postmaster.pid")
 ticks() { local s=0; for p in "$@"; do [ -r /proc/$p/stat ] && s=$((s + $(awk '{print $14+$15}' /proc/$p/stat))); done; echo $s; }
 pgs() { echo $pm $(pgrep -P $pm); }
 b0=$(ticks $pid); w0=$(ticks "${wpids[@]}"); p0=$(ticks $(pgs)); t0=$(date +%s.%N)
-"$build/bench/bench-sfn" http://127.0.0.1:$port --fn echo --only c --clients 8 --c-clients ${CC:-32} --seconds ${SECS:-5} 2>&1 | grep "^(c) 3 tasks standard" >&2
+"$build/bench/bench-sfn" http://127.0.0.1:$port --fn echo --only ${ONLY:-c} --clients 8 --c-clients ${CC:-32} --seconds ${SECS:-5} 2>&1 | grep "^(c) 3 tasks standard\|^(p)" >&2
 b1=$(ticks $pid); w1=$(ticks "${wpids[@]}"); p1=$(ticks $(pgs)); t1=$(date +%s.%N)
 n=$(curl -s http://127.0.0.1:$port/metrics | awk '/^switchyard_sfn_executions_started_total/ {s+=$2} END {print s}')
 inl=$(curl -s http://127.0.0.1:$port/metrics | awk '/^switchyard_sfn_inline_steps_total/ {print $2}')
