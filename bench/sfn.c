@@ -11,9 +11,20 @@
  *      last one finished)
  *  (d) a Map of 1,000 inline Pass items, MaxConcurrency 50: EXPRESS sync and
  *      STANDARD (start -> SUCCEEDED) wall time
+ *  with --pg CONNINFO (the broker's database): PostgreSQL's commits and WAL
+ *      syncs (fsyncs) per execution of (b) and (c), and the in-run peers:
+ *      plain SQL through libpq with the same clients and durability,
+ *      (b) one INSERT of the execution's final state per transaction, (c) a
+ *      workflow that commits each step alone: 4 one-row INSERT transactions
+ *      per execution (start, three task results)
+ *  (p) STANDARD chain of 100 Pass states, StartExecution, C clients:
+ *      executions/s, transitions/s (100 an execution), commits and WAL
+ *      syncs per execution
+ *  --only LETTERS: run only these cases (a b c d p, x = (c)'s EXPRESS half)
  * Last line: one JSON object of figures. */
 #include <curl/curl.h>
 #include <jansson.h>
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -28,6 +39,10 @@ static const char *url;
 static int clients = 8;
 static const char *fn_name; /* (c): the function the workers run */
 static double seconds = 5;
+static const char *only = "abcdpx";
+static int c_clients; /* --c-clients: (c)'s starting clients (default --clients) */
+static const char *pg_conninfo; /* --pg: counters and the plain-SQL peers */ /* --only: the cases to run */
+#define RUN(k) (strchr(only, k) != NULL)
 
 static int64_t now_us(void)
 {
@@ -94,6 +109,26 @@ static char *chain_def(void)
     }
     json_object_set_new(st, "Done", json_pack("{s:s}", "Type", "Succeed"));
     json_t *d = json_pack("{s:s,s:o}", "StartAt", "S0", "States", st);
+    char *t = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    return t;
+}
+
+/* (p) PASS_N Pass states in a row (one transition each) */
+#define PASS_N 100
+static char *pass_def(void)
+{
+    json_t *st = json_object();
+    for (int i = 0; i < PASS_N; i++) {
+        char n[16], nx[16];
+        snprintf(n, sizeof n, "P%d", i);
+        snprintf(nx, sizeof nx, "P%d", i + 1);
+        json_t *s = json_pack("{s:s,s:i,s:s}", "Type", "Pass", "Result", i, "ResultPath", "$.r");
+        if (i + 1 < PASS_N) json_object_set_new(s, "Next", json_string(nx));
+        else json_object_set_new(s, "End", json_true());
+        json_object_set_new(st, n, s);
+    }
+    json_t *d = json_pack("{s:s,s:o}", "StartAt", "P0", "States", st);
     char *t = json_dumps(d, JSON_COMPACT);
     json_decref(d);
     return t;
@@ -225,7 +260,7 @@ static double tasks_standard(CURL *c, const char *sm, int64_t *ok_out, int64_t *
     int64_t errs;
     json_t *arns = json_array();
     int64_t t0 = now_us();
-    run_ex(sm, "StartExecution", clients, p50_start, &p99, &errs, arns);
+    run_ex(sm, "StartExecution", c_clients > 0 ? c_clients : clients, p50_start, &p99, &errs, arns);
     int64_t ok = 0, bad = errs;
     size_t i;
     json_t *a;
@@ -252,6 +287,94 @@ static double tasks_standard(CURL *c, const char *sm, int64_t *ok_out, int64_t *
     return (double)ok / el;
 }
 
+/* ---------------------------------------------- PostgreSQL's own counters */
+typedef struct {
+    double commits, syncs, wal_bytes;
+} pgstat_t;
+
+static pgstat_t pg_counters(void)
+{
+    pgstat_t st = {0, 0};
+    if (!pg_conninfo) return st;
+    usleep(600 * 1000); /* backends report their counters at most every 500 ms when idle */
+    PGconn *c = PQconnectdb(pg_conninfo);
+    PGresult *r = PQexec(c, "SELECT (SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()),"
+                            " (SELECT wal_sync FROM pg_stat_wal), (SELECT wal_bytes FROM pg_stat_wal)");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1) {
+        st.commits = atof(PQgetvalue(r, 0, 0));
+        st.syncs = atof(PQgetvalue(r, 0, 1));
+        st.wal_bytes = atof(PQgetvalue(r, 0, 2));
+    }
+    PQclear(r);
+    PQfinish(c);
+    return st;
+}
+
+/* ------------------------------------------------------ plain-SQL peers */
+typedef struct {
+    int steps; /* transactions per execution */
+    int64_t deadline, n;
+    int id;
+} peer_t;
+
+static void *peer_worker(void *arg)
+{
+    peer_t *p = arg;
+    PGconn *c = PQconnectdb(pg_conninfo);
+    PQclear(PQexec(c, "SET synchronous_commit = on"));
+    const char *state = "{\"x\":1,\"r\":8,\"history\":[\"S0\",\"S1\",\"S2\",\"S3\",\"S4\",\"S5\",\"S6\",\"S7\",\"S8\",\"S9\"]}";
+    char key[64];
+    int64_t seq = 0;
+    while (now_us() < p->deadline) {
+        snprintf(key, sizeof key, "%d-%lld", p->id, (long long)seq++);
+        bool ok = true;
+        for (int s = 0; s < p->steps && ok; s++) {
+            char step[16];
+            snprintf(step, sizeof step, "%d", s);
+            const char *params[] = {key, step, state};
+            PGresult *r = PQexecParams(c, "INSERT INTO bench_peer_steps (exec, step, state) VALUES ($1, $2::int, $3::jsonb)",
+                                       3, NULL, params, NULL, NULL, 0);
+            ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+            if (!ok) fprintf(stderr, "peer: %s", PQerrorMessage(c));
+            PQclear(r);
+        }
+        if (ok) p->n++;
+    }
+    PQfinish(c);
+    return NULL;
+}
+
+/* executions/s of `clients` connections each committing `steps` one-row
+ * INSERT transactions per execution (autocommit, synchronous_commit on) */
+static double peer_run(int steps, pgstat_t *d)
+{
+    PGconn *c = PQconnectdb(pg_conninfo);
+    PQclear(PQexec(c, "CREATE TABLE IF NOT EXISTS bench_peer_steps (id bigserial PRIMARY KEY, exec text NOT NULL, "
+                      "step int NOT NULL, state jsonb NOT NULL); TRUNCATE bench_peer_steps"));
+    pgstat_t before = pg_counters();
+    peer_t *ps = calloc((size_t)clients, sizeof *ps);
+    pthread_t *th = calloc((size_t)clients, sizeof *th);
+    int64_t t0 = now_us();
+    for (int i = 0; i < clients; i++) {
+        ps[i] = (peer_t){.steps = steps, .deadline = t0 + (int64_t)(seconds * 1e6), .id = i};
+        pthread_create(&th[i], NULL, peer_worker, &ps[i]);
+    }
+    int64_t total = 0;
+    for (int i = 0; i < clients; i++) {
+        pthread_join(th[i], NULL);
+        total += ps[i].n;
+    }
+    double el = (double)(now_us() - t0) / 1e6;
+    pgstat_t after = pg_counters();
+    d->commits = total ? (after.commits - before.commits) / (double)total : 0;
+    d->syncs = total ? (after.syncs - before.syncs) / (double)total : 0;
+    PQclear(PQexec(c, "DROP TABLE bench_peer_steps"));
+    PQfinish(c);
+    free(ps);
+    free(th);
+    return (double)total / el;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -263,6 +386,9 @@ int main(int argc, char **argv)
         if (!strcmp(argv[i], "--clients")) clients = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--seconds")) seconds = atof(argv[i + 1]);
         else if (!strcmp(argv[i], "--fn")) fn_name = argv[i + 1];
+        else if (!strcmp(argv[i], "--only")) only = argv[i + 1];
+        else if (!strcmp(argv[i], "--pg")) pg_conninfo = argv[i + 1];
+        else if (!strcmp(argv[i], "--c-clients")) c_clients = atoi(argv[i + 1]);
     }
     curl_global_init(CURL_GLOBAL_ALL);
     CURL *c = curl_easy_init();
@@ -273,63 +399,112 @@ int main(int argc, char **argv)
     const int T = 10; /* states entered per chain execution (S0..S9; Done is not reached when x >= 0) */
     double p50_1, p99_1, p50, p99, sp50, sp99;
     int64_t e1, e2, e3;
-    double a1 = run(ex, "StartSyncExecution", 1, &p50_1, &p99_1, &e1);
-    double a = run(ex, "StartSyncExecution", clients, &p50, &p99, &e2);
-    double b = run(std, "StartExecution", clients, &sp50, &sp99, &e3);
+    double a1 = 0, a = 0, b = 0;
+    p50_1 = p99_1 = p50 = p99 = sp50 = sp99 = 0;
+    e1 = e2 = e3 = 0;
+    if (RUN('a')) {
+        a1 = run(ex, "StartSyncExecution", 1, &p50_1, &p99_1, &e1);
+        a = run(ex, "StartSyncExecution", clients, &p50, &p99, &e2);
+    }
+    pgstat_t bd = {0, 0}, cd = {0, 0}, pb = {0, 0}, pc = {0, 0};
+    double peer_b = 0, peer_c = 0;
+    if (RUN('b')) {
+        pgstat_t s0 = pg_counters();
+        b = run(std, "StartExecution", clients, &sp50, &sp99, &e3);
+        pgstat_t s1 = pg_counters();
+        double n = b * seconds;
+        if (n > 0) bd = (pgstat_t){(s1.commits - s0.commits) / n, (s1.syncs - s0.syncs) / n};
+        if (pg_conninfo) peer_b = peer_run(1, &pb);
+    }
+    /* (p) STANDARD chain of PASS_N Pass states */
+    double pexec = 0, pp50 = 0, pp99 = 0;
+    int64_t perr = 0;
+    pgstat_t pd = {0, 0};
+    if (RUN('p')) {
+        char *pdef = pass_def(), *pstd = create(c, "bench-pass-standard", "STANDARD", pdef);
+        free(pdef);
+        if (!pstd) return 1;
+        pgstat_t s0 = pg_counters();
+        pexec = run(pstd, "StartExecution", clients, &pp50, &pp99, &perr);
+        pgstat_t s1 = pg_counters();
+        double n = pexec * seconds;
+        if (n > 0)
+            pd = (pgstat_t){(s1.commits - s0.commits) / n, (s1.syncs - s0.syncs) / n, (s1.wal_bytes - s0.wal_bytes) / n};
+        fprintf(stderr, "(p) standard %d Pass states, %d clients: %.0f exec/s = %.0f transitions/s (p50 %.2f ms, "
+                        "%.2f commits, %.2f WAL syncs, %.1f KB of WAL an execution, errors %lld)\n", PASS_N, clients,
+                pexec, pexec * PASS_N, pp50, pd.commits, pd.syncs, pd.wal_bytes / 1024, (long long)perr);
+        free(pstd);
+    }
     fprintf(stderr, "(a) express 1 client: %.0f exec/s p50 %.2f ms p99 %.2f ms\n", a1, p50_1, p99_1);
     fprintf(stderr, "(a) express %d clients: %.0f exec/s = %.0f transitions/s\n", clients, a, a * T);
     fprintf(stderr, "(b) standard %d clients: %.0f exec/s = %.0f transitions/s (p50 %.2f ms)\n", clients, b, b * T, sp50);
+    if (pg_conninfo && RUN('b'))
+        fprintf(stderr, "(b) per execution %.2f commits, %.2f WAL syncs; peer (1 INSERT a transaction): %.0f exec/s, "
+                        "%.2f commits, %.2f syncs\n", bd.commits, bd.syncs, peer_b, pb.commits, pb.syncs);
     /* (c) three function tasks on real workers */
     double cx = 0, cx50 = 0, cx99 = 0, cs = 0, cs50 = 0;
     int64_t cxe = 0, csok = 0, csbad = 0;
-    if (fn_name) {
+    if (fn_name && RUN('c')) {
         char *td = tasks_def(fn_name);
         char *tex = create(c, "bench-tasks-express", "EXPRESS", td), *tstd = create(c, "bench-tasks-standard", "STANDARD", td);
         free(td);
         if (!tex || !tstd) return 1;
-        cx = run(tex, "StartSyncExecution", clients, &cx50, &cx99, &cxe);
+        if (RUN('x')) cx = run(tex, "StartSyncExecution", clients, &cx50, &cx99, &cxe);
         fprintf(stderr, "(c) 3 tasks express %d clients: %.0f exec/s p50 %.2f ms p99 %.2f ms errors %lld\n", clients, cx,
                 cx50, cx99, (long long)cxe);
+        pgstat_t s0 = pg_counters();
         cs = tasks_standard(c, tstd, &csok, &csbad, &cs50);
-        fprintf(stderr, "(c) 3 tasks standard %d clients: %.0f exec/s completed (%lld ok, %lld not)\n", clients, cs,
-                (long long)csok, (long long)csbad);
+        pgstat_t s1 = pg_counters();
+        if (csok > 0) cd = (pgstat_t){(s1.commits - s0.commits) / (double)csok, (s1.syncs - s0.syncs) / (double)csok};
+        if (pg_conninfo) {
+            peer_c = peer_run(4, &pc);
+            fprintf(stderr, "(c) per execution %.2f commits, %.2f WAL syncs; peer (4 one-row transactions an "
+                            "execution): %.0f exec/s, %.2f commits, %.2f syncs\n", cd.commits, cd.syncs, peer_c,
+                    pc.commits, pc.syncs);
+        }
+        fprintf(stderr, "(c) 3 tasks standard %d clients: %.0f exec/s completed (%lld ok, %lld not), start p50 %.2f ms\n",
+                c_clients > 0 ? c_clients : clients, cs, (long long)csok, (long long)csbad, cs50);
         free(tex);
         free(tstd);
     }
     /* (d) Map of 1,000 items */
-    json_t *items = json_array();
-    for (int i = 0; i < 1000; i++) json_array_append_new(items, json_pack("{s:i}", "i", i));
-    json_t *inobj = json_pack("{s:o}", "items", items);
-    char *in = json_dumps(inobj, JSON_COMPACT);
-    json_decref(inobj);
-    json_t *bb = json_pack("{s:s,s:s}", "stateMachineArn", mex, "input", in);
-    int64_t t0 = now_us();
-    json_t *r = call(c, "StartSyncExecution", bb);
-    double dmx = (double)(now_us() - t0) / 1e6;
-    bool dmx_ok = r && !strcmp(json_string_value(json_object_get(r, "status")), "SUCCEEDED");
-    json_decref(r);
-    json_decref(bb);
-    bb = json_pack("{s:s,s:s}", "stateMachineArn", mstd, "input", in);
-    t0 = now_us();
-    r = call(c, "StartExecution", bb);
-    bool dms_ok = false;
-    if (r) {
-        json_t *q = json_pack("{s:O}", "executionArn", json_object_get(r, "executionArn"));
-        for (int i = 0; i < 2000; i++) {
-            json_t *d = call(c, "DescribeExecution", q);
-            const char *st = d ? json_string_value(json_object_get(d, "status")) : "FAILED";
-            dms_ok = !strcmp(st, "SUCCEEDED");
-            bool done = strcmp(st, "RUNNING") != 0;
-            json_decref(d);
-            if (done) break;
-            usleep(2000);
+    double dmx = 0, dms = 0;
+    bool dmx_ok = false, dms_ok = false;
+    char *in = NULL;
+    if (RUN('d')) {
+        json_t *items = json_array();
+        for (int i = 0; i < 1000; i++) json_array_append_new(items, json_pack("{s:i}", "i", i));
+        json_t *inobj = json_pack("{s:o}", "items", items);
+        in = json_dumps(inobj, JSON_COMPACT);
+        json_decref(inobj);
+        json_t *bb = json_pack("{s:s,s:s}", "stateMachineArn", mex, "input", in);
+        int64_t t0 = now_us();
+        json_t *r = call(c, "StartSyncExecution", bb);
+        dmx = (double)(now_us() - t0) / 1e6;
+        dmx_ok = r && !strcmp(json_string_value(json_object_get(r, "status")), "SUCCEEDED");
+        json_decref(r);
+        json_decref(bb);
+        bb = json_pack("{s:s,s:s}", "stateMachineArn", mstd, "input", in);
+        t0 = now_us();
+        r = call(c, "StartExecution", bb);
+        if (r) {
+            json_t *q = json_pack("{s:O}", "executionArn", json_object_get(r, "executionArn"));
+            for (int i = 0; i < 2000; i++) {
+                json_t *d = call(c, "DescribeExecution", q);
+                const char *st = d ? json_string_value(json_object_get(d, "status")) : "FAILED";
+                dms_ok = !strcmp(st, "SUCCEEDED");
+                bool done = strcmp(st, "RUNNING") != 0;
+                json_decref(d);
+                if (done) break;
+                usleep(2000);
+            }
+            json_decref(q);
         }
-        json_decref(q);
+        dms = (double)(now_us() - t0) / 1e6;
+        json_decref(r);
+        json_decref(bb);
+        fprintf(stderr, "(d) map 1000 items: express %.3f s, standard %.3f s\n", dmx, dms);
     }
-    double dms = (double)(now_us() - t0) / 1e6;
-    json_decref(r);
-    json_decref(bb);
-    fprintf(stderr, "(d) map 1000 items: express %.3f s, standard %.3f s\n", dmx, dms);
     json_t *out = json_pack("{s:i,s:{s:f,s:f,s:f,s:f,s:f,s:f,s:I},s:{s:f,s:f,s:f,s:I},s:{s:f,s:b,s:f,s:b}}",
                             "clients", clients,
                             "a_express_chain", "executions_per_s", a, "transitions_per_s", a * T, "single_client_executions_per_s", a1,
@@ -337,11 +512,35 @@ int main(int argc, char **argv)
                             "b_standard_chain", "executions_per_s", b, "transitions_per_s", b * T, "p50_ms", sp50,
                             "errors", (json_int_t)e3,
                             "d_map_1000", "express_s", dmx, "express_ok", dmx_ok, "standard_s", dms, "standard_ok", dms_ok);
-    if (fn_name)
+    if (fn_name && RUN('c'))
         json_object_set_new(out, "c_tasks3", json_pack("{s:f,s:f,s:f,s:I,s:f,s:I,s:I}", "express_executions_per_s", cx,
                                                        "express_p50_ms", cx50, "express_p99_ms", cx99, "express_errors",
                                                        (json_int_t)cxe, "standard_executions_per_s", cs, "standard_ok",
                                                        (json_int_t)csok, "standard_not_ok", (json_int_t)csbad));
+    if (RUN('p'))
+        json_object_set_new(out, "p_standard_pass100", json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:I}", "executions_per_s", pexec,
+                                                                  "transitions_per_s", pexec * PASS_N, "p50_ms", pp50,
+                                                                  "commits_per_execution", pd.commits,
+                                                                  "wal_syncs_per_execution", pd.syncs, "wal_kb_per_execution",
+                                                                  pd.wal_bytes / 1024, "errors",
+                                                                  (json_int_t)perr));
+    if (pg_conninfo) {
+        json_t *pe = json_object();
+        if (RUN('b'))
+            json_object_set_new(pe, "b", json_pack("{s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "standard_commits_per_execution",
+                                                   bd.commits, "standard_wal_syncs_per_execution", bd.syncs,
+                                                   "peer_executions_per_s", peer_b, "peer_commits_per_execution",
+                                                   pb.commits, "peer_wal_syncs_per_execution", pb.syncs,
+                                                   "standard_to_peer", peer_b > 0 ? b / peer_b : 0,
+                                                   "express_to_standard", b > 0 ? a / b : 0));
+        if (fn_name && RUN('c'))
+            json_object_set_new(pe, "c", json_pack("{s:f,s:f,s:f,s:f,s:f,s:f}", "standard_commits_per_execution",
+                                                   cd.commits, "standard_wal_syncs_per_execution", cd.syncs,
+                                                   "peer_executions_per_s", peer_c, "peer_commits_per_execution",
+                                                   pc.commits, "peer_wal_syncs_per_execution", pc.syncs,
+                                                   "standard_to_peer", peer_c > 0 ? cs / peer_c : 0));
+        json_object_set_new(out, "peers", pe);
+    }
     char *o = json_dumps(out, JSON_COMPACT);
     printf("%s\n", o);
     free(o);

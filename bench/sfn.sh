@@ -4,17 +4,21 @@
 # Case (c) runs 3 function tasks on real `switchyard worker` processes (the
 # C echo handler, tests/worker/test_handler.c); SY_BENCH_WORKERS (default 2)
 # of them are started here.
-# usage: bench/sfn.sh [--clients 8] [--seconds 5]
+# With --pg (given here) it reads PostgreSQL's commit and WAL-sync counters
+# per execution and runs the plain-SQL peers (see bench/sfn.c).
+# usage: bench/sfn.sh [--clients 8] [--seconds 5] [--c-clients N] [--only abcdpx]
+# SY_SKIP_DEPS=1 skips scripts/install-deps; SY_BENCH_BIN runs another
+# switchyard binary (e.g. a build of the previous commit, for before/after).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${SY_BENCH_BUILD:-$root/build-release}
-"$root/scripts/install-deps"
+[ -n "${SY_SKIP_DEPS:-}" ] || "$root/scripts/install-deps"
 "$root/scripts/ensure-traversable" "$(dirname "$build")" >/dev/null 2>&1 || true
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$build" -j2 --target switchyard bench-sfn sy_test_handler >/dev/null
 data=$(mktemp -d "$build/bench-data.XXXXXX"); chmod 755 "$data"
 port=${SY_BENCH_PORT:-4620}
-"$build/switchyard" serve --listen 127.0.0.1:$port --worker-listen tcp://127.0.0.1:$((port+1)) \
+"${SY_BENCH_BIN:-$build/switchyard}" serve --listen 127.0.0.1:$port --worker-listen tcp://127.0.0.1:$((port+1)) \
   --data-dir "$data" --db-pool-size 40 --log-level warn 2>"$data/broker.log" &
 pid=$!
 wpids=()
@@ -30,4 +34,4 @@ for w in $(seq 1 "${SY_BENCH_WORKERS:-2}"); do
 done
 sleep 1
 echo "broker pid $pid" >&2
-"$build/bench/bench-sfn" http://127.0.0.1:$port --fn echo "$@"
+"$build/bench/bench-sfn" http://127.0.0.1:$port --fn echo --pg "host=$data/run port=5432 user=postgres dbname=switchyard" "$@"

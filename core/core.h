@@ -255,6 +255,17 @@ int sy_pg_send_commit(PGconn *c);
 typedef int (*sy_pg_tx_fn)(PGconn *c, void *u, sy_err_t *err);
 int sy_pg_tx_on(PGconn *c, sy_pg_tx_fn fn, void *u, sy_err_t *err);
 int sy_pg_tx(sy_pg_pool_t *pool, sy_pg_tx_fn fn, void *u, sy_err_t *err);
+/* Work that must run last in the open transaction on c, just before COMMIT
+ * (e.g. row locks a batch must take in one order, whatever the order its
+ * parts were added in): sy_pg_commit runs c's hooks in registration order,
+ * then commits; a hook returning <0 rolls back and sy_pg_commit returns
+ * that. discard(u) (may be NULL) runs after the hook, or when the
+ * transaction rolls back instead. Per thread, up to 8 a transaction: 0, or
+ * SY_E_INTERNAL when full. Only for transactions ended by sy_pg_commit /
+ * sy_pg_rollback (sy_pg_tx_on's included), not pipelined ones.
+ * sy_pg_on_commit_arg: u of the hook fn registered on c, or NULL. */
+int sy_pg_on_commit(PGconn *c, sy_pg_tx_fn fn, void (*discard)(void *u), void *u);
+void *sy_pg_on_commit_arg(PGconn *c, sy_pg_tx_fn fn);
 /* Sleep before retry `attempt` (0, 1, ...): 0.5-1 ms doubling to 32-64 ms,
  * for the few loops that retry by hand (e.g. batches re-run one by one). */
 void sy_pg_retry_backoff(int attempt);

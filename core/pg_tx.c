@@ -18,19 +18,80 @@ static bool exec_cmd(PGconn *c, const char *sql, sy_err_t *err)
     return ok;
 }
 
+/* Work registered to run just before COMMIT (sy_pg_on_commit): per thread,
+ * as a connection is used by one thread from BEGIN to COMMIT. */
+#define TX_HOOKS 8
+typedef struct {
+    PGconn *c;
+    sy_pg_tx_fn fn;
+    void (*discard)(void *u);
+    void *u;
+} tx_hook_t;
+static _Thread_local tx_hook_t tx_hooks[TX_HOOKS];
+static _Thread_local int tx_nhooks;
+
+/* Take c's hooks out of the table (in registration order); their number. */
+static int hooks_take(PGconn *c, tx_hook_t *out)
+{
+    int n = 0, k = 0;
+    for (int i = 0; i < tx_nhooks; i++) {
+        if (tx_hooks[i].c == c) out[n++] = tx_hooks[i];
+        else tx_hooks[k++] = tx_hooks[i];
+    }
+    tx_nhooks = k;
+    return n;
+}
+
+static void hooks_discard(tx_hook_t *h, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (h[i].discard) h[i].discard(h[i].u);
+}
+
+int sy_pg_on_commit(PGconn *c, sy_pg_tx_fn fn, void (*discard)(void *u), void *u)
+{
+    if (tx_nhooks == TX_HOOKS) return SY_E_INTERNAL;
+    tx_hooks[tx_nhooks++] = (tx_hook_t){c, fn, discard, u};
+    return 0;
+}
+
+void *sy_pg_on_commit_arg(PGconn *c, sy_pg_tx_fn fn)
+{
+    for (int i = 0; i < tx_nhooks; i++)
+        if (tx_hooks[i].c == c && tx_hooks[i].fn == fn) return tx_hooks[i].u;
+    return NULL;
+}
+
 int sy_pg_begin(PGconn *c, sy_err_t *err)
 {
+    tx_hook_t h[TX_HOOKS];
+    int n = hooks_take(c, h); /* left by a transaction that did not end here: not ours to run */
+    if (n) sy_log(SY_LOG_ERROR, "core", NULL, "commit hooks of an unfinished transaction dropped");
+    hooks_discard(h, n);
     return exec_cmd(c, "BEGIN", err) ? 0 : SY_E_DB;
 }
 
 int sy_pg_commit(PGconn *c, sy_err_t *err)
 {
+    tx_hook_t h[TX_HOOKS];
+    int n = hooks_take(c, h), rc = 0, i = 0;
+    for (; i < n && rc == 0; i++) {
+        rc = h[i].fn(c, h[i].u, err);
+        if (h[i].discard) h[i].discard(h[i].u);
+    }
+    hooks_discard(h + i, n - i);
+    if (rc < 0) {
+        sy_pg_rollback(c);
+        return rc;
+    }
     return exec_cmd(c, "COMMIT", err) ? 0 : SY_E_DB;
 }
 
 void sy_pg_rollback(PGconn *c)
 {
     if (!c) return;
+    tx_hook_t h[TX_HOOKS];
+    hooks_discard(h, hooks_take(c, h));
     PGTransactionStatusType ts = PQtransactionStatus(c);
     if (ts != PQTRANS_INTRANS && ts != PQTRANS_INERROR) return;
     PQclear(PQexec(c, "ROLLBACK"));

@@ -113,6 +113,137 @@ int sfn_work_send(sfn_run_t *r, json_t *body, int64_t delay_ms, sy_err_t *err)
     return rc;
 }
 
+_Thread_local int sfn_invoker_depth;
+
+/* A function task's outcome, applied to its execution in the caller's
+ * transaction (the settle of the function's message): the result, the next
+ * state's checkpoint and the next task's dispatch commit together with the
+ * settle, and one settle commit carries the steps of many executions.
+ * Under a savepoint: when applying fails (a lock wait broken by a deadlock,
+ * a bad checkpoint), it is rolled back and the outcome goes the long way, as
+ * a work message for the executor threads. 0 applied, 1 to send instead,
+ * <0 the transaction is lost. */
+static int apply_inline(sfn_svc_t *svc, PGconn *c, const json_t *b, sy_err_t *err)
+{
+    int rc = store_savepoint_named(c, "sfn_step", err);
+    if (rc < 0) return rc;
+    sy_err_t e;
+    sy_err_clear(&e);
+    rc = sfn_apply_in_tx(svc, c, b, &e);
+    if (rc == 0) rc = store_savepoint_release_named(c, "sfn_step", &e);
+    if (rc == 0) {
+        sy_metric_inc("switchyard_sfn_inline_steps_total", NULL, 1);
+        return 0;
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        if (err) *err = e;
+        return SY_E_DB;
+    }
+    store_savepoint_rollback_named(c, "sfn_step");
+    if (PQtransactionStatus(c) != PQTRANS_INTRANS) {
+        if (err) *err = e;
+        return SY_E_DB;
+    }
+    sy_log(SY_LOG_INFO, "sfn", NULL, "task outcome queued for the executor", "execution", sy_json_str(b, "e"), "error",
+           e.message);
+    sy_metric_inc("switchyard_sfn_inline_fallbacks_total", NULL, 1);
+    return 1;
+}
+
+/* The outcomes reported in one transaction, applied just before it commits
+ * (sy_pg_on_commit) in execution ARN order: two transactions holding
+ * outcomes of the same executions (parallel branches settled by two settle
+ * threads) lock the execution rows in the same order, and never deadlock.
+ * The executor threads' batches take them in that order too
+ * (executor_loop.c). Reports of one execution keep their order. */
+typedef struct {
+    sfn_svc_t *svc;
+    json_t **v;
+    int n, cap;
+} pending_t;
+
+static int pending_cmp(const void *a, const void *b)
+{
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    int c = strcmp(sy_json_str(x, "e"), sy_json_str(y, "e"));
+    if (c) return c;
+    int64_t i = sfn_int(x, "seq"), j = sfn_int(y, "seq");
+    return i < j ? -1 : i > j;
+}
+
+/* All of p under one savepoint: 0 applied, 1 rolled back (apply them one
+ * by one), <0 the transaction is lost. */
+static int apply_all(pending_t *p, PGconn *c, sy_err_t *err)
+{
+    int rc = store_savepoint_named(c, "sfn_steps", err);
+    if (rc < 0) return rc;
+    sy_err_t e;
+    sy_err_clear(&e);
+    for (int i = 0; i < p->n && rc == 0; i++) rc = sfn_apply_in_tx(p->svc, c, p->v[i], &e);
+    if (rc == 0) rc = store_savepoint_release_named(c, "sfn_steps", &e);
+    if (rc == 0) {
+        sy_metric_inc("switchyard_sfn_inline_steps_total", NULL, p->n);
+        return 0;
+    }
+    if (PQstatus(c) != CONNECTION_OK) {
+        if (err) *err = e;
+        return SY_E_DB;
+    }
+    store_savepoint_rollback_named(c, "sfn_steps");
+    if (PQtransactionStatus(c) != PQTRANS_INTRANS) {
+        if (err) *err = e;
+        return SY_E_DB;
+    }
+    return 1;
+}
+
+static int pending_flush(PGconn *c, void *u, sy_err_t *err)
+{
+    pending_t *p = u;
+    qsort(p->v, (size_t)p->n, sizeof *p->v, pending_cmp);
+    for (int i = 0; i < p->n; i++) json_object_del(p->v[i], "seq");
+    /* one savepoint for the lot (two statements, not two a step); if any
+     * step fails, each again under a savepoint of its own */
+    int rc = p->n > 1 ? apply_all(p, c, err) : 1;
+    if (rc <= 0) return rc;
+    rc = 0;
+    for (int i = 0; i < p->n && rc >= 0; i++) {
+        rc = apply_inline(p->svc, c, p->v[i], err);
+        if (rc == 1) rc = sfn_work_send_c(p->svc->ctx, c, p->v[i], 0, err);
+    }
+    return rc < 0 ? rc : 0;
+}
+
+static void pending_free(void *u)
+{
+    pending_t *p = u;
+    for (int i = 0; i < p->n; i++) json_decref(p->v[i]);
+    free(p->v);
+    free(p);
+}
+
+/* Queue b to be applied when c's transaction commits: 0, or 1 when it
+ * cannot be (then it goes as a work message now). */
+static int defer_inline(sfn_svc_t *svc, PGconn *c, json_t *b)
+{
+    pending_t *p = sy_pg_on_commit_arg(c, pending_flush);
+    if (!p) {
+        p = sy_calloc(1, sizeof *p);
+        p->svc = svc;
+        if (sy_pg_on_commit(c, pending_flush, pending_free, p) < 0) {
+            free(p);
+            return 1;
+        }
+    }
+    if (p->n == p->cap) {
+        p->cap = p->cap ? 2 * p->cap : 16;
+        p->v = sy_realloc(p->v, (size_t)p->cap * sizeof *p->v);
+    }
+    json_object_set_new(b, "seq", json_integer(p->n));
+    p->v[p->n++] = json_incref(b);
+    return 0;
+}
+
 int sy_sfn_task_complete(sy_ctx_t *ctx, PGconn *c, const char *execution_arn, int64_t task_id,
                          const json_t *result, const char *error, const char *cause, sy_err_t *err)
 {
@@ -129,7 +260,8 @@ int sy_sfn_task_complete(sy_ctx_t *ctx, PGconn *c, const char *execution_arn, in
     } else {
         json_object_set_new(b, "res", result ? json_deep_copy(result) : json_null());
     }
-    int rc = sfn_work_send_c(ctx, c, b, 0, err);
+    int rc = c && sfn_invoker_depth == 0 ? defer_inline(svc, c, b) : 1;
+    if (rc == 1) rc = sfn_work_send_c(ctx, c, b, 0, err);
     json_decref(b);
     return rc;
 }

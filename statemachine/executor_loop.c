@@ -93,36 +93,37 @@ static bool timer_kind(const char *k)
     return !strcmp(k, "timer") || !strcmp(k, "to") || !strcmp(k, "xto");
 }
 
-/* Apply one leased message inside the open transaction on c. */
-static int process_in_tx(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *m, sy_err_t *err)
+/* Apply one work message body to its execution inside the open
+ * transaction on c: lock the execution row, load the checkpoint, apply,
+ * step and persist. A message for an execution that is gone, ended, or no
+ * longer waiting for it is a no-op (0). */
+int sfn_apply_in_tx(sfn_svc_t *svc, PGconn *c, const json_t *b, sy_err_t *err)
 {
     sy_ctx_t *ctx = svc->ctx;
-    json_t *b = json_loads(m->body, 0, NULL);
     const char *arn = sy_json_str(b, "e"), *k = sy_json_str(b, "k");
     sfn_execrow_t row = {0};
     sy_asl_exec_t *x = NULL;
     int rc = 0;
     sfn_run_t r = {.ctx = ctx, .svc = svc, .c = c, .in_tx = true, .exec_arn = arn};
-    if (!arn || !k) goto consume;
+    if (!arn || !k) goto done;
     rc = store_exec_get(ctx, c, arn, true, &row, err);
     if (rc == SY_E_NOTFOUND) {
         rc = 0;
-        goto consume;
+        goto done;
     }
     if (rc < 0) goto done;
-    if (strcmp(row.status, "RUNNING") != 0 || !row.state) goto consume;
+    if (strcmp(row.status, "RUNNING") != 0 || !row.state) goto done;
     int64_t now = sy_now_ms(), due = sfn_int(b, "due");
-    if (!strcmp(k, "xto") && sfn_int(b, "n") != row.redrive_count) goto consume; /* an earlier run's */
+    if (!strcmp(k, "xto") && sfn_int(b, "n") != row.redrive_count) goto done; /* an earlier run's */
     if (timer_kind(k) && due > now + 20) { /* longer than one delay: re-arm */
-        rc = sfn_work_send(&r, b, due - now, err);
-        if (rc < 0) goto done;
-        goto consume;
+        rc = sfn_work_send(&r, (json_t *)b, due - now, err);
+        goto done;
     }
     const sy_asl_def_t *def = sfn_def_get(svc, row.definition);
     x = def ? sy_asl_exec_load(def, row.state) : NULL;
     if (!x) {
         sy_log(SY_LOG_ERROR, "sfn", NULL, "could not load checkpoint", "execution", arn);
-        goto consume;
+        goto done;
     }
     sy_asl_exec_set_now(x, now);
     int a = apply(&r, x, b, err);
@@ -136,13 +137,22 @@ static int process_in_tx(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *m, sy_err_t *e
         if (rc < 0) goto done;
         sy_metric_inc("switchyard_sfn_steps_total", NULL, 1);
     }
-consume:;
-    bool deleted = false;
-    rc = sy_queue_tx_delete(ctx, c, SFN_WORK_QUEUE, m->receipt, &deleted, err);
-    if (rc == 0 && !deleted) rc = sy_err_set(err, SY_E_INVALID, 409, "LeaseLost", "lease lost");
 done:
     sy_asl_exec_destroy(&x);
     sfn_execrow_clear(&row);
+    return rc;
+}
+
+/* Apply one leased message inside the open transaction on c, and consume it. */
+static int process_in_tx(sfn_svc_t *svc, PGconn *c, sy_msg_out_t *m, sy_err_t *err)
+{
+    json_t *b = json_loads(m->body, 0, NULL);
+    int rc = b ? sfn_apply_in_tx(svc, c, b, err) : 0;
+    if (rc == 0) {
+        bool deleted = false;
+        rc = sy_queue_tx_delete(svc->ctx, c, SFN_WORK_QUEUE, m->receipt, &deleted, err);
+        if (rc == 0 && !deleted) rc = sy_err_set(err, SY_E_INVALID, 409, "LeaseLost", "lease lost");
+    }
     json_decref(b);
     return rc;
 }

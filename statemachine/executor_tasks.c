@@ -308,7 +308,11 @@ static int function_task(sfn_run_t *r, const sy_asl_req_t *q, const char *base, 
                                   .attempt = q->attempt, .express = r->express};
         sy_err_t e;
         sy_err_clear(&e);
-        if (rc == 0) rc = inv(r->ctx, r->express ? NULL : r->c, &iv, ud, &e);
+        if (rc == 0) {
+            sfn_invoker_depth++; /* an outcome reported from inside is queued, not applied inline */
+            rc = inv(r->ctx, r->express ? NULL : r->c, &iv, ud, &e);
+            sfn_invoker_depth--;
+        }
         if (rc == SY_E_DB) {
             if (err) *err = e;
         } else if (rc < 0) {

@@ -78,6 +78,14 @@ int sfn_dispatch(sfn_run_t *r, const sy_asl_req_t *q, json_t **res, char **error
 /* Send a work message (durable, inside r's transaction). delay_ms is real time. */
 int sfn_work_send(sfn_run_t *r, json_t *body, int64_t delay_ms, sy_err_t *err);
 int sfn_work_send_c(sy_ctx_t *ctx, PGconn *c, json_t *body, int64_t delay_ms, sy_err_t *err);
+/* Apply one work message body (see executor_loop.c) to its execution in
+ * the open transaction on c; 0 also when it is stale (nothing changes). */
+int sfn_apply_in_tx(sfn_svc_t *svc, PGconn *c, const json_t *b, sy_err_t *err);
+/* > 0 while this thread is inside a function invoker (executor_tasks.c): an
+ * outcome reported synchronously from there (the test double does) belongs
+ * to an execution whose checkpoint is not written yet, so it goes as a work
+ * message instead of being applied inline. */
+extern _Thread_local int sfn_invoker_depth;
 /* Deliver a function result to an express execution waiting in this process. */
 bool sfn_express_deliver(sfn_svc_t *svc, const char *exec_arn, int64_t req, const json_t *res,
                          const char *error, const char *cause);
@@ -190,6 +198,10 @@ int store_tasks_done_exec(PGconn *c, const char *exec_arn, sy_err_t *err);
 int store_savepoint(PGconn *c, sy_err_t *err);
 int store_savepoint_release(PGconn *c, sy_err_t *err);
 void store_savepoint_rollback(PGconn *c);
+/* The same with a savepoint name of the caller's (a constant identifier). */
+int store_savepoint_named(PGconn *c, const char *name, sy_err_t *err);
+int store_savepoint_release_named(PGconn *c, const char *name, sy_err_t *err);
+void store_savepoint_rollback_named(PGconn *c, const char *name);
 
 /* store_console.c: counts for the web console, NULL on error */
 json_t *sfn_store_console_summary(sy_ctx_t *ctx, const char *machine_arn, sy_err_t *err);

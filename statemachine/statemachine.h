@@ -41,7 +41,12 @@ typedef int (*sy_sfn_invoke_fn)(sy_ctx_t *ctx, PGconn *c, const sy_sfn_invocatio
 void sy_sfn_set_function_invoker(sy_ctx_t *ctx, sy_sfn_invoke_fn fn, void *udata);
 /* Report a function task's outcome: result (borrowed; the function's
  * output) on success, or error + cause on failure. c: an open transaction to
- * join (the message commits with it) or NULL. Reporting twice is harmless:
+ * join or NULL. With c the outcome is applied to the execution inside that
+ * transaction, just before it commits (checkpoint, history, next dispatch
+ * commit with it; the outcomes of one transaction in execution ARN order;
+ * under a savepoint, falling back to a work message), so c's transaction
+ * must end with sy_pg_commit / sy_pg_rollback (or sy_pg_tx_on) and be able
+ * to wait for the execution's row lock. Reporting twice is harmless:
  * the second report finds the task no longer outstanding and is dropped. */
 int sy_sfn_task_complete(sy_ctx_t *ctx, PGconn *c, const char *execution_arn, int64_t task_id,
                          const json_t *result, const char *error, const char *cause, sy_err_t *err);

@@ -34,6 +34,30 @@ static PGresult *run(sy_ctx_t *ctx, PGconn *c, sy_err_t *err, const char *sql, i
     return r;
 }
 
+/* The same with a prepared statement (name: "sy_sfn_..."): the hot path's
+ * statements are parsed and planned once a connection. */
+static PGresult *prun(sy_ctx_t *ctx, PGconn *c, sy_err_t *err, const char *name, const char *sql, int n,
+                      const char *const *p)
+{
+    if (c) return sy_pg_exec_prepared(c, err, name, sql, n, p);
+    PGconn *own = sy_pg_acquire(ctx->pool);
+    if (!own) {
+        sy_err_set(err, SY_E_DB, 500, "ServiceUnavailable", "database unavailable");
+        return NULL;
+    }
+    PGresult *r = sy_pg_exec_prepared(own, err, name, sql, n, p);
+    sy_pg_release(ctx->pool, own);
+    return r;
+}
+
+static int prun_cmd(PGconn *c, sy_err_t *err, const char *name, const char *sql, int n, const char *const *p)
+{
+    PGresult *r = sy_pg_exec_prepared(c, err, name, sql, n, p);
+    if (!r) return SY_E_DB;
+    PQclear(r);
+    return 0;
+}
+
 static int run_cmd(sy_ctx_t *ctx, PGconn *c, sy_err_t *err, const char *sql, int n, const char *const *p,
                    int64_t *affected)
 {
@@ -49,17 +73,39 @@ static int run_cmd(sy_ctx_t *ctx, PGconn *c, sy_err_t *err, const char *sql, int
  * not break it. */
 int store_savepoint(PGconn *c, sy_err_t *err)
 {
-    return run_cmd(NULL, c, err, "SAVEPOINT sfn_start", 0, NULL, NULL);
+    return store_savepoint_named(c, "sfn_start", err);
 }
 
 int store_savepoint_release(PGconn *c, sy_err_t *err)
 {
-    return run_cmd(NULL, c, err, "RELEASE SAVEPOINT sfn_start", 0, NULL, NULL);
+    return store_savepoint_release_named(c, "sfn_start", err);
 }
 
 void store_savepoint_rollback(PGconn *c)
 {
-    run_cmd(NULL, c, NULL, "ROLLBACK TO SAVEPOINT sfn_start", 0, NULL, NULL);
+    store_savepoint_rollback_named(c, "sfn_start");
+}
+
+/* name: a constant identifier of this file's callers */
+int store_savepoint_named(PGconn *c, const char *name, sy_err_t *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "SAVEPOINT %s", name);
+    return run_cmd(NULL, c, err, sql, 0, NULL, NULL);
+}
+
+int store_savepoint_release_named(PGconn *c, const char *name, sy_err_t *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "RELEASE SAVEPOINT %s", name);
+    return run_cmd(NULL, c, err, sql, 0, NULL, NULL);
+}
+
+void store_savepoint_rollback_named(PGconn *c, const char *name)
+{
+    char sql[64];
+    snprintf(sql, sizeof sql, "ROLLBACK TO SAVEPOINT %s", name);
+    run_cmd(NULL, c, NULL, sql, 0, NULL, NULL);
 }
 
 #define I64(buf, v) (snprintf(buf, sizeof buf, "%lld", (long long)(v)), buf)
@@ -96,9 +142,9 @@ int store_machine_insert(sy_ctx_t *ctx, const sfn_machine_t *m, bool *existed, s
 int store_machine_get(sy_ctx_t *ctx, PGconn *c, const char *arn, sfn_machine_t *m, sy_err_t *err)
 {
     const char *p[] = {arn};
-    PGresult *r = run(ctx, c, err,
-                      "SELECT arn, name, type, definition, role_arn, extra, tags, created_ms, updated_ms "
-                      "FROM sy_sfn_machines WHERE arn = $1", 1, p);
+    PGresult *r = prun(ctx, c, err, "sy_sfn_machine_get",
+                       "SELECT arn, name, type, definition, role_arn, extra, tags, created_ms, updated_ms "
+                       "FROM sy_sfn_machines WHERE arn = $1", 1, p);
     if (!r) return SY_E_DB;
     memset(m, 0, sizeof *m);
     int rc = SY_E_NOTFOUND;
@@ -192,10 +238,10 @@ void sfn_execrow_clear(sfn_execrow_t *e)
 int store_exec_get(sy_ctx_t *ctx, PGconn *c, const char *arn, bool for_update, sfn_execrow_t *e, sy_err_t *err)
 {
     const char *p[] = {arn};
-    PGresult *r = run(ctx, c, err,
-                      for_update ? "SELECT " EXEC_COLS " FROM sy_sfn_executions WHERE arn = $1 FOR UPDATE"
-                                 : "SELECT " EXEC_COLS " FROM sy_sfn_executions WHERE arn = $1",
-                      1, p);
+    PGresult *r = for_update ? prun(ctx, c, err, "sy_sfn_exec_lock",
+                                    "SELECT " EXEC_COLS " FROM sy_sfn_executions WHERE arn = $1 FOR UPDATE", 1, p)
+                             : prun(ctx, c, err, "sy_sfn_exec_get",
+                                    "SELECT " EXEC_COLS " FROM sy_sfn_executions WHERE arn = $1", 1, p);
     if (!r) return SY_E_DB;
     memset(e, 0, sizeof *e);
     int rc = SY_E_NOTFOUND;
@@ -225,7 +271,7 @@ int store_exec_insert(PGconn *c, const sfn_execrow_t *e, const json_t *history, 
     const char *p[] = {e->arn, e->machine_arn, e->name, e->type, e->status, e->input, e->output, e->error,
                        e->cause, e->definition, e->role_arn, st, pa, I64(sb, e->start_ms),
                        e->stop_ms ? I64(tb, e->stop_ms) : NULL, h};
-    PGresult *r = sy_pg_exec(c, err,
+    PGresult *r = sy_pg_exec_prepared(c, err, "sy_sfn_exec_insert",
                              "WITH x AS (INSERT INTO sy_sfn_executions (arn, machine_arn, name, type, status, input, "
                              "output, error, cause, definition, role_arn, state, parent, start_ms, stop_ms) "
                              "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13::jsonb,$14,$15) "
@@ -248,12 +294,12 @@ int store_exec_update(PGconn *c, const char *arn, const char *status, const json
     char tb[24];
     char *st = state ? sy_json_dumps(state) : NULL, *h = sy_json_dumps(history);
     const char *p[] = {arn, status, st, output, error, cause, stop_ms ? I64(tb, stop_ms) : NULL, h};
-    int rc = run_cmd(NULL, c, err,
-                     "WITH h AS (INSERT INTO sy_sfn_history (exec_arn, id, event) "
-                     "SELECT $1, (ev->>'id')::bigint, ev FROM jsonb_array_elements($8::jsonb) ev) "
-                     "UPDATE sy_sfn_executions SET status = $2, state = COALESCE($3::jsonb, state), "
-                     "output = $4, error = $5, cause = $6, stop_ms = $7 WHERE arn = $1",
-                     8, p, NULL);
+    int rc = prun_cmd(c, err, "sy_sfn_exec_update",
+                      "WITH h AS (INSERT INTO sy_sfn_history (exec_arn, id, event) "
+                      "SELECT $1, (ev->>'id')::bigint, ev FROM jsonb_array_elements($8::jsonb) ev) "
+                      "UPDATE sy_sfn_executions SET status = $2, state = COALESCE($3::jsonb, state), "
+                      "output = $4, error = $5, cause = $6, stop_ms = $7 WHERE arn = $1",
+                      8, p);
     free(st);
     free(h);
     return rc;
@@ -390,5 +436,6 @@ int store_task_done(PGconn *c, const char *token, sy_err_t *err)
 int store_tasks_done_exec(PGconn *c, const char *exec_arn, sy_err_t *err)
 {
     const char *p[] = {exec_arn};
-    return run_cmd(NULL, c, err, "UPDATE sy_sfn_tasks SET done = true WHERE exec_arn = $1 AND NOT done", 1, p, NULL);
+    return prun_cmd(c, err, "sy_sfn_tasks_done_exec", "UPDATE sy_sfn_tasks SET done = true WHERE exec_arn = $1 AND NOT done",
+                    1, p);
 }

@@ -205,6 +205,91 @@ static void test_prepared_missing_in_transaction(void **state)
     sy_pg_pool_destroy(&p);
 }
 
+/* sy_pg_on_commit: hooks run in order just before COMMIT, inside the
+ * transaction; a failing hook rolls it back; a rollback discards them. */
+static char hook_log[64];
+static int hook_discards;
+static int hook_insert(PGconn *c, void *u, sy_err_t *err)
+{
+    const char *v = u;
+    strncat(hook_log, v, sizeof hook_log - strlen(hook_log) - 1);
+    const char *params[1] = {v};
+    PGresult *r = sy_pg_exec(c, err, "INSERT INTO sy_unit_hooks (v) VALUES ($1)", 1, params);
+    if (!r) return SY_E_DB;
+    PQclear(r);
+    return 0;
+}
+static int hook_fail(PGconn *c, void *u, sy_err_t *err)
+{
+    (void)c;
+    (void)u;
+    strncat(hook_log, "!", sizeof hook_log - strlen(hook_log) - 1);
+    return sy_err_set(err, SY_E_DB, 500, "X", "hook failed");
+}
+static void hook_discard(void *u)
+{
+    (void)u;
+    hook_discards++;
+}
+static int tx_with_hook(PGconn *c, void *u, sy_err_t *err)
+{
+    (void)err;
+    return sy_pg_on_commit(c, hook_insert, hook_discard, u);
+}
+
+static void test_on_commit_hooks(void **state)
+{
+    (void)state;
+    sy_pg_pool_t *p = sy_pg_pool_new(conninfo, 1);
+    PGconn *c = sy_pg_acquire(p);
+    run_sql(c, "DROP TABLE IF EXISTS sy_unit_hooks; CREATE TABLE sy_unit_hooks (v text)");
+    sy_err_t err;
+    sy_err_clear(&err);
+    /* two hooks, in registration order, then COMMIT */
+    hook_log[0] = 0;
+    hook_discards = 0;
+    assert_int_equal(sy_pg_begin(c, &err), 0);
+    run_sql(c, "INSERT INTO sy_unit_hooks VALUES ('t')");
+    assert_int_equal(sy_pg_on_commit(c, hook_insert, hook_discard, "a"), 0);
+    assert_int_equal(sy_pg_on_commit(c, hook_insert, NULL, "b"), 0);
+    assert_ptr_equal(sy_pg_on_commit_arg(c, hook_insert), (void *)"a");
+    assert_string_equal(hook_log, ""); /* nothing runs before the commit */
+    assert_int_equal(sy_pg_commit(c, &err), 0);
+    assert_string_equal(hook_log, "ab");
+    assert_int_equal(hook_discards, 1);
+    assert_null(sy_pg_on_commit_arg(c, hook_insert));
+    assert_int_equal(one_int(c, "SELECT count(*) FROM sy_unit_hooks"), 3);
+    /* a rollback discards without running */
+    hook_log[0] = 0;
+    assert_int_equal(sy_pg_begin(c, &err), 0);
+    assert_int_equal(sy_pg_on_commit(c, hook_insert, hook_discard, "c"), 0);
+    sy_pg_rollback(c);
+    assert_string_equal(hook_log, "");
+    assert_int_equal(hook_discards, 2);
+    assert_int_equal(sy_pg_begin(c, &err), 0);
+    assert_int_equal(sy_pg_commit(c, &err), 0);
+    assert_string_equal(hook_log, "");
+    /* a failing hook: the transaction rolls back, later hooks only discarded */
+    assert_int_equal(sy_pg_begin(c, &err), 0);
+    run_sql(c, "INSERT INTO sy_unit_hooks VALUES ('lost')");
+    assert_int_equal(sy_pg_on_commit(c, hook_insert, hook_discard, "d"), 0);
+    assert_int_equal(sy_pg_on_commit(c, hook_fail, hook_discard, NULL), 0);
+    assert_int_equal(sy_pg_on_commit(c, hook_insert, hook_discard, "e"), 0);
+    assert_int_equal(sy_pg_commit(c, &err), SY_E_DB);
+    assert_string_equal(hook_log, "d!");
+    assert_int_equal(hook_discards, 5);
+    assert_int_equal(PQtransactionStatus(c), PQTRANS_IDLE);
+    assert_int_equal(one_int(c, "SELECT count(*) FROM sy_unit_hooks"), 3);
+    /* through sy_pg_tx_on */
+    hook_log[0] = 0;
+    assert_int_equal(sy_pg_tx_on(c, tx_with_hook, "f", &err), 0);
+    assert_string_equal(hook_log, "f");
+    assert_int_equal(one_int(c, "SELECT count(*) FROM sy_unit_hooks WHERE v = 'f'"), 1);
+    run_sql(c, "DROP TABLE sy_unit_hooks");
+    sy_pg_release(p, c);
+    sy_pg_pool_destroy(&p);
+}
+
 static void test_prepared_missing_pipelined(void **state)
 {
     (void)state;
@@ -313,6 +398,7 @@ int main(void)
         cmocka_unit_test(test_prepared_missing_lone_statement),
         cmocka_unit_test(test_prepared_missing_in_transaction),
         cmocka_unit_test(test_prepared_missing_pipelined),
+        cmocka_unit_test(test_on_commit_hooks),
         cmocka_unit_test(test_no_connection_storm_while_down),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
