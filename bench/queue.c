@@ -373,12 +373,14 @@ int main(int argc, char **argv)
     const char *pg = NULL, *peer_conns = "4,16,32";
     bool quick = false;
     long depth = 0;
+    bool depth_only = false; /* only the depth phases (with their own empty-queue reference) */
     double churn_s = 0;
     int nqueues = 0;
     static char extra[16384];
     const char *url = argc > 1 ? argv[1] : "http://127.0.0.1:4566";
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = true, secs = 2;
+        else if (!strcmp(argv[i], "--depth-only")) depth_only = true;
         else if (i + 1 >= argc) break;
         else if (!strcmp(argv[i], "--clients")) clients = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seconds")) secs = atof(argv[++i]);
@@ -402,6 +404,12 @@ int main(int argc, char **argv)
     printf("bench/queue: %s, %d clients, %.0f s a phase, %d-byte bodies\n", url, clients, secs, body_bytes);
     fflush(stdout);
 
+    if (depth_only) {
+        if (!pg || depth <= 0) return fprintf(stderr, "--depth-only needs --depth and --pg\n"), 1;
+        int rc = depth_run(pg, depth, churn_s, clients, secs, NULL, extra, sizeof extra);
+        printf("{\"clients\":%d,\"seconds_per_phase\":%.0f,\"body_bytes\":%d%s}\n", clients, secs, body_bytes, extra);
+        return rc < 0;
+    }
     bool e2e_only = getenv("BENCH_E2E_ONLY") != NULL;
     double send1 = 0, send1_p50 = 0, send1_p99 = 0, send10 = 0, recv = 0, frecv = 0, fsend10 = 0;
     long got = 0;
