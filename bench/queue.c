@@ -1,12 +1,15 @@
 /* bench/queue.c - SQS load generator over keep-alive HTTP/1.1 (JSON protocol).
  * usage: bench-queue URL [--clients C] [--seconds S] [--body BYTES] [--quick]
  *                        [--pg CONNINFO] [--peer-conns 4,16,32] [--fifo-groups G]
+ *                        [--queues N] [--depth N [--churn-s S]]
  * Phases (each runs S seconds, default 10; --quick: 2): single SendMessage,
  * SendMessageBatch(10), ReceiveMessage(10) + DeleteMessageBatch, the same
  * send-batch/receive+delete on a FIFO queue with G message groups (100),
  * end-to-end send->receive latency, send latency at half the measured peak.
  * With --pg, then the plain-SQL peer (bench/queue_peer.c) on the same
- * PostgreSQL. Last line: one JSON object of figures and ratios to the peer. */
+ * PostgreSQL. --queues and --depth add the many-queue and cost-at-depth
+ * phases of bench/queue_depth.c (before the peer). Last line: one JSON
+ * object of figures and ratios to the peer (and to the empty, single queue). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
@@ -23,14 +26,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "queue_bench.h"
 #include "queue_peer.h"
 
-static char host[64] = "127.0.0.1";
-static int port = 4566;
+char host[64] = "127.0.0.1";
+int port = 4566;
 static char queue_url[256];
-static int body_bytes = 256;
+int body_bytes = 256;
 
-static int64_t now_us(void)
+int64_t now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -42,12 +46,6 @@ static int64_t wall_us(void)
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
-
-typedef struct {
-    int fd;
-    char *buf;
-    size_t cap;
-} conn_t;
 
 static int conn_open(conn_t *c)
 {
@@ -65,7 +63,7 @@ static int conn_open(conn_t *c)
 }
 
 /* One request; returns the body (in c->buf, NUL-terminated) and status. */
-static int call(conn_t *c, const char *action, const char *body, size_t blen, char **resp)
+int call(conn_t *c, const char *action, const char *body, size_t blen, char **resp)
 {
     char head[512];
     int hn = snprintf(head, sizeof head,
@@ -104,11 +102,6 @@ static int call(conn_t *c, const char *action, const char *body, size_t blen, ch
 }
 
 /* ---------------------------------------------------------- stats */
-typedef struct {
-    int64_t *v;
-    size_t n, cap;
-    pthread_mutex_t mu;
-} lat_t;
 static void lat_add(lat_t *l, int64_t x)
 {
     pthread_mutex_lock(&l->mu);
@@ -124,7 +117,7 @@ static int cmp64(const void *a, const void *b)
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return x < y ? -1 : x > y;
 }
-static double pct(lat_t *l, double p)
+double pct(lat_t *l, double p)
 {
     if (!l->n) return 0;
     qsort(l->v, l->n, sizeof *l->v, cmp64);
@@ -142,6 +135,8 @@ typedef struct {
     int batch;           /* 1 or 10 */
     double rate;         /* per-client msgs/s limit, 0 = none */
     const char *url;     /* queue */
+    const char *const *urls; /* or these queues, round robin (nurls > 0) */
+    int nurls, clients, wait_s;
     int groups;          /* FIFO: message groups (0: standard queue) */
     lat_t *lat;
     atomic_long *done;
@@ -174,7 +169,9 @@ static void *sender(void *u)
     char *req = malloc((size_t)body_bytes * 12 + 8192);
     char ff[160];
     int64_t start = now_us();
+    long reqs = 0;
     for (long i = 0; now_us() < j->stop_at; i += j->batch) {
+        const char *url = j->nurls ? j->urls[(j->id + reqs++ * j->clients) % j->nurls] : j->url;
         if (j->rate > 0) {
             int64_t due = start + (int64_t)((double)i / j->rate * 1e6);
             int64_t w = due - now_us();
@@ -186,11 +183,11 @@ static void *sender(void *u)
         if (j->batch == 1) {
             char *b = make_body(wall_us());
             fifo_fields(ff, j, i, 0);
-            int n = sprintf(req, "{\"QueueUrl\":\"%s\",\"MessageBody\":\"%s\"%s}", j->url, b, ff);
+            int n = sprintf(req, "{\"QueueUrl\":\"%s\",\"MessageBody\":\"%s\"%s}", url, b, ff);
             free(b);
             st = call(&c, "SendMessage", req, (size_t)n, &resp);
         } else {
-            int n = sprintf(req, "{\"QueueUrl\":\"%s\",\"Entries\":[", j->url);
+            int n = sprintf(req, "{\"QueueUrl\":\"%s\",\"Entries\":[", url);
             for (int k = 0; k < j->batch; k++) {
                 char *b = make_body(wall_us());
                 fifo_fields(ff, j, i, k);
@@ -205,7 +202,7 @@ static void *sender(void *u)
             if (st != 200) break;
             continue;
         }
-        lat_add(j->lat, now_us() - t0);
+        if (j->lat) lat_add(j->lat, now_us() - t0);
         atomic_fetch_add(j->done, j->batch);
     }
     free(req);
@@ -221,10 +218,20 @@ static void *receiver(void *u)
     char req[1024];
     char *del = malloc(64 * 1024);
     int idle = 0, empties = 0;
+    /* many queues: each client walks its own stride of them, without long
+     * polling, and stops after a whole pass found nothing */
+    int max_idle = j->nurls ? j->nurls / (j->clients ? j->clients : 1) + 3 : 2;
+    long reqs = 0, mine = 0;
+    int64_t start = now_us();
     while (now_us() < j->stop_at) {
+        if (j->rate > 0) {
+            int64_t w = start + (int64_t)((double)mine / j->rate * 1e6) - now_us();
+            if (w > 0) usleep((useconds_t)w);
+        }
+        const char *url = j->nurls ? j->urls[(j->id + reqs++ * j->clients) % j->nurls] : j->url;
         int n = snprintf(req, sizeof req,
-                         "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":10,\"WaitTimeSeconds\":1,\"VisibilityTimeout\":60}",
-                         j->url);
+                         "{\"QueueUrl\":\"%s\",\"MaxNumberOfMessages\":10,\"WaitTimeSeconds\":%d,\"VisibilityTimeout\":60}",
+                         url, j->nurls ? 0 : j->wait_s);
         char *resp;
         int st = call(&c, "ReceiveMessage", req, (size_t)n, &resp);
         if (st != 200) {
@@ -238,11 +245,11 @@ static void *receiver(void *u)
         if (cnt == 0) {
             json_decref(r);
             empties++;
-            if (!(j->producing && atomic_load(j->producing)) && ++idle > 2) break;
+            if (!(j->producing && atomic_load(j->producing)) && j->rate <= 0 && ++idle > max_idle) break;
             continue;
         }
         idle = 0;
-        int dn = sprintf(del, "{\"QueueUrl\":\"%s\",\"Entries\":[", j->url);
+        int dn = sprintf(del, "{\"QueueUrl\":\"%s\",\"Entries\":[", url);
         for (size_t k = 0; k < cnt; k++) {
             json_t *m = json_array_get(msgs, k);
             const char *body = json_string_value(json_object_get(m, "Body"));
@@ -258,6 +265,7 @@ static void *receiver(void *u)
             break;
         }
         atomic_fetch_add(j->done, (long)cnt);
+        mine += (long)cnt;
     }
     free(del);
     if (c.fd >= 0) close(c.fd);
@@ -266,42 +274,59 @@ static void *receiver(void *u)
     return NULL;
 }
 
-static double run_senders(const char *url, int groups, int clients, double secs, int batch, double rate, lat_t *lat)
+/* the phases (queue_bench.h): p->clients threads, each for p->secs */
+double phase_send(const phase_t *p)
 {
     pthread_t th[256];
     job_t jobs[256];
     atomic_long done = 0, errors = 0;
     int64_t t0 = now_us();
-    for (int i = 0; i < clients; i++) {
-        jobs[i] = (job_t){.id = i, .batch = batch, .rate = rate / clients, .url = url, .groups = groups, .lat = lat,
-                          .done = &done, .errors = &errors, .stop_at = t0 + (int64_t)(secs * 1e6)};
+    for (int i = 0; i < p->clients; i++) {
+        jobs[i] = (job_t){.id = i, .batch = p->batch, .rate = p->rate / p->clients, .url = p->url, .urls = p->urls,
+                          .nurls = p->nurls, .clients = p->clients, .groups = p->groups, .lat = p->lat,
+                          .done = &done, .errors = &errors, .stop_at = t0 + (int64_t)(p->secs * 1e6)};
         pthread_create(&th[i], NULL, sender, &jobs[i]);
     }
-    for (int i = 0; i < clients; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < p->clients; i++) pthread_join(th[i], NULL);
     double el = (double)(now_us() - t0) / 1e6;
     if (atomic_load(&errors)) fprintf(stderr, "%ld failed send requests\n", (long)atomic_load(&errors));
     return (double)atomic_load(&done) / el;
 }
 
-/* Receive+delete until secs pass or the queue is drained. */
-static double run_receivers(const char *url, int clients, double secs, lat_t *lat, atomic_int *producing, long *got)
+/* Receive+delete until secs pass or the queue is drained (never, when
+ * p->rate paces the receivers). */
+double phase_receive(const phase_t *p, long *got)
 {
     pthread_t th[256];
     job_t jobs[256];
     atomic_long done = 0;
     int64_t t0 = now_us();
-    for (int i = 0; i < clients; i++) {
-        jobs[i] = (job_t){.id = i, .url = url, .lat = lat, .done = &done, .producing = producing,
-                          .stop_at = t0 + (int64_t)(secs * 1e6)};
+    for (int i = 0; i < p->clients; i++) {
+        jobs[i] = (job_t){.id = i, .url = p->url, .urls = p->urls, .nurls = p->nurls, .clients = p->clients,
+                          .wait_s = 1, .rate = p->rate / p->clients, .lat = p->lat, .done = &done,
+                          .producing = p->producing, .stop_at = t0 + (int64_t)(p->secs * 1e6)};
         pthread_create(&th[i], NULL, receiver, &jobs[i]);
     }
-    for (int i = 0; i < clients; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < p->clients; i++) pthread_join(th[i], NULL);
     double el = (double)(now_us() - t0) / 1e6;
     *got = atomic_load(&done);
     return (double)*got / el;
 }
 
-static void create_queue(const char *name, bool fifo, char *url_out, size_t cap)
+static double run_senders(const char *url, int groups, int clients, double secs, int batch, double rate, lat_t *lat)
+{
+    phase_t p = {.url = url, .groups = groups, .clients = clients, .secs = secs, .batch = batch, .rate = rate,
+                 .lat = lat};
+    return phase_send(&p);
+}
+
+static double run_receivers(const char *url, int clients, double secs, lat_t *lat, atomic_int *producing, long *got)
+{
+    phase_t p = {.url = url, .clients = clients, .secs = secs, .lat = lat, .producing = producing};
+    return phase_receive(&p, got);
+}
+
+void create_queue(const char *name, bool fifo, char *url_out, size_t cap)
 {
     conn_t c = {.fd = -1};
     char req[512], *resp;
@@ -347,9 +372,15 @@ int main(int argc, char **argv)
     double secs = 10;
     const char *pg = NULL, *peer_conns = "4,16,32";
     bool quick = false;
+    long depth = 0;
+    bool depth_only = false; /* only the depth phases (with their own empty-queue reference) */
+    double churn_s = 0;
+    int nqueues = 0;
+    static char extra[16384];
     const char *url = argc > 1 ? argv[1] : "http://127.0.0.1:4566";
     for (int i = 2; i < argc; i++) {
         if (!strcmp(argv[i], "--quick")) quick = true, secs = 2;
+        else if (!strcmp(argv[i], "--depth-only")) depth_only = true;
         else if (i + 1 >= argc) break;
         else if (!strcmp(argv[i], "--clients")) clients = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seconds")) secs = atof(argv[++i]);
@@ -357,6 +388,9 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--pg")) pg = argv[++i];
         else if (!strcmp(argv[i], "--peer-conns")) peer_conns = argv[++i];
         else if (!strcmp(argv[i], "--fifo-groups")) groups = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--depth")) depth = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--churn-s")) churn_s = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--queues")) nqueues = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--messages")) i++; /* older option: phases are timed now */
     }
     if (clients > 256) clients = 256;
@@ -370,6 +404,12 @@ int main(int argc, char **argv)
     printf("bench/queue: %s, %d clients, %.0f s a phase, %d-byte bodies\n", url, clients, secs, body_bytes);
     fflush(stdout);
 
+    if (depth_only) {
+        if (!pg || depth <= 0) return fprintf(stderr, "--depth-only needs --depth and --pg\n"), 1;
+        int rc = depth_run(pg, depth, churn_s, clients, secs, NULL, extra, sizeof extra);
+        printf("{\"clients\":%d,\"seconds_per_phase\":%.0f,\"body_bytes\":%d%s}\n", clients, secs, body_bytes, extra);
+        return rc < 0;
+    }
     bool e2e_only = getenv("BENCH_E2E_ONLY") != NULL;
     double send1 = 0, send1_p50 = 0, send1_p99 = 0, send10 = 0, recv = 0, frecv = 0, fsend10 = 0;
     long got = 0;
@@ -437,6 +477,14 @@ int main(int argc, char **argv)
     printf("send at half peak:    %9.0f msgs/s  p50 %.2f ms  p99 %.2f ms\n", half_rate, hp50, hp99);
     fflush(stdout);
 
+    trio_t one = {send1, send10, recv};
+    if (nqueues > 0) many_queues_run(nqueues, clients, secs, &one, extra, sizeof extra);
+    if (depth > 0) {
+        if (!pg) fprintf(stderr, "--depth needs --pg (the load goes in by SQL)\n");
+        else if (depth_run(pg, depth, churn_s, clients, secs, &one, extra, sizeof extra) < 0)
+            fprintf(stderr, "depth phases failed\n");
+    }
+
     peer_result_t peer = {0};
     if (pg) {
         int conns[8], nc = 0;
@@ -457,10 +505,10 @@ int main(int argc, char **argv)
            "\"peer_insert1_rows_per_s\":%.0f,\"peer_insert1_conns\":%d,\"peer_insert10_rows_per_s\":%.0f,"
            "\"peer_insert10_conns\":%d,\"peer_lease_delete_rows_per_s\":%.0f,\"peer_lease_conns\":%d,"
            "\"ratio_send_to_peer\":%.3f,\"ratio_batch10_to_peer\":%.3f,\"ratio_receive_delete_to_peer\":%.3f,"
-           "\"ratio_fifo_to_standard\":%.3f}\n",
+           "\"ratio_fifo_to_standard\":%.3f%s}\n",
            clients, secs, body_bytes, send1, send1_p50, send1_p99, send10, recv, groups, fsend10, frecv,
            (double)got2 / e2e_secs, pct(&e2e, 0.5), pct(&e2e, 0.99), half_rate, hp50, hp99, peer.insert1,
            peer.insert1_conns, peer.insert10, peer.insert10_conns, peer.lease, peer.lease_conns,
-           ratio(send1, peer.insert1), ratio(send10, peer.insert10), ratio(recv, peer.lease), ratio(frecv, recv));
+           ratio(send1, peer.insert1), ratio(send10, peer.insert10), ratio(recv, peer.lease), ratio(frecv, recv), extra);
     return 0;
 }

@@ -2,8 +2,14 @@
  * query protocol, as every SDK speaks SNS).
  * usage: bench-topic URL [--clients C] [--messages N] [--body BYTES] [--subscribers S]
  * Set-up: one standard topic with S SQS subscriptions (envelope delivery,
- * so every delivery is signed), queues created over the SQS JSON protocol.
- * Phases: single Publish, PublishBatch(10). Last line: one JSON object. */
+ * so every delivery is signed), queues created over the SQS JSON protocol,
+ * and one more queue of its own for the SQS reference.
+ * Phases: SendMessage and SendMessageBatch(10) into that queue (the same
+ * run's SQS reference), single Publish, PublishBatch(10). The deliveries
+ * are written in the publish's transaction (topic/fanout.c), so messages
+ * delivered per second = those counted in the subscribed queues (exact
+ * ApproximateNumberOfMessages, before and after the phase) / the phase's
+ * time. Last line: one JSON object with the ratios to the SQS reference. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -22,6 +28,9 @@ static char host[64] = "127.0.0.1";
 static int port = 4566;
 static int body_bytes = 256;
 static char topic_arn_enc[256];
+static char ref_url[256];     /* the SQS reference queue */
+static char sub_urls[64][256]; /* the subscribed queues */
+static int nsub_urls;
 static atomic_long errors;
 
 static int64_t now_us(void)
@@ -140,6 +149,7 @@ typedef struct {
     long count;
     int batch;
     lat_t *lat;
+    bool sqs; /* SendMessage(Batch) into ref_url instead */
 } job_t;
 
 static void *publisher(void *u)
@@ -152,7 +162,15 @@ static void *publisher(void *u)
     msg[body_bytes] = 0;
     for (long i = 0; i < j->count; i += j->batch) {
         int n;
-        if (j->batch == 1) {
+        if (j->sqs) {
+            n = snprintf(req, cap, j->batch == 1 ? "{\"QueueUrl\":\"%s\",\"MessageBody\":\"%s\"}"
+                                                 : "{\"QueueUrl\":\"%s\",\"Entries\":[",
+                         ref_url, msg);
+            for (int k = 1; j->batch > 1 && k <= j->batch; k++)
+                n += snprintf(req + n, cap - (size_t)n, "%s{\"Id\":\"m%d\",\"MessageBody\":\"%s\"}",
+                              k > 1 ? "," : "", k, msg);
+            if (j->batch > 1) n += snprintf(req + n, cap - (size_t)n, "]}");
+        } else if (j->batch == 1) {
             n = snprintf(req, cap, "Action=Publish&Version=2010-03-31&TopicArn=%s&Message=%s", topic_arn_enc, msg);
         } else {
             n = snprintf(req, cap, "Action=PublishBatch&Version=2010-03-31&TopicArn=%s", topic_arn_enc);
@@ -164,9 +182,11 @@ static void *publisher(void *u)
         }
         char *resp;
         int64_t t0 = now_us();
-        int st = call(&c, NULL, req, (size_t)n, &resp);
+        int st = call(&c, j->sqs ? (j->batch == 1 ? "AmazonSQS.SendMessage" : "AmazonSQS.SendMessageBatch") : NULL,
+                      req, (size_t)n, &resp);
         lat_add(j->lat, now_us() - t0);
-        if (st != 200 || (j->batch > 1 && strstr(resp, "<Failed><member>"))) atomic_fetch_add(&errors, 1);
+        if (st != 200 || (j->batch > 1 && (strstr(resp, "<Failed><member>") || strstr(resp, "\"Failed\":[{"))))
+            atomic_fetch_add(&errors, 1);
     }
     if (c.fd >= 0) close(c.fd);
     free(c.buf);
@@ -175,17 +195,48 @@ static void *publisher(void *u)
     return NULL;
 }
 
-static double run(int clients, long n, int batch, lat_t *lat)
+static double run(int clients, long n, int batch, bool sqs, lat_t *lat)
 {
     pthread_t th[256];
     job_t jobs[256];
     int64_t t0 = now_us();
     for (int i = 0; i < clients; i++) {
-        jobs[i] = (job_t){n / clients, batch, lat};
+        jobs[i] = (job_t){n / clients, batch, lat, sqs};
         pthread_create(&th[i], NULL, publisher, &jobs[i]);
     }
     for (int i = 0; i < clients; i++) pthread_join(th[i], NULL);
     return (double)(n / clients * clients) / ((double)(now_us() - t0) / 1e6);
+}
+
+/* the QueueUrl of a CreateQueue answer */
+static void queue_url_of(const char *resp, char *out)
+{
+    const char *u = strstr(resp, "\"QueueUrl\":\"");
+    out[0] = 0;
+    if (!u) return;
+    u += 12;
+    size_t k = 0;
+    for (; *u && *u != '"' && k < 255; u++)
+        if (*u != '\\') out[k++] = *u;
+    out[k] = 0;
+}
+
+/* messages in the subscribed queues (exact: a count(*) per queue) */
+static long delivered(void)
+{
+    conn_t c = {.fd = -1};
+    long total = 0;
+    for (int i = 0; i < nsub_urls; i++) {
+        char req[512], *resp;
+        int n = snprintf(req, sizeof req,
+                         "{\"QueueUrl\":\"%s\",\"AttributeNames\":[\"ApproximateNumberOfMessages\"]}", sub_urls[i]);
+        if (call(&c, "AmazonSQS.GetQueueAttributes", req, (size_t)n, &resp) != 200) return -1;
+        const char *v = strstr(resp, "\"ApproximateNumberOfMessages\":\"");
+        if (v) total += atol(v + 31);
+    }
+    if (c.fd >= 0) close(c.fd);
+    free(c.buf);
+    return total;
 }
 
 static void setup(int subscribers)
@@ -206,6 +257,7 @@ static void setup(int subscribers)
         snprintf(q, sizeof q, "%s-q%d", name, i);
         n = snprintf(req, sizeof req, "{\"QueueName\":\"%s\"}", q);
         call(&c, "AmazonSQS.CreateQueue", req, (size_t)n, &resp);
+        if (nsub_urls < 64) queue_url_of(resp, sub_urls[nsub_urls++]);
         snprintf(qarn, sizeof qarn, "arn:aws:sqs:us-east-1:000000000000:%s", q);
         enc(qenc, sizeof qenc, qarn);
         n = snprintf(req, sizeof req, "Action=Subscribe&Version=2010-03-31&TopicArn=%s&Protocol=sqs&Endpoint=%s",
@@ -215,8 +267,18 @@ static void setup(int subscribers)
             exit(1);
         }
     }
+    char rq[96];
+    snprintf(rq, sizeof rq, "%s-ref", name);
+    n = snprintf(req, sizeof req, "{\"QueueName\":\"%s\"}", rq);
+    call(&c, "AmazonSQS.CreateQueue", req, (size_t)n, &resp);
+    queue_url_of(resp, ref_url);
     close(c.fd);
     free(c.buf);
+}
+
+static double ratio(double a, double b)
+{
+    return b > 0 ? a / b : 0;
 }
 
 int main(int argc, char **argv)
@@ -237,16 +299,38 @@ int main(int argc, char **argv)
     printf("bench/topic: %s, %d clients, %ld publishes per phase, %d-byte messages, %d SQS subscribers\n", url,
            clients, n, body_bytes, subscribers);
     lat_t lat = {.mu = PTHREAD_MUTEX_INITIALIZER};
-    double p1 = run(clients, n, 1, &lat);
+    double s1 = run(clients, n, 1, true, &lat);
+    printf("SQS SendMessage:       %9.0f msgs/s  p50 %.2f ms (the same run's reference)\n", s1, pct(&lat, 0.5));
+    lat.n = 0;
+    double s10 = run(clients, n, 10, true, &lat);
+    printf("SQS SendMessageBatch:  %9.0f msgs/s  p50 %.2f ms (per request)\n", s10, pct(&lat, 0.5));
+    lat.n = 0;
+    double p1 = run(clients, n, 1, false, &lat);
     double p1_50 = pct(&lat, 0.5), p1_99 = pct(&lat, 0.99);
     printf("publish (single):      %9.0f msgs/s  p50 %.2f ms  p99 %.2f ms\n", p1, p1_50, p1_99);
     lat.n = 0;
-    double p10 = run(clients, n, 10, &lat);
+    long before = delivered();
+    int64_t t0 = now_us();
+    double p10 = run(clients, n, 10, false, &lat);
+    double el = (double)(now_us() - t0) / 1e6;
+    long got = delivered() - before;
+    double d10 = (double)got / el;
     double p10_50 = pct(&lat, 0.5), p10_99 = pct(&lat, 0.99);
     printf("publish (batch of 10): %9.0f msgs/s  p50 %.2f ms  p99 %.2f ms (per request)\n", p10, p10_50, p10_99);
+    printf("  delivered:           %9.0f msgs/s  (%ld messages into %d SQS subscriptions; %.2f x SendMessageBatch)\n",
+           d10, got, nsub_urls, ratio(d10, s10));
+    FILE *la = fopen("/proc/loadavg", "r");
+    char load[32] = "";
+    if (la && fgets(load, sizeof load, la)) load[strcspn(load, " ")] = 0;
+    if (la) fclose(la);
     printf("{\"clients\":%d,\"messages\":%ld,\"body_bytes\":%d,\"subscribers\":%d,\"publish_msgs_per_s\":%.0f,"
            "\"publish_p50_ms\":%.3f,\"publish_p99_ms\":%.3f,\"publish_batch10_msgs_per_s\":%.0f,"
-           "\"publish_batch10_p50_ms\":%.3f,\"publish_batch10_p99_ms\":%.3f,\"errors\":%ld}\n",
-           clients, n, body_bytes, subscribers, p1, p1_50, p1_99, p10, p10_50, p10_99, atomic_load(&errors));
+           "\"publish_batch10_p50_ms\":%.3f,\"publish_batch10_p99_ms\":%.3f,\"errors\":%ld,"
+           "\"sqs_send_msgs_per_s\":%.0f,\"sqs_send_batch10_msgs_per_s\":%.0f,"
+           "\"publish_batch10_delivered_msgs_per_s\":%.0f,\"publish_batch10_delivered\":%ld,"
+           "\"ratio_publish_to_send\":%.3f,\"ratio_publish_batch10_to_send_batch10\":%.3f,"
+           "\"ratio_delivered_to_send_batch10\":%.3f,\"loadavg_1m\":%s}\n",
+           clients, n, body_bytes, subscribers, p1, p1_50, p1_99, p10, p10_50, p10_99, atomic_load(&errors), s1, s10,
+           d10, got, ratio(p1, s1), ratio(p10, s10), ratio(d10, s10), load[0] ? load : "0");
     return 0;
 }

@@ -522,26 +522,70 @@ done:
 }
 
 /* ------------------------------------------------------------- upkeep */
-/* Messages past their queue's retention, FIFO dedup rows past their
- * window, messages of deleted queues (sends that raced a DeleteQueue on
- * another broker with cached settings). *expired: the first kind's count. */
-int store_sweep(sy_ctx_t *ctx, int64_t *expired, sy_err_t *err)
+/* Messages past their queue's retention and messages of deleted queues
+ * (sends that raced a DeleteQueue on another broker with cached settings)
+ * are removed in primary-key ranges of SWEEP_CHUNK ids, two short
+ * statements a range, as many ranges as fit in SWEEP_BUDGET_US, resuming at
+ * *cursor on the next call (0: a new pass from the oldest id). A statement
+ * over the whole table (as before issue 15) read all of it at every sweep
+ * and, at a depth of 1,000,000 messages, held back the xmin horizon for
+ * seconds, so the dead index entries at a queue's head could be neither
+ * vacuumed nor marked dead by the leases walking past them. Expired
+ * messages are never leased meanwhile (the lease statements test sent_at).
+ * Returns 1 when the pass is finished, 0 when it is not; FIFO dedup rows
+ * past their window go at every call. *expired: the first kind's count. */
+#define SWEEP_CHUNK 5000
+#define SWEEP_BUDGET_US 20000
+
+static int sweep_range(PGconn *c, int64_t from, int64_t to, int64_t *expired, sy_err_t *err)
+{
+    char a[24], b[24];
+    snprintf(a, sizeof a, "%lld", (long long)from);
+    snprintf(b, sizeof b, "%lld", (long long)to);
+    const char *p[2] = {a, b};
+    PGresult *r = sy_pg_exec_prepared(c, err, "sy_sweep_expired",
+                                      "DELETE FROM sy_messages m USING sy_queues q WHERE m.id > $1::bigint "
+                                      "AND m.id <= $2::bigint AND m.queue_id = q.id "
+                                      "AND m.sent_at < now() - make_interval(secs => q.retention_s)",
+                                      2, p);
+    if (!r) return SY_E_DB;
+    *expired += atoll(PQcmdTuples(r));
+    PQclear(r);
+    r = sy_pg_exec_prepared(c, err, "sy_sweep_orphans",
+                            "DELETE FROM sy_messages m WHERE m.id > $1::bigint AND m.id <= $2::bigint "
+                            "AND NOT EXISTS (SELECT 1 FROM sy_queues q WHERE q.id = m.queue_id)",
+                            2, p);
+    if (!r) return SY_E_DB;
+    PQclear(r);
+    return 0;
+}
+
+int store_sweep(sy_ctx_t *ctx, int64_t *cursor, int64_t *expired, sy_err_t *err)
 {
     *expired = 0;
     PGconn *c = sy_pg_acquire(ctx->pool);
     if (!c) return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
-    PGresult *r = sy_pg_exec(c, err,
-                             "DELETE FROM sy_messages m USING sy_queues q WHERE m.queue_id = q.id "
-                             "AND m.sent_at < now() - make_interval(secs => q.retention_s)",
-                             0, NULL);
-    if (r) *expired = atoll(PQcmdTuples(r));
+    int rc = 0, done = 0;
+    PGresult *r = sy_pg_exec(c, err, "SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM sy_messages", 0, NULL);
+    if (!r) {
+        rc = SY_E_DB;
+        goto out;
+    }
+    int64_t lo = atoll(PQgetvalue(r, 0, 0)), hi = atoll(PQgetvalue(r, 0, 1));
     PQclear(r);
+    if (*cursor < lo - 1) *cursor = lo - 1; /* a new pass, or the ids below are gone */
+    int64_t t0 = sy_mono_us();
+    while (*cursor < hi && sy_mono_us() - t0 < SWEEP_BUDGET_US) {
+        if ((rc = sweep_range(c, *cursor, *cursor + SWEEP_CHUNK, expired, err)) < 0) goto out;
+        *cursor += SWEEP_CHUNK;
+    }
+    if (*cursor >= hi) {
+        *cursor = 0;
+        done = 1;
+    }
     r = sy_pg_exec(c, err, "DELETE FROM sy_dedup WHERE expires_at < now()", 0, NULL);
     PQclear(r);
-    r = sy_pg_exec(c, err,
-                   "DELETE FROM sy_messages m WHERE NOT EXISTS (SELECT 1 FROM sy_queues q WHERE q.id = m.queue_id)", 0,
-                   NULL);
-    PQclear(r);
+out:
     sy_pg_release(ctx->pool, c);
-    return 0;
+    return rc < 0 ? rc : done;
 }

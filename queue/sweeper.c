@@ -4,28 +4,37 @@
  * store_move.c). */
 #include "queue/internal.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <time.h>
 
-static void sweep_retention(sy_ctx_t *ctx)
+/* one bounded step of a sweep pass (store_sweep); true when the pass ended */
+static bool sweep_retention(sy_ctx_t *ctx, int64_t *cursor)
 {
-    int64_t expired;
+    int64_t expired = 0;
     sy_err_t err;
-    if (store_sweep(ctx, &expired, &err) < 0 || expired <= 0) return;
+    int rc = store_sweep(ctx, cursor, &expired, &err);
+    if (rc < 0) return true;
+    if (expired <= 0) return rc == 1;
     char count[24];
     snprintf(count, sizeof count, "%lld", (long long)expired);
     sy_log(SY_LOG_INFO, "queue", NULL, "expired messages removed", "count", count);
     sy_metric_inc("switchyard_sqs_messages_expired_total", NULL, (double)expired);
+    return rc == 1;
 }
 
 static void *sweeper_main(void *u)
 {
     queue_engine_t *e = u;
-    int64_t last = 0;
+    int64_t last = 0, cursor = 0;
+    bool pass_open = false;
     while (!e->stop) {
         int64_t now = sy_mono_us();
-        if (now - last >= (int64_t)e->sweep_ms * 1000) {
-            sweep_retention(e->ctx);
+        /* a pass of a deep table goes on a second later (at most 20 ms of
+         * work a step), a new pass every sweep_ms */
+        int64_t every = (int64_t)(pass_open && e->sweep_ms > 1000 ? 1000 : e->sweep_ms) * 1000;
+        if (now - last >= every) {
+            pass_open = !sweep_retention(e->ctx, &cursor);
             last = now;
         }
         move_tick(e->ctx);
