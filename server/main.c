@@ -27,18 +27,11 @@ static char *database_conninfo(sy_config_t *cfg, bool *embedded)
     return conninfo;
 }
 
-static int run_migrations(const char *conninfo, const char *schema_dir)
+static int migrate_on(PGconn *c, const char *schema_dir)
 {
-    PGconn *c = PQconnectdb(conninfo);
-    if (PQstatus(c) != CONNECTION_OK) {
-        sy_log(SY_LOG_ERROR, "migrate", NULL, "could not connect", "error", PQerrorMessage(c));
-        PQfinish(c);
-        return -1;
-    }
     sy_err_t err;
     if (!schema_dir) schema_dir = SY_SCHEMA_DIR;
     int n = sy_migrate(c, schema_dir, &err);
-    PQfinish(c);
     if (n < 0) {
         sy_log(SY_LOG_ERROR, "migrate", NULL, "migration failed", "error", err.message);
         return -1;
@@ -47,6 +40,33 @@ static int run_migrations(const char *conninfo, const char *schema_dir)
     snprintf(buf, sizeof buf, "%d", n);
     sy_log(SY_LOG_INFO, "migrate", NULL, "schema up to date", "applied", buf);
     return 0;
+}
+
+static int run_migrations(const char *conninfo, const char *schema_dir)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK) {
+        sy_log(SY_LOG_ERROR, "migrate", NULL, "could not connect", "error", PQerrorMessage(c));
+        PQfinish(c);
+        return -1;
+    }
+    int rc = migrate_on(c, schema_dir);
+    PQfinish(c);
+    return rc;
+}
+
+/* serve: the pool's first connection runs the migrations and stays in the
+ * pool (one connection made before the first request, not two). */
+static int pool_migrate(sy_pg_pool_t *pool, const char *schema_dir)
+{
+    PGconn *c = sy_pg_acquire(pool);
+    if (!c) {
+        sy_log(SY_LOG_ERROR, "migrate", NULL, "could not connect");
+        return -1;
+    }
+    int rc = migrate_on(c, schema_dir);
+    sy_pg_release(pool, c);
+    return rc;
 }
 
 static int cmd_migrate(int argc, char **argv)
@@ -108,6 +128,24 @@ static int start_functions(sy_ctx_t *ctx, sy_err_t *err)
     return sy_lambda_start(ctx, ctx->cfg.worker_listen, &o, err);
 }
 
+/* Lambda's start (the worker endpoint, the fleet registry's own connection
+ * and first heartbeat) waits mostly on the database: it runs beside the
+ * other services' starts and is joined before the seams are wired. */
+typedef struct {
+    sy_ctx_t *ctx;
+    pthread_t thread;
+    bool started;
+    int rc;
+    sy_err_t err;
+} functions_start_t;
+
+static void *functions_main(void *u)
+{
+    functions_start_t *f = u;
+    f->rc = start_functions(f->ctx, &f->err);
+    return NULL;
+}
+
 static int wait_for_signal(void)
 {
     sigset_t set;
@@ -137,11 +175,17 @@ static int cmd_serve(int argc, char **argv)
     sy_err_t err;
     sy_http_t *http = NULL;
     bool embedded = false, queue_up = false;
+    functions_start_t fn_start = {0};
     char *conninfo = database_conninfo(&ctx.cfg, &embedded);
     if (!conninfo) goto done;
-    if (run_migrations(conninfo, ctx.cfg.schema_dir) < 0) goto done;
-    ctx.pool = sy_pg_pool_new(conninfo, ctx.cfg.db_pool_size);
-    if (!ctx.pool) goto done;
+    /* the first connection migrates; two more open meanwhile, for the
+     * services' first loops and the first requests (core/pg.c) */
+    ctx.pool = sy_pg_pool_start(conninfo, ctx.cfg.db_pool_size, 2);
+    if (!ctx.pool) {
+        sy_log(SY_LOG_ERROR, "pg", NULL, "could not connect to the database");
+        goto done;
+    }
+    if (pool_migrate(ctx.pool, ctx.cfg.schema_dir) < 0) goto done;
     sy_pg_pool_set_acquire_timeout(ctx.pool, ctx.cfg.db_acquire_timeout_ms); /* issue 14 */
     if (ctx.cfg.credentials) {
         ctx.creds = sy_creds_load(ctx.cfg.credentials, &err);
@@ -162,6 +206,12 @@ static int cmd_serve(int argc, char **argv)
         }
     }
     ctx.gc = sy_gc_new(conninfo, 2, 256, 0);
+    fn_start.ctx = &ctx;
+    fn_start.started = pthread_create(&fn_start.thread, NULL, functions_main, &fn_start) == 0;
+    if (!fn_start.started) {
+        sy_log(SY_LOG_ERROR, "lambda", NULL, "could not start", "error", "pthread_create");
+        goto done;
+    }
     if (sy_queue_start(&ctx, &err) < 0) {
         sy_log(SY_LOG_ERROR, "queue", NULL, "could not start", "error", err.message);
         goto done;
@@ -171,16 +221,18 @@ static int cmd_serve(int argc, char **argv)
         sy_log(SY_LOG_ERROR, "sfn", NULL, "could not start", "error", err.message);
         goto done;
     }
-    if (start_functions(&ctx, &err) < 0) {
-        sy_log(SY_LOG_ERROR, "lambda", NULL, "could not start", "error", err.message);
-        goto done;
-    }
     if (sy_topic_start(&ctx, &err) < 0) {
         sy_log(SY_LOG_ERROR, "sns", NULL, "could not start", "error", err.message);
         goto done;
     }
     if (sy_bus_start(&ctx, &err) < 0) {
         sy_log(SY_LOG_ERROR, "events", NULL, "could not start", "error", err.message);
+        goto done;
+    }
+    pthread_join(fn_start.thread, NULL);
+    fn_start.started = false;
+    if (fn_start.rc < 0) {
+        sy_log(SY_LOG_ERROR, "lambda", NULL, "could not start", "error", fn_start.err.message);
         goto done;
     }
     sy_server_wire(&ctx);
@@ -200,6 +252,7 @@ static int cmd_serve(int argc, char **argv)
     ctx.stopping = 1;
     status = 0;
 done:
+    if (fn_start.started) pthread_join(fn_start.thread, NULL);
     ctx.stopping = 1;
     if (queue_up) sy_queue_wake_all(&ctx); /* long polls return now */
     sy_http_destroy(&http);                /* stop accepting, finish in-flight */
