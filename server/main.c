@@ -128,22 +128,70 @@ static int start_functions(sy_ctx_t *ctx, sy_err_t *err)
     return sy_lambda_start(ctx, ctx->cfg.worker_listen, &o, err);
 }
 
-/* Lambda's start (the worker endpoint, the fleet registry's own connection
- * and first heartbeat) waits mostly on the database: it runs beside the
- * other services' starts and is joined before the seams are wired. */
+/* After the queue service (the others keep internal queues in it), the
+ * services start side by side: each start waits mostly on the database
+ * (Lambda's opens the fleet registry's own connection and heartbeats; the
+ * others ensure their internal queues and rows), so one after the other
+ * their round trips add up. All are joined before the seams are wired and
+ * the listener opens: readiness still means every service started. */
+static int start_sfn(sy_ctx_t *ctx, sy_err_t *err)
+{
+    return sy_sfn_start(ctx, err);
+}
+static int start_topic(sy_ctx_t *ctx, sy_err_t *err)
+{
+    return sy_topic_start(ctx, err);
+}
+static int start_bus(sy_ctx_t *ctx, sy_err_t *err)
+{
+    return sy_bus_start(ctx, err);
+}
+
 typedef struct {
+    const char *component;
+    int (*start)(sy_ctx_t *ctx, sy_err_t *err);
     sy_ctx_t *ctx;
     pthread_t thread;
     bool started;
     int rc;
     sy_err_t err;
-} functions_start_t;
+} service_start_t;
 
-static void *functions_main(void *u)
+static void *service_start_main(void *u)
 {
-    functions_start_t *f = u;
-    f->rc = start_functions(f->ctx, &f->err);
+    service_start_t *s = u;
+    s->rc = s->start(s->ctx, &s->err);
     return NULL;
+}
+
+/* Joins every started thread; 0 when all services started. */
+static int services_join(service_start_t *s, int n)
+{
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (!s[i].started) continue;
+        pthread_join(s[i].thread, NULL);
+        s[i].started = false;
+        if (s[i].rc < 0) {
+            sy_log(SY_LOG_ERROR, s[i].component, NULL, "could not start", "error", s[i].err.message);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+static int services_start(sy_ctx_t *ctx, service_start_t *s, int n)
+{
+    for (int i = 0; i < n; i++) {
+        s[i].ctx = ctx;
+        s[i].started = pthread_create(&s[i].thread, NULL, service_start_main, &s[i]) == 0;
+        if (!s[i].started) {
+            sy_log(SY_LOG_ERROR, s[i].component, NULL, "could not start", "error", "pthread_create");
+            services_join(s, n);
+            return -1;
+        }
+    }
+    return services_join(s, n);
 }
 
 static int wait_for_signal(void)
@@ -175,7 +223,6 @@ static int cmd_serve(int argc, char **argv)
     sy_err_t err;
     sy_http_t *http = NULL;
     bool embedded = false, queue_up = false;
-    functions_start_t fn_start = {0};
     char *conninfo = database_conninfo(&ctx.cfg, &embedded);
     if (!conninfo) goto done;
     /* the first connection migrates; two more open meanwhile, for the
@@ -206,35 +253,16 @@ static int cmd_serve(int argc, char **argv)
         }
     }
     ctx.gc = sy_gc_new(conninfo, 2, 256, 0);
-    fn_start.ctx = &ctx;
-    fn_start.started = pthread_create(&fn_start.thread, NULL, functions_main, &fn_start) == 0;
-    if (!fn_start.started) {
-        sy_log(SY_LOG_ERROR, "lambda", NULL, "could not start", "error", "pthread_create");
-        goto done;
-    }
     if (sy_queue_start(&ctx, &err) < 0) {
         sy_log(SY_LOG_ERROR, "queue", NULL, "could not start", "error", err.message);
         goto done;
     }
     queue_up = true;
-    if (sy_sfn_start(&ctx, &err) < 0) {
-        sy_log(SY_LOG_ERROR, "sfn", NULL, "could not start", "error", err.message);
-        goto done;
-    }
-    if (sy_topic_start(&ctx, &err) < 0) {
-        sy_log(SY_LOG_ERROR, "sns", NULL, "could not start", "error", err.message);
-        goto done;
-    }
-    if (sy_bus_start(&ctx, &err) < 0) {
-        sy_log(SY_LOG_ERROR, "events", NULL, "could not start", "error", err.message);
-        goto done;
-    }
-    pthread_join(fn_start.thread, NULL);
-    fn_start.started = false;
-    if (fn_start.rc < 0) {
-        sy_log(SY_LOG_ERROR, "lambda", NULL, "could not start", "error", fn_start.err.message);
-        goto done;
-    }
+    service_start_t starts[] = {{.component = "lambda", .start = start_functions},
+                                {.component = "sfn", .start = start_sfn},
+                                {.component = "sns", .start = start_topic},
+                                {.component = "events", .start = start_bus}};
+    if (services_start(&ctx, starts, (int)(sizeof starts / sizeof starts[0])) < 0) goto done;
     sy_server_wire(&ctx);
     sy_ctx_set_wired(&ctx);
     http = sy_http_new(&ctx, ctx.cfg.listen, &err);
@@ -252,7 +280,6 @@ static int cmd_serve(int argc, char **argv)
     ctx.stopping = 1;
     status = 0;
 done:
-    if (fn_start.started) pthread_join(fn_start.thread, NULL);
     ctx.stopping = 1;
     if (queue_up) sy_queue_wake_all(&ctx); /* long polls return now */
     sy_http_destroy(&http);                /* stop accepting, finish in-flight */
