@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Broker start against a running PostgreSQL: time from exec to the first
-# 200 from /health, and the idle RSS a second later. A private cluster
+# 200 from /health, the broker's CPU time (all threads) by then, and the
+# idle RSS a second later. A private cluster
 # (scripts/testpg, fsync on) is started once and migrated by a first
 # broker; then the broker is started and stopped --runs times. The peer in
 # the same run: `psql -c 'SELECT 1'` (exec, connect, one query, exit), the
@@ -63,6 +64,18 @@ def rss_kib(pid):
                 return int(line.split()[1])
     return 0
 
+def cpu_ms(pid):
+    # CPU time of all the broker's threads so far (schedstat, ns): less
+    # sensitive to the machine's load than the wall time
+    t = 0
+    for d in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{d}/schedstat") as f:
+                t += int(f.read().split()[0])
+        except OSError:
+            pass
+    return t / 1e6
+
 def start_once(binary):
     t0 = time.monotonic()
     p = subprocess.Popen([binary, "serve", "--listen", f"127.0.0.1:{port}", "--worker-listen",
@@ -73,11 +86,12 @@ def start_once(binary):
             raise SystemExit("broker did not become healthy")
         time.sleep(0.0005)
     ms = (time.monotonic() - t0) * 1000
+    cpu = cpu_ms(p.pid)
     time.sleep(1.0)
     rss = rss_kib(p.pid)
     p.send_signal(signal.SIGTERM)
     p.wait()
-    return ms, rss
+    return ms, rss, cpu
 
 def psql_once():
     t0 = time.monotonic()
@@ -93,12 +107,14 @@ load_before = loadavg()
 start_once(bins[0][1])  # migrates the fresh database; not counted
 ms = {label: [] for label, _ in bins}
 rss = {label: [] for label, _ in bins}
+cpu = {label: [] for label, _ in bins}
 peer = []
 for _ in range(runs):
     for label, binary in bins:
-        a, b = start_once(binary)
+        a, b, c = start_once(binary)
         ms[label].append(a)
         rss[label].append(b)
+        cpu[label].append(c)
     peer.append(psql_once())
 med = lambda v: sorted(v)[len(v) // 2]
 out = {"runs": runs, "loadavg_before": load_before, "loadavg_after": loadavg(),
@@ -107,9 +123,11 @@ for label, _ in bins:
     m = ms[label]
     out[label] = {"start_to_healthy_ms_p50": round(med(m), 2), "start_to_healthy_ms_min": round(min(m), 2),
                   "start_to_healthy_ms_max": round(max(m), 2), "idle_rss_mib_p50": round(med(rss[label]) / 1024, 2),
+                  "cpu_to_healthy_ms_p50": round(med(cpu[label]), 1),
                   "start_to_peer": round(med(m) / med(peer), 2)}
     print(f"{label}: start to healthy p50 {out[label]['start_to_healthy_ms_p50']} ms (min {out[label]['start_to_healthy_ms_min']}, "
-          f"max {out[label]['start_to_healthy_ms_max']}); idle RSS {out[label]['idle_rss_mib_p50']} MiB; "
+          f"max {out[label]['start_to_healthy_ms_max']}); CPU to healthy {out[label]['cpu_to_healthy_ms_p50']} ms; "
+          f"idle RSS {out[label]['idle_rss_mib_p50']} MiB; "
           f"{out[label]['start_to_peer']}x psql", file=sys.stderr)
 print(f"peer psql SELECT 1: p50 {out['peer_psql_select1_ms_p50']} ms; load {out['loadavg_before']} -> {out['loadavg_after']}",
       file=sys.stderr)
