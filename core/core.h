@@ -205,6 +205,9 @@ int sy_arn_parse(char *buf, sy_arn_parts_t *out);
 /* ------------------------------------------------------------- PostgreSQL */
 typedef struct sy_pg_pool sy_pg_pool_t;
 sy_pg_pool_t *sy_pg_pool_new(const char *conninfo, int size);
+/* As sy_pg_pool_new, and warm more connections (at most size - 1) opened
+ * in parallel by a helper thread while this one opens the first. */
+sy_pg_pool_t *sy_pg_pool_start(const char *conninfo, int size, int warm);
 void sy_pg_pool_destroy(sy_pg_pool_t **self_p);
 /* Borrow a connection (blocks until one is free); re-establishes a lost
  * connection. Never NULL unless the database is unreachable. */

@@ -24,12 +24,17 @@ typedef struct {
 
 static route_t routes[MAX_ROUTES]; /* filled at start-up, read-only after */
 static int nroutes;
+/* services start on more than one thread (server/main.c); the listener
+ * starts after they are all joined, so readers need no lock */
+static pthread_mutex_t routes_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static void add_route(char kind, const char *key, const char *service, sy_proto_t proto, sy_handler_fn fn,
                       void *udata)
 {
+    pthread_mutex_lock(&routes_mu);
     if (nroutes == MAX_ROUTES) sy_panic("too many routes");
     routes[nroutes++] = (route_t){kind, key, service, proto, fn, udata};
+    pthread_mutex_unlock(&routes_mu);
 }
 void sy_http_route_target(const char *p, const char *service, sy_proto_t proto, sy_handler_fn fn, void *u)
 {

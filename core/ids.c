@@ -4,7 +4,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
+#include <errno.h>
+#include <sys/random.h>
 #include <string.h>
 #include <time.h>
 
@@ -78,9 +79,21 @@ int64_t sy_mono_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* The kernel's CSPRNG (getrandom(2)), not OpenSSL's: the first RAND_bytes
+ * initialises all of OpenSSL (its configuration file, providers, DRBGs),
+ * which a broker's start paid for its first UUID (MiBs of RSS, some ms). */
 void sy_random_bytes(void *p, size_t n)
 {
-    if (RAND_bytes(p, (int)n) != 1) sy_panic("RAND_bytes failed");
+    unsigned char *b = p;
+    while (n > 0) {
+        ssize_t got = getrandom(b, n, 0);
+        if (got < 0) {
+            if (errno == EINTR) continue;
+            sy_panic("getrandom failed");
+        }
+        b += got;
+        n -= (size_t)got;
+    }
 }
 
 void sy_hex(const unsigned char *in, size_t n, char *out)

@@ -23,6 +23,10 @@ struct sy_pg_pool {
      * standby that will refuse it as read-only. */
     pthread_mutex_t connect_mu;
     int64_t down_until_us; /* under mu */
+    /* sy_pg_pool_start: connections opened in parallel by a helper thread */
+    pthread_t warm_thread;
+    int warm_n;
+    bool warm_started, warm_stop; /* warm_stop under mu */
 };
 
 #define POOL_DOWN_US 250000 /* after a failed connect: no other attempt for 250 ms */
@@ -56,7 +60,7 @@ static PGconn *connect_one(const char *conninfo)
     return c;
 }
 
-sy_pg_pool_t *sy_pg_pool_new(const char *conninfo, int size)
+static sy_pg_pool_t *pool_alloc(const char *conninfo, int size)
 {
     sy_pg_pool_t *p = sy_calloc(1, sizeof *p);
     p->conninfo = sy_strdup(conninfo);
@@ -69,20 +73,133 @@ sy_pg_pool_t *sy_pg_pool_new(const char *conninfo, int size)
     pthread_cond_init(&p->cv, &ca);
     pthread_condattr_destroy(&ca);
     pthread_mutex_init(&p->connect_mu, NULL);
-    /* connections are opened lazily; check one now so a bad URL fails fast */
-    PGconn *c = connect_one(conninfo);
+    return p;
+}
+
+/* connections are opened lazily; check one now so a bad URL fails fast */
+static sy_pg_pool_t *pool_first(sy_pg_pool_t *p)
+{
+    PGconn *c = connect_one(p->conninfo);
     if (!c) {
         sy_pg_pool_destroy(&p);
         return NULL;
     }
-    p->conns[p->nfree++] = c;
+    pthread_mutex_lock(&p->mu);
+    if (p->nfree + p->in_use < p->size) {
+        p->conns[p->nfree++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&p->mu);
+    PQfinish(c); /* the warm thread filled the pool first */
     return p;
+}
+
+sy_pg_pool_t *sy_pg_pool_new(const char *conninfo, int size)
+{
+    return pool_first(pool_alloc(conninfo, size));
+}
+
+/* ------------------------------------------------ opening in parallel
+ * A broker's start needs a few connections at once (the first requests,
+ * the services' background loops), and each costs a backend's fork and
+ * start-up on the server: made one after the other they add up. The warm
+ * thread starts warm_n connections at once with libpq's non-blocking
+ * connect while the caller opens the first one, and puts each into the free
+ * stack as it is ready. A connection that fails is not retried here (the
+ * pool's lazy path and its 250 ms back-off stay in charge of that). */
+#define WARM_MAX 8
+
+static bool warm_stopping(sy_pg_pool_t *p)
+{
+    pthread_mutex_lock(&p->mu);
+    bool stop = p->warm_stop;
+    pthread_mutex_unlock(&p->mu);
+    return stop;
+}
+
+static void warm_offer(sy_pg_pool_t *p, PGconn *c)
+{
+    PQclear(PQexec(c, "SET synchronous_commit = on; SET application_name = 'switchyard'"));
+    pthread_mutex_lock(&p->mu);
+    bool take = !p->warm_stop && PQstatus(c) == CONNECTION_OK && p->nfree + p->in_use < p->size;
+    if (take) {
+        p->conns[p->nfree++] = c;
+        pthread_cond_signal(&p->cv);
+    }
+    pthread_mutex_unlock(&p->mu);
+    if (take) sy_metric_inc("switchyard_db_connections_warmed_total", NULL, 1);
+    else PQfinish(c);
+}
+
+static void *warm_main(void *arg)
+{
+    sy_pg_pool_t *p = arg;
+    PGconn *c[WARM_MAX];
+    PostgresPollingStatusType st[WARM_MAX];
+    int n = p->warm_n, pending = 0;
+    for (int i = 0; i < n; i++) {
+        c[i] = PQconnectStart(p->conninfo);
+        st[i] = PGRES_POLLING_WRITING;
+        if (!c[i] || PQstatus(c[i]) == CONNECTION_BAD) {
+            PQfinish(c[i]);
+            c[i] = NULL;
+        } else {
+            pending++;
+        }
+    }
+    while (pending > 0 && !warm_stopping(p)) {
+        struct pollfd fds[WARM_MAX];
+        int idx[WARM_MAX], k = 0;
+        for (int i = 0; i < n; i++) {
+            if (!c[i]) continue;
+            fds[k] = (struct pollfd){.fd = PQsocket(c[i]), .events = st[i] == PGRES_POLLING_READING ? POLLIN : POLLOUT};
+            idx[k++] = i;
+        }
+        if (poll(fds, (nfds_t)k, 100) < 0 && errno != EINTR) break;
+        for (int j = 0; j < k; j++) {
+            int i = idx[j];
+            if (!fds[j].revents) continue;
+            st[i] = PQconnectPoll(c[i]);
+            if (st[i] == PGRES_POLLING_OK) {
+                warm_offer(p, c[i]);
+            } else if (st[i] == PGRES_POLLING_FAILED) {
+                PQfinish(c[i]);
+            } else {
+                continue;
+            }
+            c[i] = NULL;
+            pending--;
+        }
+    }
+    for (int i = 0; i < n; i++) PQfinish(c[i]); /* stopped with some still under way */
+    return NULL;
+}
+
+sy_pg_pool_t *sy_pg_pool_start(const char *conninfo, int size, int warm)
+{
+    if (warm > size - 1) warm = size - 1;
+    if (warm > WARM_MAX) warm = WARM_MAX;
+    if (warm <= 0) return sy_pg_pool_new(conninfo, size);
+    sy_pg_pool_t *p = pool_alloc(conninfo, size);
+    p->warm_n = warm;
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, 256 * 1024);
+    p->warm_started = pthread_create(&p->warm_thread, &a, warm_main, p) == 0;
+    pthread_attr_destroy(&a);
+    return pool_first(p);
 }
 
 void sy_pg_pool_destroy(sy_pg_pool_t **self_p)
 {
     if (!self_p || !*self_p) return;
     sy_pg_pool_t *p = *self_p;
+    if (p->warm_started) {
+        pthread_mutex_lock(&p->mu);
+        p->warm_stop = true;
+        pthread_mutex_unlock(&p->mu);
+        pthread_join(p->warm_thread, NULL);
+    }
     for (int i = 0; i < p->nfree; i++) {
         prep_forget_pid(PQbackendPID(p->conns[i]));
         PQfinish(p->conns[i]);

@@ -27,18 +27,11 @@ static char *database_conninfo(sy_config_t *cfg, bool *embedded)
     return conninfo;
 }
 
-static int run_migrations(const char *conninfo, const char *schema_dir)
+static int migrate_on(PGconn *c, const char *schema_dir)
 {
-    PGconn *c = PQconnectdb(conninfo);
-    if (PQstatus(c) != CONNECTION_OK) {
-        sy_log(SY_LOG_ERROR, "migrate", NULL, "could not connect", "error", PQerrorMessage(c));
-        PQfinish(c);
-        return -1;
-    }
     sy_err_t err;
     if (!schema_dir) schema_dir = SY_SCHEMA_DIR;
     int n = sy_migrate(c, schema_dir, &err);
-    PQfinish(c);
     if (n < 0) {
         sy_log(SY_LOG_ERROR, "migrate", NULL, "migration failed", "error", err.message);
         return -1;
@@ -47,6 +40,33 @@ static int run_migrations(const char *conninfo, const char *schema_dir)
     snprintf(buf, sizeof buf, "%d", n);
     sy_log(SY_LOG_INFO, "migrate", NULL, "schema up to date", "applied", buf);
     return 0;
+}
+
+static int run_migrations(const char *conninfo, const char *schema_dir)
+{
+    PGconn *c = PQconnectdb(conninfo);
+    if (PQstatus(c) != CONNECTION_OK) {
+        sy_log(SY_LOG_ERROR, "migrate", NULL, "could not connect", "error", PQerrorMessage(c));
+        PQfinish(c);
+        return -1;
+    }
+    int rc = migrate_on(c, schema_dir);
+    PQfinish(c);
+    return rc;
+}
+
+/* serve: the pool's first connection runs the migrations and stays in the
+ * pool (one connection made before the first request, not two). */
+static int pool_migrate(sy_pg_pool_t *pool, const char *schema_dir)
+{
+    PGconn *c = sy_pg_acquire(pool);
+    if (!c) {
+        sy_log(SY_LOG_ERROR, "migrate", NULL, "could not connect");
+        return -1;
+    }
+    int rc = migrate_on(c, schema_dir);
+    sy_pg_release(pool, c);
+    return rc;
 }
 
 static int cmd_migrate(int argc, char **argv)
@@ -108,6 +128,72 @@ static int start_functions(sy_ctx_t *ctx, sy_err_t *err)
     return sy_lambda_start(ctx, ctx->cfg.worker_listen, &o, err);
 }
 
+/* After the queue service (the others keep internal queues in it), the
+ * services start side by side: each start waits mostly on the database
+ * (Lambda's opens the fleet registry's own connection and heartbeats; the
+ * others ensure their internal queues and rows), so one after the other
+ * their round trips add up. All are joined before the seams are wired and
+ * the listener opens: readiness still means every service started. */
+static int start_sfn(sy_ctx_t *ctx, sy_err_t *err)
+{
+    return sy_sfn_start(ctx, err);
+}
+static int start_topic(sy_ctx_t *ctx, sy_err_t *err)
+{
+    return sy_topic_start(ctx, err);
+}
+static int start_bus(sy_ctx_t *ctx, sy_err_t *err)
+{
+    return sy_bus_start(ctx, err);
+}
+
+typedef struct {
+    const char *component;
+    int (*start)(sy_ctx_t *ctx, sy_err_t *err);
+    sy_ctx_t *ctx;
+    pthread_t thread;
+    bool started;
+    int rc;
+    sy_err_t err;
+} service_start_t;
+
+static void *service_start_main(void *u)
+{
+    service_start_t *s = u;
+    s->rc = s->start(s->ctx, &s->err);
+    return NULL;
+}
+
+/* Joins every started thread; 0 when all services started. */
+static int services_join(service_start_t *s, int n)
+{
+    int rc = 0;
+    for (int i = 0; i < n; i++) {
+        if (!s[i].started) continue;
+        pthread_join(s[i].thread, NULL);
+        s[i].started = false;
+        if (s[i].rc < 0) {
+            sy_log(SY_LOG_ERROR, s[i].component, NULL, "could not start", "error", s[i].err.message);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
+static int services_start(sy_ctx_t *ctx, service_start_t *s, int n)
+{
+    for (int i = 0; i < n; i++) {
+        s[i].ctx = ctx;
+        s[i].started = pthread_create(&s[i].thread, NULL, service_start_main, &s[i]) == 0;
+        if (!s[i].started) {
+            sy_log(SY_LOG_ERROR, s[i].component, NULL, "could not start", "error", "pthread_create");
+            services_join(s, n);
+            return -1;
+        }
+    }
+    return services_join(s, n);
+}
+
 static int wait_for_signal(void)
 {
     sigset_t set;
@@ -139,9 +225,14 @@ static int cmd_serve(int argc, char **argv)
     bool embedded = false, queue_up = false;
     char *conninfo = database_conninfo(&ctx.cfg, &embedded);
     if (!conninfo) goto done;
-    if (run_migrations(conninfo, ctx.cfg.schema_dir) < 0) goto done;
-    ctx.pool = sy_pg_pool_new(conninfo, ctx.cfg.db_pool_size);
-    if (!ctx.pool) goto done;
+    /* the first connection migrates; two more open meanwhile, for the
+     * services' first loops and the first requests (core/pg.c) */
+    ctx.pool = sy_pg_pool_start(conninfo, ctx.cfg.db_pool_size, 2);
+    if (!ctx.pool) {
+        sy_log(SY_LOG_ERROR, "pg", NULL, "could not connect to the database");
+        goto done;
+    }
+    if (pool_migrate(ctx.pool, ctx.cfg.schema_dir) < 0) goto done;
     sy_pg_pool_set_acquire_timeout(ctx.pool, ctx.cfg.db_acquire_timeout_ms); /* issue 14 */
     if (ctx.cfg.credentials) {
         ctx.creds = sy_creds_load(ctx.cfg.credentials, &err);
@@ -167,22 +258,11 @@ static int cmd_serve(int argc, char **argv)
         goto done;
     }
     queue_up = true;
-    if (sy_sfn_start(&ctx, &err) < 0) {
-        sy_log(SY_LOG_ERROR, "sfn", NULL, "could not start", "error", err.message);
-        goto done;
-    }
-    if (start_functions(&ctx, &err) < 0) {
-        sy_log(SY_LOG_ERROR, "lambda", NULL, "could not start", "error", err.message);
-        goto done;
-    }
-    if (sy_topic_start(&ctx, &err) < 0) {
-        sy_log(SY_LOG_ERROR, "sns", NULL, "could not start", "error", err.message);
-        goto done;
-    }
-    if (sy_bus_start(&ctx, &err) < 0) {
-        sy_log(SY_LOG_ERROR, "events", NULL, "could not start", "error", err.message);
-        goto done;
-    }
+    service_start_t starts[] = {{.component = "lambda", .start = start_functions},
+                                {.component = "sfn", .start = start_sfn},
+                                {.component = "sns", .start = start_topic},
+                                {.component = "events", .start = start_bus}};
+    if (services_start(&ctx, starts, (int)(sizeof starts / sizeof starts[0])) < 0) goto done;
     sy_server_wire(&ctx);
     sy_ctx_set_wired(&ctx);
     http = sy_http_new(&ctx, ctx.cfg.listen, &err);

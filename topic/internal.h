@@ -49,6 +49,7 @@ typedef struct {
     void *invoker_udata;
     struct evp_pkey_st *sign_key; /* signing.c: the cluster's key pair (EVP_PKEY) */
     char *cert_pem, *cert_path;   /* its certificate and the path it is served at */
+    char *key_pem;                /* signing.c: parsed into sign_key on first use */
     tp_pace_t *paces;             /* http.c, its thread only */
     struct {
         char arn[300];

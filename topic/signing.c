@@ -58,20 +58,42 @@ done:
     return rc;
 }
 
+/* The pair is read at start; parsing the key and naming the certificate
+ * (OpenSSL's first use in the process: its configuration, providers and
+ * decoders, some ms and MiB) wait for the first message signed or the
+ * first certificate asked for. */
+static pthread_mutex_t parse_mu = PTHREAD_MUTEX_INITIALIZER;
+
 static int load(tp_svc_t *s, const char *key_pem, const char *cert_pem, sy_err_t *err)
 {
-    BIO *b = BIO_new_mem_buf(key_pem, -1);
-    s->sign_key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
-    BIO_free(b);
-    if (!s->sign_key)
+    if (!key_pem || !*key_pem || !cert_pem || !*cert_pem)
         return sy_err_set(err, SY_E_INTERNAL, 500, "InternalError", "the stored SNS signing key does not load");
+    s->key_pem = sy_strdup(key_pem);
     s->cert_pem = sy_strdup(cert_pem);
-    unsigned char h[32];
-    sy_sha256(cert_pem, strlen(cert_pem), h);
-    char hex[65];
-    sy_hex(h, 16, hex);
-    s->cert_path = sy_asprintf("%s%s.pem", CERT_PREFIX, hex);
     return 0;
+}
+
+static void parsed(const tp_svc_t *cs)
+{
+    tp_svc_t *s = (tp_svc_t *)cs; /* filled once, under parse_mu */
+    if (!s) return;
+    pthread_mutex_lock(&parse_mu);
+    if (!s->cert_path && s->cert_pem) {
+        unsigned char h[32];
+        sy_sha256(s->cert_pem, strlen(s->cert_pem), h);
+        char hex[65];
+        sy_hex(h, 16, hex);
+        s->cert_path = sy_asprintf("%s%s.pem", CERT_PREFIX, hex);
+    }
+    if (!s->sign_key && s->key_pem) {
+        BIO *b = BIO_new_mem_buf(s->key_pem, -1);
+        s->sign_key = b ? PEM_read_bio_PrivateKey(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+        if (!s->sign_key) sy_log(SY_LOG_ERROR, "sns", NULL, "the stored SNS signing key does not load");
+        free(s->key_pem);
+        s->key_pem = NULL;
+    }
+    pthread_mutex_unlock(&parse_mu);
 }
 
 int tp_sign_start(tp_svc_t *s, sy_err_t *err)
@@ -102,6 +124,8 @@ void tp_sign_stop(tp_svc_t *s)
 {
     EVP_PKEY_free(s->sign_key);
     s->sign_key = NULL;
+    free(s->key_pem);
+    s->key_pem = NULL;
     free(s->cert_pem);
     free(s->cert_path);
     s->cert_pem = s->cert_path = NULL;
@@ -110,6 +134,7 @@ void tp_sign_stop(tp_svc_t *s)
 char *tp_cert_url(const sy_ctx_t *ctx)
 {
     const tp_svc_t *s = tp_svc(ctx);
+    parsed(s);
     char *base = tp_base_url(ctx);
     char *u = sy_asprintf("%s%s", base, s && s->cert_path ? s->cert_path : CERT_PREFIX "unavailable.pem");
     free(base);
@@ -153,6 +178,7 @@ char *tp_canonical(const json_t *env)
 void tp_sign(const sy_ctx_t *ctx, json_t *env, int sigver)
 {
     const tp_svc_t *s = tp_svc(ctx);
+    parsed(s);
     json_object_set_new(env, "SignatureVersion", json_string(sigver == 2 ? "2" : "1"));
     char *text = tp_canonical(env);
     unsigned char sig[1024];
@@ -178,6 +204,7 @@ void tp_sign(const sy_ctx_t *ctx, json_t *env, int sigver)
 static void cert_route(sy_req_t *req, sy_resp_t *resp, void *udata)
 {
     const tp_svc_t *s = tp_svc(udata);
+    parsed(s);
     sy_buf_reset(&resp->body);
     if (!s || !s->cert_path || strcmp(req->path, s->cert_path) != 0) {
         resp->status = 404;

@@ -109,6 +109,50 @@ static void test_multi_host_url(void **state)
     sy_pg_pool_destroy(&p);
 }
 
+static int backends(void)
+{
+    PGconn *a = admin(dbname);
+    char *sql = sy_asprintf("SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' "
+                            "AND application_name = 'switchyard'",
+                            dbname);
+    int n = one_int(a, sql);
+    free(sql);
+    PQfinish(a);
+    return n;
+}
+
+/* sy_pg_pool_start: the warmed connections end up in the pool (acquiring
+ * three at once opens none more), never beyond its size; destroy joins the
+ * warm thread. */
+static void test_pool_start_warms(void **state)
+{
+    (void)state;
+    sy_pg_pool_t *p = sy_pg_pool_start(conninfo, 3, 2);
+    assert_non_null(p);
+    for (int i = 0; i < 500 && backends() < 3; i++) usleep(20000);
+    assert_int_equal(backends(), 3);
+    PGconn *c[3];
+    for (int i = 0; i < 3; i++) c[i] = sy_pg_acquire(p);
+    for (int i = 0; i < 3; i++) assert_non_null(c[i]);
+    assert_true(PQbackendPID(c[0]) != PQbackendPID(c[1]) && PQbackendPID(c[1]) != PQbackendPID(c[2]) &&
+                PQbackendPID(c[0]) != PQbackendPID(c[2]));
+    assert_int_equal(backends(), 3);
+    for (int i = 0; i < 3; i++) sy_pg_release(p, c[i]);
+    sy_pg_pool_destroy(&p);
+
+    p = sy_pg_pool_start(conninfo, 1, 4); /* no room to warm: one connection */
+    assert_non_null(p);
+    usleep(200000);
+    assert_int_equal(backends(), 1);
+    sy_pg_pool_destroy(&p);
+    for (int i = 0; i < 250 && backends() > 0; i++) usleep(20000);
+
+    p = sy_pg_pool_start(conninfo, 4, 3); /* destroyed while warming */
+    assert_non_null(p);
+    sy_pg_pool_destroy(&p);
+    assert_null(p);
+}
+
 static void test_dead_idle_connection_replaced(void **state)
 {
     (void)state;
@@ -394,6 +438,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_multi_host_url),
+        cmocka_unit_test(test_pool_start_warms),
         cmocka_unit_test(test_dead_idle_connection_replaced),
         cmocka_unit_test(test_prepared_missing_lone_statement),
         cmocka_unit_test(test_prepared_missing_in_transaction),
