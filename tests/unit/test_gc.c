@@ -93,6 +93,19 @@ static void insert_rows(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
     }
 }
 
+/* Ten one-row jobs k = base..base+9 in one submit_many: job null_at's row
+ * violates NOT NULL, job fail_at writes its row and then fails (-1: none). */
+static void submit_ten(sy_gc_t *gc, int base, int null_at, int fail_at, int rcs[10], sy_err_t errs[10])
+{
+    row_job_t jobs[10];
+    void *args[10];
+    for (int i = 0; i < 10; i++) {
+        jobs[i] = (row_job_t){.k = base + i, .v = i == null_at ? NULL : "y", .write_then_fail = i == fail_at};
+        args[i] = &jobs[i];
+    }
+    sy_gc_submit_many(gc, insert_rows, NULL, args, 10, rcs, errs);
+}
+
 static int count_rows(int lo, int hi)
 {
     PGconn *c = admin(dbname);
@@ -112,15 +125,9 @@ static void test_failed_job_leaves_no_write(void **state)
 {
     (void)state;
     sy_gc_t *gc = sy_gc_new(conninfo, 1, 64, 0);
-    row_job_t jobs[10];
-    void *args[10];
     int rcs[10];
     sy_err_t errs[10];
-    for (int i = 0; i < 10; i++) {
-        jobs[i] = (row_job_t){.k = 800000 + i, .v = "z", .write_then_fail = i == 6};
-        args[i] = &jobs[i];
-    }
-    sy_gc_submit_many(gc, insert_rows, NULL, args, 10, rcs, errs);
+    submit_ten(gc, 800000, -1, 6, rcs, errs);
     for (int i = 0; i < 10; i++) assert_int_equal(rcs[i] < 0, i == 6);
     assert_string_equal(errs[6].code, "ServiceUnavailable");
     assert_int_equal(count_rows(800000, 800010), 9);
@@ -185,15 +192,9 @@ static void test_submit_many_batches_together(void **state)
 {
     (void)state;
     sy_gc_t *gc = sy_gc_new(conninfo, 1, 64, 0);
-    row_job_t jobs[10];
-    void *args[10];
     int rcs[10];
     sy_err_t errs[10];
-    for (int i = 0; i < 10; i++) {
-        jobs[i] = (row_job_t){.k = 900000 + i, .v = i == 4 ? NULL : "y"};
-        args[i] = &jobs[i];
-    }
-    sy_gc_submit_many(gc, insert_rows, NULL, args, 10, rcs, errs);
+    submit_ten(gc, 900000, 4, -1, rcs, errs);
     for (int i = 0; i < 10; i++) assert_int_equal(rcs[i] < 0, i == 4);
     assert_string_equal(errs[4].sqlstate, "23502"); /* not_null_violation, reported to its caller */
     sy_gc_destroy(&gc);
