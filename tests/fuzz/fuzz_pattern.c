@@ -18,6 +18,7 @@
 
 #include "pattern/pattern.h"
 #include "pattern/internal.h"
+#include "fuzz_split.h"
 
 static const char *const FIXED[] = {
     "{\"a\":[\"x\",1,null,true,{\"prefix\":\"p\"},{\"suffix\":\"s\"}]}",
@@ -48,12 +49,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     sy_pattern_kind_t kind = (sy_pattern_kind_t)(data[0] % 3);
-    const char *rest = (const char *)data + 1;
-    size_t n = size - 1;
-    const char *nul = memchr(rest, 0, n);
-    size_t plen = nul ? (size_t)(nul - rest) : n / 2;
-    const char *ev = rest + plen + (nul ? 1 : 0);
-    size_t elen = n - plen - (nul ? 1 : 0);
+    fuzz_split_t sp = fuzz_split(data, size);
+    const char *rest = sp.pattern, *ev = sp.event;
+    size_t plen = sp.plen, elen = sp.elen;
     sy_err_t err;
     int count = 0;
     if (sy_pattern_validate(kind, rest, plen, &err) == 0) {
@@ -81,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     count = 0;
     int r = sy_matcher_match(fixed_m, ev, elen, cb, &count);
     if (r >= 0 && r != count) abort();
-    r = sy_matcher_match(fixed_m, rest, n, NULL, NULL);
+    r = sy_matcher_match(fixed_m, rest, size - 1, NULL, NULL); /* the whole input as an event */
     (void)r;
     return 0;
 }

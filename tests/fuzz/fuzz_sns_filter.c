@@ -31,6 +31,7 @@
 
 #include "pattern/internal.h"
 #include "topic/internal.h"
+#include "fuzz_split.h"
 
 static void cb(const char *id, void *u)
 {
@@ -93,12 +94,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 1 << 16) return 0;
     int mode = data[0] % 4;
-    const char *rest = (const char *)data + 1;
-    size_t n = size - 1;
-    const char *nul = memchr(rest, 0, n);
-    size_t plen = nul ? (size_t)(nul - rest) : n / 2;
-    const char *ev = rest + plen + (nul ? 1 : 0);
-    size_t elen = n - plen - (nul ? 1 : 0);
+    fuzz_split_t sp = fuzz_split(data, size);
+    const char *rest = sp.pattern, *ev = sp.event;
+    size_t plen = sp.plen, elen = sp.elen;
     char *p = malloc(plen + 1);
     memcpy(p, rest, plen);
     p[plen] = 0;

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "core/core.h"
+#include "unit_pg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,52 +18,21 @@
 static char dbname[64];
 static char *conninfo;
 
-static PGconn *admin(const char *db)
-{
-    char *ci = sy_asprintf("host=%s port=%s user=postgres dbname=%s", getenv("SY_TEST_PGHOST"),
-                           getenv("SY_TEST_PGPORT") ? getenv("SY_TEST_PGPORT") : "5432", db);
-    PGconn *c = PQconnectdb(ci);
-    free(ci);
-    if (PQstatus(c) != CONNECTION_OK) fail_msg("connect: %s", PQerrorMessage(c));
-    return c;
-}
-
-static void run_sql(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-    PQclear(r);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dbname, sizeof dbname, "sy_unit_gc_%d", (int)getpid());
-    PGconn *c = admin("postgres");
-    char *sql = sy_asprintf("DROP DATABASE IF EXISTS %s", dbname);
-    run_sql(c, sql);
-    free(sql);
-    sql = sy_asprintf("CREATE DATABASE %s", dbname);
-    run_sql(c, sql);
-    free(sql);
+    ut_create_db(dbname, sizeof dbname, "sy_unit_gc");
+    PGconn *c = ut_admin(dbname);
+    ut_run_sql(c, "CREATE TABLE t (k int PRIMARY KEY, v text NOT NULL)");
     PQfinish(c);
-    c = admin(dbname);
-    run_sql(c, "CREATE TABLE t (k int PRIMARY KEY, v text NOT NULL)");
-    PQfinish(c);
-    conninfo = sy_asprintf("host=%s port=%s user=postgres dbname=%s", getenv("SY_TEST_PGHOST"),
-                           getenv("SY_TEST_PGPORT") ? getenv("SY_TEST_PGPORT") : "5432", dbname);
+    conninfo = sy_asprintf("host=%s port=%s user=postgres dbname=%s", ut_pghost(), ut_pgport(), dbname);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    PGconn *c = admin("postgres");
-    char *sql = sy_asprintf("DROP DATABASE IF EXISTS %s", dbname);
-    run_sql(c, sql);
-    free(sql);
-    PQfinish(c);
+    ut_drop_db(dbname);
     free(conninfo);
     return 0;
 }
@@ -108,7 +78,7 @@ static void submit_ten(sy_gc_t *gc, int base, int null_at, int fail_at, int rcs[
 
 static int count_rows(int lo, int hi)
 {
-    PGconn *c = admin(dbname);
+    PGconn *c = ut_admin(dbname);
     char sql[96];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM t WHERE k >= %d AND k < %d", lo, hi);
     PGresult *r = PQexec(c, sql);
@@ -181,7 +151,7 @@ static void test_concurrent_callers_get_their_own_outcome(void **state)
     /* exactly the rows of successful jobs were written */
     int expected = 0;
     for (int i = 0; i < N; i++) expected += !(i % 7 == 3 || i % 11 == 5);
-    PGconn *c = admin(dbname);
+    PGconn *c = ut_admin(dbname);
     PGresult *r = PQexec(c, "SELECT count(*) FROM t");
     assert_int_equal(atoi(PQgetvalue(r, 0, 0)), expected * T);
     PQclear(r);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "core/core.h"
+#include "unit_pg.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -24,32 +25,6 @@
 static char dbname[64];
 static char *conninfo;
 
-static const char *pghost(void)
-{
-    return getenv("SY_TEST_PGHOST");
-}
-static const char *pgport(void)
-{
-    return getenv("SY_TEST_PGPORT") ? getenv("SY_TEST_PGPORT") : "5432";
-}
-
-static PGconn *admin(const char *db)
-{
-    char *ci = sy_asprintf("host=%s port=%s user=postgres dbname=%s", pghost(), pgport(), db);
-    PGconn *c = PQconnectdb(ci);
-    free(ci);
-    if (PQstatus(c) != CONNECTION_OK) fail_msg("connect: %s", PQerrorMessage(c));
-    return c;
-}
-
-static void run_sql(PGconn *c, const char *sql)
-{
-    PGresult *r = PQexec(c, sql);
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && PQresultStatus(r) != PGRES_TUPLES_OK)
-        fail_msg("%s: %s", sql, PQresultErrorMessage(r));
-    PQclear(r);
-}
-
 /* A TCP port on 127.0.0.1 nothing listens on: 1 (tcpmux), refused at once. */
 static int dead_port(void)
 {
@@ -59,31 +34,19 @@ static int dead_port(void)
 static int setup(void **state)
 {
     (void)state;
-    snprintf(dbname, sizeof dbname, "sy_unit_pg_%d", (int)getpid());
-    PGconn *c = admin("postgres");
-    char *sql = sy_asprintf("DROP DATABASE IF EXISTS %s", dbname);
-    run_sql(c, sql);
-    free(sql);
-    sql = sy_asprintf("CREATE DATABASE %s", dbname);
-    run_sql(c, sql);
-    free(sql);
-    PQfinish(c);
+    ut_create_db(dbname, sizeof dbname, "sy_unit_pg");
     /* two hosts, the first one down: libpq goes on to the next, and keeps only
      * a writable one, as the brokers' URL in a pg_auto_failover formation */
     conninfo = sy_asprintf("host=127.0.0.1,%s port=%d,%s user=postgres dbname=%s connect_timeout=2 "
                            "target_session_attrs=read-write",
-                           pghost(), dead_port(), pgport(), dbname);
+                           ut_pghost(), dead_port(), ut_pgport(), dbname);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    PGconn *c = admin("postgres");
-    char *sql = sy_asprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", dbname);
-    run_sql(c, sql);
-    free(sql);
-    PQfinish(c);
+    ut_drop_db(dbname);
     free(conninfo);
     return 0;
 }
@@ -103,7 +66,7 @@ static void test_multi_host_url(void **state)
     assert_non_null(p);
     PGconn *c = sy_pg_acquire(p);
     assert_non_null(c);
-    assert_string_equal(PQport(c), pgport()); /* the second host answered */
+    assert_string_equal(PQport(c), ut_pgport()); /* the second host answered */
     assert_int_equal(one_int(c, "SELECT 41 + 1"), 42);
     sy_pg_release(p, c);
     sy_pg_pool_destroy(&p);
@@ -111,7 +74,7 @@ static void test_multi_host_url(void **state)
 
 static int backends(void)
 {
-    PGconn *a = admin(dbname);
+    PGconn *a = ut_admin(dbname);
     char *sql = sy_asprintf("SELECT count(*) FROM pg_stat_activity WHERE datname = '%s' "
                             "AND application_name = 'switchyard'",
                             dbname);
@@ -162,9 +125,9 @@ static void test_dead_idle_connection_replaced(void **state)
     int pid = PQbackendPID(c);
     sy_pg_release(p, c); /* idle in the pool, still CONNECTION_OK for libpq */
 
-    PGconn *a = admin(dbname);
+    PGconn *a = ut_admin(dbname);
     char *sql = sy_asprintf("SELECT pg_terminate_backend(%d)", pid);
-    run_sql(a, sql);
+    ut_run_sql(a, sql);
     free(sql);
     PQfinish(a);
     /* gone: the process has exited, so its socket is closed (pg_stat_activity
@@ -194,7 +157,7 @@ static void test_dead_idle_connection_replaced(void **state)
 static void forget_on_server(PGconn *c, const char *name)
 {
     char *sql = sy_asprintf("DEALLOCATE %s", name);
-    run_sql(c, sql);
+    ut_run_sql(c, sql);
     free(sql);
 }
 
@@ -286,14 +249,14 @@ static void test_on_commit_hooks(void **state)
     (void)state;
     sy_pg_pool_t *p = sy_pg_pool_new(conninfo, 1);
     PGconn *c = sy_pg_acquire(p);
-    run_sql(c, "DROP TABLE IF EXISTS sy_unit_hooks; CREATE TABLE sy_unit_hooks (v text)");
+    ut_run_sql(c, "DROP TABLE IF EXISTS sy_unit_hooks; CREATE TABLE sy_unit_hooks (v text)");
     sy_err_t err;
     sy_err_clear(&err);
     /* two hooks, in registration order, then COMMIT */
     hook_log[0] = 0;
     hook_discards = 0;
     assert_int_equal(sy_pg_begin(c, &err), 0);
-    run_sql(c, "INSERT INTO sy_unit_hooks VALUES ('t')");
+    ut_run_sql(c, "INSERT INTO sy_unit_hooks VALUES ('t')");
     assert_int_equal(sy_pg_on_commit(c, hook_insert, hook_discard, "a"), 0);
     assert_int_equal(sy_pg_on_commit(c, hook_insert, NULL, "b"), 0);
     assert_ptr_equal(sy_pg_on_commit_arg(c, hook_insert), (void *)"a");
@@ -315,7 +278,7 @@ static void test_on_commit_hooks(void **state)
     assert_string_equal(hook_log, "");
     /* a failing hook: the transaction rolls back, later hooks only discarded */
     assert_int_equal(sy_pg_begin(c, &err), 0);
-    run_sql(c, "INSERT INTO sy_unit_hooks VALUES ('lost')");
+    ut_run_sql(c, "INSERT INTO sy_unit_hooks VALUES ('lost')");
     assert_int_equal(sy_pg_on_commit(c, hook_insert, hook_discard, "d"), 0);
     assert_int_equal(sy_pg_on_commit(c, hook_fail, hook_discard, NULL), 0);
     assert_int_equal(sy_pg_on_commit(c, hook_insert, hook_discard, "e"), 0);
@@ -329,7 +292,7 @@ static void test_on_commit_hooks(void **state)
     assert_int_equal(sy_pg_tx_on(c, tx_with_hook, "f", &err), 0);
     assert_string_equal(hook_log, "f");
     assert_int_equal(one_int(c, "SELECT count(*) FROM sy_unit_hooks WHERE v = 'f'"), 1);
-    run_sql(c, "DROP TABLE sy_unit_hooks");
+    ut_run_sql(c, "DROP TABLE sy_unit_hooks");
     sy_pg_release(p, c);
     sy_pg_pool_destroy(&p);
 }
@@ -391,13 +354,13 @@ static void *storm_acquire(void *u)
 
 static void set_allow_connections(bool on)
 {
-    PGconn *a = admin("postgres");
+    PGconn *a = ut_admin("postgres");
     char *sql = sy_asprintf("ALTER DATABASE %s ALLOW_CONNECTIONS %s", dbname, on ? "true" : "false");
-    run_sql(a, sql);
+    ut_run_sql(a, sql);
     free(sql);
     if (!on) { /* and none left: the pool's idle ones are gone too */
         sql = sy_asprintf("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '%s'", dbname);
-        run_sql(a, sql);
+        ut_run_sql(a, sql);
         free(sql);
         sql = sy_asprintf("SELECT count(*) FROM pg_stat_activity WHERE datname = '%s'", dbname);
         for (int i = 0; i < 250 && one_int(a, sql) != 0; i++) usleep(20000);
