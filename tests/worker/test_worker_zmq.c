@@ -101,11 +101,19 @@ static void test_too_many_and_deadline(void **state)
 
     t0 = h_now_ms();
     assert_int_equal(h_invoke(p, "slow", "{\"sleep_ms\":800}", 300, &c), 0);
-    assert_int_equal(c.status, SY_INVOKE_TIMEOUT);
+    /* Two clocks watch the same deadline: the broker's (TIMEOUT, counted)
+     * and the worker's, which is told the caller's deadline and reports
+     * Sandbox.Timedout itself. On a loaded machine either may speak first;
+     * both are the answer "timed out", and nothing waits for the handler. */
+    bool broker_first = c.status == SY_INVOKE_TIMEOUT;
+    if (!broker_first) {
+        assert_int_equal(c.status, SY_INVOKE_FN_ERROR);
+        assert_string_equal(c.error_type, "Sandbox.Timedout");
+    }
     assert_true(h_now_ms() - t0 < 700);
     sy_pool_stats_t st;
     sy_pool_stats(p, &st);
-    assert_int_equal(st.timeouts, 1);
+    assert_int_equal(st.timeouts, broker_first ? 1 : 0);
     /* the worker gets its slot back once the handler returns */
     assert_int_equal(h_invoke(p, "slow", "{\"sleep_ms\":1}", 5000, &c), 0);
     assert_int_equal(c.status, SY_INVOKE_OK);
