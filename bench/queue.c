@@ -376,6 +376,7 @@ int main(int argc, char **argv)
     bool depth_only = false; /* only the depth phases (with their own empty-queue reference) */
     double churn_s = 0;
     int nqueues = 0;
+    const char *phases = "send,batch,receive,fifo"; /* --phases: a subset, for profiling one phase */
     static char extra[16384];
     const char *url = argc > 1 ? argv[1] : "http://127.0.0.1:4566";
     for (int i = 2; i < argc; i++) {
@@ -391,6 +392,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--depth")) depth = atol(argv[++i]);
         else if (!strcmp(argv[i], "--churn-s")) churn_s = atof(argv[++i]);
         else if (!strcmp(argv[i], "--queues")) nqueues = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--phases")) phases = argv[++i];
         else if (!strcmp(argv[i], "--messages")) i++; /* older option: phases are timed now */
     }
     if (clients > 256) clients = 256;
@@ -413,6 +415,22 @@ int main(int argc, char **argv)
     bool e2e_only = getenv("BENCH_E2E_ONLY") != NULL;
     double send1 = 0, send1_p50 = 0, send1_p99 = 0, send10 = 0, recv = 0, frecv = 0, fsend10 = 0;
     long got = 0;
+    bool ph_send = strstr(phases, "send") != NULL, ph_batch = strstr(phases, "batch") != NULL,
+         ph_recv = strstr(phases, "receive") != NULL, ph_fifo = strstr(phases, "fifo") != NULL;
+    if (!e2e_only && !(ph_send && ph_batch && ph_recv && ph_fifo)) {
+        /* one or more phases alone (profiling): no latency, depth or peer phases */
+        if (ph_send) printf("send (single):        %9.0f msgs/s\n", run_senders(queue_url, 0, clients, secs, 1, 0, &lat));
+        if (ph_batch) printf("send (batch of 10):   %9.0f msgs/s\n", run_senders(queue_url, 0, clients, secs, 10, 0, &lat));
+        if (ph_recv) printf("receive+delete (10):  %9.0f msgs/s\n", run_receivers(queue_url, clients, secs, NULL, NULL, &got));
+        if (ph_fifo) {
+            create_queue(fname, true, furl, sizeof furl);
+            printf("FIFO send (batch 10): %9.0f msgs/s\n", run_senders(furl, groups, clients, secs, 10, 0, &lat));
+            fflush(stdout);
+            long fgot = 0;
+            printf("FIFO receive+delete:  %9.0f msgs/s\n", run_receivers(furl, clients, secs, NULL, NULL, &fgot));
+        }
+        return 0;
+    }
     if (!e2e_only) {
         send1 = run_senders(queue_url, 0, clients, secs, 1, 0, &lat);
         send1_p50 = pct(&lat, 0.5), send1_p99 = pct(&lat, 0.99);

@@ -4,7 +4,7 @@
 # plain-SQL peer phases then run on the same PostgreSQL (its unix socket).
 # usage: bench/queue.sh [--clients 32] [--seconds 10] [--body 256] [--quick]
 #                       [--peer-conns 4,16,32] [--fifo-groups 100]
-#                       [--queues 10000] [--depth 1000000 [--churn-s 600] [--depth-only]]
+#                       [--queues 10000] [--phases send,batch,receive,fifo] [--depth 1000000 [--churn-s 600] [--depth-only]]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 bench_build bench-queue
