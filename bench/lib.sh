@@ -2,6 +2,8 @@
 # start a broker with its own embedded PostgreSQL (fsync and
 # synchronous_commit on) in a temporary data dir, stopped on exit.
 # usage (sourced): bench_build TARGET...; bench_broker PORT [serve flags...]
+# SY_BENCH_BIN runs another switchyard binary (a before/after pair with the
+# same load generator: e.g. a Release build of the previous commit)
 # sets: root, build, data, port, pid
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${SY_BENCH_BUILD:-$root/build-release}
@@ -16,7 +18,7 @@ bench_build() {
 bench_broker() {
   port=$1; shift
   data=$(mktemp -d "$build/bench-data.XXXXXX"); chmod 755 "$data"
-  "$build/switchyard" serve --listen 127.0.0.1:$port --worker-listen tcp://127.0.0.1:$((port+1)) \
+  "${SY_BENCH_BIN:-$build/switchyard}" serve --listen 127.0.0.1:$port --worker-listen tcp://127.0.0.1:$((port+1)) \
     --data-dir "$data" --db-pool-size 40 --log-level warn "$@" 2>"$data/broker.log" &
   pid=$!
   trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT

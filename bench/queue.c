@@ -23,10 +23,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "queue_bench.h"
+#include "cpu_use.h"
 #include "queue_peer.h"
 
 char host[64] = "127.0.0.1";
@@ -62,17 +64,15 @@ static int conn_open(conn_t *c)
     return 0;
 }
 
-/* One request; returns the body (in c->buf, NUL-terminated) and status. */
-int call(conn_t *c, const char *action, const char *body, size_t blen, char **resp)
+/* One request of head and body, written at once (as SDKs do: one segment
+ * for a small request); returns the body (in c->buf, NUL-terminated) and
+ * status. */
+static int exchange(conn_t *c, const char *head, size_t hn, const char *body, size_t blen, char **resp)
 {
-    char head[512];
-    int hn = snprintf(head, sizeof head,
-                      "POST / HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/x-amz-json-1.0\r\n"
-                      "X-Amz-Target: AmazonSQS.%s\r\nContent-Length: %zu\r\n\r\n",
-                      host, port, action, blen);
     for (int attempt = 0; attempt < 2; attempt++) {
         if (c->fd < 0 && conn_open(c) < 0) return -1;
-        if (write(c->fd, head, (size_t)hn) != hn || write(c->fd, body, blen) != (ssize_t)blen) goto reconnect;
+        struct iovec iov[2] = {{(void *)head, hn}, {(void *)body, blen}};
+        if (writev(c->fd, iov, blen ? 2 : 1) != (ssize_t)(hn + blen)) goto reconnect;
         size_t got = 0;
         ssize_t r;
         char *hdr_end = NULL;
@@ -99,6 +99,16 @@ int call(conn_t *c, const char *action, const char *body, size_t blen, char **re
         c->fd = -1;
     }
     return -1;
+}
+
+int call(conn_t *c, const char *action, const char *body, size_t blen, char **resp)
+{
+    char head[512];
+    int hn = snprintf(head, sizeof head,
+                      "POST / HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: application/x-amz-json-1.0\r\n"
+                      "X-Amz-Target: AmazonSQS.%s\r\nContent-Length: %zu\r\n\r\n",
+                      host, port, action, blen);
+    return exchange(c, head, (size_t)hn, body, blen, resp);
 }
 
 /* ---------------------------------------------------------- stats */
@@ -313,6 +323,56 @@ double phase_receive(const phase_t *p, long *got)
     return (double)*got / el;
 }
 
+/* The HTTP floor: GET /health/live from the same clients over the same
+ * keep-alive connections - no database, no JSON, no queue: what a request
+ * costs the broker and this client before any queue work. */
+typedef struct {
+    int64_t stop_at;
+    atomic_long *done;
+} floor_job_t;
+
+static void *floor_client(void *u)
+{
+    floor_job_t *j = u;
+    conn_t c = {.fd = -1};
+    char head[256];
+    int hn = snprintf(head, sizeof head, "GET /health/live HTTP/1.1\r\nHost: %s:%d\r\n\r\n", host, port);
+    while (now_us() < j->stop_at) {
+        char *resp;
+        if (exchange(&c, head, (size_t)hn, "", 0, &resp) != 200) {
+            fprintf(stderr, "GET /health/live failed\n");
+            break;
+        }
+        atomic_fetch_add(j->done, 1);
+    }
+    if (c.fd >= 0) close(c.fd);
+    free(c.buf);
+    return NULL;
+}
+
+static double phase_floor(int clients, double secs)
+{
+    pthread_t th[256];
+    floor_job_t jobs[256];
+    atomic_long done = 0;
+    int64_t t0 = now_us();
+    for (int i = 0; i < clients; i++) {
+        jobs[i] = (floor_job_t){.stop_at = t0 + (int64_t)(secs * 1e6), .done = &done};
+        pthread_create(&th[i], NULL, floor_client, &jobs[i]);
+    }
+    for (int i = 0; i < clients; i++) pthread_join(th[i], NULL);
+    return (double)atomic_load(&done) / ((double)(now_us() - t0) / 1e6);
+}
+
+/* A phase's figure and where the cores went meanwhile. */
+#define MEASURED(rate, use, expr)                                                                                  \
+    do {                                                                                                           \
+        cpu_mark_t m_;                                                                                             \
+        cpu_mark(&m_);                                                                                             \
+        (rate) = (expr);                                                                                           \
+        cpu_since(&m_, &(use));                                                                                    \
+    } while (0)
+
 static double run_senders(const char *url, int groups, int clients, double secs, int batch, double rate, lat_t *lat)
 {
     phase_t p = {.url = url, .groups = groups, .clients = clients, .secs = secs, .batch = batch, .rate = rate,
@@ -413,37 +473,69 @@ int main(int argc, char **argv)
         return rc < 0;
     }
     bool e2e_only = getenv("BENCH_E2E_ONLY") != NULL;
-    double send1 = 0, send1_p50 = 0, send1_p99 = 0, send10 = 0, recv = 0, frecv = 0, fsend10 = 0;
+    double send1 = 0, send1_p50 = 0, send1_p99 = 0, send10 = 0, recv = 0, frecv = 0, fsend10 = 0, floor_rps = 0;
+    cpu_use_t cu_send1 = {0}, cu_send10 = {0}, cu_recv = {0}, cu_frecv = {0}, cu_floor = {0};
     long got = 0;
     bool ph_send = strstr(phases, "send") != NULL, ph_batch = strstr(phases, "batch") != NULL,
          ph_recv = strstr(phases, "receive") != NULL, ph_fifo = strstr(phases, "fifo") != NULL;
     if (!e2e_only && !(ph_send && ph_batch && ph_recv && ph_fifo)) {
         /* one or more phases alone (profiling): no latency, depth or peer phases */
-        if (ph_send) printf("send (single):        %9.0f msgs/s\n", run_senders(queue_url, 0, clients, secs, 1, 0, &lat));
-        if (ph_batch) printf("send (batch of 10):   %9.0f msgs/s\n", run_senders(queue_url, 0, clients, secs, 10, 0, &lat));
-        if (ph_recv) printf("receive+delete (10):  %9.0f msgs/s\n", run_receivers(queue_url, clients, secs, NULL, NULL, &got));
+        double r;
+        cpu_use_t u;
+        if (ph_send) {
+            MEASURED(r, u, run_senders(queue_url, 0, clients, secs, 1, 0, &lat));
+            printf("send (single):        %9.0f msgs/s\n", r);
+            cpu_print("send", &u, r * u.wall_s);
+        }
+        if (ph_batch) {
+            MEASURED(r, u, run_senders(queue_url, 0, clients, secs, 10, 0, &lat));
+            printf("send (batch of 10):   %9.0f msgs/s\n", r);
+            cpu_print("batch", &u, r * u.wall_s);
+        }
+        if (ph_recv) {
+            MEASURED(r, u, run_receivers(queue_url, clients, secs, NULL, NULL, &got));
+            printf("receive+delete (10):  %9.0f msgs/s\n", r);
+            cpu_print("receive+delete", &u, r * u.wall_s);
+        }
         if (ph_fifo) {
             create_queue(fname, true, furl, sizeof furl);
             printf("FIFO send (batch 10): %9.0f msgs/s\n", run_senders(furl, groups, clients, secs, 10, 0, &lat));
             fflush(stdout);
             long fgot = 0;
-            printf("FIFO receive+delete:  %9.0f msgs/s\n", run_receivers(furl, clients, secs, NULL, NULL, &fgot));
+            MEASURED(r, u, run_receivers(furl, clients, secs, NULL, NULL, &fgot));
+            printf("FIFO receive+delete:  %9.0f msgs/s\n", r);
+            cpu_print("FIFO receive+delete", &u, r * u.wall_s);
+        }
+        if (strstr(phases, "peer") && pg) {
+            int conns[8], nc = 0;
+            for (const char *q = peer_conns; *q && nc < 8; q = strchr(q, ',') ? strchr(q, ',') + 1 : "")
+                conns[nc++] = atoi(q);
+            peer_result_t peer;
+            if (peer_run(pg, body_bytes, conns, nc, secs, &peer) < 0) fprintf(stderr, "peer phases failed\n");
+        }
+        if (strstr(phases, "floor")) {
+            MEASURED(r, u, phase_floor(clients, secs));
+            printf("HTTP floor (GET /health/live): %9.0f requests/s\n", r);
+            cpu_print("floor", &u, r * u.wall_s);
         }
         return 0;
     }
     if (!e2e_only) {
-        send1 = run_senders(queue_url, 0, clients, secs, 1, 0, &lat);
+        MEASURED(send1, cu_send1, run_senders(queue_url, 0, clients, secs, 1, 0, &lat));
         send1_p50 = pct(&lat, 0.5), send1_p99 = pct(&lat, 0.99);
         printf("send (single):        %9.0f msgs/s  p50 %.2f ms  p99 %.2f ms\n", send1, send1_p50, send1_p99);
+        cpu_print("send", &cu_send1, send1 * cu_send1.wall_s);
         fflush(stdout);
         lat_reset(&lat);
-        send10 = run_senders(queue_url, 0, clients, secs, 10, 0, &lat);
+        MEASURED(send10, cu_send10, run_senders(queue_url, 0, clients, secs, 10, 0, &lat));
         printf("send (batch of 10):   %9.0f msgs/s  p50 %.2f ms  p99 %.2f ms (per request)\n", send10, pct(&lat, 0.5),
                pct(&lat, 0.99));
+        cpu_print("batch", &cu_send10, send10 * cu_send10.wall_s);
         fflush(stdout);
         lat_reset(&lat);
-        recv = run_receivers(queue_url, clients, secs, NULL, NULL, &got);
+        MEASURED(recv, cu_recv, run_receivers(queue_url, clients, secs, NULL, NULL, &got));
         printf("receive+delete (10):  %9.0f msgs/s  (%ld messages)\n", recv, got);
+        cpu_print("receive+delete", &cu_recv, recv * cu_recv.wall_s);
         fflush(stdout);
 
         create_queue(fname, true, furl, sizeof furl);
@@ -451,9 +543,13 @@ int main(int argc, char **argv)
         lat_reset(&lat);
         printf("FIFO send (batch 10): %9.0f msgs/s  (%d message groups)\n", fsend10, groups);
         long fgot = 0;
-        frecv = run_receivers(furl, clients, secs, NULL, NULL, &fgot);
+        MEASURED(frecv, cu_frecv, run_receivers(furl, clients, secs, NULL, NULL, &fgot));
         printf("FIFO receive+delete:  %9.0f msgs/s  (%ld messages, %.0f%% of standard)\n", frecv, fgot,
                100 * ratio(frecv, recv));
+        cpu_print("FIFO receive+delete", &cu_frecv, frecv * cu_frecv.wall_s);
+        MEASURED(floor_rps, cu_floor, phase_floor(clients, secs));
+        printf("HTTP floor:           %9.0f requests/s (GET /health/live: no database, no JSON)\n", floor_rps);
+        cpu_print("floor", &cu_floor, floor_rps * cu_floor.wall_s);
         fflush(stdout);
     }
     /* the latency phases on a queue of their own (PurgeQueue: once a minute) */
@@ -512,6 +608,23 @@ int main(int argc, char **argv)
                 conns[nc++] = atoi(p);
         if (peer_run(pg, body_bytes, conns, nc, secs, &peer) < 0) fprintf(stderr, "peer phases failed\n");
     }
+    size_t xl = strlen(extra);
+    const struct {
+        const char *name;
+        const cpu_use_t *u;
+        double rate;
+    } cpu_rows[] = {{"send", &cu_send1, send1},          {"batch10", &cu_send10, send10},
+                    {"receive_delete", &cu_recv, recv},  {"fifo_receive_delete", &cu_frecv, frecv},
+                    {"http_floor", &cu_floor, floor_rps}, {"peer_insert1", &peer.insert1_cpu, peer.insert1},
+                    {"peer_insert10", &peer.insert10_cpu, peer.insert10},
+                    {"peer_lease_delete", &peer.lease_cpu, peer.lease}};
+    for (size_t i = 0; i < sizeof cpu_rows / sizeof cpu_rows[0] && xl < sizeof extra; i++) {
+        int w = cpu_json(extra + xl, sizeof extra - xl, cpu_rows[i].name, cpu_rows[i].u,
+                         cpu_rows[i].rate * cpu_rows[i].u->wall_s);
+        if (w > 0) xl += (size_t)w;
+    }
+    if (xl < sizeof extra)
+        snprintf(extra + xl, sizeof extra - xl, ",\"http_floor_requests_per_s\":%.0f", floor_rps);
     printf("ratios to the plain-SQL peer: send %.2f, batch %.2f, receive+delete %.2f; FIFO/standard %.2f\n",
            ratio(send1, peer.insert1), ratio(send10, peer.insert10), ratio(recv, peer.lease), ratio(frecv, recv));
 

@@ -188,24 +188,39 @@ int peer_run(const char *ci, int body, const int *conns, int nconns, double seco
         return -1;
     }
     for (int i = 0; i < nconns; i++) {
+        cpu_mark_t m;
+        cpu_use_t u;
+        cpu_mark(&m);
         double r = phase(1, conns[i], seconds);
+        cpu_since(&m, &u);
         printf("peer INSERT 1 row/tx:   %9.0f rows/s  (%d connections)\n", r, conns[i]);
         fflush(stdout);
-        if (r > out->insert1) out->insert1 = r, out->insert1_conns = conns[i];
+        cpu_print("peer", &u, r * u.wall_s);
+        if (r > out->insert1) out->insert1 = r, out->insert1_conns = conns[i], out->insert1_cpu = u;
     }
     for (int i = 0; i < nconns; i++) {
+        cpu_mark_t m;
+        cpu_use_t u;
+        cpu_mark(&m);
         double r = phase(10, conns[i], seconds);
+        cpu_since(&m, &u);
         printf("peer INSERT 10 rows/tx: %9.0f rows/s  (%d connections)\n", r, conns[i]);
         fflush(stdout);
-        if (r > out->insert10) out->insert10 = r, out->insert10_conns = conns[i];
+        cpu_print("peer", &u, r * u.wall_s);
+        if (r > out->insert10) out->insert10 = r, out->insert10_conns = conns[i], out->insert10_cpu = u;
     }
     for (int i = 0; i < nconns; i++) {
         long before = peer_count(c);
+        cpu_mark_t m;
+        cpu_use_t u;
+        cpu_mark(&m);
         double r = phase(0, conns[i], seconds);
+        cpu_since(&m, &u);
         printf("peer lease 10 + DELETE: %9.0f rows/s  (%d connections, %ld rows queued at start)\n", r, conns[i],
                before);
         fflush(stdout);
-        if (r > out->lease) out->lease = r, out->lease_conns = conns[i];
+        cpu_print("peer", &u, r * u.wall_s);
+        if (r > out->lease) out->lease = r, out->lease_conns = conns[i], out->lease_cpu = u;
     }
     run(c, "DROP TABLE IF EXISTS bench_peer_q");
     PQfinish(c);

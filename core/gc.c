@@ -2,7 +2,14 @@
  * Writer threads each own a connection; a writer takes every pending job
  * (up to max_batch), runs them in one transaction, commits, and wakes the
  * callers. While one commit waits on fsync, new jobs pile up for the next.
- * A job its run reports failed commits nothing (run_batch). */
+ * A job its run reports failed commits nothing (run_batch).
+ *
+ * The first writer takes work at once; another writer joins only when a
+ * batch is running and the oldest waiting job has waited JOIN_AGE_US (a
+ * slow transaction or a slow fsync). Two writers alternating on a fast disk
+ * halve the batches, and each commit costs PostgreSQL the same whatever it
+ * carries: SendMessage from 32 clients went from 10,377 to 13,295 msgs/s
+ * (PostgreSQL 64 -> 40 us a message) with one writer (docs/benchmarks.md). */
 #include "core/core.h"
 
 #include <stdlib.h>
@@ -18,7 +25,8 @@ typedef struct job {
     sy_err_t *err;
     sy_err_t local_err;
     bool done;
-    sem_t *wake; /* posted when done: each caller sleeps on its own */
+    int64_t enq_us; /* when it was queued (sy_mono_us) */
+    sem_t *wake;    /* posted when done: each caller sleeps on its own */
     struct job *next;
 } job_t;
 
@@ -29,8 +37,11 @@ struct sy_gc {
     pthread_mutex_t mu;
     pthread_cond_t work_cv;
     job_t *head, *tail;
+    int busy; /* writers running a batch */
     bool stopping;
 };
+
+#define JOIN_AGE_US 4000
 
 static bool exec_ok(PGconn *c, const char *sql)
 {
@@ -131,13 +142,26 @@ static void *writer_main(void *u)
     sy_gc_t *gc = u;
     PGconn *c = NULL; /* connected on the first batch */
     job_t **batch = sy_malloc(sizeof(job_t *) * (size_t)gc->max_batch);
+    pthread_mutex_lock(&gc->mu);
     for (;;) {
-        pthread_mutex_lock(&gc->mu);
-        while (!gc->head && !gc->stopping) pthread_cond_wait(&gc->work_cv, &gc->mu);
-        if (!gc->head && gc->stopping) {
-            pthread_mutex_unlock(&gc->mu);
-            break;
+        if (!gc->head && gc->stopping) break;
+        if (gc->head && (gc->busy == 0 || gc->stopping || sy_mono_us() - gc->head->enq_us >= JOIN_AGE_US)) {
+            /* take it */
+        } else if (gc->busy > 0) {
+            /* another writer is at work: join if its batch runs long */
+            int64_t wait_us = gc->head ? gc->head->enq_us + JOIN_AGE_US - sy_mono_us() : JOIN_AGE_US;
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t ns = ts.tv_nsec + (wait_us > 0 ? wait_us : 0) * 1000;
+            ts.tv_sec += ns / 1000000000;
+            ts.tv_nsec = ns % 1000000000;
+            pthread_cond_timedwait(&gc->work_cv, &gc->mu, &ts);
+            continue;
+        } else {
+            pthread_cond_wait(&gc->work_cv, &gc->mu);
+            continue;
         }
+        gc->busy++;
         int n = 0;
         while (gc->head && n < gc->max_batch) {
             batch[n++] = gc->head;
@@ -177,7 +201,10 @@ static void *writer_main(void *u)
             __atomic_store_n(&batch[i]->done, true, __ATOMIC_RELEASE);
             sem_post(w);
         }
+        pthread_mutex_lock(&gc->mu);
+        gc->busy--;
     }
+    pthread_mutex_unlock(&gc->mu);
     free(batch);
     if (c) PQfinish(c);
     return NULL;
@@ -191,7 +218,11 @@ sy_gc_t *sy_gc_new(const char *conninfo, int writers, int max_batch, int flags)
     gc->nwriters = writers;
     gc->max_batch = max_batch;
     pthread_mutex_init(&gc->mu, NULL);
-    pthread_cond_init(&gc->work_cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&gc->work_cv, &ca);
+    pthread_condattr_destroy(&ca);
     gc->threads = sy_calloc((size_t)writers, sizeof(pthread_t));
     for (int i = 0; i < writers; i++) pthread_create(&gc->threads[i], NULL, writer_main, gc);
     return gc;
@@ -230,12 +261,12 @@ void sy_gc_submit_many(sy_gc_t *gc, sy_gc_run_fn run, sy_gc_after_fn after, void
         return;
     }
     for (int i = 0; i < n; i++) {
-        jobs[i] = (job_t){.run = run, .after = after, .arg = args[i], .wake = &wake};
+        jobs[i] = (job_t){.run = run, .after = after, .arg = args[i], .wake = &wake, .enq_us = sy_mono_us()};
         if (gc->tail) gc->tail->next = &jobs[i];
         else gc->head = &jobs[i];
         gc->tail = &jobs[i];
     }
-    pthread_cond_signal(&gc->work_cv);
+    if (gc->busy == 0) pthread_cond_signal(&gc->work_cv); /* else the busy writer takes it next */
     pthread_mutex_unlock(&gc->mu);
     for (int i = 0; i < n; i++)
         while (sem_wait(&wake) != 0) {
@@ -252,7 +283,7 @@ int sy_gc_submit(sy_gc_t *gc, sy_gc_run_fn run, sy_gc_after_fn after, void *arg,
 {
     sem_t wake;
     sem_init(&wake, 0, 0);
-    job_t j = {.run = run, .after = after, .arg = arg, .err = err, .wake = &wake};
+    job_t j = {.run = run, .after = after, .arg = arg, .err = err, .wake = &wake, .enq_us = sy_mono_us()};
     pthread_mutex_lock(&gc->mu);
     if (gc->stopping) {
         pthread_mutex_unlock(&gc->mu);
@@ -262,7 +293,7 @@ int sy_gc_submit(sy_gc_t *gc, sy_gc_run_fn run, sy_gc_after_fn after, void *arg,
     if (gc->tail) gc->tail->next = &j;
     else gc->head = &j;
     gc->tail = &j;
-    pthread_cond_signal(&gc->work_cv);
+    if (gc->busy == 0) pthread_cond_signal(&gc->work_cv); /* else the busy writer takes it next */
     pthread_mutex_unlock(&gc->mu);
     while (sem_wait(&wake) != 0) {
     }
