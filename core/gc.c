@@ -37,7 +37,8 @@ struct sy_gc {
     pthread_mutex_t mu;
     pthread_cond_t work_cv;
     job_t *head, *tail;
-    int busy; /* writers running a batch */
+    int busy;     /* writers running a batch */
+    int sleepers; /* writers waiting with no deadline (nothing running) */
     bool stopping;
 };
 
@@ -158,10 +159,13 @@ static void *writer_main(void *u)
             pthread_cond_timedwait(&gc->work_cv, &gc->mu, &ts);
             continue;
         } else {
+            gc->sleepers++;
             pthread_cond_wait(&gc->work_cv, &gc->mu);
+            gc->sleepers--;
             continue;
         }
         gc->busy++;
+        if (gc->sleepers > 0) pthread_cond_signal(&gc->work_cv); /* an idle writer watches this batch's age */
         int n = 0;
         while (gc->head && n < gc->max_batch) {
             batch[n++] = gc->head;

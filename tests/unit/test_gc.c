@@ -170,12 +170,60 @@ static void test_submit_many_batches_together(void **state)
     sy_gc_destroy(&gc);
 }
 
+/* A batch that runs long (here pg_sleep(1)) must not hold back the callers
+ * behind it: the second writer, idle while the first keeps up, joins once a
+ * job has waited ~4 ms (it connects then). */
+static void sleep_job(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
+{
+    (void)args;
+    (void)errs;
+    PQclear(PQexec(c, "SELECT pg_sleep(1)"));
+    for (int i = 0; i < n; i++) rcs[i] = 0;
+}
+
+typedef struct {
+    sy_gc_t *gc;
+    int64_t done_us;
+} slow_t;
+
+static void *slow_submitter(void *u)
+{
+    slow_t *s = u;
+    sy_err_t err;
+    assert_int_equal(sy_gc_submit(s->gc, sleep_job, NULL, NULL, &err), 0);
+    s->done_us = sy_mono_us();
+    return NULL;
+}
+
+static void test_second_writer_joins_behind_a_slow_batch(void **state)
+{
+    (void)state;
+    sy_gc_t *gc = sy_gc_new(conninfo, 2, 64, 0);
+    int rcs[10];
+    sy_err_t errs[10];
+    submit_ten(gc, 870000, -1, -1, rcs, errs); /* the first writer is connected */
+    slow_t s = {.gc = gc};
+    pthread_t th;
+    pthread_create(&th, NULL, slow_submitter, &s);
+    usleep(100000); /* the slow batch is running */
+    int64_t t0 = sy_mono_us();
+    row_job_t j = {.k = 870500, .v = "behind"};
+    sy_err_t err;
+    assert_int_equal(sy_gc_submit(gc, insert_rows, NULL, &j, &err), 0);
+    int64_t waited = sy_mono_us() - t0;
+    pthread_join(th, NULL);
+    assert_true(waited < 500000);       /* not the ~900 ms left of the slow batch */
+    assert_true(s.done_us > t0 + waited); /* and the slow one was still running */
+    sy_gc_destroy(&gc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_concurrent_callers_get_their_own_outcome),
         cmocka_unit_test(test_submit_many_batches_together),
         cmocka_unit_test(test_failed_job_leaves_no_write),
+        cmocka_unit_test(test_second_writer_joins_behind_a_slow_batch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
