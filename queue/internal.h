@@ -194,9 +194,11 @@ PGconn *store_listen_connect(const char *conninfo);
 PGconn *store_notify_connect(const char *conninfo);
 void store_notify(PGconn *c, const int64_t *ids, int n, bool all);
 
-/* store_message.c: retention and dedup expiry, orphans of deleted queues,
+/* store_message.c: retention expiry, orphans of deleted queues,
  * in bounded steps from *cursor (0: a new pass); 1 when the pass is done */
 int store_sweep(sy_ctx_t *ctx, int64_t *cursor, int64_t *expired, sy_err_t *err);
+/* FIFO deduplication rows past their 5-minute window (once a sweep interval) */
+int store_sweep_dedup(sy_ctx_t *ctx, sy_err_t *err);
 
 /* sweeper.c: retention, dedup expiry, message-move tasks */
 int sweeper_start(queue_engine_t *e);

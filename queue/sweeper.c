@@ -26,7 +26,7 @@ static bool sweep_retention(sy_ctx_t *ctx, int64_t *cursor)
 static void *sweeper_main(void *u)
 {
     queue_engine_t *e = u;
-    int64_t last = 0, cursor = 0;
+    int64_t last = 0, last_dedup = 0, cursor = 0;
     bool pass_open = false;
     while (!e->stop) {
         int64_t now = sy_mono_us();
@@ -36,6 +36,11 @@ static void *sweeper_main(void *u)
         if (now - last >= every) {
             pass_open = !sweep_retention(e->ctx, &cursor);
             last = now;
+        }
+        if (now - last_dedup >= (int64_t)e->sweep_ms * 1000) {
+            sy_err_t err;
+            store_sweep_dedup(e->ctx, &err);
+            last_dedup = now;
         }
         move_tick(e->ctx);
         struct timespec ts = {0, 200 * 1000 * 1000};
