@@ -2,6 +2,7 @@
  * (combined for standard queues), delete, visibility */
 #include "queue/internal.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,22 +20,27 @@ static const char *SQL_LEASE_HEAD_STD =
  * message of the group is in flight.
  * The groups are walked in group-id order along sy_messages_group (one
  * index probe a group, lazily: the walk stops as soon as the locked groups'
- * available messages fill the receive), starting at the group of a random
- * one of the 64 oldest available messages and wrapping around, so
- * concurrent receivers start at different groups, old messages go first and
- * no group starves. A receive thus serves as few groups as it can (as SQS
- * does: "as many messages with the same message group ID as possible").
- * $1 queue, $2 limit, $3 retention. */
+ * available messages fill the receive), starting after the group the
+ * broker's previous receive of the queue served ($4, see fifo_cursor) and
+ * wrapping around: round robin, so concurrent receivers start at different
+ * groups and no group starves. (It started at the group of a random one of
+ * the 64 oldest available messages: a scan of the ready index's head, where
+ * the entries of just-leased messages are not yet dead to every snapshot -
+ * two thirds of the statement's buffer reads.) A receive thus serves as
+ * few groups as it can (as SQS does: "as many messages with the same
+ * message group ID as possible"). A group is busy while one of its messages
+ * is in flight (a probe of sy_messages_inflight).
+ * $1 queue, $2 limit, $3 retention, $4 the group to start after ('' for
+ * the first). */
 static const char *SQL_FIFO_GROUPS =
-    "WITH RECURSIVE st AS MATERIALIZED (SELECT coalesce((SELECT group_id FROM sy_messages WHERE queue_id = $1::bigint "
-    "  AND visible_at <= now() ORDER BY visible_at, id OFFSET floor(random() * 64)::int LIMIT 1), '') AS k), "
-    "wa(g) AS (SELECT (SELECT min(group_id) FROM sy_messages WHERE queue_id = $1::bigint AND group_id >= (SELECT k FROM st)) "
+    "WITH RECURSIVE "
+    "wa(g) AS (SELECT (SELECT min(group_id) FROM sy_messages WHERE queue_id = $1::bigint AND group_id > $4::text) "
     "  UNION ALL SELECT (SELECT min(group_id) FROM sy_messages WHERE queue_id = $1::bigint AND group_id > wa.g) "
     "  FROM wa WHERE wa.g IS NOT NULL), "
     "wb(g) AS (SELECT (SELECT min(group_id) FROM sy_messages WHERE queue_id = $1::bigint AND group_id IS NOT NULL) "
     "  UNION ALL SELECT (SELECT min(group_id) FROM sy_messages WHERE queue_id = $1::bigint AND group_id > wb.g) "
-    "  FROM wb WHERE wb.g < (SELECT k FROM st)), "
-    "w AS (SELECT g FROM wa WHERE g IS NOT NULL UNION ALL SELECT g FROM wb WHERE g < (SELECT k FROM st)), "
+    "  FROM wb WHERE wb.g < $4::text), "
+    "w AS (SELECT g FROM wa WHERE g IS NOT NULL UNION ALL SELECT g FROM wb WHERE g <= $4::text), "
     "l AS (SELECT w.g FROM w CROSS JOIN LATERAL (SELECT 1 FROM sy_messages m WHERE m.queue_id = $1::bigint "
     "  AND m.group_id = w.g AND m.visible_at <= now() AND m.sent_at > now() - make_interval(secs => $3::int) "
     "  LIMIT $2::int) a WHERE NOT EXISTS (SELECT 1 FROM sy_messages b WHERE b.queue_id = $1::bigint "
@@ -142,6 +148,35 @@ static bool pipe_results(PGconn *c, int nq, int keep, PGresult **kept, sy_err_t 
     return ok;
 }
 
+/* Where this broker's next FIFO receive of a queue starts its walk over the
+ * groups: after the group its previous receive served (SQL_FIFO_GROUPS).
+ * A small table by queue id; a collision of two queues only restarts a
+ * walk at the first group. */
+#define FIFO_CURSORS 64
+static struct {
+    int64_t queue_id;
+    char group[132];
+} fifo_cursor[FIFO_CURSORS];
+static pthread_mutex_t fifo_cursor_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void fifo_cursor_get(int64_t queue_id, char out[132])
+{
+    pthread_mutex_lock(&fifo_cursor_mu);
+    int k = (int)((uint64_t)queue_id % FIFO_CURSORS);
+    snprintf(out, 132, "%s", fifo_cursor[k].queue_id == queue_id ? fifo_cursor[k].group : "");
+    pthread_mutex_unlock(&fifo_cursor_mu);
+}
+
+static void fifo_cursor_set(int64_t queue_id, const char *group)
+{
+    if (!group) return;
+    pthread_mutex_lock(&fifo_cursor_mu);
+    int k = (int)((uint64_t)queue_id % FIFO_CURSORS);
+    fifo_cursor[k].queue_id = queue_id;
+    snprintf(fifo_cursor[k].group, sizeof fifo_cursor[k].group, "%s", group);
+    pthread_mutex_unlock(&fifo_cursor_mu);
+}
+
 /* BEGIN, lease, COMMIT: one round trip; a FIFO lease takes two (its
  * groups' locks first, see SQL_FIFO_GROUPS). The lease is the prepared
  * statement `stmt` (parse and plan once a backend) of np parameters; a
@@ -150,7 +185,7 @@ static PGresult *lease_once(PGconn *c, bool fifo, const char *stmt, const char *
                             const char *const *p, sy_err_t *err)
 {
     if (sy_pg_prepare(c, err, stmt, sql, np + fifo) < 0 ||
-        (fifo && sy_pg_prepare(c, err, "sy_fifo_groups", SQL_FIFO_GROUPS, 3) < 0))
+        (fifo && sy_pg_prepare(c, err, "sy_fifo_groups", SQL_FIFO_GROUPS, 4) < 0))
         return NULL;
     if (PQenterPipelineMode(c) != 1) {
         sy_err_set(err, SY_E_DB, 500, "InternalFailure", "could not enter pipeline mode");
@@ -169,8 +204,10 @@ static PGresult *lease_once(PGconn *c, bool fifo, const char *stmt, const char *
          * plan, made while the queue was small, chose it: 1,500 heap pages
          * a receive at 2,000 messages a group). */
         PQsendQueryParams(c, "SET LOCAL enable_bitmapscan = off", 0, NULL, NULL, NULL, NULL, 0);
-        const char *gp[3] = {p[0], p[1], p[5]};
-        PQsendQueryPrepared(c, "sy_fifo_groups", 3, gp, NULL, NULL, 0);
+        char start[132];
+        fifo_cursor_get(atoll(p[0]), start);
+        const char *gp[4] = {p[0], p[1], p[5], start};
+        PQsendQueryPrepared(c, "sy_fifo_groups", 4, gp, NULL, NULL, 0);
         PQpipelineSync(c); /* inside the transaction: the locks stay held */
         ok = pipe_results(c, 4, 3, &groups, err);
         if (ok && (PQntuples(groups) != 1 || PQgetisnull(groups, 0, 0))) none_free = true;
@@ -298,12 +335,14 @@ static void lease_params(const sy_queue_t *q, int64_t dlq_id, int max, int visib
 }
 
 /* Rows of a lease into out, in id order (UPDATE ... RETURNING does not keep
- * the CTE's ORDER BY, and a FIFO group must come back in send order). */
-static int collect_leased(PGresult *r, int max, leased_t *out, int *n)
+ * the CTE's ORDER BY, and a FIFO group must come back in send order). A
+ * FIFO queue's next receive starts after the group served last. */
+static int collect_leased(const sy_queue_t *q, PGresult *r, int max, leased_t *out, int *n)
 {
     if (!r) return SY_E_DB;
     for (int i = 0; i < PQntuples(r) && i < max; i++) row_to_leased(r, i, &out[(*n)++]);
     if (*n > 1) qsort(out, (size_t)*n, sizeof *out, leased_by_id);
+    if (q->fifo && *n > 0) fifo_cursor_set(q->id, out[*n - 1].group_id);
     PQclear(r);
     return 0;
 }
@@ -323,7 +362,7 @@ static int receive_one(sy_ctx_t *ctx, const sy_queue_t *q, int64_t dlq_id, int m
     PGresult *r = lease_pipelined(c, q->fifo, q->fifo ? "sy_lease_fifo" : "sy_lease_one", sql, 6, lp.p, err);
     sy_pg_release(ctx->pool, c);
     free(sql);
-    return collect_leased(r, max, out, n);
+    return collect_leased(q, r, max, out, n);
 }
 
 int store_receive(sy_ctx_t *ctx, sy_gc_t *combine, const sy_queue_t *q, int64_t dlq_id, int max, int visibility_s,
@@ -365,7 +404,7 @@ int store_receive_shared(sy_ctx_t *ctx, const sy_queue_t *q, int64_t dlq_id, int
                           : sy_pg_exec_prepared(c, err, "sy_lease_shared", sql, 7, lp.p);
     sy_pg_release(ctx->pool, c);
     free(sql);
-    return collect_leased(r, max, out, n);
+    return collect_leased(q, r, max, out, n);
 }
 
 /* The messages a shared receipt token still leases, in id order, locked for
