@@ -409,8 +409,16 @@ static int settle_tx_one(PGconn *c, void *u, sy_err_t *err)
  * of its own (re-run on serialization failure or deadlock by sy_pg_tx_on). */
 static void settle_batch_tx(lm_svc_t *s, lm_job_t *jobs)
 {
-    PGconn *c = sy_pg_acquire(s->ctx->pool);
-    if (!c) return;
+    /* A full pool is waited out, not a reason to drop the outcomes: a
+     * dropped settle runs the function again once its lease expires. */
+    PGconn *c;
+    for (int attempt = 0; !(c = sy_pg_acquire(s->ctx->pool)); attempt++) {
+        pthread_mutex_lock(&s->mu);
+        bool stop = s->settle_stop;
+        pthread_mutex_unlock(&s->mu);
+        if (stop) return; /* shutting down: the leases return with their visibility */
+        sy_pg_retry_backoff(attempt < 6 ? attempt : 6);
+    }
     sy_err_t err;
     sy_err_clear(&err);
     int rc = sy_pg_begin(c, &err);

@@ -41,7 +41,7 @@ step "starting a worker with the 7 functions (5 C handlers, 2 shell custom-runti
 log=$(mktemp /tmp/food-delivery-worker.XXXXXX.log)
 bootstrap=$here/runtime/bootstrap
 "$SWITCHYARD" worker --broker "$worker_endpoint" --concurrency 2 \
-  --function "accept-order=runtime:$bootstrap,handler=orders.accept,timeout=5" \
+  --function "accept-order=runtime:$bootstrap,handler=orders.accept,timeout=15" \
   --function "publish-event=runtime:$bootstrap,handler=orders.publish,timeout=5" \
   --function "charge-payment=so:$so:charge_payment" \
   --function "notify-restaurant=so:$so:notify_restaurant" \
@@ -57,13 +57,13 @@ echo "worker pid $worker, log $log"
 step "queues: orders (+ orders-dlq), notifications, analytics"
 aws sqs create-queue --queue-name orders-dlq >/dev/null
 aws sqs create-queue --queue-name orders --attributes "$(jq -cn --arg dlq "$(queue_arn orders-dlq)" \
-  '{VisibilityTimeout: "5", RedrivePolicy: ({deadLetterTargetArn: $dlq, maxReceiveCount: "1"}|tojson)}')" >/dev/null
+  '{VisibilityTimeout: "15", RedrivePolicy: ({deadLetterTargetArn: $dlq, maxReceiveCount: "1"}|tojson)}')" >/dev/null
 aws sqs create-queue --queue-name notifications >/dev/null
 aws sqs create-queue --queue-name analytics >/dev/null
 
 step "functions (the code is the worker's; the API holds the configuration)"
 # name:timeout:handler — the Handler reaches the runtime as _HANDLER (orders.accept: orders.sh's accept)
-for f in accept-order:5:orders.accept publish-event:5:orders.publish charge-payment:3:charge_payment \
+for f in accept-order:15:orders.accept publish-event:5:orders.publish charge-payment:3:charge_payment \
          notify-restaurant:3:notify_restaurant dispatch-courier:3:dispatch_courier \
          refund-payment:3:refund_payment cancel-restaurant:3:cancel_restaurant; do
   name=${f%%:*} rest=${f#*:}
@@ -152,10 +152,10 @@ for id in $flaky $nocourier; do
            | "  \(.type) \(.stateEnteredEventDetails.name // .lambdaFunctionFailedEventDetails.error // .taskFailedEventDetails.error // .executionFailedEventDetails.error // "")"'
 done
 
-drain () { # queue: print and delete what is there
+drain () { # queue count [polls]: print and delete what is there
   local url msgs n=0
   url=$(queue_url "$1")
-  for _ in $(seq 1 10); do
+  for _ in $(seq 1 "${3:-10}"); do
     msgs=$(aws sqs receive-message --queue-url "$url" --max-number-of-messages 10 --wait-time-seconds 1)
     [ -n "$msgs" ] || { [ $n -gt 0 ] && break; continue; }
     jq -c '.Messages[].Body | fromjson? // .' <<<"$msgs"
@@ -169,5 +169,5 @@ step "notifications queue"
 drain notifications 3
 step "analytics queue"
 drain analytics 3
-step "orders-dlq (invalid orders; they arrive after the orders queue's 5 s visibility timeout)"
-drain orders-dlq 1
+step "orders-dlq (invalid orders; they arrive after the orders queue's 15 s visibility timeout)"
+drain orders-dlq 1 30

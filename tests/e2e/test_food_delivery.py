@@ -47,7 +47,7 @@ class FoodDelivery(harness.SwitchyardTestCase):
         so = HANDLERS
         self.start_worker(
             "--broker", self.broker.worker_endpoint, "--concurrency", "2",
-            "--function", "accept-order=runtime:%s,handler=orders.accept,timeout=5" % BOOTSTRAP,
+            "--function", "accept-order=runtime:%s,handler=orders.accept,timeout=15" % BOOTSTRAP,
             "--function", "publish-event=runtime:%s,handler=orders.publish,timeout=5" % BOOTSTRAP,
             "--function", "charge-payment=so:%s:charge_payment" % so,
             "--function", "notify-restaurant=so:%s:notify_restaurant" % so,
@@ -84,7 +84,7 @@ class FoodDelivery(harness.SwitchyardTestCase):
         sqs, sfn, lam, events = (self.client(s) for s in ("sqs", "stepfunctions", "lambda", "events"))
         sqs.create_queue(QueueName="orders-dlq")
         orders_url = sqs.create_queue(QueueName="orders", Attributes={
-            "VisibilityTimeout": "5",
+            "VisibilityTimeout": "15",  # >= accept-order's Timeout, as AWS requires of a mapped queue
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": arn("sqs", "", "orders-dlq"), "maxReceiveCount": "1"})})["QueueUrl"]
         for q in ("notifications", "analytics"):
             sqs.create_queue(QueueName=q)
@@ -94,7 +94,8 @@ class FoodDelivery(harness.SwitchyardTestCase):
                            ("dispatch-courier", "dispatch_courier"), ("refund-payment", "refund_payment"),
                            ("cancel-restaurant", "cancel_restaurant")):
             lam.create_function(FunctionName=f, Runtime="provided.al2023", Role="arn:aws:iam::%s:role/fd" % ACCOUNT,
-                                Handler=handler, Code={"ZipFile": b"x"}, Timeout=5)
+                                Handler=handler, Code={"ZipFile": b"x"},
+                                Timeout=15 if f == "accept-order" else 5)
         # after the functions exist: a worker announcing a function first has it created with defaults
         self.start_example_worker()
         with open(os.path.join(EXAMPLE, definition_file)) as fh:
@@ -203,7 +204,7 @@ class FoodDelivery(harness.SwitchyardTestCase):
         for s in stats:
             self.assertRegex(s["at"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
         # the invalid order was reported as a failed item and redriven
-        self.assertEqual(self.drain(sqs, "orders-dlq", 1, timeout=20), [{"order_id": "bad", "items": []}])
+        self.assertEqual(self.drain(sqs, "orders-dlq", 1, timeout=45), [{"order_id": "bad", "items": []}])
         # nothing more: one notification per order, no duplicate execution
         self.assertEqual(self.drain(sqs, "notifications", 1, timeout=2), [])
         return history("nocourier")

@@ -280,8 +280,13 @@ class Ledger:
         # executions: each acknowledged one SUCCEEDED, once, its task's output in place
         for name in sorted(w.acked["exec"]):
             arn = w.sm.replace(":stateMachine:", ":execution:") + ":" + name
-            c.assertEventually(lambda a=arn: sfn.describe_execution(executionArn=a)["status"] != "RUNNING", 180,
-                               "execution %s stuck" % name)
+            try:
+                c.assertEventually(lambda a=arn: sfn.describe_execution(executionArn=a)["status"] != "RUNNING", 180,
+                                   "execution %s stuck" % name)
+            except AssertionError:  # where it waits: the last events of its history
+                ev = sfn.get_execution_history(executionArn=arn, maxResults=500)["events"]
+                raise AssertionError("execution %s stuck; last events: %s" % (name, json.dumps(
+                    [{k: v for k, v in e.items() if k != "timestamp"} for e in ev[-6:]], default=str)))
             d = sfn.describe_execution(executionArn=arn)
             c.assertEqual(d["status"], "SUCCEEDED", d)
             c.assertEqual(json.loads(d["output"]), {"x": name})
