@@ -40,6 +40,26 @@ __attribute__((unused)) static sy_pool_t *pool_fast(const sy_lease_source_t *lea
     return p;
 }
 
+/* For tests that do not exercise liveness: on a loaded machine (CI runs
+ * the fault suite beside these) a 300 ms stall of the pool thread makes the
+ * worker reset its connection, and an invocation in flight is lost. */
+__attribute__((unused)) static sy_pool_t *pool_steady(void)
+{
+    sy_pool_opts_t o = {.heartbeat_ivl_ms = 500, .liveness = 4};
+    sy_err_t err;
+    sy_pool_t *p = sy_pool_new("tcp://127.0.0.1:*", &o, &err);
+    assert_non_null(p);
+    assert_true(sy_pool_port(p) > 0);
+    return p;
+}
+
+/* SIGKILL a worker and wait until the pool has dropped its session. */
+__attribute__((unused)) static void kill_and_forget(sy_pool_t *p, pid_t w)
+{
+    h_kill(w);
+    assert_true(h_wait_workers(p, 0, 10000));
+}
+
 __attribute__((unused)) static const char *so_spec(const char *sym, const char *opts)
 {
     static char buf[8][700];

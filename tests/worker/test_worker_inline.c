@@ -36,14 +36,14 @@ static bool ran_on_main(sy_pool_t *p, long sleep_ms)
 static void test_fast_handlers_run_on_the_loop_thread(void **state)
 {
     (void)state;
-    sy_pool_t *p = pool_fast(NULL);
+    sy_pool_t *p = pool_steady();
     pid_t w = h_spawn_worker(logfile("inline-fast"), "--broker", sy_pool_endpoint(p),
                              "--concurrency", "4", "--inline-us", "50000", "--function",
                              so_spec("slow", ",timeout=5"), NULL);
     assert_true(h_wait_workers(p, 1, 10000));
     /* until a take-over the main thread leads the loop */
     for (int i = 0; i < 20; i++) assert_true(ran_on_main(p, 0));
-    h_kill(w);
+    kill_and_forget(p, w);
 
     /* off: every run on a slot thread */
     w = h_spawn_worker(logfile("inline-off"), "--broker", sy_pool_endpoint(p), "--concurrency",

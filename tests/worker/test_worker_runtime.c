@@ -6,7 +6,7 @@
 static void test_runtime_bootstrap(void **state)
 {
     (void)state;
-    sy_pool_t *p = pool_fast(NULL);
+    sy_pool_t *p = pool_steady();
     char spec[PATH_MAX + 128];
     snprintf(spec, sizeof spec, "shell=runtime:%s,timeout=1", g_bootstrap);
     const char *log = logfile("runtime");
@@ -70,7 +70,7 @@ static void test_runtime_bootstrap(void **state)
 static void test_runtime_cold_start(void **state)
 {
     (void)state;
-    sy_pool_t *p = pool_fast(NULL);
+    sy_pool_t *p = pool_steady();
     char spec[PATH_MAX + 128], spec2[PATH_MAX + 128];
     snprintf(spec, sizeof spec, "slowinit=runtime:%s,timeout=1", g_bootstrap);
     snprintf(spec2, sizeof spec2, "stuckinit=runtime:%s,timeout=1,init_timeout=0.5", g_bootstrap);
@@ -95,7 +95,7 @@ static void test_runtime_cold_start(void **state)
 static void test_runtime_errors_and_concurrency(void **state)
 {
     (void)state;
-    sy_pool_t *p = pool_fast(NULL);
+    sy_pool_t *p = pool_steady();
     char err_bootstrap[PATH_MAX + 64], spec1[PATH_MAX + 128], spec2[PATH_MAX + 128];
     snprintf(err_bootstrap, sizeof err_bootstrap, "%s", g_bootstrap);
     char *slash = strrchr(err_bootstrap, '/');

@@ -7,7 +7,7 @@
 static void test_sync_invoke_error_timeout(void **state)
 {
     (void)state;
-    sy_pool_t *p = pool_fast(NULL);
+    sy_pool_t *p = pool_steady();
     const char *ep = sy_pool_endpoint(p);
     pid_t w = h_spawn_worker(logfile("sync"), "--broker", ep, "--reconnect-ms", "100",
                              "--function", so_spec("echo", NULL), "--function",
@@ -79,7 +79,7 @@ static void test_sync_invoke_error_timeout(void **state)
 static void test_too_many_and_deadline(void **state)
 {
     (void)state;
-    sy_pool_t *p = pool_fast(NULL);
+    sy_pool_t *p = pool_steady();
     pid_t w = h_spawn_worker(logfile("toomany"), "--broker", sy_pool_endpoint(p), "--function",
                              so_spec("slow", ",timeout=10"), NULL);
     assert_true(h_wait_workers(p, 1, 10000));
@@ -138,7 +138,7 @@ typedef struct {
 static void test_credit_two_workers(void **state)
 {
     (void)state;
-    sy_pool_t *p = pool_fast(NULL);
+    sy_pool_t *p = pool_steady();
     pid_t w1 = h_spawn_worker(logfile("credit1"), "--broker", sy_pool_endpoint(p), "--concurrency",
                               "1", "--function", so_spec("slow", ",timeout=10"), NULL);
     pid_t w2 = h_spawn_worker(logfile("credit2"), "--broker", sy_pool_endpoint(p), "--concurrency",
