@@ -81,6 +81,7 @@ void sy_buf_puts(sy_buf_t *b, const char *s);
 void sy_buf_putc(sy_buf_t *b, char c);
 void sy_buf_printf(sy_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sy_buf_xml_escape(sy_buf_t *b, const char *s, size_t n); /* &<>"' and \r */
+void sy_buf_json_str(sy_buf_t *b, const char *s, size_t n);  /* "s", escaped as json_dumps does */
 char *sy_buf_take(sy_buf_t *b); /* NUL-terminated, caller frees, buffer emptied */
 
 /* ------------------------------------------------------------- clocks/ids */
@@ -388,6 +389,9 @@ void sy_http_throttled(sy_req_t *req, sy_resp_t *resp);
 void sy_http_route_of(sy_req_t *req);
 /* JSON success body (takes a reference to v). */
 void sy_resp_json(sy_resp_t *r, const sy_req_t *req, json_t *v);
+/* a 200 whose JSON body the caller writes into the returned buffer (an
+ * error response after it replaces the body) */
+sy_buf_t *sy_resp_json_body(sy_resp_t *r, const sy_req_t *req);
 
 typedef void (*sy_handler_fn)(sy_req_t *req, sy_resp_t *resp, void *udata);
 /* Routes. JSON: by X-Amz-Target prefix ("AmazonSQS."); the action is the rest.

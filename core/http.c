@@ -158,6 +158,14 @@ void sy_resp_json(sy_resp_t *r, const sy_req_t *req, json_t *v)
     free(s);
 }
 
+sy_buf_t *sy_resp_json_body(sy_resp_t *r, const sy_req_t *req)
+{
+    r->status = 200;
+    r->content_type = json_ctype(req->proto);
+    sy_buf_reset(&r->body);
+    return &r->body;
+}
+
 void sy_resp_error(sy_resp_t *r, const sy_req_t *req, const sy_err_t *err, const char *xmlns)
 {
     r->status = err->status ? err->status : 400;

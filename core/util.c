@@ -217,6 +217,38 @@ void sy_buf_xml_escape(sy_buf_t *b, const char *s, size_t n)
     }
     sy_buf_append(b, s + start, n - start);
 }
+/* A JSON string as jansson's json_dumps writes it (no JSON_ENSURE_ASCII,
+ * no JSON_ESCAPE_SLASH): '"', '\\' and control characters escaped, the
+ * rest copied; `s` is valid UTF-8 (tests/unit/test_json_out.c compares the
+ * two byte for byte). */
+void sy_buf_json_str(sy_buf_t *b, const char *s, size_t n)
+{
+    sy_buf_reserve(b, n + 2);
+    sy_buf_putc(b, '"');
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        sy_buf_append(b, s + start, i - start);
+        start = i + 1;
+        char seq[8];
+        const char *rep = seq;
+        switch (c) {
+        case '"': rep = "\\\""; break;
+        case '\\': rep = "\\\\"; break;
+        case '\b': rep = "\\b"; break;
+        case '\f': rep = "\\f"; break;
+        case '\n': rep = "\\n"; break;
+        case '\r': rep = "\\r"; break;
+        case '\t': rep = "\\t"; break;
+        default: snprintf(seq, sizeof seq, "\\u%04X", c); break;
+        }
+        sy_buf_puts(b, rep);
+    }
+    sy_buf_append(b, s + start, n - start);
+    sy_buf_putc(b, '"');
+}
+
 char *sy_buf_take(sy_buf_t *b)
 {
     if (!b->data) return sy_strdup("");

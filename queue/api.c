@@ -7,6 +7,8 @@
 #include <string.h>
 
 typedef int (*action_fn)(const sy_req_t *req, json_t *in, json_t **out, sy_err_t *err);
+/* an action that writes its JSON 1.0 response body itself (hot paths) */
+typedef int (*json_action_fn)(const sy_req_t *req, json_t *in, sy_buf_t *body, sy_err_t *err);
 
 /* query-protocol shapes: how flattened parameters map onto JSON members */
 static const sy_query_shape_t MSG_ATTRS[] = {
@@ -48,6 +50,7 @@ int sqs_list_dlq_sources(const sy_req_t *, json_t *, json_t **, sy_err_t *);
 int sqs_send_message(const sy_req_t *, json_t *, json_t **, sy_err_t *);
 int sqs_send_message_batch(const sy_req_t *, json_t *, json_t **, sy_err_t *);
 int sqs_receive_message(const sy_req_t *, json_t *, json_t **, sy_err_t *);
+int sqs_receive_message_json(const sy_req_t *, json_t *, sy_buf_t *, sy_err_t *);
 int sqs_delete_message(const sy_req_t *, json_t *, json_t **, sy_err_t *);
 int sqs_delete_message_batch(const sy_req_t *, json_t *, json_t **, sy_err_t *);
 int sqs_change_visibility(const sy_req_t *, json_t *, json_t **, sy_err_t *);
@@ -59,6 +62,7 @@ int sqs_cancel_move_task(const sy_req_t *, json_t *, json_t **, sy_err_t *);
 static const struct {
     const char *name;
     action_fn fn;
+    json_action_fn json; /* JSON 1.0 responses, when set */
 } actions[] = {
     {"CreateQueue", sqs_create_queue},
     {"GetQueueUrl", sqs_get_queue_url},
@@ -75,7 +79,7 @@ static const struct {
     {"ListDeadLetterSourceQueues", sqs_list_dlq_sources},
     {"SendMessage", sqs_send_message},
     {"SendMessageBatch", sqs_send_message_batch},
-    {"ReceiveMessage", sqs_receive_message},
+    {"ReceiveMessage", sqs_receive_message, sqs_receive_message_json},
     {"DeleteMessage", sqs_delete_message},
     {"DeleteMessageBatch", sqs_delete_message_batch},
     {"ChangeMessageVisibility", sqs_change_visibility},
@@ -166,8 +170,12 @@ static void handle(sy_req_t *req, sy_resp_t *resp, void *udata)
     (void)udata;
     sy_err_t err;
     action_fn fn = NULL;
+    json_action_fn json_fn = NULL;
     for (size_t i = 0; i < sizeof actions / sizeof actions[0]; i++)
-        if (req->action && strcmp(actions[i].name, req->action) == 0) fn = actions[i].fn;
+        if (req->action && strcmp(actions[i].name, req->action) == 0) {
+            fn = actions[i].fn;
+            json_fn = req->proto == SY_PROTO_QUERY ? NULL : actions[i].json;
+        }
     if (!fn) {
         if (req->proto == SY_PROTO_QUERY)
             sy_err_set(&err, SY_E_INVALID, 400, "InvalidAction", "The action %s is not valid for this endpoint.",
@@ -186,10 +194,12 @@ static void handle(sy_req_t *req, sy_resp_t *resp, void *udata)
     }
     json_t *out = NULL;
     int rc = req->ctx->authz ? sqs_authorize(req, in, &err) : 0;
-    if (rc == 0) rc = fn(req, in, &out, &err);
+    if (rc == 0) rc = json_fn ? json_fn(req, in, sy_resp_json_body(resp, req), &err) : fn(req, in, &out, &err);
     if (rc < 0) {
         sy_metric_inc("switchyard_sqs_errors_total", NULL, 1);
         sy_resp_error(resp, req, &err, SQS_XMLNS);
+    } else if (json_fn) {
+        /* the body is written */
     } else if (req->proto == SY_PROTO_QUERY) {
         xml_response(resp, req, out);
     } else {

@@ -142,6 +142,17 @@ typedef struct {
     char *group_id, *dedup_id, *sender_id;
 } leased_t;
 void leased_clear(leased_t *l);
+
+/* api_messages.c: a message of a ReceiveMessage response goes into a
+ * json_t (the query protocol's XML is made from it) or straight into the
+ * JSON 1.0 body: the same members in the same order, byte for byte what
+ * json_dumps writes of the json_t (tests/unit/test_receive_json.c). */
+typedef struct {
+    json_t *obj, *attrs; /* tree: the message (caller's), its Attributes */
+    sy_buf_t *b;         /* or the body */
+    bool attrs_open;
+} resp_msg_t;
+void resp_message(resp_msg_t *o, const leased_t *l, const sy_queue_t *q, json_t *sys_names, json_t *attr_names);
 /* Lease up to max messages of q. dlq_id: the queue its over-received
  * messages move to (0: none). combine: the group committer that merges
  * concurrent leases of a standard queue into one statement, or NULL. */
