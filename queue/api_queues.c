@@ -74,6 +74,7 @@ int sqs_create_queue(const sy_req_t *req, json_t *in, json_t **out, sy_err_t *er
                             &created, err);
     json_decref(no_tags);
     if (rc < 0) goto done;
+    if (created) queue_changed(CTX(req), name); /* a broker may hold a deleted queue of that name */
     if (!created) { /* idempotent only when every given attribute matches */
         const char *k;
         json_t *v;
@@ -164,7 +165,7 @@ int sqs_delete_queue(const sy_req_t *req, json_t *in, json_t **out, sy_err_t *er
     int rc = resolve_queue(req, &q, err);
     if (rc < 0) return rc;
     rc = store_queue_delete(CTX(req), q.id, err);
-    qcache_invalidate(queue_engine(req->ctx), q.name);
+    queue_changed(CTX(req), q.name);
     sy_queue_clear(&q);
     return rc;
 }
@@ -248,7 +249,7 @@ int sqs_set_queue_attributes(const sy_req_t *req, json_t *in, json_t **out, sy_e
         sy_queue_t probe;
         queue_from_row(&probe, q.id, q.name, q.fifo, attrs);
         rc = store_queue_set_attrs(CTX(req), q.id, attrs, probe.retention_s, err);
-        qcache_invalidate(queue_engine(req->ctx), q.name);
+        queue_changed(CTX(req), q.name);
     }
     json_decref(attrs);
     sy_queue_clear(&q);
@@ -357,6 +358,7 @@ int sqs_add_permission(const sy_req_t *req, json_t *in, json_t **out, sy_err_t *
     json_t *stmt = json_pack("{s:s, s:s, s:{s:o}, s:o, s:s}", "Sid", label, "Effect", "Allow", "Principal", "AWS",
                              principals, "Action", actions, "Resource", arn);
     rc = store_queue_permissions(CTX(req), q.id, arn, label, stmt, err);
+    if (rc == 0) queue_changed(CTX(req), q.name);
     json_decref(stmt);
     free(arn);
     sy_queue_clear(&q);
@@ -373,6 +375,7 @@ int sqs_remove_permission(const sy_req_t *req, json_t *in, json_t **out, sy_err_
     if (rc < 0) return rc;
     char *arn = sy_arn(req->ctx, "sqs", q.name);
     rc = store_queue_permissions(CTX(req), q.id, arn, label, NULL, err);
+    if (rc == 0) queue_changed(CTX(req), q.name);
     free(arn);
     sy_queue_clear(&q);
     return rc;

@@ -6,6 +6,8 @@
 #define SQS_XMLNS "http://queue.amazonaws.com/doc/2012-11-05/"
 #define SQS_MAX_MESSAGE_SIZE 1048576
 
+#define QCACHE_BUCKETS 4096 /* the settings cache (engine.c) */
+
 /* A queue's settings as the engine needs them. */
 typedef struct {
     int64_t id;
@@ -46,7 +48,8 @@ typedef struct {
      * to 60 s to propagate attribute changes); invalidated on local writes */
     sy_gc_t *lease_gc; /* combines concurrent leases of standard queues */
     pthread_mutex_t cache_mu;
-    struct qcache_entry *cache[256];
+    struct qcache_entry *cache[QCACHE_BUCKETS];
+    uint64_t cache_gen; /* bumped by every invalidation, under cache_mu */
     struct qdepth *depth;       /* depth.c: the depth gauges */
 } queue_engine_t;
 typedef struct qdepth qdepth_t;
@@ -63,6 +66,10 @@ queue_engine_t *queue_engine(const sy_ctx_t *ctx); /* NULL before sy_queue_start
 int queue_get(sy_ctx_t *ctx, const char *name, sy_queue_t *out, sy_err_t *err);
 int queue_get_on(sy_ctx_t *ctx, PGconn *c, const char *name, sy_queue_t *out, sy_err_t *err); /* in c's transaction */
 void qcache_invalidate(queue_engine_t *e, const char *name);
+void qcache_invalidate_all(queue_engine_t *e); /* the listener lost (or has just made) its connection */
+/* A queue was created, deleted, or its attributes or policy changed: this
+ * broker's cached copy goes now, every other broker's when it hears of it. */
+void queue_changed(sy_ctx_t *ctx, const char *name);
 void qcache_free(queue_engine_t *e);
 
 static inline int err_nonexistent(sy_err_t *err)
@@ -204,6 +211,9 @@ int waiters_start(queue_engine_t *e, sy_err_t *err);
 PGconn *store_listen_connect(const char *conninfo);
 PGconn *store_notify_connect(const char *conninfo);
 void store_notify(PGconn *c, const int64_t *ids, int n, bool all);
+/* NOTIFY sy_queue "s:<name>": the queue's settings changed (logged when it
+ * fails; the other brokers' caches then catch up within their TTL) */
+void store_queue_changed(sy_ctx_t *ctx, const char *name);
 
 /* store_message.c: retention expiry, orphans of deleted queues,
  * in bounded steps from *cursor (0: a new pass); 1 when the pass is done */

@@ -166,6 +166,7 @@ int sy_queue_ensure_internal(sy_ctx_t *ctx, const char *name, int visibility_s, 
     bool created;
     int rc = store_queue_create(ctx, name, false, attrs, tags, 1209600, true, &q, &created, err);
     if (rc == 0) sy_queue_clear(&q);
+    if (rc == 0 && created) queue_changed(ctx, name);
     json_decref(attrs);
     json_decref(tags);
     return rc;

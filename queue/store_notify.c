@@ -27,6 +27,19 @@ PGconn *store_notify_connect(const char *conninfo)
     return c;
 }
 
+void store_queue_changed(sy_ctx_t *ctx, const char *name)
+{
+    char *payload = sy_asprintf("s:%s", name);
+    const char *p[1] = {payload};
+    sy_err_t err;
+    PGresult *r = store_autocommit(ctx, &err, "SELECT pg_notify('sy_queue', $1)", 1, p);
+    if (!r)
+        sy_log(SY_LOG_WARN, "queue", NULL, "could not tell the other brokers of a queue change", "queue", name,
+               "error", err.message);
+    PQclear(r);
+    free(payload);
+}
+
 void store_notify(PGconn *c, const int64_t *ids, int n, bool all)
 {
     sy_buf_t sql;

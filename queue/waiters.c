@@ -115,10 +115,14 @@ static void *listener_main(void *u)
     queue_engine_t *e = u;
     PGconn *c = NULL;
     while (!e->stop) {
-        if (!c && !(c = store_listen_connect(sy_pg_conninfo(e->ctx->pool)))) {
-            struct timespec ts = {0, 200 * 1000 * 1000};
-            nanosleep(&ts, NULL);
-            continue;
+        if (!c) {
+            if (!(c = store_listen_connect(sy_pg_conninfo(e->ctx->pool)))) {
+                struct timespec ts = {0, 200 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+                continue;
+            }
+            /* settings cached before we listened may have changed since */
+            qcache_invalidate_all(e);
         }
         struct pollfd pfd = {.fd = PQsocket(c), .events = POLLIN};
         int pr = poll(&pfd, 1, 250);
@@ -127,7 +131,8 @@ static void *listener_main(void *u)
             sy_log(SY_LOG_WARN, "queue", NULL, "listen connection lost; reconnecting");
             PQfinish(c);
             c = NULL;
-            /* wake everyone: a notification may have been missed */
+            /* wake everyone: a notification may have been missed (and
+             * the settings cache is dropped when we listen again) */
             pthread_mutex_lock(&e->mu);
             wake_everyone_locked(e);
             pthread_mutex_unlock(&e->mu);
@@ -135,7 +140,9 @@ static void *listener_main(void *u)
         }
         PGnotify *n;
         while ((n = PQnotifies(c))) {
-            if (n->be_pid == __atomic_load_n(&e->notifier_pid, __ATOMIC_RELAXED)) {
+            if (strncmp(n->extra, "s:", 2) == 0) {
+                qcache_invalidate(e, n->extra + 2); /* a queue's settings changed (queue_changed) */
+            } else if (n->be_pid == __atomic_load_n(&e->notifier_pid, __ATOMIC_RELAXED)) {
                 /* our own: local waiters were woken at commit */
             } else if (strcmp(n->extra, "*") == 0) {
                 pthread_mutex_lock(&e->mu);

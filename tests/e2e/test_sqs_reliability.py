@@ -147,6 +147,35 @@ class SqsTwoBrokers(SqsTestCase):
         self.assertEqual(len({mid for _, mid, _ in received}), len(expected))
         self.assertEqual(self.count(url) + self.count(url, "ApproximateNumberOfMessagesNotVisible"), 0)
 
+    def test_settings_change_reaches_other_brokers(self):
+        """A broker trusts its cached copy of a queue's settings for 30 s; a
+        change made through another broker reaches it at once (NOTIFY):
+        attributes, the delay a send through it gets, a deletion."""
+        url = self.create("settings")
+        b2 = self.start_broker()
+        c2 = self.client("sqs", broker=b2)
+        c2.send_message(QueueUrl=url, MessageBody="warm")  # b2 caches the queue
+        self.drain(url, 1, client=c2)
+        self.sqs.set_queue_attributes(QueueUrl=url, Attributes={"DelaySeconds": "30", "VisibilityTimeout": "77"})
+
+        def seen():
+            a = c2.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            return a["DelaySeconds"] == "30" and a["VisibilityTimeout"] == "77"
+        self.assertEventually(seen, timeout=5, msg="b2 still serves the old attributes")
+        c2.send_message(QueueUrl=url, MessageBody="delayed by the new setting")
+        self.assertEqual(self.receive(url, client=c2, WaitTimeSeconds=1), [])
+        self.assertEqual(self.count(url, "ApproximateNumberOfMessagesDelayed"), 1)
+
+        self.sqs.delete_queue(QueueUrl=url)
+
+        def gone():
+            try:
+                c2.send_message(QueueUrl=url, MessageBody="after the delete")
+                return False
+            except Exception as e:
+                return "NonExistentQueue" in str(e) or "QueueDoesNotExist" in str(e)
+        self.assertEventually(gone, timeout=5, msg="b2 still accepts sends to the deleted queue")
+
     def test_concurrent_create_queue(self):
         b2 = self.start_broker()
         clients = [self.client("sqs", broker=(self.broker, b2)[i % 2]) for i in range(6)]
