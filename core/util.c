@@ -219,7 +219,7 @@ void sy_buf_xml_escape(sy_buf_t *b, const char *s, size_t n)
 }
 /* A JSON string as jansson's json_dumps writes it (no JSON_ENSURE_ASCII,
  * no JSON_ESCAPE_SLASH): '"', '\\' and control characters escaped, the
- * rest copied; `s` is valid UTF-8 (tests/unit/test_json_out.c compares the
+ * rest copied; `s` is valid UTF-8 (tests/unit/test_receive_json.c compares the
  * two byte for byte). */
 void sy_buf_json_str(sy_buf_t *b, const char *s, size_t n)
 {
