@@ -11,16 +11,17 @@ static const char *SQL_LEASE_HEAD_STD =
     "WITH c AS (SELECT id FROM sy_messages WHERE queue_id = $1 AND visible_at <= now() "
     "  AND sent_at > now() - make_interval(secs => $6::int) "
     "  ORDER BY visible_at, id LIMIT $2 FOR UPDATE SKIP LOCKED), ";
-/* FIFO receives run in parallel, each on the message groups it holds: in
- * one transaction, SQL_FIFO_GROUPS takes a transaction-scoped advisory lock
+/* FIFO leases run in parallel, each on the message groups it holds (a
+ * lease serves one receive or several, see lease_fifo): in one
+ * transaction, SQL_FIFO_GROUPS takes a transaction-scoped advisory lock
  * on each group it will serve (pg_try_advisory_xact_lock: a group another
- * receive holds is skipped, never waited for), then the lease statement -
+ * lease holds is skipped, never waited for), then the lease statement -
  * run after the locks are held, so its snapshot sees every earlier lease of
  * those groups committed - takes the groups' oldest messages unless a
  * message of the group is in flight.
  * The groups are walked in group-id order along sy_messages_group (one
  * index probe a group, lazily: the walk stops as soon as the locked groups'
- * available messages fill the receive), starting after the group the
+ * available messages fill the receives), starting after the group the
  * broker's previous receive of the queue served ($4, see fifo_cursor) and
  * wrapping around: round robin, so concurrent receivers start at different
  * groups and no group starves. (It started at the group of a random one of
@@ -31,29 +32,48 @@ static const char *SQL_LEASE_HEAD_STD =
  * message group ID as possible"). A group is busy while one of its messages
  * is in flight (a probe of sy_messages_inflight).
  * $1 queue, $2 limit, $3 retention, $4 the group to start after ('' for
- * the first). */
+ * the first), $5 how many messages of one group count (the most one receive
+ * takes). The answer: [[group, messages available up to $5], ...] in walk
+ * order, or NULL when no group is free. */
+
+/* The two probes a FIFO statement makes of a group, each written so that
+ * its plan cannot depend on the queue's statistics: the next group after
+ * one is an ordered scan of sy_messages_group that stops at the first
+ * entry (min(group_id) let the planner aggregate over every message of the
+ * queue when its statistics predated the queue: 2.5 s a walk step), and a
+ * message of the group in flight is a scalar subquery, run once a group as
+ * a probe of sy_messages_inflight (NOT EXISTS became an anti join reading
+ * every in-flight entry of the queue). */
+#define NEXT_GROUP(after)                                                                               \
+    "SELECT group_id FROM sy_messages WHERE queue_id = $1::bigint AND group_id > " after " "            \
+    "ORDER BY group_id LIMIT 1"
+#define IN_FLIGHT(queue, group)                                                                         \
+    "SELECT 1 FROM sy_messages b WHERE b.queue_id = " queue " AND b.group_id = " group " "              \
+    "AND b.receive_count > 0 AND b.visible_at > now() LIMIT 1"
 static const char *SQL_FIFO_GROUPS =
     "WITH RECURSIVE "
-    "wa(g) AS (SELECT (SELECT min(group_id) FROM sy_messages WHERE queue_id = $1::bigint AND group_id > $4::text) "
-    "  UNION ALL SELECT (SELECT min(group_id) FROM sy_messages WHERE queue_id = $1::bigint AND group_id > wa.g) "
-    "  FROM wa WHERE wa.g IS NOT NULL), "
-    "wb(g) AS (SELECT (SELECT min(group_id) FROM sy_messages WHERE queue_id = $1::bigint AND group_id IS NOT NULL) "
-    "  UNION ALL SELECT (SELECT min(group_id) FROM sy_messages WHERE queue_id = $1::bigint AND group_id > wb.g) "
-    "  FROM wb WHERE wb.g < $4::text), "
+    "wa(g) AS (SELECT (" NEXT_GROUP("$4::text") ") "
+    "  UNION ALL SELECT (" NEXT_GROUP("wa.g") ") FROM wa WHERE wa.g IS NOT NULL), "
+    "wb(g) AS (SELECT (" NEXT_GROUP("''") ") "
+    "  UNION ALL SELECT (" NEXT_GROUP("wb.g") ") FROM wb WHERE wb.g < $4::text), "
     "w AS (SELECT g FROM wa WHERE g IS NOT NULL UNION ALL SELECT g FROM wb WHERE g <= $4::text), "
     "l AS (SELECT w.g FROM w CROSS JOIN LATERAL (SELECT 1 FROM sy_messages m WHERE m.queue_id = $1::bigint "
     "  AND m.group_id = w.g AND m.visible_at <= now() AND m.sent_at > now() - make_interval(secs => $3::int) "
-    "  LIMIT $2::int) a WHERE NOT EXISTS (SELECT 1 FROM sy_messages b WHERE b.queue_id = $1::bigint "
-    "  AND b.group_id = w.g AND b.receive_count > 0 AND b.visible_at > now()) "
-    "  AND pg_try_advisory_xact_lock(hashtextextended($1::bigint::text || '/' || w.g, 0)) LIMIT $2::int) "
-    "SELECT json_agg(DISTINCT g)::text FROM l";
-/* the lease head for the locked groups, whose JSON list is parameter $%d */
+    "  LIMIT $5::int) a WHERE (" IN_FLIGHT("$1::bigint", "w.g") ") IS NULL "
+    "  AND pg_try_advisory_xact_lock(hashtextextended($1::bigint::text || '/' || w.g, 0)) LIMIT $2::int), "
+    "k AS (SELECT g, row_number() OVER () r FROM l) "
+    "SELECT json_agg(json_build_array(g, n) ORDER BY f)::text FROM (SELECT g, count(*) n, min(r) f FROM k GROUP BY g) y";
+/* the lease head for the locked groups, whose share-out is parameter $%d:
+ * [[group, receive, cap], ...] in walk order; each receive (a job of a
+ * combined lease) takes the oldest messages of its groups, at most cap in
+ * all, so a group is never split between two receives. */
 static const char *SQL_LEASE_HEAD_FIFO_FMT =
-    "WITH g AS (SELECT value AS group_id, ord FROM jsonb_array_elements_text($%d::jsonb) WITH ORDINALITY t(value, ord)), "
-    "cand AS (SELECT m.id FROM g CROSS JOIN LATERAL (SELECT id FROM sy_messages WHERE queue_id = $1 "
+    "WITH g AS (SELECT x->>0 AS group_id, (x->>1)::int AS job, (x->>2)::int AS cap, ord "
+    "  FROM jsonb_array_elements($%d::jsonb) WITH ORDINALITY t(x, ord)), "
+    "cand AS (SELECT id FROM (SELECT m.id, g.cap, row_number() OVER (PARTITION BY g.job ORDER BY g.ord, m.id) rn "
+    "  FROM g CROSS JOIN LATERAL (SELECT id FROM sy_messages WHERE queue_id = $1 "
     "  AND group_id = g.group_id AND visible_at <= now() AND sent_at > now() - make_interval(secs => $6::int) "
-    "  ORDER BY id LIMIT $2) m WHERE NOT EXISTS (SELECT 1 FROM sy_messages b WHERE b.queue_id = $1 "
-    "  AND b.group_id = g.group_id AND b.receive_count > 0 AND b.visible_at > now()) ORDER BY g.ord, m.id LIMIT $2), "
+    "  ORDER BY id LIMIT g.cap) m WHERE (" IN_FLIGHT("$1", "g.group_id") ") IS NULL) k WHERE rn <= cap LIMIT $2), "
     "c AS (SELECT id FROM sy_messages WHERE id IN (SELECT id FROM cand) FOR UPDATE), ";
 /* the lease statement is HEAD, TAIL, the new receipt token, TAIL_END */
 static const char *SQL_LEASE_TAIL =
@@ -148,7 +168,136 @@ static bool pipe_results(PGconn *c, int nq, int keep, PGresult **kept, sy_err_t 
     return ok;
 }
 
-/* Where this broker's next FIFO receive of a queue starts its walk over the
+/* ------------------------------------------------------------ lease jobs
+ * One receive's lease: the text parameters every lease statement takes
+ * ($1 queue, $2 limit, $3 visibility, $4 maxReceiveCount (0: no DLQ), $5
+ * DLQ id, $6 retention, [$7 shared receipt token]) and where its messages
+ * go. Concurrent receives of one queue become one lease (a job each, see
+ * lease_batch): far less contention on the queue's head - or, FIFO, on its
+ * groups - than many statements racing each other. */
+typedef struct {
+    int64_t queue_id;
+    bool fifo;
+    char qid[24], vis[16], maxrc[16], dlq[24], ret[16];
+    bool has_dlq;
+    const char *token; /* a shared receipt token, or NULL: one per message */
+    int max;
+    leased_t *out;
+    int n;
+} lease_job_t;
+
+static void lease_job(lease_job_t *j, const sy_queue_t *q, int64_t dlq_id, int max, int visibility_s,
+                      const char *token, leased_t *out)
+{
+    memset(j, 0, sizeof *j);
+    j->queue_id = q->id;
+    j->fifo = q->fifo;
+    j->token = token;
+    j->max = max;
+    j->out = out;
+    snprintf(j->qid, sizeof j->qid, "%lld", (long long)q->id);
+    snprintf(j->vis, sizeof j->vis, "%d", visibility_s);
+    /* past MessageRetentionPeriod: never delivered, even before the sweeper removes it */
+    snprintf(j->ret, sizeof j->ret, "%d", q->retention_s);
+    j->has_dlq = dlq_id > 0;
+    if (j->has_dlq) snprintf(j->dlq, sizeof j->dlq, "%lld", (long long)dlq_id);
+    snprintf(j->maxrc, sizeof j->maxrc, "%d", j->has_dlq ? q->max_receive : 0);
+}
+
+static bool same_lease(const lease_job_t *a, const lease_job_t *b)
+{
+    return a->queue_id == b->queue_id && !a->token && !b->token && !strcmp(a->vis, b->vis) &&
+           !strcmp(a->maxrc, b->maxrc) && !strcmp(a->dlq, b->dlq) && !strcmp(a->ret, b->ret);
+}
+
+/* the statement's parameters with limit lim; extra (a FIFO lease's share-
+ * out) after them. Returns how many. */
+static int job_params(const lease_job_t *j, const char *lim, const char *extra, const char *p[8])
+{
+    int np = 0;
+    p[np++] = j->qid;
+    p[np++] = lim;
+    p[np++] = j->vis;
+    p[np++] = j->maxrc;
+    p[np++] = j->has_dlq ? j->dlq : NULL;
+    p[np++] = j->ret;
+    if (j->token) p[np++] = j->token;
+    if (extra) p[np++] = extra;
+    return np;
+}
+
+static int leased_by_id(const void *a, const void *b)
+{
+    int64_t x = ((const leased_t *)a)->id, y = ((const leased_t *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+/* The rows of r in id order (UPDATE ... RETURNING does not keep the CTE's
+ * ORDER BY, and a FIFO group must come back in send order). */
+static leased_t *rows_by_id(PGresult *r, int *rows)
+{
+    *rows = PQntuples(r);
+    leased_t *all = *rows ? sy_malloc(sizeof(leased_t) * (size_t)*rows) : NULL;
+    for (int k = 0; k < *rows; k++) row_to_leased(r, k, &all[k]);
+    if (*rows > 1) qsort(all, (size_t)*rows, sizeof *all, leased_by_id);
+    return all;
+}
+
+/* ------------------------------------------------- standard queues
+ * A lease alone: BEGIN, lease, COMMIT in one round trip (pipeline). */
+static PGresult *lease_std_alone(PGconn *c, const lease_job_t *j, sy_err_t *err)
+{
+    char *sql = lease_sql(false, j->token ? "$7" : "gen_random_uuid()::text");
+    const char *stmt = j->token ? "sy_lease_shared" : "sy_lease_one", *p[8];
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", j->max);
+    int np = job_params(j, lim, NULL, p);
+    int rc = sy_pg_prepare(c, err, stmt, sql, np);
+    free(sql);
+    if (rc < 0) return NULL;
+    if (PQenterPipelineMode(c) != 1) {
+        sy_err_set(err, SY_E_DB, 500, "InternalFailure", "could not enter pipeline mode");
+        return NULL;
+    }
+    /* a lost lease only makes the message visible again: no fsync needed */
+    sy_pg_send_begin(c);
+    PQsendQueryParams(c, "SET LOCAL synchronous_commit = off", 0, NULL, NULL, NULL, NULL, 0);
+    PQsendQueryPrepared(c, stmt, np, p, NULL, NULL, 0);
+    sy_pg_send_commit(c);
+    PQpipelineSync(c);
+    PGresult *lease = NULL;
+    bool ok = pipe_results(c, 4, 2, &lease, err);
+    PQexitPipelineMode(c);
+    sy_pg_rollback(c); /* when the COMMIT did not run */
+    return ok ? lease : NULL;
+}
+
+/* Standard jobs[0..n) of one queue (same_lease) in one statement, inside
+ * the caller's transaction; rows shared out in id order. */
+static int lease_std(PGconn *c, lease_job_t **jobs, int n, sy_err_t *err)
+{
+    int total = 0;
+    for (int k = 0; k < n; k++) total += jobs[k]->max;
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", total);
+    const char *p[8];
+    int np = job_params(jobs[0], lim, NULL, p);
+    char *sql = lease_sql(false, "gen_random_uuid()::text");
+    PGresult *r = sy_pg_exec_prepared(c, err, "sy_lease_std", sql, np, p);
+    free(sql);
+    if (!r) return SY_E_DB;
+    int rows, next = 0;
+    leased_t *all = rows_by_id(r, &rows);
+    PQclear(r);
+    for (int k = 0; k < n; k++)
+        for (jobs[k]->n = 0; jobs[k]->n < jobs[k]->max && next < rows;) jobs[k]->out[jobs[k]->n++] = all[next++];
+    for (; next < rows; next++) leased_clear(&all[next]); /* not expected: total covers all */
+    free(all);
+    return 0;
+}
+
+/* ------------------------------------------------------- FIFO queues
+ * Where this broker's next FIFO receive of a queue starts its walk over the
  * groups: after the group its previous receive served (SQL_FIFO_GROUPS).
  * A small table by queue id; a collision of two queues only restarts a
  * walk at the first group. */
@@ -177,211 +326,201 @@ static void fifo_cursor_set(int64_t queue_id, const char *group)
     pthread_mutex_unlock(&fifo_cursor_mu);
 }
 
-/* BEGIN, lease, COMMIT: one round trip; a FIFO lease takes two (its
- * groups' locks first, see SQL_FIFO_GROUPS). The lease is the prepared
- * statement `stmt` (parse and plan once a backend) of np parameters; a
- * FIFO one gets the locked groups as one more. */
-static PGresult *lease_once(PGconn *c, bool fifo, const char *stmt, const char *sql, int np,
-                            const char *const *p, sy_err_t *err)
+/* Share the locked groups ([[group, available], ...] in walk order) out to
+ * the receives, whole: each group to the first receive it fits in, else to
+ * the one with the most room left (it then takes the group's oldest
+ * messages); a group no receive has room for is left for the next lease.
+ * The answer, [[group, receive, cap], ...], is the lease's parameter. */
+static json_t *fifo_share_out(json_t *groups, lease_job_t **jobs, int n)
 {
-    if (sy_pg_prepare(c, err, stmt, sql, np + fifo) < 0 ||
-        (fifo && sy_pg_prepare(c, err, "sy_fifo_groups", SQL_FIFO_GROUPS, 4) < 0))
-        return NULL;
-    if (PQenterPipelineMode(c) != 1) {
-        sy_err_set(err, SY_E_DB, 500, "InternalFailure", "could not enter pipeline mode");
-        return NULL;
+    json_t *out = json_array();
+    int *room = sy_malloc(sizeof(int) * (size_t)n);
+    for (int k = 0; k < n; k++) room[k] = jobs[k]->max;
+    size_t i;
+    json_t *g;
+    json_array_foreach(groups, i, g) {
+        int avail = (int)json_integer_value(json_array_get(g, 1)), to = -1;
+        for (int k = 0; k < n && to < 0; k++)
+            if (room[k] >= avail) to = k; /* the first it fits in */
+        if (to < 0)
+            for (int k = 0; k < n; k++)
+                if (room[k] > 0 && (to < 0 || room[k] > room[to])) to = k; /* the most room */
+        if (to < 0) continue;
+        room[to] -= avail < room[to] ? avail : room[to];
+        json_array_append_new(out, json_pack("[Oii]", json_array_get(g, 0), to, jobs[to]->max));
     }
-    /* a lost lease only makes the message visible again: no fsync needed */
-    sy_pg_send_begin(c);
-    PQsendQueryParams(c, "SET LOCAL synchronous_commit = off", 0, NULL, NULL, NULL, NULL, 0);
-    PGresult *lease = NULL, *groups = NULL;
-    const char *p2[8];
-    bool ok = true, none_free = false;
-    if (fifo) {
-        /* A group's oldest messages come from an ordered scan of
-         * sy_messages_group that stops after the limit; a bitmap scan would
-         * read every message of the group and sort them (a cached generic
-         * plan, made while the queue was small, chose it: 1,500 heap pages
-         * a receive at 2,000 messages a group). */
-        PQsendQueryParams(c, "SET LOCAL enable_bitmapscan = off", 0, NULL, NULL, NULL, NULL, 0);
+    free(room);
+    return out;
+}
+
+static int job_of_group(json_t *share, const char *group)
+{
+    size_t i;
+    json_t *s;
+    json_array_foreach(share, i, s) {
+        const char *sg = json_string_value(json_array_get(s, 0));
+        if (group && sg && !strcmp(sg, group))
+            return (int)json_integer_value(json_array_get(s, 1));
+    }
+    return -1;
+}
+
+/* FIFO jobs[0..n) of one queue (same_lease, or one alone) inside the
+ * caller's transaction: one walk locks the groups all of them need
+ * (SQL_FIFO_GROUPS), one lease takes their messages, each receive gets
+ * whole groups (fifo_share_out). A group found free by the walk may have
+ * been leased by a receive that committed between the walk's snapshot and
+ * its lock: the lease then finds it in flight and takes nothing. Walk
+ * again (fresh snapshots, the locks already held kept) before answering
+ * empty, or the receives would wait for nothing. */
+static int lease_fifo(PGconn *c, lease_job_t **jobs, int n, sy_err_t *err)
+{
+    lease_job_t *lead = jobs[0];
+    int total = 0, cap = 0;
+    for (int k = 0; k < n; k++) {
+        jobs[k]->n = 0;
+        total += jobs[k]->max;
+        if (jobs[k]->max > cap) cap = jobs[k]->max;
+    }
+    char tot[16], caps[16];
+    snprintf(tot, sizeof tot, "%d", total);
+    snprintf(caps, sizeof caps, "%d", cap);
+    /* A group's oldest messages come from an ordered scan of
+     * sy_messages_group that stops after the limit; a bitmap scan would
+     * read every message of the group and sort them (a cached generic
+     * plan, made while the queue was small, chose it: 1,500 heap pages a
+     * receive at 2,000 messages a group). */
+    PGresult *r = sy_pg_exec(c, err, "SET LOCAL enable_bitmapscan = off", 0, NULL);
+    if (!r) return SY_E_DB;
+    PQclear(r);
+    char *sql = lease_sql(true, lead->token ? "$7" : "gen_random_uuid()::text");
+    int rc = 0;
+    for (int attempt = 0; attempt < 4 && rc == 0; attempt++) {
         char start[132];
-        fifo_cursor_get(atoll(p[0]), start);
-        const char *gp[4] = {p[0], p[1], p[5], start};
-        PQsendQueryPrepared(c, "sy_fifo_groups", 4, gp, NULL, NULL, 0);
-        PQpipelineSync(c); /* inside the transaction: the locks stay held */
-        ok = pipe_results(c, 4, 3, &groups, err);
-        if (ok && (PQntuples(groups) != 1 || PQgetisnull(groups, 0, 0))) none_free = true;
-        if (ok) {
-            memcpy(p2, p, sizeof(char *) * (size_t)np);
-            p2[np] = PQgetvalue(groups, 0, 0);
-            p = p2;
+        fifo_cursor_get(lead->queue_id, start);
+        const char *gp[5] = {lead->qid, tot, lead->ret, start, caps};
+        r = sy_pg_exec_prepared(c, err, "sy_fifo_groups", SQL_FIFO_GROUPS, 5, gp);
+        if (!r) {
+            rc = SY_E_DB;
+            break;
+        }
+        json_t *groups = PQgetisnull(r, 0, 0) ? NULL : json_loads(PQgetvalue(r, 0, 0), 0, NULL);
+        PQclear(r);
+        json_t *share = groups ? fifo_share_out(groups, jobs, n) : NULL;
+        json_decref(groups);
+        if (!share || !json_array_size(share)) { /* no free group: nothing to receive */
+            json_decref(share);
+            break;
+        }
+        char *share_text = json_dumps(share, JSON_COMPACT);
+        const char *p[8];
+        int np = job_params(lead, tot, share_text, p);
+        r = sy_pg_exec_prepared(c, err, lead->token ? "sy_lease_fifo_shared" : "sy_lease_fifo", sql, np, p);
+        free(share_text);
+        if (!r) {
+            json_decref(share);
+            rc = SY_E_DB;
+            break;
+        }
+        int rows;
+        leased_t *all = rows_by_id(r, &rows);
+        PQclear(r);
+        for (int k = 0; k < rows; k++) {
+            int to = job_of_group(share, all[k].group_id);
+            if (to >= 0 && jobs[to]->n < jobs[to]->max) jobs[to]->out[jobs[to]->n++] = all[k];
+            else leased_clear(&all[k]); /* not expected: the lease caps each receive */
+        }
+        free(all);
+        /* the next walk starts after the last group served */
+        json_t *last = json_array_get(share, json_array_size(share) - 1);
+        if (rows) fifo_cursor_set(lead->queue_id, json_string_value(json_array_get(last, 0)));
+        json_decref(share);
+        if (rows) break;
+    }
+    free(sql);
+    if (rc < 0)
+        for (int k = 0; k < n; k++) {
+            while (jobs[k]->n > 0) leased_clear(&jobs[k]->out[--jobs[k]->n]);
+        }
+    return rc;
+}
+
+/* A lease alone, in its own transaction on a pooled connection (no
+ * combiner, or a shared receipt token). */
+static int lease_alone(sy_ctx_t *ctx, lease_job_t *j, sy_err_t *err)
+{
+    j->n = 0;
+    PGconn *c = sy_pg_acquire(ctx->pool);
+    if (!c) return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
+    int rc = 0;
+    if (!j->fifo) {
+        PGresult *r = lease_std_alone(c, j, err);
+        if (!r) rc = SY_E_DB;
+        else {
+            int rows;
+            leased_t *all = rows_by_id(r, &rows);
+            PQclear(r);
+            for (int k = 0; k < rows; k++) {
+                if (j->n < j->max) j->out[j->n++] = all[k];
+                else leased_clear(&all[k]);
+            }
+            free(all);
+        }
+    } else {
+        PGresult *r = NULL;
+        rc = sy_pg_begin(c, err);
+        if (rc == 0 && !(r = sy_pg_exec(c, err, "SET LOCAL synchronous_commit = off", 0, NULL))) rc = SY_E_DB;
+        PQclear(r);
+        if (rc == 0) rc = lease_fifo(c, &j, 1, err);
+        if (rc == 0) rc = sy_pg_commit(c, err);
+        if (rc < 0) {
+            sy_pg_rollback(c);
+            while (j->n > 0) leased_clear(&j->out[--j->n]);
         }
     }
-    if (ok && !none_free) {
-        PQsendQueryPrepared(c, stmt, np + fifo, p, NULL, NULL, 0);
-        sy_pg_send_commit(c);
-        PQpipelineSync(c);
-        ok = fifo ? pipe_results(c, 2, 0, &lease, err) : pipe_results(c, 4, 2, &lease, err);
-    }
-    PQclear(groups);
-    PQexitPipelineMode(c);
-    sy_pg_rollback(c); /* when the COMMIT did not run */
-    if (ok && none_free) return PQmakeEmptyPGresult(c, PGRES_TUPLES_OK); /* nothing to receive */
-    return ok ? lease : NULL;
+    sy_pg_release(ctx->pool, c);
+    return rc;
 }
 
-/* A FIFO group found free by the groups statement may have been leased by
- * a receive that committed between its snapshot and the lock: the lease
- * then finds it in flight and takes nothing. Try again (fresh snapshots)
- * before answering empty, or the receive would wait for nothing. */
-static PGresult *lease_pipelined(PGconn *c, bool fifo, const char *stmt, const char *sql, int np,
-                                 const char *const *p, sy_err_t *err)
-{
-    for (int attempt = 0;; attempt++) {
-        PGresult *r = lease_once(c, fifo, stmt, sql, np, p, err);
-        if (!fifo || !r || PQntuples(r) > 0 || attempt == 3 || !PQnfields(r)) /* no fields: no free group */
-            return r;
-        PQclear(r);
-    }
-}
-
-static int leased_by_id(const void *a, const void *b)
-{
-    int64_t x = ((const leased_t *)a)->id, y = ((const leased_t *)b)->id;
-    return x < y ? -1 : x > y;
-}
-
-/* -------------------------------------------- combined leases (standard)
- * Concurrent receives of one standard queue become one lease statement
- * whose rows are shared out in order: far less contention on the queue's
- * head than many SKIP LOCKED scans racing each other. */
-typedef struct {
-    int64_t queue_id;
-    char qid[24], vis[16], maxrc[16], dlq[24], ret[16];
-    bool has_dlq;
-    int max;
-    leased_t *out;
-    int n;
-} lease_job_t;
-
-static bool same_lease(const lease_job_t *a, const lease_job_t *b)
-{
-    return a->queue_id == b->queue_id && !strcmp(a->vis, b->vis) && !strcmp(a->maxrc, b->maxrc) &&
-           !strcmp(a->dlq, b->dlq) && !strcmp(a->ret, b->ret);
-}
-
+/* The combiner's run: the jobs of each queue (same_lease) in one lease. */
 static void lease_batch(PGconn *c, void **args, int n, int *rcs, sy_err_t *errs)
 {
-    char *sql = lease_sql(false, "gen_random_uuid()::text");
     bool *done = sy_calloc((size_t)n, sizeof(bool));
+    lease_job_t **group = sy_malloc(sizeof(lease_job_t *) * (size_t)n);
+    int *at = sy_malloc(sizeof(int) * (size_t)n);
     for (int i = 0; i < n; i++) {
         if (done[i]) continue;
-        lease_job_t *lead = args[i];
-        int total = 0;
+        int m = 0;
         for (int k = i; k < n; k++)
-            if (!done[k] && same_lease(lead, args[k])) total += ((lease_job_t *)args[k])->max;
-        char lim[16];
-        snprintf(lim, sizeof lim, "%d", total);
-        const char *p[6] = {lead->qid, lim, lead->vis, lead->maxrc, lead->has_dlq ? lead->dlq : NULL, lead->ret};
-        sy_err_t e;
-        PGresult *r = sy_pg_exec_prepared(c, &e, "sy_lease_std", sql, 6, p);
-        int rows = r ? PQntuples(r) : 0, next = 0;
-        leased_t *all = rows ? sy_malloc(sizeof(leased_t) * (size_t)rows) : NULL;
-        for (int k = 0; k < rows; k++) row_to_leased(r, k, &all[k]);
-        if (rows > 1) qsort(all, (size_t)rows, sizeof *all, leased_by_id);
-        for (int k = i; k < n; k++) {
-            lease_job_t *j = args[k];
-            if (done[k] || !same_lease(lead, j)) continue;
-            done[k] = true;
-            if (!r) {
-                rcs[k] = SY_E_DB;
-                errs[k] = e;
-                continue;
+            if (!done[k] && same_lease(args[i], args[k])) {
+                done[k] = true;
+                at[m] = k;
+                group[m++] = args[k];
             }
-            j->n = 0;
-            while (j->n < j->max && next < rows) j->out[j->n++] = all[next++];
-            rcs[k] = 0;
+        sy_err_t e = {0};
+        int rc = group[0]->fifo ? lease_fifo(c, group, m, &e) : lease_std(c, group, m, &e);
+        /* their ratio: how many receives a lease served */
+        const char *kind = group[0]->fifo ? "kind=\"fifo\"" : "kind=\"standard\"";
+        sy_metric_inc("switchyard_sqs_leases_total", kind, 1);
+        sy_metric_inc("switchyard_sqs_lease_receives_total", kind, m);
+        for (int g = 0; g < m; g++) {
+            rcs[at[g]] = rc;
+            errs[at[g]] = e;
         }
-        for (; next < rows; next++) leased_clear(&all[next]); /* not expected: total covers all */
-        free(all);
-        PQclear(r);
     }
+    free(at);
+    free(group);
     free(done);
-    free(sql);
-}
-
-/* The text parameters every lease statement takes: $1 queue, $2 limit,
- * $3 visibility, $4 maxReceiveCount (0: no DLQ), $5 DLQ id, $6 retention,
- * [$7 shared receipt token]. */
-typedef struct {
-    char qid[24], lim[16], vis[16], maxrc[16], dlq[24], ret[16];
-    const char *p[7];
-} lease_params_t;
-
-static void lease_params(const sy_queue_t *q, int64_t dlq_id, int max, int visibility_s, const char *token,
-                         lease_params_t *lp)
-{
-    snprintf(lp->qid, sizeof lp->qid, "%lld", (long long)q->id);
-    snprintf(lp->ret, sizeof lp->ret, "%d", q->retention_s);
-    snprintf(lp->lim, sizeof lp->lim, "%d", max);
-    snprintf(lp->vis, sizeof lp->vis, "%d", visibility_s);
-    bool has_dlq = dlq_id > 0;
-    lp->dlq[0] = 0;
-    if (has_dlq) snprintf(lp->dlq, sizeof lp->dlq, "%lld", (long long)dlq_id);
-    snprintf(lp->maxrc, sizeof lp->maxrc, "%d", has_dlq ? q->max_receive : 0);
-    /* past MessageRetentionPeriod: never delivered, even before the sweeper removes it */
-    const char *p[7] = {lp->qid, lp->lim, lp->vis, lp->maxrc, has_dlq ? lp->dlq : NULL, lp->ret, token};
-    memcpy(lp->p, p, sizeof p);
-}
-
-/* Rows of a lease into out, in id order (UPDATE ... RETURNING does not keep
- * the CTE's ORDER BY, and a FIFO group must come back in send order). A
- * FIFO queue's next receive starts after the group served last. */
-static int collect_leased(const sy_queue_t *q, PGresult *r, int max, leased_t *out, int *n)
-{
-    if (!r) return SY_E_DB;
-    for (int i = 0; i < PQntuples(r) && i < max; i++) row_to_leased(r, i, &out[(*n)++]);
-    if (*n > 1) qsort(out, (size_t)*n, sizeof *out, leased_by_id);
-    if (q->fifo && *n > 0) fifo_cursor_set(q->id, out[*n - 1].group_id);
-    PQclear(r);
-    return 0;
-}
-
-static int receive_one(sy_ctx_t *ctx, const sy_queue_t *q, int64_t dlq_id, int max, int visibility_s, leased_t *out,
-                       int *n, sy_err_t *err)
-{
-    *n = 0;
-    lease_params_t lp;
-    lease_params(q, dlq_id, max, visibility_s, NULL, &lp);
-    char *sql = lease_sql(q->fifo, "gen_random_uuid()::text");
-    PGconn *c = sy_pg_acquire(ctx->pool);
-    if (!c) {
-        free(sql);
-        return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
-    }
-    PGresult *r = lease_pipelined(c, q->fifo, q->fifo ? "sy_lease_fifo" : "sy_lease_one", sql, 6, lp.p, err);
-    sy_pg_release(ctx->pool, c);
-    free(sql);
-    return collect_leased(q, r, max, out, n);
 }
 
 int store_receive(sy_ctx_t *ctx, sy_gc_t *combine, const sy_queue_t *q, int64_t dlq_id, int max, int visibility_s,
                   leased_t *out, int *n, sy_err_t *err)
 {
-    if (!q->fifo && combine) {
-        lease_job_t j = {.queue_id = q->id, .max = max, .out = out};
-        snprintf(j.qid, sizeof j.qid, "%lld", (long long)q->id);
-        snprintf(j.vis, sizeof j.vis, "%d", visibility_s);
-        snprintf(j.ret, sizeof j.ret, "%d", q->retention_s);
-        j.has_dlq = dlq_id > 0;
-        if (j.has_dlq) snprintf(j.dlq, sizeof j.dlq, "%lld", (long long)dlq_id);
-        snprintf(j.maxrc, sizeof j.maxrc, "%d", j.has_dlq ? q->max_receive : 0);
-        *n = 0;
-        int rc = sy_gc_submit(combine, lease_batch, NULL, &j, err);
-        if (rc == 0) *n = j.n;
-        return rc;
-    }
-    return receive_one(ctx, q, dlq_id, max, visibility_s, out, n, err);
+    lease_job_t j;
+    lease_job(&j, q, dlq_id, max, visibility_s, NULL, out);
+    int rc = combine ? sy_gc_submit(combine, lease_batch, NULL, &j, err) : lease_alone(ctx, &j, err);
+    *n = rc == 0 ? j.n : 0;
+    return rc;
 }
 
 /* A lease whose messages all take the same receipt token (an event-source
@@ -390,21 +529,11 @@ int store_receive(sy_ctx_t *ctx, sy_gc_t *combine, const sy_queue_t *q, int64_t 
 int store_receive_shared(sy_ctx_t *ctx, const sy_queue_t *q, int64_t dlq_id, int max, int visibility_s,
                          const char *token, leased_t *out, int *n, sy_err_t *err)
 {
-    *n = 0;
-    lease_params_t lp;
-    lease_params(q, dlq_id, max, visibility_s, token, &lp);
-    char *sql = lease_sql(q->fifo, "$7");
-    PGconn *c = sy_pg_acquire(ctx->pool);
-    if (!c) {
-        free(sql);
-        return sy_err_set(err, SY_E_DB, 503, "ServiceUnavailable", "database unavailable");
-    }
-    /* FIFO: the group locks must share the lease's transaction */
-    PGresult *r = q->fifo ? lease_pipelined(c, true, "sy_lease_fifo_shared", sql, 7, lp.p, err)
-                          : sy_pg_exec_prepared(c, err, "sy_lease_shared", sql, 7, lp.p);
-    sy_pg_release(ctx->pool, c);
-    free(sql);
-    return collect_leased(q, r, max, out, n);
+    lease_job_t j;
+    lease_job(&j, q, dlq_id, max, visibility_s, token, out);
+    int rc = lease_alone(ctx, &j, err);
+    *n = rc == 0 ? j.n : 0;
+    return rc;
 }
 
 /* The messages a shared receipt token still leases, in id order, locked for

@@ -2,7 +2,10 @@
 flight, deduplication (explicit, content-based, per message group),
 sequence numbers, FIFO-specific errors. Runs under both client generations."""
 
+import collections
 import hashlib
+import re
+import threading
 import time
 
 from sqs_common import SqsTestCase, md5_hex
@@ -205,6 +208,78 @@ class SqsFifo(SqsTestCase):
         time.sleep(2.3)
         self.assertEqual([m["Body"] for m in self.drain(url, 1)], ["late"])
 
+
+    def lease_metric(self, name):
+        body = self.broker.http("GET", "/metrics")[2].decode()
+        m = re.search(r'^%s\{kind="fifo"\} (\S+)$' % name, body, re.M)
+        return float(m.group(1)) if m else 0.0
+
+    def test_concurrent_receivers_share_groups_whole(self):
+        """Concurrent receives of one FIFO queue are served by shared leases
+        (one walk over the groups, one lease statement); each receive must
+        still get whole groups in order: every group's messages come back
+        once each, in send order, a response never holds more than its
+        MaxNumberOfMessages, and no group is held by two receivers at once."""
+        url = self.fifo(VisibilityTimeout=60)
+        sizes = [3 + 7 * g for g in range(8)]  # 3 .. 52 messages a group
+        for g, size in enumerate(sizes):
+            for i in range(0, size, 10):
+                r = self.sqs.send_message_batch(QueueUrl=url, Entries=[
+                    {"Id": str(k), "MessageBody": "%d:%d" % (g, k), "MessageGroupId": "g%d" % g,
+                     "MessageDeduplicationId": "%d-%d" % (g, k)} for k in range(i, min(i + 10, size))])
+                self.assertEqual(r.get("Failed", []), [])
+        total = sum(sizes)
+        leases0 = self.lease_metric("switchyard_sqs_leases_total")
+        receives0 = self.lease_metric("switchyard_sqs_lease_receives_total")
+        lock = threading.Lock()
+        got = collections.defaultdict(list)
+        holder, errors = {}, []
+        done = threading.Event()
+
+        def consume(idx):
+            c = self.client("sqs")
+            most = (1, 3, 10)[idx % 3]
+            try:
+                while not done.is_set():
+                    ms = c.receive_message(QueueUrl=url, MaxNumberOfMessages=most,
+                                           AttributeNames=["MessageGroupId"]).get("Messages", [])
+                    if len(ms) > most:
+                        errors.append("%d messages for MaxNumberOfMessages %d" % (len(ms), most))
+                    with lock:
+                        for m in ms:
+                            g, k = (int(x) for x in m["Body"].split(":"))
+                            self.assertEqual(m["Attributes"]["MessageGroupId"], "g%d" % g)
+                            if holder.get(g, idx) != idx:
+                                errors.append("group %d held by receivers %d and %d" % (g, holder[g], idx))
+                            holder[g] = idx
+                            got[g].append(k)
+                        for m in ms:
+                            holder.pop(int(m["Body"].split(":")[0]), None)  # released before the delete
+                        if sum(len(v) for v in got.values()) >= total:
+                            done.set()
+                    if ms:
+                        d = c.delete_message_batch(QueueUrl=url, Entries=[
+                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ms)])
+                        if d.get("Failed"):
+                            errors.append(("delete failed", d["Failed"]))
+            except Exception as e:  # reported below
+                errors.append(e)
+                done.set()
+
+        threads = [threading.Thread(target=consume, args=(i,), daemon=True) for i in range(12)]
+        for t in threads:
+            t.start()
+        done.wait(120)
+        for t in threads:
+            t.join(30)
+        self.assertEqual(errors, [])
+        for g, size in enumerate(sizes):
+            self.assertEqual(got[g], list(range(size)), "group %d out of order, duplicated or short" % g)
+        self.assertEqual(self.receive(url), [])
+        leases = self.lease_metric("switchyard_sqs_leases_total") - leases0
+        receives = self.lease_metric("switchyard_sqs_lease_receives_total") - receives0
+        # twelve receivers at once: some of their receives shared a lease
+        self.assertGreater(receives, leases, "no FIFO lease served more than one receive")
 
 if __name__ == "__main__":
     import unittest
