@@ -304,6 +304,34 @@ class LambdaAsync(LambdaBase):
         self.assertEventually(lambda: counts(url) == 0 and counts(dlq_url) == failing, 90, interval=1)
         lam.delete_event_source_mapping(UUID=m["UUID"])
 
+    def test_sqs_event_source_fifo_queue(self):
+        """A mapping on a FIFO queue leases its batches with a shared receipt
+        token, on the groups it locks: every message is handled, the ones the
+        handler keeps failing reach the FIFO dead-letter queue."""
+        sqs, lam = self.client("sqs"), self.client("lambda")
+        dlq_url, dlq_arn = self.queue(sqs, "src-dlq.fifo", FifoQueue="true")
+        url, arn = self.queue(sqs, "src.fifo", FifoQueue="true", ContentBasedDeduplication="true",
+                              VisibilityTimeout=1,
+                              RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}))
+        self.worker(so("consume", "sqs_partial", concurrency=4))
+        self.wait_hosted(lam, "consume")
+        n, failing = 300, 0
+        for b in range(n // 10):
+            entries = []
+            for k in range(10):
+                i = b * 10 + k
+                body = "fail-%d" % i if i % 50 == 0 else "ok-%d" % i
+                failing += i % 50 == 0
+                entries.append({"Id": str(k), "MessageBody": body, "MessageGroupId": "g%d" % (i % 6)})
+            self.assertEqual(sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed", []), [])
+        m = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consume", BatchSize=10,
+                                            FunctionResponseTypes=["ReportBatchItemFailures"])
+
+        def counts(u):
+            return self.queue_count(sqs, u)
+        self.assertEventually(lambda: counts(url) == 0 and counts(dlq_url) == failing, 90, interval=1)
+        lam.delete_event_source_mapping(UUID=m["UUID"])
+
     def test_step_functions_task(self):
         lam, sfn = self.client("lambda"), self.client("stepfunctions")
         self.worker(so("echo", "echo"), so("fail", "fail"))
