@@ -195,6 +195,19 @@ class LambdaAsync(LambdaBase):
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return url, arn
 
+    def send_partial(self, sqs, url, n, groups=0):
+        """n messages in batches of 10 for the sqs_partial handler, every 50th
+        one it fails ("fail-<i>"), spread over `groups` message groups (a FIFO
+        queue) or none; returns how many will fail."""
+        for b in range(0, n, 10):
+            entries = [{"Id": str(i - b), "MessageBody": ("fail-%d" if i % 50 == 0 else "ok-%d") % i}
+                       for i in range(b, b + 10)]
+            for i, e in enumerate(entries):
+                if groups:
+                    e["MessageGroupId"] = "g%d" % ((b + i) % groups)
+            self.assertEqual(sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed", []), [])
+        return (n + 49) // 50
+
     def test_async_retries_and_destinations(self):
         sqs, lam = self.client("sqs"), self.client("lambda")
         ok_url, ok_arn = self.queue(sqs, "ok-dest")
@@ -284,15 +297,7 @@ class LambdaAsync(LambdaBase):
         self.worker(so("consume", "sqs_partial", concurrency=4))
         self.worker(so("consume", "sqs_partial", concurrency=4))
         self.wait_hosted(lam, "consume")
-        n, failing = 10000, 0
-        for b in range(n // 10):
-            entries = []
-            for k in range(10):
-                i = b * 10 + k
-                body = "fail-%d" % i if i % 50 == 0 else "ok-%d" % i
-                failing += i % 50 == 0
-                entries.append({"Id": str(k), "MessageBody": body})
-            sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        failing = self.send_partial(sqs, url, 10000)
         m = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consume", BatchSize=100,
                                             MaximumBatchingWindowInSeconds=1,
                                             FunctionResponseTypes=["ReportBatchItemFailures"])
@@ -315,15 +320,7 @@ class LambdaAsync(LambdaBase):
                               RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}))
         self.worker(so("consume", "sqs_partial", concurrency=4))
         self.wait_hosted(lam, "consume")
-        n, failing = 300, 0
-        for b in range(n // 10):
-            entries = []
-            for k in range(10):
-                i = b * 10 + k
-                body = "fail-%d" % i if i % 50 == 0 else "ok-%d" % i
-                failing += i % 50 == 0
-                entries.append({"Id": str(k), "MessageBody": body, "MessageGroupId": "g%d" % (i % 6)})
-            self.assertEqual(sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed", []), [])
+        failing = self.send_partial(sqs, url, 300, groups=6)
         m = lam.create_event_source_mapping(EventSourceArn=arn, FunctionName="consume", BatchSize=10,
                                             FunctionResponseTypes=["ReportBatchItemFailures"])
 

@@ -5,6 +5,7 @@ nothing, lease nothing twice, and keep FIFO order per group.
 Runs under both client generations."""
 
 import collections
+import json
 import threading
 import time
 
@@ -220,6 +221,88 @@ class SqsTwoBrokers(SqsTestCase):
             per[int(g)].append(int(i))
         for g in range(groups):
             self.assertEqual(per[g], list(range(per_group)), "group %d out of order or duplicated" % g)
+
+
+class SqsManyQueues(SqsTestCase):
+
+    def test_concurrent_receives_of_many_queues(self):
+        """Concurrent receives of different standard queues meet in the lease
+        combiner (one transaction, a lease statement a queue, the rows shared
+        out by queue): every message must reach a receive of its own queue,
+        once, and a message past its queue's maxReceiveCount must move to
+        that queue's dead-letter queue, not another's."""
+        nq, per_queue = 8, 30
+        dlqs = [self.create("dlq-%d" % k) for k in range(2)]
+        dlq_arns = [self.attrs(u, "QueueArn")["QueueArn"] for u in dlqs]
+        urls, poison = [], collections.Counter()
+        for q in range(nq):
+            attrs = {}
+            if q < 4:  # queues 0-3 send their poison to dlq-0 or dlq-1
+                attrs["RedrivePolicy"] = json.dumps({"deadLetterTargetArn": dlq_arns[q % 2], "maxReceiveCount": 1})
+            urls.append(self.create("many-%d" % q, **attrs))
+        for q, url in enumerate(urls):
+            for i in range(0, per_queue, 10):
+                entries = []
+                for k in range(i, i + 10):
+                    bad = q < 4 and k % 10 == 0
+                    poison[q % 2] += bad
+                    entries.append({"Id": str(k), "MessageBody": "%s%d:%d" % ("poison-" if bad else "", q, k)})
+                self.assertEqual(self.sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Failed", []), [])
+        lock = threading.Lock()
+        got, errors = collections.Counter(), []
+        want = nq * per_queue - sum(poison.values())
+        done = threading.Event()
+
+        def consume(idx):
+            c = self.client("sqs")
+            try:
+                for rnd in range(100000):
+                    if done.is_set():
+                        return
+                    q = (idx + rnd) % nq
+                    ms = c.receive_message(QueueUrl=urls[q], MaxNumberOfMessages=(1, 4, 10)[idx % 3],
+                                           VisibilityTimeout=60).get("Messages", [])
+                    keep = []
+                    with lock:
+                        for m in ms:
+                            body = m["Body"]
+                            if body.replace("poison-", "").split(":")[0] != str(q):
+                                errors.append("a receive of queue %d got %r" % (q, body))
+                            if body.startswith("poison-"):
+                                continue
+                            got[body] += 1
+                            keep.append(m)
+                        if len(got) >= want and sum(self.count(d) for d in dlqs) == sum(poison.values()):
+                            done.set()
+                    for m in ms:  # poison: released at once, moved to its DLQ by its next receive
+                        if m["Body"].startswith("poison-"):
+                            c.change_message_visibility(QueueUrl=urls[q], ReceiptHandle=m["ReceiptHandle"],
+                                                        VisibilityTimeout=0)
+                    if keep:
+                        d = c.delete_message_batch(QueueUrl=urls[q], Entries=[
+                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(keep)])
+                        if d.get("Failed"):
+                            errors.append(("delete failed", d["Failed"]))
+            except Exception as e:  # reported below
+                errors.append(e)
+                done.set()
+
+        threads = [threading.Thread(target=consume, args=(i,), daemon=True) for i in range(12)]
+        for t in threads:
+            t.start()
+        done.wait(120)
+        done.set()
+        for t in threads:
+            t.join(30)
+        self.assertEqual(errors, [])
+        self.assertEqual([b for b, n in got.items() if n != 1], [])
+        self.assertEqual(len(got), want)
+        self.assertEqual([self.count(d) for d in dlqs], [poison[0], poison[1]])
+        moved = [m["Body"] for m in self.drain(dlqs[0], poison[0]) + self.drain(dlqs[1], poison[1])]
+        self.assertEqual(sorted(b.split(":")[0] for b in moved[:poison[0]]), ["poison-0"] * 3 + ["poison-2"] * 3)
+        self.assertEqual(sorted(b.split(":")[0] for b in moved[poison[0]:]), ["poison-1"] * 3 + ["poison-3"] * 3)
+        for u in urls:
+            self.assertEqual(self.count(u) + self.count(u, "ApproximateNumberOfMessagesNotVisible"), 0)
 
 
 if __name__ == "__main__":
