@@ -6,6 +6,7 @@ and small queue/receive helpers."""
 import base64
 import hashlib
 import struct
+import threading
 import time
 
 import harness
@@ -71,6 +72,27 @@ class SqsTestCase(SwitchyardTestCase):
         super().setUp()
         if self.broker is not None:
             self.sqs = self.client("sqs")
+
+    # ---- concurrent consumers
+    def run_consumers(self, consume, n, done, timeout=120):
+        """consume(i) in n threads until one sets done (or timeout)."""
+        threads = [threading.Thread(target=consume, args=(i,), daemon=True) for i in range(n)]
+        for t in threads:
+            t.start()
+        done.wait(timeout)
+        done.set()
+        for t in threads:
+            t.join(30)
+
+    @staticmethod
+    def delete_received(c, url, ms, errors):
+        """DeleteMessageBatch of received messages ms; failures go to errors."""
+        if not ms:
+            return
+        d = c.delete_message_batch(QueueUrl=url, Entries=[
+            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ms)])
+        if d.get("Failed"):
+            errors.append(("delete failed", d["Failed"]))
 
     # ---- errors
     def assertSqsError(self, name, fn, *args, client=None, code=None, status=None, **kw):

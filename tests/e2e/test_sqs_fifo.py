@@ -257,21 +257,12 @@ class SqsFifo(SqsTestCase):
                             holder.pop(int(m["Body"].split(":")[0]), None)  # released before the delete
                         if sum(len(v) for v in got.values()) >= total:
                             done.set()
-                    if ms:
-                        d = c.delete_message_batch(QueueUrl=url, Entries=[
-                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ms)])
-                        if d.get("Failed"):
-                            errors.append(("delete failed", d["Failed"]))
+                    self.delete_received(c, url, ms, errors)
             except Exception as e:  # reported below
                 errors.append(e)
                 done.set()
 
-        threads = [threading.Thread(target=consume, args=(i,), daemon=True) for i in range(12)]
-        for t in threads:
-            t.start()
-        done.wait(120)
-        for t in threads:
-            t.join(30)
+        self.run_consumers(consume, 12, done)
         self.assertEqual(errors, [])
         for g, size in enumerate(sizes):
             self.assertEqual(got[g], list(range(size)), "group %d out of order, duplicated or short" % g)
@@ -280,6 +271,7 @@ class SqsFifo(SqsTestCase):
         receives = self.lease_metric("switchyard_sqs_lease_receives_total") - receives0
         # twelve receivers at once: some of their receives shared a lease
         self.assertGreater(receives, leases, "no FIFO lease served more than one receive")
+
 
 if __name__ == "__main__":
     import unittest

@@ -93,11 +93,7 @@ class SqsTwoBrokers(SqsTestCase):
                         for m in ms:
                             self.assertEqual(m["MD5OfBody"], md5_hex(m["Body"]))
                             received.append((m["Body"], m["MessageId"], m["Attributes"]))
-                    if ms:
-                        d = c.delete_message_batch(QueueUrl=url, Entries=[
-                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(ms)])
-                        if d.get("Failed"):
-                            errors.append(("delete failed", d["Failed"]))
+                    self.delete_received(c, url, ms, errors)
             except Exception as e:  # reported below
                 errors.append(e)
 
@@ -278,22 +274,12 @@ class SqsManyQueues(SqsTestCase):
                         if m["Body"].startswith("poison-"):
                             c.change_message_visibility(QueueUrl=urls[q], ReceiptHandle=m["ReceiptHandle"],
                                                         VisibilityTimeout=0)
-                    if keep:
-                        d = c.delete_message_batch(QueueUrl=urls[q], Entries=[
-                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(keep)])
-                        if d.get("Failed"):
-                            errors.append(("delete failed", d["Failed"]))
+                    self.delete_received(c, urls[q], keep, errors)
             except Exception as e:  # reported below
                 errors.append(e)
                 done.set()
 
-        threads = [threading.Thread(target=consume, args=(i,), daemon=True) for i in range(12)]
-        for t in threads:
-            t.start()
-        done.wait(120)
-        done.set()
-        for t in threads:
-            t.join(30)
+        self.run_consumers(consume, 12, done)
         self.assertEqual(errors, [])
         self.assertEqual([b for b, n in got.items() if n != 1], [])
         self.assertEqual(len(got), want)
