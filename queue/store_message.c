@@ -243,6 +243,19 @@ static leased_t *rows_by_id(PGresult *r, int *rows)
     return all;
 }
 
+/* Hand a standard lease's rows (r) to jobs[0..n) in id order, each up to
+ * its maximum; a row none has room for is dropped (not expected: the
+ * statement's limit is the sum of the maxima). */
+static void share_in_order(PGresult *r, lease_job_t **jobs, int n)
+{
+    int rows, next = 0;
+    leased_t *all = rows_by_id(r, &rows);
+    for (int k = 0; k < n; k++)
+        for (jobs[k]->n = 0; jobs[k]->n < jobs[k]->max && next < rows;) jobs[k]->out[jobs[k]->n++] = all[next++];
+    for (; next < rows; next++) leased_clear(&all[next]);
+    free(all);
+}
+
 /* ------------------------------------------------- standard queues
  * A lease alone: BEGIN, lease, COMMIT in one round trip (pipeline). */
 static PGresult *lease_std_alone(PGconn *c, const lease_job_t *j, sy_err_t *err)
@@ -286,13 +299,8 @@ static int lease_std(PGconn *c, lease_job_t **jobs, int n, sy_err_t *err)
     PGresult *r = sy_pg_exec_prepared(c, err, "sy_lease_std", sql, np, p);
     free(sql);
     if (!r) return SY_E_DB;
-    int rows, next = 0;
-    leased_t *all = rows_by_id(r, &rows);
+    share_in_order(r, jobs, n);
     PQclear(r);
-    for (int k = 0; k < n; k++)
-        for (jobs[k]->n = 0; jobs[k]->n < jobs[k]->max && next < rows;) jobs[k]->out[jobs[k]->n++] = all[next++];
-    for (; next < rows; next++) leased_clear(&all[next]); /* not expected: total covers all */
-    free(all);
     return 0;
 }
 
@@ -456,16 +464,8 @@ static int lease_alone(sy_ctx_t *ctx, lease_job_t *j, sy_err_t *err)
     if (!j->fifo) {
         PGresult *r = lease_std_alone(c, j, err);
         if (!r) rc = SY_E_DB;
-        else {
-            int rows;
-            leased_t *all = rows_by_id(r, &rows);
-            PQclear(r);
-            for (int k = 0; k < rows; k++) {
-                if (j->n < j->max) j->out[j->n++] = all[k];
-                else leased_clear(&all[k]);
-            }
-            free(all);
-        }
+        else share_in_order(r, &j, 1);
+        PQclear(r);
     } else {
         PGresult *r = NULL;
         rc = sy_pg_begin(c, err);
